@@ -1,0 +1,47 @@
+# ChronoGo build and test entry points. Everything the tests need is installed from here.
+GO        ?= go
+BIN       := bin/chronogo
+PKGS      := ./...
+CPU_DATA  ?= /tmp/chronogo-bench/cpu-100h.lp
+
+.PHONY: all build run test test-long fuzz bench vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/chronogo
+
+run: build
+	./$(BIN) --data-dir=./data
+
+vet:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+
+# The default test suite: unit, property, golden, short fuzz-seed runs and crash tests with real processes.
+test: vet
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# Longer crash and property loops.
+test-long:
+	CHRONOGO_LONG=1 $(GO) test -count=1 -timeout 90m $(PKGS)
+
+# Time-boxed fuzzing of every decoder.
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+$(CPU_DATA):
+	mkdir -p $(dir $(CPU_DATA))
+	cd ../shared/tools/cpugen 2>/dev/null && $(GO) run . -hosts 100 -duration 24h -o $(CPU_DATA) || \
+	  (echo "cpugen not found at ../shared/tools/cpugen"; exit 1)
+
+# Storage benchmarks on the TSBS cpu-only data set, printed as one table.
+bench: $(CPU_DATA)
+	CHRONOGO_CPU_DATA=$(CPU_DATA) $(GO) run ./cmd/chronogo bench storage --data $(CPU_DATA)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,281 @@
+package engine
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+	"sort"
+
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/memcache"
+	"github.com/chronogo/chronogo/storage/tsm"
+)
+
+// AggQuery groups a scan by series and time window. Windows start at Origin + k*Window; Window 0
+// means one window per series and column, starting at MinTime.
+type AggQuery struct {
+	ScanQuery
+	Window int64
+	Origin int64
+}
+
+// AggResult is the aggregate of one (series, field, type) column in one window. Sum, Min, Max,
+// First and Last are in the column's class: int64 fields for ClassInt and ClassBool (Sum = number of
+// trues), F-prefixed float64 fields for ClassFloat; ClassBytes columns carry only Count and the
+// first and last values in FirstBytes and LastBytes.
+type AggResult struct {
+	Series                     storage.SeriesID
+	Field                      string
+	Type                       storage.FieldType
+	Start                      int64
+	Count                      int64
+	Sum, Min, Max, First, Last int64
+	SumOverflow                bool
+	FSum, FMin, FMax, FFirst, FLast float64
+	FirstBytes, LastBytes      []byte
+	FirstTime, LastTime        int64
+}
+
+// AggStats say how an aggregate was computed (for tests and benchmarks).
+type AggStats struct {
+	BlocksFromAgg, BlocksDecoded int
+	Points                       int64 // points aggregated
+}
+
+// Aggregate calls fn for every non-empty (series, column, window), in series, column, window order.
+// Blocks that lie wholly inside one window and the query range, with no overlapping data in other
+// files or the caches and nothing that could hide their points, are folded from their
+// pre-aggregates without decoding.
+func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats, error) {
+	var st AggStats
+	ids, err := s.index.Select(q.Table, q.Filter)
+	if err != nil {
+		return st, err
+	}
+	sc := s.newScanner(q.ScanQuery)
+	windowOf := func(t int64) int64 {
+		if q.Window <= 0 {
+			return q.MinTime
+		}
+		return q.Origin + floorDiv(t-q.Origin, q.Window)*q.Window
+	}
+	acc := map[int64]*AggResult{}
+	cleanSet := map[*tsm.BlockMeta]struct{}{}
+	var starts []int64
+	for _, id := range ids {
+		keys, files := sc.columns(id)
+		hide := s.v.hideFunc(id)
+		for _, k := range keys {
+			clear(acc)
+			get := func(t int64) *AggResult {
+				w := windowOf(t)
+				r := acc[w]
+				if r == nil {
+					r = &AggResult{Series: id, Field: k.Field, Type: k.Type, Start: w}
+					acc[w] = r
+				}
+				return r
+			}
+			clean := sc.cleanBlocks(id, k, files, hide, windowOf)
+			clear(cleanSet)
+			for _, m := range clean {
+				cleanSet[m] = struct{}{}
+				foldAgg(get(m.MinTime), m, k.Type)
+				st.BlocksFromAgg++
+				st.Points += int64(m.Agg.Count)
+			}
+			srcs, err := sc.gather(id, k, files, func(fi int, m *tsm.BlockMeta) bool {
+				if _, ok := cleanSet[m]; ok {
+					return true
+				}
+				st.BlocksDecoded++
+				return false
+			})
+			if err != nil {
+				return st, err
+			}
+			var pts *storage.Points
+			if len(srcs) == 1 && hide == nil {
+				pts = srcs[0]
+			} else {
+				sc.merged.Reset(k.Type)
+				storage.MergeLWW(&sc.merged, srcs, hide)
+				pts = &sc.merged
+			}
+			for i, t := range pts.Times {
+				foldPoint(get(t), pts, i)
+			}
+			st.Points += int64(pts.Len())
+			starts = starts[:0]
+			for w := range acc {
+				starts = append(starts, w)
+			}
+			slices.Sort(starts)
+			for _, w := range starts {
+				if err := fn(acc[w]); err != nil {
+					return st, err
+				}
+			}
+		}
+	}
+	return st, nil
+}
+
+// cleanBlocks returns the blocks of column k whose pre-aggregates can be used.
+func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile, hide storage.HideFunc, windowOf func(int64) int64) []*tsm.BlockMeta {
+	if hide != nil || k.Type.Class() == storage.ClassBytes {
+		return nil
+	}
+	type fb struct {
+		file int
+		m    *tsm.BlockMeta
+	}
+	var all []fb
+	for fi, f := range files {
+		e, ok := findEntry(f.entries, k)
+		if !ok {
+			continue
+		}
+		for bi := range e.Blocks {
+			m := &e.Blocks[bi]
+			if m.MaxTime >= sc.q.MinTime && m.MinTime <= sc.q.MaxTime {
+				all = append(all, fb{fi, m})
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b fb) int {
+		if a.m.MinTime < b.m.MinTime {
+			return -1
+		} else if a.m.MinTime > b.m.MinTime {
+			return 1
+		}
+		return 0
+	})
+	// cached points in the query range, for overlap checks
+	var cached []int64
+	for _, c := range sc.s.caches {
+		if lo, hi, ok := c.TimeRange(); ok && hi >= sc.q.MinTime && lo <= sc.q.MaxTime {
+			var p storage.Points
+			if c.Read(id, k, &p) {
+				cached = append(cached, p.Times...)
+			}
+		}
+	}
+	slices.Sort(cached)
+	var out []*tsm.BlockMeta
+	prevMax := int64(math.MinInt64)
+	for i, b := range all {
+		m := b.m
+		ok := m.MinTime >= sc.q.MinTime && m.MaxTime <= sc.q.MaxTime &&
+			windowOf(m.MinTime) == windowOf(m.MaxTime) &&
+			(i == 0 || prevMax < m.MinTime) &&
+			(i+1 == len(all) || all[i+1].m.MinTime > m.MaxTime)
+		if ok {
+			j := sort.Search(len(cached), func(j int) bool { return cached[j] >= m.MinTime })
+			ok = j == len(cached) || cached[j] > m.MaxTime
+		}
+		if ok {
+			out = append(out, m)
+		}
+		prevMax = max(prevMax, m.MaxTime)
+	}
+	return out
+}
+
+func foldAgg(r *AggResult, m *tsm.BlockMeta, t storage.FieldType) {
+	a := &m.Agg
+	first := r.Count == 0
+	switch t.Class() {
+	case storage.ClassFloat:
+		addFloat(r, a.FSum, a.FMin, a.FMax, first)
+		if first || m.MinTime < r.FirstTime {
+			r.FFirst, r.FirstTime = a.FFirst, m.MinTime
+		}
+		if first || m.MaxTime > r.LastTime {
+			r.FLast, r.LastTime = a.FLast, m.MaxTime
+		}
+	default:
+		addInt(r, a.Sum, a.SumOverflow, a.Min, a.Max, first)
+		if first || m.MinTime < r.FirstTime {
+			r.First, r.FirstTime = a.First, m.MinTime
+		}
+		if first || m.MaxTime > r.LastTime {
+			r.Last, r.LastTime = a.Last, m.MaxTime
+		}
+	}
+	r.Count += int64(a.Count)
+}
+
+func foldPoint(r *AggResult, p *storage.Points, i int) {
+	t := p.Times[i]
+	first := r.Count == 0
+	isFirst := first || t < r.FirstTime
+	isLast := first || t > r.LastTime
+	switch p.Values.Type.Class() {
+	case storage.ClassFloat:
+		f := p.Values.Floats[i]
+		addFloat(r, f, f, f, first)
+		if isFirst {
+			r.FFirst = f
+		}
+		if isLast {
+			r.FLast = f
+		}
+	case storage.ClassInt, storage.ClassBool:
+		var v int64
+		if p.Values.Type.Class() == storage.ClassInt {
+			v = p.Values.Ints[i]
+		} else if p.Values.Bools[i] {
+			v = 1
+		}
+		addInt(r, v, false, v, v, first)
+		if isFirst {
+			r.First = v
+		}
+		if isLast {
+			r.Last = v
+		}
+	case storage.ClassBytes:
+		if isFirst {
+			r.FirstBytes = p.Values.Bytes[i]
+		}
+		if isLast {
+			r.LastBytes = p.Values.Bytes[i]
+		}
+	}
+	if isFirst {
+		r.FirstTime = t
+	}
+	if isLast {
+		r.LastTime = t
+	}
+	r.Count++
+}
+
+func addInt(r *AggResult, sum int64, overflow bool, lo, hi int64, first bool) {
+	s, carry := bits.Add64(uint64(r.Sum), uint64(sum), 0)
+	_ = carry
+	ns := int64(s)
+	// signed overflow: both operands have the same sign and the result's sign differs
+	if (r.Sum >= 0) == (sum >= 0) && (ns >= 0) != (sum >= 0) {
+		overflow = true
+	}
+	r.Sum = ns
+	r.SumOverflow = r.SumOverflow || overflow
+	if first || lo < r.Min {
+		r.Min = lo
+	}
+	if first || hi > r.Max {
+		r.Max = hi
+	}
+}
+
+func addFloat(r *AggResult, sum, lo, hi float64, first bool) {
+	r.FSum += sum
+	if first || lo < r.FMin || math.IsNaN(r.FMin) {
+		r.FMin = lo
+	}
+	if first || hi > r.FMax || math.IsNaN(r.FMax) {
+		r.FMax = hi
+	}
+}

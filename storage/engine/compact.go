@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/compaction"
+	"github.com/chronogo/chronogo/storage/layout"
+	"github.com/chronogo/chronogo/storage/summary"
+	"github.com/chronogo/chronogo/storage/tsm"
+)
+
+// CompactionJob merges files. StartCompaction picks it (under the vnode lock), Run merges (slow,
+// interruptible through its context), FinishCompaction commits the new file set with one version
+// edit: a crash at any point leaves either the old or the new file set.
+type CompactionJob struct {
+	v      *Vnode
+	plan   *compaction.Plan
+	ver    *version
+	id     uint64
+	stable uint64
+	out    *fileHandle
+}
+
+// Plan is the job's plan (for logs and tests).
+func (j *CompactionJob) Plan() *compaction.Plan { return j.plan }
+
+// StartCompaction returns the next due compaction (full: merge toward one file per range), or nil.
+func (v *Vnode) StartCompaction(full bool) *CompactionJob {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed || v.compacting {
+		return nil
+	}
+	var p *compaction.Plan
+	if full {
+		p = compaction.PickFull(v.cur.metas(), v.opts.Compaction)
+	} else {
+		p = compaction.Pick(v.cur.metas(), v.opts.Compaction)
+	}
+	if p == nil {
+		return nil
+	}
+	j := &CompactionJob{v: v, plan: p, ver: v.cur.ref(), id: v.nextFileID}
+	v.nextFileID++
+	if v.opts.StableVersion != nil {
+		j.stable = v.opts.StableVersion()
+		// Versions may only be collapsed if no cached point of that range can still compete.
+		lo, hi := p.TimeRange()
+		for _, c := range append(v.immutables, v.mutable) {
+			if clo, chi, ok := c.TimeRange(); ok && clo <= hi && chi >= lo && c.MinVersion() <= j.stable {
+				j.stable = 0
+			}
+		}
+	}
+	v.compacting = true
+	return j
+}
+
+// Run merges the inputs into the output file.
+func (j *CompactionJob) Run(ctx context.Context) error {
+	inputs := make([]compaction.Input, 0, len(j.plan.Inputs))
+	for _, m := range j.plan.Inputs {
+		for _, h := range j.ver.files {
+			if h.meta.ID == m.ID {
+				inputs = append(inputs, compaction.Input{Meta: m, Reader: h.r})
+			}
+		}
+	}
+	path := layout.FileName(j.v.dir, j.id, int(j.plan.OutputLevel))
+	meta, ok, err := compaction.Run(ctx, j.plan, inputs, compaction.RunOptions{
+		ID: j.id, Path: path, StableVersion: j.stable,
+		Hide:         func(s storage.SeriesID, t int64, v, q uint64) bool { return j.ver.hide(s, t, v, q) },
+		SeriesHidden: j.ver.seriesHidden,
+	})
+	if err != nil || !ok {
+		return err
+	}
+	r, err := tsm.Open(path)
+	if err != nil {
+		return err
+	}
+	j.out = &fileHandle{meta: meta, path: path, r: r}
+	return nil
+}
+
+// FinishCompaction commits a job that Run completed (runErr == nil) or abandons it.
+func (v *Vnode) FinishCompaction(j *CompactionJob, runErr error) error {
+	defer j.ver.unref()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.compacting = false
+	abandon := func() {
+		if j.out != nil {
+			_ = j.out.r.Close()
+			_ = removeFile(j.out.path)
+		}
+	}
+	if runErr != nil {
+		abandon()
+		return fmt.Errorf("compaction: %w", runErr)
+	}
+	if v.closed {
+		abandon()
+		return ErrClosed
+	}
+	edit := &summary.VersionEdit{NextFileID: v.nextFileID}
+	for _, m := range j.plan.Inputs {
+		edit.DelFiles = append(edit.DelFiles, m.ID)
+	}
+	var added []*fileHandle
+	if j.out != nil {
+		edit.AddFiles = []summary.FileMeta{j.out.meta}
+		added = append(added, j.out)
+	}
+	if err := v.installLocked(edit, added); err != nil {
+		abandon()
+		return fmt.Errorf("compaction: %w", err)
+	}
+	v.log.WithFields(logrus.Fields{"inputs": len(j.plan.Inputs), "output_level": j.plan.OutputLevel}).Debug("compacted")
+	return nil
+}
+
+// Compact runs due compactions until none is left (full: until one file per range).
+func (v *Vnode) Compact(ctx context.Context, full bool) error {
+	for {
+		j := v.StartCompaction(full)
+		if j == nil {
+			return nil
+		}
+		if err := v.FinishCompaction(j, j.Run(ctx)); err != nil {
+			return err
+		}
+	}
+}

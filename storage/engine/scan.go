@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/index"
+	"github.com/chronogo/chronogo/storage/memcache"
+	"github.com/chronogo/chronogo/storage/tsm"
+)
+
+// ScanQuery selects columns: a table, a tag predicate (nil: every series), an inclusive time range
+// and field names (nil: every field).
+type ScanQuery struct {
+	Table            string
+	Filter           index.Expr
+	MinTime, MaxTime int64
+	Fields           []string
+}
+
+// ScanColumn is one (series, field, type) column of a scan result, sorted by time, one point per
+// time, after last-write-wins, deletes and expiry. Points are only valid during the callback.
+type ScanColumn struct {
+	Series storage.SeriesID
+	Field  string
+	Points *storage.Points
+}
+
+// SeriesKey resolves a series id of this snapshot's vnode.
+func (s *Snapshot) SeriesKey(id storage.SeriesID) (storage.SeriesKey, bool) { return s.index.Key(id) }
+
+// scanner holds buffers reused across columns.
+type scanner struct {
+	s      *Snapshot
+	q      ScanQuery
+	blk    tsm.Block
+	pool   []storage.Points
+	srcs   []*storage.Points
+	merged storage.Points
+}
+
+func (s *Snapshot) newScanner(q ScanQuery) *scanner { return &scanner{s: s, q: q} }
+
+// Scan calls fn for every non-empty column matching q, in (series, field, type) order.
+func (s *Snapshot) Scan(q ScanQuery, fn func(c *ScanColumn) error) error {
+	ids, err := s.index.Select(q.Table, q.Filter)
+	if err != nil {
+		return err
+	}
+	sc := s.newScanner(q)
+	col := &ScanColumn{}
+	for _, id := range ids {
+		keys, files := sc.columns(id)
+		for _, k := range keys {
+			pts, err := sc.read(id, k, files)
+			if err != nil {
+				return err
+			}
+			if pts.Len() == 0 {
+				continue
+			}
+			col.Series, col.Field, col.Points = id, k.Field, pts
+			if err := fn(col); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// seriesFile is a file that may hold a series, with that series' index entries.
+type seriesFile struct {
+	h       *fileHandle
+	entries []tsm.Entry
+}
+
+// columns lists the column keys of series id in the query's range and the files holding them.
+func (sc *scanner) columns(id storage.SeriesID) ([]memcache.ColumnKey, []seriesFile) {
+	var keys []memcache.ColumnKey
+	var files []seriesFile
+	for _, h := range sc.s.v.files {
+		if h.meta.MaxTime < sc.q.MinTime || h.meta.MinTime > sc.q.MaxTime || !h.r.MayContain(id) {
+			continue
+		}
+		es := h.r.SeriesEntries(id)
+		if len(es) == 0 {
+			continue
+		}
+		files = append(files, seriesFile{h: h, entries: es})
+		for _, e := range es {
+			keys = append(keys, memcache.ColumnKey{Field: e.Key.Field, Type: e.Key.Type})
+		}
+	}
+	for _, c := range sc.s.caches {
+		keys = append(keys, c.Columns(id)...)
+	}
+	if sc.q.Fields != nil {
+		keys = slices.DeleteFunc(keys, func(k memcache.ColumnKey) bool { return !slices.Contains(sc.q.Fields, k.Field) })
+	}
+	slices.SortFunc(keys, memcache.CompareColumnKeys)
+	return slices.Compact(keys), files
+}
+
+func (sc *scanner) source(i int, t storage.FieldType) *storage.Points {
+	for len(sc.pool) <= i {
+		sc.pool = append(sc.pool, storage.Points{})
+	}
+	p := &sc.pool[i]
+	p.Reset(t)
+	return p
+}
+
+// gather collects the column's points per source (files, then one merged cache source), trimmed to
+// the query range. blockFilter, if set, may take blocks out of the decode (aggregates use it).
+func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile, skip func(fileIdx int, m *tsm.BlockMeta) bool) ([]*storage.Points, error) {
+	sc.srcs = sc.srcs[:0]
+	n := 0
+	for fi, f := range files {
+		e, ok := findEntry(f.entries, k)
+		if !ok {
+			continue
+		}
+		p := sc.source(n, k.Type)
+		for bi := range e.Blocks {
+			m := &e.Blocks[bi]
+			if m.MaxTime < sc.q.MinTime || m.MinTime > sc.q.MaxTime || (skip != nil && skip(fi, m)) {
+				continue
+			}
+			if err := f.h.r.ReadBlock(*m, k.Type, &sc.blk); err != nil {
+				return nil, err
+			}
+			appendTrimmed(p, &sc.blk, sc.q.MinTime, sc.q.MaxTime, ^uint64(0))
+		}
+		if p.Len() > 0 {
+			sc.srcs = append(sc.srcs, p)
+			n++
+		}
+	}
+	for _, c := range sc.s.caches {
+		p := sc.source(n, k.Type)
+		if !c.Read(id, k, p) {
+			continue
+		}
+		trimInPlace(p, sc.q.MinTime, sc.q.MaxTime, sc.s.seq)
+		if p.Len() > 0 {
+			sc.srcs = append(sc.srcs, p)
+			n++
+		}
+	}
+	return sc.srcs, nil
+}
+
+// read returns the merged column.
+func (sc *scanner) read(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile) (*storage.Points, error) {
+	srcs, err := sc.gather(id, k, files, nil)
+	if err != nil {
+		return nil, err
+	}
+	hide := sc.s.v.hideFunc(id)
+	if len(srcs) == 1 && hide == nil {
+		return srcs[0], nil
+	}
+	sc.merged.Reset(k.Type)
+	storage.MergeLWW(&sc.merged, srcs, hide)
+	return &sc.merged, nil
+}
+
+func findEntry(es []tsm.Entry, k memcache.ColumnKey) (tsm.Entry, bool) {
+	i := sort.Search(len(es), func(i int) bool {
+		return memcache.CompareColumnKeys(memcache.ColumnKey{Field: es[i].Key.Field, Type: es[i].Key.Type}, k) >= 0
+	})
+	if i < len(es) && es[i].Key.Field == k.Field && es[i].Key.Type == k.Type {
+		return es[i], true
+	}
+	return tsm.Entry{}, false
+}
+
+// appendTrimmed appends the block's points with time in [lo, hi] and seq <= maxSeq.
+func appendTrimmed(p *storage.Points, b *tsm.Block, lo, hi int64, maxSeq uint64) {
+	i := sort.Search(len(b.Times), func(i int) bool { return b.Times[i] >= lo })
+	j := sort.Search(len(b.Times), func(i int) bool { return b.Times[i] > hi })
+	if i >= j {
+		return
+	}
+	p.Times = append(p.Times, b.Times[i:j]...)
+	p.Versions = append(p.Versions, b.Versions[i:j]...)
+	p.Seqs = append(p.Seqs, b.Seqs[i:j]...)
+	switch p.Values.Type.Class() {
+	case storage.ClassFloat:
+		p.Values.Floats = append(p.Values.Floats, b.Values.Floats[i:j]...)
+	case storage.ClassInt:
+		p.Values.Ints = append(p.Values.Ints, b.Values.Ints[i:j]...)
+	case storage.ClassBool:
+		p.Values.Bools = append(p.Values.Bools, b.Values.Bools[i:j]...)
+	case storage.ClassBytes:
+		p.Values.Bytes = append(p.Values.Bytes, b.Values.Bytes[i:j]...)
+	}
+}
+
+// trimInPlace keeps the points with time in [lo, hi] and seq <= maxSeq.
+func trimInPlace(p *storage.Points, lo, hi int64, maxSeq uint64) {
+	keep := true
+	for i, t := range p.Times {
+		if t < lo || t > hi || p.Seqs[i] > maxSeq {
+			keep = false
+			break
+		}
+	}
+	if keep {
+		return
+	}
+	src := *p
+	var out storage.Points
+	out.Values.Type = src.Values.Type
+	for i, t := range src.Times {
+		if t >= lo && t <= hi && src.Seqs[i] <= maxSeq {
+			out.Append(&src, i)
+		}
+	}
+	*p = out
+}

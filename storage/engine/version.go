@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"cmp"
+	"os"
+	"slices"
+	"sync/atomic"
+
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/index"
+	"github.com/chronogo/chronogo/storage/memcache"
+	"github.com/chronogo/chronogo/storage/summary"
+	"github.com/chronogo/chronogo/storage/tsm"
+)
+
+// fileHandle is an open TSM file shared by the versions that list it. It is closed when the last
+// version holding it is released, and removed from disk then if a compaction made it obsolete.
+type fileHandle struct {
+	meta     summary.FileMeta
+	path     string
+	r        *tsm.Reader
+	refs     atomic.Int32
+	obsolete atomic.Bool
+}
+
+func (h *fileHandle) unref() {
+	if h.refs.Add(-1) == 0 {
+		_ = h.r.Close()
+		if h.obsolete.Load() {
+			_ = os.Remove(h.path)
+		}
+	}
+}
+
+// version is an immutable view of the durable state: live files (sorted by level, then min time)
+// and the summary state (tombstones, expiry). Readers hold a reference while they read.
+type version struct {
+	refs  atomic.Int32
+	files []*fileHandle
+	state *summary.State
+	// maxLevelTime is the largest timestamp in levels 1..4: newer points go to L1, older to delta.
+	maxLevelTime int64
+	tombs        []summary.Tombstone // sorted by id
+}
+
+func newVersion(files []*fileHandle, st *summary.State) *version {
+	v := &version{files: slices.Clone(files), state: st, maxLevelTime: minTime}
+	slices.SortFunc(v.files, func(a, b *fileHandle) int {
+		if c := cmp.Compare(a.meta.Level, b.meta.Level); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.meta.MinTime, b.meta.MinTime)
+	})
+	for _, h := range v.files {
+		h.refs.Add(1)
+		if h.meta.Level > 0 {
+			v.maxLevelTime = max(v.maxLevelTime, h.meta.MaxTime)
+		}
+	}
+	for _, t := range st.Tombstones {
+		v.tombs = append(v.tombs, t)
+	}
+	slices.SortFunc(v.tombs, func(a, b summary.Tombstone) int { return cmp.Compare(a.ID, b.ID) })
+	v.refs.Store(1)
+	return v
+}
+
+func (v *version) ref() *version { v.refs.Add(1); return v }
+
+func (v *version) unref() {
+	if v.refs.Add(-1) == 0 {
+		for _, h := range v.files {
+			h.unref()
+		}
+	}
+}
+
+func (v *version) metas() []summary.FileMeta {
+	out := make([]summary.FileMeta, len(v.files))
+	for i, h := range v.files {
+		out[i] = h.meta
+	}
+	return out
+}
+
+// seriesHidden reports whether any tombstone or the expiry can hide points of series s.
+func (v *version) seriesHidden(s storage.SeriesID) bool {
+	if v.state.ExpiredBefore != minTime {
+		return true
+	}
+	for i := range v.tombs {
+		if v.tombs[i].HasSeries(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// hide reports whether a point is deleted or expired.
+func (v *version) hide(s storage.SeriesID, t int64, ver, seq uint64) bool {
+	if t < v.state.ExpiredBefore {
+		return true
+	}
+	for i := range v.tombs {
+		if v.tombs[i].Hides(s, t, ver, seq) {
+			return true
+		}
+	}
+	return false
+}
+
+// hideFunc returns the HideFunc for one series, or nil when nothing can hide its points.
+func (v *version) hideFunc(s storage.SeriesID) storage.HideFunc {
+	if !v.seriesHidden(s) {
+		return nil
+	}
+	return func(t int64, ver, seq uint64) bool { return v.hide(s, t, ver, seq) }
+}
+
+// Snapshot is a consistent, immutable view of a vnode for readers: the caches and files as they
+// were when it was taken. Reads never block writes; Release it when done.
+type Snapshot struct {
+	v      *version
+	caches []*memcache.Cache // oldest first; the last may still be receiving writes
+	seq    uint64            // points with a higher seq were written after the snapshot
+	index  *index.Index
+	done   atomic.Bool
+}
+
+// Release drops the snapshot's hold on files.
+func (s *Snapshot) Release() {
+	if s.done.CompareAndSwap(false, true) {
+		s.v.unref()
+	}
+}
+
+// Seq is the highest seq the snapshot sees.
+func (s *Snapshot) Seq() uint64 { return s.seq }
+
+const (
+	minTime = -1 << 63
+	maxTime = 1<<63 - 1
+)

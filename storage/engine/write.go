@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/index"
+	"github.com/chronogo/chronogo/storage/memcache"
+	"github.com/chronogo/chronogo/storage/summary"
+)
+
+// Write appends a batch to the WAL and the memcache and returns its seq. The batch is durable
+// once Commit(seq) returns. An invalid batch is refused before anything changes.
+func (v *Vnode) Write(b *storage.Batch) (uint64, error) {
+	if err := b.Validate(); err != nil {
+		return 0, fmt.Errorf("write: %w", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return 0, ErrClosed
+	}
+	if len(v.immutables) >= v.opts.MaxImmutable {
+		return 0, ErrWriteStall
+	}
+	seq := v.seq + 1
+	v.walBuf = storage.AppendBatch(v.walBuf[:0], b)
+	if err := v.wal.Append(seq, v.walBuf); err != nil {
+		return 0, fmt.Errorf("write: %w", err)
+	}
+	v.seq = seq
+	if err := v.apply(b, seq); err != nil {
+		// The record is in the WAL but not in the cache: a reopen would apply it. Refuse further
+		// writes rather than diverge.
+		v.closed = true
+		return 0, fmt.Errorf("write: apply seq %d: %w", seq, err)
+	}
+	return seq, nil
+}
+
+// apply inserts a validated batch into the mutable cache; v.mu held (or during Open).
+func (v *Vnode) apply(b *storage.Batch, seq uint64) error {
+	v.keyBuf = v.keyBuf[:0]
+	for i := range b.Series {
+		v.keyBuf = append(v.keyBuf, b.Series[i].Key)
+	}
+	ids, err := v.idx.GetOrCreate(v.keyBuf, v.idBuf[:0])
+	if err != nil {
+		return err
+	}
+	v.idBuf = ids
+	for i := range b.Series {
+		v.mutable.Insert(ids[i], &b.Series[i], b.Version, seq)
+	}
+	if v.mutable.Size() >= v.opts.CacheSize {
+		v.switchLocked()
+	}
+	return nil
+}
+
+// switchLocked turns the mutable cache into an immutable one waiting for a flush.
+func (v *Vnode) switchLocked() {
+	if v.mutable.Empty() {
+		return
+	}
+	v.immutables = append(v.immutables, v.mutable)
+	v.mutable = memcache.New()
+}
+
+// Commit makes every write up to seq durable under the fsync policy. Concurrent commits share
+// one fsync (group commit).
+func (v *Vnode) Commit(seq uint64) error {
+	return v.wal.Commit(seq)
+}
+
+// WriteSync is Write followed by Commit.
+func (v *Vnode) WriteSync(b *storage.Batch) (uint64, error) {
+	seq, err := v.Write(b)
+	if err != nil {
+		return 0, err
+	}
+	return seq, v.Commit(seq)
+}
+
+// Delete hides the points of the table's series matching filter with time in [minTime, maxTime]
+// and (version, seq) older than the delete. It is durable when it returns.
+func (v *Vnode) Delete(table string, filter index.Expr, minTime, maxTime int64, version uint64) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return ErrClosed
+	}
+	ids, err := v.idx.Select(table, filter)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if len(ids) == 0 || minTime > maxTime {
+		return nil
+	}
+	return v.tombstoneLocked(ids, minTime, maxTime, version)
+}
+
+func (v *Vnode) tombstoneLocked(ids []storage.SeriesID, minTime, maxTime int64, version uint64) error {
+	// The tombstone names series ids, so they must survive a crash as they are now.
+	if err := v.idx.Sync(); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	seq := v.seq + 1
+	var id uint64 = 1
+	for _, t := range v.cur.tombs {
+		id = max(id, t.ID+1)
+	}
+	edit := &summary.VersionEdit{MaxSeq: seq, AddTombstones: []summary.Tombstone{{
+		ID: id, Series: ids, MinTime: minTime, MaxTime: maxTime, Version: version, Seq: seq}}}
+	if err := v.installLocked(edit, nil); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	v.seq = seq
+	return nil
+}
+
+// DropTable deletes every point of every series of table and removes the series from the index.
+// The memcache is flushed first so that replaying the WAL can never bring the data back.
+func (v *Vnode) DropTable(table string) error {
+	if err := v.Flush(); err != nil {
+		return fmt.Errorf("drop table %s: %w", table, err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return ErrClosed
+	}
+	ids, err := v.idx.Select(table, nil)
+	if err != nil {
+		return fmt.Errorf("drop table %s: %w", table, err)
+	}
+	if len(ids) > 0 {
+		if err := v.tombstoneLocked(ids, math.MinInt64, math.MaxInt64, math.MaxUint64); err != nil {
+			return fmt.Errorf("drop table %s: %w", table, err)
+		}
+	}
+	return v.idx.DropTable(table)
+}
+
+// ExpireBefore makes every point older than t invisible and removes whole files that hold only such
+// points (retention by TTL); partially expired files are cleaned by compaction.
+func (v *Vnode) ExpireBefore(t int64) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return ErrClosed
+	}
+	if t <= v.cur.state.ExpiredBefore {
+		return nil
+	}
+	edit := &summary.VersionEdit{ExpiredBefore: t}
+	for _, h := range v.cur.files {
+		if h.meta.MaxTime < t {
+			edit.DelFiles = append(edit.DelFiles, h.meta.ID)
+		}
+	}
+	return v.installLocked(edit, nil)
+}

@@ -1,0 +1,52 @@
+// Package layout names every file and directory of a ChronoGo data directory in one place:
+// <root>/data/<tenant>/<db>/<bucket>/<replicaset>/<vnode>/{wal,tsm,delta,index,summary}.
+package layout
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Directory and file names inside a vnode directory. The vnode directory is self-contained:
+// moving a vnode means copying it.
+const (
+	DataDir      = "data"      // <root>/data holds every tenant
+	WALDir       = "wal"       // write-ahead log segments
+	TSMDir       = "tsm"       // level 1..4 TSM files
+	DeltaDir     = "delta"     // level 0 (out-of-order) TSM files
+	IndexDir     = "index"     // series and tag index
+	SummaryFile  = "summary"   // version edit log
+	MetaFile     = "meta.json" // human-readable description of the vnode, informational only
+	LockFile     = "LOCK"      // held while a process has the vnode open
+	TSMExt       = ".tsm"
+	DeltaExt     = ".delta"
+	TmpExt       = ".tmp" // a file being written; removed on open
+	BadExt       = ".bad" // a quarantined file
+	tsmNameWidth = 6
+)
+
+// VnodeDir is the directory of one vnode.
+func VnodeDir(root, tenant, db string, bucket, replicaSet, vnode uint64) string {
+	return filepath.Join(root, DataDir, tenant, db, strconv.FormatUint(bucket, 10),
+		strconv.FormatUint(replicaSet, 10), strconv.FormatUint(vnode, 10))
+}
+
+// FileName is the name of a TSM file with the given id: level 0 files are delta files.
+func FileName(vnodeDir string, id uint64, level int) string {
+	if level == 0 {
+		return filepath.Join(vnodeDir, DeltaDir, fmt.Sprintf("%0*d%s", tsmNameWidth, id, DeltaExt))
+	}
+	return filepath.Join(vnodeDir, TSMDir, fmt.Sprintf("%0*d%s", tsmNameWidth, id, TSMExt))
+}
+
+// ParseFileID returns the id of a TSM or delta file name, and false for other names.
+func ParseFileID(name string) (uint64, bool) {
+	base := strings.TrimSuffix(strings.TrimSuffix(name, TSMExt), DeltaExt)
+	if base == name {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(base, 10, 64)
+	return id, err == nil
+}

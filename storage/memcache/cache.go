@@ -1,0 +1,257 @@
+package memcache
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/chronogo/chronogo/storage"
+)
+
+// Cache is one memcache: mutable until the vnode switches it to immutable, then flushed.
+// Insert must be called by one writer at a time; readers may run concurrently with it.
+type Cache struct {
+	mu               sync.RWMutex
+	series           map[storage.SeriesID]*seriesCols
+	size             int64
+	minSeq, maxSeq   uint64
+	minTime, maxTime int64
+	points           int64
+	minVersion       uint64
+}
+
+type seriesCols struct {
+	cols []*column
+}
+
+// run is a stretch of points written by one batch: points [previous end, end) share (version, seq).
+type run struct {
+	end          int
+	version, seq uint64
+}
+
+type column struct {
+	field  string
+	typ    storage.FieldType
+	times  []int64
+	vals   storage.Values
+	runs   []run
+	sorted bool // times strictly increase
+}
+
+// New returns an empty cache.
+func New() *Cache {
+	return &Cache{series: map[storage.SeriesID]*seriesCols{}, minTime: math.MaxInt64, minSeq: math.MaxUint64, maxTime: math.MinInt64, minVersion: math.MaxUint64}
+}
+
+// per-point memory estimate: timestamp + value + slice overhead, amortized
+const pointOverhead = 16
+
+// Insert appends the rows of one series written with (version, seq).
+func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.series[id]
+	if s == nil {
+		s = &seriesCols{}
+		c.series[id] = s
+	}
+	for fi := range rows.Fields {
+		f := &rows.Fields[fi]
+		col := s.find(f.Name, f.Values.Type)
+		if col == nil {
+			col = &column{field: f.Name, typ: f.Values.Type, sorted: true}
+			col.vals.Type = f.Values.Type
+			s.cols = append(s.cols, col)
+		}
+		start := len(col.times)
+		n := f.Values.Len()
+		if f.Rows == nil {
+			col.times = append(col.times, rows.Times...)
+		} else {
+			for _, r := range f.Rows {
+				col.times = append(col.times, rows.Times[r])
+			}
+		}
+		appendValues(&col.vals, &f.Values)
+		if col.sorted {
+			for i := max(start, 1); i < len(col.times); i++ {
+				if col.times[i] <= col.times[i-1] {
+					col.sorted = false
+					break
+				}
+			}
+		}
+		if k := len(col.runs); k > 0 && col.runs[k-1].version == version && col.runs[k-1].seq == seq {
+			col.runs[k-1].end = len(col.times)
+		} else {
+			col.runs = append(col.runs, run{end: len(col.times), version: version, seq: seq})
+		}
+		c.points += int64(n)
+		c.size += int64(n) * pointOverhead
+		if f.Values.Type.Class() == storage.ClassBytes {
+			for _, b := range f.Values.Bytes {
+				c.size += int64(len(b))
+			}
+		}
+	}
+	for _, t := range rows.Times {
+		c.minTime = min(c.minTime, t)
+		c.maxTime = max(c.maxTime, t)
+	}
+	c.minSeq = min(c.minSeq, seq)
+	c.minVersion = min(c.minVersion, version)
+	c.maxSeq = max(c.maxSeq, seq)
+}
+
+func appendValues(dst, src *storage.Values) {
+	switch src.Type.Class() {
+	case storage.ClassFloat:
+		dst.Floats = append(dst.Floats, src.Floats...)
+	case storage.ClassInt:
+		dst.Ints = append(dst.Ints, src.Ints...)
+	case storage.ClassBool:
+		dst.Bools = append(dst.Bools, src.Bools...)
+	case storage.ClassBytes:
+		for _, b := range src.Bytes {
+			dst.Bytes = append(dst.Bytes, slices.Clone(b)) // the batch's buffer is not ours to keep
+		}
+	}
+}
+
+func (s *seriesCols) find(field string, typ storage.FieldType) *column {
+	for _, c := range s.cols {
+		if c.typ == typ && c.field == field {
+			return c
+		}
+	}
+	return nil
+}
+
+// Size is the approximate memory held, in bytes.
+func (c *Cache) Size() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.size
+}
+
+// Points is the number of points held.
+func (c *Cache) Points() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.points
+}
+
+// Empty reports whether nothing was inserted.
+func (c *Cache) Empty() bool { return c.Points() == 0 }
+
+// MinVersion is the lowest version inserted (MaxUint64 when empty).
+func (c *Cache) MinVersion() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.minVersion
+}
+
+// SeqRange is the lowest and highest seq inserted (ok false when empty).
+func (c *Cache) SeqRange() (lo, hi uint64, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.minSeq, c.maxSeq, c.points > 0
+}
+
+// TimeRange is the lowest and highest timestamp inserted (ok false when empty).
+func (c *Cache) TimeRange() (lo, hi int64, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.minTime, c.maxTime, c.points > 0
+}
+
+// SeriesIDs returns the series present, ascending.
+func (c *Cache) SeriesIDs() []storage.SeriesID {
+	c.mu.RLock()
+	ids := make([]storage.SeriesID, 0, len(c.series))
+	for id := range c.series {
+		ids = append(ids, id)
+	}
+	c.mu.RUnlock()
+	slices.Sort(ids)
+	return ids
+}
+
+// ColumnKey names a column of a series.
+type ColumnKey struct {
+	Field string
+	Type  storage.FieldType
+}
+
+// CompareColumnKeys orders columns by field name, then type (the TSM index order within a series).
+func CompareColumnKeys(a, b ColumnKey) int {
+	if c := cmp.Compare(a.Field, b.Field); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Type, b.Type)
+}
+
+// Columns returns the columns of series id, sorted by CompareColumnKeys.
+func (c *Cache) Columns(id storage.SeriesID) []ColumnKey {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	s := c.series[id]
+	if s == nil {
+		return nil
+	}
+	keys := make([]ColumnKey, len(s.cols))
+	for i, col := range s.cols {
+		keys[i] = ColumnKey{col.field, col.typ}
+	}
+	slices.SortFunc(keys, CompareColumnKeys)
+	return keys
+}
+
+// Read fills dst with the points of one column, sorted by time with last-write-wins applied inside
+// the cache (one point per timestamp). It reports false if the column does not exist.
+func (c *Cache) Read(id storage.SeriesID, k ColumnKey, dst *storage.Points) bool {
+	c.mu.RLock()
+	s := c.series[id]
+	var col *column
+	if s != nil {
+		col = s.find(k.Field, k.Type)
+	}
+	if col == nil {
+		c.mu.RUnlock()
+		return false
+	}
+	// Captured under the lock: the writer only appends, so these prefixes never change.
+	n := len(col.times)
+	times := col.times[:n:n]
+	vals := col.vals
+	runs := slices.Clone(col.runs)
+	sorted := col.sorted
+	c.mu.RUnlock()
+
+	dst.Reset(k.Type)
+	dst.Times = append(dst.Times, times...)
+	switch k.Type.Class() {
+	case storage.ClassFloat:
+		dst.Values.Floats = append(dst.Values.Floats, vals.Floats[:n]...)
+	case storage.ClassInt:
+		dst.Values.Ints = append(dst.Values.Ints, vals.Ints[:n]...)
+	case storage.ClassBool:
+		dst.Values.Bools = append(dst.Values.Bools, vals.Bools[:n]...)
+	case storage.ClassBytes:
+		dst.Values.Bytes = append(dst.Values.Bytes, vals.Bytes[:n]...)
+	}
+	start := 0
+	for _, r := range runs {
+		for i := start; i < r.end; i++ {
+			dst.Versions = append(dst.Versions, r.version)
+			dst.Seqs = append(dst.Seqs, r.seq)
+		}
+		start = r.end
+	}
+	if !sorted {
+		dst.SortDedup()
+	}
+	return true
+}

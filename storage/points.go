@@ -1,0 +1,84 @@
+package storage
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Points is a column of one (series, field, type): timestamps, values and the (version, seq) of
+// each point. It is the unit that moves between the memcache, TSM blocks and the merge.
+type Points struct {
+	Times    []int64
+	Values   Values
+	Versions []uint64
+	Seqs     []uint64
+}
+
+// Len is the number of points.
+func (p *Points) Len() int { return len(p.Times) }
+
+// Reset empties p and keeps capacity.
+func (p *Points) Reset(t FieldType) {
+	p.Times, p.Versions, p.Seqs = p.Times[:0], p.Versions[:0], p.Seqs[:0]
+	p.Values.Reset()
+	p.Values.Type = t
+}
+
+// Append adds point i of src.
+func (p *Points) Append(src *Points, i int) {
+	p.Times = append(p.Times, src.Times[i])
+	p.Values.AppendFrom(&src.Values, i)
+	p.Versions = append(p.Versions, src.Versions[i])
+	p.Seqs = append(p.Seqs, src.Seqs[i])
+}
+
+// Newer reports whether (v1, s1) wins over (v2, s2) under last-write-wins.
+func Newer(v1, s1, v2, s2 uint64) bool { return v1 > v2 || (v1 == v2 && s1 > s2) }
+
+// IsSortedUnique reports whether the timestamps strictly increase.
+func (p *Points) IsSortedUnique() bool {
+	for i := 1; i < len(p.Times); i++ {
+		if p.Times[i] <= p.Times[i-1] {
+			return false
+		}
+	}
+	return true
+}
+
+// SortDedup sorts p by time and keeps, for each timestamp, the point with the highest
+// (version, seq); between equal (version, seq) the later point in p wins.
+func (p *Points) SortDedup() {
+	if p.IsSortedUnique() {
+		return
+	}
+	idx := make([]int32, len(p.Times))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortStableFunc(idx, func(a, b int32) int {
+		if c := cmp.Compare(p.Times[a], p.Times[b]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(p.Versions[a], p.Versions[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(p.Seqs[a], p.Seqs[b])
+	})
+	// keep the last of each run of equal timestamps
+	keep := idx[:0]
+	for i, j := range idx {
+		if i+1 < len(idx) && p.Times[idx[i+1]] == p.Times[j] {
+			continue
+		}
+		keep = append(keep, j)
+	}
+	var out Points
+	out.Values.Type = p.Values.Type
+	out.Times = make([]int64, 0, len(keep))
+	out.Versions = make([]uint64, 0, len(keep))
+	out.Seqs = make([]uint64, 0, len(keep))
+	for _, j := range keep {
+		out.Append(p, int(j))
+	}
+	*p = out
+}

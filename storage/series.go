@@ -1,0 +1,198 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// SeriesID identifies a series inside one vnode: hash24(SeriesKey) << 40 | autoinc40.
+type SeriesID uint64
+
+// NewSeriesID composes a SeriesID from the key's 24-bit hash and a 40-bit per-vnode counter.
+func NewSeriesID(hash24 uint32, autoinc uint64) SeriesID {
+	return SeriesID(uint64(hash24&0xFFFFFF)<<40 | autoinc&(1<<40-1))
+}
+
+// Hash24 is the high 24 bits of the id.
+func (id SeriesID) Hash24() uint32 { return uint32(uint64(id) >> 40) }
+
+// AutoInc is the low 40 bits of the id.
+func (id SeriesID) AutoInc() uint64 { return uint64(id) & (1<<40 - 1) }
+
+// MaxAutoInc is the largest counter a SeriesID can carry.
+const MaxAutoInc = 1<<40 - 1
+
+// Tag is one meta value of a series: a key (a dotted leaf path of the metaField) and a typed value.
+type Tag struct {
+	Key   string
+	Value TagValue
+}
+
+// TagValue is a typed tag value: the BSON type and the value's canonical bytes (UTF-8 for strings,
+// big-endian order-preserving bytes for numbers, see EncodeTagInt and EncodeTagFloat).
+type TagValue struct {
+	Type FieldType
+	Raw  []byte
+}
+
+// StringTag returns a string tag value.
+func StringTag(s string) TagValue { return TagValue{Type: TypeString, Raw: []byte(s)} }
+
+// Compare orders tag values: by type code first, then by Raw bytes. Numeric encodings are
+// order-preserving, so within a type byte order is value order.
+func (a TagValue) Compare(b TagValue) int {
+	if a.Type != b.Type {
+		if a.Type < b.Type {
+			return -1
+		}
+		return 1
+	}
+	return bytes.Compare(a.Raw, b.Raw)
+}
+
+// String is for logs and errors.
+func (a TagValue) String() string {
+	if a.Type == TypeString {
+		return string(a.Raw)
+	}
+	return fmt.Sprintf("%#02x:%x", uint8(a.Type), a.Raw)
+}
+
+// EncodeTagInt encodes an integer tag value (int32, int64, datetime) so byte order equals numeric order.
+func EncodeTagInt(v int64) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(v)^(1<<63))
+}
+
+// DecodeTagInt reverses EncodeTagInt.
+func DecodeTagInt(raw []byte) (int64, error) {
+	if len(raw) != 8 {
+		return 0, fmt.Errorf("int tag value: got %d bytes; want 8", len(raw))
+	}
+	return int64(binary.BigEndian.Uint64(raw) ^ (1 << 63)), nil
+}
+
+// SeriesKey is a table and its tags sorted by key: the identity of a series.
+type SeriesKey struct {
+	Table string
+	Tags  []Tag
+}
+
+// Normalize sorts the tags by key and reports an error for empty or duplicate keys.
+func (k *SeriesKey) Normalize() error {
+	if k.Table == "" {
+		return errors.New("series key: empty table name")
+	}
+	slices.SortFunc(k.Tags, func(a, b Tag) int { return strings.Compare(a.Key, b.Key) })
+	for i := range k.Tags {
+		if k.Tags[i].Key == "" {
+			return errors.New("series key: empty tag key")
+		}
+		if i > 0 && k.Tags[i].Key == k.Tags[i-1].Key {
+			return fmt.Errorf("series key: duplicate tag key %q", k.Tags[i].Key)
+		}
+	}
+	return nil
+}
+
+// Tag returns the value of tag key and whether the series has it.
+func (k *SeriesKey) Tag(key string) (TagValue, bool) {
+	for _, t := range k.Tags {
+		if t.Key == key {
+			return t.Value, true
+		}
+	}
+	return TagValue{}, false
+}
+
+// Marshal appends the canonical encoding of k (tags must be normalized):
+//
+//	uvarint(len(table)) table uvarint(ntags) { uvarint(len(key)) key type(1) uvarint(len(raw)) raw }
+func (k *SeriesKey) Marshal(dst []byte) []byte {
+	dst = appendString(dst, k.Table)
+	dst = binary.AppendUvarint(dst, uint64(len(k.Tags)))
+	for _, t := range k.Tags {
+		dst = appendString(dst, t.Key)
+		dst = append(dst, byte(t.Value.Type))
+		dst = binary.AppendUvarint(dst, uint64(len(t.Value.Raw)))
+		dst = append(dst, t.Value.Raw...)
+	}
+	return dst
+}
+
+// MaxSeriesKeyLen bounds an encoded series key; longer keys are rejected on write and on decode.
+const MaxSeriesKeyLen = 64 << 10
+
+// UnmarshalSeriesKey decodes a key made by Marshal. The returned key's strings are copies;
+// tag Raw slices alias src.
+func UnmarshalSeriesKey(src []byte) (SeriesKey, error) {
+	var k SeriesKey
+	if len(src) > MaxSeriesKeyLen {
+		return k, fmt.Errorf("series key too long: got %d bytes; want <= %d", len(src), MaxSeriesKeyLen)
+	}
+	table, src, err := readBytes(src)
+	if err != nil {
+		return k, fmt.Errorf("series key table: %w", err)
+	}
+	k.Table = string(table)
+	n, m := binary.Uvarint(src)
+	if m <= 0 || n > uint64(len(src)) {
+		return k, errors.New("series key: bad tag count")
+	}
+	src = src[m:]
+	k.Tags = make([]Tag, 0, n)
+	for i := uint64(0); i < n; i++ {
+		key, rest, err := readBytes(src)
+		if err != nil {
+			return k, fmt.Errorf("series key tag %d: %w", i, err)
+		}
+		if len(rest) < 1 {
+			return k, fmt.Errorf("series key tag %d: missing type", i)
+		}
+		typ := FieldType(rest[0])
+		raw, rest2, err := readBytes(rest[1:])
+		if err != nil {
+			return k, fmt.Errorf("series key tag %d value: %w", i, err)
+		}
+		k.Tags = append(k.Tags, Tag{Key: string(key), Value: TagValue{Type: typ, Raw: raw}})
+		src = rest2
+	}
+	if len(src) != 0 {
+		return k, fmt.Errorf("series key: %d trailing bytes", len(src))
+	}
+	return k, nil
+}
+
+// HashSeriesKey is the 24-bit hash of an encoded series key: the high 24 bits of 64-bit FNV-1a.
+// It is part of the on-disk identity of a series and must never change (pinned by a golden test).
+func HashSeriesKey(encoded []byte) uint32 {
+	const (
+		offset64 = 14695981039346656037
+		prime64  = 1099511628211
+	)
+	h := uint64(offset64)
+	for _, c := range encoded {
+		h ^= uint64(c)
+		h *= prime64
+	}
+	return uint32(h >> 40)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func readBytes(src []byte) (b, rest []byte, err error) {
+	n, m := binary.Uvarint(src)
+	if m <= 0 {
+		return nil, nil, errors.New("bad length")
+	}
+	if n > uint64(len(src)-m) {
+		return nil, nil, fmt.Errorf("length %d past end (%d bytes left)", n, len(src)-m)
+	}
+	return src[m : m+int(n)], src[m+int(n):], nil
+}

@@ -1,0 +1,124 @@
+package summary
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/chronogo/chronogo/storage/recordfile"
+)
+
+// Magic is the record-file magic of a summary file.
+var Magic = [4]byte{'C', 'G', 'S', 'M'}
+
+// DefaultRewriteSize is the summary size past which Append rewrites it as one snapshot edit.
+const DefaultRewriteSize = 4 << 20
+
+// File is an open summary file. Only one goroutine may append at a time (the vnode's summary writer).
+type File struct {
+	path        string
+	w           *recordfile.Writer
+	state       *State
+	rewriteSize int64
+	log         logrus.FieldLogger
+}
+
+// Open reads the summary at path (creating an empty one if it does not exist), folds its edits into
+// a State and opens it for appending. A torn last record (a crash during Append) is truncated and
+// logged; any other damage is a *storage.CorruptionError.
+func Open(path string, log logrus.FieldLogger) (*File, *State, error) {
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	st := NewState()
+	f := &File{path: path, state: st, rewriteSize: DefaultRewriteSize, log: log}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if err := recordfile.WriteFileAtomic(path, Magic, [][]byte{st.Snapshot().Marshal(nil)}); err != nil {
+			return nil, nil, fmt.Errorf("create summary %s: %w", path, err)
+		}
+	}
+	validEnd, err := recordfile.Scan(path, Magic, func(off int64, payload []byte) error {
+		e, err := UnmarshalVersionEdit(payload)
+		if err != nil {
+			return fmt.Errorf("summary %s at offset %d: %w", path, off, err)
+		}
+		if err := st.Apply(e); err != nil {
+			return fmt.Errorf("summary %s at offset %d: %w", path, off, err)
+		}
+		return nil
+	})
+	var torn *recordfile.TornTailError
+	switch {
+	case errors.As(err, &torn):
+		log.WithFields(logrus.Fields{"file": path, "offset": torn.Offset, "size": torn.Size}).
+			Warn("truncating torn summary tail")
+	case err != nil:
+		return nil, nil, fmt.Errorf("read summary: %w", err)
+	}
+	w, err := recordfile.OpenAppend(path, Magic, validEnd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open summary %s: %w", path, err)
+	}
+	f.w = w
+	return f, st.Clone(), nil
+}
+
+// Append makes e durable (write + fsync) and folds it into the file's state. If e does not apply
+// to the state, nothing is written. A large summary is rewritten atomically as one snapshot edit.
+func (f *File) Append(e *VersionEdit) error {
+	next := f.state.Clone()
+	if err := next.Apply(e); err != nil {
+		return err
+	}
+	if _, err := f.w.Append(e.Marshal(nil)); err != nil {
+		return fmt.Errorf("append summary %s: %w", f.path, err)
+	}
+	if err := f.w.Sync(); err != nil {
+		return fmt.Errorf("sync summary %s: %w", f.path, err)
+	}
+	f.state = next
+	if f.w.Size() > f.rewriteSize {
+		return f.rewrite()
+	}
+	return nil
+}
+
+// rewrite replaces the log with one snapshot edit: tmp file, fsync, rename, dir fsync.
+func (f *File) rewrite() error {
+	if err := f.w.Close(); err != nil {
+		return fmt.Errorf("close summary %s: %w", f.path, err)
+	}
+	f.w = nil
+	if err := recordfile.WriteFileAtomic(f.path, Magic, [][]byte{f.state.Snapshot().Marshal(nil)}); err != nil {
+		return fmt.Errorf("rewrite summary %s: %w", f.path, err)
+	}
+	st, err := os.Stat(f.path)
+	if err != nil {
+		return fmt.Errorf("rewrite summary: %w", err)
+	}
+	w, err := recordfile.OpenAppend(f.path, Magic, st.Size())
+	if err != nil {
+		return fmt.Errorf("reopen summary %s: %w", f.path, err)
+	}
+	f.w = w
+	f.log.WithFields(logrus.Fields{"file": f.path, "size": st.Size()}).Debug("summary rewritten")
+	return nil
+}
+
+// State returns a copy of the current state.
+func (f *File) State() *State { return f.state.Clone() }
+
+// SetRewriteSize changes the rewrite threshold (tests use small values).
+func (f *File) SetRewriteSize(n int64) { f.rewriteSize = n }
+
+// Close closes the file.
+func (f *File) Close() error {
+	if f.w == nil {
+		return nil
+	}
+	err := f.w.Close()
+	f.w = nil
+	return err
+}

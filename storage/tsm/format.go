@@ -1,0 +1,191 @@
+package tsm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math/bits"
+)
+
+// File layout constants; FORMAT.md describes each one.
+const (
+	// MagicNumber opens and closes every TSM file: "CGTM" big-endian.
+	MagicNumber uint32 = 0x4347544D
+	// FormatV1 is the only format version written and read.
+	FormatV1 byte = 1
+
+	// HeaderSize is magic(4) + version(1).
+	HeaderSize = 5
+	// FooterSize is index offset(8) + index length(8) + bloom length(4) + reserved(3) + version(1) +
+	// CRC32(4) + magic(4).
+	FooterSize = 32
+
+	// MaxBlockPoints is the largest number of points in one block.
+	MaxBlockPoints = 1000
+	// MaxBlockValueBytes makes the writer close a bytes-class block early once its raw values reach
+	// this many bytes (a block always holds at least one point).
+	MaxBlockValueBytes = 1 << 20
+
+	// minBlockSize is flags(1) + CRC32(4) with an empty body, a lower bound for any block.
+	minBlockSize = 5
+	// crcSize is the width of every checksum.
+	crcSize = 4
+)
+
+// Block flags: the first byte of every block.
+const (
+	blockTimesImplied  = 1 << 0 // timestamps evenly spaced from MinTime to MaxTime: no time column
+	blockVersionsConst = 1 << 1 // every version equals BlockMeta.MinVersion: no version column
+	blockSeqsConst     = 1 << 2 // every seq equals BlockMeta.MinSeq: no seq column
+	blockClassShift    = 4      // bits 4-5: storage.Class of the values minus 1 (0..3)
+	blockClassMask     = 3 << blockClassShift
+	blockKnownFlags    = blockTimesImplied | blockVersionsConst | blockSeqsConst | blockClassMask
+)
+
+// Block meta flags: the first byte of every block meta in the index.
+const (
+	metaFull         = 1 << 0 // Count == MaxBlockPoints; the count field is omitted
+	metaSameDur      = 1 << 1 // MaxTime-MinTime equals the previous block's; the duration field is omitted
+	metaSameVersions = 1 << 2 // MinVersion, MaxVersion equal the previous block's; omitted
+	metaSameSeqs     = 1 << 3 // MinSeq, MaxSeq equal the previous block's; omitted
+	metaSumOverflow  = 1 << 4 // Agg.SumOverflow
+	metaTimesImplied = 1 << 5 // the block's timestamps are implied (block flag bit 0 is set)
+	metaKnownFlags   = metaFull | metaSameDur | metaSameVersions | metaSameSeqs | metaSumOverflow | metaTimesImplied
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+var (
+	errShort   = errors.New("unexpected end of data")
+	errVarint  = errors.New("bad varint")
+	errOverrun = errors.New("value out of range")
+)
+
+// pow10 holds 10^0 .. 10^14, the decimal exponents of a dec-uvarint.
+var pow10 = func() [15]uint64 {
+	var p [15]uint64
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// appendDecUvarint appends v as uvarint(m<<4 | e) with v = m·10^e and e <= 14 as large as possible, so
+// round nanosecond durations (10 s = 1e10) take one or two bytes. When m does not fit in 60 bits the
+// escape byte 0x0F (m = 0, e = 15) is followed by uvarint(v).
+func appendDecUvarint(dst []byte, v uint64) []byte {
+	m, e := v, uint64(0)
+	if m != 0 {
+		for e < 14 && m%10 == 0 {
+			m /= 10
+			e++
+		}
+	}
+	if m >= 1<<60 {
+		return binary.AppendUvarint(append(dst, 0x0f), v)
+	}
+	return binary.AppendUvarint(dst, m<<4|e)
+}
+
+func appendVarint(dst []byte, v int64) []byte   { return binary.AppendVarint(dst, v) }
+func appendUvarint(dst []byte, v uint64) []byte { return binary.AppendUvarint(dst, v) }
+
+// decoder reads the index encoding with a sticky error; after the first error every read returns 0.
+type decoder struct {
+	b   []byte
+	pos int
+	err error
+}
+
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+func (d *decoder) remaining() int { return len(d.b) - d.pos }
+
+func (d *decoder) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	if d.pos >= len(d.b) {
+		d.fail(errShort)
+		return 0
+	}
+	c := d.b[d.pos]
+	d.pos++
+	return c
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.pos:])
+	if n <= 0 {
+		if n == 0 {
+			d.fail(errShort)
+		} else {
+			d.fail(errVarint)
+		}
+		return 0
+	}
+	d.pos += n
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b[d.pos:])
+	if n <= 0 {
+		if n == 0 {
+			d.fail(errShort)
+		} else {
+			d.fail(errVarint)
+		}
+		return 0
+	}
+	d.pos += n
+	return v
+}
+
+func (d *decoder) decUvarint() uint64 {
+	x := d.uvarint()
+	if d.err != nil {
+		return 0
+	}
+	e, m := x&15, x>>4
+	if e == 15 {
+		if m != 0 {
+			d.fail(fmt.Errorf("dec-uvarint escape: got mantissa %d; want 0", m))
+			return 0
+		}
+		return d.uvarint()
+	}
+	hi, lo := bits.Mul64(m, pow10[e])
+	if hi != 0 {
+		d.fail(fmt.Errorf("dec-uvarint %d·10^%d: %w", m, e, errOverrun))
+		return 0
+	}
+	return lo
+}
+
+func (d *decoder) bytes(n uint64) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(d.remaining()) {
+		d.fail(fmt.Errorf("length %d: got %d bytes left: %w", n, d.remaining(), errShort))
+		return nil
+	}
+	b := d.b[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	return b
+}

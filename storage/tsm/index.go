@@ -1,0 +1,311 @@
+package tsm
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/chronogo/chronogo/storage"
+)
+
+// indexEncoder encodes key entries incrementally (FORMAT.md, "Index"). Deltas chain through the
+// previous key and the previous block in file order, so entries must be appended in file order.
+type indexEncoder struct {
+	fields     []string
+	fieldIdx   map[string]uint64
+	keys       []byte // encoded key entries, without the leading count
+	nkeys      int
+	prevSeries uint64
+	prevKeyMin int64     // MinTime of the previous key's first block
+	prev       BlockMeta // previous block in file order
+}
+
+func (e *indexEncoder) fieldIndex(name string) uint64 {
+	if i, ok := e.fieldIdx[name]; ok {
+		return i
+	}
+	if e.fieldIdx == nil {
+		e.fieldIdx = make(map[string]uint64)
+	}
+	i := uint64(len(e.fields))
+	e.fields = append(e.fields, name)
+	e.fieldIdx[name] = i
+	return i
+}
+
+// addEntry appends one key with its blocks (at least one, in file order).
+func (e *indexEncoder) addEntry(k Key, blocks []BlockMeta) {
+	b := e.keys
+	b = appendUvarint(b, uint64(k.Series)-e.prevSeries)
+	b = appendUvarint(b, e.fieldIndex(k.Field))
+	b = append(b, byte(k.Type))
+	b = appendUvarint(b, uint64(len(blocks)))
+	class := k.Type.Class()
+	var prevIntMin int64
+	for i := range blocks {
+		m := &blocks[i]
+		p := &e.prev
+		dur := uint64(m.MaxTime) - uint64(m.MinTime)
+		var flags byte
+		if m.Agg.Count == MaxBlockPoints {
+			flags |= metaFull
+		}
+		if dur == uint64(p.MaxTime)-uint64(p.MinTime) {
+			flags |= metaSameDur
+		}
+		if m.MinVersion == p.MinVersion && m.MaxVersion == p.MaxVersion {
+			flags |= metaSameVersions
+		}
+		if m.MinSeq == p.MinSeq && m.MaxSeq == p.MaxSeq {
+			flags |= metaSameSeqs
+		}
+		if m.Agg.SumOverflow && class == storage.ClassInt {
+			flags |= metaSumOverflow
+		}
+		if m.timesImplied {
+			flags |= metaTimesImplied
+		}
+		b = append(b, flags)
+		if flags&metaFull == 0 {
+			b = appendUvarint(b, uint64(m.Agg.Count))
+		}
+		b = appendUvarint(b, uint64(m.Size))
+		if i == 0 {
+			b = appendVarint(b, int64(uint64(m.MinTime)-uint64(e.prevKeyMin)))
+			e.prevKeyMin = m.MinTime
+		} else {
+			b = appendDecUvarint(b, uint64(m.MinTime)-uint64(p.MaxTime))
+		}
+		if flags&metaSameDur == 0 {
+			b = appendDecUvarint(b, dur)
+		}
+		if flags&metaSameVersions == 0 {
+			b = appendVarint(b, int64(m.MinVersion-p.MinVersion))
+			b = appendUvarint(b, m.MaxVersion-m.MinVersion)
+		}
+		if flags&metaSameSeqs == 0 {
+			b = appendVarint(b, int64(m.MinSeq-p.MinSeq))
+			b = appendUvarint(b, m.MaxSeq-m.MinSeq)
+		}
+		a := &m.Agg
+		switch class {
+		case storage.ClassInt:
+			b = appendVarint(b, int64(uint64(a.Min)-uint64(prevIntMin)))
+			b = appendUvarint(b, uint64(a.Max)-uint64(a.Min))
+			b = appendUvarint(b, uint64(a.First)-uint64(a.Min))
+			b = appendUvarint(b, uint64(a.Last)-uint64(a.Min))
+			b = appendVarint(b, a.Sum)
+			prevIntMin = a.Min
+		case storage.ClassFloat:
+			for _, f := range [...]float64{a.FSum, a.FMin, a.FMax, a.FFirst, a.FLast} {
+				b = appendUvarint(b, bits.ReverseBytes64(math.Float64bits(f)))
+			}
+		case storage.ClassBool:
+			b = appendUvarint(b, uint64(a.Sum))
+			b = append(b, byte(a.First&1|(a.Last&1)<<1))
+		}
+		e.prev = *m
+	}
+	e.keys = b
+	e.nkeys++
+	e.prevSeries = uint64(k.Series)
+}
+
+// appendIndex appends the index payload: the field name table, then the key count and the entries.
+func (e *indexEncoder) appendIndex(dst []byte) []byte {
+	dst = appendUvarint(dst, uint64(len(e.fields)))
+	for _, f := range e.fields {
+		dst = appendUvarint(dst, uint64(len(f)))
+		dst = append(dst, f...)
+	}
+	dst = appendUvarint(dst, uint64(e.nkeys))
+	return append(dst, e.keys...)
+}
+
+// minKeySize and minMetaSize bound counts by the bytes that remain: a key entry takes at least
+// series(1) field(1) type(1) nblocks(1), a block meta at least flags(1) size(1) min time(1).
+const (
+	minKeySize  = 4
+	minMetaSize = 3
+)
+
+// decodeIndex decodes an index payload (without its CRC). Block offsets start at HeaderSize and follow
+// from the sizes; every block must end by blocksEnd, and together they must fill [HeaderSize, blocksEnd).
+// On error it returns the payload position where decoding failed.
+func decodeIndex(b []byte, blocksEnd int64) (entries []Entry, pos int, err error) {
+	d := decoder{b: b}
+	entries, err = decodeIndexFrom(&d, blocksEnd)
+	if err == nil {
+		err = d.err
+	}
+	if err != nil {
+		return nil, d.pos, err
+	}
+	return entries, d.pos, nil
+}
+
+func decodeIndexFrom(d *decoder, blocksEnd int64) ([]Entry, error) {
+	nfields := d.uvarint()
+	if nfields > uint64(d.remaining()) {
+		return nil, fmt.Errorf("index field count: got %d; want <= %d", nfields, d.remaining())
+	}
+	fields := make([]string, nfields)
+	for i := range fields {
+		l := d.uvarint()
+		if l > storage.MaxFieldNameLen {
+			return nil, fmt.Errorf("index field name %d: got %d bytes; want <= %d", i, l, storage.MaxFieldNameLen)
+		}
+		fields[i] = string(d.bytes(l))
+	}
+	nkeys := d.uvarint()
+	if d.err != nil {
+		return nil, d.err
+	}
+	if nkeys > uint64(d.remaining()/minKeySize) {
+		return nil, fmt.Errorf("index key count: got %d; want <= %d", nkeys, d.remaining()/minKeySize)
+	}
+	entries := make([]Entry, nkeys)
+	starts := make([]int, nkeys+1)
+	var metas []BlockMeta
+	var prevSeries uint64
+	var prevKeyMin int64
+	var prev BlockMeta
+	offset := int64(HeaderSize)
+	for ki := range entries {
+		delta := d.uvarint()
+		series := prevSeries + delta
+		fi := d.uvarint()
+		typ := storage.FieldType(d.byte())
+		nblocks := d.uvarint()
+		if d.err != nil {
+			return nil, d.err
+		}
+		if series < prevSeries {
+			return nil, fmt.Errorf("key %d: series delta %d overflows", ki, delta)
+		}
+		if fi >= nfields {
+			return nil, fmt.Errorf("key %d: field index got %d; want < %d", ki, fi, nfields)
+		}
+		if !typ.Valid() {
+			return nil, fmt.Errorf("key %d: invalid field type %#x", ki, uint8(typ))
+		}
+		if nblocks == 0 || nblocks > uint64(d.remaining()/minMetaSize) {
+			return nil, fmt.Errorf("key %d: block count got %d; want 1..%d", ki, nblocks, d.remaining()/minMetaSize)
+		}
+		k := Key{Series: storage.SeriesID(series), Field: fields[fi], Type: typ}
+		if ki > 0 && CompareKeys(entries[ki-1].Key, k) >= 0 {
+			return nil, fmt.Errorf("key %d: %v not after %v", ki, k, entries[ki-1].Key)
+		}
+		entries[ki].Key = k
+		starts[ki] = len(metas)
+		class := typ.Class()
+		var prevIntMin int64
+		for bi := uint64(0); bi < nblocks; bi++ {
+			var m BlockMeta
+			flags := d.byte()
+			if flags&^metaKnownFlags != 0 {
+				return nil, fmt.Errorf("key %d block %d: meta flags %#02x: unknown bits", ki, bi, flags)
+			}
+			if flags&metaFull != 0 {
+				m.Agg.Count = MaxBlockPoints
+			} else {
+				c := d.uvarint()
+				if c == 0 || c > MaxBlockPoints {
+					return nil, fmt.Errorf("key %d block %d: count got %d; want 1..%d", ki, bi, c, MaxBlockPoints)
+				}
+				m.Agg.Count = uint32(c)
+			}
+			size := d.uvarint()
+			if size < minBlockSize || size > uint64(blocksEnd-offset) {
+				return nil, fmt.Errorf("key %d block %d: size got %d; want %d..%d", ki, bi, size, minBlockSize, blocksEnd-offset)
+			}
+			m.Offset, m.Size = offset, uint32(size)
+			offset += int64(size)
+			if bi == 0 {
+				m.MinTime = int64(uint64(prevKeyMin) + uint64(d.varint()))
+				prevKeyMin = m.MinTime
+			} else {
+				gap := d.decUvarint()
+				m.MinTime = int64(uint64(prev.MaxTime) + gap)
+				if gap == 0 || m.MinTime < prev.MaxTime {
+					return nil, fmt.Errorf("key %d block %d: time gap %d after %d", ki, bi, gap, prev.MaxTime)
+				}
+			}
+			dur := uint64(prev.MaxTime) - uint64(prev.MinTime)
+			if flags&metaSameDur == 0 {
+				dur = d.decUvarint()
+			}
+			m.MaxTime = int64(uint64(m.MinTime) + dur)
+			if m.MaxTime < m.MinTime {
+				return nil, fmt.Errorf("key %d block %d: duration %d overflows", ki, bi, dur)
+			}
+			m.MinVersion, m.MaxVersion = prev.MinVersion, prev.MaxVersion
+			if flags&metaSameVersions == 0 {
+				m.MinVersion = prev.MinVersion + uint64(d.varint())
+				m.MaxVersion = m.MinVersion + d.uvarint()
+			}
+			m.MinSeq, m.MaxSeq = prev.MinSeq, prev.MaxSeq
+			if flags&metaSameSeqs == 0 {
+				m.MinSeq = prev.MinSeq + uint64(d.varint())
+				m.MaxSeq = m.MinSeq + d.uvarint()
+			}
+			if flags&metaSumOverflow != 0 && class != storage.ClassInt {
+				return nil, fmt.Errorf("key %d block %d: sum overflow flag on class %d", ki, bi, class)
+			}
+			if err := decodeAgg(d, &m.Agg, class, &prevIntMin); err != nil {
+				return nil, fmt.Errorf("key %d block %d: %w", ki, bi, err)
+			}
+			m.Agg.SumOverflow = flags&metaSumOverflow != 0
+			m.timesImplied = flags&metaTimesImplied != 0
+			if d.err != nil {
+				return nil, fmt.Errorf("key %d block %d: %w", ki, bi, d.err)
+			}
+			if err := checkMeta(&m); err != nil {
+				return nil, fmt.Errorf("key %d block %d: %w", ki, bi, err)
+			}
+			metas = append(metas, m)
+			prev = m
+		}
+		prevSeries = series
+	}
+	starts[nkeys] = len(metas)
+	if offset != blocksEnd {
+		return nil, fmt.Errorf("index blocks end at %d; want %d", offset, blocksEnd)
+	}
+	if d.remaining() != 0 {
+		return nil, fmt.Errorf("index: %d trailing bytes", d.remaining())
+	}
+	for i := range entries {
+		entries[i].Blocks = metas[starts[i]:starts[i+1]:starts[i+1]]
+	}
+	return entries, nil
+}
+
+func decodeAgg(d *decoder, a *Agg, class storage.Class, prevIntMin *int64) error {
+	switch class {
+	case storage.ClassInt:
+		a.Min = int64(uint64(*prevIntMin) + uint64(d.varint()))
+		span := d.uvarint()
+		first, last := d.uvarint(), d.uvarint()
+		a.Sum = d.varint()
+		a.Max = int64(uint64(a.Min) + span)
+		if a.Max < a.Min || first > span || last > span {
+			return fmt.Errorf("int aggregates: min %d span %d first %d last %d out of range", a.Min, span, first, last)
+		}
+		a.First, a.Last = int64(uint64(a.Min)+first), int64(uint64(a.Min)+last)
+		*prevIntMin = a.Min
+	case storage.ClassFloat:
+		for _, p := range [...]*float64{&a.FSum, &a.FMin, &a.FMax, &a.FFirst, &a.FLast} {
+			*p = math.Float64frombits(bits.ReverseBytes64(d.uvarint()))
+		}
+	case storage.ClassBool:
+		sum := d.uvarint()
+		fl := d.byte()
+		if sum > uint64(a.Count) || fl > 3 {
+			return fmt.Errorf("bool aggregates: sum %d of %d, first/last %#x", sum, a.Count, fl)
+		}
+		a.Sum, a.First, a.Last = int64(sum), int64(fl&1), int64(fl>>1)
+		a.Min, a.Max = boolMinMax(a.Sum, a.Count)
+	}
+	return nil
+}

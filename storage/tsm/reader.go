@@ -1,0 +1,305 @@
+package tsm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"sync"
+
+	"github.com/bits-and-blooms/bloom/v3"
+
+	"github.com/chronogo/chronogo/storage"
+)
+
+// Reader reads one TSM file. Open loads and verifies the footer, index and bloom filter; blocks are
+// read on demand with ReadAt. All methods are safe for concurrent use; Close must wait until no other
+// call is running (the engine reference-counts readers).
+type Reader struct {
+	path      string
+	f         *os.File
+	info      Info
+	entries   []Entry
+	bloom     *bloom.BloomFilter
+	blocksEnd int64 // = index offset
+	bufs      sync.Pool
+}
+
+func corrupt(path string, off int64, err error) error {
+	return &storage.CorruptionError{Path: path, Offset: off, Err: err}
+}
+
+// Open opens path and verifies its header, footer, index and bloom filter checksums. Any mismatch or
+// undecodable byte is a *storage.CorruptionError naming path and the offset.
+func Open(path string) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open tsm %s: %w", path, err)
+	}
+	r, err := open(path, f)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func open(path string, f *os.File) (*Reader, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("open tsm %s: %w", path, err)
+	}
+	size := st.Size()
+	if size < HeaderSize+FooterSize {
+		return nil, corrupt(path, 0, fmt.Errorf("file size: got %d bytes; want >= %d", size, HeaderSize+FooterSize))
+	}
+	var hf [FooterSize]byte
+	if err := readFull(f, hf[:HeaderSize], 0); err != nil {
+		return nil, fmt.Errorf("open tsm %s: header: %w", path, err)
+	}
+	if got := binary.BigEndian.Uint32(hf[:4]); got != MagicNumber {
+		return nil, corrupt(path, 0, fmt.Errorf("header magic: got %#08x; want %#08x", got, MagicNumber))
+	}
+	if hf[4] != FormatV1 {
+		return nil, corrupt(path, 4, fmt.Errorf("header version: got %d; want %d", hf[4], FormatV1))
+	}
+	footOff := size - FooterSize
+	if err := readFull(f, hf[:], footOff); err != nil {
+		return nil, fmt.Errorf("open tsm %s: footer: %w", path, err)
+	}
+	ft, err := parseFooter(hf[:])
+	if err != nil {
+		return nil, corrupt(path, footOff, err)
+	}
+	// Sections must tile [HeaderSize, footOff) exactly.
+	if ft.indexOffset < HeaderSize || ft.indexLen < crcSize || ft.bloomLen < crcSize ||
+		ft.indexOffset > uint64(footOff) || ft.indexLen > uint64(footOff)-ft.indexOffset ||
+		ft.indexOffset+ft.indexLen+uint64(ft.bloomLen) != uint64(footOff) {
+		return nil, corrupt(path, footOff, fmt.Errorf("footer sections: index at %d len %d, bloom len %d; want them to end at %d",
+			ft.indexOffset, ft.indexLen, ft.bloomLen, footOff))
+	}
+	indexOff := int64(ft.indexOffset)
+	sec := make([]byte, footOff-indexOff)
+	if err := readFull(f, sec, indexOff); err != nil {
+		return nil, fmt.Errorf("open tsm %s: index: %w", path, err)
+	}
+	idx, bl := sec[:ft.indexLen], sec[ft.indexLen:]
+	bloomOff := indexOff + int64(ft.indexLen)
+	if err := checkSectionCRC(idx); err != nil {
+		return nil, corrupt(path, indexOff, fmt.Errorf("index: %w", err))
+	}
+	if err := checkSectionCRC(bl); err != nil {
+		return nil, corrupt(path, bloomOff, fmt.Errorf("bloom: %w", err))
+	}
+	entries, pos, err := decodeIndex(idx[:len(idx)-crcSize], indexOff)
+	if err != nil {
+		return nil, corrupt(path, indexOff+int64(pos), fmt.Errorf("index: %w", err))
+	}
+	bf, err := parseBloom(bl[:len(bl)-crcSize])
+	if err != nil {
+		return nil, corrupt(path, bloomOff, err)
+	}
+	r := &Reader{path: path, f: f, entries: entries, bloom: bf, blocksEnd: indexOff}
+	r.info = Info{Path: path, Size: size, Keys: int64(len(entries))}
+	for i := range entries {
+		if i == 0 || entries[i].Key.Series != entries[i-1].Key.Series {
+			r.info.Series++
+		}
+		for j := range entries[i].Blocks {
+			r.info.addBlock(&entries[i].Blocks[j])
+		}
+	}
+	return r, nil
+}
+
+func checkSectionCRC(b []byte) error {
+	body := b[:len(b)-crcSize]
+	if got, want := checksum(body), binary.BigEndian.Uint32(b[len(body):]); got != want {
+		return fmt.Errorf("checksum: got %#08x; want %#08x", got, want)
+	}
+	return nil
+}
+
+func readFull(f *os.File, b []byte, off int64) error {
+	n, err := f.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// Path is the file's path.
+func (r *Reader) Path() string { return r.path }
+
+// Info summarises the file.
+func (r *Reader) Info() Info { return r.info }
+
+// MayContain reports whether the file may hold series s (false means it certainly does not).
+func (r *Reader) MayContain(s storage.SeriesID) bool {
+	b := seriesBytes(s)
+	return r.bloom.Test(b[:])
+}
+
+// Entries returns every key with its blocks, sorted by CompareKeys. The slice is shared: do not modify.
+func (r *Reader) Entries() []Entry { return r.entries }
+
+// SeriesEntries returns the entries of series s (sorted by field, type); shared, do not modify.
+func (r *Reader) SeriesEntries(s storage.SeriesID) []Entry {
+	i := sort.Search(len(r.entries), func(i int) bool { return r.entries[i].Key.Series >= s })
+	j := i
+	for j < len(r.entries) && r.entries[j].Key.Series == s {
+		j++
+	}
+	return r.entries[i:j:j]
+}
+
+// Find returns the entry of key k.
+func (r *Reader) Find(k Key) (Entry, bool) {
+	i := sort.Search(len(r.entries), func(i int) bool { return CompareKeys(r.entries[i].Key, k) >= 0 })
+	if i < len(r.entries) && CompareKeys(r.entries[i].Key, k) == 0 {
+		return r.entries[i], true
+	}
+	return Entry{}, false
+}
+
+// readRaw reads the block described by m into a pooled buffer; the caller must putBuf it.
+func (r *Reader) readRaw(m *BlockMeta) (*[]byte, error) {
+	if m.Offset < HeaderSize || m.Size < minBlockSize || m.Offset > r.blocksEnd || int64(m.Size) > r.blocksEnd-m.Offset {
+		return nil, corrupt(r.path, m.Offset, fmt.Errorf("block at %d size %d: outside the block section [%d, %d)",
+			m.Offset, m.Size, HeaderSize, r.blocksEnd))
+	}
+	bp, _ := r.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	if cap(*bp) < int(m.Size) {
+		*bp = make([]byte, m.Size)
+	}
+	*bp = (*bp)[:m.Size]
+	if err := readFull(r.f, *bp, m.Offset); err != nil {
+		r.putBuf(bp)
+		return nil, fmt.Errorf("read tsm %s block at %d: %w", r.path, m.Offset, err)
+	}
+	return bp, nil
+}
+
+func (r *Reader) putBuf(bp *[]byte) {
+	if cap(*bp) <= 4<<20 { // do not pin huge bytes-class blocks
+		r.bufs.Put(bp)
+	}
+}
+
+// ReadBlock reads, verifies and decodes the block m of a key of type typ into dst, reusing dst's slices.
+// A checksum or decode failure is a *storage.CorruptionError with the block's offset.
+func (r *Reader) ReadBlock(m BlockMeta, typ storage.FieldType, dst *Block) error {
+	bp, err := r.readRaw(&m)
+	if err != nil {
+		return err
+	}
+	defer r.putBuf(bp)
+	if err := DecodeBlock(m, typ, *bp, dst); err != nil {
+		return corrupt(r.path, m.Offset, err)
+	}
+	return nil
+}
+
+// ReadTimes appends the timestamps of block m to dst[:0]. Evenly spaced timestamps are computed from m
+// without reading the file.
+func (r *Reader) ReadTimes(m BlockMeta, dst []int64) ([]int64, error) {
+	if m.timesImplied {
+		if err := checkMeta(&m); err != nil {
+			return dst[:0], corrupt(r.path, m.Offset, err)
+		}
+		t, err := impliedTimes(dst[:0], &m)
+		if err != nil {
+			return t, corrupt(r.path, m.Offset, err)
+		}
+		return t, nil
+	}
+	bp, err := r.readRaw(&m)
+	if err != nil {
+		return dst[:0], err
+	}
+	defer r.putBuf(bp)
+	body, err := checkBlockCRC(m, *bp)
+	if err != nil {
+		return dst[:0], corrupt(r.path, m.Offset, err)
+	}
+	b := Block{Times: dst[:0]}
+	if err := decodeBlockBody(&m, 0, body, &b, true); err != nil {
+		return b.Times, corrupt(r.path, m.Offset, err)
+	}
+	return b.Times, nil
+}
+
+// ReadRawBlock returns a copy of block m's bytes (CRC included) after verifying its checksum, for
+// Writer.WriteRawBlock.
+func (r *Reader) ReadRawBlock(m BlockMeta) ([]byte, error) {
+	bp, err := r.readRaw(&m)
+	if err != nil {
+		return nil, err
+	}
+	defer r.putBuf(bp)
+	if _, err := checkBlockCRC(m, *bp); err != nil {
+		return nil, corrupt(r.path, m.Offset, err)
+	}
+	return append([]byte(nil), *bp...), nil
+}
+
+// Verify reads and decodes every block, checking its CRC and that its content (version and seq
+// ranges, pre-aggregates) agrees with the index.
+func (r *Reader) Verify() error {
+	var b Block
+	for _, e := range r.entries {
+		for _, m := range e.Blocks {
+			if err := r.ReadBlock(m, e.Key.Type, &b); err != nil {
+				return err
+			}
+			if err := checkBlockAgainstMeta(&m, &b); err != nil {
+				return corrupt(r.path, m.Offset, fmt.Errorf("key %v: %w", e.Key, err))
+			}
+		}
+	}
+	return nil
+}
+
+// Close closes the file. No other method may run concurrently with or after Close.
+func (r *Reader) Close() error {
+	if err := r.f.Close(); err != nil {
+		return fmt.Errorf("close tsm %s: %w", r.path, err)
+	}
+	return nil
+}
+
+// checkBlockAgainstMeta compares a decoded block with the ranges and aggregates its meta claims.
+func checkBlockAgainstMeta(m *BlockMeta, b *Block) error {
+	if lo, hi := minMax(b.Versions); lo != m.MinVersion || hi != m.MaxVersion {
+		return fmt.Errorf("version range: got [%d, %d]; want [%d, %d]", lo, hi, m.MinVersion, m.MaxVersion)
+	}
+	if lo, hi := minMax(b.Seqs); lo != m.MinSeq || hi != m.MaxSeq {
+		return fmt.Errorf("seq range: got [%d, %d]; want [%d, %d]", lo, hi, m.MinSeq, m.MaxSeq)
+	}
+	if a := computeAgg(&b.Values); !aggEqual(&a, &m.Agg) {
+		return fmt.Errorf("aggregates: got %+v; want %+v", a, m.Agg)
+	}
+	return nil
+}
+
+// aggEqual compares aggregates, floats by bits.
+func aggEqual(a, b *Agg) bool {
+	fa := [...]float64{a.FSum, a.FMin, a.FMax, a.FFirst, a.FLast}
+	fb := [...]float64{b.FSum, b.FMin, b.FMax, b.FFirst, b.FLast}
+	for i := range fa {
+		if math.Float64bits(fa[i]) != math.Float64bits(fb[i]) {
+			return false
+		}
+	}
+	return a.Count == b.Count && a.Sum == b.Sum && a.Min == b.Min && a.Max == b.Max &&
+		a.First == b.First && a.Last == b.Last && a.SumOverflow == b.SumOverflow
+}
