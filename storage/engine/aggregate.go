@@ -123,7 +123,7 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 
 // cleanBlocks returns the blocks of column k whose pre-aggregates can be used.
 func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile, hide storage.HideFunc, windowOf func(int64) int64) []*tsm.BlockMeta {
-	if hide != nil || k.Type.Class() == storage.ClassBytes {
+	if k.Type.Class() == storage.ClassBytes {
 		return nil
 	}
 	type fb struct {
@@ -166,7 +166,7 @@ func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files 
 	prevMax := int64(math.MinInt64)
 	for i, b := range all {
 		m := b.m
-		ok := m.MinTime >= sc.q.MinTime && m.MaxTime <= sc.q.MaxTime &&
+		ok := m.MinTime >= sc.q.MinTime && m.MaxTime <= sc.q.MaxTime && (hide == nil || !sc.s.v.rangeHidden(id, m.MinTime, m.MaxTime)) &&
 			windowOf(m.MinTime) == windowOf(m.MaxTime) &&
 			(i == 0 || prevMax < m.MinTime) &&
 			(i+1 == len(all) || all[i+1].m.MinTime > m.MaxTime)

@@ -96,6 +96,20 @@ func (v *version) seriesHidden(s storage.SeriesID) bool {
 	return false
 }
 
+// rangeHidden reports whether anything can hide points of series s with time in [lo, hi].
+func (v *version) rangeHidden(s storage.SeriesID, lo, hi int64) bool {
+	if lo < v.state.ExpiredBefore {
+		return true
+	}
+	for i := range v.tombs {
+		t := &v.tombs[i]
+		if t.MinTime <= hi && t.MaxTime >= lo && t.HasSeries(s) {
+			return true
+		}
+	}
+	return false
+}
+
 // hide reports whether a point is deleted or expired.
 func (v *version) hide(s storage.SeriesID, t int64, ver, seq uint64) bool {
 	if t < v.state.ExpiredBefore {

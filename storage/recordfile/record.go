@@ -41,10 +41,9 @@ func recordCRC(lenBytes []byte, head, body []byte) uint32 {
 // AppendRecord appends payload framed as a record (length, CRC32C of length and payload, payload)
 // to dst and returns the extended slice. The caller keeps len(payload) <= MaxRecordSize.
 func AppendRecord(dst, payload []byte) []byte {
-	var frame [FrameSize]byte
-	binary.LittleEndian.PutUint32(frame[0:4], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(frame[4:8], recordCRC(frame[0:4], payload, nil))
-	dst = append(dst, frame[:]...)
+	start := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
+	dst = binary.LittleEndian.AppendUint32(dst, recordCRC(dst[start:start+4], payload, nil))
 	return append(dst, payload...)
 }
 

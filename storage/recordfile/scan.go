@@ -99,6 +99,7 @@ func ScanReaderAt(r io.ReaderAt, size int64, path string, magic [4]byte, fn func
 
 	// Records.
 	var buf []byte
+	var frame [FrameSize]byte
 	off := int64(HeaderSize)
 	for {
 		rem := size - off
@@ -108,7 +109,6 @@ func ScanReaderAt(r io.ReaderAt, size int64, path string, magic [4]byte, fn func
 		if rem < FrameSize {
 			return s.badRecord(off, fmt.Errorf("record frame: got %d bytes; want %d: %w", rem, FrameSize, io.ErrUnexpectedEOF))
 		}
-		var frame [FrameSize]byte
 		if _, err := io.ReadFull(br, frame[:]); err != nil {
 			return off, fmt.Errorf("scan record file %s at %d: %w", path, off, err)
 		}

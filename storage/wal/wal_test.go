@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
@@ -565,7 +566,7 @@ func TestGroupCommitConcurrent(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := mustOpenReplay(t, dir, Options{SegmentSize: 2 << 10}, 0) // rolls while committing
 	// A slow disk: each leader fsync takes a little longer, so followers pile up behind it.
-	w.afterLeaderSync = func() { sleepMillis(1) }
+	w.afterLeaderSync = func() { time.Sleep(time.Millisecond) }
 	base := w.fsyncs.Load()
 
 	const goroutines, perG = 8, 40
@@ -632,4 +633,18 @@ func TestSyncIntervalPolicy(t *testing.T) {
 	_, err = Open(dir, Options{Sync: SyncPolicy(7)})
 	require.Error(t, err)
 	require.Equal(t, "interval", SyncInterval.String())
+}
+
+func TestWriteErrorIsSticky(t *testing.T) {
+	w, _ := mustOpenReplay(t, t.TempDir(), Options{}, 0)
+	require.NoError(t, w.Append(1, []byte("a")))
+	require.NoError(t, w.Commit(1))
+	require.NoError(t, w.w.Close()) // pull the file from under the WAL: the next write fails
+	require.NoError(t, w.Append(2, []byte("b")))
+	err := w.Commit(2)
+	require.Error(t, err)
+	require.ErrorIs(t, w.Append(3, nil), err)
+	require.ErrorIs(t, w.Sync(), err)
+	require.NoError(t, w.Commit(1), "seq 1 was durable before the failure")
+	require.Error(t, w.Close())
 }

@@ -243,3 +243,75 @@ func BenchmarkEncodeInts(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "values/s")
 }
+
+func BenchmarkDecodeUints(b *testing.B) {
+	// version/seq-like columns: runs of equal, non-decreasing values
+	var cols [][]int64
+	for c := 0; c < 100; c++ {
+		col := make([]int64, cpuBlock)
+		for i := range col {
+			col[i] = int64(c + i/250)
+		}
+		cols = append(cols, col)
+	}
+	benchDecode(b, cols, func(dst []byte, v []int64) []byte { return EncodeUints(dst, i2u(v)) },
+		func(dst []int64, src []byte) ([]int64, error) {
+			out, err := DecodeUints(i2u(dst), src)
+			return u2i(out), err
+		})
+}
+
+func BenchmarkDecodeFloats(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	var cols [][]float64
+	n, size := 0, 0
+	var encs [][]byte
+	for c := 0; c < 100; c++ {
+		col := make([]float64, cpuBlock)
+		x := 50.0
+		for i := range col {
+			x += r.NormFloat64()
+			col[i] = x
+		}
+		cols = append(cols, col)
+		e := EncodeFloats(nil, col)
+		encs = append(encs, e)
+		n += len(col)
+		size += len(e)
+	}
+	out := make([]float64, 0, MaxValues)
+	b.SetBytes(int64(8 * n))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, e := range encs {
+			var err error
+			if out, err = DecodeFloats(out[:0], e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "values/s")
+	b.ReportMetric(float64(size)/float64(n), "B/value")
+}
+
+func BenchmarkDecodeBytes(b *testing.B) {
+	var v [][]byte
+	raw := 0
+	for i := 0; i < cpuBlock; i++ {
+		s := []byte("host_" + strconv.Itoa(i%100) + ".us-west-2")
+		v = append(v, s)
+		raw += len(s)
+	}
+	e := EncodeBytes(nil, v)
+	out := make([][]byte, 0, cpuBlock)
+	b.SetBytes(int64(raw))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if out, err = DecodeBytes(out[:0], e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuBlock)*float64(b.N)/b.Elapsed().Seconds(), "values/s")
+	b.ReportMetric(float64(len(e))/float64(cpuBlock), "B/value")
+}

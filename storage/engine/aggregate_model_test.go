@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/storage"
+)
+
+// aggModel computes the expected aggregates from scanned-independent model points:
+// "keyhex/field/type/start" -> "count sum min max first last".
+func (m *model) aggregates(table string, lo, hi, window, origin int64) map[string]string {
+	type acc struct {
+		count                  int64
+		sum, min, max          float64
+		first, last            string
+		firstT, lastT          int64
+	}
+	accs := map[string]*acc{}
+	for k, val := range m.visible(table) {
+		parts := strings.Split(k, "/")
+		ts, _ := strconv.ParseInt(parts[3], 10, 64)
+		typ, _ := strconv.Atoi(parts[2])
+		if ts < lo || ts > hi || storage.FieldType(typ).Class() == storage.ClassBytes {
+			continue
+		}
+		start := lo
+		if window > 0 {
+			start = origin + floorDiv(ts-origin, window)*window
+		}
+		key := fmt.Sprintf("%s/%s/%s/%d", parts[0], parts[1], parts[2], start)
+		var f float64
+		switch val[0] {
+		case 'i':
+			n, _ := strconv.ParseInt(val[1:], 10, 64)
+			f = float64(n)
+		case 'f':
+			f, _ = strconv.ParseFloat(val[1:], 64)
+		case 'b':
+			if val == "btrue" {
+				f = 1
+			}
+		}
+		a := accs[key]
+		if a == nil {
+			a = &acc{min: math.Inf(1), max: math.Inf(-1), firstT: math.MaxInt64, lastT: math.MinInt64}
+			accs[key] = a
+		}
+		a.count++
+		a.sum += f
+		a.min, a.max = math.Min(a.min, f), math.Max(a.max, f)
+		if ts < a.firstT {
+			a.firstT, a.first = ts, fmt.Sprint(f)
+		}
+		if ts > a.lastT {
+			a.lastT, a.last = ts, fmt.Sprint(f)
+		}
+	}
+	out := map[string]string{}
+	for k, a := range accs {
+		out[k] = fmt.Sprintf("%d %v %v %v %s %s", a.count, a.sum, a.min, a.max, a.first, a.last)
+	}
+	return out
+}
+
+func engineAggregates(t testing.TB, v *Vnode, table string, lo, hi, window, origin int64) (map[string]string, AggStats) {
+	s := v.Snapshot()
+	defer s.Release()
+	out := map[string]string{}
+	st, err := s.Aggregate(AggQuery{ScanQuery: ScanQuery{Table: table, MinTime: lo, MaxTime: hi}, Window: window, Origin: origin}, func(r *AggResult) error {
+		if r.Type.Class() == storage.ClassBytes {
+			return nil
+		}
+		k, ok := s.SeriesKey(r.Series)
+		require.True(t, ok)
+		key := fmt.Sprintf("%x/%s/%d/%d", k.Marshal(nil), r.Field, r.Type, r.Start)
+		if r.Type.Class() == storage.ClassFloat {
+			out[key] = fmt.Sprintf("%d %v %v %v %v %v", r.Count, r.FSum, r.FMin, r.FMax, r.FFirst, r.FLast)
+		} else {
+			require.False(t, r.SumOverflow)
+			out[key] = fmt.Sprintf("%d %v %v %v %v %v", r.Count, float64(r.Sum), float64(r.Min), float64(r.Max), float64(r.First), float64(r.Last))
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	return out, st
+}

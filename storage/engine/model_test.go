@@ -1,0 +1,253 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/compaction"
+	"github.com/chronogo/chronogo/storage/index"
+)
+
+// model is the reference: the visible state computed naively from the operations.
+type model struct {
+	seq     uint64
+	points  map[string]modelPoint // "keyhex/field/type/time"
+	series  map[string]modelSeries
+	tombs   []modelTomb
+	expired int64
+}
+
+type modelPoint struct {
+	series       string // hex key
+	ts           int64
+	value        string
+	version, seq uint64
+}
+
+type modelSeries struct {
+	table, host string
+}
+
+type modelTomb struct {
+	series       map[string]bool
+	lo, hi       int64
+	version, seq uint64
+}
+
+func (m *model) write(b *storage.Batch) {
+	m.seq++
+	for _, s := range b.Series {
+		kh := fmt.Sprintf("%x", s.Key)
+		for _, f := range s.Fields {
+			for i := 0; i < f.Values.Len(); i++ {
+				ts := s.Times[f.RowAt(i)]
+				k := fmt.Sprintf("%s/%s/%d/%d", kh, f.Name, f.Values.Type, ts)
+				old, ok := m.points[k]
+				if !ok || !storage.Newer(old.version, old.seq, b.Version, m.seq) {
+					m.points[k] = modelPoint{series: kh, ts: ts, value: valueString(&f.Values, i), version: b.Version, seq: m.seq}
+				}
+			}
+		}
+	}
+}
+
+func (m *model) visible(table string) map[string]string {
+	out := map[string]string{}
+	for k, p := range m.points {
+		if m.series[p.series].table != table || p.ts < m.expired {
+			continue
+		}
+		hidden := false
+		for _, t := range m.tombs {
+			if t.series[p.series] && p.ts >= t.lo && p.ts <= t.hi && (p.version < t.version || (p.version == t.version && p.seq < t.seq)) {
+				hidden = true
+			}
+		}
+		if !hidden {
+			out[k] = p.value
+		}
+	}
+	return out
+}
+
+var (
+	modelTables = []string{"cpu", "mem"}
+	modelHosts  = []string{"a", "b", "c"}
+	modelFields = []string{"f0", "f1", "f2"}
+	modelTypes  = []storage.FieldType{storage.TypeInt64, storage.TypeDouble, storage.TypeString, storage.TypeBool, storage.TypeInt32}
+)
+
+func randomValues(r *rand.Rand, typ storage.FieldType, n int) storage.Values {
+	v := storage.Values{Type: typ}
+	for i := 0; i < n; i++ {
+		switch typ.Class() {
+		case storage.ClassFloat:
+			v.Floats = append(v.Floats, float64(r.IntN(1000))/8)
+		case storage.ClassInt:
+			v.Ints = append(v.Ints, r.Int64N(1000)-500)
+		case storage.ClassBool:
+			v.Bools = append(v.Bools, r.IntN(2) == 1)
+		default:
+			v.Bytes = append(v.Bytes, []byte(fmt.Sprintf("s%d", r.IntN(50))))
+		}
+	}
+	return v
+}
+
+func randomBatch(t testing.TB, r *rand.Rand, m *model) *storage.Batch {
+	b := &storage.Batch{Version: uint64(r.IntN(4))}
+	for _, si := range r.Perm(len(modelTables) * len(modelHosts))[:1+r.IntN(3)] {
+		table, host := modelTables[si/len(modelHosts)], modelHosts[si%len(modelHosts)]
+		key := seriesKey(t, table, "host", host)
+		m.series[fmt.Sprintf("%x", key)] = modelSeries{table, host}
+		n := 1 + r.IntN(20)
+		rows := storage.SeriesRows{Key: key}
+		for i := 0; i < n; i++ {
+			rows.Times = append(rows.Times, int64(r.IntN(400))*10) // small range: many overwrites, out of order
+		}
+		for _, fi := range r.Perm(len(modelFields))[:1+r.IntN(len(modelFields))] {
+			typ := modelTypes[r.IntN(len(modelTypes))]
+			c := storage.FieldColumn{Name: modelFields[fi]}
+			if r.IntN(2) == 0 {
+				c.Values = randomValues(r, typ, n)
+			} else {
+				for i := 0; i < n; i++ {
+					if r.IntN(2) == 0 {
+						c.Rows = append(c.Rows, uint32(i))
+					}
+				}
+				if len(c.Rows) == 0 {
+					c.Rows = []uint32{0}
+				}
+				c.Values = randomValues(r, typ, len(c.Rows))
+			}
+			rows.Fields = append(rows.Fields, c)
+		}
+		b.Series = append(b.Series, rows)
+	}
+	return b
+}
+
+func TestModelRandomOperations(t *testing.T) {
+	seeds := 6
+	steps := 120
+	if testing.Short() {
+		seeds, steps = 3, 80
+	}
+	if os.Getenv("CHRONOGO_LONG") != "" {
+		seeds, steps = 40, 400
+	}
+	for seed := 0; seed < seeds; seed++ {
+		for _, strategy := range []compaction.Strategy{compaction.LevelRange, compaction.TimeWindow} {
+			t.Run(fmt.Sprintf("seed=%d/strategy=%d", seed, strategy), func(t *testing.T) {
+				runModel(t, uint64(seed), steps, strategy)
+			})
+		}
+	}
+}
+
+func runModel(t *testing.T, seed uint64, steps int, strategy compaction.Strategy) {
+	r := rand.New(rand.NewPCG(seed, uint64(strategy)))
+	dir := t.TempDir()
+	opts := Options{CacheSize: 4 << 10, MaxImmutable: 1000,
+		Compaction: compaction.Options{Strategy: strategy, Trigger: 2, Window: 1000}}
+	if r.IntN(2) == 0 {
+		opts.StableVersion = func() uint64 { return 0 }
+	}
+	v := openTest(t, dir, opts)
+	defer func() { v.Close() }()
+	m := &model{points: map[string]modelPoint{}, series: map[string]modelSeries{}, expired: math.MinInt64}
+	var history []string
+	var aggStats AggStats
+	defer func() { t.Logf("aggregate blocks: %d from pre-aggregates, %d decoded", aggStats.BlocksFromAgg, aggStats.BlocksDecoded) }()
+	for step := 0; step < steps; step++ {
+		op := r.IntN(100)
+		var what string
+		switch {
+		case op < 60:
+			what = "write"
+			b := randomBatch(t, r, m)
+			_, err := v.WriteSync(b)
+			require.NoError(t, err)
+			m.write(b)
+		case op < 70:
+			what = "flush"
+			require.NoError(t, v.Flush())
+		case op < 78:
+			what = "compact"
+			require.NoError(t, v.Compact(context.Background(), r.IntN(2) == 0))
+		case op < 84:
+			what = "reopen"
+			require.NoError(t, v.Close())
+			v = openTest(t, dir, opts)
+		case op < 92:
+			what = "delete"
+			table := modelTables[r.IntN(len(modelTables))]
+			host := modelHosts[r.IntN(len(modelHosts))]
+			lo := int64(r.IntN(400)) * 10
+			hi := lo + int64(r.IntN(200))*10
+			ver := uint64(r.IntN(4))
+			var filter index.Expr = index.Match{Key: "host", Op: index.OpEq, Value: storage.StringTag(host)}
+			if r.IntN(3) == 0 {
+				filter = index.Match{Key: "host", Op: index.OpNe, Value: storage.StringTag(host)}
+			}
+			require.NoError(t, v.Delete(table, filter, lo, hi, ver))
+			m.seq++
+			tomb := modelTomb{series: map[string]bool{}, lo: lo, hi: hi, version: ver, seq: m.seq}
+			for k, s := range m.series {
+				match := s.host == host
+				if _, ne := filter.(index.Match); ne && filter.(index.Match).Op == index.OpNe {
+					match = s.host != host
+				}
+				if s.table == table && match {
+					tomb.series[k] = true
+				}
+			}
+			m.tombs = append(m.tombs, tomb)
+		case op < 95:
+			what = "expire"
+			cut := int64(r.IntN(100)) * 10
+			require.NoError(t, v.ExpireBefore(cut))
+			m.expired = max(m.expired, cut)
+		default:
+			what = "drop"
+			table := modelTables[r.IntN(len(modelTables))]
+			require.NoError(t, v.DropTable(table))
+			m.seq++ // the drop takes a seq
+			for k, p := range m.points {
+				if m.series[p.series].table == table {
+					delete(m.points, k)
+				}
+			}
+			for k, s := range m.series {
+				if s.table == table {
+					delete(m.series, k)
+					for _, tomb := range m.tombs { // a re-created series is a new series
+						delete(tomb.series, k)
+					}
+				}
+			}
+		}
+		history = append(history, what)
+		for _, table := range modelTables {
+			want := m.visible(table)
+			got := scanAll(t, v, table)
+			require.Equal(t, want, got, "step %d (%s) table %s; history %v", step, what, table, history)
+			lo := int64(r.IntN(300)) * 10
+			hi := lo + int64(r.IntN(300))*10
+			window, origin := int64(r.IntN(3))*250, int64(r.IntN(100))
+			wantAgg := m.aggregates(table, lo, hi, window, origin)
+			gotAgg, st := engineAggregates(t, v, table, lo, hi, window, origin)
+			require.Equal(t, wantAgg, gotAgg, "aggregate step %d (%s) table %s [%d,%d] window %d origin %d", step, what, table, lo, hi, window, origin)
+			aggStats.BlocksFromAgg += st.BlocksFromAgg
+			aggStats.BlocksDecoded += st.BlocksDecoded
+		}
+	}
+}

@@ -1,5 +1,0 @@
-package wal
-
-import "time"
-
-func sleepMillis(n int) { time.Sleep(time.Duration(n) * time.Millisecond) }
