@@ -24,16 +24,16 @@ type AggQuery struct {
 // trues), F-prefixed float64 fields for ClassFloat; ClassBytes columns carry only Count and the
 // first and last values in FirstBytes and LastBytes.
 type AggResult struct {
-	Series                     storage.SeriesID
-	Field                      string
-	Type                       storage.FieldType
-	Start                      int64
-	Count                      int64
-	Sum, Min, Max, First, Last int64
-	SumOverflow                bool
+	Series                          storage.SeriesID
+	Field                           string
+	Type                            storage.FieldType
+	Start                           int64
+	Count                           int64
+	Sum, Min, Max, First, Last      int64
+	SumOverflow                     bool
 	FSum, FMin, FMax, FFirst, FLast float64
-	FirstBytes, LastBytes      []byte
-	FirstTime, LastTime        int64
+	FirstBytes, LastBytes           []byte
+	FirstTime, LastTime             int64
 }
 
 // AggStats say how an aggregate was computed (for tests and benchmarks).

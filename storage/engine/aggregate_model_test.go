@@ -16,10 +16,10 @@ import (
 // "keyhex/field/type/start" -> "count sum min max first last".
 func (m *model) aggregates(table string, lo, hi, window, origin int64) map[string]string {
 	type acc struct {
-		count                  int64
-		sum, min, max          float64
-		first, last            string
-		firstT, lastT          int64
+		count         int64
+		sum, min, max float64
+		first, last   string
+		firstT, lastT int64
 	}
 	accs := map[string]*acc{}
 	for k, val := range m.visible(table) {

@@ -100,9 +100,9 @@ func (j *FlushJob) Run() (err error) {
 	split := j.ver.maxLevelTime
 
 	var (
-		ids   []storage.SeriesID
-		srcs  []*storage.Points
-		pool  = make([]storage.Points, len(j.caches))
+		ids          []storage.SeriesID
+		srcs         []*storage.Points
+		pool         = make([]storage.Points, len(j.caches))
 		merged, part storage.Points
 	)
 	for _, c := range j.caches {

@@ -166,7 +166,9 @@ func runModel(t *testing.T, seed uint64, steps int, strategy compaction.Strategy
 	m := &model{points: map[string]modelPoint{}, series: map[string]modelSeries{}, expired: math.MinInt64}
 	var history []string
 	var aggStats AggStats
-	defer func() { t.Logf("aggregate blocks: %d from pre-aggregates, %d decoded", aggStats.BlocksFromAgg, aggStats.BlocksDecoded) }()
+	defer func() {
+		t.Logf("aggregate blocks: %d from pre-aggregates, %d decoded", aggStats.BlocksFromAgg, aggStats.BlocksDecoded)
+	}()
 	for step := 0; step < steps; step++ {
 		op := r.IntN(100)
 		var what string

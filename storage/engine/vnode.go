@@ -212,14 +212,14 @@ func (v *Vnode) Snapshot() *Snapshot {
 
 // Stats describe a vnode for tools and metrics.
 type Stats struct {
-	Seq, FlushedSeq  uint64
-	Files            []summary.FileMeta
-	DiskBytes        int64
-	CacheBytes       int64
-	ImmutableCaches  int
-	Series           int
-	Tombstones       int
-	ExpiredBefore    int64
+	Seq, FlushedSeq uint64
+	Files           []summary.FileMeta
+	DiskBytes       int64
+	CacheBytes      int64
+	ImmutableCaches int
+	Series          int
+	Tombstones      int
+	ExpiredBefore   int64
 }
 
 // Stats returns the vnode's current figures.
