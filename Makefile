@@ -39,9 +39,11 @@ $(CPU_DATA):
 	cd ../shared/tools/cpugen 2>/dev/null && $(GO) run . -hosts 100 -duration 24h -o $(CPU_DATA) || \
 	  (echo "cpugen not found at ../shared/tools/cpugen"; exit 1)
 
-# Storage benchmarks on the TSBS cpu-only data set, printed as one table.
+# Storage benchmarks on the TSBS cpu-only data set, printed as one table (raw output in bench.out).
+BENCHFMT := awk '/^Benchmark/ { n=$$1; sub(/-[0-9]+$$/,"",n); m=""; for (i=5; i<NF; i+=2) m=m sprintf("%s %s, ", $$i, $$(i+1)); printf "| %-44s | %s |\n", n, m }'
 bench: $(CPU_DATA)
-	CHRONOGO_CPU_DATA=$(CPU_DATA) $(GO) run ./cmd/chronogo bench storage --data $(CPU_DATA)
+	@echo "| benchmark | figures |"; echo "|---|---|"
+	@CHRONOGO_CPU_DATA=$(CPU_DATA) $(GO) test -run '^$$' -bench . -benchtime 1x ./storage/engine ./storage/tsm/... 2>/dev/null | tee bench.out | $(BENCHFMT)
 
 clean:
-	rm -rf bin
+	rm -rf bin bench.out

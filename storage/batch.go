@@ -50,7 +50,11 @@ func (b *Batch) Validate() error {
 		if len(s.Key) == 0 || len(s.Key) > MaxSeriesKeyLen {
 			return fmt.Errorf("series %d: key length %d out of range", si, len(s.Key))
 		}
-		if _, err := UnmarshalSeriesKey(s.Key); err != nil {
+		k, err := UnmarshalSeriesKey(s.Key)
+		if err != nil {
+			return fmt.Errorf("series %d: %w", si, err)
+		}
+		if err := k.checkNormalized(); err != nil {
 			return fmt.Errorf("series %d: %w", si, err)
 		}
 		if len(s.Times) == 0 {

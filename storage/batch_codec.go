@@ -2,11 +2,12 @@ package storage
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 )
 
-// Batch encoding (the payload of a WAL write record, see docs/format/wal.md):
+// Batch encoding (the payload of a WAL write record; docs/format/batch.md, docs/format/wal.md):
 //
 //	uvarint(version) uvarint(nseries) { series }
 //	series: uvarint(len(key)) key uvarint(nrows) nrows × int64 LE times uvarint(nfields) { field }
@@ -82,9 +83,13 @@ func (d *batchDecoder) uvarint() uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(d.src)
-	if n <= 0 {
+	v, n := readUvarint(d.src)
+	if n == 0 {
 		d.err = errBatchShort
+		return 0
+	}
+	if n < 0 {
+		d.err = errors.New("batch: overflowing or overlong uvarint")
 		return 0
 	}
 	d.src = d.src[n:]

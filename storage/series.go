@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -62,6 +63,32 @@ func (a TagValue) String() string {
 	return fmt.Sprintf("%#02x:%x", uint8(a.Type), a.Raw)
 }
 
+// EncodeTagFloat encodes a float64 tag value so byte order equals numeric order (negative
+// values have every bit flipped, others only the sign bit; NaN sorts above +Inf).
+func EncodeTagFloat(f float64) []byte {
+	b := math.Float64bits(f)
+	if b>>63 == 1 {
+		b = ^b
+	} else {
+		b |= 1 << 63
+	}
+	return binary.BigEndian.AppendUint64(nil, b)
+}
+
+// DecodeTagFloat reverses EncodeTagFloat.
+func DecodeTagFloat(raw []byte) (float64, error) {
+	if len(raw) != 8 {
+		return 0, fmt.Errorf("float tag value: got %d bytes; want 8", len(raw))
+	}
+	b := binary.BigEndian.Uint64(raw)
+	if b>>63 == 1 {
+		b &^= 1 << 63
+	} else {
+		b = ^b
+	}
+	return math.Float64frombits(b), nil
+}
+
 // EncodeTagInt encodes an integer tag value (int32, int64, datetime) so byte order equals numeric order.
 func EncodeTagInt(v int64) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(v)^(1<<63))
@@ -93,6 +120,23 @@ func (k *SeriesKey) Normalize() error {
 		}
 		if i > 0 && k.Tags[i].Key == k.Tags[i-1].Key {
 			return fmt.Errorf("series key: duplicate tag key %q", k.Tags[i].Key)
+		}
+	}
+	return nil
+}
+
+// checkNormalized reports an error unless k is what Normalize makes: a table name and non-empty tag
+// keys in strictly ascending order (so one series has exactly one encoding).
+func (k *SeriesKey) checkNormalized() error {
+	if k.Table == "" {
+		return errors.New("series key: empty table name")
+	}
+	for i := range k.Tags {
+		if k.Tags[i].Key == "" {
+			return errors.New("series key: empty tag key")
+		}
+		if i > 0 && k.Tags[i].Key <= k.Tags[i-1].Key {
+			return fmt.Errorf("series key: tag key %q not after %q (not normalized)", k.Tags[i].Key, k.Tags[i-1].Key)
 		}
 	}
 	return nil
@@ -138,7 +182,7 @@ func UnmarshalSeriesKey(src []byte) (SeriesKey, error) {
 		return k, fmt.Errorf("series key table: %w", err)
 	}
 	k.Table = string(table)
-	n, m := binary.Uvarint(src)
+	n, m := readUvarint(src)
 	if m <= 0 || n > uint64(len(src)) {
 		return k, errors.New("series key: bad tag count")
 	}
@@ -186,8 +230,18 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
+// readUvarint is binary.Uvarint that also rejects overlong encodings (a final 0x00 group after
+// others), so every decoded value has exactly one encoding and decode-then-encode is the identity.
+func readUvarint(src []byte) (uint64, int) {
+	v, n := binary.Uvarint(src)
+	if n > 1 && src[n-1] == 0 {
+		return 0, -n
+	}
+	return v, n
+}
+
 func readBytes(src []byte) (b, rest []byte, err error) {
-	n, m := binary.Uvarint(src)
+	n, m := readUvarint(src)
 	if m <= 0 {
 		return nil, nil, errors.New("bad length")
 	}

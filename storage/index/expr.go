@@ -297,24 +297,53 @@ func (ev *evaluator) unionRange(ti *tagIndex, keys []string, keep func(string) b
 	return unionDisjoint(lists)
 }
 
-// unionDisjoint unions postings of distinct values of one tag, which never share an id.
+// unionDisjoint unions postings of distinct values of one tag, which never share an id. It merges
+// runs pairwise (O(n log k) for k lists), ping-ponging between two buffers.
 func unionDisjoint(lists [][]storage.SeriesID) result {
 	switch len(lists) {
 	case 0:
 		return result{}
 	case 1:
 		return result{ids: lists[0]}
-	case 2:
-		return result{ids: mergeUnion(make([]storage.SeriesID, 0, len(lists[0])+len(lists[1])), lists[0], lists[1]), owned: true}
 	}
 	n := 0
 	for _, l := range lists {
 		n += len(l)
 	}
+	buf := make([]storage.SeriesID, 0, n)
+	bounds := make([]int, 1, len(lists)+1)
+	for _, l := range lists {
+		buf = append(buf, l...)
+		bounds = append(bounds, len(buf))
+	}
+	tmp := make([]storage.SeriesID, n)
+	for len(bounds) > 2 {
+		next := bounds[:1]
+		for i := 0; i+1 < len(bounds); i += 2 {
+			lo, mid := bounds[i], bounds[i+1]
+			if i+2 >= len(bounds) {
+				copy(tmp[lo:mid], buf[lo:mid])
+				next = append(next, mid)
+				continue
+			}
+			hi := bounds[i+2]
+			if len(mergeUnion(tmp[lo:lo], buf[lo:mid], buf[mid:hi])) != hi-lo {
+				return unionSort(lists, n) // lists overlap: only with an inconsistent snapshot
+			}
+			next = append(next, hi)
+		}
+		bounds = next
+		buf, tmp = tmp, buf
+	}
+	return result{ids: buf[:n], owned: true}
+}
+
+// unionSort is the general union: concatenate, sort, drop duplicates.
+func unionSort(lists [][]storage.SeriesID, n int) result {
 	out := make([]storage.SeriesID, 0, n)
 	for _, l := range lists {
 		out = append(out, l...)
 	}
 	slices.Sort(out)
-	return result{ids: out, owned: true}
+	return result{ids: slices.Compact(out), owned: true}
 }

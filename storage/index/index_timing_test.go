@@ -48,7 +48,6 @@ func buildBench(b *testing.B, keys [][]byte) *Index {
 func BenchmarkGetOrCreateExisting(b *testing.B) {
 	keys := benchKeys(b, 100_000)
 	x := buildBench(b, keys)
-	defer x.Close()
 	batch := keys[:1000]
 	ids := make([]storage.SeriesID, 0, len(batch))
 	b.SetBytes(keyBytes(batch))
@@ -62,7 +61,9 @@ func BenchmarkGetOrCreateExisting(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/key")
+	require.NoError(b, x.Close())
 }
 
 func BenchmarkCreate100k(b *testing.B) {
@@ -77,6 +78,7 @@ func BenchmarkCreate100k(b *testing.B) {
 		require.NoError(b, x.Close())
 		b.StartTimer()
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(b.N*len(keys))/b.Elapsed().Seconds(), "series/s")
 }
 
@@ -89,10 +91,10 @@ func BenchmarkSelect(b *testing.B) {
 			name string
 			e    Expr
 		}{
-			{"eq-host", Match{Key: "host", Op: OpEq, Value: storage.StringTag("host-0000042")}},      // 10 series
-			{"eq-region", Match{Key: "region", Op: OpEq, Value: storage.StringTag("region-3")}},      // n/10 series
+			{"eq-host", Match{Key: "host", Op: OpEq, Value: storage.StringTag("host-0000042")}}, // 10 series
+			{"eq-region", Match{Key: "region", Op: OpEq, Value: storage.StringTag("region-3")}}, // n/10 series
 			{"and-region-dc-range", And{Match{Key: "region", Op: OpEq, Value: storage.StringTag("region-3")}, Match{Key: "dc", Op: OpLt, Value: tv(20)}}},
-			{"prefix-host", Match{Key: "host", Op: OpPrefix, Value: storage.StringTag("host-00001")}}, // 100 series
+			{"prefix-host", Match{Key: "host", Op: OpPrefix, Value: storage.StringTag("host-00001")}}, // 100 hosts, 1000 series
 		}
 		for _, c := range cases {
 			b.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(b *testing.B) {
@@ -105,6 +107,7 @@ func BenchmarkSelect(b *testing.B) {
 					}
 					got = len(ids)
 				}
+				b.StopTimer()
 				b.ReportMetric(float64(got), "ids")
 			})
 		}

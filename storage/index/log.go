@@ -59,6 +59,9 @@ func decodeLogHeader(src []byte) (uint64, error) {
 	if src[4] != LogVersion {
 		return 0, fmt.Errorf("log version: got %d; want %d", src[4], LogVersion)
 	}
+	if src[5] != 0 || src[6] != 0 || src[7] != 0 {
+		return 0, errors.New("log header reserved bytes: want zero")
+	}
 	if got, want := binary.LittleEndian.Uint32(src[16:]), crc32.Checksum(src[:16], castagnoli); got != want {
 		return 0, fmt.Errorf("log header crc: got %#x; want %#x", got, want)
 	}

@@ -67,7 +67,7 @@ func appendSnapshot(dst []byte, s *state, nextGen uint64) []byte {
 			}
 		}
 	}
-	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
+	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -82,7 +82,7 @@ func decodeSnapshot(src []byte) (*state, uint64, error) {
 		return nil, 0, &frameError{0, fmt.Errorf("snapshot size: got %d bytes; want >= %d", len(src), snapshotHeaderSize+snapshotCRCSize)}
 	}
 	body := src[:len(src)-snapshotCRCSize]
-	if got, want := crc32.Checksum(body, castagnoli), binary.BigEndian.Uint32(src[len(body):]); got != want {
+	if got, want := crc32.Checksum(body, castagnoli), binary.LittleEndian.Uint32(src[len(body):]); got != want {
 		return nil, 0, &frameError{len(body), fmt.Errorf("snapshot crc: got %#x; want %#x", got, want)}
 	}
 	return decodeSnapshotBody(body)
@@ -168,6 +168,9 @@ func decodeSnapshotBody(src []byte) (*state, uint64, error) {
 	}
 	if src[4] != SnapshotVersion {
 		return nil, 0, &frameError{4, fmt.Errorf("snapshot version: got %d; want %d", src[4], SnapshotVersion)}
+	}
+	if src[5] != 0 || src[6] != 0 || src[7] != 0 {
+		return nil, 0, &frameError{5, errors.New("snapshot reserved bytes: want zero")}
 	}
 	nextGen := binary.LittleEndian.Uint64(src[8:])
 	if nextGen == 0 {

@@ -246,6 +246,9 @@ func (s *state) deleteSeries(ids []storage.SeriesID) (int, error) {
 			continue
 		}
 		ti := r.t.tags[r.tag]
+		if ti == nil {
+			continue
+		}
 		delete(ti.values, r.vk)
 		if i, ok := slices.BinarySearch(ti.keys, r.vk); ok {
 			ti.keys = slices.Delete(ti.keys, i, i+1)

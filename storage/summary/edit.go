@@ -62,7 +62,8 @@ type VersionEdit struct {
 	DelTombstones []uint64
 }
 
-// Field tags of the edit encoding (docs/format/summary.md). Tags may appear in any order, each once.
+// Field tags of the edit encoding (docs/format/summary.md). Items may appear in any order; the
+// scalar tags (3-6) at most once, the list tags (1, 2, 7, 8) any number of times.
 const (
 	tagAddFile      = 1
 	tagDelFile      = 2
@@ -202,7 +203,7 @@ func UnmarshalVersionEdit(src []byte) (*VersionEdit, error) {
 				prev := uint64(0)
 				for i := uint64(0); i < n && d.err == nil; i++ {
 					delta := d.uvarint()
-					if i > 0 && delta == 0 {
+					if (i > 0 && delta == 0) || prev+delta < prev {
 						d.err = fmt.Errorf("tombstone %d: series ids not strictly ascending", t.ID)
 					}
 					prev += delta

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/recordfile"
 )
 
@@ -40,12 +41,13 @@ func Open(path string, log logrus.FieldLogger) (*File, *State, error) {
 		}
 	}
 	validEnd, err := recordfile.Scan(path, Magic, func(off int64, payload []byte) error {
+		// A record that passes its CRC but does not decode or apply is damage too: say where.
 		e, err := UnmarshalVersionEdit(payload)
 		if err != nil {
-			return fmt.Errorf("summary %s at offset %d: %w", path, off, err)
+			return &storage.CorruptionError{Path: path, Offset: off, Err: err}
 		}
 		if err := st.Apply(e); err != nil {
-			return fmt.Errorf("summary %s at offset %d: %w", path, off, err)
+			return &storage.CorruptionError{Path: path, Offset: off, Err: err}
 		}
 		return nil
 	})
@@ -66,8 +68,13 @@ func Open(path string, log logrus.FieldLogger) (*File, *State, error) {
 }
 
 // Append makes e durable (write + fsync) and folds it into the file's state. If e does not apply
-// to the state, nothing is written. A large summary is rewritten atomically as one snapshot edit.
+// to the state, nothing is written. A large summary is rewritten atomically as one snapshot edit;
+// if that rewrite fails, e is nevertheless durable and applied, the error says so, and the file keeps
+// appending to the old log.
 func (f *File) Append(e *VersionEdit) error {
+	if f.w == nil {
+		return fmt.Errorf("append summary %s: file is closed", f.path)
+	}
 	next := f.state.Clone()
 	if err := next.Apply(e); err != nil {
 		return err
@@ -80,7 +87,9 @@ func (f *File) Append(e *VersionEdit) error {
 	}
 	f.state = next
 	if f.w.Size() > f.rewriteSize {
-		return f.rewrite()
+		if err := f.rewrite(); err != nil {
+			return fmt.Errorf("edit applied and durable, but: %w", err)
+		}
 	}
 	return nil
 }
@@ -92,6 +101,12 @@ func (f *File) rewrite() error {
 	}
 	f.w = nil
 	if err := recordfile.WriteFileAtomic(f.path, Magic, [][]byte{f.state.Snapshot().Marshal(nil)}); err != nil {
+		// The old log is intact and holds every edit: keep appending to it.
+		if st, serr := os.Stat(f.path); serr == nil {
+			if w, oerr := recordfile.OpenAppend(f.path, Magic, st.Size()); oerr == nil {
+				f.w = w
+			}
+		}
 		return fmt.Errorf("rewrite summary %s: %w", f.path, err)
 	}
 	st, err := os.Stat(f.path)
