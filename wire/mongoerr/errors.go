@@ -1,0 +1,77 @@
+// Package mongoerr holds the MongoDB errors ChronoGo returns on the wire: numeric code, code name
+// and message, exactly as MongoDB spells them, so drivers and tests can match them.
+package mongoerr
+
+import "fmt"
+
+// Code is a MongoDB error code.
+type Code int32
+
+// The codes ChronoGo uses (names as in MongoDB's error_codes.yml).
+const (
+	InternalError             Code = 1
+	BadValue                  Code = 2
+	NoSuchKey                 Code = 4
+	FailedToParse             Code = 9
+	Unauthorized              Code = 13
+	TypeMismatch              Code = 14
+	IllegalOperation          Code = 20
+	NamespaceNotFound         Code = 26
+	IndexNotFound             Code = 27
+	CursorNotFound            Code = 43
+	NamespaceExists           Code = 48
+	MaxTimeMSExpired          Code = 50
+	CommandNotFound           Code = 59
+	InvalidOptions            Code = 72
+	InvalidNamespace          Code = 73
+	IndexOptionsConflict      Code = 85
+	IndexKeySpecsConflict     Code = 86
+	CannotCreateIndex         Code = 67
+	CommandNotSupported       Code = 115
+	CommandNotSupportedOnView Code = 166
+	Location15998             Code = 15998
+	Location16410             Code = 16410
+	Location40323             Code = 40323
+	Location40324             Code = 40324
+	IDLFailedToParse          Code = 40414
+	IDLUnknownField           Code = 40415
+	ProtocolError             Code = 17
+	WriteConflict             Code = 112
+	HostUnreachable           Code = 6
+	ExceededTimeLimit         Code = 262
+)
+
+var names = map[Code]string{
+	InternalError: "InternalError", BadValue: "BadValue", NoSuchKey: "NoSuchKey", FailedToParse: "FailedToParse",
+	Unauthorized: "Unauthorized", TypeMismatch: "TypeMismatch", IllegalOperation: "IllegalOperation",
+	NamespaceNotFound: "NamespaceNotFound", IndexNotFound: "IndexNotFound", CursorNotFound: "CursorNotFound",
+	NamespaceExists: "NamespaceExists", MaxTimeMSExpired: "MaxTimeMSExpired", CommandNotFound: "CommandNotFound",
+	InvalidOptions: "InvalidOptions", InvalidNamespace: "InvalidNamespace", IndexOptionsConflict: "IndexOptionsConflict",
+	IndexKeySpecsConflict: "IndexKeySpecsConflict", CannotCreateIndex: "CannotCreateIndex",
+	CommandNotSupported: "CommandNotSupported", CommandNotSupportedOnView: "CommandNotSupportedOnView",
+	IDLFailedToParse: "IDLFailedToParse", IDLUnknownField: "IDLUnknownField", ProtocolError: "ProtocolError",
+	WriteConflict: "WriteConflict", HostUnreachable: "HostUnreachable", ExceededTimeLimit: "ExceededTimeLimit",
+}
+
+// Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).
+func (c Code) Name() string {
+	if n, ok := names[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("Location%d", int32(c))
+}
+
+// Error is an error a client sees as {ok: 0, errmsg, code, codeName}.
+type Error struct {
+	Code Code
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s (%d): %s", e.Code.Name(), int32(e.Code), e.Msg)
+}
+
+// New returns an error with a formatted message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
