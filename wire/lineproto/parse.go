@@ -1,0 +1,310 @@
+package lineproto
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/chronogo/chronogo/storage"
+)
+
+// MetaField is the meta field of collections written through line protocol: tag k becomes the
+// tag "tags.k", i.e. the document field tags.k.
+const MetaField = "tags"
+
+// TimeField is the time field of collections written through line protocol.
+const TimeField = "time"
+
+// precisions maps the precision parameter to nanoseconds per unit.
+var precisions = map[string]int64{"": 1, "n": 1, "ns": 1, "u": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
+
+// Multiplier returns the nanoseconds per timestamp unit of a precision, or an error.
+func Multiplier(precision string) (int64, error) {
+	m, ok := precisions[precision]
+	if !ok {
+		return 0, fmt.Errorf("invalid precision %q (want ns, u, ms, s, m or h)", precision)
+	}
+	return m, nil
+}
+
+// Batches groups parsed lines by measurement.
+type Batches struct {
+	ByMeasurement map[string]*storage.Batch
+	bySeries      map[string]map[string]int
+	Lines         int
+	Values        int
+}
+
+// ParseError says which line is bad and why.
+type ParseError struct {
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+// Parse parses a request body. now (ns) is used for lines without a timestamp. Any bad line makes
+// the whole request fail (InfluxDB 1.x rejects partial writes of unparsable lines the same way);
+// the error names the first bad line.
+func Parse(data []byte, precision string, now int64) (*Batches, error) {
+	mult, err := Multiplier(precision)
+	if err != nil {
+		return nil, err
+	}
+	out := &Batches{ByMeasurement: map[string]*storage.Batch{}, bySeries: map[string]map[string]int{}}
+	p := parser{}
+	lineNo := 0
+	for len(data) > 0 {
+		lineNo++
+		nl := bytes.IndexByte(data, '\n')
+		var line []byte
+		if nl < 0 {
+			line, data = data, nil
+		} else {
+			line, data = data[:nl], data[nl+1:]
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		if err := p.line(out, line, mult, now); err != nil {
+			return nil, &ParseError{Line: lineNo, Msg: err.Error()}
+		}
+		out.Lines++
+	}
+	return out, nil
+}
+
+type parser struct {
+	key   []byte
+	tags  []storage.Tag
+	field []byte
+}
+
+// scan returns the token up to the first unescaped byte in stops (outside quotes when quoted).
+func scanToken(s []byte, stops string) (tok []byte, rest []byte, stop byte) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' && i+1 < len(s) {
+			i++
+			continue
+		}
+		if bytes.IndexByte([]byte(stops), c) >= 0 {
+			return s[:i], s[i+1:], c
+		}
+	}
+	return s, nil, 0
+}
+
+func unescape(b []byte) string {
+	if bytes.IndexByte(b, '\\') < 0 {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\\' && i+1 < len(b) && bytes.IndexByte([]byte(`,= "\`), b[i+1]) >= 0 {
+			i++
+		}
+		out = append(out, b[i])
+	}
+	return string(out)
+}
+
+func (p *parser) line(out *Batches, line []byte, mult, now int64) error {
+	head, rest, stop := scanToken(line, ", ")
+	if len(head) == 0 {
+		return errors.New("missing measurement")
+	}
+	meas := unescape(head)
+	p.tags = p.tags[:0]
+	for stop == ',' {
+		var kv []byte
+		kv, rest, stop = scanToken(rest, ", ")
+		k, v, st := scanToken(kv, "=")
+		if st != '=' || len(k) == 0 || len(v) == 0 {
+			return fmt.Errorf("bad tag %q", kv)
+		}
+		p.tags = append(p.tags, storage.Tag{Key: MetaField + "." + unescape(k), Value: storage.StringTag(unescape(v))})
+	}
+	if stop != ' ' {
+		return errors.New("missing fields")
+	}
+	fieldPart, tsPart := splitFields(rest)
+	ts := now
+	if len(tsPart) > 0 {
+		n, err := strconv.ParseInt(string(tsPart), 10, 64)
+		if err != nil {
+			return fmt.Errorf("bad timestamp %q", tsPart)
+		}
+		ts = n * mult
+		if mult != 1 && ts/mult != n {
+			return fmt.Errorf("timestamp %d overflows at precision", n)
+		}
+	}
+	key := storage.SeriesKey{Table: meas, Tags: p.tags}
+	if err := key.Normalize(); err != nil {
+		return err
+	}
+	p.key = key.Marshal(p.key[:0])
+	b := out.ByMeasurement[meas]
+	if b == nil {
+		b = &storage.Batch{}
+		out.ByMeasurement[meas] = b
+		out.bySeries[meas] = map[string]int{}
+	}
+	si, ok := out.bySeries[meas][string(p.key)]
+	if !ok {
+		si = len(b.Series)
+		out.bySeries[meas][string(p.key)] = si
+		b.Series = append(b.Series, storage.SeriesRows{Key: append([]byte(nil), p.key...)})
+	}
+	s := &b.Series[si]
+	row := uint32(len(s.Times))
+	s.Times = append(s.Times, ts)
+	nfields := 0
+	for len(fieldPart) > 0 {
+		var kv []byte
+		kv, fieldPart = scanField(fieldPart)
+		k, v, st := scanToken(kv, "=")
+		if st != '=' || len(k) == 0 || len(v) == 0 {
+			s.Times = s.Times[:row]
+			return fmt.Errorf("bad field %q", kv)
+		}
+		name := unescape(k)
+		if name == TimeField || name == MetaField {
+			s.Times = s.Times[:row]
+			return fmt.Errorf("field name %q is reserved", name)
+		}
+		if err := addField(s, name, v, row); err != nil {
+			s.Times = s.Times[:row]
+			return err
+		}
+		nfields++
+	}
+	if nfields == 0 {
+		s.Times = s.Times[:row]
+		return errors.New("missing fields")
+	}
+	out.Values += nfields
+	return nil
+}
+
+// splitFields splits "f=1,g=2 123" into fields and timestamp, honouring quoted strings.
+func splitFields(s []byte) (fields, ts []byte) {
+	inQuote := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case c == ' ' && !inQuote:
+			return s[:i], bytes.TrimSpace(s[i+1:])
+		}
+	}
+	return s, nil
+}
+
+// scanField returns one k=v field (quoted strings may hold commas).
+func scanField(s []byte) (field, rest []byte) {
+	inQuote := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case c == ',' && !inQuote:
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, nil
+}
+
+func addField(s *storage.SeriesRows, name string, v []byte, row uint32) error {
+	var typ storage.FieldType
+	var iv int64
+	var fv float64
+	var bv bool
+	var sv []byte
+	switch last := v[len(v)-1]; {
+	case v[0] == '"':
+		if len(v) < 2 || last != '"' {
+			return fmt.Errorf("field %q: unterminated string", name)
+		}
+		typ, sv = storage.TypeString, []byte(unescapeString(v[1:len(v)-1]))
+	case last == 'i' || last == 'u':
+		n, err := strconv.ParseInt(string(v[:len(v)-1]), 10, 64)
+		if err != nil {
+			return fmt.Errorf("field %q: bad integer %q", name, v)
+		}
+		typ, iv = storage.TypeInt64, n
+	default:
+		switch string(v) {
+		case "t", "T", "true", "True", "TRUE":
+			typ, bv = storage.TypeBool, true
+		case "f", "F", "false", "False", "FALSE":
+			typ, bv = storage.TypeBool, false
+		default:
+			f, err := strconv.ParseFloat(string(v), 64)
+			if err != nil {
+				return fmt.Errorf("field %q: bad value %q", name, v)
+			}
+			typ, fv = storage.TypeDouble, f
+		}
+	}
+	var col *storage.FieldColumn
+	for i := range s.Fields {
+		if s.Fields[i].Name == name && s.Fields[i].Values.Type == typ {
+			col = &s.Fields[i]
+		}
+	}
+	if col == nil {
+		s.Fields = append(s.Fields, storage.FieldColumn{Name: name, Rows: []uint32{}, Values: storage.Values{Type: typ}})
+		col = &s.Fields[len(s.Fields)-1]
+	}
+	if n := len(col.Rows); n > 0 && col.Rows[n-1] == row {
+		return fmt.Errorf("field %q appears twice", name)
+	}
+	col.Rows = append(col.Rows, row)
+	switch typ {
+	case storage.TypeInt64:
+		col.Values.Ints = append(col.Values.Ints, iv)
+	case storage.TypeDouble:
+		col.Values.Floats = append(col.Values.Floats, fv)
+	case storage.TypeBool:
+		col.Values.Bools = append(col.Values.Bools, bv)
+	default:
+		col.Values.Bytes = append(col.Values.Bytes, sv)
+	}
+	return nil
+}
+
+func unescapeString(b []byte) string {
+	if bytes.IndexByte(b, '\\') < 0 {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\\' && i+1 < len(b) && (b[i+1] == '"' || b[i+1] == '\\') {
+			i++
+		}
+		out = append(out, b[i])
+	}
+	return string(out)
+}
+
+// Finish drops row lists of columns that cover every row of their series (the common case).
+func (b *Batches) Finish() {
+	for _, batch := range b.ByMeasurement {
+		for i := range batch.Series {
+			s := &batch.Series[i]
+			for j := range s.Fields {
+				if len(s.Fields[j].Rows) == len(s.Times) {
+					s.Fields[j].Rows = nil
+				}
+			}
+		}
+	}
+}
