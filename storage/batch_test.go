@@ -146,17 +146,17 @@ func TestBatchEncodingLayout(t *testing.T) {
 		}}}}
 	want := []byte{
 		0xac, 0x02, // version 300
-		1,          // nseries
+		1,            // nseries
 		3, 1, 't', 0, // key
 		2,                      // nrows
 		1, 0, 0, 0, 0, 0, 0, 0, // time 1
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // time -1
-		3,                // nfields
+		3,                  // nfields
 		1, 'f', 0x01, 0, 2, // name, type, hasRows=0, nvalues
 		0, 0, 0, 0, 0, 0, 0xf0, 0x3f, // 1.0
 		0, 0, 0, 0, 0, 0, 0, 0x40, // 2.0
 		1, 's', 0x02, 1, 1, // name, type, hasRows=1, nvalues
-		1,            // row delta 1
+		1,           // row delta 1
 		2, 'a', 'b', // value
 		1, 'b', 0x08, 1, 2,
 		0, 1, // row deltas 0, 1

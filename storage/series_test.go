@@ -249,8 +249,8 @@ func TestSeriesIDLayout(t *testing.T) {
 		{0, 1, 1},
 		{0xFFFFFF, storage.MaxAutoInc, math.MaxUint64},
 		{0xABCDEF, 0x12_3456_789A, 0xABCDEF_12_3456_789A},
-		{0xFF_ABCDEF, 0, 0xABCDEF << 40},                  // hash bits above 24 are dropped
-		{0x000001, 1<<40 | 5, 1<<40 | 5},                 // autoinc bits above 40 are dropped
+		{0xFF_ABCDEF, 0, 0xABCDEF << 40}, // hash bits above 24 are dropped
+		{0x000001, 1<<40 | 5, 1<<40 | 5}, // autoinc bits above 40 are dropped
 		{0x800000, 1<<40 - 2, 0x8000_00FF_FFFF_FFFE},
 	} {
 		id := storage.NewSeriesID(c.hash, c.autoinc)

@@ -43,8 +43,13 @@ func FileName(vnodeDir string, id uint64, level int) string {
 
 // ParseFileID returns the id of a TSM or delta file name, and false for other names.
 func ParseFileID(name string) (uint64, bool) {
-	base := strings.TrimSuffix(strings.TrimSuffix(name, TSMExt), DeltaExt)
-	if base == name {
+	var base string
+	switch {
+	case strings.HasSuffix(name, TSMExt):
+		base = strings.TrimSuffix(name, TSMExt)
+	case strings.HasSuffix(name, DeltaExt):
+		base = strings.TrimSuffix(name, DeltaExt)
+	default:
 		return 0, false
 	}
 	id, err := strconv.ParseUint(base, 10, 64)

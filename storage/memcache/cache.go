@@ -59,6 +59,9 @@ func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, s
 	}
 	for fi := range rows.Fields {
 		f := &rows.Fields[fi]
+		if f.Values.Len() == 0 {
+			continue // no empty columns: Columns lists only columns with points
+		}
 		col := s.find(f.Name, f.Values.Type)
 		if col == nil {
 			col = &column{field: f.Name, typ: f.Values.Type, sorted: true}

@@ -2,8 +2,8 @@ package summary
 
 import (
 	"fmt"
-	"math"
 	"maps"
+	"math"
 	"slices"
 )
 

@@ -20,7 +20,7 @@ import (
 // call is running (the engine reference-counts readers).
 type Reader struct {
 	path      string
-	f         *os.File
+	f         readerAtCloser
 	info      Info
 	entries   []Entry
 	bloom     *bloom.BloomFilter
@@ -39,7 +39,12 @@ func Open(path string) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open tsm %s: %w", path, err)
 	}
-	r, err := open(path, f)
+	st, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("open tsm %s: %w", path, err)
+	}
+	r, err := openReaderAt(path, f, st.Size())
 	if err != nil {
 		_ = f.Close()
 		return nil, err
@@ -47,12 +52,14 @@ func Open(path string) (*Reader, error) {
 	return r, nil
 }
 
-func open(path string, f *os.File) (*Reader, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("open tsm %s: %w", path, err)
-	}
-	size := st.Size()
+// readerAtCloser is what a Reader reads from: an *os.File, or bytes in tests and fuzzing.
+type readerAtCloser interface {
+	io.ReaderAt
+	io.Closer
+}
+
+// openReaderAt is Open on an already opened file of the given size; path names it in errors.
+func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 	if size < HeaderSize+FooterSize {
 		return nil, corrupt(path, 0, fmt.Errorf("file size: got %d bytes; want >= %d", size, HeaderSize+FooterSize))
 	}
@@ -123,7 +130,7 @@ func checkSectionCRC(b []byte) error {
 	return nil
 }
 
-func readFull(f *os.File, b []byte, off int64) error {
+func readFull(f io.ReaderAt, b []byte, off int64) error {
 	n, err := f.ReadAt(b, off)
 	if n == len(b) {
 		return nil
@@ -291,12 +298,13 @@ func checkBlockAgainstMeta(m *BlockMeta, b *Block) error {
 	return nil
 }
 
-// aggEqual compares aggregates, floats by bits.
+// aggEqual compares aggregates, floats by bits, except that any two NaN sums are equal: which NaN
+// payload an addition propagates depends on the CPU.
 func aggEqual(a, b *Agg) bool {
 	fa := [...]float64{a.FSum, a.FMin, a.FMax, a.FFirst, a.FLast}
 	fb := [...]float64{b.FSum, b.FMin, b.FMax, b.FFirst, b.FLast}
 	for i := range fa {
-		if math.Float64bits(fa[i]) != math.Float64bits(fb[i]) {
+		if math.Float64bits(fa[i]) != math.Float64bits(fb[i]) && !(i == 0 && fa[i] != fa[i] && fb[i] != fb[i]) {
 			return false
 		}
 	}

@@ -251,6 +251,7 @@ func benchReadBlock(b *testing.B, typ storage.FieldType) {
 	var blk Block
 	b.ReportAllocs()
 	b.SetBytes(int64(e.Blocks[0].Size))
+	b.ResetTimer()
 	start := time.Now()
 	values := 0
 	for i := 0; i < b.N; i++ {
@@ -271,6 +272,7 @@ func BenchmarkReadTimesImplied(b *testing.B) {
 	var ts []int64
 	var err error
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if ts, err = r.ReadTimes(e.Blocks[i%len(e.Blocks)], ts); err != nil {
 			b.Fatal(err)

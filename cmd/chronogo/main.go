@@ -1,0 +1,62 @@
+// Command chronogo is the ChronoGo server and its tools: a distributed time-series database that
+// MongoDB drivers and mongosh use as if it were MongoDB.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	if err := rootCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "chronogo:", err)
+		os.Exit(1)
+	}
+}
+
+func rootCommand() *cobra.Command {
+	cfg := defaultConfig()
+	var configFile string
+	root := &cobra.Command{
+		Use:           "chronogo",
+		Short:         "ChronoGo: a time-series database that speaks the MongoDB wire protocol",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configFile != "" {
+				if err := cfg.loadFile(configFile, cmd.Flags()); err != nil {
+					return err
+				}
+			}
+			if err := cfg.validate(); err != nil {
+				return err
+			}
+			return runServer(cmd.Context(), cfg)
+		},
+	}
+	f := root.Flags()
+	f.StringVar(&configFile, "config", "", "optional config file (YAML) with the same keys as the flags")
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory")
+	f.StringVar(&cfg.MongoAddr, "mongo-addr", cfg.MongoAddr, "MongoDB wire protocol listen address")
+	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (line protocol /write, /metrics, /health, /debug/pprof); empty disables")
+	f.StringVar(&cfg.ClusterRole, "cluster-role", cfg.ClusterRole, "standalone | mnode | dnode")
+	f.StringVar(&cfg.NodeID, "node-id", cfg.NodeID, "node id (a positive integer)")
+	f.StringVar(&cfg.ClusterID, "cluster-id", cfg.ClusterID, "cluster id")
+	f.StringVar(&cfg.MnodeList, "mnode-list", cfg.MnodeList, "comma-separated raft addresses of the meta nodes (id@host:port or host:port)")
+	f.StringVar(&cfg.RaftAddr, "raft-addr", cfg.RaftAddr, "meta Raft listen address")
+	f.StringVar(&cfg.ActorAddr, "actor-addr", cfg.ActorAddr, "actor remote listen address (empty: no remote, standalone only)")
+	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "chronogo", version) },
+	})
+	return root
+}

@@ -1,0 +1,40 @@
+package layout_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/storage/layout"
+)
+
+func TestVnodeDir(t *testing.T) {
+	require.Equal(t, filepath.Join("/r", "data", "acme", "db1", "3", "4", "5"), layout.VnodeDir("/r", "acme", "db1", 3, 4, 5))
+}
+
+func TestFileNames(t *testing.T) {
+	v := filepath.Join("/r", "v")
+	for _, c := range []struct {
+		id    uint64
+		level int
+		want  string
+	}{
+		{1, 0, "/r/v/delta/000001.delta"},
+		{42, 1, "/r/v/tsm/000042.tsm"},
+		{123456, 4, "/r/v/tsm/123456.tsm"},
+		{1234567, 2, "/r/v/tsm/1234567.tsm"}, // wider than the padding
+		{18446744073709551615, 3, "/r/v/tsm/18446744073709551615.tsm"},
+	} {
+		name := layout.FileName(v, c.id, c.level)
+		require.Equal(t, filepath.FromSlash(c.want), name)
+		id, ok := layout.ParseFileID(filepath.Base(name))
+		require.True(t, ok, name)
+		require.Equal(t, c.id, id)
+	}
+	for _, bad := range []string{"", ".tsm", ".delta", "x.tsm", "1.tsm.tmp", "1.bad", "5.delta.tsm", "5.tsm.delta", "-1.tsm",
+		"+1.tsm", "0x10.tsm", "18446744073709551616.tsm", "summary", "1"} {
+		_, ok := layout.ParseFileID(bad)
+		require.False(t, ok, bad)
+	}
+}

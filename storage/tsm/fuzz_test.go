@@ -1,0 +1,126 @@
+package tsm
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/storage"
+)
+
+type bytesFile struct{ *bytes.Reader }
+
+func (bytesFile) Close() error { return nil }
+
+// fuzzSeedFile is a small file with one key of every type, some multi-block.
+func fuzzSeedFile(t testing.TB) []byte {
+	rng := rand.New(rand.NewPCG(31, 32))
+	var cols []column
+	for i, typ := range allTypes {
+		cols = append(cols, genColumn(rng, Key{Series: storage.SeriesID(i), Field: "v", Type: typ}, 1+rng.IntN(1200)))
+	}
+	path, _ := writeColumns(t, rng, t.TempDir(), cols)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return data
+}
+
+func requireCorruptionOnly(t *testing.T, err error) {
+	t.Helper()
+	var ce *storage.CorruptionError
+	if err != nil && !errors.As(err, &ce) {
+		t.Fatalf("got %v; want nil or *storage.CorruptionError", err)
+	}
+}
+
+// FuzzOpen treats the input as a whole file: Open, then read every block. Nothing may panic, and every
+// failure must be a CorruptionError (bytes cannot fail with I/O errors).
+func FuzzOpen(f *testing.F) {
+	golden, err := os.ReadFile(goldenTSM)
+	require.NoError(f, err)
+	seed := fuzzSeedFile(f)
+	for _, s := range [][]byte{golden, seed, golden[:len(golden)-1], golden[:HeaderSize+FooterSize], {}} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := openReaderAt("fuzz.tsm", bytesFile{bytes.NewReader(data)}, int64(len(data)))
+		requireCorruptionOnly(t, err)
+		if err != nil {
+			return
+		}
+		var b Block
+		for _, e := range r.Entries() {
+			for _, m := range e.Blocks {
+				requireCorruptionOnly(t, r.ReadBlock(m, e.Key.Type, &b))
+				_, err := r.ReadTimes(m, nil)
+				requireCorruptionOnly(t, err)
+			}
+			r.Find(e.Key)
+			r.SeriesEntries(e.Key.Series)
+			r.MayContain(e.Key.Series)
+		}
+		requireCorruptionOnly(t, r.Verify())
+		_ = r.DumpIndex(io.Discard)
+	})
+}
+
+// FuzzDecodeBlock feeds a block body (without CRC) with a fuzzed meta to the decoder. A body that
+// decodes must give exactly Count points within the meta's ranges, and must survive a re-encode.
+func FuzzDecodeBlock(f *testing.F) {
+	data := fuzzSeedFile(f)
+	r, err := openReaderAt("seed.tsm", bytesFile{bytes.NewReader(data)}, int64(len(data)))
+	require.NoError(f, err)
+	for _, e := range r.Entries() {
+		for _, m := range e.Blocks {
+			raw, err := r.ReadRawBlock(m)
+			require.NoError(f, err)
+			f.Add(raw[:len(raw)-crcSize], byte(e.Key.Type), uint16(m.Agg.Count), m.MinTime, m.MaxTime,
+				m.MinVersion, m.MaxVersion, m.MinSeq, m.MaxSeq, m.TimesImplied())
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, typ byte, count uint16, minT, maxT int64, minV, maxV, minS, maxS uint64, implied bool) {
+		m := BlockMeta{MinTime: minT, MaxTime: maxT, MinVersion: minV, MaxVersion: maxV, MinSeq: minS, MaxSeq: maxS,
+			Agg: Agg{Count: uint32(count)}, timesImplied: implied}
+		ft := storage.FieldType(typ)
+		var b Block
+		err := decodeBlockBody(&m, ft, body, &b, false)
+
+		// The CRC-checked path agrees with the body decoder.
+		raw := binary.BigEndian.AppendUint32(bytes.Clone(body), checksum(body))
+		m.Size = uint32(len(raw))
+		var b2 Block
+		err2 := DecodeBlock(m, ft, raw, &b2)
+		require.Equal(t, err == nil, err2 == nil, "body: %v, whole: %v", err, err2)
+		if err != nil {
+			return
+		}
+		n := int(count)
+		require.Len(t, b.Times, n)
+		require.Len(t, b.Versions, n)
+		require.Len(t, b.Seqs, n)
+		require.Equal(t, n, b.Values.Len())
+		require.Equal(t, minT, b.Times[0])
+		require.Equal(t, maxT, b.Times[n-1])
+		for i := range b.Times {
+			require.True(t, i == 0 || b.Times[i] > b.Times[i-1])
+			require.True(t, b.Versions[i] >= minV && b.Versions[i] <= maxV)
+			require.True(t, b.Seqs[i] >= minS && b.Seqs[i] <= maxS)
+		}
+		enc, m3, err := EncodeBlock(nil, b.Times, &b.Values, b.Versions, b.Seqs)
+		require.NoError(t, err)
+		var b3 Block
+		require.NoError(t, DecodeBlock(m3, ft, enc, &b3))
+		require.Equal(t, b.Times, b3.Times)
+		require.Equal(t, b.Versions, b3.Versions)
+		require.Equal(t, b.Seqs, b3.Seqs)
+		for i := 0; i < n; i++ {
+			require.True(t, storage.EqualAt(&b.Values, i, &b3.Values, i))
+		}
+	})
+}

@@ -1,0 +1,119 @@
+package tsm
+
+import (
+	"bytes"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/storage"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ (then freeze them)")
+
+const (
+	goldenTSM  = "testdata/v1/000001.tsm"
+	goldenDump = "testdata/v1/000001.txt"
+)
+
+// goldenColumns are the fixed contents of testdata/v1/000001.tsm, from formulas only (no RNG), so a
+// later version of the code must read back exactly these points.
+func goldenColumns() []column {
+	const t0 = int64(1_700_000_000_000_000_000)
+	times := func(n int, f func(i int) int64) []int64 {
+		t := make([]int64, n)
+		for i := range t {
+			t[i] = f(i)
+		}
+		return t
+	}
+	same := func(n int, v uint64) []uint64 {
+		u := make([]uint64, n)
+		for i := range u {
+			u[i] = v
+		}
+		return u
+	}
+	regular := func(i int) int64 { return t0 + int64(i)*10e9 }
+	irregular := func(i int) int64 { return t0 + int64(i*i)*1e6 + int64(i) }
+
+	var cols []column
+	// Series 0x000abc0000000001: a two-block int64 column (implied times), doubles, bools, strings.
+	s1 := storage.NewSeriesID(0xabc, 1)
+	ints := make([]int64, 1003)
+	for i := range ints {
+		ints[i] = int64((i*37)%101) - 20
+	}
+	cols = append(cols, column{key: Key{s1, "cpu", storage.TypeInt64}, times: times(1003, regular),
+		vals: storage.Values{Type: storage.TypeInt64, Ints: ints}, versions: same(1003, 5), seqs: same(1003, 9)})
+	floats := []float64{1.5, math.Copysign(0, -1), math.NaN(), math.Inf(1), -273.15, math.Float64frombits(0x7ff8000000000123), 1e-300}
+	cols = append(cols, column{key: Key{s1, "temp", storage.TypeDouble}, times: times(len(floats), irregular),
+		vals: storage.Values{Type: storage.TypeDouble, Floats: floats}, versions: []uint64{1, 2, 3, 4, 5, 6, 7}, seqs: same(7, 9)})
+	cols = append(cols, column{key: Key{s1, "up", storage.TypeBool}, times: times(4, regular),
+		vals: storage.Values{Type: storage.TypeBool, Bools: []bool{true, false, true, true}}, versions: same(4, 5), seqs: []uint64{9, 10, 11, 12}})
+	cols = append(cols, column{key: Key{s1, "up", storage.TypeString}, times: times(3, irregular),
+		vals: storage.Values{Type: storage.TypeString, Bytes: [][]byte{[]byte("yes"), {}, []byte("héllo, wörld")}}, versions: same(3, 5), seqs: same(3, 9)})
+
+	// Series 0xfff0010000000002: ObjectId, datetime, int32 with varying versions, a document.
+	s2 := storage.NewSeriesID(0xfff001, 2)
+	oid := func(b byte) []byte { return []byte{0x65, 0x4f, 0x1a, 0x2b, 0, 0, 0, 1, 2, 3, 4, b} }
+	cols = append(cols, column{key: Key{s2, "_id", storage.TypeObjectID}, times: times(2, regular),
+		vals: storage.Values{Type: storage.TypeObjectID, Bytes: [][]byte{oid(1), oid(2)}}, versions: same(2, 1), seqs: same(2, 1)})
+	cols = append(cols, column{key: Key{s2, "at", storage.TypeDateTime}, times: times(3, regular),
+		vals: storage.Values{Type: storage.TypeDateTime, Ints: []int64{1_700_000_000_000, 1_700_000_010_000, -1}}, versions: same(3, 1), seqs: same(3, 1)})
+	cols = append(cols, column{key: Key{s2, "n", storage.TypeInt32}, times: times(5, irregular),
+		vals: storage.Values{Type: storage.TypeInt32, Ints: []int64{math.MaxInt32, math.MinInt32, 0, 7, -7}},
+		versions: []uint64{10, 10, 1 << 40, 3, 10}, seqs: []uint64{100, 200, 300, 400, 500}})
+	doc := []byte{0x0c, 0, 0, 0, 0x10, 'a', 0, 1, 0, 0, 0, 0}
+	cols = append(cols, column{key: Key{s2, "n", storage.TypeDocument}, times: times(2, irregular),
+		vals: storage.Values{Type: storage.TypeDocument, Bytes: [][]byte{doc, {5, 0, 0, 0, 0}}}, versions: same(2, 1), seqs: same(2, 1)})
+	cols = append(cols, column{key: Key{s2, "sum", storage.TypeInt64}, times: times(2, regular),
+		vals: storage.Values{Type: storage.TypeInt64, Ints: []int64{math.MaxInt64, 2}}, versions: same(2, 1), seqs: same(2, 1)})
+	sortColumns(cols)
+	return cols
+}
+
+func TestGolden(t *testing.T) {
+	cols := goldenColumns()
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(goldenTSM), 0o755))
+		w, err := NewWriter(goldenTSM, WriterOptions{})
+		require.NoError(t, err)
+		for _, c := range cols {
+			require.NoError(t, w.WriteColumn(c.key, c.times, &c.vals, c.versions, c.seqs))
+		}
+		_, err = w.Finish()
+		require.NoError(t, err)
+		r, err := Open(goldenTSM)
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		require.NoError(t, r.Dump(&buf))
+		require.NoError(t, r.Close())
+		require.NoError(t, os.WriteFile(goldenDump, buf.Bytes(), 0o644))
+	}
+	r, err := Open(goldenTSM)
+	require.NoError(t, err)
+	defer r.Close()
+	checkFile(t, r, cols)
+	require.Equal(t, 2, r.Info().Series)
+
+	// Spot checks of aggregates that a reader must keep reporting.
+	e, ok := r.Find(Key{storage.NewSeriesID(0xfff001, 2), "sum", storage.TypeInt64})
+	require.True(t, ok)
+	require.True(t, e.Blocks[0].Agg.SumOverflow)
+	require.Equal(t, int64(math.MinInt64+1), e.Blocks[0].Agg.Sum)
+	e, ok = r.Find(Key{storage.NewSeriesID(0xabc, 1), "cpu", storage.TypeInt64})
+	require.True(t, ok)
+	require.Len(t, e.Blocks, 2)
+	require.True(t, e.Blocks[0].TimesImplied())
+
+	want, err := os.ReadFile(goldenDump)
+	require.NoError(t, err)
+	var got bytes.Buffer
+	require.NoError(t, r.Dump(&got))
+	require.Equal(t, string(want), got.String(), "dump of %s changed", goldenTSM)
+}
