@@ -1,6 +1,7 @@
 package tsm
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
 
@@ -72,4 +73,19 @@ func b2i(b bool) int64 {
 		return 1
 	}
 	return 0
+}
+
+// checkAgg rejects aggregates the index encoding cannot represent (they never come from computeAgg).
+func checkAgg(a *Agg, c storage.Class) error {
+	switch c {
+	case storage.ClassInt:
+		if a.Min > a.Max || a.First < a.Min || a.First > a.Max || a.Last < a.Min || a.Last > a.Max {
+			return fmt.Errorf("int aggregates: min %d max %d first %d last %d", a.Min, a.Max, a.First, a.Last)
+		}
+	case storage.ClassBool:
+		if a.Sum < 0 || a.Sum > int64(a.Count) || a.First&^1 != 0 || a.Last&^1 != 0 {
+			return fmt.Errorf("bool aggregates: true %d of %d, first %d, last %d", a.Sum, a.Count, a.First, a.Last)
+		}
+	}
+	return nil
 }

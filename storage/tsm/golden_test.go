@@ -66,7 +66,7 @@ func goldenColumns() []column {
 	cols = append(cols, column{key: Key{s2, "at", storage.TypeDateTime}, times: times(3, regular),
 		vals: storage.Values{Type: storage.TypeDateTime, Ints: []int64{1_700_000_000_000, 1_700_000_010_000, -1}}, versions: same(3, 1), seqs: same(3, 1)})
 	cols = append(cols, column{key: Key{s2, "n", storage.TypeInt32}, times: times(5, irregular),
-		vals: storage.Values{Type: storage.TypeInt32, Ints: []int64{math.MaxInt32, math.MinInt32, 0, 7, -7}},
+		vals:     storage.Values{Type: storage.TypeInt32, Ints: []int64{math.MaxInt32, math.MinInt32, 0, 7, -7}},
 		versions: []uint64{10, 10, 1 << 40, 3, 10}, seqs: []uint64{100, 200, 300, 400, 500}})
 	doc := []byte{0x0c, 0, 0, 0, 0x10, 'a', 0, 1, 0, 0, 0, 0}
 	cols = append(cols, column{key: Key{s2, "n", storage.TypeDocument}, times: times(2, irregular),

@@ -2,8 +2,8 @@ package tsm
 
 import (
 	"bufio"
-	"cmp"
 	"bytes"
+	"cmp"
 	"math/rand/v2"
 	"os"
 	"path/filepath"

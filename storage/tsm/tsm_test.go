@@ -345,6 +345,15 @@ func TestWriteRawBlock(t *testing.T) {
 		wrong = storage.TypeDouble
 	}
 	require.Error(t, w.WriteRawBlock(Key{Series: 1000, Field: "x", Type: wrong}, m0, raw0), "class mismatch")
+	for _, e := range r.Entries() {
+		if e.Key.Type.Class() == storage.ClassInt {
+			m := e.Blocks[0]
+			raw, err := r.ReadRawBlock(m)
+			require.NoError(t, err)
+			m.Agg.Min, m.Agg.Max = 5, 4
+			require.Error(t, w.WriteRawBlock(Key{Series: 1000, Field: "x", Type: e.Key.Type}, m, raw), "impossible aggregates")
+		}
+	}
 	_, err = w.Finish()
 	require.NoError(t, err)
 

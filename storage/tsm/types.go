@@ -35,25 +35,26 @@ func CompareKeys(a, b Key) int {
 //   - ClassBool: Sum is the number of true values; First, Last, Min, Max are 0 or 1.
 //   - ClassBytes: only Count.
 type Agg struct {
-	Count                     uint32
-	Sum, Min, Max, First, Last int64
-	SumOverflow               bool
+	Count                           uint32
+	SumOverflow                     bool
+	Sum, Min, Max, First, Last      int64
 	FSum, FMin, FMax, FFirst, FLast float64
 }
 
 // BlockMeta describes one block: its time range, where its bytes are, the range of its versions and
 // seqs, and its pre-aggregates. Agg.Count is the number of points.
 type BlockMeta struct {
-	MinTime, MaxTime       int64
-	Offset                 int64  // of the block's first byte in the file
-	Size                   uint32 // bytes, including the trailing CRC32
-	MinVersion, MaxVersion uint64
-	MinSeq, MaxSeq         uint64
-	Agg                    Agg
+	MinTime, MaxTime int64
+	Offset           int64  // of the block's first byte in the file
+	Size             uint32 // bytes, including the trailing CRC32
 
 	// timesImplied mirrors the block's "times implied" flag (index meta flag bit 5), so ReadTimes can
 	// compute evenly spaced timestamps without reading the block.
 	timesImplied bool
+
+	MinVersion, MaxVersion uint64
+	MinSeq, MaxSeq         uint64
+	Agg                    Agg
 }
 
 // TimesImplied reports whether the block's timestamps are evenly spaced from MinTime to MaxTime and

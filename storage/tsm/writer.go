@@ -147,6 +147,9 @@ func (w *Writer) WriteColumn(k Key, times []int64, vals *storage.Values, version
 		return err
 	}
 	n := len(times)
+	if vals == nil {
+		return fmt.Errorf("tsm writer %s: key %v: nil values", w.path, k)
+	}
 	if vals.Type != k.Type {
 		return fmt.Errorf("tsm writer %s: key %v: values of type %#x", w.path, k, uint8(vals.Type))
 	}
@@ -295,6 +298,9 @@ func (w *Writer) WriteRawBlock(k Key, meta BlockMeta, raw []byte) error {
 	}
 	if got := blockClass(raw[0]); got != k.Type.Class() {
 		return fmt.Errorf("tsm writer %s: raw block of %v: value class got %d; want %d", w.path, k, got, k.Type.Class())
+	}
+	if err := checkAgg(&meta.Agg, k.Type.Class()); err != nil {
+		return fmt.Errorf("tsm writer %s: raw block of %v: %w", w.path, k, err)
 	}
 	if err := w.checkKey(k, meta.MinTime); err != nil {
 		return err

@@ -1,0 +1,194 @@
+// Package setup builds the chronogo binary once and starts server processes for integration tests
+// on free loopback ports, each with its own data directory; tests get a connected Go driver client.
+package setup
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary returns the path of a chronogo binary built from this checkout (once per test process).
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "chronogo-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "chronogo")
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		args := []string{"build", "-o", binPath}
+		if os.Getenv("CHRONOGO_RACE") != "" {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "./cmd/chronogo")...)
+		cmd.Dir = root
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out.String())
+		}
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+// FreePort returns a free TCP port on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Server is a running chronogo process.
+type Server struct {
+	t         testing.TB
+	DataDir   string
+	MongoAddr string
+	HTTPAddr  string
+	RaftAddr  string
+	cmd       *exec.Cmd
+	log       *syncBuffer
+	done      chan struct{}
+}
+
+// Start starts a standalone server with a new data directory (or dataDir if not empty).
+func Start(t testing.TB, dataDir string) *Server {
+	t.Helper()
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	s := &Server{t: t, DataDir: dataDir,
+		MongoAddr: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+		HTTPAddr:  fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+		RaftAddr:  fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+	}
+	s.start()
+	t.Cleanup(func() { s.Stop() })
+	return s
+}
+
+func (s *Server) start() {
+	t := s.t
+	s.log = &syncBuffer{}
+	s.cmd = exec.Command(Binary(t), "--data-dir", s.DataDir, "--mongo-addr", s.MongoAddr, "--http-addr", s.HTTPAddr,
+		"--raft-addr", s.RaftAddr, "--log-level", "warn")
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	require.NoError(t, s.cmd.Start())
+	s.done = make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.MongoAddr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("chronogo exited during start-up: %s\n%s", s.cmd.ProcessState, s.log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chronogo did not listen on %s within 60 s\n%s", s.MongoAddr, s.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// URI is the server's MongoDB connection string.
+func (s *Server) URI() string { return "mongodb://" + s.MongoAddr + "/?directConnection=true" }
+
+// Client connects the Go driver and disconnects it at cleanup.
+func (s *Server) Client() *mongo.Client {
+	t := s.t
+	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()).SetTimeout(30 * time.Second))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, c.Database("admin").RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err())
+	return c
+}
+
+// Stop sends SIGTERM and waits for a graceful exit (failing the test if it takes over 30 s or the
+// exit status is not 0).
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+		if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+			s.t.Errorf("chronogo exited with %d after SIGTERM\n%s", code, s.log.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		s.t.Errorf("chronogo did not stop within 30 s of SIGTERM\n%s", s.log.String())
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to die.
+func (s *Server) Kill() {
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.done
+}
+
+// Restart starts the server again on the same data directory and addresses.
+func (s *Server) Restart() { s.start() }
+
+// Log is what the process printed.
+func (s *Server) Log() string { return s.log.String() }
+
+// Pid is the process id.
+func (s *Server) Pid() string { return strconv.Itoa(s.cmd.Process.Pid) }
+
+// syncBuffer is a bytes.Buffer safe for the process's writer and the test's reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
