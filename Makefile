@@ -18,13 +18,22 @@ vet:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 
-# The default test suite: unit, property, golden, short fuzz-seed runs and crash tests with real processes.
-test: vet
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+MONGOSH_DIR := .cache/mongosh
+MONGOSH     := $(MONGOSH_DIR)/node_modules/.bin/mongosh
+
+# mongosh from npm, for the integration tests (installed once into .cache/).
+$(MONGOSH):
+	mkdir -p $(MONGOSH_DIR)
+	npm install --no-audit --no-fund --loglevel=error --prefix $(MONGOSH_DIR) mongosh@2
+
+# The default test suite: unit, property, golden, fuzz seeds, crash tests with real processes and
+# integration tests that run the real binary with the Go driver and mongosh.
+test: vet $(MONGOSH)
+	CHRONOGO_MONGOSH=$(abspath $(MONGOSH)) $(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 # Longer crash and property loops.
-test-long:
-	CHRONOGO_LONG=1 $(GO) test -count=1 -timeout 90m $(PKGS)
+test-long: $(MONGOSH)
+	CHRONOGO_LONG=1 CHRONOGO_MONGOSH=$(abspath $(MONGOSH)) $(GO) test -count=1 -timeout 90m $(PKGS)
 
 # Time-boxed fuzzing of every decoder.
 FUZZTIME ?= 20s

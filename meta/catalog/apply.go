@@ -1,0 +1,219 @@
+package catalog
+
+import (
+	"fmt"
+
+	"github.com/chronogo/chronogo/meta/model"
+)
+
+// Apply applies one command to s and returns its outcome. It is deterministic: no clock, no
+// randomness, map iteration only over sorted keys; `now` arrives in the command. Every command that
+// changes s bumps s.Version; the result carries the version after the command.
+func Apply(s *State, c Command) Result {
+	r := apply(s, c)
+	r.Version = s.Version
+	return r
+}
+
+// apply dispatches on the op.
+func apply(s *State, c Command) Result {
+	switch c.Op {
+	case OpCreateTenant:
+		return createTenant(s, c)
+	case OpCreateUser:
+		return createUser(s, c)
+	case OpDropUser:
+		return dropUser(s, c)
+	case OpCreateDatabase:
+		return createDatabase(s, c)
+	case OpDropDatabase:
+		return dropDatabase(s, c)
+	case OpCreateCollection:
+		return createCollection(s, c)
+	case OpDropCollection:
+		return dropCollection(s, c)
+	case OpUpdateCollection:
+		return updateCollection(s, c)
+	}
+	return invalid("unknown op %q", c.Op)
+}
+
+// invalid builds a CodeInvalid result.
+func invalid(format string, args ...any) Result {
+	return Result{Code: CodeInvalid, Message: fmt.Sprintf(format, args...)}
+}
+
+// createTenant creates a tenant; the default tenant always exists.
+func createTenant(s *State, c Command) Result {
+	if c.Name == "" {
+		return invalid("tenant name is empty")
+	}
+	if c.Name == model.DefaultTenant || s.Tenants[c.Name] != nil {
+		return Result{Code: CodeExists}
+	}
+	s.Tenants[c.Name] = newTenant(c.Name, c.Now)
+	s.Version++
+	return Result{Code: CodeCreated}
+}
+
+// createUser adds a user to a tenant; an existing user is left unchanged (CodeExists).
+func createUser(s *State, c Command) Result {
+	if c.User == nil || c.User.Name == "" {
+		return invalid("user name is empty")
+	}
+	t := s.tenant(c.Tenant, true, c.Now)
+	if t == nil {
+		return Result{Code: CodeTenantNotFound}
+	}
+	if t.Users[c.User.Name] != nil {
+		return Result{Code: CodeExists}
+	}
+	u := cloneUser(c.User)
+	u.Tenant, u.CreatedAt = c.Tenant, c.Now
+	t.Users[u.Name] = u
+	s.Version++
+	return Result{Code: CodeCreated}
+}
+
+// dropUser removes a user.
+func dropUser(s *State, c Command) Result {
+	t := s.Tenants[c.Tenant]
+	if t == nil || t.Users[c.Name] == nil {
+		return Result{Code: CodeUserNotFound}
+	}
+	delete(t.Users, c.Name)
+	s.Version++
+	return Result{Code: CodeOK}
+}
+
+// createDatabase creates a database with defaults for zero options. It is idempotent: an existing
+// database is returned unchanged with CodeExists, whatever options the command carries.
+func createDatabase(s *State, c Command) Result {
+	if c.Database == nil {
+		return invalid("database is missing")
+	}
+	d := *c.Database
+	d.Tenant = c.Tenant
+	if err := normalizeDatabase(&d); err != nil {
+		return invalid("%v", err)
+	}
+	t := s.tenant(c.Tenant, true, c.Now)
+	if t == nil {
+		return Result{Code: CodeTenantNotFound}
+	}
+	if old := t.Databases[d.Name]; old != nil {
+		opts := old.Options
+		return Result{Code: CodeExists, Database: &opts}
+	}
+	t.Databases[d.Name] = &Database{Options: d, CreatedAt: c.Now, Collections: map[string]*model.Collection{}}
+	s.Version++
+	return Result{Code: CodeCreated, Database: &d}
+}
+
+// dropDatabase removes a database and all its collections.
+func dropDatabase(s *State, c Command) Result {
+	d := s.database(c.Tenant, c.DB)
+	if d == nil {
+		return Result{Code: CodeDatabaseNotFound}
+	}
+	opts := d.Options
+	dropped := sortedKeys(d.Collections)
+	delete(s.Tenants[c.Tenant].Databases, c.DB)
+	s.Version++
+	return Result{Code: CodeOK, Database: &opts, Dropped: dropped}
+}
+
+// createCollection creates a collection, and its database with defaults when missing. An existing
+// collection answers CodeExists when its options equal the command's, else CodeExistsDifferent.
+func createCollection(s *State, c Command) Result {
+	if c.Collection == nil {
+		return invalid("collection is missing")
+	}
+	coll := cloneCollection(c.Collection)
+	coll.Tenant, coll.DB, coll.CreatedAt = c.Tenant, c.DB, c.Now
+	if err := normalizeCollection(coll); err != nil {
+		return invalid("%v", err)
+	}
+	t := s.tenant(c.Tenant, true, c.Now)
+	if t == nil {
+		return Result{Code: CodeTenantNotFound}
+	}
+	d := t.Databases[c.DB]
+	if d == nil {
+		opts := model.Database{Tenant: c.Tenant, Name: c.DB, BucketDuration: BucketDurationFor(coll)}
+		if err := normalizeDatabase(&opts); err != nil {
+			return invalid("%v", err)
+		}
+		d = &Database{Options: opts, CreatedAt: c.Now, Collections: map[string]*model.Collection{}}
+		t.Databases[c.DB] = d
+	} else if old := d.Collections[coll.Name]; old != nil {
+		code := CodeExists
+		if !sameOptions(old, coll) {
+			code = CodeExistsDifferent
+		}
+		return Result{Code: code, Collection: cloneCollection(old)}
+	}
+	d.Collections[coll.Name] = coll
+	s.Version++
+	opts := d.Options
+	return Result{Code: CodeCreated, Collection: cloneCollection(coll), Database: &opts}
+}
+
+// dropCollection removes a collection (its database stays).
+func dropCollection(s *State, c Command) Result {
+	d := s.database(c.Tenant, c.DB)
+	if d == nil {
+		return Result{Code: CodeDatabaseNotFound}
+	}
+	old := d.Collections[c.Name]
+	if old == nil {
+		return Result{Code: CodeCollectionNotFound}
+	}
+	delete(d.Collections, c.Name)
+	s.Version++
+	return Result{Code: CodeOK, Collection: cloneCollection(old)}
+}
+
+// updateCollection applies a collMod: TTL, indexes and a coarser granularity.
+func updateCollection(s *State, c Command) Result {
+	if c.Update == nil {
+		return invalid("update is missing")
+	}
+	d := s.database(c.Tenant, c.DB)
+	if d == nil {
+		return Result{Code: CodeDatabaseNotFound}
+	}
+	old := d.Collections[c.Name]
+	if old == nil {
+		return Result{Code: CodeCollectionNotFound}
+	}
+	u := c.Update
+	next := cloneCollection(old)
+	if u.SetTTL {
+		if u.HasTTL && u.ExpireAfterSeconds < 0 {
+			return invalid("expireAfterSeconds %d; want >= 0", u.ExpireAfterSeconds)
+		}
+		next.HasTTL, next.ExpireAfterSeconds = u.HasTTL, u.ExpireAfterSeconds
+		if !u.HasTTL {
+			next.ExpireAfterSeconds = 0
+		}
+	}
+	if u.SetIndexes {
+		next.Indexes = cloneCollection(&model.Collection{Indexes: u.Indexes}).Indexes
+	}
+	if u.Granularity != "" && u.Granularity != old.Granularity {
+		rank, ok := granularityRank[u.Granularity]
+		switch {
+		case !ok:
+			return invalid("granularity %q; want seconds, minutes or hours", u.Granularity)
+		case old.Granularity == "":
+			return invalid("cannot set granularity on a collection with custom bucketing")
+		case rank < granularityRank[old.Granularity]:
+			return invalid("granularity may only increase: %s to %s", old.Granularity, u.Granularity)
+		}
+		next.Granularity, next.BucketMaxSpanSeconds = u.Granularity, granularitySpan[u.Granularity]
+	}
+	d.Collections[c.Name] = next
+	s.Version++
+	return Result{Code: CodeOK, Collection: cloneCollection(next)}
+}

@@ -1,0 +1,97 @@
+package catalog
+
+import "github.com/chronogo/chronogo/meta/model"
+
+// Op names a catalog command. The names travel in the Raft log, so never rename one.
+type Op string
+
+// The catalog commands.
+const (
+	OpCreateTenant     Op = "create_tenant"
+	OpCreateUser       Op = "create_user"
+	OpDropUser         Op = "drop_user"
+	OpCreateDatabase   Op = "create_database"
+	OpDropDatabase     Op = "drop_database"
+	OpCreateCollection Op = "create_collection"
+	OpDropCollection   Op = "drop_collection"
+	OpUpdateCollection Op = "update_collection"
+)
+
+// Command is one proposed catalog mutation. Only the fields of its Op are set. Now is the proposer's
+// clock (unix ns): Apply never reads a clock.
+type Command struct {
+	Op         Op                `json:"op"`
+	Now        int64             `json:"now"`
+	Tenant     string            `json:"tenant,omitempty"`
+	DB         string            `json:"db,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Database   *model.Database   `json:"database,omitempty"`
+	Collection *model.Collection `json:"collection,omitempty"`
+	User       *model.User       `json:"user,omitempty"`
+	Update     *CollectionUpdate `json:"update,omitempty"`
+}
+
+// CollectionUpdate is a collMod: each Set flag says whether its fields apply.
+type CollectionUpdate struct {
+	SetTTL             bool          `json:"set_ttl,omitempty"`
+	HasTTL             bool          `json:"has_ttl,omitempty"`
+	ExpireAfterSeconds int64         `json:"expire_after_seconds,omitempty"`
+	SetIndexes         bool          `json:"set_indexes,omitempty"`
+	Indexes            []model.Index `json:"indexes,omitempty"`
+	// Granularity, when not empty, raises the granularity (seconds → minutes → hours) and resets
+	// BucketMaxSpanSeconds to the granularity's span, as MongoDB's collMod does.
+	Granularity string `json:"granularity,omitempty"`
+}
+
+// Code is the outcome of a command; it is also the dragonboat Result.Value.
+type Code uint64
+
+// The catalog result codes.
+const (
+	CodeOK                 Code = iota // mutation applied (drop, update)
+	CodeCreated                        // object created
+	CodeExists                         // object exists with identical options: nothing changed
+	CodeExistsDifferent                // collection exists with other options (MongoDB code 48)
+	CodeTenantNotFound                 // tenant does not exist
+	CodeDatabaseNotFound               // database does not exist
+	CodeCollectionNotFound             // collection does not exist
+	CodeUserNotFound                   // user does not exist
+	CodeInvalid                        // malformed command or invalid options; Message says why
+)
+
+// String names the code for logs and errors.
+func (c Code) String() string {
+	switch c {
+	case CodeOK:
+		return "ok"
+	case CodeCreated:
+		return "created"
+	case CodeExists:
+		return "exists"
+	case CodeExistsDifferent:
+		return "exists_different"
+	case CodeTenantNotFound:
+		return "tenant_not_found"
+	case CodeDatabaseNotFound:
+		return "database_not_found"
+	case CodeCollectionNotFound:
+		return "collection_not_found"
+	case CodeUserNotFound:
+		return "user_not_found"
+	case CodeInvalid:
+		return "invalid"
+	}
+	return "unknown"
+}
+
+// Result is what Apply returns: the code, a message for CodeInvalid, the object created, found or
+// dropped, and the shard version after the command.
+type Result struct {
+	Code       Code              `json:"code"`
+	Message    string            `json:"message,omitempty"`
+	Database   *model.Database   `json:"database,omitempty"`
+	Collection *model.Collection `json:"collection,omitempty"`
+	// Dropped lists the collections removed with a dropped database.
+	Dropped []string `json:"dropped,omitempty"`
+	Version uint64   `json:"version"`
+}

@@ -1,0 +1,70 @@
+package model
+
+// Types shared by the meta state machines, the meta client and its users (actors, wire). Package meta
+// re-exports every one of them as an alias, so callers keep writing meta.Collection.
+
+// DefaultTenant is the tenant of clients that do not authenticate.
+const DefaultTenant = "default"
+
+// Database is a database of a tenant with its storage options.
+type Database struct {
+	Tenant            string
+	Name              string
+	ReplicationFactor int    // replicas per replica set (1 in standalone)
+	ShardCount        int    // replica sets per bucket
+	BucketDuration    int64  // ns of time each bucket covers
+	TTL               int64  // ns; 0 = keep forever
+	Consistency       string // "any" | "one" | "quorum" | "all"
+}
+
+// Collection is a time-series collection (a table) and its MongoDB options.
+type Collection struct {
+	Tenant, DB, Name      string
+	TimeField, MetaField  string // MetaField "" when the collection has none
+	Granularity           string // "seconds" | "minutes" | "hours", or "" with custom bucketing
+	BucketMaxSpanSeconds  int64
+	BucketRoundingSeconds int64 // 0 unless custom bucketing
+	ExpireAfterSeconds    int64 // valid when HasTTL
+	HasTTL                bool
+	Indexes               []Index
+	CreatedAt             int64 // unix ns, from the proposing node's clock
+}
+
+// Index is a secondary index as the user declared it (ChronoGo serves meta and time indexes from
+// its own series index; the spec is kept for listIndexes).
+type Index struct {
+	Name string
+	Key  []byte // the key document as raw BSON
+	// Options is the rest of the createIndexes spec as raw BSON (may be empty).
+	Options []byte
+}
+
+// Node is a member of the cluster.
+type Node struct {
+	ID        uint64
+	Role      string // "standalone" | "mnode" | "dnode"
+	ActorAddr string
+	RaftAddr  string
+	MongoAddr string
+	HTTPAddr  string
+}
+
+// Bucket holds one database's data for a time range [Start, End) in ns.
+type Bucket struct {
+	ID          uint64
+	Tenant, DB  string
+	Start, End  int64
+	ReplicaSets []ReplicaSet
+}
+
+// ReplicaSet is a group of vnodes holding the same data (one per replica).
+type ReplicaSet struct {
+	ID     uint64
+	Vnodes []Vnode
+}
+
+// Vnode is one replica of a replica set, placed on a node.
+type Vnode struct {
+	ID     uint64
+	NodeID uint64
+}

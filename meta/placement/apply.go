@@ -1,0 +1,162 @@
+package placement
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/chronogo/chronogo/meta/model"
+)
+
+// Apply applies one command to s and returns its outcome. It is deterministic: no clock, no
+// randomness, nodes taken in ID order; `now` arrives in the command. Every command that changes s
+// bumps s.Version; the result carries the version after the command.
+func Apply(s *State, c Command) Result {
+	r := apply(s, c)
+	r.Version = s.Version
+	return r
+}
+
+// apply dispatches on the op.
+func apply(s *State, c Command) Result {
+	switch c.Op {
+	case OpRegisterNode:
+		return registerNode(s, c)
+	case OpCreateBucket:
+		return createBucket(s, c)
+	case OpDropBucket:
+		return dropBucket(s, c)
+	case OpDropBuckets:
+		return dropBuckets(s, c)
+	}
+	return invalid("unknown op %q", c.Op)
+}
+
+// invalid builds a CodeInvalid result.
+func invalid(format string, args ...any) Result {
+	return Result{Code: CodeInvalid, Message: fmt.Sprintf(format, args...)}
+}
+
+// registerNode adds a node or updates its addresses and role. Re-registering an unchanged node
+// changes nothing.
+func registerNode(s *State, c Command) Result {
+	if c.Node == nil || c.Node.ID == 0 {
+		return invalid("node id is zero")
+	}
+	i, found := slices.BinarySearchFunc(s.Nodes, c.Node.ID, func(r NodeRecord, id uint64) int {
+		switch {
+		case r.Node.ID < id:
+			return -1
+		case r.Node.ID > id:
+			return 1
+		}
+		return 0
+	})
+	if found {
+		if s.Nodes[i].Node == *c.Node {
+			return Result{Code: CodeOK}
+		}
+		s.Nodes[i].Node, s.Nodes[i].UpdatedAt = *c.Node, c.Now
+	} else {
+		s.Nodes = slices.Insert(s.Nodes, i, NodeRecord{Node: *c.Node, RegisteredAt: c.Now, UpdatedAt: c.Now})
+	}
+	s.Version++
+	return Result{Code: CodeOK}
+}
+
+// createBucket returns the bucket covering TS, creating it when missing: [start, end) from
+// BucketRange (clipped to its neighbours so buckets never overlap), ShardCount replica sets of
+// ReplicationFactor vnodes. Replica set i places vnode j on node (Cursor + i + j) mod n of the
+// nodes sorted by ID, so a set's vnodes sit on distinct nodes; Cursor then advances by ShardCount.
+// Ids come from LastID in order: bucket, then per replica set its id and its vnodes'.
+func createBucket(s *State, c Command) Result {
+	o := c.Options
+	switch {
+	case c.DB == "" || c.Tenant == "":
+		return invalid("tenant or database is empty")
+	case o == nil:
+		return invalid("bucket options are missing")
+	case o.Duration <= 0:
+		return invalid("bucket duration %d; want > 0", o.Duration)
+	case o.ShardCount < 1:
+		return invalid("shard count %d; want >= 1", o.ShardCount)
+	case o.ReplicationFactor < 1:
+		return invalid("replication factor %d; want >= 1", o.ReplicationFactor)
+	case o.TTL < 0:
+		return invalid("ttl %d; want >= 0", o.TTL)
+	}
+	key := dbKey(c.Tenant, c.DB)
+	bs := s.Buckets[key]
+	i, found := findBucket(bs, c.TS)
+	if found {
+		b := cloneBucket(bs[i])
+		return Result{Code: CodeExists, Bucket: &b}
+	}
+	start, end := BucketRange(c.TS, o.Duration)
+	if o.TTL > 0 && c.Now > math.MinInt64+o.TTL && end <= c.Now-o.TTL {
+		return Result{Code: CodeExpired, Message: fmt.Sprintf("bucket [%d, %d) is older than the ttl", start, end)}
+	}
+	if len(s.Nodes) < o.ReplicationFactor {
+		return Result{Code: CodeNotEnoughNodes,
+			Message: fmt.Sprintf("%d nodes registered; replication factor %d", len(s.Nodes), o.ReplicationFactor)}
+	}
+	if i > 0 && bs[i-1].End > start {
+		start = bs[i-1].End
+	}
+	if i < len(bs) && bs[i].Start < end {
+		end = bs[i].Start
+	}
+	b := model.Bucket{ID: s.nextID(), Tenant: c.Tenant, DB: c.DB, Start: start, End: end,
+		ReplicaSets: make([]model.ReplicaSet, o.ShardCount)}
+	n := uint64(len(s.Nodes))
+	for rs := range b.ReplicaSets {
+		set := model.ReplicaSet{ID: s.nextID(), Vnodes: make([]model.Vnode, o.ReplicationFactor)}
+		for j := range set.Vnodes {
+			node := s.Nodes[(s.Cursor+uint64(rs)+uint64(j))%n].Node.ID
+			set.Vnodes[j] = model.Vnode{ID: s.nextID(), NodeID: node}
+		}
+		b.ReplicaSets[rs] = set
+	}
+	s.Cursor += uint64(o.ShardCount)
+	s.Buckets[key] = slices.Insert(bs, i, b)
+	s.Version++
+	out := cloneBucket(b)
+	return Result{Code: CodeCreated, Bucket: &out}
+}
+
+// nextID hands out the next id of the shared sequence.
+func (s *State) nextID() uint64 {
+	s.LastID++
+	return s.LastID
+}
+
+// dropBucket removes one bucket of a database (TTL expiry).
+func dropBucket(s *State, c Command) Result {
+	key := dbKey(c.Tenant, c.DB)
+	bs := s.Buckets[key]
+	i := slices.IndexFunc(bs, func(b model.Bucket) bool { return b.ID == c.BucketID })
+	if i < 0 {
+		return Result{Code: CodeNotFound}
+	}
+	b := bs[i]
+	bs = slices.Delete(bs, i, i+1)
+	if len(bs) == 0 {
+		delete(s.Buckets, key)
+	} else {
+		s.Buckets[key] = bs
+	}
+	s.Version++
+	return Result{Code: CodeOK, Bucket: &b}
+}
+
+// dropBuckets removes every bucket of a database (the database was dropped) and lists them.
+func dropBuckets(s *State, c Command) Result {
+	key := dbKey(c.Tenant, c.DB)
+	bs, ok := s.Buckets[key]
+	if !ok {
+		return Result{Code: CodeOK}
+	}
+	delete(s.Buckets, key)
+	s.Version++
+	return Result{Code: CodeOK, Dropped: bs}
+}

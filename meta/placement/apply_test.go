@@ -1,0 +1,163 @@
+package placement
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/meta/model"
+)
+
+func TestBucketRange(t *testing.T) {
+	cases := []struct{ ts, d, start, end int64 }{
+		{0, 10, 0, 10},
+		{9, 10, 0, 10},
+		{10, 10, 10, 20},
+		{-1, 10, -10, 0},
+		{-10, 10, -10, 0},
+		{-11, 10, -20, -10},
+		{math.MaxInt64, 10, math.MaxInt64 - 7, math.MaxInt64}, // MaxInt64 = ...807: floor to ...800
+		{math.MinInt64, 8, math.MinInt64, math.MinInt64 + 8},
+	}
+	for _, c := range cases {
+		s, e := BucketRange(c.ts, c.d)
+		require.Equal(t, [2]int64{c.start, c.end}, [2]int64{s, e}, "BucketRange(%d, %d)", c.ts, c.d)
+	}
+}
+
+func nodes(s *State, ids ...uint64) {
+	for _, id := range ids {
+		Apply(s, Command{Op: OpRegisterNode, Node: &model.Node{ID: id}})
+	}
+}
+
+func opts(d int64, shards, rf int) *BucketOptions {
+	return &BucketOptions{Duration: d, ShardCount: shards, ReplicationFactor: rf}
+}
+
+func TestCreateBucketPlacement(t *testing.T) {
+	s := New()
+	nodes(s, 30, 10, 20) // registered out of order: placement uses ID order
+	require.Equal(t, uint64(3), s.Version)
+	r := Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: 25, Options: opts(10, 2, 2)})
+	require.Equal(t, CodeCreated, r.Code)
+	want := model.Bucket{ID: 1, Tenant: "t", DB: "d", Start: 20, End: 30, ReplicaSets: []model.ReplicaSet{
+		{ID: 2, Vnodes: []model.Vnode{{ID: 3, NodeID: 10}, {ID: 4, NodeID: 20}}},
+		{ID: 5, Vnodes: []model.Vnode{{ID: 6, NodeID: 20}, {ID: 7, NodeID: 30}}},
+	}}
+	require.Equal(t, &want, r.Bucket)
+	require.Equal(t, uint64(4), r.Version)
+
+	// idempotent: any ts in the range returns the same bucket and changes nothing
+	r = Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: 20, Options: opts(10, 2, 2)})
+	require.Equal(t, CodeExists, r.Code)
+	require.Equal(t, &want, r.Bucket)
+	require.Equal(t, uint64(4), s.Version)
+
+	// the next bucket starts where the cursor stopped (2 replica sets later) and wraps around
+	r = Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: -5, Options: opts(10, 1, 3)})
+	require.Equal(t, CodeCreated, r.Code)
+	require.Equal(t, int64(-10), r.Bucket.Start)
+	require.Equal(t, []model.Vnode{{ID: 10, NodeID: 30}, {ID: 11, NodeID: 10}, {ID: 12, NodeID: 20}},
+		r.Bucket.ReplicaSets[0].Vnodes)
+
+	// buckets of another database are independent
+	r = Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "other", TS: 25, Options: opts(10, 1, 1)})
+	require.Equal(t, CodeCreated, r.Code)
+	require.Equal(t, uint64(13), r.Bucket.ID)
+
+	v, _ := s.Lookup(BucketsInQuery{Tenant: "t", DB: "d", MinTS: math.MinInt64, MaxTS: math.MaxInt64})
+	bs := v.([]model.Bucket)
+	require.Len(t, bs, 2)
+	require.Equal(t, int64(-10), bs[0].Start)
+	require.Equal(t, int64(20), bs[1].Start)
+}
+
+func TestCreateBucketClipsToNeighbours(t *testing.T) {
+	s := New()
+	nodes(s, 1)
+	Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: 5, Options: opts(10, 1, 1)})  // [0,10)
+	Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: 25, Options: opts(10, 1, 1)}) // [20,30)
+	// a later, longer duration must not overlap the existing buckets
+	r := Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: 15, Options: opts(100, 1, 1)})
+	require.Equal(t, CodeCreated, r.Code)
+	require.Equal(t, [2]int64{10, 20}, [2]int64{r.Bucket.Start, r.Bucket.End})
+}
+
+func TestApplyErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		cmd  Command
+		code Code
+	}{
+		{"register zero id", Command{Op: OpRegisterNode, Node: &model.Node{}}, CodeInvalid},
+		{"register nil", Command{Op: OpRegisterNode}, CodeInvalid},
+		{"not enough nodes", Command{Op: OpCreateBucket, Tenant: "t", DB: "d", Options: opts(10, 1, 3)}, CodeNotEnoughNodes},
+		{"no options", Command{Op: OpCreateBucket, Tenant: "t", DB: "d"}, CodeInvalid},
+		{"zero duration", Command{Op: OpCreateBucket, Tenant: "t", DB: "d", Options: opts(0, 1, 1)}, CodeInvalid},
+		{"zero shards", Command{Op: OpCreateBucket, Tenant: "t", DB: "d", Options: opts(10, 0, 1)}, CodeInvalid},
+		{"zero rf", Command{Op: OpCreateBucket, Tenant: "t", DB: "d", Options: opts(10, 1, 0)}, CodeInvalid},
+		{"no db", Command{Op: OpCreateBucket, Tenant: "t", Options: opts(10, 1, 1)}, CodeInvalid},
+		{"expired", Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: 5, Now: 100,
+			Options: &BucketOptions{Duration: 10, ShardCount: 1, ReplicationFactor: 1, TTL: 50}}, CodeExpired},
+		{"drop missing bucket", Command{Op: OpDropBucket, Tenant: "t", DB: "d", BucketID: 99}, CodeNotFound},
+		{"drop buckets of empty db", Command{Op: OpDropBuckets, Tenant: "t", DB: "zz"}, CodeOK},
+		{"unknown op", Command{Op: "x"}, CodeInvalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New()
+			nodes(s, 1, 2)
+			r := Apply(s, tc.cmd)
+			require.Equal(t, tc.code, r.Code, r.Message)
+			require.Equal(t, uint64(2), s.Version, "a failed or empty command must not bump the version")
+		})
+	}
+}
+
+func TestTTLKeepsRecentBucket(t *testing.T) {
+	s := New()
+	nodes(s, 1)
+	// [50,60) ends after now-ttl = 55: still allowed
+	r := Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: 55, Now: 105,
+		Options: &BucketOptions{Duration: 10, ShardCount: 1, ReplicationFactor: 1, TTL: 50}})
+	require.Equal(t, CodeCreated, r.Code)
+}
+
+func TestRegisterNodeUpdates(t *testing.T) {
+	s := New()
+	Apply(s, Command{Op: OpRegisterNode, Node: &model.Node{ID: 1, MongoAddr: "a"}, Now: 1})
+	r := Apply(s, Command{Op: OpRegisterNode, Node: &model.Node{ID: 1, MongoAddr: "a"}, Now: 2})
+	require.Equal(t, CodeOK, r.Code)
+	require.Equal(t, uint64(1), s.Version, "unchanged re-registration")
+	Apply(s, Command{Op: OpRegisterNode, Node: &model.Node{ID: 1, MongoAddr: "b"}, Now: 3})
+	require.Equal(t, uint64(2), s.Version)
+	require.Equal(t, NodeRecord{Node: model.Node{ID: 1, MongoAddr: "b"}, RegisteredAt: 1, UpdatedAt: 3}, s.Nodes[0])
+	v, _ := s.Lookup(NodesQuery{})
+	require.Equal(t, []model.Node{{ID: 1, MongoAddr: "b"}}, v)
+}
+
+func TestDropAndExpired(t *testing.T) {
+	s := New()
+	nodes(s, 1)
+	for _, ts := range []int64{5, 15, 25} {
+		Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: ts, Options: opts(10, 1, 1)})
+	}
+	v, _ := s.Lookup(ExpiredBucketsQuery{Tenant: "t", DB: "d", Before: 20})
+	exp := v.([]model.Bucket)
+	require.Len(t, exp, 2)
+	require.Equal(t, int64(10), exp[1].Start)
+	v, _ = s.Lookup(BucketsInQuery{Tenant: "t", DB: "d", MinTS: 10, MaxTS: 20})
+	require.Len(t, v.([]model.Bucket), 2, "closed range [10,20] touches [10,20) and [20,30)")
+
+	r := Apply(s, Command{Op: OpDropBucket, Tenant: "t", DB: "d", BucketID: exp[0].ID})
+	require.Equal(t, CodeOK, r.Code)
+	require.Equal(t, exp[0], *r.Bucket)
+	r = Apply(s, Command{Op: OpDropBuckets, Tenant: "t", DB: "d"})
+	require.Equal(t, CodeOK, r.Code)
+	require.Len(t, r.Dropped, 2)
+	v, _ = s.Lookup(BucketsInQuery{Tenant: "t", DB: "d", MinTS: math.MinInt64, MaxTS: math.MaxInt64})
+	require.Empty(t, v)
+	require.Empty(t, s.Buckets)
+}

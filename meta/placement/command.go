@@ -1,0 +1,86 @@
+package placement
+
+import "github.com/chronogo/chronogo/meta/model"
+
+// Op names a placement command. The names travel in the Raft log, so never rename one.
+type Op string
+
+// The placement commands.
+const (
+	OpRegisterNode Op = "register_node"
+	OpCreateBucket Op = "create_bucket"
+	OpDropBucket   Op = "drop_bucket"
+	OpDropBuckets  Op = "drop_buckets"
+)
+
+// Command is one proposed placement mutation. Only the fields of its Op are set. Now is the
+// proposer's clock (unix ns): Apply never reads a clock.
+type Command struct {
+	Op     Op          `json:"op"`
+	Now    int64       `json:"now"`
+	Node   *model.Node `json:"node,omitempty"`
+	Tenant string      `json:"tenant,omitempty"`
+	DB     string      `json:"db,omitempty"`
+	// TS is the timestamp (ns) a bucket must cover (create_bucket).
+	TS int64 `json:"ts,omitempty"`
+	// BucketID names the bucket to drop (drop_bucket).
+	BucketID uint64 `json:"bucket_id,omitempty"`
+	// Options are the database's options, read from the catalog shard by the proposer, which the
+	// placement shard does not hold (create_bucket).
+	Options *BucketOptions `json:"options,omitempty"`
+}
+
+// BucketOptions are the database options a new bucket needs.
+type BucketOptions struct {
+	Duration          int64 `json:"duration"`           // ns covered by one bucket
+	ShardCount        int   `json:"shard_count"`        // replica sets per bucket
+	ReplicationFactor int   `json:"replication_factor"` // vnodes per replica set, on distinct nodes
+	// TTL (ns, 0 = forever): a bucket whose whole range is older than Now-TTL is refused.
+	TTL int64 `json:"ttl"`
+}
+
+// Code is the outcome of a command; it is also the dragonboat Result.Value.
+type Code uint64
+
+// The placement result codes.
+const (
+	CodeOK             Code = iota // applied (register, drop)
+	CodeCreated                    // bucket created
+	CodeExists                     // bucket covering TS exists: it is returned unchanged
+	CodeNotFound                   // bucket to drop does not exist
+	CodeNotEnoughNodes             // fewer registered nodes than the replication factor
+	CodeExpired                    // the bucket would lie entirely beyond the TTL
+	CodeInvalid                    // malformed command; Message says why
+)
+
+// String names the code for logs and errors.
+func (c Code) String() string {
+	switch c {
+	case CodeOK:
+		return "ok"
+	case CodeCreated:
+		return "created"
+	case CodeExists:
+		return "exists"
+	case CodeNotFound:
+		return "not_found"
+	case CodeNotEnoughNodes:
+		return "not_enough_nodes"
+	case CodeExpired:
+		return "expired"
+	case CodeInvalid:
+		return "invalid"
+	}
+	return "unknown"
+}
+
+// Result is what Apply returns.
+type Result struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message,omitempty"`
+	// Bucket is the bucket created, found or dropped (create_bucket, drop_bucket).
+	Bucket *model.Bucket `json:"bucket,omitempty"`
+	// Dropped lists the buckets removed by drop_buckets.
+	Dropped []model.Bucket `json:"dropped,omitempty"`
+	Version uint64         `json:"version"`
+}
