@@ -253,3 +253,19 @@ func runModel(t *testing.T, seed uint64, steps int, strategy compaction.Strategy
 		}
 	}
 }
+
+func TestRepeatedDeletesDoNotAccumulateTombstones(t *testing.T) {
+	v := openTest(t, t.TempDir(), Options{})
+	defer v.Close()
+	key := seriesKey(t, "cpu", "host", "a")
+	_, err := v.WriteSync(&storage.Batch{Version: 1, Series: []storage.SeriesRows{intRows(key, "v", []int64{10, 20, 30}, []int64{1, 2, 3})}})
+	require.NoError(t, err)
+	for cut := int64(11); cut <= 31; cut += 10 {
+		require.NoError(t, v.Delete("cpu", nil, math.MinInt64, cut, 5))
+		require.Equal(t, 1, v.Stats().Tombstones, "a wider delete replaces the narrower one")
+	}
+	require.Empty(t, scanAll(t, v, "cpu"))
+	// A narrower delete does not replace a wider one.
+	require.NoError(t, v.Delete("cpu", nil, 0, 5, 5))
+	require.Equal(t, 2, v.Stats().Tombstones)
+}

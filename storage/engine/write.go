@@ -111,8 +111,14 @@ func (v *Vnode) tombstoneLocked(ids []storage.SeriesID, minTime, maxTime int64, 
 	for _, t := range v.cur.tombs {
 		id = max(id, t.ID+1)
 	}
-	edit := &summary.VersionEdit{MaxSeq: seq, AddTombstones: []summary.Tombstone{{
-		ID: id, Series: ids, MinTime: minTime, MaxTime: maxTime, Version: version, Seq: seq}}}
+	t := summary.Tombstone{ID: id, Series: ids, MinTime: minTime, MaxTime: maxTime, Version: version, Seq: seq}
+	edit := &summary.VersionEdit{MaxSeq: seq, AddTombstones: []summary.Tombstone{t}}
+	// Tombstones the new one covers are redundant: repeated deletes (TTL passes) do not pile up.
+	for i := range v.cur.tombs {
+		if u := &v.cur.tombs[i]; covers(&t, u) {
+			edit.DelTombstones = append(edit.DelTombstones, u.ID)
+		}
+	}
 	if err := v.installLocked(edit, nil); err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
@@ -161,4 +167,17 @@ func (v *Vnode) ExpireBefore(t int64) error {
 		}
 	}
 	return v.installLocked(edit, nil)
+}
+
+// covers reports whether every point tombstone u hides is also hidden by t.
+func covers(t, u *summary.Tombstone) bool {
+	if u.MinTime < t.MinTime || u.MaxTime > t.MaxTime || storage.Newer(u.Version, u.Seq, t.Version, t.Seq) {
+		return false
+	}
+	for _, s := range u.Series {
+		if !t.HasSeries(s) {
+			return false
+		}
+	}
+	return true
 }

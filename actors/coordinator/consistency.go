@@ -1,0 +1,98 @@
+package coordinator
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/chronogo/chronogo/messages"
+)
+
+// Level is a write consistency level: how many replicas of a replica set must acknowledge.
+type Level int
+
+// Consistency levels (architecture §9).
+const (
+	Any    Level = iota + 1 // one acknowledgement or one hinted write
+	One                     // one replica
+	Quorum                  // a majority of replicas
+	All                     // every replica
+)
+
+var levelNames = map[Level]string{Any: "any", One: "one", Quorum: "quorum", All: "all"}
+
+func (l Level) String() string {
+	if s, ok := levelNames[l]; ok {
+		return s
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// ParseLevel parses meta.Database.Consistency; "" is Quorum, the default.
+func ParseLevel(s string) (Level, error) {
+	if s == "" {
+		return Quorum, nil
+	}
+	for l, name := range levelNames {
+		if strings.EqualFold(s, name) {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown consistency level %q", s)
+}
+
+// Proto is the level as carried in messages.WriteBatch.
+func (l Level) Proto() messages.Consistency {
+	switch l {
+	case Any:
+		return messages.Consistency_CONSISTENCY_ANY
+	case One:
+		return messages.Consistency_CONSISTENCY_ONE
+	case Quorum:
+		return messages.Consistency_CONSISTENCY_QUORUM
+	case All:
+		return messages.Consistency_CONSISTENCY_ALL
+	}
+	return messages.Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+// Required is how many acknowledgements a replica set of n replicas needs at level l.
+func (l Level) Required(n int) int {
+	switch l {
+	case Any, One:
+		return min(1, n)
+	case Quorum:
+		return n/2 + 1
+	default:
+		return n
+	}
+}
+
+// Outcome is the state of one replica set's write.
+type Outcome int
+
+// Outcomes of Decide.
+const (
+	Pending Outcome = iota // more answers may change the outcome
+	Met                    // the level is reached
+	Failed                 // the level can no longer be reached
+)
+
+func (o Outcome) String() string {
+	return [...]string{Pending: "pending", Met: "met", Failed: "failed"}[o]
+}
+
+// Decide says whether a write to a replica set of n replicas has reached level l after acks
+// acknowledgements and fails failures, hinted of which were stored as hints for hinted handoff.
+// Hints count only for Any.
+func Decide(l Level, n, acks, fails, hinted int) Outcome {
+	need := l.Required(n)
+	switch {
+	case acks >= need:
+		return Met
+	case l == Any && acks+hinted >= need:
+		return Met
+	case n-fails < need:
+		return Failed
+	}
+	return Pending
+}

@@ -1,0 +1,151 @@
+package coordinator
+
+// The coordinator actor, named actors.CoordinatorName.
+//
+// Owns:       admission control: the number of writes in flight (at most Config.MaxInflight).
+// Messages:   lifecycle (Started, Terminated of a write job); requests *writeRequest (from
+//             Client.Write; answered by the job with *writeResult).
+// Supervisor: the node (the root guardian's default strategy).
+// Children:   one write job per write (write.go), supervised with Stop: a failed job is a bug, its
+//             requester's future times out.
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
+	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/storage"
+)
+
+// Config configures the coordinator.
+type Config struct {
+	NodeID    uint64 // this node: replicas placed here go to Manager, others over remote
+	Placement actors.Placement
+	Manager   *actor.PID  // this node's vnode manager
+	Clock     *actors.HLC // versions writes; a new clock when nil
+	// ReplicaTimeout is the deadline of one replica's answer (default 2 s), kept well below the
+	// time a dead peer's endpoint takes to give up (about 10 s).
+	ReplicaTimeout time.Duration
+	// RequestTimeout bounds requests whose context has no deadline (default 10 s).
+	RequestTimeout time.Duration
+	MaxInflight    int // writes in flight before ErrOverloaded (default 1024)
+	Logger         logrus.FieldLogger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Clock == nil {
+		c.Clock = actors.NewHLC(nil)
+	}
+	if c.ReplicaTimeout <= 0 {
+		c.ReplicaTimeout = 2 * time.Second
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 10 * time.Second
+	}
+	if c.MaxInflight <= 0 {
+		c.MaxInflight = 1024
+	}
+	if c.Logger == nil {
+		c.Logger = logrus.StandardLogger()
+	}
+	return c
+}
+
+// writeRequest asks the coordinator to write a batch of one collection.
+type writeRequest struct {
+	tenant, db, collection string
+	batch                  *storage.Batch
+	deadline               time.Time
+}
+
+// writeResult answers a writeRequest.
+type writeResult struct{ err error }
+
+// coordinator is described at the top of this file.
+type coordinator struct {
+	cfg      Config
+	inflight int
+}
+
+var jobStrategy = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
+
+// Receive implements actor.Actor.
+func (c *coordinator) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+	case *actor.Terminated:
+		c.inflight--
+	case *writeRequest:
+		if c.inflight >= c.cfg.MaxInflight {
+			ctx.Respond(&writeResult{err: ErrOverloaded})
+			return
+		}
+		c.inflight++
+		ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newWriteJob(c.cfg, m, ctx.Sender()) }))
+	}
+}
+
+// Client is the Go API of the coordinator: writes go through the coordinator actor, reads and
+// administrative fan-outs run on the caller's goroutine with requests to the vnodes.
+type Client struct {
+	cfg  Config
+	root *actor.RootContext
+	pid  *actor.PID
+}
+
+// Spawn starts the coordinator actor in the system.
+func Spawn(sys *actor.ActorSystem, cfg Config) (*Client, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Placement == nil || cfg.Manager == nil {
+		return nil, fmt.Errorf("coordinator: Placement and Manager are required")
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return &coordinator{cfg: cfg} }, actor.WithSupervisor(jobStrategy))
+	pid, err := sys.Root.SpawnNamed(props, actors.CoordinatorName)
+	if err != nil {
+		return nil, fmt.Errorf("spawning coordinator: %w", err)
+	}
+	return &Client{cfg: cfg, root: sys.Root, pid: pid}, nil
+}
+
+// Stop stops the coordinator actor and waits for it.
+func (c *Client) Stop() error {
+	return c.root.StopFuture(c.pid).Wait()
+}
+
+// Clock is the clock that versions writes and deletes.
+func (c *Client) Clock() *actors.HLC { return c.cfg.Clock }
+
+// Write writes a batch of one collection (every series key's table is collection) with a new
+// version, and returns when the database's consistency level is reached on every replica set
+// (nil), or with a *PartialWriteError naming the replica sets that missed it.
+func (c *Client) Write(ctx context.Context, tenant, db, collection string, b *storage.Batch) error {
+	if err := b.Validate(); err != nil {
+		return fmt.Errorf("write to %s: %w", collection, err)
+	}
+	if err := checkTable(b, collection); err != nil {
+		return fmt.Errorf("write to %s: %w", collection, err)
+	}
+	deadline := c.deadline(ctx)
+	req := &writeRequest{tenant: tenant, db: db, collection: collection, batch: b, deadline: deadline}
+	res, err := c.root.RequestFuture(c.pid, req, time.Until(deadline)+100*time.Millisecond).Result()
+	if err != nil {
+		return fmt.Errorf("write to %s: %w", collection, err)
+	}
+	r, ok := res.(*writeResult)
+	if !ok {
+		return fmt.Errorf("write to %s: unexpected reply %T", collection, res)
+	}
+	return r.err
+}
+
+// deadline is ctx's deadline, or RequestTimeout from now.
+func (c *Client) deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(c.cfg.RequestTimeout)
+}

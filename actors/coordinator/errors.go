@@ -1,0 +1,74 @@
+package coordinator
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/chronogo/chronogo/messages"
+)
+
+// Errors callers act on.
+var (
+	// ErrOverloaded is returned when the coordinator has too many writes in flight; retry later.
+	ErrOverloaded = errors.New("coordinator overloaded: too many writes in flight")
+	// ErrRemoteVnode is returned for reads of a replica set with no replica on this node, and for
+	// deletes and drops of replicas on other nodes: remote reads and admin requests are not
+	// implemented yet.
+	ErrRemoteVnode = errors.New("replica on another node: remote reads and admin requests not implemented yet")
+	// errNoReply is a reply of an unexpected type.
+	errNoReply = errors.New("unexpected reply")
+)
+
+// PartialWriteError reports a write that did not reach its consistency level on every replica
+// set. Replica sets that did reach it keep the data, and so may the failed ones' replicas that
+// answered: it is not "nothing happened". Retrying the whole write is safe (same points, LWW).
+type PartialWriteError struct {
+	Collection string
+	Level      Level
+	Failed     []ReplicaSetFailure
+	Succeeded  int // replica sets that reached the level
+}
+
+// ReplicaSetFailure is one replica set that missed the consistency level.
+type ReplicaSetFailure struct {
+	BucketID, ReplicaSetID uint64
+	Acks, Need             int
+	Errors                 []string // one per failed replica: "vnode 7 on node 2: ..."
+	Retryable              bool     // every replica failure was retryable (timeouts, overload, restarts)
+}
+
+func (e *PartialWriteError) Error() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "partial write to %s: consistency %v not reached on %d of %d replica sets", e.Collection, e.Level, len(e.Failed), len(e.Failed)+e.Succeeded)
+	for _, f := range e.Failed {
+		fmt.Fprintf(&sb, "; bucket %d replica set %d: %d of %d acks (%s)", f.BucketID, f.ReplicaSetID, f.Acks, f.Need, strings.Join(f.Errors, ", "))
+	}
+	return sb.String()
+}
+
+// Retryable reports whether every failure was transient.
+func (e *PartialWriteError) Retryable() bool {
+	for _, f := range e.Failed {
+		if !f.Retryable {
+			return false
+		}
+	}
+	return true
+}
+
+// replyError turns an ErrorReply-like answer into an error (nil for code OK).
+func replyError(code messages.ErrorCode, msg string) error {
+	if code == messages.ErrorCode_ERROR_CODE_OK {
+		return nil
+	}
+	return &ReplyError{Code: code, Message: msg}
+}
+
+// ReplyError is an error answered by a vnode or a manager.
+type ReplyError struct {
+	Code    messages.ErrorCode
+	Message string
+}
+
+func (e *ReplyError) Error() string { return fmt.Sprintf("%v: %s", e.Code, e.Message) }

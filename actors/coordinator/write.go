@@ -1,0 +1,213 @@
+package coordinator
+
+// The write job actor: one per write, a child of the coordinator.
+//
+// Owns:       one write: its routes (bucket x replica set), the replicas' answers and the reply.
+// Messages:   Started (routes the batch and sends one WriteBatch per replica with a per-replica
+//             deadline); the replicas' answers arrive as ReenterAfter continuations.
+// Supervisor: the coordinator (Stop).
+// Children:   none.
+//
+// The reply goes out as soon as every replica set reached the level; when one cannot, it goes out
+// once every replica has answered or timed out, so the partial-write error is complete. The job
+// stops when every replica has answered. Hinted handoff is not implemented yet: failed replicas
+// are only reported, so Any behaves like One.
+// TODO(hinted-handoff): queue failed replicas' batches to handoff/<node> and count them as hints.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+
+	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/messages"
+)
+
+// replicaSetState counts the answers of one route's replicas.
+type replicaSetState struct {
+	route               Route
+	acks, fails, hinted int
+	retryableFails      int
+	errs                []string
+}
+
+// writeJob is described at the top of this file.
+type writeJob struct {
+	cfg     Config
+	req     *writeRequest
+	replyTo *actor.PID
+	level   Level
+	sets    []*replicaSetState
+	waiting int // replicas that have not answered
+	replied bool
+	sent    bool // every request is out: answers may decide the write
+	log     logrus.FieldLogger
+}
+
+func newWriteJob(cfg Config, req *writeRequest, replyTo *actor.PID) *writeJob {
+	return &writeJob{cfg: cfg, req: req, replyTo: replyTo,
+		log: cfg.Logger.WithFields(logrus.Fields{"tenant": req.tenant, "db": req.db, "collection": req.collection})}
+}
+
+// Receive implements actor.Actor.
+func (j *writeJob) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Started); ok {
+		j.start(ctx)
+	}
+}
+
+func (j *writeJob) start(ctx actor.Context) {
+	rctx, cancel := context.WithDeadline(context.Background(), j.req.deadline)
+	defer cancel()
+	db, err := j.cfg.Placement.Database(rctx, j.req.tenant, j.req.db)
+	if err != nil {
+		j.fail(ctx, fmt.Errorf("write to %s: %w", j.req.collection, err))
+		return
+	}
+	if j.level, err = ParseLevel(db.Consistency); err != nil {
+		j.fail(ctx, fmt.Errorf("write to %s: %w", j.req.collection, err))
+		return
+	}
+	j.req.batch.Version = j.cfg.Clock.Now()
+	routes, err := Split(rctx, j.cfg.Placement, j.req.tenant, j.req.db, j.req.batch)
+	if err != nil {
+		j.fail(ctx, fmt.Errorf("write to %s: %w", j.req.collection, err))
+		return
+	}
+	perReplica := min(j.cfg.ReplicaTimeout, time.Until(j.req.deadline))
+	for _, r := range routes {
+		st := &replicaSetState{route: r}
+		j.sets = append(j.sets, st)
+		msg := &messages.WriteBatch{Tenant: j.req.tenant, Db: j.req.db, BucketId: r.Bucket.ID, ReplicaSetId: r.ReplicaSet.ID, Consistency: j.level.Proto()}
+		msg.SetBatch(r.Batch)
+		for _, v := range r.ReplicaSet.Vnodes {
+			j.waiting++
+			target, payload, err := j.target(rctx, v.NodeID, v.ID, msg)
+			if err != nil {
+				j.answer(ctx, st, v.ID, v.NodeID, nil, err)
+				continue
+			}
+			f := ctx.RequestFuture(target, payload, perReplica)
+			vnodeID, nodeID := v.ID, v.NodeID
+			ctx.ReenterAfter(f, func(res any, err error) { j.answer(ctx, st, vnodeID, nodeID, res, err) })
+		}
+	}
+	j.sent = true
+	j.maybeReply(ctx)
+	j.maybeStop(ctx)
+}
+
+// target is the PID and message for one replica: the local manager with the plain message, or
+// the remote node's manager with the message in an envelope.
+func (j *writeJob) target(ctx context.Context, nodeID, vnodeID uint64, msg *messages.WriteBatch) (*actor.PID, any, error) {
+	m := &messages.WriteBatch{VnodeId: vnodeID, Tenant: msg.Tenant, Db: msg.Db, BucketId: msg.BucketId, ReplicaSetId: msg.ReplicaSetId,
+		Version: msg.Version, Batch: msg.Batch, Compressed: msg.Compressed, Consistency: msg.Consistency}
+	if nodeID == j.cfg.NodeID {
+		return j.cfg.Manager, m, nil
+	}
+	node, err := j.cfg.Placement.Node(ctx, nodeID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if node.ActorAddr == "" {
+		return nil, nil, fmt.Errorf("node %d has no actor address", nodeID)
+	}
+	env, err := messages.Wrap(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return actor.NewPID(node.ActorAddr, actors.ManagerName), env, nil
+}
+
+// answer records one replica's answer.
+func (j *writeJob) answer(ctx actor.Context, st *replicaSetState, vnodeID, nodeID uint64, res any, err error) {
+	j.waiting--
+	if err == nil {
+		err = ackError(res)
+	}
+	if err == nil {
+		st.acks++
+	} else {
+		st.fails++
+		if retryable(err) {
+			st.retryableFails++
+		}
+		st.errs = append(st.errs, fmt.Sprintf("vnode %d on node %d: %v", vnodeID, nodeID, err))
+		j.log.WithFields(logrus.Fields{"vnode_id": vnodeID, "target_node": nodeID}).WithError(err).Debug("replica write failed")
+	}
+	j.maybeReply(ctx)
+	j.maybeStop(ctx)
+}
+
+// ackError is the error of a replica's reply (nil for a successful WriteAck).
+func ackError(res any) error {
+	res, err := messages.Unwrap(res)
+	if err != nil {
+		return err
+	}
+	switch r := res.(type) {
+	case *messages.WriteAck:
+		return replyError(r.GetCode(), r.GetMessage())
+	case *messages.ErrorReply:
+		if r.GetCode() == messages.ErrorCode_ERROR_CODE_OK {
+			return fmt.Errorf("got an empty ErrorReply; want a WriteAck")
+		}
+		return replyError(r.GetCode(), r.GetMessage())
+	}
+	return fmt.Errorf("unexpected reply %T", res)
+}
+
+// retryable reports whether a replica failure is transient.
+func retryable(err error) bool {
+	var re *ReplyError
+	if errors.As(err, &re) {
+		return messages.Retryable(re.Code)
+	}
+	return errors.Is(err, actor.ErrTimeout) || errors.Is(err, actor.ErrDeadLetter)
+}
+
+// maybeReply answers the requester once every replica set is decided.
+func (j *writeJob) maybeReply(ctx actor.Context) {
+	if j.replied || !j.sent {
+		return
+	}
+	var failed []ReplicaSetFailure
+	for _, st := range j.sets {
+		n := len(st.route.ReplicaSet.Vnodes)
+		switch Decide(j.level, n, st.acks, st.fails, st.hinted) {
+		case Pending:
+			return
+		case Failed:
+			failed = append(failed, ReplicaSetFailure{BucketID: st.route.Bucket.ID, ReplicaSetID: st.route.ReplicaSet.ID,
+				Acks: st.acks, Need: j.level.Required(n), Errors: st.errs, Retryable: st.retryableFails == st.fails})
+		}
+	}
+	var err error
+	if len(failed) > 0 {
+		if j.waiting > 0 {
+			return // report a failure with every replica's answer
+		}
+		err = &PartialWriteError{Collection: j.req.collection, Level: j.level, Failed: failed, Succeeded: len(j.sets) - len(failed)}
+	}
+	j.reply(ctx, err)
+}
+
+func (j *writeJob) fail(ctx actor.Context, err error) {
+	j.reply(ctx, err)
+	ctx.Stop(ctx.Self())
+}
+
+func (j *writeJob) reply(ctx actor.Context, err error) {
+	j.replied = true
+	ctx.Send(j.replyTo, &writeResult{err: err})
+}
+
+func (j *writeJob) maybeStop(ctx actor.Context) {
+	if j.sent && j.waiting == 0 {
+		ctx.Stop(ctx.Self())
+	}
+}

@@ -1,0 +1,3 @@
+// Package actors holds what the actor packages share: the hybrid logical clock that versions
+// writes, the Placement view of meta they route by, and the names of well-known actors.
+package actors

@@ -1,0 +1,60 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/chronogo/chronogo/meta"
+)
+
+// MetaPlacement routes by the meta client: buckets and nodes come from its cache, kept fresh by
+// version watches, and missing buckets are created through Raft.
+type MetaPlacement struct{ C *meta.Client }
+
+var _ Placement = MetaPlacement{}
+
+// BucketFor returns (creating if needed) the bucket holding ts.
+func (p MetaPlacement) BucketFor(ctx context.Context, tenant, db string, ts int64) (meta.Bucket, error) {
+	return p.C.BucketFor(ctx, tenant, db, ts)
+}
+
+// BucketsIn returns the buckets overlapping [minTs, maxTs] from the cache (this node's own bucket
+// creations refresh it at once; others' within the poll interval).
+func (p MetaPlacement) BucketsIn(_ context.Context, tenant, db string, minTs, maxTs int64) ([]meta.Bucket, error) {
+	return p.C.CachedBucketsIn(tenant, db, minTs, maxTs), nil
+}
+
+// Database returns the database's options.
+func (p MetaPlacement) Database(ctx context.Context, tenant, db string) (meta.Database, error) {
+	if d, ok := p.C.CachedDatabase(tenant, db); ok {
+		return d, nil
+	}
+	d, ok, err := p.C.GetDatabase(ctx, tenant, db)
+	if err != nil {
+		return d, err
+	}
+	if !ok {
+		return d, fmt.Errorf("database %s/%s: %w", tenant, db, meta.ErrDatabaseNotFound)
+	}
+	return d, nil
+}
+
+// Node returns a member by id.
+func (p MetaPlacement) Node(ctx context.Context, id uint64) (meta.Node, error) {
+	for _, n := range p.C.CachedNodes() {
+		if n.ID == id {
+			return n, nil
+		}
+	}
+	nodes, err := p.C.Nodes(ctx)
+	if err != nil {
+		return meta.Node{}, err
+	}
+	for _, n := range nodes {
+		if n.ID == id {
+			return n, nil
+		}
+	}
+	return meta.Node{}, errors.New("unknown node")
+}

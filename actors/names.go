@@ -1,0 +1,18 @@
+package actors
+
+import "strconv"
+
+// Names of well-known actors. Vnode actors are children of the manager, so a vnode's PID id is
+// VnodePIDID(id) on the node that holds it; that is the only function that builds it.
+const (
+	// ManagerName is the name of the vnode manager (supervisor of every vnode actor of a node).
+	ManagerName = "vnodes"
+	// CoordinatorName is the name of the coordinator actor.
+	CoordinatorName = "coordinator"
+)
+
+// VnodeName is the child name of vnode id under the manager.
+func VnodeName(id uint64) string { return "vnode/" + strconv.FormatUint(id, 10) }
+
+// VnodePIDID is the full PID id of vnode id on its node.
+func VnodePIDID(id uint64) string { return ManagerName + "/" + VnodeName(id) }

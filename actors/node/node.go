@@ -1,0 +1,334 @@
+package node
+
+// The node: the root of a node's actor tree.
+//
+//	ActorSystem (+ remote on Config.ActorAddr)
+//	 ├─ vnodes        vnode manager (actors/vnode): vnode/<id> children, restart with backoff
+//	 └─ coordinator   write fan-out (actors/coordinator): one write job child per write
+//
+// Both are spawned from the root context, so protoactor's guardian supervises them. Node's
+// methods are the Go API the wire layer calls; they use futures with timeouts and never block an
+// actor.
+// TODO(meta-watcher): spawn vnodes as meta assigns them, and handoff/<node> actors.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/actors/coordinator"
+	"github.com/chronogo/chronogo/actors/vnode"
+	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/index"
+)
+
+// ErrStopped is returned by calls made after Stop began.
+var ErrStopped = errors.New("node stopped")
+
+// Config configures a node.
+type Config struct {
+	NodeID  uint64
+	DataDir string
+	// ActorAddr is host:port for protoactor remote (port 0 picks one); empty runs without remote
+	// (standalone, and tests).
+	ActorAddr string
+	Placement actors.Placement
+	Engine    engine.Options
+	// RequestTimeout bounds calls whose context has no deadline (default 10 s); ReplicaTimeout
+	// bounds one replica's answer to a write (default 2 s).
+	RequestTimeout, ReplicaTimeout time.Duration
+	// Vnodes tunes vnode supervision (Root and Engine are taken from DataDir and Engine).
+	Vnodes vnode.Config
+	Logger logrus.FieldLogger
+}
+
+// Node is a running node.
+type Node struct {
+	cfg     Config
+	log     logrus.FieldLogger
+	sys     *actor.ActorSystem
+	remote  *remote.Remote
+	manager *actor.PID
+	coord   *coordinator.Client
+
+	mu       sync.RWMutex // held for reading by every call, for writing by Stop
+	stopped  bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start starts a node.
+func Start(cfg Config) (*Node, error) {
+	if cfg.Placement == nil || cfg.DataDir == "" {
+		return nil, errors.New("starting node: Placement and DataDir are required")
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = logrus.StandardLogger()
+	}
+	log := cfg.Logger.WithField("node_id", cfg.NodeID)
+	n := &Node{cfg: cfg, log: log}
+	n.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return newSlogLogger(log) }))
+	if cfg.ActorAddr != "" {
+		if err := n.startRemote(cfg.ActorAddr); err != nil {
+			n.sys.Shutdown()
+			return nil, err
+		}
+	}
+	vcfg := cfg.Vnodes
+	vcfg.Root, vcfg.Engine, vcfg.Logger = cfg.DataDir, cfg.Engine, log
+	mgr, err := n.sys.Root.SpawnNamed(vnode.ManagerProps(vcfg), actors.ManagerName)
+	if err != nil {
+		n.shutdownSystem()
+		return nil, fmt.Errorf("starting node: %w", err)
+	}
+	n.manager = mgr
+	n.coord, err = coordinator.Spawn(n.sys, coordinator.Config{NodeID: cfg.NodeID, Placement: cfg.Placement, Manager: mgr,
+		ReplicaTimeout: cfg.ReplicaTimeout, RequestTimeout: cfg.RequestTimeout, Logger: log})
+	if err != nil {
+		_ = n.sys.Root.StopFuture(mgr).Wait()
+		n.shutdownSystem()
+		return nil, fmt.Errorf("starting node: %w", err)
+	}
+	log.WithField("actor_addr", n.sys.Address()).Info("node started")
+	return n, nil
+}
+
+// startRemote starts protoactor remote with keepalives, so a silent peer is noticed in seconds.
+func (n *Node) startRemote(addr string) (err error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("starting node: actor address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("starting node: actor address %q: %w", addr, err)
+	}
+	const maxMsg = 16 << 20
+	rcfg := remote.Configure(host, port,
+		remote.WithDialOptions(grpc.WithTransportCredentials(insecure.NewCredentials()), // TODO(tls): node-to-node TLS
+			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 5 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))),
+		remote.WithServerOptions(grpc.KeepaliveParams(keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 3 * time.Second}),
+			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
+			grpc.MaxRecvMsgSize(maxMsg)))
+	r := remote.NewRemote(n.sys, rcfg)
+	defer func() {
+		// remote.Start panics when it cannot listen
+		if p := recover(); p != nil {
+			err = fmt.Errorf("starting node: remote on %s: %v", addr, p)
+		}
+	}()
+	r.Start()
+	n.remote = r
+	return nil
+}
+
+// Address is the node's actor address ("nonhost" without remote).
+func (n *Node) Address() string { return n.sys.Address() }
+
+// System is the node's actor system (for tests and for the wire layer's own actors).
+func (n *Node) System() *actor.ActorSystem { return n.sys }
+
+// enter admits a call; the returned function ends it.
+func (n *Node) enter() (func(), error) {
+	n.mu.RLock()
+	if n.stopped {
+		n.mu.RUnlock()
+		return nil, ErrStopped
+	}
+	return n.mu.RUnlock, nil
+}
+
+// Write writes a batch of one collection (see coordinator.Client.Write).
+func (n *Node) Write(ctx context.Context, tenant, db, collection string, b *storage.Batch) error {
+	done, err := n.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return n.coord.Write(ctx, tenant, db, collection, b)
+}
+
+// Scan streams a table's columns (see coordinator.Client.Scan).
+func (n *Node) Scan(ctx context.Context, tenant, db, table string, q engine.ScanQuery, fn coordinator.ScanFunc) error {
+	done, err := n.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return n.coord.Scan(ctx, tenant, db, table, q, fn)
+}
+
+// Aggregate streams a table's window aggregates (see coordinator.Client.Aggregate).
+func (n *Node) Aggregate(ctx context.Context, tenant, db, table string, q engine.AggQuery, fn coordinator.AggFunc) error {
+	done, err := n.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return n.coord.Aggregate(ctx, tenant, db, table, q, fn)
+}
+
+// Delete hides a table's points matching filter in [minT, maxT].
+func (n *Node) Delete(ctx context.Context, tenant, db, table string, filter index.Expr, minT, maxT int64) error {
+	done, err := n.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return n.coord.Delete(ctx, tenant, db, table, filter, minT, maxT)
+}
+
+// DropTable removes a table's data from every vnode of the database.
+func (n *Node) DropTable(ctx context.Context, tenant, db, table string) error {
+	done, err := n.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return n.coord.DropTable(ctx, tenant, db, table)
+}
+
+// ExpireBefore hides the database's points older than t.
+func (n *Node) ExpireBefore(ctx context.Context, tenant, db string, t int64) error {
+	done, err := n.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return n.coord.ExpireBefore(ctx, tenant, db, t)
+}
+
+// Flush writes the memory of every vnode running on this node to TSM files.
+func (n *Node) Flush(ctx context.Context) error {
+	done, err := n.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return n.flush(ctx)
+}
+
+func (n *Node) flush(ctx context.Context) error {
+	refs, err := n.vnodes(ctx)
+	if err != nil {
+		return err
+	}
+	futures := make([]*actor.Future, len(refs))
+	for i, r := range refs {
+		futures[i] = n.sys.Root.RequestFuture(r.PID, &messages.FlushRequest{VnodeId: r.Spec.VnodeID, Force: true}, n.timeout(ctx))
+	}
+	var errs []error
+	for i, f := range futures {
+		if err := replyErr(f.Result()); err != nil {
+			errs = append(errs, fmt.Errorf("flushing vnode %d: %w", refs[i].Spec.VnodeID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stats returns the figures of every vnode running on this node.
+func (n *Node) Stats(ctx context.Context) ([]*messages.VnodeStats, error) {
+	done, err := n.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	refs, err := n.vnodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*messages.VnodeStats, 0, len(refs))
+	for _, r := range refs {
+		res, err := n.sys.Root.RequestFuture(r.PID, &messages.StatsRequest{VnodeId: r.Spec.VnodeID}, n.timeout(ctx)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("stats of vnode %d: %w", r.Spec.VnodeID, err)
+		}
+		s, ok := res.(*messages.VnodeStats)
+		if !ok {
+			return nil, fmt.Errorf("stats of vnode %d: unexpected reply %T", r.Spec.VnodeID, res)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (n *Node) vnodes(ctx context.Context) ([]vnode.Ref, error) {
+	res, err := n.sys.Root.RequestFuture(n.manager, &vnode.ListVnodes{}, n.timeout(ctx)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing vnodes: %w", err)
+	}
+	return res.([]vnode.Ref), nil
+}
+
+func (n *Node) timeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return time.Until(d)
+	}
+	return n.cfg.RequestTimeout
+}
+
+// replyErr is the error of an ErrorReply answer.
+func replyErr(res any, err error) error {
+	if err != nil {
+		return err
+	}
+	r, ok := res.(*messages.ErrorReply)
+	if !ok {
+		return fmt.Errorf("unexpected reply %T", res)
+	}
+	if r.GetCode() != messages.ErrorCode_ERROR_CODE_OK {
+		return fmt.Errorf("%v: %s", r.GetCode(), r.GetMessage())
+	}
+	return nil
+}
+
+// Stop stops accepting calls, waits for running ones, flushes every vnode, stops the actors (which
+// closes the vnodes) and the remote. Unflushed data would be safe in the WAL anyway; flushing
+// makes the next start fast. Calling Stop again returns the first result.
+func (n *Node) Stop(ctx context.Context) error {
+	n.stopOnce.Do(func() {
+		n.mu.Lock()
+		n.stopped = true
+		n.mu.Unlock()
+		var errs []error
+		if err := n.flush(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := n.coord.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping coordinator: %w", err))
+		}
+		if err := n.sys.Root.StopFuture(n.manager).Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping vnodes: %w", err))
+		}
+		n.shutdownSystem()
+		n.stopErr = errors.Join(errs...)
+		n.log.WithError(n.stopErr).Info("node stopped")
+	})
+	return n.stopErr
+}
+
+func (n *Node) shutdownSystem() {
+	if n.remote != nil {
+		n.remote.Shutdown(true)
+	}
+	n.sys.Shutdown()
+}

@@ -1,0 +1,39 @@
+package vnode
+
+// The compaction job actor.
+//
+// Owns:       one *engine.CompactionJob while it runs (CompactionJob.Run merges files) and the
+//             context it runs with; the vnode cancels that context when it stops or restarts.
+// Messages:   Started only: it runs the job, sends *compactionDone to its parent and stops itself.
+// Supervisor: its vnode actor (jobStrategy: Stop); a panic in Run is recovered and reported as
+//             the job's error.
+// Children:   none.
+
+import (
+	"context"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/chronogo/chronogo/storage/engine"
+)
+
+// compactActor is described at the top of this file.
+type compactActor struct {
+	eng *engine.Vnode
+	job *engine.CompactionJob
+	ctx context.Context
+}
+
+func compactProps(eng *engine.Vnode, job *engine.CompactionJob, ctx context.Context) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &compactActor{eng: eng, job: job, ctx: ctx} })
+}
+
+// Receive implements actor.Actor.
+func (c *compactActor) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Started); !ok {
+		return
+	}
+	err := runRecovered(func() error { return c.job.Run(c.ctx) })
+	ctx.Send(ctx.Parent(), &compactionDone{eng: c.eng, job: c.job, err: err})
+	ctx.Stop(ctx.Self())
+}

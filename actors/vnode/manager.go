@@ -1,0 +1,215 @@
+package vnode
+
+// The vnode manager actor, named actors.ManagerName ("vnodes") under the node.
+//
+// Owns:       the map vnode id -> vnode actor of this node, and the set of vnodes stopped as broken
+//             (corrupt, or failing too often) that it refuses to respawn.
+// Messages:   lifecycle (Started, Terminated of a child); requests *Ensure, *Forward, *ListVnodes,
+//             *messages.WriteBatch (spawns the target vnode on demand and forwards it with the
+//             original sender), *messages.FlushRequest, *messages.CompactRequest,
+//             *messages.StatsRequest (forwarded to a running vnode), and *messages.Envelope holding
+//             any of these from remote coordinators; unknown envelope types get an ErrorReply.
+// Supervisor: the node (protoactor's default guardian strategy when spawned from the root).
+// Children:   vnode/<id> (vnode.go), supervised by backoffStrategy with vnodeDecider: Restart with
+//             exponential backoff, at most 5 restarts per minute, Stop on *storage.CorruptionError.
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/layout"
+)
+
+// Config configures the manager and its vnodes.
+type Config struct {
+	Root   string         // data directory; vnodes live in layout.VnodeDir(Root, ...)
+	Engine engine.Options // options of every vnode
+	// MaxRestarts within RestartWindow stop a failing vnode (defaults 5 per minute).
+	MaxRestarts   int
+	RestartWindow time.Duration
+	// RestartBackoff is the delay before the first restart, doubling up to MaxRestartBackoff
+	// (defaults 100 ms and 10 s).
+	RestartBackoff, MaxRestartBackoff time.Duration
+	Logger                            logrus.FieldLogger
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxRestarts <= 0 {
+		c.MaxRestarts = 5
+	}
+	if c.RestartWindow <= 0 {
+		c.RestartWindow = time.Minute
+	}
+	if c.RestartBackoff <= 0 {
+		c.RestartBackoff = 100 * time.Millisecond
+	}
+	if c.MaxRestartBackoff <= 0 {
+		c.MaxRestartBackoff = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = logrus.StandardLogger()
+	}
+	if c.Engine.Logger == nil {
+		c.Engine.Logger = c.Logger
+	}
+	return c
+}
+
+// ManagerProps returns the props of the vnode manager; spawn it named actors.ManagerName.
+func ManagerProps(cfg Config) *actor.Props {
+	cfg = cfg.withDefaults()
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &manager{cfg: cfg, log: cfg.Logger, vnodes: map[uint64]*running{}, broken: map[uint64]string{}}
+	}, actor.WithSupervisor(&backoffStrategy{maxRestarts: cfg.MaxRestarts, within: cfg.RestartWindow,
+		initial: cfg.RestartBackoff, maxBackoff: cfg.MaxRestartBackoff, decider: vnodeDecider}))
+}
+
+// running is a spawned vnode actor.
+type running struct {
+	spec Spec
+	pid  *actor.PID
+}
+
+// manager is described at the top of this file.
+type manager struct {
+	cfg    Config
+	log    logrus.FieldLogger
+	vnodes map[uint64]*running
+	broken map[uint64]string // vnode id -> why it was stopped
+	// stopping is set once the manager stops: its children then stop on purpose
+	stopping bool
+}
+
+// Receive implements actor.Actor.
+func (m *manager) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+	case *actor.Stopping:
+		m.stopping = true
+	case *actor.Terminated:
+		m.terminated(msg)
+	default:
+		m.handle(ctx, msg)
+	}
+}
+
+func (m *manager) handle(ctx actor.Context, msg any) {
+	switch r := msg.(type) {
+	case *messages.Envelope:
+		inner, err := r.Open()
+		if err != nil {
+			m.replyErr(ctx, messages.ErrorFor(err))
+			return
+		}
+		m.handle(ctx, inner)
+	case *Ensure:
+		pid, reply := m.ensure(ctx, r.Spec)
+		if reply != nil {
+			ctx.Respond(reply)
+			return
+		}
+		ctx.Respond(pid)
+	case *Forward:
+		m.forward(ctx, r.Spec, r.Msg)
+	case *ListVnodes:
+		refs := make([]Ref, 0, len(m.vnodes))
+		for _, v := range m.vnodes {
+			refs = append(refs, Ref{Spec: v.spec, PID: v.pid})
+		}
+		ctx.Respond(refs)
+	case *messages.WriteBatch:
+		m.forward(ctx, Spec{Tenant: r.GetTenant(), DB: r.GetDb(), BucketID: r.GetBucketId(), ReplicaSetID: r.GetReplicaSetId(), VnodeID: r.GetVnodeId()}, r)
+	case *messages.FlushRequest:
+		m.forwardRunning(ctx, r.GetVnodeId(), r)
+	case *messages.CompactRequest:
+		m.forwardRunning(ctx, r.GetVnodeId(), r)
+	case *messages.StatsRequest:
+		m.forwardRunning(ctx, r.GetVnodeId(), r)
+	default:
+		m.replyErr(ctx, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: fmt.Sprintf("unexpected message %T", msg)})
+	}
+}
+
+// ensure returns the vnode's actor, spawning it when it does not run; a broken vnode or an
+// inconsistent spec gets an error reply instead.
+func (m *manager) ensure(ctx actor.Context, spec Spec) (*actor.PID, *messages.ErrorReply) {
+	if why, ok := m.broken[spec.VnodeID]; ok {
+		return nil, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_CORRUPTION, Message: fmt.Sprintf("vnode %d stopped: %s", spec.VnodeID, why)}
+	}
+	if v, ok := m.vnodes[spec.VnodeID]; ok {
+		if v.spec != spec {
+			return nil, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: fmt.Sprintf("vnode %d: got spec %+v; running with %+v", spec.VnodeID, spec, v.spec)}
+		}
+		return v.pid, nil
+	}
+	if spec.Tenant == "" || spec.DB == "" || spec.VnodeID == 0 {
+		return nil, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: fmt.Sprintf("incomplete vnode spec %+v", spec)}
+	}
+	dir := layout.VnodeDir(m.cfg.Root, spec.Tenant, spec.DB, spec.BucketID, spec.ReplicaSetID, spec.VnodeID)
+	props := actor.PropsFromProducer(func() actor.Actor { return newVnodeActor(spec, dir, m.cfg.Engine, m.log) },
+		actor.WithMailbox(actor.UnboundedPriority()), actor.WithSupervisor(jobStrategy))
+	pid, err := ctx.SpawnNamed(props, actors.VnodeName(spec.VnodeID))
+	if err != nil {
+		return nil, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: fmt.Sprintf("spawning vnode %d: %v", spec.VnodeID, err)}
+	}
+	m.vnodes[spec.VnodeID] = &running{spec: spec, pid: pid}
+	m.log.WithFields(logrus.Fields{"vnode_id": spec.VnodeID, "vnode_dir": dir}).Debug("vnode actor spawned")
+	return pid, nil
+}
+
+// forward delivers msg to the vnode with the original sender.
+func (m *manager) forward(ctx actor.Context, spec Spec, msg any) {
+	pid, reply := m.ensure(ctx, spec)
+	if reply != nil {
+		m.replyErr(ctx, reply)
+		return
+	}
+	ctx.RequestWithCustomSender(pid, msg, ctx.Sender())
+}
+
+// forwardRunning delivers msg to a vnode that runs on this node.
+func (m *manager) forwardRunning(ctx actor.Context, id uint64, msg any) {
+	v, ok := m.vnodes[id]
+	if !ok {
+		m.replyErr(ctx, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_NOT_OWNER, Message: fmt.Sprintf("vnode %d does not run on this node", id)})
+		return
+	}
+	ctx.RequestWithCustomSender(v.pid, msg, ctx.Sender())
+}
+
+// replyErr answers the sender; writes get a WriteAck so that coordinators need only one reply
+// type per request.
+func (m *manager) replyErr(ctx actor.Context, e *messages.ErrorReply) {
+	var reply proto.Message = e
+	switch r := ctx.Message().(type) {
+	case *messages.WriteBatch:
+		reply = &messages.WriteAck{Code: e.GetCode(), Message: e.GetMessage()}
+	case *messages.Envelope:
+		if r.GetTypeName() == string(proto.MessageName(&messages.WriteBatch{})) {
+			reply = &messages.WriteAck{Code: e.GetCode(), Message: e.GetMessage()}
+		}
+	}
+	sendReply(ctx, ctx.Sender(), reply, m.log)
+}
+
+// terminated forgets a stopped vnode; one the manager did not stop itself is marked broken.
+func (m *manager) terminated(t *actor.Terminated) {
+	for id, v := range m.vnodes {
+		if v.pid.Equal(t.Who) {
+			delete(m.vnodes, id)
+			if m.stopping {
+				return
+			}
+			m.broken[id] = "stopped by its supervisor (corruption or too many restarts)"
+			m.log.WithField("vnode_id", id).Error("vnode actor stopped; marked broken")
+			return
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package vnode
+
+// The vnode actor.
+//
+// Owns:       one *engine.Vnode (opened in Started, closed in Stopped or Restarting), the list of
+//             handled but not yet committed writes, and at most one flush and one compaction job.
+// Messages:   lifecycle (Started, Stopping, Stopped, Restarting, Terminated of a job); requests *messages.WriteBatch,
+//             *messages.FlushRequest, *messages.CompactRequest, *messages.StatsRequest (plain from
+//             local senders, in a *messages.Envelope from remote ones), *GetSnapshot, *Delete,
+//             *DropTable, *ExpireBefore, *PanicForTest; completions *commitNow (self),
+//             *flushDone, *compactionDone (from its job children).
+// Supervisor: the manager (manager.go): Restart with backoff, max 5 per minute; Stop on
+//             *storage.CorruptionError.
+// Children:   flush-<n> (flush.go) and compact-<n> (compact.go), one of each at a time; their
+//             supervisor is this actor's props (jobStrategy: Stop — jobs recover their own panics
+//             and report them as errors).
+//
+// Group commit: each WriteBatch is written (engine.Write: WAL append + memcache) as it arrives; the
+// first one after a commit sends commitNow to self. Writes already queued are handled before it,
+// so one engine.Commit (one fsync) covers all of them, then every sender gets its WriteAck.
+//
+// Summary writer: the engine appends version edits to the summary inside FinishFlush,
+// FinishCompaction, Delete and ExpireBefore. Only this actor calls them, so it is the summary's
+// single writer; no separate summary actor is needed.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage/engine"
+)
+
+// maxGroup bounds the writes one commit covers, so acks are not held back forever under load.
+const maxGroup = 512
+
+// pendingWrite is a written, not yet committed batch and who to acknowledge.
+type pendingWrite struct {
+	sender *actor.PID
+	seq    uint64
+}
+
+// vnodeActor is described at the top of this file.
+type vnodeActor struct {
+	spec Spec
+	dir  string
+	opts engine.Options
+	log  logrus.FieldLogger
+
+	eng          *engine.Vnode
+	pending      []pendingWrite
+	commitQueued bool
+	writes       uint64
+	commits      uint64
+
+	flushJob      *engine.FlushJob
+	flushWaiters  []*actor.PID
+	flushAgain    bool     // a forced flush was asked for while one was running
+	afterFlush    []func() // requests that must not run during a flush (DropTable)
+	compactJob    *engine.CompactionJob
+	compactCancel context.CancelFunc
+	compactWait   []*actor.PID
+}
+
+func newVnodeActor(spec Spec, dir string, opts engine.Options, log logrus.FieldLogger) *vnodeActor {
+	return &vnodeActor{spec: spec, dir: dir, opts: opts, log: log.WithFields(logrus.Fields{"vnode_id": spec.VnodeID, "bucket_id": spec.BucketID})}
+}
+
+// Receive implements actor.Actor.
+func (v *vnodeActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		v.open(ctx)
+	case *actor.Stopping:
+		v.stopping(ctx)
+	case *actor.Stopped:
+		v.stopped()
+	case *actor.Restarting:
+		v.restarting(ctx)
+	case *actor.Terminated:
+		// a job child ended; its completion message says how
+	default:
+		v.handle(ctx, m)
+	}
+}
+
+// handle dispatches requests and completions (also the payloads of envelopes).
+func (v *vnodeActor) handle(ctx actor.Context, msg any) {
+	switch m := msg.(type) {
+	case *messages.Envelope:
+		inner, err := m.Open()
+		if err != nil {
+			v.reply(ctx, ctx.Sender(), messages.ErrorFor(err))
+			return
+		}
+		v.handle(ctx, inner)
+	case *messages.WriteBatch:
+		v.write(ctx, m)
+	case *messages.FlushRequest:
+		v.flushRequest(ctx, m)
+	case *messages.CompactRequest:
+		v.compactRequest(ctx, m)
+	case *messages.StatsRequest:
+		v.reply(ctx, ctx.Sender(), v.stats())
+	case *GetSnapshot:
+		ctx.Respond(v.eng.Snapshot())
+	case *Delete:
+		ctx.Respond(errorReply(v.eng.Delete(m.Table, m.Filter, m.MinTime, m.MaxTime, m.Version)))
+	case *DropTable:
+		sender := ctx.Sender()
+		v.whenNotFlushing(func() { ctx.Send(sender, errorReply(v.eng.DropTable(m.Table))) })
+	case *ExpireBefore:
+		ctx.Respond(errorReply(v.eng.ExpireBefore(m.Time)))
+	case *PanicForTest:
+		panic(m.Reason)
+	case *commitNow:
+		v.commit(ctx)
+	case *flushDone:
+		v.flushDone(ctx, m)
+	case *compactionDone:
+		v.compactionDone(ctx, m)
+	default:
+		v.log.WithField("message_type", fmt.Sprintf("%T", msg)).Warn("vnode got an unexpected message")
+		if ctx.Sender() != nil {
+			v.reply(ctx, ctx.Sender(), &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: fmt.Sprintf("unexpected message %T", msg)})
+		}
+	}
+}
+
+// open opens the engine; a failure panics so that the manager's decider sees the error.
+func (v *vnodeActor) open(ctx actor.Context) {
+	eng, err := engine.Open(v.dir, v.opts)
+	if err != nil {
+		panic(fmt.Errorf("opening vnode %d: %w", v.spec.VnodeID, err))
+	}
+	v.eng = eng
+	if v.eng.NeedsFlush() {
+		v.startFlush(ctx, false)
+	}
+}
+
+// reply sends m to a requester, in an envelope when the requester is on another node.
+func (v *vnodeActor) reply(ctx actor.Context, to *actor.PID, m proto.Message) {
+	sendReply(ctx, to, m, v.log)
+}
+
+// write handles one WriteBatch; the ack waits for the next commit.
+func (v *vnodeActor) write(ctx actor.Context, m *messages.WriteBatch) {
+	b, err := m.DecodeBatch()
+	if err != nil {
+		v.reply(ctx, ctx.Sender(), &messages.WriteAck{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: err.Error()})
+		return
+	}
+	seq, err := v.eng.Write(b)
+	if err != nil {
+		v.reply(ctx, ctx.Sender(), &messages.WriteAck{Code: codeOf(err), Message: err.Error()})
+		if errors.Is(err, engine.ErrClosed) {
+			// the engine refuses writes after an apply failure: reopen it from the WAL
+			panic(fmt.Errorf("vnode %d: %w", v.spec.VnodeID, err))
+		}
+		return
+	}
+	v.writes++
+	v.pending = append(v.pending, pendingWrite{sender: ctx.Sender(), seq: seq})
+	switch {
+	case len(v.pending) >= maxGroup:
+		v.commit(ctx)
+	case !v.commitQueued:
+		v.commitQueued = true
+		ctx.Send(ctx.Self(), &commitNow{})
+	}
+	if v.flushJob == nil && v.eng.NeedsFlush() {
+		v.startFlush(ctx, false)
+	}
+}
+
+// commit makes every pending write durable with one engine.Commit and acknowledges them.
+func (v *vnodeActor) commit(ctx actor.Context) {
+	v.commitQueued = false
+	if len(v.pending) == 0 {
+		return
+	}
+	err := v.eng.Commit(v.pending[len(v.pending)-1].seq)
+	v.commits++
+	for _, p := range v.pending {
+		ack := &messages.WriteAck{Seq: p.seq}
+		if err != nil {
+			ack = &messages.WriteAck{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: err.Error()}
+		}
+		v.reply(ctx, p.sender, ack)
+	}
+	v.pending = v.pending[:0]
+	if err != nil {
+		// a failed fsync leaves the WAL in an unknown state: reopen it
+		panic(fmt.Errorf("vnode %d: commit: %w", v.spec.VnodeID, err))
+	}
+}
+
+// failPending answers every uncommitted write with err.
+func (v *vnodeActor) failPending(ctx actor.Context, err error) {
+	for _, p := range v.pending {
+		v.reply(ctx, p.sender, &messages.WriteAck{Code: codeOf(err), Message: err.Error()})
+	}
+	v.pending = nil
+}
+
+// stats describes the vnode.
+func (v *vnodeActor) stats() *messages.VnodeStats {
+	s := v.eng.Stats()
+	return &messages.VnodeStats{VnodeId: v.spec.VnodeID, Tenant: v.spec.Tenant, Db: v.spec.DB, BucketId: v.spec.BucketID,
+		ReplicaSetId: v.spec.ReplicaSetID, Seq: s.Seq, FlushedSeq: s.FlushedSeq, Files: uint32(len(s.Files)),
+		DiskBytes: s.DiskBytes, CacheBytes: s.CacheBytes, ImmutableCaches: uint32(s.ImmutableCaches), Series: uint64(s.Series),
+		Tombstones: uint32(s.Tombstones), ExpiredBefore: s.ExpiredBefore, Writes: v.writes, Commits: v.commits}
+}
+
+// stopping commits what was written and cancels a running compaction; the engine is closed in
+// Stopped, once the job children have terminated.
+func (v *vnodeActor) stopping(ctx actor.Context) {
+	if v.eng == nil {
+		return
+	}
+	if v.compactCancel != nil {
+		v.compactCancel()
+	}
+	if len(v.pending) > 0 {
+		err := v.eng.Commit(v.pending[len(v.pending)-1].seq)
+		if err != nil {
+			v.failPending(ctx, err)
+		} else {
+			for _, p := range v.pending {
+				v.reply(ctx, p.sender, &messages.WriteAck{Seq: p.seq})
+			}
+			v.pending = nil
+		}
+	}
+	for _, w := range append(v.flushWaiters, v.compactWait...) {
+		v.reply(ctx, w, errorReply(errStopping))
+	}
+	v.flushWaiters, v.compactWait = nil, nil
+}
+
+// stopped abandons jobs whose results never arrived and closes the engine.
+func (v *vnodeActor) stopped() {
+	if v.eng == nil {
+		return
+	}
+	if v.flushJob != nil {
+		_ = v.eng.FinishFlush(v.flushJob, errStopping)
+		v.flushJob = nil
+	}
+	if v.compactJob != nil {
+		_ = v.eng.FinishCompaction(v.compactJob, errStopping)
+		v.compactJob = nil
+	}
+	if err := v.eng.Close(); err != nil {
+		v.log.WithError(err).Error("closing vnode")
+	}
+	v.eng = nil
+}
+
+// restarting runs on the failed incarnation: it answers the writers it still owes, and closes the
+// engine so that the next incarnation can open it (it holds the directory lock). Running jobs
+// finish against the closed engine; their completions reach the next incarnation, which abandons
+// them (see flushDone).
+func (v *vnodeActor) restarting(ctx actor.Context) {
+	v.failPending(ctx, errRestarting)
+	for _, w := range append(v.flushWaiters, v.compactWait...) {
+		v.reply(ctx, w, errorReply(errRestarting))
+	}
+	if v.compactCancel != nil {
+		v.compactCancel()
+	}
+	if v.eng != nil {
+		if err := v.eng.Close(); err != nil {
+			v.log.WithError(err).Error("closing vnode before restart")
+		}
+		v.eng = nil
+	}
+}

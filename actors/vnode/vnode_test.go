@@ -1,0 +1,107 @@
+package vnode
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage/engine"
+)
+
+func TestVnodeGroupCommit(t *testing.T) {
+	sys, mgr := startManager(t, Config{})
+	const senders, perSender = 8, 25
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		seqs = map[uint64]bool{}
+	)
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			host := fmt.Sprintf("h%d", s)
+			futures := make([]any, 0, perSender)
+			for i := range perSender {
+				futures = append(futures, sys.Root.RequestFuture(mgr, writeMsg(testSpec, pointBatch(t, host, int64(i), float64(s*1000+i)), 1), timeout))
+			}
+			for _, f := range futures {
+				res, err := f.(interface{ Result() (any, error) }).Result()
+				if !assertAck(t, res, err) {
+					return
+				}
+				mu.Lock()
+				seqs[res.(*messages.WriteAck).GetSeq()] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, seqs, senders*perSender, "every write got its own seq")
+	for seq := uint64(1); seq <= senders*perSender; seq++ {
+		require.True(t, seqs[seq], "seq %d missing", seq)
+	}
+	st := stats(t, sys, mgr, testSpec.VnodeID)
+	require.Equal(t, uint64(senders*perSender), st.GetWrites())
+	require.GreaterOrEqual(t, st.GetCommits(), uint64(1))
+	require.Less(t, st.GetCommits(), st.GetWrites(), "group commit shares fsyncs between queued writes")
+	t.Logf("writes=%d commits=%d", st.GetWrites(), st.GetCommits())
+
+	got := scanAll(t, sys, mgr, testSpec)
+	require.Len(t, got, senders*perSender)
+	for s := range senders {
+		for i := range perSender {
+			require.Equal(t, float64(s*1000+i), got[point{fmt.Sprintf("h%d", s), int64(i)}])
+		}
+	}
+}
+
+// assertAck checks a successful WriteAck reply.
+func assertAck(t *testing.T, res any, err error) bool {
+	t.Helper()
+	if !assert(t, err == nil, "request failed: %v", err) {
+		return false
+	}
+	ack, ok := res.(*messages.WriteAck)
+	return assert(t, ok, "got %T; want *WriteAck", res) && assert(t, ack.GetCode() == messages.ErrorCode_ERROR_CODE_OK, "ack error %v: %s", ack.GetCode(), ack.GetMessage())
+}
+
+// assert reports a failure from any goroutine (require must run on the test goroutine).
+func assert(t *testing.T, ok bool, format string, args ...any) bool {
+	t.Helper()
+	if !ok {
+		t.Errorf(format, args...)
+	}
+	return ok
+}
+
+func TestVnodeFlushAndCompaction(t *testing.T) {
+	// a tiny cache makes writes rotate it, so flush children run on their own
+	sys, mgr := startManager(t, Config{Engine: engine.Options{CacheSize: 2 << 10}})
+	want := map[point]float64{}
+	for i := range 600 {
+		host := fmt.Sprintf("h%d", i%3)
+		ts := int64(i / 3)
+		res, err := sys.Root.RequestFuture(mgr, writeMsg(testSpec, pointBatch(t, host, ts, float64(i)), uint64(i+1)), timeout).Result()
+		require.True(t, assertAck(t, res, err))
+		want[point{host, ts}] = float64(i)
+	}
+	res, err := sys.Root.RequestFuture(mgr, &messages.FlushRequest{VnodeId: testSpec.VnodeID, Force: true}, timeout).Result()
+	require.NoError(t, err)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, res.(*messages.ErrorReply).GetCode(), "%v", res)
+	st := stats(t, sys, mgr, testSpec.VnodeID)
+	require.Equal(t, st.GetSeq(), st.GetFlushedSeq(), "a forced flush empties memory")
+	require.Zero(t, st.GetCacheBytes())
+	require.Greater(t, st.GetFiles(), uint32(1))
+	filesBefore := st.GetFiles()
+
+	res, err = sys.Root.RequestFuture(mgr, &messages.CompactRequest{VnodeId: testSpec.VnodeID, Full: true}, timeout).Result()
+	require.NoError(t, err)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, res.(*messages.ErrorReply).GetCode(), "%v", res)
+	st = stats(t, sys, mgr, testSpec.VnodeID)
+	require.Less(t, st.GetFiles(), filesBefore, "full compaction merged files")
+	require.Equal(t, want, scanAll(t, sys, mgr, testSpec))
+}

@@ -1,0 +1,273 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/chronogo/chronogo/actors/node"
+	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/layout"
+	"github.com/chronogo/chronogo/wire/mongo"
+	"github.com/chronogo/chronogo/wire/mongo/tsdoc"
+	"github.com/chronogo/chronogo/wire/mongoerr"
+)
+
+// Backend serves one tenant.
+type Backend struct {
+	meta    *meta.Client
+	node    *node.Node
+	tenant  string
+	dataDir string
+	log     logrus.FieldLogger
+	pool    sync.Pool // *tsdoc.Builder per collection call
+}
+
+var _ mongo.Backend = (*Backend)(nil)
+
+// New returns a backend for tenant over a meta client and a node whose data lives in dataDir.
+func New(m *meta.Client, n *node.Node, tenant, dataDir string, log logrus.FieldLogger) *Backend {
+	return &Backend{meta: m, node: n, tenant: tenant, dataDir: dataDir, log: log}
+}
+
+// ListDatabases lists the tenant's databases with their size on disk.
+func (b *Backend) ListDatabases(ctx context.Context) ([]mongo.DatabaseInfo, error) {
+	dbs, err := b.meta.ListDatabases(ctx, b.tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]mongo.DatabaseInfo, 0, len(dbs))
+	for _, d := range dbs {
+		size := dirSize(filepath.Join(b.dataDir, layout.DataDir, b.tenant, d.Name))
+		colls, err := b.meta.ListCollections(ctx, b.tenant, d.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mongo.DatabaseInfo{Name: d.Name, SizeOnDisk: size, Empty: len(colls) == 0})
+	}
+	return out, nil
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+// DropDatabase drops every collection's data, then the database from the catalog.
+func (b *Backend) DropDatabase(ctx context.Context, db string) error {
+	colls, err := b.meta.ListCollections(ctx, b.tenant, db)
+	if err != nil && !errors.Is(err, meta.ErrDatabaseNotFound) {
+		return err
+	}
+	for _, c := range colls {
+		if err := b.node.DropTable(ctx, b.tenant, db, c.Name); err != nil {
+			return fmt.Errorf("drop database %s: %w", db, err)
+		}
+	}
+	if _, _, err := b.meta.DropDatabase(ctx, b.tenant, db); err != nil && !errors.Is(err, meta.ErrDatabaseNotFound) {
+		return err
+	}
+	return nil
+}
+
+// CreateCollection creates a time-series collection (code 48 if it exists with other options).
+func (b *Backend) CreateCollection(ctx context.Context, c *meta.Collection) error {
+	c.Tenant = b.tenant
+	out, _, err := b.meta.CreateCollection(ctx, *c)
+	if err != nil {
+		if errors.Is(err, meta.ErrInvalid) {
+			return mongoerr.New(mongoerr.InvalidOptions, "%v", err)
+		}
+		return err
+	}
+	if out == meta.ExistsDifferent {
+		return mongoerr.New(mongoerr.NamespaceExists, "Collection %s.%s already exists.", c.DB, c.Name)
+	}
+	return nil
+}
+
+// Collection returns a collection from the meta cache, reading through on a miss.
+func (b *Backend) Collection(ctx context.Context, db, name string) (*meta.Collection, bool, error) {
+	if c, ok := b.meta.CachedCollection(b.tenant, db, name); ok {
+		return &c, true, nil
+	}
+	c, ok, err := b.meta.GetCollection(ctx, b.tenant, db, name)
+	if err != nil || !ok {
+		if errors.Is(err, meta.ErrDatabaseNotFound) {
+			err = nil
+		}
+		return nil, false, err
+	}
+	return &c, true, nil
+}
+
+// ListCollections lists a database's collections.
+func (b *Backend) ListCollections(ctx context.Context, db string) ([]*meta.Collection, error) {
+	colls, err := b.meta.ListCollections(ctx, b.tenant, db)
+	if errors.Is(err, meta.ErrDatabaseNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*meta.Collection, len(colls))
+	for i := range colls {
+		out[i] = &colls[i]
+	}
+	return out, nil
+}
+
+// DropCollection drops a collection's data and then its catalog entry.
+func (b *Backend) DropCollection(ctx context.Context, db, name string) (bool, error) {
+	if _, ok, err := b.Collection(ctx, db, name); err != nil || !ok {
+		return false, err
+	}
+	if err := b.node.DropTable(ctx, b.tenant, db, name); err != nil {
+		return false, fmt.Errorf("drop %s.%s: %w", db, name, err)
+	}
+	existed, err := b.meta.DropCollection(ctx, b.tenant, db, name)
+	if errors.Is(err, meta.ErrDatabaseNotFound) || errors.Is(err, meta.ErrCollectionNotFound) {
+		return false, nil
+	}
+	return existed, err
+}
+
+// UpdateCollection applies changed TTL, indexes and granularity.
+func (b *Backend) UpdateCollection(ctx context.Context, c *meta.Collection) error {
+	cur, ok, err := b.meta.GetCollection(ctx, b.tenant, c.DB, c.Name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return mongoerr.New(mongoerr.NamespaceNotFound, "ns does not exist: %s.%s", c.DB, c.Name)
+	}
+	u := meta.CollectionUpdate{SetTTL: true, HasTTL: c.HasTTL, ExpireAfterSeconds: c.ExpireAfterSeconds,
+		SetIndexes: true, Indexes: c.Indexes}
+	if c.Granularity != cur.Granularity {
+		u.Granularity = c.Granularity
+	}
+	if _, err := b.meta.UpdateCollection(ctx, b.tenant, c.DB, c.Name, u); err != nil {
+		if errors.Is(err, meta.ErrInvalid) {
+			return mongoerr.New(mongoerr.InvalidOptions, "%v", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// Insert turns documents into one columnar batch and writes it through the coordinator.
+func (b *Backend) Insert(ctx context.Context, c *meta.Collection, docs []bson.Raw) error {
+	bld, _ := b.pool.Get().(*tsdoc.Builder)
+	if bld == nil {
+		bld = tsdoc.NewBuilder(c)
+	}
+	bld.Reset(c)
+	defer b.pool.Put(bld)
+	for _, d := range docs {
+		if err := bld.Add(d); err != nil {
+			return mongoerr.New(mongoerr.BadValue, "%v", err)
+		}
+	}
+	return b.node.Write(ctx, b.tenant, c.DB, c.Name, bld.Batch())
+}
+
+// msToNs converts an inclusive ms bound to ns, clamping at the int64 range.
+func msToNs(ms int64, upper bool) int64 {
+	switch {
+	case ms >= math.MaxInt64/1_000_000:
+		return math.MaxInt64
+	case ms <= math.MinInt64/1_000_000:
+		return math.MinInt64
+	case upper:
+		return ms*1_000_000 + 999_999
+	}
+	return ms * 1_000_000
+}
+
+// Find streams the collection's documents that may match p.
+func (b *Backend) Find(ctx context.Context, c *meta.Collection, p *mongo.Pushdown, fn func(doc bson.Raw) error) error {
+	q := engine.ScanQuery{Filter: p.Meta, MinTime: msToNs(p.MinTime, false), MaxTime: msToNs(p.MaxTime, true)}
+	if p.Fields != nil {
+		q.Fields = append([]string{"_id"}, p.Fields...)
+	}
+	var (
+		cur     storage.SeriesID
+		curSnap *engine.Snapshot
+		cols    []tsdoc.Column
+		pool    []tsdoc.Column
+	)
+	flush := func() error {
+		if len(cols) == 0 {
+			return nil
+		}
+		key, ok := curSnap.SeriesKey(cur)
+		if !ok {
+			return fmt.Errorf("series %d of %s.%s has no key", cur, c.DB, c.Name)
+		}
+		err := tsdoc.Documents(c, key, cols, fn)
+		pool, cols = cols[:0], nil
+		return err
+	}
+	err := b.node.Scan(ctx, b.tenant, c.DB, c.Name, q, func(snap *engine.Snapshot, col *engine.ScanColumn) error {
+		if snap != curSnap || col.Series != cur {
+			if err := flush(); err != nil {
+				return err
+			}
+			curSnap, cur = snap, col.Series
+			cols = pool[:0]
+		}
+		cols = append(cols, copyColumn(col))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+func copyColumn(col *engine.ScanColumn) tsdoc.Column {
+	p := col.Points
+	out := tsdoc.Column{Field: col.Field, Times: append([]int64(nil), p.Times...), Values: storage.Values{Type: p.Values.Type}}
+	v := &out.Values
+	switch p.Values.Type.Class() {
+	case storage.ClassFloat:
+		v.Floats = append([]float64(nil), p.Values.Floats...)
+	case storage.ClassInt:
+		v.Ints = append([]int64(nil), p.Values.Ints...)
+	case storage.ClassBool:
+		v.Bools = append([]bool(nil), p.Values.Bools...)
+	case storage.ClassBytes:
+		v.Bytes = append([][]byte(nil), p.Values.Bytes...) // block buffers are per decode, not reused
+	}
+	return out
+}
+
+// Delete removes the documents matching an exact pushdown and returns how many there were.
+func (b *Backend) Delete(ctx context.Context, c *meta.Collection, p *mongo.Pushdown) (int64, error) {
+	if !p.Exact {
+		return 0, mongoerr.New(mongoerr.InvalidOptions, "Cannot perform an update or delete on a time-series collection when querying on a field that is not the metaField '%s'", c.MetaField)
+	}
+	var n int64
+	if err := b.Find(ctx, c, p, func(bson.Raw) error { n++; return nil }); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return n, b.node.Delete(ctx, b.tenant, c.DB, c.Name, p.Meta, msToNs(p.MinTime, false), msToNs(p.MaxTime, true))
+}

@@ -1,0 +1,54 @@
+package backend
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// TTLInterval is how often expired measurements are removed (MongoDB's TTL monitor also runs every 60 s).
+const TTLInterval = 60 * time.Second
+
+// ExpireOnce deletes, in every collection with expireAfterSeconds, the measurements whose time is
+// older than now minus the TTL.
+func (b *Backend) ExpireOnce(ctx context.Context, now time.Time) error {
+	dbs, err := b.meta.ListDatabases(ctx, b.tenant)
+	if err != nil {
+		return err
+	}
+	for _, d := range dbs {
+		colls, err := b.meta.ListCollections(ctx, b.tenant, d.Name)
+		if err != nil {
+			return err
+		}
+		for _, c := range colls {
+			if !c.HasTTL {
+				continue
+			}
+			cut := now.Add(-time.Duration(c.ExpireAfterSeconds) * time.Second).UnixNano()
+			if err := b.node.Delete(ctx, b.tenant, d.Name, c.Name, nil, math.MinInt64, cut-1); err != nil {
+				return err
+			}
+			b.log.WithFields(logrus.Fields{"db": d.Name, "collection": c.Name, "expired_before": time.Unix(0, cut).UTC()}).Debug("ttl pass")
+		}
+	}
+	return nil
+}
+
+// RunTTL runs ExpireOnce every interval until ctx ends.
+func (b *Backend) RunTTL(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := b.ExpireOnce(ctx, now); err != nil && ctx.Err() == nil {
+				b.log.WithError(err).Warn("ttl pass failed")
+			}
+		}
+	}
+}
