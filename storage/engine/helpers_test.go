@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chronogo/chronogo/storage"
-	"github.com/chronogo/chronogo/storage/wal"
 )
 
 // seriesKey encodes a series key of table with string tags given as k1, v1, k2, v2, ...
@@ -28,9 +27,6 @@ func intRows(key []byte, field string, times []int64, vals []int64) storage.Seri
 
 func openTest(t testing.TB, dir string, opts Options) *Vnode {
 	t.Helper()
-	if opts.Sync == 0 {
-		opts.Sync = wal.SyncNever
-	}
 	v, err := Open(dir, opts)
 	require.NoError(t, err)
 	return v

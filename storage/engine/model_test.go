@@ -13,6 +13,7 @@ import (
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/compaction"
 	"github.com/chronogo/chronogo/storage/index"
+	"github.com/chronogo/chronogo/storage/wal"
 )
 
 // model is the reference: the visible state computed naively from the operations.
@@ -156,7 +157,7 @@ func TestModelRandomOperations(t *testing.T) {
 func runModel(t *testing.T, seed uint64, steps int, strategy compaction.Strategy) {
 	r := rand.New(rand.NewPCG(seed, uint64(strategy)))
 	dir := t.TempDir()
-	opts := Options{CacheSize: 4 << 10, MaxImmutable: 1000,
+	opts := Options{Sync: wal.SyncNever, CacheSize: 4 << 10, MaxImmutable: 1000,
 		Compaction: compaction.Options{Strategy: strategy, Trigger: 2, Window: 1000}}
 	if r.IntN(2) == 0 {
 		opts.StableVersion = func() uint64 { return 0 }
@@ -255,7 +256,7 @@ func runModel(t *testing.T, seed uint64, steps int, strategy compaction.Strategy
 }
 
 func TestRepeatedDeletesDoNotAccumulateTombstones(t *testing.T) {
-	v := openTest(t, t.TempDir(), Options{})
+	v := openTest(t, t.TempDir(), Options{Sync: wal.SyncNever})
 	defer v.Close()
 	key := seriesKey(t, "cpu", "host", "a")
 	_, err := v.WriteSync(&storage.Batch{Version: 1, Series: []storage.SeriesRows{intRows(key, "v", []int64{10, 20, 30}, []int64{1, 2, 3})}})
