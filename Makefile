@@ -4,7 +4,7 @@ BIN       := bin/chronogo
 PKGS      := ./...
 CPU_DATA  ?= /tmp/chronogo-bench/cpu-100h.lp
 
-.PHONY: all build run test test-long fuzz bench vet fmt clean
+.PHONY: all build run test test-long fuzz bench vet fmt clean proto
 
 all: build
 
@@ -53,6 +53,13 @@ BENCHFMT := awk '/^Benchmark/ { n=$$1; sub(/-[0-9]+$$/,"",n); m=""; for (i=5; i<
 bench: $(CPU_DATA)
 	@echo "| benchmark | figures |"; echo "|---|---|"
 	@CHRONOGO_CPU_DATA=$(CPU_DATA) $(GO) test -run '^$$' -bench . -benchtime 1x ./storage/engine ./storage/tsm/... 2>/dev/null | tee bench.out | $(BENCHFMT)
+
+# Regenerate messages/*.pb.go: protoc from Debian's protobuf-compiler (installed if missing),
+# protoc-gen-go pinned by the tool directive in go.mod.
+proto:
+	@command -v protoc >/dev/null || (apt-get install -y protobuf-compiler || sudo apt-get install -y protobuf-compiler)
+	PATH="$$(mktemp -d):$$PATH"; d=$${PATH%%:*}; $(GO) build -o $$d/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go && \
+	  cd messages && protoc --go_out=. --go_opt=paths=source_relative *.proto
 
 clean:
 	rm -rf bin bench.out

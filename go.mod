@@ -86,3 +86,5 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20231002182017-d307bd883b97 // indirect
 	google.golang.org/grpc v1.60.1 // indirect
 )
+
+tool google.golang.org/protobuf/cmd/protoc-gen-go
