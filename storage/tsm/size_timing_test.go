@@ -19,8 +19,14 @@ import (
 	"github.com/chronogo/chronogo/storage/tsm/codec"
 )
 
-// cpuFile is the TSBS cpu-only data set: cd /work/shared/tools/cpugen && go run . -hosts 100 -duration 24h -o /tmp/cpu-100h.lp
-const cpuFile = "/tmp/cpu-100h.lp"
+// cpuFile is the TSBS cpu-only data set made by `make bench` (../shared/tools/cpugen -hosts 100
+// -duration 24h); CHRONOGO_CPU_DATA overrides the path.
+var cpuFile = func() string {
+	if p := os.Getenv("CHRONOGO_CPU_DATA"); p != "" {
+		return p
+	}
+	return "/tmp/chronogo-bench/cpu-100h.lp"
+}()
 
 type cpuData struct {
 	fields []string           // sorted

@@ -2,14 +2,14 @@ package codec
 
 // Compression and speed on the project's benchmark data (TSBS cpu-only, 100 hosts, 24 h). Generate it with
 //
-//	cd /work/shared/tools/cpugen && go run . -hosts 100 -duration 24h -o /tmp/cpu-100h.lp
+//	make bench (cpugen -hosts 100 -duration 24h)
 //
 // then run
 //
 //	go test -run 'TestCompressCPU' -v ./storage/tsm/codec
 //	go test -run '^$' -bench . -benchtime 1x ./storage/tsm/codec      (or -benchtime 200ms)
 //
-// Set CHRONOGO_CPU_LP to use another file. Without the file the CPU tests skip and the benchmarks use a
+// Set CHRONOGO_CPU_DATA to use another file. Without the file the CPU tests skip and the benchmarks use a
 // synthetic random walk.
 
 import (
@@ -39,10 +39,10 @@ var (
 )
 
 func cpuPath() string {
-	if p := os.Getenv("CHRONOGO_CPU_LP"); p != "" {
+	if p := os.Getenv("CHRONOGO_CPU_DATA"); p != "" {
 		return p
 	}
-	return "/tmp/cpu-100h.lp"
+	return "/tmp/chronogo-bench/cpu-100h.lp"
 }
 
 // loadCPU parses the line protocol file into per-(host, field) series split into cpuBlock columns.
@@ -50,7 +50,7 @@ func loadCPU(tb testing.TB) *cpuData {
 	tb.Helper()
 	path := cpuPath()
 	if _, err := os.Stat(path); err != nil {
-		tb.Skipf("benchmark data %s absent; generate it: cd /work/shared/tools/cpugen && go run . -hosts 100 -duration 24h -o /tmp/cpu-100h.lp", path)
+		tb.Skipf("benchmark data %s absent; generate it: make bench (cpugen -hosts 100 -duration 24h)", path)
 	}
 	cpuOnce.Do(func() { cpuVal, cpuErr = parseCPU(path) })
 	require.NoError(tb, cpuErr)
