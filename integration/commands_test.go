@@ -68,7 +68,9 @@ func TestCommandsCreateValidation(t *testing.T) {
 	srv := setup.Start(t, "")
 	db := srv.Client().Database("v")
 	run := func(cmd bson.D) error { return db.RunCommand(ctx, cmd).Err() }
-	ts := func(fields ...bson.E) bson.D { return bson.D{{Key: "create", Value: "c"}, {Key: "timeseries", Value: bson.D(fields)}} }
+	ts := func(fields ...bson.E) bson.D {
+		return bson.D{{Key: "create", Value: "c"}, {Key: "timeseries", Value: bson.D(fields)}}
+	}
 	requireCode(t, run(ts(bson.E{Key: "metaField", Value: "m"})), 40414)
 	requireCode(t, run(ts(bson.E{Key: "timeField", Value: 1})), 14)
 	requireCode(t, run(ts(bson.E{Key: "timeField", Value: "a.b"})), 72)
@@ -222,7 +224,7 @@ func TestCommandsFindCursorsAndTypes(t *testing.T) {
 	require.NoError(t, err)
 	var groups []bson.M
 	require.NoError(t, cur.All(ctx, &groups))
-	require.Len(t, groups, 5) // 250 minutes = hours 0..4
+	require.Len(t, groups, 5)                    // 250 minutes = hours 0..4
 	require.EqualValues(t, 20, groups[0]["n"])   // i in 0..59 with i%3==0
 	require.EqualValues(t, 57, groups[0]["max"]) // largest multiple of 3 below 60
 }

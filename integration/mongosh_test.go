@@ -39,6 +39,7 @@ func runMongosh(t *testing.T, srv *setup.Server, db string, args []string, stdin
 // TestMongoshSeedExample runs the seed README's example in mongosh and checks show dbs / show collections.
 func TestMongoshSeedExample(t *testing.T) {
 	t.Parallel()
+	mongosh(t)
 	srv := setup.Start(t, "")
 	script := `
 db.createCollection("sensors", {timeseries: {timeField: "timestamp", metaField: "tags", granularity: "seconds"}, expireAfterSeconds: 2592000});

@@ -30,6 +30,10 @@ func runServer(ctx context.Context, cfg config) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// From the start: a SIGTERM during start-up must also end in a clean stop.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
 	log := logrus.New()
 	lvl, err := logrus.ParseLevel(cfg.LogLevel)
 	if err != nil {
@@ -100,9 +104,6 @@ func runServer(ctx context.Context, cfg config) error {
 	entry.WithFields(logrus.Fields{"mongo_addr": mongoLn.Addr().String(), "http_addr": cfg.HTTPAddr, "data_dir": cfg.DataDir,
 		"version": version}).Info("chronogo is ready")
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
 	var runErr error
 	select {
 	case s := <-sig:

@@ -39,6 +39,10 @@ const (
 	WriteConflict             Code = 112
 	HostUnreachable           Code = 6
 	ExceededTimeLimit         Code = 262
+	InvalidBSON               Code = 22
+	UnsupportedOpQueryCommand Code = 352
+	BSONObjectTooLarge        Code = 10334
+	InvalidLength             Code = 16
 )
 
 var names = map[Code]string{
@@ -51,6 +55,8 @@ var names = map[Code]string{
 	CommandNotSupported: "CommandNotSupported", CommandNotSupportedOnView: "CommandNotSupportedOnView",
 	IDLFailedToParse: "IDLFailedToParse", IDLUnknownField: "IDLUnknownField", ProtocolError: "ProtocolError",
 	WriteConflict: "WriteConflict", HostUnreachable: "HostUnreachable", ExceededTimeLimit: "ExceededTimeLimit",
+	InvalidBSON: "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand",
+	BSONObjectTooLarge: "BSONObjectTooLarge", InvalidLength: "InvalidLength",
 }
 
 // Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).

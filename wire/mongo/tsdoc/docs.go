@@ -162,8 +162,9 @@ func (b *Builder) Len() int {
 	return n
 }
 
-// Reset empties the builder.
-func (b *Builder) Reset() {
+// Reset empties the builder and points it at collection c.
+func (b *Builder) Reset(c *meta.Collection) {
+	b.c = c
 	clear(b.bySeries)
 	b.batch = storage.Batch{}
 }

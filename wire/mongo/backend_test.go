@@ -1,0 +1,261 @@
+package mongo
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"strings"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/index"
+	"github.com/chronogo/chronogo/wire/mongo/tsdoc"
+	"github.com/chronogo/chronogo/wire/mongoerr"
+)
+
+// memBackend is an in-memory Backend for the handler tests only: collections in a map and the
+// documents of each in a slice. Real storage is tested by the integration tests.
+type memBackend struct {
+	mu    sync.Mutex
+	colls map[string]*meta.Collection // "db.name"
+	docs  map[string][]bson.Raw
+	// failInsert makes Insert fail for batches containing a document with this _id (string)
+	failInsert string
+}
+
+func newMemBackend() *memBackend {
+	return &memBackend{colls: map[string]*meta.Collection{}, docs: map[string][]bson.Raw{}}
+}
+
+func (m *memBackend) ListDatabases(context.Context) ([]DatabaseInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[string]int64{}
+	for k := range m.colls {
+		db, _, _ := strings.Cut(k, ".")
+		seen[db] += int64(len(m.docs[k])) * 100
+	}
+	var out []DatabaseInfo
+	for db, size := range seen {
+		out = append(out, DatabaseInfo{Name: db, SizeOnDisk: size, Empty: size == 0})
+	}
+	return out, nil
+}
+
+func (m *memBackend) DropDatabase(_ context.Context, db string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.colls {
+		if strings.HasPrefix(k, db+".") {
+			delete(m.colls, k)
+			delete(m.docs, k)
+		}
+	}
+	return nil
+}
+
+func (m *memBackend) CreateCollection(_ context.Context, c *meta.Collection) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := c.DB + "." + c.Name
+	if old, ok := m.colls[k]; ok {
+		a, b := *old, *c
+		a.CreatedAt, b.CreatedAt, a.Indexes, b.Indexes = 0, 0, nil, nil
+		if reflect.DeepEqual(a, b) {
+			return nil
+		}
+		return mongoerr.New(mongoerr.NamespaceExists, "Collection %s already exists.", k)
+	}
+	cc := *c
+	m.colls[k] = &cc
+	return nil
+}
+
+func (m *memBackend) Collection(_ context.Context, db, name string) (*meta.Collection, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.colls[db+"."+name]
+	if !ok {
+		return nil, false, nil
+	}
+	cc := *c
+	return &cc, true, nil
+}
+
+func (m *memBackend) ListCollections(_ context.Context, db string) ([]*meta.Collection, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*meta.Collection
+	for _, c := range m.colls {
+		if c.DB == db {
+			cc := *c
+			out = append(out, &cc)
+		}
+	}
+	return out, nil
+}
+
+func (m *memBackend) DropCollection(_ context.Context, db, name string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := db + "." + name
+	_, ok := m.colls[k]
+	delete(m.colls, k)
+	delete(m.docs, k)
+	return ok, nil
+}
+
+func (m *memBackend) UpdateCollection(_ context.Context, c *meta.Collection) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := c.DB + "." + c.Name
+	if _, ok := m.colls[k]; !ok {
+		return mongoerr.New(mongoerr.NamespaceNotFound, "ns does not exist: %s", k)
+	}
+	cc := *c
+	m.colls[k] = &cc
+	return nil
+}
+
+func (m *memBackend) Insert(_ context.Context, c *meta.Collection, docs []bson.Raw) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := c.DB + "." + c.Name
+	for _, d := range docs {
+		if id, ok := d.Lookup("_id").StringValueOK(); ok && m.failInsert != "" && id == m.failInsert {
+			return mongoerr.New(mongoerr.WriteConflict, "injected failure")
+		}
+	}
+	for _, d := range docs {
+		m.docs[k] = append(m.docs[k], bson.Raw(bytes.Clone(d)))
+	}
+	return nil
+}
+
+func (m *memBackend) Find(_ context.Context, c *meta.Collection, p *Pushdown, fn func(bson.Raw) error) error {
+	m.mu.Lock()
+	docs := append([]bson.Raw(nil), m.docs[c.DB+"."+c.Name]...)
+	m.mu.Unlock()
+	for _, d := range docs {
+		if !pushdownMatches(c, p, d) {
+			continue
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *memBackend) Delete(_ context.Context, c *meta.Collection, p *Pushdown) (int64, error) {
+	if !p.Exact {
+		return 0, mongoerr.New(mongoerr.InternalError, "Delete needs an exact pushdown")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := c.DB + "." + c.Name
+	var keep []bson.Raw
+	for _, d := range m.docs[k] {
+		if !pushdownMatches(c, p, d) {
+			keep = append(keep, d)
+		}
+	}
+	n := int64(len(m.docs[k]) - len(keep))
+	m.docs[k] = keep
+	return n, nil
+}
+
+func (m *memBackend) count(db, name string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.docs[db+"."+name])
+}
+
+// pushdownMatches evaluates a pushdown on one document, as the storage engine would on series.
+func pushdownMatches(c *meta.Collection, p *Pushdown, d bson.Raw) bool {
+	t := d.Lookup(c.TimeField).DateTime()
+	if t < p.MinTime || t > p.MaxTime {
+		return false
+	}
+	if p.Meta == nil {
+		return true
+	}
+	tags := map[string]storage.TagValue{}
+	if c.MetaField != "" {
+		if v, err := d.LookupErr(c.MetaField); err == nil {
+			flattenTags(c.MetaField, v, tags)
+		}
+	}
+	return evalExpr(p.Meta, tags)
+}
+
+func flattenTags(key string, v bson.RawValue, tags map[string]storage.TagValue) {
+	if doc, ok := v.DocumentOK(); ok {
+		elems, _ := doc.Elements()
+		if len(elems) > 0 {
+			for _, e := range elems {
+				flattenTags(key+"."+e.Key(), e.Value(), tags)
+			}
+			return
+		}
+	}
+	tags[key] = tsdoc.TagValueOf(v)
+}
+
+func evalExpr(e index.Expr, tags map[string]storage.TagValue) bool {
+	switch e := e.(type) {
+	case index.And:
+		for _, x := range e {
+			if !evalExpr(x, tags) {
+				return false
+			}
+		}
+		return true
+	case index.Or:
+		for _, x := range e {
+			if evalExpr(x, tags) {
+				return true
+			}
+		}
+		return false
+	case index.Not:
+		return !evalExpr(e.E, tags)
+	case index.Match:
+		tv, ok := tags[e.Key]
+		same := func(v storage.TagValue) bool { return ok && tv.Type == v.Type && bytes.Equal(tv.Raw, v.Raw) }
+		cmp := func() int { return bytes.Compare(tv.Raw, e.Value.Raw) }
+		switch e.Op {
+		case index.OpEq:
+			return same(e.Value)
+		case index.OpNe:
+			return !same(e.Value)
+		case index.OpIn:
+			for _, v := range e.Values {
+				if same(v) {
+					return true
+				}
+			}
+			return false
+		case index.OpExists:
+			return ok
+		case index.OpNotExists:
+			return !ok
+		case index.OpLt:
+			return ok && tv.Type == e.Value.Type && cmp() < 0
+		case index.OpLte:
+			return ok && tv.Type == e.Value.Type && cmp() <= 0
+		case index.OpGt:
+			return ok && tv.Type == e.Value.Type && cmp() > 0
+		case index.OpGte:
+			return ok && tv.Type == e.Value.Type && cmp() >= 0
+		case index.OpPrefix:
+			return ok && tv.Type == storage.TypeString && bytes.HasPrefix(tv.Raw, e.Value.Raw)
+		case index.OpRegex:
+			return ok && tv.Type == storage.TypeString && e.Regex.Match(tv.Raw)
+		}
+	}
+	return false
+}

@@ -1,0 +1,50 @@
+package mongo
+
+// command is one entry of the command table.
+type command struct {
+	// handler runs the command
+	handler handlerFunc
+	// Help is shown by listCommands; empty hides the command
+	Help string
+}
+
+// commands maps command names (case-sensitive, as in MongoDB) to handlers, sorted by name.
+var commands map[string]command
+
+func init() {
+	// assigned in init because listCommands reads the table it is part of
+	commands = map[string]command{
+		"aggregate":        {handler: msgAggregate, Help: "Runs an aggregation pipeline."},
+		"buildInfo":        {handler: msgBuildInfo, Help: "Returns the server's build information."},
+		"buildinfo":        {handler: msgBuildInfo}, // old lowercase variant
+		"collMod":          {handler: msgCollMod, Help: "Changes a collection's TTL or bucketing."},
+		"connectionStatus": {handler: msgConnectionStatus, Help: "Returns the connection's authentication state."},
+		"count":            {handler: msgCount, Help: "Counts the documents matching a query."},
+		"create":           {handler: msgCreate, Help: "Creates a time-series collection."},
+		"createIndexes":    {handler: msgCreateIndexes, Help: "Creates secondary indexes."},
+		"delete":           {handler: msgDelete, Help: "Deletes documents by metaField and time."},
+		"distinct":         {handler: msgDistinct, Help: "Returns the distinct values of a field."},
+		"drop":             {handler: msgDrop, Help: "Drops a collection."},
+		"dropDatabase":     {handler: msgDropDatabase, Help: "Drops a database."},
+		"dropIndexes":      {handler: msgDropIndexes, Help: "Drops secondary indexes."},
+		"endSessions":      {handler: msgEndSessions, Help: "Ends sessions (a no-op)."},
+		"find":             {handler: msgFind, Help: "Queries a collection."},
+		"getLog":           {handler: msgGetLog, Help: "Returns recent log lines."},
+		"getMore":          {handler: msgGetMore, Help: "Returns the next batch of a cursor."},
+		"getParameter":     {handler: msgGetParameter, Help: "Returns server parameters."},
+		"hello":            {handler: msgHello, Help: "Returns the server's role and limits."},
+		"hostInfo":         {handler: msgHostInfo, Help: "Returns information about the host."},
+		"insert":           {handler: msgInsert, Help: "Inserts measurements."},
+		"isMaster":         {handler: msgHello, Help: "Returns the server's role and limits (legacy hello)."},
+		"ismaster":         {handler: msgHello}, // old lowercase variant
+		"killAllSessions":  {handler: msgEndSessions, Help: "Kills all sessions (a no-op)."},
+		"killCursors":      {handler: msgKillCursors, Help: "Closes cursors."},
+		"listCollections":  {handler: msgListCollections, Help: "Lists the collections of a database."},
+		"listCommands":     {handler: msgListCommands, Help: "Lists the supported commands."},
+		"listDatabases":    {handler: msgListDatabases, Help: "Lists databases."},
+		"listIndexes":      {handler: msgListIndexes, Help: "Lists a collection's indexes."},
+		"ping":             {handler: msgPing, Help: "Checks that the server answers."},
+		"update":           {handler: msgUpdate, Help: "Updates documents (rejected on time series for now)."},
+		"whatsmyuri":       {handler: msgWhatsMyURI, Help: "Returns the client's address."},
+	}
+}

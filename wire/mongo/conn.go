@@ -1,0 +1,186 @@
+package mongo
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/chronogo/chronogo/wire/mongoerr"
+)
+
+// conn is one client connection, served by one goroutine.
+type conn struct {
+	srv *Server
+	nc  net.Conn
+	id  int32
+	log logrus.FieldLogger
+
+	mu     sync.Mutex
+	active bool // serving a request
+	closed bool
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	id := s.connIDs.Add(1)
+	return &conn{
+		srv: s,
+		nc:  nc,
+		id:  id,
+		log: s.log.WithFields(logrus.Fields{"conn_id": id, "remote_addr": nc.RemoteAddr().String()}),
+	}
+}
+
+// serve reads and answers messages until the client leaves, a message cannot be framed, or the
+// server shuts down.
+func (c *conn) serve() {
+	defer c.srv.removeConn(c)
+	defer c.forceClose()
+	c.log.Debug("connection accepted")
+	r := bufio.NewReader(c.nc)
+	w := bufio.NewWriter(c.nc)
+	for {
+		h, body, err := ReadMessage(r)
+		if err != nil {
+			if errors.Is(err, ErrFraming) {
+				c.log.WithError(err).Warn("closing connection after a malformed message")
+			} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.log.WithError(err).Debug("connection read failed")
+			}
+			return
+		}
+		if !c.setActive(true) {
+			return
+		}
+		out, keep := c.handleMessage(h, body)
+		if out != nil {
+			if _, err := w.Write(out); err == nil {
+				err = w.Flush()
+			}
+			if err != nil {
+				c.log.WithError(err).Debug("connection write failed")
+				return
+			}
+		}
+		if !c.setActive(false) || !keep {
+			return
+		}
+	}
+}
+
+// setActive marks the connection busy or idle; it returns false when the connection must stop
+// (closed by Shutdown, or going idle while the server shuts down).
+func (c *conn) setActive(active bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.active = active
+	if !active && c.srv.isClosing() {
+		c.closed = true
+		_ = c.nc.Close()
+		return false
+	}
+	return true
+}
+
+// closeIfIdle closes the connection unless it is serving a request.
+func (c *conn) closeIfIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.active && !c.closed {
+		c.closed = true
+		_ = c.nc.Close()
+	}
+}
+
+func (c *conn) forceClose() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	_ = c.nc.Close()
+}
+
+// handleMessage answers one message. It returns the reply bytes (nil for none) and whether the
+// connection can go on.
+func (c *conn) handleMessage(h MsgHeader, body []byte) ([]byte, bool) {
+	switch h.OpCode {
+	case OpCodeMsg:
+		return c.handleOpMsg(h, body), true
+	case OpCodeQuery:
+		return c.handleOpQuery(h, body), true
+	default:
+		c.log.WithField("op_code", h.OpCode.String()).Warn("closing connection after an unsupported opcode")
+		return nil, false
+	}
+}
+
+func (c *conn) handleOpMsg(h MsgHeader, body []byte) []byte {
+	m, err := decodeOpMsg(h, body)
+	var cmd bson.Raw
+	if err == nil {
+		cmd, err = m.Command()
+	}
+	var reply []byte
+	if err != nil {
+		c.log.WithError(err).Warn("malformed OP_MSG")
+		reply = errorReply(err)
+	} else {
+		reply = c.srv.dispatch(c.srv.baseCtx, c, "", cmd)
+		if m.Flags&FlagMoreToCome != 0 {
+			return nil
+		}
+	}
+	return appendOpMsg(nil, c.srv.reqIDs.Add(1), h.RequestID, 0, reply)
+}
+
+func (c *conn) handleOpQuery(h MsgHeader, body []byte) []byte {
+	var reply []byte
+	q, err := decodeOpQuery(body)
+	if err == nil {
+		reply, err = c.opQueryCommand(q)
+	}
+	if err != nil {
+		c.log.WithError(err).Warn("rejected OP_QUERY")
+		reply = errorReply(err)
+		return appendOpReply(nil, c.srv.reqIDs.Add(1), h.RequestID, replyQueryFailure, reply)
+	}
+	return appendOpReply(nil, c.srv.reqIDs.Add(1), h.RequestID, replyAwaitCapable, reply)
+}
+
+// opQueryCommand runs a handshake command received as OP_QUERY.
+func (c *conn) opQueryCommand(q *OpQuery) ([]byte, error) {
+	db, ok := q.commandDB()
+	if !ok {
+		return nil, mongoerr.New(mongoerr.UnsupportedOpQueryCommand,
+			"Unsupported OP_QUERY on namespace %s. The client driver may require an upgrade. "+
+				"For more details see https://dochub.mongodb.org/core/legacy-opcode-removal", q.FullCollectionName)
+	}
+	cmd := q.Query
+	// drivers may wrap the command when they add read preferences
+	for _, wrapper := range []string{"$query", "query"} {
+		if v, err := cmd.LookupErr(wrapper); err == nil && v.Type == bson.TypeEmbeddedDocument {
+			if first, err := cmd.IndexErr(0); err == nil && first.Key() == wrapper {
+				cmd = v.Document()
+			}
+		}
+	}
+	name := ""
+	if first, err := cmd.IndexErr(0); err == nil {
+		name = first.Key()
+	}
+	switch strings.ToLower(name) {
+	case "ismaster", "hello":
+	default:
+		return nil, mongoerr.New(mongoerr.UnsupportedOpQueryCommand,
+			"Unsupported OP_QUERY command: %s. The client driver may require an upgrade. "+
+				"For more details see https://dochub.mongodb.org/core/legacy-opcode-removal", name)
+	}
+	return c.srv.dispatch(c.srv.baseCtx, c, db, cmd), nil
+}

@@ -1,0 +1,165 @@
+package mongo
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+)
+
+const (
+	// defaultFirstBatch is MongoDB's first batch size when the client sets none.
+	defaultFirstBatch = 101
+	// maxBatchBytes bounds the documents of one reply so it stays under maxBsonObjectSize.
+	maxBatchBytes = MaxBSONObjectSize - 64*1024
+)
+
+// cursor holds the rest of a result set between getMore calls. Results are materialized: the
+// backend's Find and the pipeline run to completion before the first batch is sent.
+type cursor struct {
+	id      int64
+	ns      string // "db.collection"
+	docs    []bson.Raw
+	lastUse time.Time
+}
+
+// cursorRegistry holds the open cursors of all connections (drivers use pools, so a getMore may
+// arrive on another connection than its find).
+type cursorRegistry struct {
+	mu sync.Mutex
+	m  map[int64]*cursor
+}
+
+func newCursorRegistry() *cursorRegistry {
+	return &cursorRegistry{m: make(map[int64]*cursor)}
+}
+
+// add registers docs under a new random non-zero id.
+func (r *cursorRegistry) add(ns string, docs []bson.Raw) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id := int64(binary.LittleEndian.Uint64(b[:]) &^ (1 << 63)) // positive, like mongod's
+		if _, dup := r.m[id]; id == 0 || dup {
+			continue
+		}
+		r.m[id] = &cursor{id: id, ns: ns, docs: docs, lastUse: time.Now()}
+		return id
+	}
+}
+
+// take removes a cursor for the duration of a getMore; put returns it.
+func (r *cursorRegistry) take(id int64) (*cursor, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.m[id]
+	if ok {
+		delete(r.m, id)
+	}
+	return c, ok
+}
+
+func (r *cursorRegistry) put(c *cursor) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c.lastUse = time.Now()
+	r.m[c.id] = c
+}
+
+// peek reports the namespace of an open cursor.
+func (r *cursorRegistry) peek(id int64) (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.m[id]
+	if !ok {
+		return "", false
+	}
+	return c.ns, true
+}
+
+// kill closes a cursor of namespace ns; it reports whether it existed.
+func (r *cursorRegistry) kill(ns string, id int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.m[id]
+	if !ok || c.ns != ns {
+		return false
+	}
+	delete(r.m, id)
+	return true
+}
+
+// reap closes cursors unused since before and returns how many.
+func (r *cursorRegistry) reap(before time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for id, c := range r.m {
+		if c.lastUse.Before(before) {
+			delete(r.m, id)
+			n++
+		}
+	}
+	return n
+}
+
+// len is the number of open cursors.
+func (r *cursorRegistry) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.m)
+}
+
+// splitBatch cuts the next batch off docs: at most limit documents (limit <= 0: no count limit)
+// and maxBatchBytes, but always at least one document.
+func splitBatch(docs []bson.Raw, limit int) (batch, rest []bson.Raw) {
+	size := 0
+	n := 0
+	for n < len(docs) && (limit <= 0 || n < limit) {
+		if n > 0 && size+len(docs[n]) > maxBatchBytes {
+			break
+		}
+		size += len(docs[n])
+		n++
+	}
+	return docs[:n], docs[n:]
+}
+
+// cursorReply builds {cursor: {<batchKey>: [...], id, ns}}.
+func cursorReply(ns, batchKey string, id int64, batch []bson.Raw) *bsoncore.DocumentBuilder {
+	ab := bsoncore.NewArrayBuilder()
+	for _, d := range batch {
+		ab.AppendDocument(d)
+	}
+	cur := bsoncore.NewDocumentBuilder().
+		AppendArray(batchKey, ab.Build()).
+		AppendInt64("id", id).
+		AppendString("ns", ns).
+		Build()
+	return bsoncore.NewDocumentBuilder().AppendDocument("cursor", cur)
+}
+
+// firstBatch sends the first batch of docs and keeps the rest in a cursor unless singleBatch.
+// batchSize < 0 means the client set none.
+func (s *Server) firstBatch(ns string, docs []bson.Raw, batchSize int64, singleBatch bool) *bsoncore.DocumentBuilder {
+	limit := defaultFirstBatch
+	if batchSize >= 0 {
+		limit = int(min(batchSize, int64(len(docs)+1)))
+	}
+	var batch, rest []bson.Raw
+	if limit == 0 {
+		rest = docs
+	} else {
+		batch, rest = splitBatch(docs, limit)
+	}
+	var id int64
+	if len(rest) > 0 && !singleBatch {
+		id = s.cursors.add(ns, rest)
+	}
+	return cursorReply(ns, "firstBatch", id, batch)
+}

@@ -1,0 +1,113 @@
+package mql
+
+import (
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Pipeline is a compiled aggregation pipeline. It is safe for concurrent use; each Run has its
+// own state.
+type Pipeline struct {
+	stages  []stageSpec
+	leading bson.Raw
+	env     *exprEnv
+}
+
+// PipelineOptions carries the collection context a pipeline runs in.
+type PipelineOptions struct {
+	TimeField, MetaField string    // of the time-series collection; may be empty
+	Now                  time.Time // value of $$NOW (time.Now() when zero)
+}
+
+// stageSpec creates the per-run state of a compiled stage.
+type stageSpec interface {
+	start() stage
+}
+
+// stage processes documents; blocking stages buffer in process and emit in flush. A stage
+// returns errStop when it needs no more input.
+type stage interface {
+	process(doc []byte, emit func([]byte) error) error
+	flush(emit func([]byte) error) error
+}
+
+// CompilePipeline compiles aggregation stages. Unknown stages fail with code 40324, malformed
+// stage documents with 40323.
+func CompilePipeline(stages []bson.Raw, o PipelineOptions) (p *Pipeline, err error) {
+	defer recoverErr(&err)
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	p = &Pipeline{env: &exprEnv{now: now}}
+	var leading [][]byte
+	leadingDone := false
+	for _, s := range stages {
+		if err := validDoc("pipeline stage", s); err != nil {
+			return nil, err
+		}
+		els, _ := elements(s)
+		if len(els) != 1 {
+			return nil, errf(40323, "A pipeline stage specification object must contain exactly one field.")
+		}
+		name, arg := els[0].key, els[0].val
+		spec, err := compileStage(name, arg, o, p.env)
+		if err != nil {
+			return nil, err
+		}
+		if name == "$match" && !leadingDone {
+			leading = append(leading, arg.Value)
+		} else {
+			leadingDone = true
+		}
+		p.stages = append(p.stages, spec)
+	}
+	switch len(leading) {
+	case 0:
+	case 1:
+		p.leading = leading[0]
+	default:
+		b := newBuilder(64)
+		for _, l := range leading {
+			b.push(vDoc(l))
+		}
+		d := newBuilder(64)
+		d.add("$and", b.array())
+		p.leading = d.finish()
+	}
+	return p, nil
+}
+
+// LeadingMatch returns the filter of the leading $match stages combined with $and, or nil, for
+// storage pushdown. Run still applies them.
+func (p *Pipeline) LeadingMatch() bson.Raw { return p.leading }
+
+// Run streams the documents produced by in through the pipeline into out. Streaming stages pass
+// documents on as they arrive; blocking stages ($group, $sort, $count, $timeWindow) buffer. in
+// must stop and return the error when yield returns one. Documents given to out are only valid
+// during the call.
+func (p *Pipeline) Run(in func(yield func(bson.Raw) error) error, out func(bson.Raw) error) (err error) {
+	defer recoverErr(&err)
+	run := make([]stage, len(p.stages))
+	for i, s := range p.stages {
+		run[i] = s.start()
+	}
+	emitters := make([]func([]byte) error, len(run)+1)
+	emitters[len(run)] = func(d []byte) error { return out(d) }
+	for i := len(run) - 1; i >= 0; i-- {
+		st, next := run[i], emitters[i+1]
+		emitters[i] = func(d []byte) error { return st.process(d, next) }
+	}
+	err = in(func(d bson.Raw) error { return emitters[0](d) })
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	for i, st := range run {
+		if err := st.flush(emitters[i+1]); err != nil && !errors.Is(err, errStop) {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,192 @@
+package mql
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/chronogo/chronogo/wire/mongoerr"
+)
+
+var stageInput = []string{
+	`{"_id": 1, "k": "a", "v": 1, "arr": [1, 2]}`,
+	`{"_id": 2, "k": "b", "v": 2.5, "arr": []}`,
+	`{"_id": 3, "k": "a", "v": {"$numberLong": "3"}}`,
+	`{"_id": 4, "k": "a", "v": null, "arr": "x"}`,
+}
+
+func TestStages(t *testing.T) {
+	cases := []struct {
+		name   string
+		stages []string
+		want   []string
+	}{
+		{"match", []string{`{"$match": {"k": "a", "v": {"$gte": 2}}}`}, []string{`{"_id": 3, "k": "a", "v": {"$numberLong": "3"}}`}},
+		{"sort limit skip", []string{`{"$sort": {"_id": -1}}`, `{"$skip": 1}`, `{"$limit": 2}`, `{"$project": {"_id": 1}}`},
+			[]string{`{"_id": 3}`, `{"_id": 2}`}},
+		{"limit then sort", []string{`{"$limit": 2}`, `{"$sort": {"_id": -1}}`, `{"$project": {"_id": 1}}`}, []string{`{"_id": 2}`, `{"_id": 1}`}},
+		{"group", []string{`{"$group": {"_id": "$k", "sum": {"$sum": "$v"}, "avg": {"$avg": "$v"}, "min": {"$min": "$v"},
+			"max": {"$max": "$v"}, "first": {"$first": "$v"}, "last": {"$last": "$v"}, "n": {"$count": {}}, "p": {"$push": "$_id"},
+			"ones": {"$sum": 1}}}`, `{"$sort": {"_id": 1}}`},
+			[]string{`{"_id": "a", "sum": {"$numberLong": "4"}, "avg": 2.0, "min": 1, "max": {"$numberLong": "3"}, "first": 1, "last": null, "n": 3, "p": [1, 3, 4], "ones": 3}`,
+				`{"_id": "b", "sum": 2.5, "avg": 2.5, "min": 2.5, "max": 2.5, "first": 2.5, "last": 2.5, "n": 1, "p": [2], "ones": 1}`}},
+		{"group null and empty", []string{`{"$match": {"v": null}}`, `{"$group": {"_id": null, "s": {"$sum": "$v"}, "a": {"$avg": "$v"}, "m": {"$max": "$v"}}}`},
+			[]string{`{"_id": null, "s": 0, "a": null, "m": null}`}},
+		{"group doc key numbers merge", []string{`{"$group": {"_id": {"x": {"$cond": [{"$eq": ["$k", "a"]}, 1, 1.0]}}, "s": {"$addToSet": "$k"}}}`},
+			[]string{`{"_id": {"x": 1}, "s": ["a", "b"]}`}},
+		{"addFields set unset", []string{`{"$addFields": {"w": {"$multiply": ["$_id", 10]}, "o.p": 1}}`, `{"$set": {"_id": "$w"}}`, `{"$unset": ["k", "v", "arr", "w"]}`, `{"$limit": 1}`},
+			[]string{`{"_id": 10, "o": {"p": 1}}`}},
+		{"count", []string{`{"$match": {"k": "a"}}`, `{"$count": "n"}`}, []string{`{"n": 3}`}},
+		{"count empty", []string{`{"$match": {"k": "zz"}}`, `{"$count": "n"}`}, nil},
+		{"unwind", []string{`{"$unwind": "$arr"}`, `{"$project": {"arr": 1}}`}, []string{`{"_id": 1, "arr": 1}`, `{"_id": 1, "arr": 2}`, `{"_id": 4, "arr": "x"}`}},
+		{"unwind preserve index", []string{`{"$unwind": {"path": "$arr", "preserveNullAndEmptyArrays": true, "includeArrayIndex": "i"}}`, `{"$project": {"arr": 1, "i": 1}}`},
+			[]string{`{"_id": 1, "arr": 1, "i": {"$numberLong": "0"}}`, `{"_id": 1, "arr": 2, "i": {"$numberLong": "1"}}`, `{"_id": 2, "i": null}`, `{"_id": 3, "i": null}`, `{"_id": 4, "arr": "x", "i": null}`}},
+		{"replaceRoot", []string{`{"$match": {"_id": 1}}`, `{"$replaceRoot": {"newRoot": {"id": "$_id", "k": "$k"}}}`}, []string{`{"id": 1, "k": "a"}`}},
+		{"project computed", []string{`{"$match": {"_id": 2}}`, `{"$project": {"_id": 0, "k": 1, "twice": {"$multiply": ["$v", 2]}}}`}, []string{`{"k": "b", "twice": 5.0}`}},
+	}
+	for _, c := range cases {
+		got, err := runPipeline(t, c.stages, stageInput, PipelineOptions{})
+		require.NoError(t, err, c.name)
+		require.Len(t, got, len(c.want), c.name)
+		for i := range c.want {
+			require.JSONEq(t, canon(t, c.want[i]), got[i], c.name)
+		}
+	}
+}
+
+func TestPipelineErrors(t *testing.T) {
+	cases := []struct {
+		stage string
+		code  mongoerr.Code
+	}{
+		{`{"$foo": {}}`, 40324},
+		{`{"$match": {}, "$sort": {"a": 1}}`, 40323},
+		{`{"$limit": 0}`, 15958},
+		{`{"$sort": {}}`, 15976},
+		{`{"$sort": {"a": 0}}`, 15975},
+		{`{"$group": {"s": {"$sum": 1}}}`, 15955},
+		{`{"$group": {"_id": null, "s": {"$foo": 1}}}`, 15952},
+		{`{"$group": {"_id": null, "s": 1}}`, 40234},
+		{`{"$unwind": "arr"}`, 28818},
+		{`{"$project": {"a": 1, "b": 0}}`, 31254},
+		{`{"$timeWindow": {"window": "1y", "timestamp": "$t"}}`, mongoerr.FailedToParse},
+	}
+	for _, c := range cases {
+		_, err := CompilePipeline([]bson.Raw{doc(t, c.stage)}, PipelineOptions{})
+		var me *mongoerr.Error
+		require.True(t, errors.As(err, &me), "%s: %v", c.stage, err)
+		require.Equal(t, c.code, me.Code, c.stage)
+	}
+	_, err := CompilePipeline([]bson.Raw{doc(t, `{"$foo": 1}`)}, PipelineOptions{})
+	require.EqualError(t, err, "Location40324 (40324): Unrecognized pipeline stage name: '$foo'")
+}
+
+func TestLeadingMatch(t *testing.T) {
+	p, err := CompilePipeline([]bson.Raw{doc(t, `{"$match": {"a": 1}}`), doc(t, `{"$match": {"b": 2}}`), doc(t, `{"$limit": 1}`), doc(t, `{"$match": {"c": 3}}`)}, PipelineOptions{})
+	require.NoError(t, err)
+	require.JSONEq(t, canon(t, `{"$and": [{"a": 1}, {"b": 2}]}`), ej(t, p.LeadingMatch()))
+	p, err = CompilePipeline([]bson.Raw{doc(t, `{"$match": {"a": 1}}`)}, PipelineOptions{})
+	require.NoError(t, err)
+	require.JSONEq(t, canon(t, `{"a": 1}`), ej(t, p.LeadingMatch()))
+	p, err = CompilePipeline([]bson.Raw{doc(t, `{"$limit": 1}`), doc(t, `{"$match": {"a": 1}}`)}, PipelineOptions{})
+	require.NoError(t, err)
+	require.Nil(t, p.LeadingMatch())
+}
+
+func TestLimitStopsInput(t *testing.T) {
+	p, err := CompilePipeline([]bson.Raw{doc(t, `{"$limit": 2}`)}, PipelineOptions{})
+	require.NoError(t, err)
+	produced, got := 0, 0
+	err = p.Run(func(yield func(bson.Raw) error) error {
+		for i := 0; i < 1000; i++ {
+			produced++
+			if err := yield(doc(t, `{"a": 1}`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(bson.Raw) error { got++; return nil })
+	require.NoError(t, err)
+	require.Equal(t, 2, got)
+	require.Equal(t, 2, produced)
+}
+
+// The seed's example: hourly averages and maxima for room1 on 2023-03-09, sorted by window.
+func TestTimeWindowSeedExample(t *testing.T) {
+	input := []string{
+		`{"timestamp": {"$date": "2023-03-09T00:10:00Z"}, "tags": {"location": "room1"}, "temperature": 20.0}`,
+		`{"timestamp": {"$date": "2023-03-09T00:50:00Z"}, "tags": {"location": "room1"}, "temperature": 22.0}`,
+		`{"timestamp": {"$date": "2023-03-09T12:00:00Z"}, "tags": {"location": "room1"}, "temperature": 25.3}`,
+		`{"timestamp": {"$date": "2023-03-09T12:59:59.999Z"}, "tags": {"location": "room1"}, "temperature": 26}`,
+		`{"timestamp": {"$date": "2023-03-09T12:30:00Z"}, "tags": {"location": "room2"}, "temperature": 99.0}`,
+		`{"timestamp": {"$date": "2023-03-10T00:00:00Z"}, "tags": {"location": "room1"}, "temperature": 99.0}`,
+		`{"timestamp": {"$date": "2023-03-09T05:00:00Z"}, "tags": {"location": "room1"}}`,
+	}
+	stages := []string{
+		`{"$match": {"tags.location": "room1", "timestamp": {"$gte": {"$date": "2023-03-09T00:00:00Z"}, "$lt": {"$date": "2023-03-10T00:00:00Z"}}}}`,
+		`{"$timeWindow": {"timestamp": "$timestamp", "window": "1h", "output": {"avgTemp": {"$avg": "$temperature"}, "maxTemp": {"$max": "$temperature"}}}}`,
+		`{"$sort": {"_id.timestamp": 1}}`,
+	}
+	got, err := runPipeline(t, stages, input, PipelineOptions{TimeField: "timestamp", MetaField: "tags"})
+	require.NoError(t, err)
+	want := []string{
+		`{"_id": {"timestamp": {"$date": "2023-03-09T00:00:00Z"}}, "avgTemp": 21.0, "maxTemp": 22.0}`,
+		`{"_id": {"timestamp": {"$date": "2023-03-09T05:00:00Z"}}, "avgTemp": null, "maxTemp": null}`,
+		`{"_id": {"timestamp": {"$date": "2023-03-09T12:00:00Z"}}, "avgTemp": 25.65, "maxTemp": 26}`,
+	}
+	require.Len(t, got, len(want))
+	for i := range want {
+		require.JSONEq(t, canon(t, want[i]), got[i])
+	}
+}
+
+func TestTimeWindowPartitionOffset(t *testing.T) {
+	input := []string{
+		`{"t": {"$date": "2023-03-09T00:20:00Z"}, "m": {"r": "b"}, "x": 1}`,
+		`{"t": {"$date": "2023-03-09T00:10:00Z"}, "m": {"r": "a"}, "x": 2}`,
+		`{"t": {"$date": "2023-03-09T00:14:59Z"}, "m": {"r": "a"}, "x": 3}`,
+		`{"t": {"$date": "2023-03-09T00:15:00Z"}, "m": {"r": "a"}, "x": 4}`,
+	}
+	got, err := runPipeline(t, []string{`{"$timeWindow": {"window": "30m", "offset": "15m", "partitionBy": "$m.r", "output": {"s": {"$sum": "$x"}, "n": {"$count": {}}}}}`},
+		input, PipelineOptions{TimeField: "t", MetaField: "m"})
+	require.NoError(t, err)
+	want := []string{
+		`{"_id": {"timestamp": {"$date": "2023-03-08T23:45:00Z"}, "partition": "a"}, "s": 5, "n": 2}`,
+		`{"_id": {"timestamp": {"$date": "2023-03-09T00:15:00Z"}, "partition": "a"}, "s": 4, "n": 1}`,
+		`{"_id": {"timestamp": {"$date": "2023-03-09T00:15:00Z"}, "partition": "b"}, "s": 1, "n": 1}`,
+	}
+	require.Len(t, got, len(want))
+	for i := range want {
+		require.JSONEq(t, canon(t, want[i]), got[i])
+	}
+	for s, ms := range map[string]int64{"1h30m": 5400000, "90s": 90000, "-15m": -900000, "2d": 172800000, "1w": 604800000, "250ms": 250, "1.5h": 5400000} {
+		n, ok := parseDuration(vString(s))
+		require.True(t, ok, s)
+		require.Equal(t, ms, n, s)
+	}
+}
+
+func FuzzCompilePipeline(f *testing.F) {
+	for _, s := range []string{`{"$match": {"a": 1}}`, `{"$group": {"_id": "$a", "n": {"$sum": 1}}}`,
+		`{"$timeWindow": {"window": "1h", "output": {"a": {"$avg": "$v"}}}}`, `{"$project": {"x": {"$dateTrunc": {"date": "$t", "unit": "week"}}}}`,
+		`{"$unwind": {"path": "$arr", "preserveNullAndEmptyArrays": true}}`, `{"$addFields": {"y": {"$dateToString": {"date": "$t", "format": "%Y"}}}}`} {
+		f.Add([]byte(doc(f, s)))
+	}
+	input := []bson.Raw{doc(f, `{"t": {"$date": "2023-01-01T00:00:00Z"}, "a": [1, {"b": 2}], "v": 2.5, "arr": [1, 2]}`), doc(f, `{"a": "x"}`)}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := CompilePipeline([]bson.Raw{b}, PipelineOptions{TimeField: "t", MetaField: "m"})
+		if err != nil {
+			return
+		}
+		_ = p.Run(func(yield func(bson.Raw) error) error {
+			for _, d := range input {
+				if err := yield(d); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, func(bson.Raw) error { return nil })
+	})
+}

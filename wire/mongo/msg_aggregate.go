@@ -1,0 +1,93 @@
+package mongo
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/wire/mongo/mql"
+	"github.com/chronogo/chronogo/wire/mongoerr"
+)
+
+// msgAggregate runs a pipeline on a collection ({aggregate: "<coll>"}) or on no input
+// ({aggregate: 1}). A leading $match is pushed down to the storage engine. A missing collection
+// is an empty input, so mongosh's admin.atlascli probe gets an empty result.
+func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	target := req.doc.Index(0).Value()
+	var name string
+	switch {
+	case target.Type == bson.TypeString:
+		name = target.StringValue()
+		if err := validCollName(req.db, name); err != nil {
+			return nil, err
+		}
+	case isNumber(target):
+		if n, _ := asInt64(target); n != 1 {
+			return nil, mongoerr.New(mongoerr.FailedToParse, "Invalid command format: the 'aggregate' field must specify a collection name or 1")
+		}
+	default:
+		return nil, mongoerr.New(mongoerr.InvalidNamespace, "collection name has invalid type %s", typeName(target.Type))
+	}
+	vals, ok, err := optArray(req.doc, "aggregate", "pipeline")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'aggregate.pipeline' is missing but a required field")
+	}
+	stages := make([]bson.Raw, len(vals))
+	for i, v := range vals {
+		d, ok := v.DocumentOK()
+		if !ok {
+			return nil, mongoerr.New(mongoerr.TypeMismatch, "Each element of the 'pipeline' array must be an object")
+		}
+		stages[i] = d
+	}
+	if explain, _ := optBool(req.doc, "aggregate", "explain", false); explain {
+		return nil, mongoerr.New(mongoerr.CommandNotSupported, "explain is not supported by ChronoGo")
+	}
+	if _, ok := lookup(req.doc, "cursor"); !ok {
+		return nil, mongoerr.New(mongoerr.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument")
+	}
+	batchSize, err := cursorBatchSize(req.doc, "aggregate")
+	if err != nil {
+		return nil, err
+	}
+
+	ns := req.db + ".$cmd.aggregate"
+	opts := mql.PipelineOptions{Now: time.Now()}
+	var c *meta.Collection
+	if name != "" {
+		ns = req.db + "." + name
+		coll, ok, err := s.b.Collection(ctx, req.db, name)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			c = coll
+			opts.TimeField, opts.MetaField = coll.TimeField, coll.MetaField
+		}
+	}
+	p, err := mql.CompilePipeline(stages, opts)
+	if err != nil {
+		return nil, queryErr(err)
+	}
+	in := func(yield func(bson.Raw) error) error {
+		if c == nil {
+			return nil
+		}
+		return s.scan(ctx, c, p.LeadingMatch(), yield)
+	}
+	var docs []bson.Raw
+	out := func(doc bson.Raw) error {
+		docs = append(docs, bson.Raw(append([]byte(nil), doc...)))
+		return nil
+	}
+	if err := p.Run(in, out); err != nil {
+		return nil, queryErr(err)
+	}
+	return s.firstBatch(ns, docs, batchSize, false), nil
+}

@@ -1,0 +1,66 @@
+package mongo
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+func TestAggregate(t *testing.T) {
+	e := newEnv(t)
+	coll := e.createTS(t, "ag")
+	fill(t, coll, 120) // two hours, one point a minute
+
+	cur, err := coll.Aggregate(t.Context(), bson.A{
+		d("$match", d("meta", "a")),
+		d("$group", d("_id", d("$dateTrunc", d("date", "$ts", "unit", "hour")), "n", d("$sum", 1), "max", d("$max", "$v"))),
+		d("$sort", d("_id", 1)),
+	})
+	require.NoError(t, err)
+	var got []bson.Raw
+	require.NoError(t, cur.All(t.Context(), &got))
+	require.Len(t, got, 2)
+	h0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.Equal(t, h0.UnixMilli(), got[0].Lookup("_id").DateTime())
+	require.EqualValues(t, 30, got[0].Lookup("n").AsInt64())
+	require.EqualValues(t, 58, got[0].Lookup("max").AsInt64())
+	require.EqualValues(t, 118, got[1].Lookup("max").AsInt64())
+
+	// $count and batches through getMore
+	r := mustRun(t, e.db, d("aggregate", "ag", "pipeline", bson.A{d("$match", d("meta", "b")), d("$count", "n")}, "cursor", d()))
+	require.Equal(t, bson.A{d("n", int32(60))}, field(t, r.Lookup("cursor").Document(), "firstBatch"))
+	r = mustRun(t, e.db, d("aggregate", "ag", "pipeline", bson.A{d("$sort", d("v", 1))}, "cursor", d("batchSize", 100)))
+	id := r.Lookup("cursor", "id").Int64()
+	require.NotZero(t, id)
+	r = mustRun(t, e.db, d("getMore", id, "collection", "ag"))
+	require.Len(t, field(t, r.Lookup("cursor").Document(), "nextBatch").(bson.A), 20)
+
+	// mongosh's admin.atlascli probe: a missing collection gives an empty result
+	r = mustRun(t, e.client.Database("admin"), d("aggregate", "atlascli", "pipeline",
+		bson.A{d("$match", d("atlascli", d("$exists", true))), d("$group", d("_id", nil, "n", d("$sum", 1)))}, "cursor", d()))
+	require.Empty(t, field(t, r.Lookup("cursor").Document(), "firstBatch"))
+
+	_, err = run(t, e.db, d("aggregate", "ag", "pipeline", bson.A{}))
+	requireCode(t, err, 9)
+}
+
+func TestAggregateTimeWindow(t *testing.T) {
+	e := newEnv(t)
+	coll := e.createTS(t, "tw")
+	fill(t, coll, 30)
+	cur, err := coll.Aggregate(t.Context(), bson.A{
+		d("$match", d("ts", d("$gte", at(0)))),
+		d("$timeWindow", d("window", "10m", "output", d("avg", d("$avg", "$v"), "n", d("$sum", 1)))),
+	})
+	require.NoError(t, err)
+	var got []bson.Raw
+	require.NoError(t, cur.All(t.Context(), &got))
+	require.Len(t, got, 3)
+	for i, doc := range got {
+		require.Equal(t, at(10*i), bson.DateTime(doc.Lookup("_id", "timestamp").DateTime()))
+		require.EqualValues(t, 10, doc.Lookup("n").AsInt64())
+		require.InDelta(t, float64(10*i)+4.5, doc.Lookup("avg").Double(), 1e-9)
+	}
+}

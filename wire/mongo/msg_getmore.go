@@ -1,0 +1,54 @@
+package mongo
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/chronogo/chronogo/wire/mongoerr"
+)
+
+// msgGetMore returns the next batch of a cursor opened by find, aggregate or a list command.
+func msgGetMore(_ context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	idVal := req.doc.Index(0).Value()
+	id, ok := asInt64(idVal)
+	if !ok || !isNumber(idVal) {
+		return nil, typeErr("getMore.getMore", idVal.Type, "long")
+	}
+	coll, has, err := optString(req.doc, "getMore", "collection")
+	if err != nil {
+		return nil, err
+	}
+	if !has {
+		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'getMore.collection' is missing but a required field")
+	}
+	batchSize, _, err := optInt64(req.doc, "getMore", "batchSize")
+	if err != nil {
+		return nil, err
+	}
+	if batchSize < 0 {
+		return nil, badBatchSize(batchSize)
+	}
+	ns := req.db + "." + coll
+	if curNS, ok := s.cursors.peek(id); ok && curNS != ns {
+		return nil, mongoerr.New(mongoerr.Unauthorized,
+			"Requested getMore on namespace '%s', but cursor belongs to a different namespace %s", ns, curNS)
+	}
+	cur, ok := s.cursors.take(id)
+	if !ok {
+		return nil, mongoerr.New(mongoerr.CursorNotFound, "cursor id %d not found", id)
+	}
+	if cur.ns != ns { // reopened under another namespace between peek and take
+		s.cursors.put(cur)
+		return nil, mongoerr.New(mongoerr.Unauthorized,
+			"Requested getMore on namespace '%s', but cursor belongs to a different namespace %s", ns, cur.ns)
+	}
+	batch, rest := splitBatch(cur.docs, int(batchSize))
+	if len(rest) > 0 {
+		cur.docs = rest
+		s.cursors.put(cur)
+	} else {
+		id = 0
+	}
+	return cursorReply(cur.ns, "nextBatch", id, batch), nil
+}

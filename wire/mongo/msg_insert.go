@@ -1,0 +1,125 @@
+package mongo
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/wire/mongoerr"
+)
+
+// insertBatch is how many valid measurements go to Backend.Insert at once.
+const insertBatch = 1000
+
+// msgInsert inserts measurements. Each document needs a BSON date in the timeField (else a
+// write error 2 for that document); ordered inserts stop at the first error, unordered ones
+// keep going. Documents without _id get an ObjectId.
+func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	c, name, err := s.targetCollection(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	ordered, err := optBool(req.doc, "insert", "ordered", true)
+	if err != nil {
+		return nil, err
+	}
+	vals, ok, err := optArray(req.doc, "insert", "documents")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'insert.documents' is missing but a required field")
+	}
+	if len(vals) > 100000 {
+		return nil, mongoerr.New(mongoerr.InvalidLength, "Write batch sizes must be between 1 and 100000. Got %d operations.", len(vals))
+	}
+	if c == nil {
+		return nil, mongoerr.New(mongoerr.NamespaceNotFound,
+			"Collection %s.%s does not exist; ChronoGo stores only time-series collections: create it with the 'timeseries' option first", req.db, name)
+	}
+	ins := inserter{s: s, c: c, ctx: ctx}
+	for i, v := range vals {
+		doc, err := measurement(c, v)
+		if err != nil {
+			ins.flush()
+			ins.errs = append(ins.errs, writeError{index: i, err: asMongoErr(err)})
+			if ordered {
+				break
+			}
+			continue
+		}
+		ins.add(i, doc)
+		if len(ins.docs) >= insertBatch {
+			ins.flush()
+		}
+		if ordered && len(ins.errs) > 0 {
+			break
+		}
+	}
+	ins.flush()
+	b := bsoncore.NewDocumentBuilder().AppendInt32("n", int32(ins.n))
+	appendWriteErrors(b, ins.errs)
+	return b, nil
+}
+
+// inserter batches valid measurements for Backend.Insert.
+type inserter struct {
+	s    *Server
+	c    *meta.Collection
+	ctx  context.Context
+	docs []bson.Raw
+	idx  []int // command index of each doc
+	n    int
+	errs []writeError
+}
+
+func (in *inserter) add(i int, doc bson.Raw) {
+	in.docs = append(in.docs, doc)
+	in.idx = append(in.idx, i)
+}
+
+// flush writes the pending batch; a failure becomes a write error for each of its documents.
+func (in *inserter) flush() {
+	if len(in.docs) == 0 {
+		return
+	}
+	if err := in.s.b.Insert(in.ctx, in.c, in.docs); err != nil {
+		in.s.log.WithError(err).WithField("collection", in.c.DB+"."+in.c.Name).Warn("insert batch failed")
+		me := asMongoErr(err)
+		for _, i := range in.idx {
+			in.errs = append(in.errs, writeError{index: i, err: me})
+		}
+	} else {
+		in.n += len(in.docs)
+	}
+	in.docs, in.idx = nil, nil // the backend may keep the slices
+}
+
+// measurement validates one inserted document and gives it an _id if it has none.
+func measurement(c *meta.Collection, v bson.RawValue) (bson.Raw, error) {
+	doc, ok := v.DocumentOK()
+	if !ok {
+		return nil, typeErr("insert.documents", v.Type, "object")
+	}
+	if len(doc) > MaxBSONObjectSize {
+		return nil, mongoerr.New(mongoerr.BSONObjectTooLarge, "object to insert too large. size in bytes: %d, max size: %d", len(doc), MaxBSONObjectSize)
+	}
+	if tv, err := doc.LookupErr(c.TimeField); err != nil || tv.Type != bson.TypeDateTime {
+		return nil, mongoerr.New(mongoerr.BadValue, "'%s' must be present and contain a valid BSON UTC datetime value", c.TimeField)
+	}
+	if _, err := doc.LookupErr("_id"); err == nil {
+		return doc, nil
+	}
+	oid := bson.NewObjectID()
+	b := bsoncore.NewDocumentBuilder().AppendObjectID("_id", oid)
+	elems, err := doc.Elements()
+	if err != nil {
+		return nil, mongoerr.New(mongoerr.InvalidBSON, "insert: %v", err)
+	}
+	for _, e := range elems {
+		b.AppendValue(e.Key(), bsoncore.Value{Type: bsoncore.Type(e.Value().Type), Data: e.Value().Value})
+	}
+	return bson.Raw(b.Build()), nil
+}

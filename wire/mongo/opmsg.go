@@ -1,0 +1,187 @@
+package mongo
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/chronogo/chronogo/wire/mongoerr"
+)
+
+// OP_MSG flag bits.
+const (
+	FlagChecksumPresent uint32 = 1 << 0
+	FlagMoreToCome      uint32 = 1 << 1
+	FlagExhaustAllowed  uint32 = 1 << 16
+	// bits 0..15 are required: a parser must reject unknown ones
+	requiredFlagBits = 0xffff
+	knownFlagBits    = FlagChecksumPresent | FlagMoreToCome | FlagExhaustAllowed
+)
+
+// castagnoli is the CRC32C table of OP_MSG checksums.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// DocSequence is an OP_MSG kind 1 section: documents that belong to the array field Identifier.
+type DocSequence struct {
+	Identifier string
+	Docs       []bson.Raw
+}
+
+// OpMsg is a decoded OP_MSG.
+type OpMsg struct {
+	Flags     uint32
+	Body      bson.Raw
+	Sequences []DocSequence
+}
+
+// protocolErr is an error about a well-framed message with bad contents; the client gets a reply.
+func protocolErr(format string, args ...any) error {
+	return mongoerr.New(mongoerr.ProtocolError, format, args...)
+}
+
+// readDoc splits one BSON document off the front of b and validates it.
+func readDoc(b []byte, what string) (bson.Raw, []byte, error) {
+	if len(b) < 5 {
+		return nil, nil, mongoerr.New(mongoerr.InvalidBSON, "%s: %d bytes left; want at least 5", what, len(b))
+	}
+	n := int(int32(binary.LittleEndian.Uint32(b)))
+	if n < 5 || n > len(b) {
+		return nil, nil, mongoerr.New(mongoerr.InvalidBSON, "%s: document length %d; %d bytes left", what, n, len(b))
+	}
+	if n > MaxBSONObjectSize {
+		return nil, nil, mongoerr.New(mongoerr.BSONObjectTooLarge, "%s: document of %d bytes exceeds %d", what, n, MaxBSONObjectSize)
+	}
+	doc := bson.Raw(b[:n])
+	if err := doc.Validate(); err != nil {
+		return nil, nil, mongoerr.New(mongoerr.InvalidBSON, "%s: %v", what, err)
+	}
+	return doc, b[n:], nil
+}
+
+// readCString splits a NUL-terminated string off the front of b.
+func readCString(b []byte, what string) (string, []byte, error) {
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return "", nil, protocolErr("%s: unterminated string", what)
+	}
+	return string(b[:i]), b[i+1:], nil
+}
+
+// decodeOpMsg decodes the body of an OP_MSG whose header is h, verifying the checksum if present.
+func decodeOpMsg(h MsgHeader, body []byte) (*OpMsg, error) {
+	if len(body) < 5 {
+		return nil, protocolErr("OP_MSG of %d bytes is too short", len(body))
+	}
+	m := &OpMsg{Flags: binary.LittleEndian.Uint32(body)}
+	if unknown := m.Flags & requiredFlagBits &^ knownFlagBits; unknown != 0 {
+		return nil, protocolErr("OP_MSG has unknown required flag bits %#x", unknown)
+	}
+	rest := body[4:]
+	if m.Flags&FlagChecksumPresent != 0 {
+		if len(rest) < 4+1 {
+			return nil, protocolErr("OP_MSG with checksum is too short")
+		}
+		want := binary.LittleEndian.Uint32(rest[len(rest)-4:])
+		rest = rest[:len(rest)-4]
+		crc := crc32.Update(0, castagnoli, appendHeader(nil, h))
+		crc = crc32.Update(crc, castagnoli, body[:len(body)-4])
+		if crc != want {
+			return nil, protocolErr("OP_MSG checksum %#08x; computed %#08x", want, crc)
+		}
+	}
+	for len(rest) > 0 {
+		kind := rest[0]
+		rest = rest[1:]
+		switch kind {
+		case 0:
+			if m.Body != nil {
+				return nil, protocolErr("OP_MSG has more than one body section")
+			}
+			doc, tail, err := readDoc(rest, "OP_MSG body")
+			if err != nil {
+				return nil, err
+			}
+			m.Body, rest = doc, tail
+		case 1:
+			seq, tail, err := readSequence(rest)
+			if err != nil {
+				return nil, err
+			}
+			m.Sequences, rest = append(m.Sequences, seq), tail
+		default:
+			return nil, protocolErr("OP_MSG has unknown section kind %d", kind)
+		}
+	}
+	if m.Body == nil {
+		return nil, protocolErr("OP_MSG has no body section")
+	}
+	return m, nil
+}
+
+// readSequence reads a kind 1 section (size, identifier, documents).
+func readSequence(b []byte) (DocSequence, []byte, error) {
+	var seq DocSequence
+	if len(b) < 4 {
+		return seq, nil, protocolErr("OP_MSG document sequence is truncated")
+	}
+	n := int(int32(binary.LittleEndian.Uint32(b)))
+	if n < 4+1 || n > len(b) {
+		return seq, nil, protocolErr("OP_MSG document sequence size %d; %d bytes left", n, len(b))
+	}
+	sec, tail := b[4:n], b[n:]
+	id, sec, err := readCString(sec, "OP_MSG document sequence identifier")
+	if err != nil {
+		return seq, nil, err
+	}
+	seq.Identifier = id
+	for len(sec) > 0 {
+		var doc bson.Raw
+		if doc, sec, err = readDoc(sec, "OP_MSG document sequence "+id); err != nil {
+			return seq, nil, err
+		}
+		seq.Docs = append(seq.Docs, doc)
+	}
+	return seq, tail, nil
+}
+
+// Command returns the body with every document sequence merged in as an array field.
+func (m *OpMsg) Command() (bson.Raw, error) {
+	if len(m.Sequences) == 0 {
+		return m.Body, nil
+	}
+	elems, err := m.Body.Elements()
+	if err != nil {
+		return nil, mongoerr.New(mongoerr.InvalidBSON, "OP_MSG body: %v", err)
+	}
+	b := bsoncore.NewDocumentBuilder()
+	for _, e := range elems {
+		b.AppendValue(e.Key(), bsoncore.Value{Type: bsoncore.Type(e.Value().Type), Data: e.Value().Value})
+	}
+	for _, s := range m.Sequences {
+		if _, err := m.Body.LookupErr(s.Identifier); err == nil {
+			return nil, protocolErr("OP_MSG field %q is both in the body and a document sequence", s.Identifier)
+		}
+		ab := bsoncore.NewArrayBuilder()
+		for _, d := range s.Docs {
+			ab.AppendDocument(d)
+		}
+		b.AppendArray(s.Identifier, ab.Build())
+	}
+	doc := b.Build()
+	if len(doc) > MaxMessageSize {
+		return nil, protocolErr("merged command of %d bytes is too large", len(doc))
+	}
+	return bson.Raw(doc), nil
+}
+
+// appendOpMsg appends a whole OP_MSG (header, flags, one body section) to dst.
+func appendOpMsg(dst []byte, requestID, responseTo int32, flags uint32, body []byte) []byte {
+	h := MsgHeader{MessageLength: int32(MsgHeaderLen + 4 + 1 + len(body)), RequestID: requestID, ResponseTo: responseTo, OpCode: OpCodeMsg}
+	dst = appendHeader(dst, h)
+	dst = binary.LittleEndian.AppendUint32(dst, flags)
+	dst = append(dst, 0)
+	return append(dst, body...)
+}

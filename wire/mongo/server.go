@@ -1,0 +1,207 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("mongo: server closed")
+
+// Config configures a Server.
+type Config struct {
+	// Logger receives the server's logs; nil means logrus' standard logger.
+	Logger logrus.FieldLogger
+	// IdleCursorTimeout is how long an unused cursor lives (default 10 minutes).
+	IdleCursorTimeout time.Duration
+	// CursorReapInterval is how often idle cursors are looked for (default 1 minute, at most
+	// IdleCursorTimeout).
+	CursorReapInterval time.Duration
+}
+
+// Server serves the MongoDB wire protocol for a Backend: one goroutine per connection, cursors
+// shared by all connections.
+type Server struct {
+	cfg     Config
+	b       Backend
+	log     logrus.FieldLogger
+	cursors *cursorRegistry
+
+	connIDs atomic.Int32
+	reqIDs  atomic.Int32
+
+	// baseCtx is the parent of every request context; forced shutdown cancels it
+	baseCtx context.Context
+	cancel  context.CancelFunc
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closing   atomic.Bool // read by connections under their own lock, so not under mu
+	reaping   bool        // the reaper goroutine was started
+	stopReap  sync.Once
+	reapStop  chan struct{}
+	reapDone  chan struct{}
+	connWG    sync.WaitGroup
+}
+
+// NewServer returns a server for b; it does nothing until Serve.
+func NewServer(cfg Config, b Backend) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = logrus.StandardLogger()
+	}
+	if cfg.IdleCursorTimeout <= 0 {
+		cfg.IdleCursorTimeout = 10 * time.Minute
+	}
+	if cfg.CursorReapInterval <= 0 {
+		cfg.CursorReapInterval = time.Minute
+	}
+	cfg.CursorReapInterval = min(cfg.CursorReapInterval, cfg.IdleCursorTimeout)
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		cfg:       cfg,
+		b:         b,
+		log:       cfg.Logger,
+		cursors:   newCursorRegistry(),
+		baseCtx:   ctx,
+		cancel:    cancel,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
+		reapStop:  make(chan struct{}),
+		reapDone:  make(chan struct{}),
+	}
+}
+
+// Serve accepts connections on l until Shutdown (then it returns ErrServerClosed) or an accept
+// error that is not temporary. l is closed when Serve returns.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		_ = l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	if !s.reaping {
+		s.reaping = true
+		go s.reapCursors()
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		_ = l.Close()
+	}()
+
+	s.log.WithField("addr", l.Addr().String()).Info("listening for MongoDB clients")
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.WithError(err).WithField("retry_in", backoff).Warn("accept failed")
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		c := s.newConn(nc)
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			_ = nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.connWG.Add(1)
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+func (s *Server) isClosing() bool { return s.closing.Load() }
+
+// Shutdown stops accepting connections, closes idle connections, waits for in-flight requests
+// to finish (their connections are closed after the reply) and stops the cursor reaper. If ctx
+// ends first, every connection is closed and ctx's error returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	for l := range s.listeners {
+		_ = l.Close()
+	}
+	reaping := s.reaping
+	s.mu.Unlock()
+	if reaping {
+		s.stopReap.Do(func() { close(s.reapStop) })
+		<-s.reapDone
+	}
+
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if s.closeIdleConns() == 0 {
+			s.connWG.Wait()
+			s.cancel()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.cancel()
+			s.mu.Lock()
+			for c := range s.conns {
+				c.forceClose()
+			}
+			s.mu.Unlock()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// closeIdleConns closes connections not serving a request and returns how many remain.
+func (s *Server) closeIdleConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.closeIfIdle()
+	}
+	return len(s.conns)
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.connWG.Done()
+}
+
+// reapCursors drops idle cursors until Shutdown.
+func (s *Server) reapCursors() {
+	defer close(s.reapDone)
+	t := time.NewTicker(s.cfg.CursorReapInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.reapStop:
+			return
+		case now := <-t.C:
+			if n := s.cursors.reap(now.Add(-s.cfg.IdleCursorTimeout)); n > 0 {
+				s.log.WithField("cursors", n).Debug("reaped idle cursors")
+			}
+		}
+	}
+}
