@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
@@ -22,11 +23,14 @@ type config struct {
 	RaftAddr    string `yaml:"raft-addr"`
 	ActorAddr   string `yaml:"actor-addr"`
 	LogLevel    string `yaml:"log-level"`
+	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
+	TTLInterval time.Duration `yaml:"-"`
 }
 
 func defaultConfig() config {
 	return config{DataDir: "./data", MongoAddr: ":27017", HTTPAddr: ":8080", ClusterRole: "standalone",
-		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info"}
+		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info",
+		TTLInterval: 60 * time.Second}
 }
 
 // loadFile reads a YAML config file; flags given on the command line win over it.
@@ -72,6 +76,9 @@ func (c *config) validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir must not be empty")
+	}
+	if c.TTLInterval <= 0 {
+		return fmt.Errorf("--ttl-interval must be positive")
 	}
 	if c.MongoAddr == "" {
 		return fmt.Errorf("--mongo-addr must not be empty")

@@ -100,7 +100,7 @@ func runServer(ctx context.Context, cfg config) error {
 		go func() { errc <- hs.Serve(httpLn) }()
 	}
 	ttlCtx, stopTTL := context.WithCancel(ctx)
-	go b.RunTTL(ttlCtx, backend.TTLInterval)
+	go b.RunTTL(ttlCtx, cfg.TTLInterval)
 	entry.WithFields(logrus.Fields{"mongo_addr": mongoLn.Addr().String(), "http_addr": cfg.HTTPAddr, "data_dir": cfg.DataDir,
 		"version": version}).Info("chronogo is ready")
 

@@ -76,15 +76,17 @@ type Server struct {
 	cmd       *exec.Cmd
 	log       *syncBuffer
 	done      chan struct{}
+	extra     []string
 }
 
-// Start starts a standalone server with a new data directory (or dataDir if not empty).
-func Start(t testing.TB, dataDir string) *Server {
+// Start starts a standalone server with a new data directory (or dataDir if not empty); extra
+// flags are passed to chronogo.
+func Start(t testing.TB, dataDir string, extra ...string) *Server {
 	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	s := &Server{t: t, DataDir: dataDir,
+	s := &Server{t: t, DataDir: dataDir, extra: extra,
 		MongoAddr: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 		HTTPAddr:  fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 		RaftAddr:  fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
@@ -97,8 +99,9 @@ func Start(t testing.TB, dataDir string) *Server {
 func (s *Server) start() {
 	t := s.t
 	s.log = &syncBuffer{}
-	s.cmd = exec.Command(Binary(t), "--data-dir", s.DataDir, "--mongo-addr", s.MongoAddr, "--http-addr", s.HTTPAddr,
-		"--raft-addr", s.RaftAddr, "--log-level", "warn")
+	args := []string{"--data-dir", s.DataDir, "--mongo-addr", s.MongoAddr, "--http-addr", s.HTTPAddr,
+		"--raft-addr", s.RaftAddr, "--log-level", "warn"}
+	s.cmd = exec.Command(Binary(t), append(args, s.extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	require.NoError(t, s.cmd.Start())
 	s.done = make(chan struct{})

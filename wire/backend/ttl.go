@@ -8,9 +8,6 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// TTLInterval is how often expired measurements are removed (MongoDB's TTL monitor also runs every 60 s).
-const TTLInterval = 60 * time.Second
-
 // ExpireOnce deletes, in every collection with expireAfterSeconds, the measurements whose time is
 // older than now minus the TTL.
 func (b *Backend) ExpireOnce(ctx context.Context, now time.Time) error {
