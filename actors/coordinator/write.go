@@ -24,7 +24,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage"
 )
 
 // replicaSetState counts the answers of one route's replicas.
@@ -82,11 +84,14 @@ func (j *writeJob) start(ctx actor.Context) {
 	for _, r := range routes {
 		st := &replicaSetState{route: r}
 		j.sets = append(j.sets, st)
-		msg := &messages.WriteBatch{Tenant: j.req.tenant, Db: j.req.db, BucketId: r.Bucket.ID, ReplicaSetId: r.ReplicaSet.ID, Consistency: j.level.Proto()}
-		msg.SetBatch(r.Batch)
+		msg := &messages.WriteBatch{Tenant: j.req.tenant, Db: j.req.db, BucketId: r.Bucket.ID, ReplicaSetId: r.ReplicaSet.ID,
+			Version: r.Batch.Version, Consistency: j.level.Proto()}
 		for _, v := range r.ReplicaSet.Vnodes {
+			if v.NodeID != j.cfg.NodeID && msg.Batch == nil {
+				msg.SetBatch(r.Batch) // encoded only when a replica is remote
+			}
 			j.waiting++
-			target, payload, err := j.target(rctx, v.NodeID, v.ID, msg)
+			target, payload, err := j.target(rctx, v.NodeID, v.ID, msg, r.Batch)
 			if err != nil {
 				j.answer(ctx, st, v.ID, v.NodeID, nil, err)
 				continue
@@ -101,13 +106,13 @@ func (j *writeJob) start(ctx actor.Context) {
 	j.maybeStop(ctx)
 }
 
-// target is the PID and message for one replica: the local manager with the plain message, or
-// the remote node's manager with the message in an envelope.
-func (j *writeJob) target(ctx context.Context, nodeID, vnodeID uint64, msg *messages.WriteBatch) (*actor.PID, any, error) {
+// target is the PID and message for one replica: the local manager with the batch itself, or
+// the remote node's manager with the encoded message in an envelope.
+func (j *writeJob) target(ctx context.Context, nodeID, vnodeID uint64, msg *messages.WriteBatch, b *storage.Batch) (*actor.PID, any, error) {
 	m := &messages.WriteBatch{VnodeId: vnodeID, Tenant: msg.Tenant, Db: msg.Db, BucketId: msg.BucketId, ReplicaSetId: msg.ReplicaSetId,
 		Version: msg.Version, Batch: msg.Batch, Compressed: msg.Compressed, Consistency: msg.Consistency}
 	if nodeID == j.cfg.NodeID {
-		return j.cfg.Manager, m, nil
+		return j.cfg.Manager, &vnode.LocalWrite{Header: m, Batch: b}, nil
 	}
 	node, err := j.cfg.Placement.Node(ctx, nodeID)
 	if err != nil {

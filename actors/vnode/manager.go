@@ -126,6 +126,9 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 		ctx.Respond(refs)
 	case *messages.WriteBatch:
 		m.forward(ctx, Spec{Tenant: r.GetTenant(), DB: r.GetDb(), BucketID: r.GetBucketId(), ReplicaSetID: r.GetReplicaSetId(), VnodeID: r.GetVnodeId()}, r)
+	case *LocalWrite:
+		h := r.Header
+		m.forward(ctx, Spec{Tenant: h.GetTenant(), DB: h.GetDb(), BucketID: h.GetBucketId(), ReplicaSetID: h.GetReplicaSetId(), VnodeID: h.GetVnodeId()}, r)
 	case *messages.FlushRequest:
 		m.forwardRunning(ctx, r.GetVnodeId(), r)
 	case *messages.CompactRequest:
@@ -189,7 +192,7 @@ func (m *manager) forwardRunning(ctx actor.Context, id uint64, msg any) {
 func (m *manager) replyErr(ctx actor.Context, e *messages.ErrorReply) {
 	var reply proto.Message = e
 	switch r := ctx.Message().(type) {
-	case *messages.WriteBatch:
+	case *messages.WriteBatch, *LocalWrite:
 		reply = &messages.WriteAck{Code: e.GetCode(), Message: e.GetMessage()}
 	case *messages.Envelope:
 		if r.GetTypeName() == string(proto.MessageName(&messages.WriteBatch{})) {

@@ -33,6 +33,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
 )
 
@@ -101,6 +102,8 @@ func (v *vnodeActor) handle(ctx actor.Context, msg any) {
 		v.handle(ctx, inner)
 	case *messages.WriteBatch:
 		v.write(ctx, m)
+	case *LocalWrite:
+		v.writeBatch(ctx, m.Batch)
 	case *messages.FlushRequest:
 		v.flushRequest(ctx, m)
 	case *messages.CompactRequest:
@@ -156,6 +159,11 @@ func (v *vnodeActor) write(ctx actor.Context, m *messages.WriteBatch) {
 		v.reply(ctx, ctx.Sender(), &messages.WriteAck{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: err.Error()})
 		return
 	}
+	v.writeBatch(ctx, b)
+}
+
+// writeBatch writes a decoded batch; the ack waits for the next commit.
+func (v *vnodeActor) writeBatch(ctx actor.Context, b *storage.Batch) {
 	seq, err := v.eng.Write(b)
 	if err != nil {
 		v.reply(ctx, ctx.Sender(), &messages.WriteAck{Code: codeOf(err), Message: err.Error()})

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
@@ -32,10 +33,13 @@ func TimeOf(doc bson.Raw, timeField string) (int64, error) {
 }
 
 // Builder turns documents of one collection into a columnar batch, grouping rows by series.
-// It keeps its buffers between batches.
+// It keeps its buffers between batches and does not allocate per document for series and
+// columns it has seen: documents of the same series are recognised by the raw bytes of their meta
+// value. Byte values (strings, documents, ObjectIds) alias the documents, which must outlive the batch.
 type Builder struct {
 	c        *meta.Collection
-	bySeries map[string]int
+	bySeries map[string]int // encoded series key -> index in batch.Series
+	byMeta   map[bsoncore.Type]map[string]int // meta value type, raw bytes -> index in batch.Series
 	batch    storage.Batch
 	tags     []storage.Tag
 	key      []byte
@@ -43,7 +47,7 @@ type Builder struct {
 
 // NewBuilder returns a builder for collection c.
 func NewBuilder(c *meta.Collection) *Builder {
-	return &Builder{c: c, bySeries: map[string]int{}}
+	return &Builder{c: c, bySeries: map[string]int{}, byMeta: map[bsoncore.Type]map[string]int{}}
 }
 
 // Add appends one document. Documents must have passed TimeOf; other problems (a field of a type
@@ -53,32 +57,77 @@ func (b *Builder) Add(doc bson.Raw) error {
 	if err != nil {
 		return err
 	}
-	elems, err := doc.Elements()
+	body, err := elementsOf(doc)
 	if err != nil {
-		return fmt.Errorf("decode document: %w", err)
+		return err
 	}
-	// Check every field first so a bad document changes nothing.
-	for _, e := range elems {
-		k := e.Key()
-		if k == b.c.TimeField || k == b.c.MetaField {
-			continue
+	// First pass: validate every field and find the meta value, so a bad document changes nothing.
+	var metaVal bsoncore.Value
+	hasMeta := false
+	for rest := body; len(rest) > 1; {
+		e, r, ok := bsoncore.ReadElement(rest)
+		if !ok {
+			return errors.New("decode document: malformed element")
 		}
-		if !storage.FieldType(e.Value().Type).Valid() {
+		rest = r
+		k := e.KeyBytes()
+		switch {
+		case string(k) == b.c.TimeField:
+		case b.c.MetaField != "" && string(k) == b.c.MetaField:
+			metaVal, hasMeta = e.Value(), true
+		case !storage.FieldType(e.Value().Type).Valid():
 			return fmt.Errorf("field %q has BSON type %s, which time-series collections in ChronoGo do not store", k, e.Value().Type)
 		}
 	}
+	si, err := b.series(metaVal, hasMeta)
+	if err != nil {
+		return err
+	}
+	s := &b.batch.Series[si]
+	row := uint32(len(s.Times))
+	s.Times = append(s.Times, ts)
+	for rest := body; len(rest) > 1; {
+		e, r, _ := bsoncore.ReadElement(rest)
+		rest = r
+		k := e.KeyBytes()
+		if string(k) == b.c.TimeField || (b.c.MetaField != "" && string(k) == b.c.MetaField) {
+			continue
+		}
+		v := e.Value()
+		col := column(s, k, storage.FieldType(v.Type))
+		if n := len(col.Rows); n > 0 && col.Rows[n-1] == row {
+			continue // a repeated field name: the first one wins
+		}
+		col.Rows = append(col.Rows, row)
+		appendValue(&col.Values, v)
+	}
+	return nil
+}
+
+// elementsOf returns the element bytes of a document (without length prefix and terminator).
+func elementsOf(doc bson.Raw) ([]byte, error) {
+	if len(doc) < 5 || int(int32(uint32(doc[0])|uint32(doc[1])<<8|uint32(doc[2])<<16|uint32(doc[3])<<24)) != len(doc) || doc[len(doc)-1] != 0 {
+		return nil, errors.New("decode document: bad length")
+	}
+	return doc[4:], nil
+}
+
+// series returns the index of the document's series in the batch, adding it if new.
+func (b *Builder) series(metaVal bsoncore.Value, hasMeta bool) (int, error) {
+	if si, ok := b.byMeta[metaVal.Type][string(metaVal.Data)]; ok && hasMeta {
+		return si, nil
+	}
 	b.tags = b.tags[:0]
-	if b.c.MetaField != "" {
-		if v, err := doc.LookupErr(b.c.MetaField); err == nil {
-			b.tags, err = FlattenMeta(b.tags, b.c.MetaField, v)
-			if err != nil {
-				return err
-			}
+	if hasMeta {
+		var err error
+		b.tags, err = FlattenMeta(b.tags, b.c.MetaField, bson.RawValue{Type: bson.Type(metaVal.Type), Value: metaVal.Data})
+		if err != nil {
+			return 0, err
 		}
 	}
 	sk := storage.SeriesKey{Table: b.c.Name, Tags: b.tags}
 	if err := sk.Normalize(); err != nil {
-		return err
+		return 0, err
 	}
 	b.key = sk.Marshal(b.key[:0])
 	si, ok := b.bySeries[string(b.key)]
@@ -87,55 +136,47 @@ func (b *Builder) Add(doc bson.Raw) error {
 		b.bySeries[string(b.key)] = si
 		b.batch.Series = append(b.batch.Series, storage.SeriesRows{Key: append([]byte(nil), b.key...)})
 	}
-	s := &b.batch.Series[si]
-	row := uint32(len(s.Times))
-	s.Times = append(s.Times, ts)
-	seen := map[string]bool{}
-	for _, e := range elems {
-		k := e.Key()
-		if k == b.c.TimeField || k == b.c.MetaField || seen[k] {
-			continue
+	if hasMeta {
+		m := b.byMeta[metaVal.Type]
+		if m == nil {
+			m = map[string]int{}
+			b.byMeta[metaVal.Type] = m
 		}
-		seen[k] = true
-		v := e.Value()
-		col := column(s, k, storage.FieldType(v.Type))
-		col.Rows = append(col.Rows, row)
-		appendValue(&col.Values, v)
+		m[string(metaVal.Data)] = si
 	}
-	return nil
+	return si, nil
 }
 
 // column finds or adds the column (name, type) of a series.
-func column(s *storage.SeriesRows, name string, t storage.FieldType) *storage.FieldColumn {
+func column(s *storage.SeriesRows, name []byte, t storage.FieldType) *storage.FieldColumn {
 	for i := range s.Fields {
-		if s.Fields[i].Name == name && s.Fields[i].Values.Type == t {
+		if s.Fields[i].Values.Type == t && s.Fields[i].Name == string(name) {
 			return &s.Fields[i]
 		}
 	}
-	s.Fields = append(s.Fields, storage.FieldColumn{Name: name, Rows: []uint32{}, Values: storage.Values{Type: t}})
+	s.Fields = append(s.Fields, storage.FieldColumn{Name: string(name), Rows: []uint32{}, Values: storage.Values{Type: t}})
 	return &s.Fields[len(s.Fields)-1]
 }
 
-func appendValue(dst *storage.Values, v bson.RawValue) {
+func appendValue(dst *storage.Values, v bsoncore.Value) {
 	switch v.Type {
-	case bson.TypeDouble:
+	case bsoncore.TypeDouble:
 		dst.Floats = append(dst.Floats, v.Double())
-	case bson.TypeInt32:
+	case bsoncore.TypeInt32:
 		dst.Ints = append(dst.Ints, int64(v.Int32()))
-	case bson.TypeInt64:
+	case bsoncore.TypeInt64:
 		dst.Ints = append(dst.Ints, v.Int64())
-	case bson.TypeDateTime:
+	case bsoncore.TypeDateTime:
 		dst.Ints = append(dst.Ints, v.DateTime())
-	case bson.TypeTimestamp:
+	case bsoncore.TypeTimestamp:
 		t, i := v.Timestamp()
 		dst.Ints = append(dst.Ints, int64(uint64(t)<<32|uint64(i)))
-	case bson.TypeBoolean:
+	case bsoncore.TypeBoolean:
 		dst.Bools = append(dst.Bools, v.Boolean())
-	case bson.TypeString:
-		s, _ := v.StringValueOK()
-		dst.Bytes = append(dst.Bytes, []byte(s))
+	case bsoncore.TypeString:
+		dst.Bytes = append(dst.Bytes, v.Data[4:len(v.Data)-1]) // int32 length, bytes, NUL
 	default: // document, array, binary, ObjectId, null, decimal: the raw value bytes
-		dst.Bytes = append(dst.Bytes, v.Value)
+		dst.Bytes = append(dst.Bytes, v.Data)
 	}
 }
 
@@ -166,6 +207,7 @@ func (b *Builder) Len() int {
 func (b *Builder) Reset(c *meta.Collection) {
 	b.c = c
 	clear(b.bySeries)
+	clear(b.byMeta)
 	b.batch = storage.Batch{}
 }
 

@@ -131,6 +131,12 @@ func appendField(dst []byte, name string, v *storage.Values, i int) []byte {
 	return bsoncore.AppendValueElement(dst, name, bsoncore.Value{Type: bsoncore.Type(v.Type), Data: v.Bytes[i]})
 }
 
+// MetaValue returns the metaField value of the documents of a series with tags (a zero RawValue
+// when they have none).
+func MetaValue(metaField string, tags []storage.Tag) (bson.RawValue, error) {
+	return metaValue(metaField, tags)
+}
+
 // metaValue rebuilds the meta field's value from the series tags (zero RawValue when absent).
 func metaValue(metaField string, tags []storage.Tag) (bson.RawValue, error) {
 	if metaField == "" || len(tags) == 0 {
