@@ -38,7 +38,7 @@ func TimeOf(doc bson.Raw, timeField string) (int64, error) {
 // value. Byte values (strings, documents, ObjectIds) alias the documents, which must outlive the batch.
 type Builder struct {
 	c        *meta.Collection
-	bySeries map[string]int // encoded series key -> index in batch.Series
+	bySeries map[string]int                   // encoded series key -> index in batch.Series
 	byMeta   map[bsoncore.Type]map[string]int // meta value type, raw bytes -> index in batch.Series
 	batch    storage.Batch
 	tags     []storage.Tag
