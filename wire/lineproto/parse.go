@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/chronogo/chronogo/storage"
 )
@@ -32,8 +33,15 @@ func Multiplier(precision string) (int64, error) {
 type Batches struct {
 	ByMeasurement map[string]*storage.Batch
 	bySeries      map[string]map[string]int
+	byHead        map[string]seriesRef // raw "measurement,tags" bytes of a line -> its series
 	Lines         int
 	Values        int
+}
+
+// seriesRef locates a series in the batches.
+type seriesRef struct {
+	batch *storage.Batch
+	index int
 }
 
 // ParseError says which line is bad and why.
@@ -52,7 +60,7 @@ func Parse(data []byte, precision string, now int64) (*Batches, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Batches{ByMeasurement: map[string]*storage.Batch{}, bySeries: map[string]map[string]int{}}
+	out := &Batches{ByMeasurement: map[string]*storage.Batch{}, bySeries: map[string]map[string]int{}, byHead: map[string]seriesRef{}}
 	p := parser{}
 	lineNo := 0
 	for len(data) > 0 {
@@ -82,15 +90,16 @@ type parser struct {
 	field []byte
 }
 
-// scan returns the token up to the first unescaped byte in stops (outside quotes when quoted).
-func scanToken(s []byte, stops string) (tok []byte, rest []byte, stop byte) {
+// scanToken returns the token up to the first unescaped stop byte (stop2 may equal stop1), the
+// rest after it and the stop byte found (0 at the end).
+func scanToken(s []byte, stop1, stop2 byte) (tok []byte, rest []byte, stop byte) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '\\' && i+1 < len(s) {
 			i++
 			continue
 		}
-		if bytes.IndexByte([]byte(stops), c) >= 0 {
+		if c == stop1 || c == stop2 {
 			return s[:i], s[i+1:], c
 		}
 	}
@@ -103,7 +112,7 @@ func unescape(b []byte) string {
 	}
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
-		if b[i] == '\\' && i+1 < len(b) && bytes.IndexByte([]byte(`,= "\`), b[i+1]) >= 0 {
+		if b[i] == '\\' && i+1 < len(b) && strings.IndexByte(`,= "\`, b[i+1]) >= 0 {
 			i++
 		}
 		out = append(out, b[i])
@@ -112,29 +121,23 @@ func unescape(b []byte) string {
 }
 
 func (p *parser) line(out *Batches, line []byte, mult, now int64) error {
-	head, rest, stop := scanToken(line, ", ")
-	if len(head) == 0 {
-		return errors.New("missing measurement")
-	}
-	meas := unescape(head)
-	p.tags = p.tags[:0]
-	for stop == ',' {
-		var kv []byte
-		kv, rest, stop = scanToken(rest, ", ")
-		k, v, st := scanToken(kv, "=")
-		if st != '=' || len(k) == 0 || len(v) == 0 {
-			return fmt.Errorf("bad tag %q", kv)
-		}
-		p.tags = append(p.tags, storage.Tag{Key: MetaField + "." + unescape(k), Value: storage.StringTag(unescape(v))})
-	}
+	head, rest, stop := scanToken(line, ' ', ' ')
 	if stop != ' ' {
 		return errors.New("missing fields")
+	}
+	ref, ok := out.byHead[string(head)]
+	if !ok {
+		var err error
+		if ref, err = p.newSeries(out, head); err != nil {
+			return err
+		}
+		out.byHead[string(head)] = ref
 	}
 	fieldPart, tsPart := splitFields(rest)
 	ts := now
 	if len(tsPart) > 0 {
-		n, err := strconv.ParseInt(string(tsPart), 10, 64)
-		if err != nil {
+		n, ok := parseInt(tsPart)
+		if !ok {
 			return fmt.Errorf("bad timestamp %q", tsPart)
 		}
 		ts = n * mult
@@ -142,9 +145,77 @@ func (p *parser) line(out *Batches, line []byte, mult, now int64) error {
 			return fmt.Errorf("timestamp %d overflows at precision", n)
 		}
 	}
+	s := &ref.batch.Series[ref.index]
+	row := uint32(len(s.Times))
+	s.Times = append(s.Times, ts)
+	nfields := 0
+	for len(fieldPart) > 0 {
+		var kv []byte
+		kv, fieldPart = scanField(fieldPart)
+		k, v, st := scanToken(kv, '=', '=')
+		if st != '=' || len(k) == 0 || len(v) == 0 {
+			rollback(s, row)
+			return fmt.Errorf("bad field %q", kv)
+		}
+		if err := addField(s, k, v, row); err != nil {
+			rollback(s, row)
+			return err
+		}
+		nfields++
+	}
+	if nfields == 0 {
+		rollback(s, row)
+		return errors.New("missing fields")
+	}
+	out.Values += nfields
+	return nil
+}
+
+// rollback removes row (the last one) from s after a bad line.
+func rollback(s *storage.SeriesRows, row uint32) {
+	s.Times = s.Times[:row]
+	for i := range s.Fields {
+		c := &s.Fields[i]
+		if n := len(c.Rows); n > 0 && c.Rows[n-1] == row {
+			c.Rows = c.Rows[:n-1]
+			truncateValues(&c.Values, len(c.Rows))
+		}
+	}
+}
+
+func truncateValues(v *storage.Values, n int) {
+	switch v.Type.Class() {
+	case storage.ClassFloat:
+		v.Floats = v.Floats[:n]
+	case storage.ClassInt:
+		v.Ints = v.Ints[:n]
+	case storage.ClassBool:
+		v.Bools = v.Bools[:n]
+	case storage.ClassBytes:
+		v.Bytes = v.Bytes[:n]
+	}
+}
+
+// newSeries parses "measurement,tag=value,..." and adds the series.
+func (p *parser) newSeries(out *Batches, head []byte) (seriesRef, error) {
+	name, rest, stop := scanToken(head, ',', ',')
+	if len(name) == 0 {
+		return seriesRef{}, errors.New("missing measurement")
+	}
+	meas := unescape(name)
+	p.tags = p.tags[:0]
+	for stop == ',' {
+		var kv []byte
+		kv, rest, stop = scanToken(rest, ',', ',')
+		k, v, st := scanToken(kv, '=', '=')
+		if st != '=' || len(k) == 0 || len(v) == 0 {
+			return seriesRef{}, fmt.Errorf("bad tag %q", kv)
+		}
+		p.tags = append(p.tags, storage.Tag{Key: MetaField + "." + unescape(k), Value: storage.StringTag(unescape(v))})
+	}
 	key := storage.SeriesKey{Table: meas, Tags: p.tags}
 	if err := key.Normalize(); err != nil {
-		return err
+		return seriesRef{}, err
 	}
 	p.key = key.Marshal(p.key[:0])
 	b := out.ByMeasurement[meas]
@@ -159,35 +230,43 @@ func (p *parser) line(out *Batches, line []byte, mult, now int64) error {
 		out.bySeries[meas][string(p.key)] = si
 		b.Series = append(b.Series, storage.SeriesRows{Key: append([]byte(nil), p.key...)})
 	}
-	s := &b.Series[si]
-	row := uint32(len(s.Times))
-	s.Times = append(s.Times, ts)
-	nfields := 0
-	for len(fieldPart) > 0 {
-		var kv []byte
-		kv, fieldPart = scanField(fieldPart)
-		k, v, st := scanToken(kv, "=")
-		if st != '=' || len(k) == 0 || len(v) == 0 {
-			s.Times = s.Times[:row]
-			return fmt.Errorf("bad field %q", kv)
-		}
-		name := unescape(k)
-		if name == TimeField || name == MetaField {
-			s.Times = s.Times[:row]
-			return fmt.Errorf("field name %q is reserved", name)
-		}
-		if err := addField(s, name, v, row); err != nil {
-			s.Times = s.Times[:row]
-			return err
-		}
-		nfields++
+	return seriesRef{batch: b, index: si}, nil
+}
+
+// parseInt parses a decimal int64 without allocating.
+func parseInt(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		b = b[1:]
 	}
-	if nfields == 0 {
-		s.Times = s.Times[:row]
-		return errors.New("missing fields")
+	if len(b) == 0 || len(b) > 19 {
+		if len(b) > 19 {
+			n, err := strconv.ParseInt(string(b), 10, 64)
+			if neg {
+				n = -n
+			}
+			return n, err == nil
+		}
+		return 0, false
 	}
-	out.Values += nfields
-	return nil
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if neg {
+		if n > 1<<63 {
+			return 0, false
+		}
+		return -int64(n), true
+	}
+	if n > 1<<63-1 {
+		return 0, false
+	}
+	return int64(n), true
 }
 
 // splitFields splits "f=1,g=2 123" into fields and timestamp, honouring quoted strings.
@@ -222,7 +301,7 @@ func scanField(s []byte) (field, rest []byte) {
 	return s, nil
 }
 
-func addField(s *storage.SeriesRows, name string, v []byte, row uint32) error {
+func addField(s *storage.SeriesRows, k, v []byte, row uint32) error {
 	var typ storage.FieldType
 	var iv int64
 	var fv float64
@@ -231,13 +310,13 @@ func addField(s *storage.SeriesRows, name string, v []byte, row uint32) error {
 	switch last := v[len(v)-1]; {
 	case v[0] == '"':
 		if len(v) < 2 || last != '"' {
-			return fmt.Errorf("field %q: unterminated string", name)
+			return fmt.Errorf("field %q: unterminated string", k)
 		}
 		typ, sv = storage.TypeString, []byte(unescapeString(v[1:len(v)-1]))
 	case last == 'i' || last == 'u':
-		n, err := strconv.ParseInt(string(v[:len(v)-1]), 10, 64)
-		if err != nil {
-			return fmt.Errorf("field %q: bad integer %q", name, v)
+		n, ok := parseInt(v[:len(v)-1])
+		if !ok {
+			return fmt.Errorf("field %q: bad integer %q", k, v)
 		}
 		typ, iv = storage.TypeInt64, n
 	default:
@@ -249,23 +328,30 @@ func addField(s *storage.SeriesRows, name string, v []byte, row uint32) error {
 		default:
 			f, err := strconv.ParseFloat(string(v), 64)
 			if err != nil {
-				return fmt.Errorf("field %q: bad value %q", name, v)
+				return fmt.Errorf("field %q: bad value %q", k, v)
 			}
 			typ, fv = storage.TypeDouble, f
 		}
 	}
+	escaped := bytes.IndexByte(k, '\\') >= 0
 	var col *storage.FieldColumn
 	for i := range s.Fields {
-		if s.Fields[i].Name == name && s.Fields[i].Values.Type == typ {
-			col = &s.Fields[i]
+		f := &s.Fields[i]
+		if f.Values.Type == typ && ((!escaped && f.Name == string(k)) || (escaped && f.Name == unescape(k))) {
+			col = f
+			break
 		}
 	}
 	if col == nil {
+		name := unescape(k)
+		if name == TimeField || name == MetaField {
+			return fmt.Errorf("field name %q is reserved", name)
+		}
 		s.Fields = append(s.Fields, storage.FieldColumn{Name: name, Rows: []uint32{}, Values: storage.Values{Type: typ}})
 		col = &s.Fields[len(s.Fields)-1]
 	}
 	if n := len(col.Rows); n > 0 && col.Rows[n-1] == row {
-		return fmt.Errorf("field %q appears twice", name)
+		return fmt.Errorf("field %q appears twice", k)
 	}
 	col.Rows = append(col.Rows, row)
 	switch typ {
