@@ -107,6 +107,21 @@ func (c *Client) propose(ctx context.Context, shardID uint64, cmd any) (sm.Resul
 	return res, err
 }
 
+// proposeFor proposes cmd on a shard and decodes dragonboat's result as the shard's result type R
+// (the zero R on error); what names the command in errors.
+func proposeFor[R any](ctx context.Context, c *Client, shardID uint64, what string, cmd any) (R, error) {
+	var zero R
+	res, err := c.propose(ctx, shardID, cmd)
+	if err != nil {
+		return zero, fmt.Errorf("proposing %s: %w", what, err)
+	}
+	r, err := smcodec.DecodeResult[R](res.Data)
+	if err != nil {
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
+	return r, nil
+}
+
 // read is a linearizable read (ReadIndex, then the local replica's Lookup).
 func (c *Client) read(ctx context.Context, shardID uint64, q any) (any, error) {
 	var v any

@@ -10,13 +10,9 @@ import (
 // proposeCatalog proposes a catalog command, refreshes the cache and decodes the result.
 func (c *Client) proposeCatalog(ctx context.Context, cmd catalog.Command) (catalog.Result, error) {
 	cmd.Now = c.now()
-	res, err := c.propose(ctx, ShardCatalog, cmd)
+	r, err := proposeFor[catalog.Result](ctx, c, ShardCatalog, "catalog "+string(cmd.Op), cmd)
 	if err != nil {
-		return catalog.Result{}, fmt.Errorf("proposing catalog %s: %w", cmd.Op, err)
-	}
-	r, err := catalog.DecodeResult(res.Data)
-	if err != nil {
-		return catalog.Result{}, fmt.Errorf("decoding catalog %s result: %w", cmd.Op, err)
+		return r, err
 	}
 	c.refreshCatalog()
 	return r, catalogError(cmd.Op, r)

@@ -11,13 +11,9 @@ import (
 // proposeLock proposes a locks command and decodes the result.
 func (c *Client) proposeLock(ctx context.Context, cmd locks.Command) (locks.Result, error) {
 	cmd.Now = c.now()
-	res, err := c.propose(ctx, ShardLocks, cmd)
+	r, err := proposeFor[locks.Result](ctx, c, ShardLocks, fmt.Sprintf("lock %s of %s", cmd.Op, cmd.Name), cmd)
 	if err != nil {
-		return locks.Result{}, fmt.Errorf("proposing lock %s of %s: %w", cmd.Op, cmd.Name, err)
-	}
-	r, err := locks.DecodeResult(res.Data)
-	if err != nil {
-		return locks.Result{}, fmt.Errorf("decoding lock %s result: %w", cmd.Op, err)
+		return r, err
 	}
 	switch r.Code {
 	case locks.CodeNotFound:

@@ -11,13 +11,9 @@ import (
 // proposePlacement proposes a placement command, refreshes the cache and decodes the result.
 func (c *Client) proposePlacement(ctx context.Context, cmd placement.Command) (placement.Result, error) {
 	cmd.Now = c.now()
-	res, err := c.propose(ctx, ShardPlacement, cmd)
+	r, err := proposeFor[placement.Result](ctx, c, ShardPlacement, "placement "+string(cmd.Op), cmd)
 	if err != nil {
-		return placement.Result{}, fmt.Errorf("proposing placement %s: %w", cmd.Op, err)
-	}
-	r, err := placement.DecodeResult(res.Data)
-	if err != nil {
-		return placement.Result{}, fmt.Errorf("decoding placement %s result: %w", cmd.Op, err)
+		return r, err
 	}
 	c.refreshPlacement()
 	switch r.Code {
@@ -83,15 +79,7 @@ func (c *Client) cachedBucket(tenant, db string, ts int64) (Bucket, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	bs := c.placement.Buckets[placement.DBKey{Tenant: tenant, DB: db}]
-	i, found := slices.BinarySearchFunc(bs, ts, func(b Bucket, ts int64) int {
-		switch {
-		case b.End <= ts:
-			return -1
-		case b.Start > ts:
-			return 1
-		}
-		return 0
-	})
+	i, found := placement.FindBucket(bs, ts)
 	if !found {
 		return Bucket{}, false
 	}

@@ -1,73 +1,40 @@
 package catalog
 
 import (
-	"encoding/json"
-	"io"
-	"slices"
-
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
 	"github.com/chronogo/chronogo/meta/internal/smcodec"
 )
 
-// Machine adapts State to smcodec.Machine: it decodes commands and encodes results and snapshots.
-type Machine struct {
-	State *State
+// shard is what the generic state machine needs of the catalog.
+var shard = &smcodec.Shard[State, Command, Result]{
+	Kind:  smcodec.KindCatalog,
+	New:   New,
+	Apply: Apply,
+	Invalid: func(s *State, err error) Result {
+		return Result{Code: CodeInvalid, Message: err.Error(), Version: s.Version}
+	},
+	Code:   func(r Result) uint64 { return uint64(r.Code) },
+	Lookup: (*State).Lookup,
+	Restored: func(s *State) {
+		if s.Tenants == nil {
+			s.Tenants = map[string]*Tenant{}
+		}
+	},
 }
 
+// Machine is the catalog state machine: State under the shared command and snapshot codecs. Build
+// one with NewMachine (a literal lacks the shard functions).
+type Machine = smcodec.Machine[State, Command, Result]
+
+// NewMachine returns a catalog machine over an empty catalog.
+func NewMachine() *Machine { return shard.NewMachine() }
+
 // NewStateMachine is the dragonboat CreateStateMachineFunc of the catalog shard.
-func NewStateMachine(_, _ uint64) sm.IStateMachine {
-	return smcodec.NewStateMachine(&Machine{State: New()})
-}
+func NewStateMachine(_, _ uint64) sm.IStateMachine { return NewMachine() }
 
 // EncodeCommand frames a command for SyncPropose.
 func EncodeCommand(c Command) ([]byte, error) { return smcodec.EncodeCommand(c) }
 
 // DecodeResult decodes the Data of a dragonboat Result.
-func DecodeResult(data []byte) (Result, error) {
-	var r Result
-	err := json.Unmarshal(data, &r)
-	return r, err
-}
-
-// Apply decodes and applies one command.
-func (m *Machine) Apply(cmd []byte) (uint64, []byte) {
-	var c Command
-	r := invalid("")
-	if err := smcodec.DecodeCommand(cmd, &c); err != nil {
-		r = invalid("%v", err)
-		r.Version = m.State.Version
-	} else {
-		r = Apply(m.State, c)
-	}
-	data, err := json.Marshal(r)
-	if err != nil {
-		// BUG: Result holds only plain data
-		panic("BUG: encoding catalog result: " + err.Error())
-	}
-	return uint64(r.Code), data
-}
-
-// Lookup answers a query.
-func (m *Machine) Lookup(q any) (any, error) { return m.State.Lookup(q) }
-
-// Snapshot frames the whole state.
-func (m *Machine) Snapshot() ([]byte, error) {
-	return smcodec.EncodeSnapshot(smcodec.KindCatalog, m.State)
-}
-
-// Restore replaces the state with a framed snapshot.
-func (m *Machine) Restore(r io.Reader) error {
-	s := New()
-	if err := smcodec.DecodeSnapshot(r, smcodec.KindCatalog, s); err != nil {
-		return err
-	}
-	if s.Tenants == nil {
-		s.Tenants = map[string]*Tenant{}
-	}
-	m.State = s
-	return nil
-}
-
-// sortStrings sorts in place.
-func sortStrings(s []string) { slices.Sort(s) }
+func DecodeResult(data []byte) (Result, error) { return smcodec.DecodeResult[Result](data) }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/chronogo/chronogo/meta/model"
 )
@@ -67,7 +68,7 @@ func (s *State) Lookup(q any) (any, error) {
 		names := sortedKeys(s.Tenants)
 		if s.Tenants[model.DefaultTenant] == nil {
 			names = append([]string{model.DefaultTenant}, names...)
-			sortStrings(names)
+			slices.Sort(names)
 		}
 		return names, nil
 	case UsersQuery:

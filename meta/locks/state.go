@@ -79,14 +79,24 @@ func acquire(s *State, c Command) Result {
 	return Result{Code: CodeGranted, Lease: &l}
 }
 
-// renew extends an unexpired lease held by (Holder, Token).
-func renew(s *State, c Command) Result {
+// heldBy returns the lease c names when c's (Holder, Token) own it, else the refusal.
+func heldBy(s *State, c Command) (Lease, *Result) {
 	l, ok := s.Leases[c.Name]
 	switch {
 	case !ok:
-		return Result{Code: CodeNotFound}
+		return l, &Result{Code: CodeNotFound}
 	case l.Holder != c.Holder || l.Token != c.Token:
-		return Result{Code: CodeNotHolder, Lease: &l}
+		return l, &Result{Code: CodeNotHolder, Lease: &l}
+	}
+	return l, nil
+}
+
+// renew extends an unexpired lease held by (Holder, Token).
+func renew(s *State, c Command) Result {
+	l, refused := heldBy(s, c)
+	switch {
+	case refused != nil:
+		return *refused
 	case c.Now >= l.ExpiresAt:
 		return Result{Code: CodeExpired, Lease: &l}
 	}
@@ -98,12 +108,9 @@ func renew(s *State, c Command) Result {
 
 // release deletes a lease held by (Holder, Token), expired or not.
 func release(s *State, c Command) Result {
-	l, ok := s.Leases[c.Name]
-	switch {
-	case !ok:
-		return Result{Code: CodeNotFound}
-	case l.Holder != c.Holder || l.Token != c.Token:
-		return Result{Code: CodeNotHolder, Lease: &l}
+	l, refused := heldBy(s, c)
+	if refused != nil {
+		return *refused
 	}
 	delete(s.Leases, c.Name)
 	s.Version++

@@ -87,7 +87,7 @@ func createBucket(s *State, c Command) Result {
 	}
 	key := dbKey(c.Tenant, c.DB)
 	bs := s.Buckets[key]
-	i, found := findBucket(bs, c.TS)
+	i, found := FindBucket(bs, c.TS)
 	if found {
 		b := cloneBucket(bs[i])
 		return Result{Code: CodeExists, Bucket: &b}

@@ -51,8 +51,9 @@ func BucketRange(ts, duration int64) (start, end int64) {
 	return start, start + duration
 }
 
-// findBucket returns the index of the bucket covering ts, or where one would be inserted.
-func findBucket(bs []model.Bucket, ts int64) (int, bool) {
+// FindBucket returns the index of the bucket covering ts in bs (sorted by Start, not overlapping)
+// and true, or where such a bucket would be inserted and false.
+func FindBucket(bs []model.Bucket, ts int64) (int, bool) {
 	i, _ := slices.BinarySearchFunc(bs, ts, func(b model.Bucket, ts int64) int {
 		switch {
 		case b.End <= ts:

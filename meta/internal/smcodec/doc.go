@@ -1,3 +1,3 @@
-// Package smcodec frames the commands and snapshots of the meta state machines and adapts a pure
-// state machine to dragonboat's IStateMachine. The formats are described in meta/docs/snapshot.md.
+// Package smcodec frames the commands and snapshots of the meta state machines and runs a shard's
+// pure state as a generic dragonboat IStateMachine. The formats are described in meta/docs/snapshot.md.
 package smcodec

@@ -31,6 +31,19 @@ const (
 	KindLocks     Kind = 3
 )
 
+// String names the kind for logs and errors.
+func (k Kind) String() string {
+	switch k {
+	case KindCatalog:
+		return "catalog"
+	case KindPlacement:
+		return "placement"
+	case KindLocks:
+		return "locks"
+	}
+	return fmt.Sprintf("kind(%d)", byte(k))
+}
+
 // castagnoli is built once at init; crc32.MakeTable is not safe to race on first use.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
