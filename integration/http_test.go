@@ -58,6 +58,7 @@ func TestHTTPWriteLineProtocol(t *testing.T) {
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.True(t, bytes.Contains(metrics, []byte("chronogo_http_write_lines_total 2")), "metrics count the lines written")
+	require.True(t, bytes.Contains(metrics, []byte(`chronogo_vnode_writes_total{db="lp",tenant="default",vnode=`)), "vnode figures are exported:\n%s", metrics)
 }
 
 // TestTTLRemovesExpiredMeasurements uses a short TTL pass interval (MongoDB's is 60 s).

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/chronogo/chronogo/actors"
@@ -89,6 +90,11 @@ func runServer(ctx context.Context, cfg config) error {
 		return fmt.Errorf("start node: %w", err)
 	}
 	b := backend.New(mc, n, meta.DefaultTenant, cfg.DataDir, entry.WithField("component", "backend"))
+	collector := backend.NewCollector(b)
+	if err := prometheus.Register(collector); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	defer prometheus.Unregister(collector)
 
 	ms := mongo.NewServer(mongo.Config{Logger: entry.WithField("component", "mongo")}, b)
 	errc := make(chan error, 2)

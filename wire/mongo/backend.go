@@ -36,6 +36,39 @@ type Backend interface {
 	Find(ctx context.Context, c *meta.Collection, p *Pushdown, fn func(doc bson.Raw) error) error
 	// Delete removes the documents matching p; p.Exact must be true. It returns how many it removed.
 	Delete(ctx context.Context, c *meta.Collection, p *Pushdown) (int64, error)
+	// Aggregate calls fn with the per-column aggregates of every series that may match p, per
+	// time bin of q (the storage engine's pre-aggregating scan). A bin of one series and column may
+	// arrive in several parts (one per storage bucket) to be merged. Parts are only valid during
+	// the call.
+	Aggregate(ctx context.Context, c *meta.Collection, p *Pushdown, q AggPlanQuery, fn func(*AggPart) error) error
+}
+
+// AggPlanQuery gives the time bins of Backend.Aggregate: bins start at Origin + k*Window (BSON
+// datetime ms); Window 0 means one bin per series over the whole range.
+type AggPlanQuery struct {
+	Window, Origin int64
+}
+
+// AggPart is the (partial) aggregate of one column (a field stored with one BSON type) of one
+// series in one time bin. Int32, Int64, DateTime, Timestamp and Boolean columns use the integer
+// fields (Boolean: Sum counts trues, Min and Max are 0 or 1), Double columns the F fields, other
+// types only Count and the stored value bytes of the first and last points.
+type AggPart struct {
+	// Series identifies the series key (the same bytes in every bucket).
+	Series []byte
+	// Meta is the series' metaField value (zero when the documents have none).
+	Meta bson.RawValue
+	// Start is the bin start in ms (unspecified when Window is 0).
+	Start                           int64
+	Field                           string
+	Type                            bson.Type
+	Count                           int64
+	Sum, Min, Max, First, Last      int64
+	SumOverflow                     bool
+	FSum, FMin, FMax, FFirst, FLast float64
+	FirstBytes, LastBytes           []byte
+	// FirstTime and LastTime are the times (ns) of the first and last points.
+	FirstTime, LastTime int64
 }
 
 // DatabaseInfo is one entry of listDatabases.

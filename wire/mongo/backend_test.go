@@ -24,6 +24,8 @@ type memBackend struct {
 	docs  map[string][]bson.Raw
 	// failInsert makes Insert fail for batches containing a document with this _id (string)
 	failInsert string
+	// aggCalls and findCalls count Aggregate (group pushdown) and Find calls
+	aggCalls, findCalls int
 }
 
 func newMemBackend() *memBackend {
@@ -136,6 +138,13 @@ func (m *memBackend) Insert(_ context.Context, c *meta.Collection, docs []bson.R
 }
 
 func (m *memBackend) Find(_ context.Context, c *meta.Collection, p *Pushdown, fn func(bson.Raw) error) error {
+	m.mu.Lock()
+	m.findCalls++
+	m.mu.Unlock()
+	return m.find(c, p, fn)
+}
+
+func (m *memBackend) find(c *meta.Collection, p *Pushdown, fn func(bson.Raw) error) error {
 	m.mu.Lock()
 	docs := append([]bson.Raw(nil), m.docs[c.DB+"."+c.Name]...)
 	m.mu.Unlock()

@@ -75,16 +75,27 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 	if err != nil {
 		return nil, queryErr(err)
 	}
+	var docs []bson.Raw
+	out := func(doc bson.Raw) error {
+		docs = append(docs, bson.Raw(append([]byte(nil), doc...)))
+		return nil
+	}
+	if c != nil {
+		if plan := mql.PlanGroupPushdown(stages, opts); plan != nil {
+			done, err := s.aggregatePushdown(ctx, c, plan, out)
+			if err != nil {
+				return nil, err
+			}
+			if done {
+				return s.firstBatch(ns, docs, batchSize, false), nil
+			}
+		}
+	}
 	in := func(yield func(bson.Raw) error) error {
 		if c == nil {
 			return nil
 		}
 		return s.scan(ctx, c, p.LeadingMatch(), yield)
-	}
-	var docs []bson.Raw
-	out := func(doc bson.Raw) error {
-		docs = append(docs, bson.Raw(append([]byte(nil), doc...)))
-		return nil
 	}
 	if err := p.Run(in, out); err != nil {
 		return nil, queryErr(err)

@@ -1,0 +1,60 @@
+package backend
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Collector exports the node's vnode figures to Prometheus at scrape time.
+type Collector struct{ b *Backend }
+
+// NewCollector returns a collector over the backend's node.
+func NewCollector(b *Backend) *Collector { return &Collector{b: b} }
+
+var (
+	labels        = []string{"tenant", "db", "vnode"}
+	vnodeDisk     = prometheus.NewDesc("chronogo_vnode_disk_bytes", "Bytes of TSM files of a vnode.", labels, nil)
+	vnodeCache    = prometheus.NewDesc("chronogo_vnode_cache_bytes", "Bytes held in a vnode's memcaches.", labels, nil)
+	vnodeFiles    = prometheus.NewDesc("chronogo_vnode_files", "TSM files of a vnode.", labels, nil)
+	vnodeSeries   = prometheus.NewDesc("chronogo_vnode_series", "Series in a vnode's index.", labels, nil)
+	vnodeImmut    = prometheus.NewDesc("chronogo_vnode_immutable_caches", "Memcaches waiting for a flush.", labels, nil)
+	vnodeWrites   = prometheus.NewDesc("chronogo_vnode_writes_total", "Batches written since the vnode actor started.", labels, nil)
+	vnodeCommits  = prometheus.NewDesc("chronogo_vnode_commits_total", "WAL group commits since the vnode actor started.", labels, nil)
+	vnodeSeq      = prometheus.NewDesc("chronogo_vnode_seq", "Last assigned seq_no of a vnode.", labels, nil)
+	vnodeFlushSeq = prometheus.NewDesc("chronogo_vnode_flushed_seq", "Last flushed seq_no of a vnode.", labels, nil)
+	scrapeErrors  = prometheus.NewDesc("chronogo_vnode_stats_errors", "1 if the last collection of vnode figures failed.", nil, nil)
+)
+
+// Describe sends the descriptors.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{vnodeDisk, vnodeCache, vnodeFiles, vnodeSeries, vnodeImmut, vnodeWrites, vnodeCommits, vnodeSeq, vnodeFlushSeq, scrapeErrors} {
+		ch <- d
+	}
+}
+
+// Collect asks every vnode for its figures.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stats, err := c.b.node.Stats(ctx)
+	failed := 0.0
+	if err != nil {
+		failed = 1
+	}
+	ch <- prometheus.MustNewConstMetric(scrapeErrors, prometheus.GaugeValue, failed)
+	for _, s := range stats {
+		l := []string{s.GetTenant(), s.GetDb(), strconv.FormatUint(s.GetVnodeId(), 10)}
+		ch <- prometheus.MustNewConstMetric(vnodeDisk, prometheus.GaugeValue, float64(s.GetDiskBytes()), l...)
+		ch <- prometheus.MustNewConstMetric(vnodeCache, prometheus.GaugeValue, float64(s.GetCacheBytes()), l...)
+		ch <- prometheus.MustNewConstMetric(vnodeFiles, prometheus.GaugeValue, float64(s.GetFiles()), l...)
+		ch <- prometheus.MustNewConstMetric(vnodeSeries, prometheus.GaugeValue, float64(s.GetSeries()), l...)
+		ch <- prometheus.MustNewConstMetric(vnodeImmut, prometheus.GaugeValue, float64(s.GetImmutableCaches()), l...)
+		ch <- prometheus.MustNewConstMetric(vnodeWrites, prometheus.CounterValue, float64(s.GetWrites()), l...)
+		ch <- prometheus.MustNewConstMetric(vnodeCommits, prometheus.CounterValue, float64(s.GetCommits()), l...)
+		ch <- prometheus.MustNewConstMetric(vnodeSeq, prometheus.GaugeValue, float64(s.GetSeq()), l...)
+		ch <- prometheus.MustNewConstMetric(vnodeFlushSeq, prometheus.GaugeValue, float64(s.GetFlushedSeq()), l...)
+	}
+}
