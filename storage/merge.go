@@ -20,6 +20,16 @@ func MergeLWW(dst *Points, sources []*Points, hide HideFunc) {
 		}
 		return
 	}
+	if disjoint(sources) && hide == nil {
+		// Sources hold separate time ranges (files of successive flushes): concatenate in time order.
+		order := make([]*Points, len(sources))
+		copy(order, sources)
+		sortByFirstTime(order)
+		for _, s := range order {
+			dst.AppendAll(s)
+		}
+		return
+	}
 	pos := make([]int, len(sources))
 	for {
 		// smallest current time
@@ -49,4 +59,34 @@ func MergeLWW(dst *Points, sources []*Points, hide HideFunc) {
 			dst.Append(w, wi)
 		}
 	}
+}
+
+// disjoint reports whether the sources' time ranges do not overlap.
+func disjoint(sources []*Points) bool {
+	for i, a := range sources {
+		if len(a.Times) == 0 {
+			continue
+		}
+		for _, b := range sources[i+1:] {
+			if len(b.Times) > 0 && a.Times[0] <= b.Times[len(b.Times)-1] && b.Times[0] <= a.Times[len(a.Times)-1] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func sortByFirstTime(ps []*Points) {
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && firstTime(ps[j]) < firstTime(ps[j-1]); j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
+
+func firstTime(p *Points) int64 {
+	if len(p.Times) == 0 {
+		return 0
+	}
+	return p.Times[0]
 }

@@ -32,6 +32,23 @@ func (p *Points) Append(src *Points, i int) {
 	p.Seqs = append(p.Seqs, src.Seqs[i])
 }
 
+// AppendAll adds every point of src.
+func (p *Points) AppendAll(src *Points) {
+	p.Times = append(p.Times, src.Times...)
+	p.Versions = append(p.Versions, src.Versions...)
+	p.Seqs = append(p.Seqs, src.Seqs...)
+	switch p.Values.Type.Class() {
+	case ClassFloat:
+		p.Values.Floats = append(p.Values.Floats, src.Values.Floats...)
+	case ClassInt:
+		p.Values.Ints = append(p.Values.Ints, src.Values.Ints...)
+	case ClassBool:
+		p.Values.Bools = append(p.Values.Bools, src.Values.Bools...)
+	case ClassBytes:
+		p.Values.Bytes = append(p.Values.Bytes, src.Values.Bytes...)
+	}
+}
+
 // Newer reports whether (v1, s1) wins over (v2, s2) under last-write-wins.
 func Newer(v1, s1, v2, s2 uint64) bool { return v1 > v2 || (v1 == v2 && s1 > s2) }
 

@@ -3,8 +3,10 @@ package engine
 import (
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/memcache"
@@ -52,6 +54,61 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 	if err != nil {
 		return st, err
 	}
+	workers := min(runtime.GOMAXPROCS(0), maxAggWorkers)
+	if len(ids) < 2*minSeriesPerWorker || workers < 2 {
+		return st, s.aggregateSeries(q, ids, &st, fn)
+	}
+	// Series are independent: aggregate contiguous ranges of them in parallel, then emit the
+	// results in series order.
+	chunk := (len(ids) + workers - 1) / workers
+	type part struct {
+		res []AggResult
+		st  AggStats
+		err error
+	}
+	parts := make([]part, 0, workers)
+	for lo := 0; lo < len(ids); lo += chunk {
+		parts = append(parts, part{})
+	}
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*chunk, min((i+1)*chunk, len(ids))
+		wg.Add(1)
+		go func(p *part, ids []storage.SeriesID) {
+			defer wg.Done()
+			p.err = s.aggregateSeries(q, ids, &p.st, func(r *AggResult) error {
+				p.res = append(p.res, *r)
+				return nil
+			})
+		}(&parts[i], ids[lo:hi])
+	}
+	wg.Wait()
+	for i := range parts {
+		p := &parts[i]
+		if p.err != nil {
+			return st, p.err
+		}
+		st.BlocksFromAgg += p.st.BlocksFromAgg
+		st.BlocksDecoded += p.st.BlocksDecoded
+		st.Points += p.st.Points
+		for j := range p.res {
+			if err := fn(&p.res[j]); err != nil {
+				return st, err
+			}
+		}
+	}
+	return st, nil
+}
+
+// Parallel aggregation: at most maxAggWorkers goroutines (living only during the call), each with
+// at least minSeriesPerWorker series.
+const (
+	maxAggWorkers      = 4
+	minSeriesPerWorker = 16
+)
+
+// aggregateSeries aggregates the given series in order.
+func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggStats, fn func(r *AggResult) error) error {
 	sc := s.newScanner(q.ScanQuery)
 	windowOf := func(t int64) int64 {
 		if q.Window <= 0 {
@@ -92,7 +149,7 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 				return false
 			})
 			if err != nil {
-				return st, err
+				return err
 			}
 			var pts *storage.Points
 			if len(srcs) == 1 && hide == nil {
@@ -102,8 +159,16 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 				storage.MergeLWW(&sc.merged, srcs, hide)
 				pts = &sc.merged
 			}
-			for i, t := range pts.Times {
-				foldPoint(get(t), pts, i)
+			// Points are sorted by time: fold each window's run in one tight loop.
+			for lo := 0; lo < pts.Len(); {
+				r := get(pts.Times[lo])
+				hi := len(pts.Times)
+				if q.Window > 0 {
+					end := r.Start + q.Window
+					hi = lo + sort.Search(len(pts.Times)-lo, func(i int) bool { return pts.Times[lo+i] >= end })
+				}
+				foldRun(r, pts, lo, hi)
+				lo = hi
 			}
 			st.Points += int64(pts.Len())
 			starts = starts[:0]
@@ -113,12 +178,12 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 			slices.Sort(starts)
 			for _, w := range starts {
 				if err := fn(acc[w]); err != nil {
-					return st, err
+					return err
 				}
 			}
 		}
 	}
-	return st, nil
+	return nil
 }
 
 // cleanBlocks returns the blocks of column k whose pre-aggregates can be used.
@@ -204,6 +269,70 @@ func foldAgg(r *AggResult, m *tsm.BlockMeta, t storage.FieldType) {
 		}
 	}
 	r.Count += int64(a.Count)
+}
+
+// foldRun folds points [lo, hi) of p, all in r's window and sorted by time.
+func foldRun(r *AggResult, p *storage.Points, lo, hi int) {
+	if lo >= hi {
+		return
+	}
+	first := r.Count == 0
+	t0, t1 := p.Times[lo], p.Times[hi-1]
+	isFirst := first || t0 < r.FirstTime
+	isLast := first || t1 > r.LastTime
+	switch p.Values.Type.Class() {
+	case storage.ClassFloat:
+		vs := p.Values.Floats[lo:hi]
+		sum, mn, mx := 0.0, vs[0], vs[0]
+		for _, f := range vs {
+			sum += f
+			if f < mn || math.IsNaN(mn) {
+				mn = f
+			}
+			if f > mx || math.IsNaN(mx) {
+				mx = f
+			}
+		}
+		addFloat(r, sum, mn, mx, first)
+		if isFirst {
+			r.FFirst = vs[0]
+		}
+		if isLast {
+			r.FLast = vs[len(vs)-1]
+		}
+	case storage.ClassInt:
+		vs := p.Values.Ints[lo:hi]
+		var sum int64
+		overflow := false
+		mn, mx := vs[0], vs[0]
+		for _, v := range vs {
+			s := sum + v
+			if (sum >= 0) == (v >= 0) && (s >= 0) != (v >= 0) {
+				overflow = true
+			}
+			sum = s
+			mn, mx = min(mn, v), max(mx, v)
+		}
+		addInt(r, sum, overflow, mn, mx, first)
+		if isFirst {
+			r.First = vs[0]
+		}
+		if isLast {
+			r.Last = vs[len(vs)-1]
+		}
+	default:
+		for i := lo; i < hi; i++ {
+			foldPoint(r, p, i)
+		}
+		return
+	}
+	if isFirst {
+		r.FirstTime = t0
+	}
+	if isLast {
+		r.LastTime = t1
+	}
+	r.Count += int64(hi - lo)
 }
 
 func foldPoint(r *AggResult, p *storage.Points, i int) {

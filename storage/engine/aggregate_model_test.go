@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/wal"
 )
 
 // aggModel computes the expected aggregates from scanned-independent model points:
@@ -89,4 +91,37 @@ func engineAggregates(t testing.TB, v *Vnode, table string, lo, hi, window, orig
 	})
 	require.NoError(t, err)
 	return out, st
+}
+
+// TestAggregateManySeriesParallel covers the parallel path (enough series for several workers).
+func TestAggregateManySeriesParallel(t *testing.T) {
+	v := openTest(t, t.TempDir(), Options{Sync: wal.SyncNever, CacheSize: 64 << 10})
+	defer v.Close()
+	m := &model{points: map[string]modelPoint{}, series: map[string]modelSeries{}, expired: math.MinInt64}
+	r := rand.New(rand.NewPCG(7, 7))
+	for round := 0; round < 5; round++ {
+		b := &storage.Batch{Version: uint64(round)}
+		for h := 0; h < 150; h++ {
+			key := seriesKey(t, "cpu", "host", fmt.Sprintf("h%03d", h))
+			m.series[fmt.Sprintf("%x", key)] = modelSeries{"cpu", fmt.Sprintf("h%03d", h)}
+			times := make([]int64, 40)
+			for i := range times {
+				times[i] = int64(r.IntN(2000))
+			}
+			b.Series = append(b.Series, storage.SeriesRows{Key: key, Times: times, Fields: []storage.FieldColumn{
+				{Name: "f", Values: randomValues(r, storage.TypeInt64, len(times))},
+				{Name: "g", Values: randomValues(r, storage.TypeDouble, len(times))}}})
+		}
+		_, err := v.WriteSync(b)
+		require.NoError(t, err)
+		m.write(b)
+		if round%2 == 1 {
+			require.NoError(t, v.Flush())
+		}
+	}
+	for _, window := range []int64{0, 100, 700} {
+		want := m.aggregates("cpu", 0, 1999, window, 3)
+		got, _ := engineAggregates(t, v, "cpu", 0, 1999, window, 3)
+		require.Equal(t, want, got, "window %d", window)
+	}
 }
