@@ -186,16 +186,19 @@ func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggSt
 	return nil
 }
 
-// cleanBlocks returns the blocks of column k whose pre-aggregates can be used.
+// fileBlock is a block of a column in one of the files of a scan.
+type fileBlock struct {
+	file int
+	m    *tsm.BlockMeta
+}
+
+// cleanBlocks returns the blocks of column k whose pre-aggregates can be used (valid until the
+// next call).
 func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile, hide storage.HideFunc, windowOf func(int64) int64) []*tsm.BlockMeta {
 	if k.Type.Class() == storage.ClassBytes {
 		return nil
 	}
-	type fb struct {
-		file int
-		m    *tsm.BlockMeta
-	}
-	var all []fb
+	all := sc.fileBlocks[:0]
 	for fi, f := range files {
 		e, ok := findEntry(f.entries, k)
 		if !ok {
@@ -204,11 +207,12 @@ func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files 
 		for bi := range e.Blocks {
 			m := &e.Blocks[bi]
 			if m.MaxTime >= sc.q.MinTime && m.MinTime <= sc.q.MaxTime {
-				all = append(all, fb{fi, m})
+				all = append(all, fileBlock{fi, m})
 			}
 		}
 	}
-	slices.SortFunc(all, func(a, b fb) int {
+	sc.fileBlocks = all
+	slices.SortFunc(all, func(a, b fileBlock) int {
 		if a.m.MinTime < b.m.MinTime {
 			return -1
 		} else if a.m.MinTime > b.m.MinTime {
@@ -217,17 +221,17 @@ func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files 
 		return 0
 	})
 	// cached points in the query range, for overlap checks
-	var cached []int64
+	cached := sc.cachedTimes[:0]
 	for _, c := range sc.s.caches {
 		if lo, hi, ok := c.TimeRange(); ok && hi >= sc.q.MinTime && lo <= sc.q.MaxTime {
-			var p storage.Points
-			if c.Read(id, k, &p) {
-				cached = append(cached, p.Times...)
+			if c.Read(id, k, &sc.cachePts) {
+				cached = append(cached, sc.cachePts.Times...)
 			}
 		}
 	}
 	slices.Sort(cached)
-	var out []*tsm.BlockMeta
+	sc.cachedTimes = cached
+	out := sc.clean[:0]
 	prevMax := int64(math.MinInt64)
 	for i, b := range all {
 		m := b.m
@@ -244,6 +248,7 @@ func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files 
 		}
 		prevMax = max(prevMax, m.MaxTime)
 	}
+	sc.clean = out
 	return out
 }
 

@@ -38,6 +38,11 @@ type scanner struct {
 	pool   []storage.Points
 	srcs   []*storage.Points
 	merged storage.Points
+	// buffers of the aggregate path
+	fileBlocks  []fileBlock
+	cachedTimes []int64
+	cachePts    storage.Points
+	clean       []*tsm.BlockMeta
 }
 
 func (s *Snapshot) newScanner(q ScanQuery) *scanner { return &scanner{s: s, q: q} }
