@@ -4,7 +4,7 @@ BIN       := bin/chronogo
 PKGS      := ./...
 CPU_DATA  ?= /tmp/chronogo-bench/cpu-100h.lp
 
-.PHONY: all build run test test-long fuzz bench vet fmt clean proto
+.PHONY: all build run test test-long fuzz bench bench-server vet fmt clean proto
 
 all: build
 
@@ -29,7 +29,7 @@ $(MONGOSH):
 # The default test suite: unit, property, golden, fuzz seeds, crash tests with real processes and
 # integration tests that run the real binary with the Go driver and mongosh.
 test: vet $(MONGOSH)
-	CHRONOGO_MONGOSH=$(abspath $(MONGOSH)) $(GO) test -race -count=1 -timeout 20m $(PKGS)
+	CHRONOGO_RACE=1 CHRONOGO_MONGOSH=$(abspath $(MONGOSH)) $(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 # Longer crash and property loops.
 test-long: $(MONGOSH)
@@ -54,6 +54,25 @@ bench: $(CPU_DATA)
 	@echo "| benchmark | figures |"; echo "|---|---|"
 	@CHRONOGO_CPU_DATA=$(CPU_DATA) $(GO) test -run '^$$' -bench . -benchtime 1x ./storage/engine 2>/dev/null | tee bench.out | $(BENCHFMT)
 	@CHRONOGO_CPU_DATA=$(CPU_DATA) $(GO) test -run '^$$' -bench . -benchtime 1s ./storage/tsm/... 2>/dev/null | tee -a bench.out | $(BENCHFMT)
+	@echo
+	@$(MAKE) --no-print-directory bench-server
+
+# The 1000-host data set (86.4M values, ~3 GB), generated once.
+CPU_DATA_1000 ?= /tmp/chronogo-bench/cpu-1000h.lp
+$(CPU_DATA_1000):
+	mkdir -p $(dir $(CPU_DATA_1000))
+	cd ../shared/tools/cpugen && $(GO) run . -hosts 1000 -duration 24h -o $(CPU_DATA_1000).tmp
+	mv $(CPU_DATA_1000).tmp $(CPU_DATA_1000)
+
+# Server benchmark (BENCHMARKS.md): a real server and the separate client cmd/chronogo-bench on
+# loopback; /write load of the BENCH_HOSTS file, the three queries, Go driver load of the 100-host
+# file, printed as one table. BENCH_HOSTS=100 is the quick run.
+BENCH_HOSTS ?= 1000
+BENCH_LP_DATA = $(if $(filter 100,$(BENCH_HOSTS)),$(CPU_DATA),$(CPU_DATA_1000))
+bench-server: $(CPU_DATA) $(BENCH_LP_DATA)
+	$(GO) build -o $(BIN) ./cmd/chronogo
+	$(GO) build -o bin/chronogo-bench ./cmd/chronogo-bench
+	LP_DATA=$(BENCH_LP_DATA) MONGO_DATA=$(CPU_DATA) cmd/chronogo-bench/run.sh
 
 # Regenerate messages/*.pb.go: protoc from Debian's protobuf-compiler (installed if missing),
 # protoc-gen-go pinned by the tool directive in go.mod.

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// namespaceNotFound is MongoDB's error code for dropping a collection that does not exist.
+const namespaceNotFound = 26
+
+func loadMongoCommand() *cobra.Command {
+	var f loadFlags
+	var uri, db, coll string
+	var drop bool
+	cmd := &cobra.Command{
+		Use:   "load-mongo",
+		Short: "Load a line-protocol file through the Go driver: insertMany into a time-series collection",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return loadMongo(cmd.Context(), uri, db, coll, drop, f)
+		},
+	}
+	cmd.Flags().StringVar(&uri, "uri", "mongodb://127.0.0.1:27017", "MongoDB URI of the server")
+	cmd.Flags().StringVar(&db, "db", "bench", "database")
+	cmd.Flags().StringVar(&coll, "coll", "cpu", "time-series collection (created with timeField time, metaField tags)")
+	cmd.Flags().BoolVar(&drop, "drop", true, "drop the collection first")
+	f.register(cmd, "batch", 1000)
+	return cmd
+}
+
+func connect(ctx context.Context, uri string, timeout time.Duration, poolSize int) (*mongo.Client, error) {
+	c, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(timeout).SetMaxPoolSize(uint64(max(poolSize, 1))))
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", uri, err)
+	}
+	if err := c.Ping(ctx, nil); err != nil {
+		_ = c.Disconnect(ctx)
+		return nil, fmt.Errorf("ping %s: %w", uri, err)
+	}
+	return c, nil
+}
+
+// createTimeSeries (re)creates coll as a time-series collection with timeField "time" and metaField "tags".
+func createTimeSeries(ctx context.Context, db *mongo.Database, coll string, drop bool) error {
+	if drop {
+		err := db.Collection(coll).Drop(ctx)
+		var ce mongo.CommandError
+		if err != nil && !(errors.As(err, &ce) && ce.Code == namespaceNotFound) {
+			return fmt.Errorf("dropping %s: %w", coll, err)
+		}
+	}
+	ts := options.TimeSeries().SetTimeField("time").SetMetaField("tags").SetGranularity("seconds")
+	if err := db.CreateCollection(ctx, coll, options.CreateCollection().SetTimeSeriesOptions(ts)); err != nil {
+		return fmt.Errorf("creating time-series collection %s: %w", coll, err)
+	}
+	return nil
+}
+
+// docBuilder converts batches of lines into documents; one per worker, its buffers reused.
+type docBuilder struct {
+	p    point
+	buf  []byte
+	ends []int
+	docs []any
+}
+
+// build converts every line of b; the documents stay valid until the next call.
+func (d *docBuilder) build(b *batch) ([]any, error) {
+	d.buf, d.ends = d.buf[:0], d.ends[:0]
+	rest := b.buf
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte{'\n'})
+		if err := parseLine(line, &d.p); err != nil {
+			return nil, err
+		}
+		var err error
+		if d.buf, err = appendDocument(d.buf, &d.p); err != nil {
+			return nil, err
+		}
+		d.ends = append(d.ends, len(d.buf))
+	}
+	d.docs = d.docs[:0]
+	start := 0
+	for _, end := range d.ends {
+		d.docs = append(d.docs, bson.Raw(d.buf[start:end:end]))
+		start = end
+	}
+	return d.docs, nil
+}
+
+func loadMongo(ctx context.Context, uri, dbName, coll string, drop bool, f loadFlags) error {
+	info, err := readDataInfo(f.file)
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(f.file)
+	if err != nil {
+		return fmt.Errorf("opening data: %w", err)
+	}
+	defer in.Close()
+	client, err := connect(ctx, uri, f.timeout, f.workers)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = client.Disconnect(context.Background()) }()
+	db := client.Database(dbName)
+	if err := createTimeSeries(ctx, db, coll, drop); err != nil {
+		return err
+	}
+	c := db.Collection(coll)
+	builders := make([]docBuilder, f.workers)
+	insert := func(ctx context.Context, worker int, b *batch) error {
+		docs, err := builders[worker].build(b)
+		if err != nil {
+			return err
+		}
+		res, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		if err != nil {
+			return fmt.Errorf("insertMany: %w", err)
+		}
+		if len(res.InsertedIDs) != len(docs) {
+			return fmt.Errorf("insertMany inserted %d of %d documents", len(res.InsertedIDs), len(docs))
+		}
+		return nil
+	}
+	w, err := watchServer(f.serverPID)
+	if err != nil {
+		return err
+	}
+	stopProfile, err := startCPUProfile(f.cpuProfile)
+	if err != nil {
+		return err
+	}
+	start, cpu0 := time.Now(), selfCPUSeconds()
+	lines, values, err := pipeline(ctx, in, f.batch, f.workers, insert)
+	if err != nil {
+		return err
+	}
+	r := loadResult{Kind: "mongo", File: f.file, Hosts: info.Hosts, Workers: f.workers, Batch: f.batch,
+		Lines: lines, Values: values, Seconds: time.Since(start).Seconds(), ClientCPUSeconds: selfCPUSeconds() - cpu0}
+	stopProfile()
+	if err := r.finishLoad(w); err != nil {
+		return err
+	}
+	r.print()
+	return writeResults(f.jsonOut, results{Loads: []loadResult{r}})
+}
