@@ -147,7 +147,7 @@ func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggSt
 				}
 				st.BlocksDecoded++
 				return false
-			})
+			}, hide)
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,8 @@ type ScanQuery struct {
 }
 
 // ScanColumn is one (series, field, type) column of a scan result, sorted by time, one point per
-// time, after last-write-wins, deletes and expiry. Points are only valid during the callback.
+// time, after last-write-wins, deletes and expiry. Points are only valid during the callback; their
+// Versions and Seqs may be empty (they are only decoded when last-write-wins needs them).
 type ScanColumn struct {
 	Series storage.SeriesID
 	Field  string
@@ -38,6 +39,8 @@ type scanner struct {
 	pool   []storage.Points
 	srcs   []*storage.Points
 	merged storage.Points
+	ranges  [][2]int64
+	entries []tsm.Entry
 	// buffers of the aggregate path
 	fileBlocks  []fileBlock
 	cachedTimes []int64
@@ -116,53 +119,106 @@ func (sc *scanner) source(i int, t storage.FieldType) *storage.Points {
 	return p
 }
 
-// gather collects the column's points per source (files, then one merged cache source), trimmed to
-// the query range. blockFilter, if set, may take blocks out of the decode (aggregates use it).
-func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile, skip func(fileIdx int, m *tsm.BlockMeta) bool) ([]*storage.Points, error) {
+// gather collects the column's points per source (files, then the caches), trimmed to the query
+// range. skip, if set, takes blocks out of the decode (aggregates use it). Versions and seqs are
+// only decoded from files when last-write-wins has something to decide (sources overlap in time or
+// something may hide points); otherwise the returned points carry none.
+func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile, skip func(fileIdx int, m *tsm.BlockMeta) bool, hide storage.HideFunc) ([]*storage.Points, error) {
 	sc.srcs = sc.srcs[:0]
+	sc.ranges = sc.ranges[:0]
 	n := 0
-	for fi, f := range files {
-		e, ok := findEntry(f.entries, k)
-		if !ok {
-			continue
-		}
-		p := sc.source(n, k.Type)
-		for bi := range e.Blocks {
-			m := &e.Blocks[bi]
-			if m.MaxTime < sc.q.MinTime || m.MinTime > sc.q.MaxTime || (skip != nil && skip(fi, m)) {
-				continue
-			}
-			if err := f.h.r.ReadBlock(*m, k.Type, &sc.blk); err != nil {
-				return nil, err
-			}
-			appendTrimmed(p, &sc.blk, sc.q.MinTime, sc.q.MaxTime, ^uint64(0))
-		}
-		if p.Len() > 0 {
-			sc.srcs = append(sc.srcs, p)
-			n++
-		}
-	}
+	// caches first into the pool's tail slots: their ranges decide whether versions are needed
+	nfiles := len(files)
 	for _, c := range sc.s.caches {
-		p := sc.source(n, k.Type)
+		p := sc.source(nfiles+n, k.Type)
 		if !c.Read(id, k, p) {
 			continue
 		}
 		trimInPlace(p, sc.q.MinTime, sc.q.MaxTime, sc.s.seq)
 		if p.Len() > 0 {
-			sc.srcs = append(sc.srcs, p)
+			sc.ranges = append(sc.ranges, [2]int64{p.Times[0], p.Times[p.Len()-1]})
 			n++
 		}
+	}
+	ncache := n
+	entries := sc.entries[:0]
+	for fi, f := range files {
+		e, ok := findEntry(f.entries, k)
+		if !ok {
+			entries = append(entries, tsm.Entry{})
+			continue
+		}
+		entries = append(entries, e)
+		lo, hi, any := int64(0), int64(0), false
+		for bi := range e.Blocks {
+			m := &e.Blocks[bi]
+			if m.MaxTime < sc.q.MinTime || m.MinTime > sc.q.MaxTime || (skip != nil && skip(fi, m)) {
+				continue
+			}
+			if !any {
+				lo = m.MinTime
+			}
+			hi, any = m.MaxTime, true
+		}
+		if any {
+			sc.ranges = append(sc.ranges, [2]int64{lo, hi})
+		}
+	}
+	sc.entries = entries
+	needVersions := hide != nil || rangesOverlap(sc.ranges)
+	nf := 0
+	for fi, f := range files {
+		e := entries[fi]
+		if len(e.Blocks) == 0 {
+			continue
+		}
+		p := sc.source(nf, k.Type)
+		for bi := range e.Blocks {
+			m := &e.Blocks[bi]
+			if m.MaxTime < sc.q.MinTime || m.MinTime > sc.q.MaxTime || (skip != nil && skip(fi, m)) {
+				continue
+			}
+			var err error
+			if needVersions {
+				err = f.h.r.ReadBlock(*m, k.Type, &sc.blk)
+			} else {
+				err = f.h.r.ReadBlockValues(*m, k.Type, &sc.blk)
+			}
+			if err != nil {
+				return nil, err
+			}
+			appendTrimmed(p, &sc.blk, sc.q.MinTime, sc.q.MaxTime)
+		}
+		if p.Len() > 0 {
+			sc.srcs = append(sc.srcs, p)
+			nf++
+		}
+	}
+	for i := 0; i < ncache; i++ {
+		sc.srcs = append(sc.srcs, &sc.pool[nfiles+i])
 	}
 	return sc.srcs, nil
 }
 
+// rangesOverlap reports whether any two [lo, hi] ranges intersect.
+func rangesOverlap(rs [][2]int64) bool {
+	for i := range rs {
+		for j := i + 1; j < len(rs); j++ {
+			if rs[i][0] <= rs[j][1] && rs[j][0] <= rs[i][1] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // read returns the merged column.
 func (sc *scanner) read(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile) (*storage.Points, error) {
-	srcs, err := sc.gather(id, k, files, nil)
+	hide := sc.s.v.hideFunc(id)
+	srcs, err := sc.gather(id, k, files, nil, hide)
 	if err != nil {
 		return nil, err
 	}
-	hide := sc.s.v.hideFunc(id)
 	if len(srcs) == 1 && hide == nil {
 		return srcs[0], nil
 	}
@@ -181,16 +237,18 @@ func findEntry(es []tsm.Entry, k memcache.ColumnKey) (tsm.Entry, bool) {
 	return tsm.Entry{}, false
 }
 
-// appendTrimmed appends the block's points with time in [lo, hi] and seq <= maxSeq.
-func appendTrimmed(p *storage.Points, b *tsm.Block, lo, hi int64, maxSeq uint64) {
+// appendTrimmed appends the block's points with time in [lo, hi] (versions and seqs if decoded).
+func appendTrimmed(p *storage.Points, b *tsm.Block, lo, hi int64) {
 	i := sort.Search(len(b.Times), func(i int) bool { return b.Times[i] >= lo })
 	j := sort.Search(len(b.Times), func(i int) bool { return b.Times[i] > hi })
 	if i >= j {
 		return
 	}
 	p.Times = append(p.Times, b.Times[i:j]...)
-	p.Versions = append(p.Versions, b.Versions[i:j]...)
-	p.Seqs = append(p.Seqs, b.Seqs[i:j]...)
+	if len(b.Versions) > 0 {
+		p.Versions = append(p.Versions, b.Versions[i:j]...)
+		p.Seqs = append(p.Seqs, b.Seqs[i:j]...)
+	}
 	switch p.Values.Type.Class() {
 	case storage.ClassFloat:
 		p.Values.Floats = append(p.Values.Floats, b.Values.Floats[i:j]...)

@@ -119,6 +119,16 @@ func DecodeBlock(m BlockMeta, typ storage.FieldType, raw []byte, dst *Block) err
 	return decodeBlockBody(&m, typ, body, dst, false)
 }
 
+// DecodeBlockValues is DecodeBlock without the versions and seqs: dst.Versions and dst.Seqs are
+// left empty. Readers that do not merge overlapping data (no last-write-wins to decide) use it.
+func DecodeBlockValues(m BlockMeta, typ storage.FieldType, raw []byte, dst *Block) error {
+	body, err := checkBlockCRC(m, raw)
+	if err != nil {
+		return err
+	}
+	return decodeBlockBodyOpts(&m, typ, body, dst, false, true)
+}
+
 var errBlockCRC = errors.New("block checksum mismatch")
 
 // checkBlockCRC verifies raw's trailing CRC32 and returns the body before it.
@@ -155,6 +165,11 @@ func checkMeta(m *BlockMeta) error {
 
 // decodeBlockBody decodes a block body (without its CRC). With timesOnly only dst.Times is filled.
 func decodeBlockBody(m *BlockMeta, typ storage.FieldType, body []byte, dst *Block, timesOnly bool) error {
+	return decodeBlockBodyOpts(m, typ, body, dst, timesOnly, false)
+}
+
+// decodeBlockBodyOpts is decodeBlockBody; with noVersions the version and seq columns are skipped.
+func decodeBlockBodyOpts(m *BlockMeta, typ storage.FieldType, body []byte, dst *Block, timesOnly, noVersions bool) error {
 	if err := checkMeta(m); err != nil {
 		return err
 	}
@@ -196,13 +211,26 @@ func decodeBlockBody(m *BlockMeta, typ storage.FieldType, body []byte, dst *Bloc
 	}
 
 	// Versions and seqs.
-	dst.Versions, err = decodeUintColumn(&d, dst.Versions[:0], flags&blockVersionsConst != 0, m.MinVersion, m.MaxVersion, n)
-	if err != nil {
-		return fmt.Errorf("block versions: %w", err)
-	}
-	dst.Seqs, err = decodeUintColumn(&d, dst.Seqs[:0], flags&blockSeqsConst != 0, m.MinSeq, m.MaxSeq, n)
-	if err != nil {
-		return fmt.Errorf("block seqs: %w", err)
+	if noVersions {
+		dst.Versions, dst.Seqs = dst.Versions[:0], dst.Seqs[:0]
+		if flags&blockVersionsConst == 0 {
+			d.section()
+		}
+		if flags&blockSeqsConst == 0 {
+			d.section()
+		}
+		if d.err != nil {
+			return fmt.Errorf("block versions: %w", d.err)
+		}
+	} else {
+		dst.Versions, err = decodeUintColumn(&d, dst.Versions[:0], flags&blockVersionsConst != 0, m.MinVersion, m.MaxVersion, n)
+		if err != nil {
+			return fmt.Errorf("block versions: %w", err)
+		}
+		dst.Seqs, err = decodeUintColumn(&d, dst.Seqs[:0], flags&blockSeqsConst != 0, m.MinSeq, m.MaxSeq, n)
+		if err != nil {
+			return fmt.Errorf("block seqs: %w", err)
+		}
 	}
 
 	// Values: the rest of the body.

@@ -216,6 +216,19 @@ func (r *Reader) ReadBlock(m BlockMeta, typ storage.FieldType, dst *Block) error
 	return nil
 }
 
+// ReadBlockValues is ReadBlock without versions and seqs (see DecodeBlockValues).
+func (r *Reader) ReadBlockValues(m BlockMeta, typ storage.FieldType, dst *Block) error {
+	bp, err := r.readRaw(&m)
+	if err != nil {
+		return err
+	}
+	defer r.putBuf(bp)
+	if err := DecodeBlockValues(m, typ, *bp, dst); err != nil {
+		return corrupt(r.path, m.Offset, err)
+	}
+	return nil
+}
+
 // ReadTimes appends the timestamps of block m to dst[:0]. Evenly spaced timestamps are computed from m
 // without reading the file.
 func (r *Reader) ReadTimes(m BlockMeta, dst []int64) ([]int64, error) {

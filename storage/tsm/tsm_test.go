@@ -633,3 +633,34 @@ func TestDecUvarint(t *testing.T) {
 	d.decUvarint()
 	require.Error(t, d.err)
 }
+
+// TestReadBlockValuesSkipsVersions: ReadBlockValues gives ReadBlock's times and values, no versions.
+func TestReadBlockValuesSkipsVersions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var cols []column
+	for s := 0; s < 3; s++ {
+		series := storage.NewSeriesID(uint32(rng.IntN(1<<24)), uint64(s+1))
+		for fi, typ := range allTypes {
+			cols = append(cols, genColumn(rng, Key{Series: series, Field: fmt.Sprintf("f%d", fi), Type: typ}, 1+rng.IntN(2500)))
+		}
+	}
+	sortColumns(cols)
+	path, _ := writeColumns(t, rng, t.TempDir(), cols)
+	r, err := Open(path)
+	require.NoError(t, err)
+	defer r.Close()
+	var full, vals Block
+	for _, e := range r.Entries() {
+		for _, m := range e.Blocks {
+			require.NoError(t, r.ReadBlock(m, e.Key.Type, &full))
+			require.NoError(t, r.ReadBlockValues(m, e.Key.Type, &vals))
+			require.Equal(t, full.Times, vals.Times)
+			require.Equal(t, full.Values.Len(), vals.Values.Len())
+			for i := 0; i < full.Values.Len(); i++ {
+				require.True(t, storage.EqualAt(&full.Values, i, &vals.Values, i), "value %d", i)
+			}
+			require.Empty(t, vals.Versions)
+			require.Empty(t, vals.Seqs)
+		}
+	}
+}
