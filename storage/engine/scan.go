@@ -33,12 +33,12 @@ func (s *Snapshot) SeriesKey(id storage.SeriesID) (storage.SeriesKey, bool) { re
 
 // scanner holds buffers reused across columns.
 type scanner struct {
-	s      *Snapshot
-	q      ScanQuery
-	blk    tsm.Block
-	pool   []storage.Points
-	srcs   []*storage.Points
-	merged storage.Points
+	s       *Snapshot
+	q       ScanQuery
+	blk     tsm.Block
+	pool    []storage.Points
+	srcs    []*storage.Points
+	merged  storage.Points
 	ranges  [][2]int64
 	entries []tsm.Entry
 	// buffers of the aggregate path
