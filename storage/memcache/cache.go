@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chronogo/chronogo/storage"
 )
@@ -38,6 +39,15 @@ type column struct {
 	vals   storage.Values
 	runs   []run
 	sorted bool // times strictly increase
+	// view caches the sorted, deduplicated copy of an unsorted column for readers (immutable
+	// caches and idle mutable ones are read many times); valid while the column has view.n points.
+	view atomic.Pointer[sortedView]
+}
+
+// sortedView is a sorted, deduplicated copy of a column's first n points.
+type sortedView struct {
+	n   int
+	pts storage.Points
 }
 
 // New returns an empty cache.
@@ -234,6 +244,12 @@ func (c *Cache) Read(id storage.SeriesID, k ColumnKey, dst *storage.Points) bool
 	c.mu.RUnlock()
 
 	dst.Reset(k.Type)
+	if !sorted {
+		if v := col.view.Load(); v != nil && v.n == n {
+			dst.AppendAll(&v.pts)
+			return true
+		}
+	}
 	dst.Times = append(dst.Times, times...)
 	switch k.Type.Class() {
 	case storage.ClassFloat:
@@ -255,6 +271,10 @@ func (c *Cache) Read(id storage.SeriesID, k ColumnKey, dst *storage.Points) bool
 	}
 	if !sorted {
 		dst.SortDedup()
+		v := &sortedView{n: n}
+		v.pts.Values.Type = k.Type
+		v.pts.AppendAll(dst)
+		col.view.Store(v)
 	}
 	return true
 }
