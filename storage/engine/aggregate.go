@@ -221,16 +221,15 @@ func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files 
 		return 0
 	})
 	// cached points in the query range, for overlap checks
-	cached := sc.cachedTimes[:0]
+	// the time ranges of the column in the caches: a block they touch is not clean (conservative:
+	// the range, not the points, which keeps this cheap)
+	cached := sc.cacheRanges[:0]
 	for _, c := range sc.s.caches {
-		if lo, hi, ok := c.TimeRange(); ok && hi >= sc.q.MinTime && lo <= sc.q.MaxTime {
-			if c.Read(id, k, &sc.cachePts) {
-				cached = append(cached, sc.cachePts.Times...)
-			}
+		if lo, hi, ok := c.ColumnTimeRange(id, k); ok && hi >= sc.q.MinTime && lo <= sc.q.MaxTime {
+			cached = append(cached, [2]int64{lo, hi})
 		}
 	}
-	slices.Sort(cached)
-	sc.cachedTimes = cached
+	sc.cacheRanges = cached
 	out := sc.clean[:0]
 	prevMax := int64(math.MinInt64)
 	for i, b := range all {
@@ -239,9 +238,10 @@ func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files 
 			windowOf(m.MinTime) == windowOf(m.MaxTime) &&
 			(i == 0 || prevMax < m.MinTime) &&
 			(i+1 == len(all) || all[i+1].m.MinTime > m.MaxTime)
-		if ok {
-			j := sort.Search(len(cached), func(j int) bool { return cached[j] >= m.MinTime })
-			ok = j == len(cached) || cached[j] > m.MaxTime
+		for _, r := range cached {
+			if r[0] <= m.MaxTime && r[1] >= m.MinTime {
+				ok = false
+			}
 		}
 		if ok {
 			out = append(out, m)

@@ -43,8 +43,7 @@ type scanner struct {
 	entries []tsm.Entry
 	// buffers of the aggregate path
 	fileBlocks  []fileBlock
-	cachedTimes []int64
-	cachePts    storage.Points
+	cacheRanges [][2]int64
 	clean       []*tsm.BlockMeta
 }
 

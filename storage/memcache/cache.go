@@ -39,6 +39,8 @@ type column struct {
 	vals   storage.Values
 	runs   []run
 	sorted bool // times strictly increase
+	// minTime and maxTime bound the column's times
+	minTime, maxTime int64
 	// view caches the sorted, deduplicated copy of an unsorted column for readers (immutable
 	// caches and idle mutable ones are read many times); valid while the column has view.n points.
 	view atomic.Pointer[sortedView]
@@ -74,7 +76,7 @@ func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, s
 		}
 		col := s.find(f.Name, f.Values.Type)
 		if col == nil {
-			col = &column{field: f.Name, typ: f.Values.Type, sorted: true}
+			col = &column{field: f.Name, typ: f.Values.Type, sorted: true, minTime: math.MaxInt64, maxTime: math.MinInt64}
 			col.vals.Type = f.Values.Type
 			s.cols = append(s.cols, col)
 		}
@@ -88,6 +90,10 @@ func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, s
 			}
 		}
 		appendValues(&col.vals, &f.Values)
+		for _, t := range col.times[start:] {
+			col.minTime = min(col.minTime, t)
+			col.maxTime = max(col.maxTime, t)
+		}
 		if col.sorted {
 			for i := max(start, 1); i < len(col.times); i++ {
 				if col.times[i] <= col.times[i-1] {
@@ -220,6 +226,18 @@ func (c *Cache) Columns(id storage.SeriesID) []ColumnKey {
 	}
 	slices.SortFunc(keys, CompareColumnKeys)
 	return keys
+}
+
+// ColumnTimeRange returns the smallest and largest time of one column (ok false if it does not exist).
+func (c *Cache) ColumnTimeRange(id storage.SeriesID, k ColumnKey) (lo, hi int64, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if s := c.series[id]; s != nil {
+		if col := s.find(k.Field, k.Type); col != nil && len(col.times) > 0 {
+			return col.minTime, col.maxTime, true
+		}
+	}
+	return 0, 0, false
 }
 
 // Read fills dst with the points of one column, sorted by time with last-write-wins applied inside
