@@ -57,8 +57,21 @@ func New() *Cache {
 	return &Cache{series: map[storage.SeriesID]*seriesCols{}, minTime: math.MaxInt64, minSeq: math.MaxUint64, maxTime: math.MinInt64, minVersion: math.MaxUint64}
 }
 
-// per-point memory estimate: timestamp + value + slice overhead, amortized
-const pointOverhead = 16
+// footprint is the bytes a column's slices hold (their capacity, which is what the process pays for).
+func (c *column) footprint() int64 {
+	n := int64(cap(c.times))*8 + int64(cap(c.runs))*24
+	switch c.typ.Class() {
+	case storage.ClassFloat:
+		n += int64(cap(c.vals.Floats)) * 8
+	case storage.ClassInt:
+		n += int64(cap(c.vals.Ints)) * 8
+	case storage.ClassBool:
+		n += int64(cap(c.vals.Bools))
+	case storage.ClassBytes:
+		n += int64(cap(c.vals.Bytes)) * 24
+	}
+	return n
+}
 
 // Insert appends the rows of one series written with (version, seq).
 func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, seq uint64) {
@@ -81,6 +94,7 @@ func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, s
 			s.cols = append(s.cols, col)
 		}
 		start := len(col.times)
+		before := col.footprint()
 		n := f.Values.Len()
 		if f.Rows == nil {
 			col.times = append(col.times, rows.Times...)
@@ -108,7 +122,7 @@ func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, s
 			col.runs = append(col.runs, run{end: len(col.times), version: version, seq: seq})
 		}
 		c.points += int64(n)
-		c.size += int64(n) * pointOverhead
+		c.size += col.footprint() - before
 		if f.Values.Type.Class() == storage.ClassBytes {
 			for _, b := range f.Values.Bytes {
 				c.size += int64(len(b))
