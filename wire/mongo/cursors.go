@@ -17,13 +17,21 @@ const (
 	maxBatchBytes = MaxBSONObjectSize - 64*1024
 )
 
-// cursor holds the rest of a result set between getMore calls. Results are materialized: the
-// backend's Find and the pipeline run to completion before the first batch is sent.
+// cursor holds the rest of a result set between getMore calls: either materialized documents
+// (sorted finds, aggregations, list commands) or a stream that produces them as they are fetched.
 type cursor struct {
 	id      int64
 	ns      string // "db.collection"
 	docs    []bson.Raw
+	stream  *docStream
 	lastUse time.Time
+}
+
+// close releases the cursor's stream, if any.
+func (c *cursor) close() {
+	if c.stream != nil {
+		c.stream.close()
+	}
 }
 
 // cursorRegistry holds the open cursors of all connections (drivers use pools, so a getMore may
@@ -39,6 +47,11 @@ func newCursorRegistry() *cursorRegistry {
 
 // add registers docs under a new random non-zero id.
 func (r *cursorRegistry) add(ns string, docs []bson.Raw) int64 {
+	return r.addCursor(&cursor{ns: ns, docs: docs})
+}
+
+// addCursor registers c under a new random non-zero id and returns it.
+func (r *cursorRegistry) addCursor(c *cursor) int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
@@ -48,7 +61,8 @@ func (r *cursorRegistry) add(ns string, docs []bson.Raw) int64 {
 		if _, dup := r.m[id]; id == 0 || dup {
 			continue
 		}
-		r.m[id] = &cursor{id: id, ns: ns, docs: docs, lastUse: time.Now()}
+		c.id, c.lastUse = id, time.Now()
+		r.m[id] = c
 		return id
 	}
 }
@@ -91,6 +105,7 @@ func (r *cursorRegistry) kill(ns string, id int64) bool {
 		return false
 	}
 	delete(r.m, id)
+	go c.close()
 	return true
 }
 
@@ -102,10 +117,25 @@ func (r *cursorRegistry) reap(before time.Time) int {
 	for id, c := range r.m {
 		if c.lastUse.Before(before) {
 			delete(r.m, id)
+			go c.close()
 			n++
 		}
 	}
 	return n
+}
+
+// closeAll closes every cursor (server shutdown).
+func (r *cursorRegistry) closeAll() {
+	r.mu.Lock()
+	cs := make([]*cursor, 0, len(r.m))
+	for id, c := range r.m {
+		cs = append(cs, c)
+		delete(r.m, id)
+	}
+	r.mu.Unlock()
+	for _, c := range cs {
+		c.close()
+	}
 }
 
 // len is the number of open cursors.

@@ -54,11 +54,73 @@ func msgFind(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBu
 	if err != nil {
 		return nil, err
 	}
+	if len(q.sort) == 0 && c != nil {
+		return s.streamFind(req.db+"."+name, c, &q, batchSize, singleBatch)
+	}
 	docs, err := s.runFind(ctx, c, &q)
 	if err != nil {
 		return nil, err
 	}
 	return s.firstBatch(req.db+"."+name, docs, batchSize, singleBatch), nil
+}
+
+// streamFind answers a find without a sort from a stream: the scan runs while the client fetches
+// batches, and the rest of the result is never held in memory.
+func (s *Server) streamFind(ns string, c *meta.Collection, q *findQuery, batchSize int64, singleBatch bool) (*bsoncore.DocumentBuilder, error) {
+	var proj *mql.Projection
+	if len(q.projection) > 0 {
+		var err error
+		if proj, err = mql.CompileProjection(q.projection); err != nil {
+			return nil, queryErr(err)
+		}
+	}
+	if len(q.filter) > 0 {
+		if _, err := mql.CompileFilter(q.filter); err != nil {
+			return nil, queryErr(err) // report a bad filter now, not in a later batch
+		}
+	}
+	skip, limit := q.skip, q.limit
+	st := startStream(s.baseCtx, s.log, func(sctx context.Context, emit func(bson.Raw) error) error {
+		var seen, sent int64
+		return s.scan(sctx, c, q.filter, func(doc bson.Raw) error {
+			if seen++; seen <= skip {
+				return nil
+			}
+			if proj != nil {
+				var err error
+				if doc, err = proj.Apply(doc); err != nil {
+					return queryErr(err)
+				}
+			}
+			if err := emit(doc); err != nil {
+				return err
+			}
+			if sent++; limit > 0 && sent >= limit {
+				return errStopScan
+			}
+			return nil
+		})
+	})
+	first := defaultFirstBatch
+	if batchSize >= 0 {
+		first = int(batchSize)
+	}
+	var batch []bson.Raw
+	exhausted := false
+	if first > 0 || batchSize < 0 {
+		var err error
+		if batch, exhausted, err = st.next(first); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	var id int64
+	if exhausted || singleBatch {
+		st.close()
+	} else {
+		id = s.cursors.addCursor(&cursor{ns: ns, stream: st})
+	}
+	return cursorReply(ns, "firstBatch", id, batch), nil
 }
 
 // runFind returns the documents of q, projected, in order; none when c is nil.

@@ -43,6 +43,19 @@ func msgGetMore(_ context.Context, s *Server, req *request) (*bsoncore.DocumentB
 		return nil, mongoerr.New(mongoerr.Unauthorized,
 			"Requested getMore on namespace '%s', but cursor belongs to a different namespace %s", ns, cur.ns)
 	}
+	if cur.stream != nil {
+		batch, exhausted, err := cur.stream.next(int(batchSize))
+		if err != nil || exhausted {
+			cur.close()
+			if err != nil {
+				return nil, err
+			}
+			id = 0
+		} else {
+			s.cursors.put(cur)
+		}
+		return cursorReply(cur.ns, "nextBatch", id, batch), nil
+	}
 	batch, rest := splitBatch(cur.docs, int(batchSize))
 	if len(rest) > 0 {
 		cur.docs = rest

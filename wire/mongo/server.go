@@ -156,11 +156,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.closeIdleConns() == 0 {
 			s.connWG.Wait()
 			s.cancel()
+			s.cursors.closeAll()
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			s.cancel()
+			s.cursors.closeAll()
 			s.mu.Lock()
 			for c := range s.conns {
 				c.forceClose()
