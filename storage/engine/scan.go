@@ -33,14 +33,16 @@ func (s *Snapshot) SeriesKey(id storage.SeriesID) (storage.SeriesKey, bool) { re
 
 // scanner holds buffers reused across columns.
 type scanner struct {
-	s       *Snapshot
-	q       ScanQuery
-	blk     tsm.Block
-	pool    []storage.Points
-	srcs    []*storage.Points
-	merged  storage.Points
-	ranges  [][2]int64
-	entries []tsm.Entry
+	s         *Snapshot
+	q         ScanQuery
+	blk       tsm.Block
+	pool      []storage.Points
+	srcs      []*storage.Points
+	merged    storage.Points
+	ranges    [][2]int64
+	entries   []tsm.Entry
+	shared    []storage.Points  // cache columns read in place (read-only, never appended to)
+	cacheSrcs []*storage.Points // this column's cache sources
 	// buffers of the aggregate path
 	fileBlocks  []fileBlock
 	cacheRanges [][2]int64
@@ -124,22 +126,18 @@ func (sc *scanner) source(i int, t storage.FieldType) *storage.Points {
 // something may hide points); otherwise the returned points carry none.
 func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile, skip func(fileIdx int, m *tsm.BlockMeta) bool, hide storage.HideFunc) ([]*storage.Points, error) {
 	sc.srcs = sc.srcs[:0]
+	sc.cacheSrcs = sc.cacheSrcs[:0]
 	sc.ranges = sc.ranges[:0]
 	n := 0
 	// caches first into the pool's tail slots: their ranges decide whether versions are needed
 	nfiles := len(files)
+	cacheRanges := sc.cacheRanges[:0]
 	for _, c := range sc.s.caches {
-		p := sc.source(nfiles+n, k.Type)
-		if !c.Read(id, k, p) {
-			continue
-		}
-		trimInPlace(p, sc.q.MinTime, sc.q.MaxTime, sc.s.seq)
-		if p.Len() > 0 {
-			sc.ranges = append(sc.ranges, [2]int64{p.Times[0], p.Times[p.Len()-1]})
-			n++
+		if lo, hi, ok := c.ColumnTimeRange(id, k); ok && hi >= sc.q.MinTime && lo <= sc.q.MaxTime {
+			cacheRanges = append(cacheRanges, [2]int64{max(lo, sc.q.MinTime), min(hi, sc.q.MaxTime)})
 		}
 	}
-	ncache := n
+	sc.cacheRanges = cacheRanges
 	entries := sc.entries[:0]
 	for fi, f := range files {
 		e, ok := findEntry(f.entries, k)
@@ -164,7 +162,34 @@ func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []ser
 		}
 	}
 	sc.entries = entries
+	sc.ranges = append(sc.ranges, cacheRanges...)
 	needVersions := hide != nil || rangesOverlap(sc.ranges)
+	for _, c := range sc.s.caches {
+		_, hiSeq, _ := c.SeqRange()
+		var p *storage.Points
+		if !needVersions && hiSeq <= sc.s.seq {
+			// Nothing to decide and nothing newer than the snapshot: read the cache in place. The
+			// points alias the cache, so they live in their own slots that nothing appends to.
+			for len(sc.shared) <= n {
+				sc.shared = append(sc.shared, storage.Points{})
+			}
+			p = &sc.shared[n]
+			if !c.ReadShared(id, k, false, p) {
+				continue
+			}
+			trimTimes(p, sc.q.MinTime, sc.q.MaxTime)
+		} else {
+			p = sc.source(nfiles+n, k.Type)
+			if !c.Read(id, k, p) {
+				continue
+			}
+			trimInPlace(p, sc.q.MinTime, sc.q.MaxTime, sc.s.seq)
+		}
+		if p.Len() > 0 {
+			sc.cacheSrcs = append(sc.cacheSrcs, p)
+			n++
+		}
+	}
 	nf := 0
 	for fi, f := range files {
 		e := entries[fi]
@@ -193,9 +218,7 @@ func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []ser
 			nf++
 		}
 	}
-	for i := 0; i < ncache; i++ {
-		sc.srcs = append(sc.srcs, &sc.pool[nfiles+i])
-	}
+	sc.srcs = append(sc.srcs, sc.cacheSrcs...)
 	return sc.srcs, nil
 }
 
@@ -257,6 +280,26 @@ func appendTrimmed(p *storage.Points, b *tsm.Block, lo, hi int64) {
 		p.Values.Bools = append(p.Values.Bools, b.Values.Bools[i:j]...)
 	case storage.ClassBytes:
 		p.Values.Bytes = append(p.Values.Bytes, b.Values.Bytes[i:j]...)
+	}
+}
+
+// trimTimes narrows sorted points (without versions) to [lo, hi] by re-slicing, never copying.
+func trimTimes(p *storage.Points, lo, hi int64) {
+	i := sort.Search(len(p.Times), func(i int) bool { return p.Times[i] >= lo })
+	j := sort.Search(len(p.Times), func(i int) bool { return p.Times[i] > hi })
+	if i == 0 && j == len(p.Times) {
+		return
+	}
+	p.Times = p.Times[i:j]
+	switch p.Values.Type.Class() {
+	case storage.ClassFloat:
+		p.Values.Floats = p.Values.Floats[i:j]
+	case storage.ClassInt:
+		p.Values.Ints = p.Values.Ints[i:j]
+	case storage.ClassBool:
+		p.Values.Bools = p.Values.Bools[i:j]
+	case storage.ClassBytes:
+		p.Values.Bytes = p.Values.Bytes[i:j]
 	}
 }
 

@@ -242,6 +242,55 @@ func (c *Cache) Columns(id storage.SeriesID) []ColumnKey {
 	return keys
 }
 
+// ReadShared is Read without copying: dst's slices alias the cache's memory and must be treated as
+// read-only. Without withVersions, dst.Versions and dst.Seqs stay empty (the caller has no
+// last-write-wins decision to make). It reports false if the column does not exist.
+func (c *Cache) ReadShared(id storage.SeriesID, k ColumnKey, withVersions bool, dst *storage.Points) bool {
+	if withVersions {
+		return c.Read(id, k, dst)
+	}
+	c.mu.RLock()
+	s := c.series[id]
+	var col *column
+	if s != nil {
+		col = s.find(k.Field, k.Type)
+	}
+	if col == nil {
+		c.mu.RUnlock()
+		return false
+	}
+	n := len(col.times)
+	times := col.times[:n:n]
+	vals := col.vals
+	sorted := col.sorted
+	c.mu.RUnlock()
+	if !sorted {
+		v := col.view.Load()
+		if v == nil || v.n != n {
+			var tmp storage.Points
+			c.Read(id, k, &tmp) // computes and stores the view
+			if v = col.view.Load(); v == nil || v.n < n {
+				*dst = tmp
+				return true
+			}
+		}
+		*dst = storage.Points{Times: v.pts.Times, Values: v.pts.Values}
+		return true
+	}
+	*dst = storage.Points{Times: times, Values: storage.Values{Type: k.Type}}
+	switch k.Type.Class() {
+	case storage.ClassFloat:
+		dst.Values.Floats = vals.Floats[:n:n]
+	case storage.ClassInt:
+		dst.Values.Ints = vals.Ints[:n:n]
+	case storage.ClassBool:
+		dst.Values.Bools = vals.Bools[:n:n]
+	case storage.ClassBytes:
+		dst.Values.Bytes = vals.Bytes[:n:n]
+	}
+	return true
+}
+
 // ColumnTimeRange returns the smallest and largest time of one column (ok false if it does not exist).
 func (c *Cache) ColumnTimeRange(id storage.SeriesID, k ColumnKey) (lo, hi int64, ok bool) {
 	c.mu.RLock()

@@ -371,3 +371,25 @@ func fingerprint(ps []mpoint) string {
 	}
 	return b.String()
 }
+
+// TestReadSharedMatchesRead: ReadShared gives Read's times and values without copying.
+func TestReadSharedMatchesRead(t *testing.T) {
+	c := memcache.New()
+	id := storage.SeriesID(7)
+	k := memcache.ColumnKey{Field: "v", Type: storage.TypeInt64}
+	for i, times := range [][]int64{{1, 2, 3}, {4, 5}, {0, 9, 2}} { // the third insert makes it unsorted
+		vals := make([]int64, len(times))
+		for j := range vals {
+			vals[j] = int64(10*i + j)
+		}
+		c.Insert(id, &storage.SeriesRows{Times: times, Fields: []storage.FieldColumn{{Name: "v", Values: storage.Values{Type: storage.TypeInt64, Ints: vals}}}}, 1, uint64(i+1))
+		var full, shared storage.Points
+		require.True(t, c.Read(id, k, &full))
+		require.True(t, c.ReadShared(id, k, false, &shared))
+		require.Equal(t, full.Times, shared.Times)
+		require.Equal(t, full.Values.Ints, shared.Values.Ints)
+		require.Empty(t, shared.Versions)
+	}
+	var none storage.Points
+	require.False(t, c.ReadShared(id, memcache.ColumnKey{Field: "x", Type: storage.TypeInt64}, false, &none))
+}
