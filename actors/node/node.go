@@ -37,6 +37,18 @@ import (
 	"github.com/chronogo/chronogo/storage/index"
 )
 
+// LateWriteWindow bounds how old the version of a write can be when it reaches a vnode: the
+// coordinator stamps versions from its hybrid logical clock just before sending, and a write that
+// takes longer fails its deadline. Hinted handoff (not built yet) will replay writes up to its hint
+// window later, which this window must then cover.
+const LateWriteWindow = time.Hour
+
+// StableVersion is a version no future write can be at or below: the HLC value of now minus
+// LateWriteWindow. Compaction uses it to store a column's versions once instead of per point.
+func StableVersion() uint64 {
+	return uint64(time.Now().Add(-LateWriteWindow).UnixMilli()) << actors.HLCLogicalBits
+}
+
 // ErrStopped is returned by calls made after Stop began.
 var ErrStopped = errors.New("node stopped")
 
@@ -91,6 +103,9 @@ func Start(cfg Config) (*Node, error) {
 			n.sys.Shutdown()
 			return nil, err
 		}
+	}
+	if cfg.Engine.StableVersion == nil {
+		cfg.Engine.StableVersion = StableVersion
 	}
 	vcfg := cfg.Vnodes
 	vcfg.Root, vcfg.Engine, vcfg.Logger = cfg.DataDir, cfg.Engine, log
