@@ -11,7 +11,7 @@ import (
 
 // TestStableVersionIsBehindTheClock: the stable version lies LateWriteWindow behind the HLC.
 func TestStableVersionIsBehindTheClock(t *testing.T) {
-	clock := actors.NewHLC()
+	clock := actors.NewHLC(time.Now)
 	now := clock.Now()
 	st := StableVersion()
 	require.Less(t, st, now)
