@@ -54,6 +54,7 @@ func rootCommand() *cobra.Command {
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	f.DurationVar(&cfg.TTLInterval, "ttl-interval", cfg.TTLInterval, "how often expired measurements are removed")
 	_ = f.MarkHidden("ttl-interval") // for tests; MongoDB's TTL monitor also runs every 60 s
+	root.AddCommand(inspectCommand())
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
