@@ -161,4 +161,3 @@ func verifyTree(w io.Writer, dir string) error {
 	fmt.Fprintf(w, "%d files verified, no damage\n", files)
 	return nil
 }
-
