@@ -1,5 +1,7 @@
 package storage
 
+import "sort"
+
 // HideFunc reports whether a point (time, version, seq) is hidden by a delete or by expiry.
 type HideFunc func(t int64, version, seq uint64) bool
 
@@ -32,7 +34,7 @@ func MergeLWW(dst *Points, sources []*Points, hide HideFunc) {
 	}
 	pos := make([]int, len(sources))
 	for {
-		// smallest current time
+		// the smallest current time, and the smallest current time of the other sources
 		best := -1
 		var t int64
 		for k, s := range sources {
@@ -42,6 +44,32 @@ func MergeLWW(dst *Points, sources []*Points, hide HideFunc) {
 		}
 		if best < 0 {
 			return
+		}
+		next, hasNext := int64(0), false
+		for k, s := range sources {
+			if k != best && pos[k] < len(s.Times) && (!hasNext || s.Times[pos[k]] < next) {
+				next, hasNext = s.Times[pos[k]], true
+			}
+		}
+		if !hasNext || next > t {
+			// a run of best's points before any other source's next point: no decision to make
+			b := sources[best]
+			i := pos[best]
+			j := len(b.Times)
+			if hasNext {
+				j = i + sort.Search(j-i, func(n int) bool { return b.Times[i+n] >= next })
+			}
+			if hide == nil {
+				dst.AppendRange(b, i, j)
+			} else {
+				for x := i; x < j; x++ {
+					if !hide(b.Times[x], b.Versions[x], b.Seqs[x]) {
+						dst.Append(b, x)
+					}
+				}
+			}
+			pos[best] = j
+			continue
 		}
 		win, wi := best, pos[best]
 		for k := best; k < len(sources); k++ {

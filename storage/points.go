@@ -32,6 +32,23 @@ func (p *Points) Append(src *Points, i int) {
 	p.Seqs = append(p.Seqs, src.Seqs[i])
 }
 
+// AppendRange adds points [i, j) of src (src must carry versions and seqs).
+func (p *Points) AppendRange(src *Points, i, j int) {
+	p.Times = append(p.Times, src.Times[i:j]...)
+	p.Versions = append(p.Versions, src.Versions[i:j]...)
+	p.Seqs = append(p.Seqs, src.Seqs[i:j]...)
+	switch p.Values.Type.Class() {
+	case ClassFloat:
+		p.Values.Floats = append(p.Values.Floats, src.Values.Floats[i:j]...)
+	case ClassInt:
+		p.Values.Ints = append(p.Values.Ints, src.Values.Ints[i:j]...)
+	case ClassBool:
+		p.Values.Bools = append(p.Values.Bools, src.Values.Bools[i:j]...)
+	case ClassBytes:
+		p.Values.Bytes = append(p.Values.Bytes, src.Values.Bytes[i:j]...)
+	}
+}
+
 // AppendAll adds every point of src.
 func (p *Points) AppendAll(src *Points) {
 	p.Times = append(p.Times, src.Times...)
