@@ -19,6 +19,10 @@ type AggQuery struct {
 	ScanQuery
 	Window int64
 	Origin int64
+	// LastOnly asks only for the last point of each column (Window must be 0): results carry
+	// Last, LastTime (and First, FirstTime set to the same point) and Count 1. The newest point of
+	// each source is compared instead of folding every point.
+	LastOnly bool
 }
 
 // AggResult is the aggregate of one (series, field, type) column in one window. Sum, Min, Max,
@@ -123,6 +127,21 @@ func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggSt
 		keys, files := sc.columns(id)
 		hide := s.v.hideFunc(id)
 		for _, k := range keys {
+			if q.LastOnly && q.Window <= 0 && hide == nil {
+				r, ok, err := sc.lastPoint(id, k, files)
+				if err != nil {
+					return err
+				}
+				if ok {
+					if r != nil {
+						st.Points++
+						if err := fn(r); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+			}
 			clear(acc)
 			get := func(t int64) *AggResult {
 				w := windowOf(t)

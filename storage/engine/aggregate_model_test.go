@@ -125,3 +125,29 @@ func TestAggregateManySeriesParallel(t *testing.T) {
 		require.Equal(t, want, got, "window %d", window)
 	}
 }
+
+// requireLastOnlyMatches checks that a LastOnly aggregate gives the full aggregate's last point
+// (time and value) for every column.
+func requireLastOnlyMatches(t testing.TB, v *Vnode, table string, lo, hi int64) {
+	t.Helper()
+	s := v.Snapshot()
+	defer s.Release()
+	last := func(lastOnly bool) map[string]string {
+		out := map[string]string{}
+		_, err := s.Aggregate(AggQuery{ScanQuery: ScanQuery{Table: table, MinTime: lo, MaxTime: hi}, LastOnly: lastOnly}, func(r *AggResult) error {
+			key := fmt.Sprintf("%d/%s/%d", r.Series, r.Field, r.Type)
+			switch r.Type.Class() {
+			case storage.ClassFloat:
+				out[key] = fmt.Sprintf("%d %v", r.LastTime, r.FLast)
+			case storage.ClassBytes:
+				out[key] = fmt.Sprintf("%d %q", r.LastTime, r.LastBytes)
+			default:
+				out[key] = fmt.Sprintf("%d %d", r.LastTime, r.Last)
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		return out
+	}
+	require.Equal(t, last(false), last(true), "LastOnly [%d, %d]", lo, hi)
+}

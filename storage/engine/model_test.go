@@ -249,6 +249,8 @@ func runModel(t *testing.T, seed uint64, steps int, strategy compaction.Strategy
 			wantAgg := m.aggregates(table, lo, hi, window, origin)
 			gotAgg, st := engineAggregates(t, v, table, lo, hi, window, origin)
 			require.Equal(t, wantAgg, gotAgg, "aggregate step %d (%s) table %s [%d,%d] window %d origin %d", step, what, table, lo, hi, window, origin)
+			requireLastOnlyMatches(t, v, table, lo, hi)
+			requireLastOnlyMatches(t, v, table, minTime, maxTime)
 			aggStats.BlocksFromAgg += st.BlocksFromAgg
 			aggStats.BlocksDecoded += st.BlocksDecoded
 		}

@@ -26,6 +26,7 @@ func (b *Backend) Aggregate(ctx context.Context, c *meta.Collection, p *mongo.Pu
 		ScanQuery: engine.ScanQuery{Filter: p.Meta, MinTime: msToNs(p.MinTime, false), MaxTime: msToNs(p.MaxTime, true)},
 		Window:    q.Window * nsPerMs,
 		Origin:    q.Origin * nsPerMs,
+		LastOnly:  q.LastOnly,
 	}
 	if p.Fields != nil {
 		aq.Fields = p.Fields

@@ -47,6 +47,9 @@ type Backend interface {
 // datetime ms); Window 0 means one bin per series over the whole range.
 type AggPlanQuery struct {
 	Window, Origin int64
+	// LastOnly: only the last point of each column is needed (Window is 0); parts then carry
+	// Last/LastTime (First/FirstTime equal to them) and Count 1.
+	LastOnly bool
 }
 
 // AggPart is the (partial) aggregate of one column (a field stored with one BSON type) of one

@@ -430,3 +430,17 @@ func (p *GroupPlan) sortOK(keys []sortKey, groupPaths [][]string) bool {
 	}
 	return true
 }
+
+// LastOnly reports whether the group needs only the newest point of each column: one bin over all
+// time, no count, and every accumulator the value (or time) of the group's latest document.
+func (p *GroupPlan) LastOnly() bool {
+	if p.Window != 0 || p.needCount || p.timeWindow || len(p.accs) == 0 {
+		return false
+	}
+	for _, a := range p.accs {
+		if a.kind != accLatest {
+			return false
+		}
+	}
+	return true
+}
