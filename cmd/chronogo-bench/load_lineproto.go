@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,15 +52,6 @@ func loadLineprotoCommand() *cobra.Command {
 }
 
 func loadLineproto(ctx context.Context, baseURL, db string, f loadFlags) error {
-	info, err := readDataInfo(f.file)
-	if err != nil {
-		return err
-	}
-	in, err := os.Open(f.file)
-	if err != nil {
-		return fmt.Errorf("opening data: %w", err)
-	}
-	defer in.Close()
 	writeURL := baseURL + "/write?" + url.Values{"db": {db}, "precision": {"ns"}}.Encode()
 	client := &http.Client{Timeout: f.timeout, Transport: &http.Transport{
 		MaxIdleConnsPerHost: f.workers, DisableCompression: true}}
@@ -83,25 +73,5 @@ func loadLineproto(ctx context.Context, baseURL, db string, f loadFlags) error {
 		}
 		return nil
 	}
-	w, err := watchServer(f.serverPID)
-	if err != nil {
-		return err
-	}
-	stopProfile, err := startCPUProfile(f.cpuProfile)
-	if err != nil {
-		return err
-	}
-	start, cpu0 := time.Now(), selfCPUSeconds()
-	lines, values, err := pipeline(ctx, in, f.batch, f.workers, post)
-	if err != nil {
-		return err
-	}
-	r := loadResult{Kind: "lineproto", File: f.file, Hosts: info.Hosts, Workers: f.workers, Batch: f.batch,
-		Lines: lines, Values: values, Seconds: time.Since(start).Seconds(), ClientCPUSeconds: selfCPUSeconds() - cpu0}
-	stopProfile()
-	if err := r.finishLoad(w); err != nil {
-		return err
-	}
-	r.print()
-	return writeResults(f.jsonOut, results{Loads: []loadResult{r}})
+	return runLoad(ctx, "lineproto", f, post)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -99,15 +98,6 @@ func (d *docBuilder) build(b *batch) ([]any, error) {
 }
 
 func loadMongo(ctx context.Context, uri, dbName, coll string, drop bool, f loadFlags) error {
-	info, err := readDataInfo(f.file)
-	if err != nil {
-		return err
-	}
-	in, err := os.Open(f.file)
-	if err != nil {
-		return fmt.Errorf("opening data: %w", err)
-	}
-	defer in.Close()
 	client, err := connect(ctx, uri, f.timeout, f.workers)
 	if err != nil {
 		return err
@@ -133,25 +123,5 @@ func loadMongo(ctx context.Context, uri, dbName, coll string, drop bool, f loadF
 		}
 		return nil
 	}
-	w, err := watchServer(f.serverPID)
-	if err != nil {
-		return err
-	}
-	stopProfile, err := startCPUProfile(f.cpuProfile)
-	if err != nil {
-		return err
-	}
-	start, cpu0 := time.Now(), selfCPUSeconds()
-	lines, values, err := pipeline(ctx, in, f.batch, f.workers, insert)
-	if err != nil {
-		return err
-	}
-	r := loadResult{Kind: "mongo", File: f.file, Hosts: info.Hosts, Workers: f.workers, Batch: f.batch,
-		Lines: lines, Values: values, Seconds: time.Since(start).Seconds(), ClientCPUSeconds: selfCPUSeconds() - cpu0}
-	stopProfile()
-	if err := r.finishLoad(w); err != nil {
-		return err
-	}
-	r.print()
-	return writeResults(f.jsonOut, results{Loads: []loadResult{r}})
+	return runLoad(ctx, "mongo", f, insert)
 }

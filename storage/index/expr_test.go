@@ -275,6 +275,18 @@ func TestSelectRandom(t *testing.T) {
 			got, err := x.Select(table, e)
 			require.NoError(t, err)
 			require.Equal(t, m.selectIDs(table, e), got, "expr %#v", e)
+			// Matches on each key agrees with Select
+			all, err := x.Select(table, nil)
+			require.NoError(t, err)
+			var viaMatches []storage.SeriesID
+			for _, id := range all {
+				k, ok := x.Key(id)
+				require.True(t, ok)
+				if Matches(e, &k) {
+					viaMatches = append(viaMatches, id)
+				}
+			}
+			require.Equal(t, got, viaMatches, "Matches vs Select for %#v", e)
 		}
 		checkAgainstModel(t, x, m)
 	}

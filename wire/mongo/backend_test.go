@@ -192,79 +192,11 @@ func pushdownMatches(c *meta.Collection, p *Pushdown, d bson.Raw) bool {
 	if p.Meta == nil {
 		return true
 	}
-	tags := map[string]storage.TagValue{}
+	var key storage.SeriesKey
 	if c.MetaField != "" {
 		if v, err := d.LookupErr(c.MetaField); err == nil {
-			flattenTags(c.MetaField, v, tags)
+			key.Tags, _ = tsdoc.FlattenMeta(nil, c.MetaField, v)
 		}
 	}
-	return evalExpr(p.Meta, tags)
-}
-
-func flattenTags(key string, v bson.RawValue, tags map[string]storage.TagValue) {
-	if doc, ok := v.DocumentOK(); ok {
-		elems, _ := doc.Elements()
-		if len(elems) > 0 {
-			for _, e := range elems {
-				flattenTags(key+"."+e.Key(), e.Value(), tags)
-			}
-			return
-		}
-	}
-	tags[key] = tsdoc.TagValueOf(v)
-}
-
-func evalExpr(e index.Expr, tags map[string]storage.TagValue) bool {
-	switch e := e.(type) {
-	case index.And:
-		for _, x := range e {
-			if !evalExpr(x, tags) {
-				return false
-			}
-		}
-		return true
-	case index.Or:
-		for _, x := range e {
-			if evalExpr(x, tags) {
-				return true
-			}
-		}
-		return false
-	case index.Not:
-		return !evalExpr(e.E, tags)
-	case index.Match:
-		tv, ok := tags[e.Key]
-		same := func(v storage.TagValue) bool { return ok && tv.Type == v.Type && bytes.Equal(tv.Raw, v.Raw) }
-		cmp := func() int { return bytes.Compare(tv.Raw, e.Value.Raw) }
-		switch e.Op {
-		case index.OpEq:
-			return same(e.Value)
-		case index.OpNe:
-			return !same(e.Value)
-		case index.OpIn:
-			for _, v := range e.Values {
-				if same(v) {
-					return true
-				}
-			}
-			return false
-		case index.OpExists:
-			return ok
-		case index.OpNotExists:
-			return !ok
-		case index.OpLt:
-			return ok && tv.Type == e.Value.Type && cmp() < 0
-		case index.OpLte:
-			return ok && tv.Type == e.Value.Type && cmp() <= 0
-		case index.OpGt:
-			return ok && tv.Type == e.Value.Type && cmp() > 0
-		case index.OpGte:
-			return ok && tv.Type == e.Value.Type && cmp() >= 0
-		case index.OpPrefix:
-			return ok && tv.Type == storage.TypeString && bytes.HasPrefix(tv.Raw, e.Value.Raw)
-		case index.OpRegex:
-			return ok && tv.Type == storage.TypeString && e.Regex.Match(tv.Raw)
-		}
-	}
-	return false
+	return index.Matches(p.Meta, &key)
 }

@@ -2,6 +2,7 @@ package mql
 
 import (
 	"bytes"
+	"cmp"
 	"math"
 	"math/big"
 
@@ -57,7 +58,7 @@ func typeRank(t bson.Type) int {
 func CompareValues(a, b bson.RawValue) int {
 	ra, rb := typeRank(a.Type), typeRank(b.Type)
 	if ra != rb {
-		return cmpInt(ra, rb)
+		return cmp.Compare(ra, rb)
 	}
 	switch ra {
 	case -1, 0, 5, 100, 101:
@@ -72,10 +73,10 @@ func CompareValues(a, b bson.RawValue) int {
 		sa, da, _ := a.BinaryOK()
 		sb, db, _ := b.BinaryOK()
 		if len(da) != len(db) {
-			return cmpInt(len(da), len(db))
+			return cmp.Compare(len(da), len(db))
 		}
 		if sa != sb {
-			return cmpInt(int(sa), int(sb))
+			return cmp.Compare(int(sa), int(sb))
 		}
 		return bytes.Compare(da, db)
 	case 35:
@@ -83,25 +84,25 @@ func CompareValues(a, b bson.RawValue) int {
 	case 40:
 		ba, _ := a.BooleanOK()
 		bb, _ := b.BooleanOK()
-		return cmpInt(b2i(ba), b2i(bb))
+		return cmp.Compare(b2i(ba), b2i(bb))
 	case 45:
 		da, _ := a.DateTimeOK()
 		db, _ := b.DateTimeOK()
-		return cmpInt64(da, db)
+		return cmp.Compare(da, db)
 	case 47:
 		ta, ia, _ := a.TimestampOK()
 		tb, ib, _ := b.TimestampOK()
 		if ta != tb {
-			return cmpUint(uint64(ta), uint64(tb))
+			return cmp.Compare(uint64(ta), uint64(tb))
 		}
-		return cmpUint(uint64(ia), uint64(ib))
+		return cmp.Compare(uint64(ia), uint64(ib))
 	case 50:
 		pa, oa, _ := a.RegexOK()
 		pb, ob, _ := b.RegexOK()
-		if c := cmpString(pa, pb); c != 0 {
+		if c := cmp.Compare(pa, pb); c != 0 {
 			return c
 		}
-		return cmpString(oa, ob)
+		return cmp.Compare(oa, ob)
 	}
 	return bytes.Compare(a.Value, b.Value)
 }
@@ -119,17 +120,17 @@ func compareDocs(a, b []byte) int {
 	ea, _ := elements(a)
 	eb, _ := elements(b)
 	for i := 0; i < len(ea) && i < len(eb); i++ {
-		if c := cmpInt(typeRank(ea[i].val.Type), typeRank(eb[i].val.Type)); c != 0 {
+		if c := cmp.Compare(typeRank(ea[i].val.Type), typeRank(eb[i].val.Type)); c != 0 {
 			return c
 		}
-		if c := cmpString(ea[i].key, eb[i].key); c != 0 {
+		if c := cmp.Compare(ea[i].key, eb[i].key); c != 0 {
 			return c
 		}
 		if c := CompareValues(ea[i].val, eb[i].val); c != 0 {
 			return c
 		}
 	}
-	return cmpInt(len(ea), len(eb))
+	return cmp.Compare(len(ea), len(eb))
 }
 
 // compareNumbers compares numeric values exactly; NaN equals NaN and sorts below all numbers.
@@ -140,7 +141,7 @@ func compareNumbers(a, b bson.RawValue) int {
 	ai, aInt := intOf(a)
 	bi, bInt := intOf(b)
 	if aInt && bInt {
-		return cmpInt64(ai, bi)
+		return cmp.Compare(ai, bi)
 	}
 	if aInt {
 		return -compareFloatInt(toFloat(b), ai)
@@ -192,7 +193,7 @@ func compareFloatInt(f float64, i int64) int {
 	t := math.Trunc(f)
 	ti := int64(t)
 	if ti != i {
-		return cmpInt64(ti, i)
+		return cmp.Compare(ti, i)
 	}
 	return compareFloats(f, t)
 }
@@ -254,46 +255,6 @@ func abs(n int) int {
 		return -n
 	}
 	return n
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func b2i(b bool) int {

@@ -1,6 +1,7 @@
 package mql
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -191,7 +192,7 @@ func (r *GroupRun) Finish(out func(bson.Raw) error) (err error) {
 		if c := strings.Compare(a.series, b.series); c != 0 {
 			return c
 		}
-		return cmpInt64(a.start, b.start)
+		return cmp.Compare(a.start, b.start)
 	})
 	groups := map[string]*group{}
 	var order []*group
@@ -236,7 +237,7 @@ func (r *GroupRun) Finish(out func(bson.Raw) error) (err error) {
 	}
 	slices.SortStableFunc(order, func(a, b *group) int {
 		if r.p.timeWindow {
-			if c := cmpInt64(a.start, b.start); c != 0 {
+			if c := cmp.Compare(a.start, b.start); c != 0 {
 				return c
 			}
 		}

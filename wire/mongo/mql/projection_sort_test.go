@@ -1,6 +1,7 @@
 package mql
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"testing"
@@ -70,7 +71,7 @@ func TestCompareValuesOrder(t *testing.T) {
 	}
 	for i, a := range ordered {
 		for j, b := range ordered {
-			want := cmpInt(a.group, b.group)
+			want := cmp.Compare(a.group, b.group)
 			require.Equal(t, want, CompareValues(val(t, a.js), val(t, b.js)), "%s vs %s (%d,%d)", a.js, b.js, i, j)
 		}
 	}

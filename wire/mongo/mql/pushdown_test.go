@@ -1,7 +1,6 @@
 package mql
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"math/rand"
@@ -85,67 +84,13 @@ func TestPushdownTable(t *testing.T) {
 	require.Error(t, err)
 }
 
-// evalIndex evaluates an index expression on one series' tags, following storage/index semantics.
+// evalIndex evaluates an index expression on one series' tags with storage/index's own evaluator.
 func evalIndex(e index.Expr, tags map[string]storage.TagValue) bool {
-	switch e := e.(type) {
-	case nil:
-		return true
-	case index.And:
-		for _, c := range e {
-			if !evalIndex(c, tags) {
-				return false
-			}
-		}
-		return true
-	case index.Or:
-		for _, c := range e {
-			if evalIndex(c, tags) {
-				return true
-			}
-		}
-		return false
-	case index.Not:
-		return !evalIndex(e.E, tags)
-	case index.Match:
-		v, ok := tags[e.Key]
-		eq := func(x storage.TagValue) bool { return ok && v.Type == x.Type && bytes.Equal(v.Raw, x.Raw) }
-		cmp := func() int { return bytes.Compare(v.Raw, e.Value.Raw) }
-		switch e.Op {
-		case index.OpEq:
-			return eq(e.Value)
-		case index.OpNe:
-			return !eq(e.Value)
-		case index.OpIn:
-			for _, x := range e.Values {
-				if eq(x) {
-					return true
-				}
-			}
-			return false
-		case index.OpExists:
-			return ok
-		case index.OpNotExists:
-			return !ok
-		case index.OpRegex:
-			return ok && v.Type == storage.TypeString && e.Regex.Match(v.Raw)
-		case index.OpPrefix:
-			return ok && v.Type == storage.TypeString && bytes.HasPrefix(v.Raw, e.Value.Raw)
-		}
-		if !ok || v.Type != e.Value.Type {
-			return false
-		}
-		switch e.Op {
-		case index.OpLt:
-			return cmp() < 0
-		case index.OpLte:
-			return cmp() <= 0
-		case index.OpGt:
-			return cmp() > 0
-		case index.OpGte:
-			return cmp() >= 0
-		}
+	key := storage.SeriesKey{}
+	for k, v := range tags {
+		key.Tags = append(key.Tags, storage.Tag{Key: k, Value: v})
 	}
-	panic(fmt.Sprintf("unexpected %T", e))
+	return index.Matches(e, &key)
 }
 
 // flattenMeta names the leaves of a meta value as tsdoc does.

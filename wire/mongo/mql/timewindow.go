@@ -1,6 +1,7 @@
 package mql
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,7 +180,7 @@ func (s *timeWindowStage) flush(emit func([]byte) error) error {
 		groups = append(groups, g)
 	}
 	slices.SortFunc(groups, func(a, b *windowGroup) int {
-		if c := cmpInt64(a.start, b.start); c != 0 {
+		if c := cmp.Compare(a.start, b.start); c != 0 {
 			return c
 		}
 		return CompareValues(a.partition, b.partition)
