@@ -259,11 +259,7 @@ func (x *dateToStringExpr) eval(env *evalEnv) (bson.RawValue, error) {
 		}
 		return vNull(), nil
 	}
-	tv, err := evalNamed(x.m, "timezone", env)
-	if err != nil {
-		return missing, err
-	}
-	loc, ok, err := tzArg(tv)
+	loc, ok, err := evalTimezone(x.m, env)
 	if err != nil || !ok {
 		return vNull(), err
 	}
@@ -357,11 +353,7 @@ func (x *dateFromPartsExpr) eval(env *evalEnv) (bson.RawValue, error) {
 		}
 		p[i] = v
 	}
-	tv, err := evalNamed(x.m, "timezone", env)
-	if err != nil {
-		return missing, err
-	}
-	loc, ok, err := tzArg(tv)
+	loc, ok, err := evalTimezone(x.m, env)
 	if err != nil || !ok {
 		return vNull(), err
 	}
@@ -391,11 +383,7 @@ func (x *dateFromStringExpr) eval(env *evalEnv) (bson.RawValue, error) {
 		}
 		return vNull(), nil
 	}
-	tv, err := evalNamed(x.m, "timezone", env)
-	if err != nil {
-		return missing, err
-	}
-	loc, ok, err := tzArg(tv)
+	loc, ok, err := evalTimezone(x.m, env)
 	if err != nil || !ok {
 		return vNull(), err
 	}
@@ -413,4 +401,13 @@ func (x *dateFromStringExpr) eval(env *evalEnv) (bson.RawValue, error) {
 		return fail(err)
 	}
 	return vDate(ms), nil
+}
+
+// evalTimezone evaluates an operator's optional "timezone" argument (ok false for a null zone).
+func evalTimezone(m map[string]expr, env *evalEnv) (*time.Location, bool, error) {
+	tv, err := evalNamed(m, "timezone", env)
+	if err != nil {
+		return nil, false, err
+	}
+	return tzArg(tv)
 }
