@@ -116,3 +116,13 @@ func (p *Points) SortDedup() {
 	}
 	*p = out
 }
+
+// FloorDiv is a/b rounded toward negative infinity (b > 0): the index of the window of length b
+// holding time a, also for times before the epoch.
+func FloorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/chronogo/chronogo/storage"
 )
 
 // kv is a tag or a field of a line; byte slices point into the line.
@@ -77,7 +79,7 @@ func appendPairs(dst []kv, s []byte) ([]kv, error) {
 // Integer fields ("58i") become int64, others double; booleans and strings are not supported.
 func appendDocument(dst []byte, p *point) ([]byte, error) {
 	idx, dst := bsoncore.AppendDocumentStart(dst)
-	dst = bsoncore.AppendDateTimeElement(dst, "time", floorDiv(p.timeNS, 1e6))
+	dst = bsoncore.AppendDateTimeElement(dst, "time", storage.FloorDiv(p.timeNS, 1e6))
 	if len(p.tags) > 0 {
 		var tidx int32
 		tidx, dst = bsoncore.AppendDocumentElementStart(dst, "tags")
@@ -109,15 +111,6 @@ func appendDocument(dst []byte, p *point) ([]byte, error) {
 		return dst, fmt.Errorf("building document: %w", err)
 	}
 	return dst, nil
-}
-
-// floorDiv is a / b rounded towards minus infinity.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
-	}
-	return q
 }
 
 // fieldInt returns the integer value ("58i") of field name of p.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/summary"
 )
 
@@ -119,18 +120,10 @@ func pickLevel(files []summary.FileMeta, o Options) *Plan {
 	return &Plan{Inputs: inputs, OutputLevel: out, Complete: true}
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
-}
-
 func pickWindow(files []summary.FileMeta, o Options, full bool) *Plan {
 	windows := map[int64][]summary.FileMeta{}
 	for _, f := range files {
-		w := floorDiv(f.MinTime, o.Window)
+		w := storage.FloorDiv(f.MinTime, o.Window)
 		windows[w] = append(windows[w], f)
 	}
 	keys := slices.Sorted(mapsKeys(windows))

@@ -118,7 +118,7 @@ func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggSt
 		if q.Window <= 0 {
 			return q.MinTime
 		}
-		return q.Origin + floorDiv(t-q.Origin, q.Window)*q.Window
+		return q.Origin + storage.FloorDiv(t-q.Origin, q.Window)*q.Window
 	}
 	acc := map[int64]*AggResult{}
 	cleanSet := map[*tsm.BlockMeta]struct{}{}

@@ -33,7 +33,7 @@ func (m *model) aggregates(table string, lo, hi, window, origin int64) map[strin
 		}
 		start := lo
 		if window > 0 {
-			start = origin + floorDiv(ts-origin, window)*window
+			start = origin + storage.FloorDiv(ts-origin, window)*window
 		}
 		key := fmt.Sprintf("%s/%s/%s/%d", parts[0], parts[1], parts[2], start)
 		var f float64

@@ -135,7 +135,7 @@ func (j *FlushJob) Run() (err error) {
 				level := uint8(1)
 				switch {
 				case timeWindow:
-					okey = floorDiv(t, window)
+					okey = storage.FloorDiv(t, window)
 				case t <= split:
 					okey, level = math.MinInt64, 0
 				}
@@ -184,17 +184,9 @@ func (j *FlushJob) Run() (err error) {
 
 func sameOut(t, first int64, timeWindow bool, window, split int64) bool {
 	if timeWindow {
-		return floorDiv(t, window) == floorDiv(first, window)
+		return storage.FloorDiv(t, window) == storage.FloorDiv(first, window)
 	}
 	return (t <= split) == (first <= split)
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }
 
 // FinishFlush commits a job that Run completed (err == nil) or abandons it (err != nil).

@@ -50,7 +50,7 @@ func (b *Backend) Aggregate(ctx context.Context, c *meta.Collection, p *mongo.Pu
 			part.Series = key.Marshal(part.Series[:0])
 			part.Meta = mv
 		}
-		part.Start = floorDiv(r.Start, nsPerMs)
+		part.Start = storage.FloorDiv(r.Start, nsPerMs)
 		part.Field, part.Type, part.Count = r.Field, bson.Type(r.Type), r.Count
 		part.Sum, part.Min, part.Max, part.First, part.Last, part.SumOverflow = r.Sum, r.Min, r.Max, r.First, r.Last, r.SumOverflow
 		part.FSum, part.FMin, part.FMax, part.FFirst, part.FLast = r.FSum, r.FMin, r.FMax, r.FFirst, r.FLast
@@ -58,12 +58,4 @@ func (b *Backend) Aggregate(ctx context.Context, c *meta.Collection, p *mongo.Pu
 		part.FirstTime, part.LastTime = r.FirstTime, r.LastTime
 		return fn(&part)
 	})
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }

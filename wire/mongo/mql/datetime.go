@@ -8,6 +8,8 @@ import (
 	_ "time/tzdata" // Olson time zones for timezone arguments
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/chronogo/chronogo/storage"
 )
 
 // parseTimezone parses a MongoDB timezone: "UTC", an Olson name, or an offset "+hh", "+hhmm",
@@ -112,17 +114,9 @@ func parseWeekday(s string) (time.Weekday, bool) {
 	return 0, false
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
-}
-
 // civilDay is the number of days from 1970-01-01 to the local date of t.
 func civilDay(t time.Time) int64 {
-	return floorDiv(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Unix(), 86400)
+	return storage.FloorDiv(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Unix(), 86400)
 }
 
 func fromCivilDay(d int64, loc *time.Location) time.Time {
@@ -138,7 +132,7 @@ func truncateDate(ms int64, unit string, bin int64, loc *time.Location, sow time
 	case "millisecond", "second", "minute", "hour":
 		ref := time.Date(2000, 1, 1, 0, 0, 0, 0, loc).UnixMilli()
 		size := unitMs[unit] * bin
-		return ref + floorDiv(ms-ref, size)*size
+		return ref + storage.FloorDiv(ms-ref, size)*size
 	case "day", "week":
 		ref := civilDay(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
 		size := bin
@@ -146,7 +140,7 @@ func truncateDate(ms int64, unit string, bin int64, loc *time.Location, sow time
 			ref += int64((7 + int(sow) - int(time.Saturday)) % 7)
 			size *= 7
 		}
-		start := ref + floorDiv(civilDay(t)-ref, size)*size
+		start := ref + storage.FloorDiv(civilDay(t)-ref, size)*size
 		return fromCivilDay(start, loc).UnixMilli()
 	}
 	months := bin
@@ -157,9 +151,9 @@ func truncateDate(ms int64, unit string, bin int64, loc *time.Location, sow time
 		months *= 12
 	}
 	idx := int64(t.Year()-2000)*12 + int64(t.Month()) - 1
-	start := floorDiv(idx, months) * months
-	y := 2000 + floorDiv(start, 12)
-	mo := start - floorDiv(start, 12)*12
+	start := storage.FloorDiv(idx, months) * months
+	y := 2000 + storage.FloorDiv(start, 12)
+	mo := start - storage.FloorDiv(start, 12)*12
 	return time.Date(int(y), time.Month(mo+1), 1, 0, 0, 0, 0, loc).UnixMilli()
 }
 
@@ -175,7 +169,7 @@ func addDate(ms int64, unit string, amount int64, loc *time.Location) int64 {
 			months *= 12
 		}
 		total := int64(t.Year())*12 + int64(t.Month()) - 1 + months
-		y, m := int(floorDiv(total, 12)), time.Month(total-floorDiv(total, 12)*12+1)
+		y, m := int(storage.FloorDiv(total, 12)), time.Month(total-storage.FloorDiv(total, 12)*12+1)
 		d := t.Day()
 		if last := time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day(); d > last {
 			d = last
@@ -205,11 +199,11 @@ func diffDates(a, b int64, unit string, loc *time.Location, sow time.Weekday) in
 		case "month":
 			return int64(t.Year())*12 + int64(t.Month()) - 1
 		case "week":
-			return floorDiv(civilDay(t)-int64((7+int(sow)-int(time.Thursday))%7), 7)
+			return storage.FloorDiv(civilDay(t)-int64((7+int(sow)-int(time.Thursday))%7), 7)
 		case "day":
 			return civilDay(t)
 		}
-		return floorDiv(local, unitMs[unit])
+		return storage.FloorDiv(local, unitMs[unit])
 	}
 	return index(b) - index(a)
 }

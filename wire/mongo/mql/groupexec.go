@@ -10,6 +10,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/chronogo/chronogo/storage"
 )
 
 // ErrNoPushdown is returned by GroupRun.Finish when the data holds something the pushdown cannot
@@ -346,7 +348,7 @@ func (p *GroupPlan) fold(g *group, c *cell) error {
 				if a.kind == accMax {
 					t = c.last
 				}
-				v := vDate(floorDiv(t, 1_000_000))
+				v := vDate(storage.FloorDiv(t, 1_000_000))
 				if isMissing(st.best) || CompareValues(v, st.best)*sign > 0 {
 					st.best = v
 				}
@@ -422,7 +424,7 @@ func (p *GroupPlan) docValue(a pushedAcc, c *cell, latest bool) bson.RawValue {
 		t = c.last
 	}
 	if a.isTime {
-		return vDate(floorDiv(t, 1_000_000))
+		return vDate(storage.FloorDiv(t, 1_000_000))
 	}
 	var best *GroupColumn
 	for i := range c.cols {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/chronogo/chronogo/storage"
 )
 
 // $timeWindow groups documents into fixed time windows (ChronoGo extension, see the package doc):
@@ -154,7 +156,7 @@ func (s *timeWindowStage) process(doc []byte, _ func([]byte) error) error {
 		return errf(codeBadValue, "$timeWindow timestamp must evaluate to a date, got %s", typeName(tv.Type))
 	}
 	w, off := s.spec.window, s.spec.offset
-	start := floorDiv(tv.DateTime()-off, w)*w + off
+	start := storage.FloorDiv(tv.DateTime()-off, w)*w + off
 	part := missing
 	if s.spec.partitionBy != nil {
 		if part, err = s.spec.partitionBy.eval(env); err != nil {

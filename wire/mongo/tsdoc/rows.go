@@ -72,7 +72,7 @@ func Documents(c *meta.Collection, key storage.SeriesKey, cols []Column, fn func
 				wroteID = true
 			}
 		}
-		d = bsoncore.AppendDateTimeElement(d, c.TimeField, floorDiv(ts, nsPerMs))
+		d = bsoncore.AppendDateTimeElement(d, c.TimeField, storage.FloorDiv(ts, nsPerMs))
 		if metaVal.Type != 0 {
 			d = bsoncore.AppendValueElement(d, c.MetaField, bsoncore.Value{Type: bsoncore.Type(metaVal.Type), Data: metaVal.Value})
 		}
@@ -100,14 +100,6 @@ func Documents(c *meta.Collection, key storage.SeriesKey, cols []Column, fn func
 			return err
 		}
 	}
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }
 
 func appendField(dst []byte, name string, v *storage.Values, i int) []byte {
