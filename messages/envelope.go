@@ -37,6 +37,14 @@ func init() {
 	register(func() proto.Message { return new(CompactRequest) })
 	register(func() proto.Message { return new(StatsRequest) })
 	register(func() proto.Message { return new(VnodeStats) })
+	register(func() proto.Message { return new(AggChunk) })
+	register(func() proto.Message { return new(CloseCursor) })
+	register(func() proto.Message { return new(DeleteRequest) })
+	register(func() proto.Message { return new(DropTableRequest) })
+	register(func() proto.Message { return new(ExpireRequest) })
+	register(func() proto.Message { return new(MetaHello) })
+	register(func() proto.Message { return new(MetaHelloReply) })
+	register(func() proto.Message { return new(MetaJoin) })
 }
 
 // Known reports whether typeName (a full protobuf name) can be decoded by Open.

@@ -432,27 +432,109 @@ func (x *ErrorReply) GetMessage() string {
 	return ""
 }
 
-// ScanRequest asks a node to scan one of its vnodes (remote reads; not served yet).
-type ScanRequest struct {
+// VnodeRef names one vnode replica on the node a request is sent to.
+type VnodeRef struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	VnodeId       uint64                 `protobuf:"varint,1,opt,name=vnode_id,json=vnodeId,proto3" json:"vnode_id,omitempty"`
 	Tenant        string                 `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	Db            string                 `protobuf:"bytes,3,opt,name=db,proto3" json:"db,omitempty"`
 	BucketId      uint64                 `protobuf:"varint,4,opt,name=bucket_id,json=bucketId,proto3" json:"bucket_id,omitempty"`
 	ReplicaSetId  uint64                 `protobuf:"varint,5,opt,name=replica_set_id,json=replicaSetId,proto3" json:"replica_set_id,omitempty"`
-	Table         string                 `protobuf:"bytes,6,opt,name=table,proto3" json:"table,omitempty"`
-	Filter        []byte                 `protobuf:"bytes,7,opt,name=filter,proto3" json:"filter,omitempty"` // encoded tag predicate; empty = every series
-	MinTime       int64                  `protobuf:"varint,8,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
-	MaxTime       int64                  `protobuf:"varint,9,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
-	Fields        []string               `protobuf:"bytes,10,rep,name=fields,proto3" json:"fields,omitempty"`
-	MaxChunkBytes uint32                 `protobuf:"varint,11,opt,name=max_chunk_bytes,json=maxChunkBytes,proto3" json:"max_chunk_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VnodeRef) Reset() {
+	*x = VnodeRef{}
+	mi := &file_messages_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VnodeRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VnodeRef) ProtoMessage() {}
+
+func (x *VnodeRef) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VnodeRef.ProtoReflect.Descriptor instead.
+func (*VnodeRef) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *VnodeRef) GetVnodeId() uint64 {
+	if x != nil {
+		return x.VnodeId
+	}
+	return 0
+}
+
+func (x *VnodeRef) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *VnodeRef) GetDb() string {
+	if x != nil {
+		return x.Db
+	}
+	return ""
+}
+
+func (x *VnodeRef) GetBucketId() uint64 {
+	if x != nil {
+		return x.BucketId
+	}
+	return 0
+}
+
+func (x *VnodeRef) GetReplicaSetId() uint64 {
+	if x != nil {
+		return x.ReplicaSetId
+	}
+	return 0
+}
+
+// ScanRequest asks a node to scan one of its vnodes (remote reads). A request without cursor_id
+// takes a snapshot and opens a cursor on the serving node; later requests with the returned
+// cursor_id fetch the next chunks from the same snapshot. The serving node closes the cursor after
+// the last chunk, on an error, or when it has been idle too long.
+type ScanRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vnode         *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Table         string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
+	Filter        []byte                 `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"` // storage/index expression encoding; empty = every series
+	MinTime       int64                  `protobuf:"varint,4,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
+	MaxTime       int64                  `protobuf:"varint,5,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
+	Fields        []string               `protobuf:"bytes,6,rep,name=fields,proto3" json:"fields,omitempty"`
+	MaxChunkBytes uint32                 `protobuf:"varint,7,opt,name=max_chunk_bytes,json=maxChunkBytes,proto3" json:"max_chunk_bytes,omitempty"`
+	CursorId      uint64                 `protobuf:"varint,8,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"` // 0: open a new cursor
+	// aggregate: when set, the answer is AggChunks of window aggregates instead of ScanChunks.
+	Aggregate     bool  `protobuf:"varint,9,opt,name=aggregate,proto3" json:"aggregate,omitempty"`
+	Window        int64 `protobuf:"varint,10,opt,name=window,proto3" json:"window,omitempty"`
+	Origin        int64 `protobuf:"varint,11,opt,name=origin,proto3" json:"origin,omitempty"`
+	LastOnly      bool  `protobuf:"varint,12,opt,name=last_only,json=lastOnly,proto3" json:"last_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ScanRequest) Reset() {
 	*x = ScanRequest{}
-	mi := &file_messages_proto_msgTypes[4]
+	mi := &file_messages_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +546,7 @@ func (x *ScanRequest) String() string {
 func (*ScanRequest) ProtoMessage() {}
 
 func (x *ScanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[4]
+	mi := &file_messages_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,42 +559,14 @@ func (x *ScanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
 func (*ScanRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{4}
+	return file_messages_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *ScanRequest) GetVnodeId() uint64 {
+func (x *ScanRequest) GetVnode() *VnodeRef {
 	if x != nil {
-		return x.VnodeId
+		return x.Vnode
 	}
-	return 0
-}
-
-func (x *ScanRequest) GetTenant() string {
-	if x != nil {
-		return x.Tenant
-	}
-	return ""
-}
-
-func (x *ScanRequest) GetDb() string {
-	if x != nil {
-		return x.Db
-	}
-	return ""
-}
-
-func (x *ScanRequest) GetBucketId() uint64 {
-	if x != nil {
-		return x.BucketId
-	}
-	return 0
-}
-
-func (x *ScanRequest) GetReplicaSetId() uint64 {
-	if x != nil {
-		return x.ReplicaSetId
-	}
-	return 0
+	return nil
 }
 
 func (x *ScanRequest) GetTable() string {
@@ -557,6 +611,41 @@ func (x *ScanRequest) GetMaxChunkBytes() uint32 {
 	return 0
 }
 
+func (x *ScanRequest) GetCursorId() uint64 {
+	if x != nil {
+		return x.CursorId
+	}
+	return 0
+}
+
+func (x *ScanRequest) GetAggregate() bool {
+	if x != nil {
+		return x.Aggregate
+	}
+	return false
+}
+
+func (x *ScanRequest) GetWindow() int64 {
+	if x != nil {
+		return x.Window
+	}
+	return 0
+}
+
+func (x *ScanRequest) GetOrigin() int64 {
+	if x != nil {
+		return x.Origin
+	}
+	return 0
+}
+
+func (x *ScanRequest) GetLastOnly() bool {
+	if x != nil {
+		return x.LastOnly
+	}
+	return false
+}
+
 // ScanColumn is one (series, field, type) column of points, sorted by time.
 type ScanColumn struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -574,7 +663,7 @@ type ScanColumn struct {
 
 func (x *ScanColumn) Reset() {
 	*x = ScanColumn{}
-	mi := &file_messages_proto_msgTypes[5]
+	mi := &file_messages_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +675,7 @@ func (x *ScanColumn) String() string {
 func (*ScanColumn) ProtoMessage() {}
 
 func (x *ScanColumn) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[5]
+	mi := &file_messages_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +688,7 @@ func (x *ScanColumn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanColumn.ProtoReflect.Descriptor instead.
 func (*ScanColumn) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{5}
+	return file_messages_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ScanColumn) GetSeriesKey() []byte {
@@ -658,20 +747,22 @@ func (x *ScanColumn) GetBytesValues() [][]byte {
 	return nil
 }
 
-// ScanChunk is one part of a scan's answer; the last chunk has done set.
+// ScanChunk is one part of a scan's answer; the last chunk has done set. cursor_id names the
+// cursor to continue from when done is not set.
 type ScanChunk struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Columns       []*ScanColumn          `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"`
 	Done          bool                   `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`
 	Code          ErrorCode              `protobuf:"varint,3,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
 	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	CursorId      uint64                 `protobuf:"varint,5,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ScanChunk) Reset() {
 	*x = ScanChunk{}
-	mi := &file_messages_proto_msgTypes[6]
+	mi := &file_messages_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +774,7 @@ func (x *ScanChunk) String() string {
 func (*ScanChunk) ProtoMessage() {}
 
 func (x *ScanChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[6]
+	mi := &file_messages_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +787,7 @@ func (x *ScanChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanChunk.ProtoReflect.Descriptor instead.
 func (*ScanChunk) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{6}
+	return file_messages_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ScanChunk) GetColumns() []*ScanColumn {
@@ -727,6 +818,708 @@ func (x *ScanChunk) GetMessage() string {
 	return ""
 }
 
+func (x *ScanChunk) GetCursorId() uint64 {
+	if x != nil {
+		return x.CursorId
+	}
+	return 0
+}
+
+// AggRow is one window aggregate of one (series, field, type) column (engine.AggResult).
+type AggRow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SeriesKey     []byte                 `protobuf:"bytes,1,opt,name=series_key,json=seriesKey,proto3" json:"series_key,omitempty"` // storage.SeriesKey encoding
+	Field         string                 `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	FieldType     uint32                 `protobuf:"varint,3,opt,name=field_type,json=fieldType,proto3" json:"field_type,omitempty"`
+	Start         int64                  `protobuf:"varint,4,opt,name=start,proto3" json:"start,omitempty"`
+	Count         int64                  `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	Sum           int64                  `protobuf:"varint,6,opt,name=sum,proto3" json:"sum,omitempty"`
+	Min           int64                  `protobuf:"varint,7,opt,name=min,proto3" json:"min,omitempty"`
+	Max           int64                  `protobuf:"varint,8,opt,name=max,proto3" json:"max,omitempty"`
+	First         int64                  `protobuf:"varint,9,opt,name=first,proto3" json:"first,omitempty"`
+	Last          int64                  `protobuf:"varint,10,opt,name=last,proto3" json:"last,omitempty"`
+	SumOverflow   bool                   `protobuf:"varint,11,opt,name=sum_overflow,json=sumOverflow,proto3" json:"sum_overflow,omitempty"`
+	Fsum          float64                `protobuf:"fixed64,12,opt,name=fsum,proto3" json:"fsum,omitempty"`
+	Fmin          float64                `protobuf:"fixed64,13,opt,name=fmin,proto3" json:"fmin,omitempty"`
+	Fmax          float64                `protobuf:"fixed64,14,opt,name=fmax,proto3" json:"fmax,omitempty"`
+	Ffirst        float64                `protobuf:"fixed64,15,opt,name=ffirst,proto3" json:"ffirst,omitempty"`
+	Flast         float64                `protobuf:"fixed64,16,opt,name=flast,proto3" json:"flast,omitempty"`
+	FirstBytes    []byte                 `protobuf:"bytes,17,opt,name=first_bytes,json=firstBytes,proto3" json:"first_bytes,omitempty"`
+	LastBytes     []byte                 `protobuf:"bytes,18,opt,name=last_bytes,json=lastBytes,proto3" json:"last_bytes,omitempty"`
+	FirstTime     int64                  `protobuf:"varint,19,opt,name=first_time,json=firstTime,proto3" json:"first_time,omitempty"`
+	LastTime      int64                  `protobuf:"varint,20,opt,name=last_time,json=lastTime,proto3" json:"last_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AggRow) Reset() {
+	*x = AggRow{}
+	mi := &file_messages_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AggRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AggRow) ProtoMessage() {}
+
+func (x *AggRow) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AggRow.ProtoReflect.Descriptor instead.
+func (*AggRow) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AggRow) GetSeriesKey() []byte {
+	if x != nil {
+		return x.SeriesKey
+	}
+	return nil
+}
+
+func (x *AggRow) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *AggRow) GetFieldType() uint32 {
+	if x != nil {
+		return x.FieldType
+	}
+	return 0
+}
+
+func (x *AggRow) GetStart() int64 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *AggRow) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *AggRow) GetSum() int64 {
+	if x != nil {
+		return x.Sum
+	}
+	return 0
+}
+
+func (x *AggRow) GetMin() int64 {
+	if x != nil {
+		return x.Min
+	}
+	return 0
+}
+
+func (x *AggRow) GetMax() int64 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *AggRow) GetFirst() int64 {
+	if x != nil {
+		return x.First
+	}
+	return 0
+}
+
+func (x *AggRow) GetLast() int64 {
+	if x != nil {
+		return x.Last
+	}
+	return 0
+}
+
+func (x *AggRow) GetSumOverflow() bool {
+	if x != nil {
+		return x.SumOverflow
+	}
+	return false
+}
+
+func (x *AggRow) GetFsum() float64 {
+	if x != nil {
+		return x.Fsum
+	}
+	return 0
+}
+
+func (x *AggRow) GetFmin() float64 {
+	if x != nil {
+		return x.Fmin
+	}
+	return 0
+}
+
+func (x *AggRow) GetFmax() float64 {
+	if x != nil {
+		return x.Fmax
+	}
+	return 0
+}
+
+func (x *AggRow) GetFfirst() float64 {
+	if x != nil {
+		return x.Ffirst
+	}
+	return 0
+}
+
+func (x *AggRow) GetFlast() float64 {
+	if x != nil {
+		return x.Flast
+	}
+	return 0
+}
+
+func (x *AggRow) GetFirstBytes() []byte {
+	if x != nil {
+		return x.FirstBytes
+	}
+	return nil
+}
+
+func (x *AggRow) GetLastBytes() []byte {
+	if x != nil {
+		return x.LastBytes
+	}
+	return nil
+}
+
+func (x *AggRow) GetFirstTime() int64 {
+	if x != nil {
+		return x.FirstTime
+	}
+	return 0
+}
+
+func (x *AggRow) GetLastTime() int64 {
+	if x != nil {
+		return x.LastTime
+	}
+	return 0
+}
+
+// AggChunk is one part of an aggregate scan's answer, like ScanChunk.
+type AggChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          []*AggRow              `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	Done          bool                   `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`
+	Code          ErrorCode              `protobuf:"varint,3,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	CursorId      uint64                 `protobuf:"varint,5,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AggChunk) Reset() {
+	*x = AggChunk{}
+	mi := &file_messages_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AggChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AggChunk) ProtoMessage() {}
+
+func (x *AggChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AggChunk.ProtoReflect.Descriptor instead.
+func (*AggChunk) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AggChunk) GetRows() []*AggRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *AggChunk) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *AggChunk) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *AggChunk) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *AggChunk) GetCursorId() uint64 {
+	if x != nil {
+		return x.CursorId
+	}
+	return 0
+}
+
+// CloseCursor releases a remote scan cursor early (the reader stopped); no answer.
+type CloseCursor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CursorId      uint64                 `protobuf:"varint,1,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseCursor) Reset() {
+	*x = CloseCursor{}
+	mi := &file_messages_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseCursor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseCursor) ProtoMessage() {}
+
+func (x *CloseCursor) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseCursor.ProtoReflect.Descriptor instead.
+func (*CloseCursor) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CloseCursor) GetCursorId() uint64 {
+	if x != nil {
+		return x.CursorId
+	}
+	return 0
+}
+
+// DeleteRequest hides a table's points matching filter in [min_time, max_time] on one vnode,
+// versioned by the coordinator's clock. Answered with an ErrorReply (code OK on success).
+type DeleteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vnode         *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Table         string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
+	Filter        []byte                 `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	MinTime       int64                  `protobuf:"varint,4,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
+	MaxTime       int64                  `protobuf:"varint,5,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
+	Version       uint64                 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRequest) Reset() {
+	*x = DeleteRequest{}
+	mi := &file_messages_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRequest) ProtoMessage() {}
+
+func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRequest) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeleteRequest) GetVnode() *VnodeRef {
+	if x != nil {
+		return x.Vnode
+	}
+	return nil
+}
+
+func (x *DeleteRequest) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *DeleteRequest) GetFilter() []byte {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *DeleteRequest) GetMinTime() int64 {
+	if x != nil {
+		return x.MinTime
+	}
+	return 0
+}
+
+func (x *DeleteRequest) GetMaxTime() int64 {
+	if x != nil {
+		return x.MaxTime
+	}
+	return 0
+}
+
+func (x *DeleteRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// DropTableRequest removes a table's data and series from one vnode; answered with an ErrorReply.
+type DropTableRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vnode         *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Table         string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropTableRequest) Reset() {
+	*x = DropTableRequest{}
+	mi := &file_messages_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropTableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropTableRequest) ProtoMessage() {}
+
+func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropTableRequest.ProtoReflect.Descriptor instead.
+func (*DropTableRequest) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DropTableRequest) GetVnode() *VnodeRef {
+	if x != nil {
+		return x.Vnode
+	}
+	return nil
+}
+
+func (x *DropTableRequest) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+// ExpireRequest hides one vnode's points older than time; answered with an ErrorReply.
+type ExpireRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vnode         *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Time          int64                  `protobuf:"varint,2,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireRequest) Reset() {
+	*x = ExpireRequest{}
+	mi := &file_messages_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireRequest) ProtoMessage() {}
+
+func (x *ExpireRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireRequest.ProtoReflect.Descriptor instead.
+func (*ExpireRequest) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ExpireRequest) GetVnode() *VnodeRef {
+	if x != nil {
+		return x.Vnode
+	}
+	return nil
+}
+
+func (x *ExpireRequest) GetTime() int64 {
+	if x != nil {
+		return x.Time
+	}
+	return 0
+}
+
+// MetaHello asks a meta node who it is (cluster bootstrap); answered with MetaHelloReply.
+type MetaHello struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClusterId     string                 `protobuf:"bytes,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetaHello) Reset() {
+	*x = MetaHello{}
+	mi := &file_messages_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetaHello) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetaHello) ProtoMessage() {}
+
+func (x *MetaHello) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetaHello.ProtoReflect.Descriptor instead.
+func (*MetaHello) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MetaHello) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+// MetaHelloReply names a meta node: its replica id and Raft address.
+type MetaHelloReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ClusterId     string                 `protobuf:"bytes,3,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	Code          ErrorCode              `protobuf:"varint,4,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetaHelloReply) Reset() {
+	*x = MetaHelloReply{}
+	mi := &file_messages_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetaHelloReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetaHelloReply) ProtoMessage() {}
+
+func (x *MetaHelloReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetaHelloReply.ProtoReflect.Descriptor instead.
+func (*MetaHelloReply) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MetaHelloReply) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *MetaHelloReply) GetRaftAddr() string {
+	if x != nil {
+		return x.RaftAddr
+	}
+	return ""
+}
+
+func (x *MetaHelloReply) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+func (x *MetaHelloReply) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *MetaHelloReply) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// MetaJoin asks a meta node to add node_id (at raft_addr) as a non-voting replica of every meta
+// shard; answered with an ErrorReply (code OK once the replicas are members).
+type MetaJoin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ClusterId     string                 `protobuf:"bytes,3,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetaJoin) Reset() {
+	*x = MetaJoin{}
+	mi := &file_messages_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetaJoin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetaJoin) ProtoMessage() {}
+
+func (x *MetaJoin) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetaJoin.ProtoReflect.Descriptor instead.
+func (*MetaJoin) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MetaJoin) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *MetaJoin) GetRaftAddr() string {
+	if x != nil {
+		return x.RaftAddr
+	}
+	return ""
+}
+
+func (x *MetaJoin) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
 // FlushRequest asks a vnode to flush its memcache to TSM files; the answer is an ErrorReply
 // (code OK on success).
 type FlushRequest struct {
@@ -739,7 +1532,7 @@ type FlushRequest struct {
 
 func (x *FlushRequest) Reset() {
 	*x = FlushRequest{}
-	mi := &file_messages_proto_msgTypes[7]
+	mi := &file_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +1544,7 @@ func (x *FlushRequest) String() string {
 func (*FlushRequest) ProtoMessage() {}
 
 func (x *FlushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[7]
+	mi := &file_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +1557,7 @@ func (x *FlushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushRequest.ProtoReflect.Descriptor instead.
 func (*FlushRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{7}
+	return file_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FlushRequest) GetVnodeId() uint64 {
@@ -792,7 +1585,7 @@ type CompactRequest struct {
 
 func (x *CompactRequest) Reset() {
 	*x = CompactRequest{}
-	mi := &file_messages_proto_msgTypes[8]
+	mi := &file_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +1597,7 @@ func (x *CompactRequest) String() string {
 func (*CompactRequest) ProtoMessage() {}
 
 func (x *CompactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[8]
+	mi := &file_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +1610,7 @@ func (x *CompactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactRequest.ProtoReflect.Descriptor instead.
 func (*CompactRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{8}
+	return file_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CompactRequest) GetVnodeId() uint64 {
@@ -844,7 +1637,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_messages_proto_msgTypes[9]
+	mi := &file_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +1649,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[9]
+	mi := &file_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +1662,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{9}
+	return file_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StatsRequest) GetVnodeId() uint64 {
@@ -904,7 +1697,7 @@ type VnodeStats struct {
 
 func (x *VnodeStats) Reset() {
 	*x = VnodeStats{}
-	mi := &file_messages_proto_msgTypes[10]
+	mi := &file_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1709,7 @@ func (x *VnodeStats) String() string {
 func (*VnodeStats) ProtoMessage() {}
 
 func (x *VnodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[10]
+	mi := &file_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1722,7 @@ func (x *VnodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VnodeStats.ProtoReflect.Descriptor instead.
 func (*VnodeStats) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{10}
+	return file_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *VnodeStats) GetVnodeId() uint64 {
@@ -1073,20 +1866,27 @@ const file_messages_proto_rawDesc = "" +
 	"\n" +
 	"ErrorReply\x120\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xb7\x02\n" +
-	"\vScanRequest\x12\x19\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x90\x01\n" +
+	"\bVnodeRef\x12\x19\n" +
 	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02db\x18\x03 \x01(\tR\x02db\x12\x1b\n" +
 	"\tbucket_id\x18\x04 \x01(\x04R\bbucketId\x12$\n" +
-	"\x0ereplica_set_id\x18\x05 \x01(\x04R\freplicaSetId\x12\x14\n" +
-	"\x05table\x18\x06 \x01(\tR\x05table\x12\x16\n" +
-	"\x06filter\x18\a \x01(\fR\x06filter\x12\x19\n" +
-	"\bmin_time\x18\b \x01(\x03R\aminTime\x12\x19\n" +
-	"\bmax_time\x18\t \x01(\x03R\amaxTime\x12\x16\n" +
-	"\x06fields\x18\n" +
-	" \x03(\tR\x06fields\x12&\n" +
-	"\x0fmax_chunk_bytes\x18\v \x01(\rR\rmaxChunkBytes\"\xdb\x01\n" +
+	"\x0ereplica_set_id\x18\x05 \x01(\x04R\freplicaSetId\"\xec\x02\n" +
+	"\vScanRequest\x121\n" +
+	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
+	"\x05table\x18\x02 \x01(\tR\x05table\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\fR\x06filter\x12\x19\n" +
+	"\bmin_time\x18\x04 \x01(\x03R\aminTime\x12\x19\n" +
+	"\bmax_time\x18\x05 \x01(\x03R\amaxTime\x12\x16\n" +
+	"\x06fields\x18\x06 \x03(\tR\x06fields\x12&\n" +
+	"\x0fmax_chunk_bytes\x18\a \x01(\rR\rmaxChunkBytes\x12\x1b\n" +
+	"\tcursor_id\x18\b \x01(\x04R\bcursorId\x12\x1c\n" +
+	"\taggregate\x18\t \x01(\bR\taggregate\x12\x16\n" +
+	"\x06window\x18\n" +
+	" \x01(\x03R\x06window\x12\x16\n" +
+	"\x06origin\x18\v \x01(\x03R\x06origin\x12\x1b\n" +
+	"\tlast_only\x18\f \x01(\bR\blastOnly\"\xdb\x01\n" +
 	"\n" +
 	"ScanColumn\x12\x1d\n" +
 	"\n" +
@@ -1098,12 +1898,76 @@ const file_messages_proto_rawDesc = "" +
 	"\x06floats\x18\x05 \x03(\x01R\x06floats\x12\x12\n" +
 	"\x04ints\x18\x06 \x03(\x03R\x04ints\x12\x14\n" +
 	"\x05bools\x18\a \x03(\bR\x05bools\x12!\n" +
-	"\fbytes_values\x18\b \x03(\fR\vbytesValues\"\xa4\x01\n" +
+	"\fbytes_values\x18\b \x03(\fR\vbytesValues\"\xc1\x01\n" +
 	"\tScanChunk\x127\n" +
 	"\acolumns\x18\x01 \x03(\v2\x1d.chronogo.messages.ScanColumnR\acolumns\x12\x12\n" +
 	"\x04done\x18\x02 \x01(\bR\x04done\x120\n" +
 	"\x04code\x18\x03 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"?\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12\x1b\n" +
+	"\tcursor_id\x18\x05 \x01(\x04R\bcursorId\"\xf1\x03\n" +
+	"\x06AggRow\x12\x1d\n" +
+	"\n" +
+	"series_key\x18\x01 \x01(\fR\tseriesKey\x12\x14\n" +
+	"\x05field\x18\x02 \x01(\tR\x05field\x12\x1d\n" +
+	"\n" +
+	"field_type\x18\x03 \x01(\rR\tfieldType\x12\x14\n" +
+	"\x05start\x18\x04 \x01(\x03R\x05start\x12\x14\n" +
+	"\x05count\x18\x05 \x01(\x03R\x05count\x12\x10\n" +
+	"\x03sum\x18\x06 \x01(\x03R\x03sum\x12\x10\n" +
+	"\x03min\x18\a \x01(\x03R\x03min\x12\x10\n" +
+	"\x03max\x18\b \x01(\x03R\x03max\x12\x14\n" +
+	"\x05first\x18\t \x01(\x03R\x05first\x12\x12\n" +
+	"\x04last\x18\n" +
+	" \x01(\x03R\x04last\x12!\n" +
+	"\fsum_overflow\x18\v \x01(\bR\vsumOverflow\x12\x12\n" +
+	"\x04fsum\x18\f \x01(\x01R\x04fsum\x12\x12\n" +
+	"\x04fmin\x18\r \x01(\x01R\x04fmin\x12\x12\n" +
+	"\x04fmax\x18\x0e \x01(\x01R\x04fmax\x12\x16\n" +
+	"\x06ffirst\x18\x0f \x01(\x01R\x06ffirst\x12\x14\n" +
+	"\x05flast\x18\x10 \x01(\x01R\x05flast\x12\x1f\n" +
+	"\vfirst_bytes\x18\x11 \x01(\fR\n" +
+	"firstBytes\x12\x1d\n" +
+	"\n" +
+	"last_bytes\x18\x12 \x01(\fR\tlastBytes\x12\x1d\n" +
+	"\n" +
+	"first_time\x18\x13 \x01(\x03R\tfirstTime\x12\x1b\n" +
+	"\tlast_time\x18\x14 \x01(\x03R\blastTime\"\xb6\x01\n" +
+	"\bAggChunk\x12-\n" +
+	"\x04rows\x18\x01 \x03(\v2\x19.chronogo.messages.AggRowR\x04rows\x12\x12\n" +
+	"\x04done\x18\x02 \x01(\bR\x04done\x120\n" +
+	"\x04code\x18\x03 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12\x1b\n" +
+	"\tcursor_id\x18\x05 \x01(\x04R\bcursorId\"*\n" +
+	"\vCloseCursor\x12\x1b\n" +
+	"\tcursor_id\x18\x01 \x01(\x04R\bcursorId\"\xc0\x01\n" +
+	"\rDeleteRequest\x121\n" +
+	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
+	"\x05table\x18\x02 \x01(\tR\x05table\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\fR\x06filter\x12\x19\n" +
+	"\bmin_time\x18\x04 \x01(\x03R\aminTime\x12\x19\n" +
+	"\bmax_time\x18\x05 \x01(\x03R\amaxTime\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\x04R\aversion\"[\n" +
+	"\x10DropTableRequest\x121\n" +
+	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
+	"\x05table\x18\x02 \x01(\tR\x05table\"V\n" +
+	"\rExpireRequest\x121\n" +
+	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x12\n" +
+	"\x04time\x18\x02 \x01(\x03R\x04time\"*\n" +
+	"\tMetaHello\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\"\xb1\x01\n" +
+	"\x0eMetaHelloReply\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x1b\n" +
+	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x03 \x01(\tR\tclusterId\x120\n" +
+	"\x04code\x18\x04 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"_\n" +
+	"\bMetaJoin\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x1b\n" +
+	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x03 \x01(\tR\tclusterId\"?\n" +
 	"\fFlushRequest\x12\x19\n" +
 	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\x12\x14\n" +
 	"\x05force\x18\x02 \x01(\bR\x05force\"?\n" +
@@ -1165,33 +2029,50 @@ func file_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_messages_proto_goTypes = []any{
-	(Consistency)(0),       // 0: chronogo.messages.Consistency
-	(ErrorCode)(0),         // 1: chronogo.messages.ErrorCode
-	(*Envelope)(nil),       // 2: chronogo.messages.Envelope
-	(*WriteBatch)(nil),     // 3: chronogo.messages.WriteBatch
-	(*WriteAck)(nil),       // 4: chronogo.messages.WriteAck
-	(*ErrorReply)(nil),     // 5: chronogo.messages.ErrorReply
-	(*ScanRequest)(nil),    // 6: chronogo.messages.ScanRequest
-	(*ScanColumn)(nil),     // 7: chronogo.messages.ScanColumn
-	(*ScanChunk)(nil),      // 8: chronogo.messages.ScanChunk
-	(*FlushRequest)(nil),   // 9: chronogo.messages.FlushRequest
-	(*CompactRequest)(nil), // 10: chronogo.messages.CompactRequest
-	(*StatsRequest)(nil),   // 11: chronogo.messages.StatsRequest
-	(*VnodeStats)(nil),     // 12: chronogo.messages.VnodeStats
+	(Consistency)(0),         // 0: chronogo.messages.Consistency
+	(ErrorCode)(0),           // 1: chronogo.messages.ErrorCode
+	(*Envelope)(nil),         // 2: chronogo.messages.Envelope
+	(*WriteBatch)(nil),       // 3: chronogo.messages.WriteBatch
+	(*WriteAck)(nil),         // 4: chronogo.messages.WriteAck
+	(*ErrorReply)(nil),       // 5: chronogo.messages.ErrorReply
+	(*VnodeRef)(nil),         // 6: chronogo.messages.VnodeRef
+	(*ScanRequest)(nil),      // 7: chronogo.messages.ScanRequest
+	(*ScanColumn)(nil),       // 8: chronogo.messages.ScanColumn
+	(*ScanChunk)(nil),        // 9: chronogo.messages.ScanChunk
+	(*AggRow)(nil),           // 10: chronogo.messages.AggRow
+	(*AggChunk)(nil),         // 11: chronogo.messages.AggChunk
+	(*CloseCursor)(nil),      // 12: chronogo.messages.CloseCursor
+	(*DeleteRequest)(nil),    // 13: chronogo.messages.DeleteRequest
+	(*DropTableRequest)(nil), // 14: chronogo.messages.DropTableRequest
+	(*ExpireRequest)(nil),    // 15: chronogo.messages.ExpireRequest
+	(*MetaHello)(nil),        // 16: chronogo.messages.MetaHello
+	(*MetaHelloReply)(nil),   // 17: chronogo.messages.MetaHelloReply
+	(*MetaJoin)(nil),         // 18: chronogo.messages.MetaJoin
+	(*FlushRequest)(nil),     // 19: chronogo.messages.FlushRequest
+	(*CompactRequest)(nil),   // 20: chronogo.messages.CompactRequest
+	(*StatsRequest)(nil),     // 21: chronogo.messages.StatsRequest
+	(*VnodeStats)(nil),       // 22: chronogo.messages.VnodeStats
 }
 var file_messages_proto_depIdxs = []int32{
-	0, // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
-	1, // 1: chronogo.messages.WriteAck.code:type_name -> chronogo.messages.ErrorCode
-	1, // 2: chronogo.messages.ErrorReply.code:type_name -> chronogo.messages.ErrorCode
-	7, // 3: chronogo.messages.ScanChunk.columns:type_name -> chronogo.messages.ScanColumn
-	1, // 4: chronogo.messages.ScanChunk.code:type_name -> chronogo.messages.ErrorCode
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
+	1,  // 1: chronogo.messages.WriteAck.code:type_name -> chronogo.messages.ErrorCode
+	1,  // 2: chronogo.messages.ErrorReply.code:type_name -> chronogo.messages.ErrorCode
+	6,  // 3: chronogo.messages.ScanRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	8,  // 4: chronogo.messages.ScanChunk.columns:type_name -> chronogo.messages.ScanColumn
+	1,  // 5: chronogo.messages.ScanChunk.code:type_name -> chronogo.messages.ErrorCode
+	10, // 6: chronogo.messages.AggChunk.rows:type_name -> chronogo.messages.AggRow
+	1,  // 7: chronogo.messages.AggChunk.code:type_name -> chronogo.messages.ErrorCode
+	6,  // 8: chronogo.messages.DeleteRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	6,  // 9: chronogo.messages.DropTableRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	6,  // 10: chronogo.messages.ExpireRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	1,  // 11: chronogo.messages.MetaHelloReply.code:type_name -> chronogo.messages.ErrorCode
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_messages_proto_init() }
@@ -1205,7 +2086,7 @@ func file_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_proto_rawDesc), len(file_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
