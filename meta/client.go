@@ -31,6 +31,8 @@ type Client struct {
 	timeout  time.Duration
 	sessions map[uint64]*client.Session
 	now      func() int64
+	// dbDefaults are the options of databases created without them (Config.DatabaseDefaults).
+	dbDefaults Database
 
 	mu        sync.RWMutex
 	catalog   catalog.View
@@ -50,9 +52,11 @@ func newClient(h *Host) *Client {
 		timeout:  h.cfg.ProposalTimeout,
 		sessions: map[uint64]*client.Session{},
 		now:      func() int64 { return time.Now().UnixNano() },
-		changed:  make(chan struct{}),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		dbDefaults: Database{ReplicationFactor: h.cfg.DatabaseDefaults.ReplicationFactor,
+			ShardCount: h.cfg.DatabaseDefaults.ShardCount, Consistency: h.cfg.DatabaseDefaults.Consistency},
+		changed: make(chan struct{}),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	for _, s := range shards {
 		c.sessions[s.id] = h.nh.GetNoOPSession(s.id)

@@ -86,6 +86,7 @@ func (c *Client) ListUsers(ctx context.Context, tenant string) ([]User, error) {
 // 1 shard, 24h buckets, consistency one when replication is 1 else quorum). Idempotent: when the
 // database exists it reports false and returns the existing options unchanged.
 func (c *Client) CreateDatabase(ctx context.Context, db Database) (bool, Database, error) {
+	db = c.withDatabaseDefaults(db)
 	r, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpCreateDatabase, Tenant: db.Tenant, Database: &db})
 	if err != nil {
 		return false, Database{}, err
@@ -130,8 +131,12 @@ func (c *Client) ListDatabases(ctx context.Context, tenant string) ([]Database, 
 // hours granularity or custom spans above a day, else 24h). It returns the outcome and the
 // collection as stored: the existing one for ExistsIdentical and ExistsDifferent.
 func (c *Client) CreateCollection(ctx context.Context, coll Collection) (CreateOutcome, Collection, error) {
-	r, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpCreateCollection, Tenant: coll.Tenant,
-		DB: coll.DB, Collection: &coll})
+	cmd := catalog.Command{Op: catalog.OpCreateCollection, Tenant: coll.Tenant, DB: coll.DB, Collection: &coll}
+	if c.dbDefaults != (Database{}) {
+		d := c.withDatabaseDefaults(Database{})
+		cmd.Database = &d
+	}
+	r, err := c.proposeCatalog(ctx, cmd)
 	if err != nil {
 		return 0, Collection{}, err
 	}
@@ -200,4 +205,19 @@ func (c *Client) CachedDatabase(tenant, db string) (Database, bool) {
 	defer c.mu.RUnlock()
 	d, ok := c.catalog.Databases[catalog.Key{Tenant: tenant, DB: db}]
 	return d, ok
+}
+
+// withDatabaseDefaults fills db's zero replication factor, shard count and consistency from the
+// host's Config.DatabaseDefaults (the catalog fills what is still zero).
+func (c *Client) withDatabaseDefaults(db Database) Database {
+	if db.ReplicationFactor == 0 {
+		db.ReplicationFactor = c.dbDefaults.ReplicationFactor
+	}
+	if db.ShardCount == 0 {
+		db.ShardCount = c.dbDefaults.ShardCount
+	}
+	if db.Consistency == "" {
+		db.Consistency = c.dbDefaults.Consistency
+	}
+	return db
 }

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -44,6 +45,19 @@ type Config struct {
 	Join bool
 	// NonVoting makes a joining replica non-voting (it must have been added as non-voting).
 	NonVoting bool
+	// ResolveMembers, when set, is called on the first start of a bootstrapping node (not on a
+	// restart, not when joining) to find the founding voters: node id → raft address, this node
+	// included. It replaces InitialMembers (cluster bootstrap by discovery).
+	ResolveMembers func(ctx context.Context) (map[uint64]string, error)
+	// RequestJoin, when set, is called on the first start of a joining node, before its replicas
+	// start: it must have an existing member add this node (as non-voting when NonVoting is set).
+	RequestJoin func(ctx context.Context) error
+	// StartTimeout bounds ResolveMembers and RequestJoin (default 2 minutes).
+	StartTimeout time.Duration
+	// DatabaseDefaults gives the replication factor, shard count and consistency of databases
+	// created without them (explicitly or by a first collection); zero fields keep the catalog's
+	// defaults.
+	DatabaseDefaults Database
 	// Logger receives the host's logs and dragonboat's (for the first host of the process).
 	Logger logrus.FieldLogger
 
@@ -113,6 +127,9 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.CompactionOverhead, DefaultCompactionOverhead)
 	if c.ProposalTimeout == 0 {
 		c.ProposalTimeout = DefaultProposalTimeout
+	}
+	if c.StartTimeout == 0 {
+		c.StartTimeout = 2 * time.Minute
 	}
 	if c.CachePollInterval == 0 {
 		c.CachePollInterval = DefaultCachePollInterval

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lni/dragonboat/v4"
@@ -72,6 +73,10 @@ func Start(cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("opening meta node host in %s: %w", cfg.DataDir, err)
 	}
 	h := &Host{cfg: cfg, log: cfg.Logger.WithField("node_id", cfg.NodeID), nh: nh}
+	if err := h.prepareFirstStart(); err != nil {
+		nh.Close()
+		return nil, err
+	}
 	for _, s := range shards {
 		if err := h.startShard(s.id, s.name, s.create); err != nil {
 			nh.Close()
@@ -80,6 +85,42 @@ func Start(cfg Config) (*Host, error) {
 	}
 	h.client = newClient(h)
 	return h, nil
+}
+
+// prepareFirstStart runs the cluster hooks of a first start: discovery of the founding voters
+// (ResolveMembers) or the join request (RequestJoin). A restart (the LogDB knows every shard)
+// needs neither.
+func (h *Host) prepareFirstStart() error {
+	fresh := false
+	for _, s := range shards {
+		if !h.nh.HasNodeInfo(s.id, h.cfg.NodeID) {
+			fresh = true
+		}
+	}
+	if !fresh {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.StartTimeout)
+	defer cancel()
+	switch {
+	case h.cfg.Join && h.cfg.RequestJoin != nil:
+		if err := h.cfg.RequestJoin(ctx); err != nil {
+			return fmt.Errorf("joining the meta cluster: %w", err)
+		}
+	case !h.cfg.Join && h.cfg.ResolveMembers != nil:
+		members, err := h.cfg.ResolveMembers(ctx)
+		if err != nil {
+			return fmt.Errorf("finding the meta cluster's founding members: %w", err)
+		}
+		if addr, ok := members[h.cfg.NodeID]; !ok || !strings.EqualFold(addr, h.cfg.RaftAddr) {
+			return fmt.Errorf("founding members %v do not name this node %d at %s", members, h.cfg.NodeID, h.cfg.RaftAddr)
+		}
+		h.cfg.InitialMembers = make(map[uint64]string, len(members))
+		for id, addr := range members {
+			h.cfg.InitialMembers[id] = strings.ToLower(addr)
+		}
+	}
+	return nil
 }
 
 // startShard starts one replica: a restart when the LogDB knows it, else a join or a bootstrap
@@ -158,13 +199,21 @@ func (h *Host) WaitReady(ctx context.Context) error {
 
 // AddReplica adds node nodeID at addr to every meta shard, as a voter or as a non-voting replica;
 // the new node then starts with Join (and NonVoting for a non-voting replica). Add non-voting
-// first and promote with a second voting AddReplica (Raft thesis §4.2.1).
+// first and promote with a second voting AddReplica (Raft thesis §4.2.1). Adding a node that is
+// already a member at the same address (a retried join) changes nothing.
 func (h *Host) AddReplica(ctx context.Context, nodeID uint64, addr string, voting bool) error {
+	addr = strings.ToLower(addr)
 	for _, s := range shards {
 		err := h.client.retry(ctx, func(actx context.Context) error {
 			m, err := h.nh.SyncGetShardMembership(actx, s.id)
 			if err != nil {
 				return err
+			}
+			if a, ok := m.Nodes[nodeID]; ok && a == addr {
+				return nil // already a voter
+			}
+			if a, ok := m.NonVotings[nodeID]; ok && a == addr && !voting {
+				return nil // a retried join
 			}
 			if voting {
 				return h.nh.SyncRequestAddReplica(actx, s.id, nodeID, addr, m.ConfigChangeID)

@@ -123,7 +123,8 @@ func dropDatabase(s *State, c Command) Result {
 	return Result{Code: CodeOK, Database: &opts, Dropped: dropped}
 }
 
-// createCollection creates a collection, and its database with defaults when missing. An existing
+// createCollection creates a collection, and its database when missing: with the command's
+// Database options as a template (zero fields take the defaults). An existing
 // collection answers CodeExists when its options equal the command's, else CodeExistsDifferent.
 func createCollection(s *State, c Command) Result {
 	if c.Collection == nil {
@@ -140,7 +141,15 @@ func createCollection(s *State, c Command) Result {
 	}
 	d := t.Databases[c.DB]
 	if d == nil {
-		opts := model.Database{Tenant: c.Tenant, Name: c.DB, BucketDuration: BucketDurationFor(coll)}
+		// the command may carry the proposing node's defaults for an implicit database
+		opts := model.Database{}
+		if c.Database != nil {
+			opts = *c.Database
+		}
+		opts.Tenant, opts.Name = c.Tenant, c.DB
+		if opts.BucketDuration == 0 {
+			opts.BucketDuration = BucketDurationFor(coll)
+		}
 		if err := normalizeDatabase(&opts); err != nil {
 			return invalid("%v", err)
 		}
