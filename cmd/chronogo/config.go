@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -23,6 +25,9 @@ type config struct {
 	RaftAddr    string `yaml:"raft-addr"`
 	ActorAddr   string `yaml:"actor-addr"`
 	LogLevel    string `yaml:"log-level"`
+	// ReplicationFactor and ShardCount are the defaults of new databases (0: the catalog's, 1).
+	ReplicationFactor int `yaml:"replication-factor"`
+	ShardCount        int `yaml:"shard-count"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
 	TTLInterval time.Duration `yaml:"-"`
 }
@@ -60,19 +65,30 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	set("raft-addr", &c.RaftAddr, fromFile.RaftAddr)
 	set("actor-addr", &c.ActorAddr, fromFile.ActorAddr)
 	set("log-level", &c.LogLevel, fromFile.LogLevel)
+	if fromFile.ReplicationFactor != 0 && !flags.Changed("replication-factor") {
+		c.ReplicationFactor = fromFile.ReplicationFactor
+	}
+	if fromFile.ShardCount != 0 && !flags.Changed("shard-count") {
+		c.ShardCount = fromFile.ShardCount
+	}
 	return nil
 }
 
 func (c *config) validate() error {
 	switch c.ClusterRole {
-	case "standalone":
-	case "mnode", "dnode":
-		return fmt.Errorf("--cluster-role=%s: cluster mode is not available yet in this build; use standalone", c.ClusterRole)
+	case "standalone", "mnode":
+	case "dnode":
+		if len(c.mnodes()) == 0 {
+			return fmt.Errorf("--cluster-role=dnode needs --mnode-list (the meta nodes' HTTP addresses)")
+		}
+		if c.ActorAddr == "" {
+			return fmt.Errorf("--cluster-role=dnode needs --actor-addr (host:port other nodes reach this one at)")
+		}
 	default:
 		return fmt.Errorf("--cluster-role=%q: want standalone, mnode or dnode", c.ClusterRole)
 	}
-	if id, err := strconv.ParseUint(c.NodeID, 10, 64); err != nil || id == 0 {
-		return fmt.Errorf("--node-id=%q: want a positive integer", c.NodeID)
+	if c.NodeID == "" || c.NodeID == "0" {
+		return fmt.Errorf("--node-id=%q: want a positive integer or a name", c.NodeID)
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir must not be empty")
@@ -80,13 +96,42 @@ func (c *config) validate() error {
 	if c.TTLInterval <= 0 {
 		return fmt.Errorf("--ttl-interval must be positive")
 	}
-	if c.MongoAddr == "" {
+	if c.ClusterRole != "mnode" && c.MongoAddr == "" {
 		return fmt.Errorf("--mongo-addr must not be empty")
+	}
+	if c.ClusterRole == "mnode" && c.HTTPAddr == "" {
+		return fmt.Errorf("--cluster-role=mnode needs --http-addr (the meta service data nodes join through)")
+	}
+	if c.ClusterRole != "standalone" && c.RaftAddr == "" {
+		return fmt.Errorf("--cluster-role=%s needs --raft-addr", c.ClusterRole)
+	}
+	if c.ReplicationFactor < 0 || c.ShardCount < 0 {
+		return fmt.Errorf("--replication-factor and --shard-count must not be negative")
 	}
 	return nil
 }
 
+// nodeID is the numeric node id: --node-id itself when it is a number, else the FNV-1a 64-bit hash
+// of the name with the top bit cleared (never 0), so ids like "mnode1" work as in the seed.
 func (c *config) nodeID() uint64 {
-	id, _ := strconv.ParseUint(c.NodeID, 10, 64)
-	return id
+	if id, err := strconv.ParseUint(c.NodeID, 10, 64); err == nil {
+		return id
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(c.NodeID))
+	if id := h.Sum64() >> 1; id != 0 {
+		return id
+	}
+	return 1
+}
+
+// mnodes lists the meta nodes' HTTP addresses from --mnode-list.
+func (c *config) mnodes() []string {
+	var out []string
+	for _, a := range strings.Split(c.MnodeList, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }

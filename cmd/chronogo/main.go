@@ -46,11 +46,14 @@ func rootCommand() *cobra.Command {
 	f.StringVar(&cfg.MongoAddr, "mongo-addr", cfg.MongoAddr, "MongoDB wire protocol listen address")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (line protocol /write, /metrics, /health, /debug/pprof); empty disables")
 	f.StringVar(&cfg.ClusterRole, "cluster-role", cfg.ClusterRole, "standalone | mnode | dnode")
-	f.StringVar(&cfg.NodeID, "node-id", cfg.NodeID, "node id (a positive integer)")
+	f.StringVar(&cfg.NodeID, "node-id", cfg.NodeID, "node id: a positive integer or a name (e.g. mnode1); unique in the cluster")
 	f.StringVar(&cfg.ClusterID, "cluster-id", cfg.ClusterID, "cluster id")
-	f.StringVar(&cfg.MnodeList, "mnode-list", cfg.MnodeList, "comma-separated raft addresses of the meta nodes (id@host:port or host:port)")
-	f.StringVar(&cfg.RaftAddr, "raft-addr", cfg.RaftAddr, "meta Raft listen address")
-	f.StringVar(&cfg.ActorAddr, "actor-addr", cfg.ActorAddr, "actor remote listen address (empty: no remote, standalone only)")
+	f.StringVar(&cfg.MnodeList, "mnode-list", cfg.MnodeList, "comma-separated HTTP addresses (host:port) of the meta nodes: "+
+		"a dnode joins through them; an mnode bootstraps with every one listed (itself included)")
+	f.StringVar(&cfg.RaftAddr, "raft-addr", cfg.RaftAddr, "meta Raft address (host:port others dial; must not change)")
+	f.StringVar(&cfg.ActorAddr, "actor-addr", cfg.ActorAddr, "actor remote address of a dnode (host:port others dial); empty in standalone")
+	f.IntVar(&cfg.ReplicationFactor, "replication-factor", cfg.ReplicationFactor, "replicas of new databases (default 1)")
+	f.IntVar(&cfg.ShardCount, "shard-count", cfg.ShardCount, "replica sets per bucket of new databases (default 1)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	f.DurationVar(&cfg.TTLInterval, "ttl-interval", cfg.TTLInterval, "how often expired measurements are removed")
 	_ = f.MarkHidden("ttl-interval") // for tests; MongoDB's TTL monitor also runs every 60 s

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,13 +22,14 @@ import (
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/backend"
 	"github.com/chronogo/chronogo/wire/httpapi"
+	"github.com/chronogo/chronogo/wire/metasvc"
 	"github.com/chronogo/chronogo/wire/mongo"
 )
 
 // shutdownTimeout bounds a graceful stop: in-flight requests, then flush and close.
 const shutdownTimeout = 60 * time.Second
 
-// runServer starts a standalone server and runs it until SIGINT or SIGTERM.
+// runServer starts a server in its cluster role and runs it until SIGINT or SIGTERM.
 func runServer(ctx context.Context, cfg config) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -41,7 +44,10 @@ func runServer(ctx context.Context, cfg config) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log.SetLevel(lvl)
-	entry := log.WithField("node_id", cfg.nodeID())
+	entry := log.WithFields(logrus.Fields{"node_id": cfg.nodeID(), "role": cfg.ClusterRole})
+	if cfg.NodeID != fmt.Sprint(cfg.nodeID()) {
+		entry = entry.WithField("node_name", cfg.NodeID)
+	}
 
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -51,7 +57,131 @@ func runServer(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer unlock()
+	// a cancelled start-up (signal) ends the waits for meta
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var signalled atomic.Bool
+	go func() {
+		select {
+		case s := <-sig:
+			entry.WithField("signal", s.String()).Info("shutting down")
+			signalled.Store(true)
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	run := runDataNode
+	if cfg.ClusterRole == "mnode" {
+		run = runMetaNode
+	}
+	err = run(sctx, cfg, entry)
+	if err != nil && signalled.Load() && errors.Is(err, context.Canceled) {
+		entry.WithError(err).Info("stopped during start-up")
+		return nil
+	}
+	return err
+}
 
+// metaConfig is the meta host's configuration for the role: standalone bootstraps alone, an mnode
+// bootstraps with the meta nodes it discovers through --mnode-list, a dnode joins them as a
+// non-voting replica.
+func metaConfig(outer context.Context, cfg config, log logrus.FieldLogger) meta.Config {
+	mc := meta.Config{NodeID: cfg.nodeID(), ClusterID: cfg.ClusterID, DataDir: filepath.Join(cfg.DataDir, "meta"),
+		RaftAddr: cfg.RaftAddr, Logger: log.WithField("component", "meta"),
+		DatabaseDefaults: meta.Database{ReplicationFactor: cfg.ReplicationFactor, ShardCount: cfg.ShardCount}}
+	mnodes := cfg.mnodes()
+	switch cfg.ClusterRole {
+	case "mnode":
+		if len(mnodes) > 0 {
+			mc.ResolveMembers = func(ctx context.Context) (map[uint64]string, error) {
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				defer context.AfterFunc(outer, cancel)()
+				return metasvc.Discover(ctx, mnodes, cfg.ClusterID, log)
+			}
+		}
+	case "dnode":
+		mc.Join, mc.NonVoting = true, true
+		mc.RequestJoin = func(ctx context.Context) error {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			defer context.AfterFunc(outer, cancel)()
+			return metasvc.Join(ctx, mnodes, cfg.ClusterID, cfg.nodeID(), cfg.RaftAddr, log)
+		}
+	}
+	return mc
+}
+
+// startMeta starts the meta host and waits until it serves linearizable reads.
+func startMeta(ctx context.Context, cfg config, log logrus.FieldLogger) (*meta.Host, error) {
+	host, err := meta.Start(metaConfig(ctx, cfg, log))
+	if err != nil {
+		return nil, fmt.Errorf("start meta: %w", err)
+	}
+	readyCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	err = host.WaitReady(readyCtx)
+	cancel()
+	if err != nil {
+		host.Close()
+		if ctx.Err() != nil {
+			err = ctx.Err() // stopped by a signal, not a failure of meta
+		}
+		return nil, fmt.Errorf("meta did not become ready: %w", err)
+	}
+	return host, nil
+}
+
+// runMetaNode runs an mnode: the voting meta replicas and the meta service (HTTP: hello, join,
+// health, metrics). It stores no data and serves no MongoDB clients.
+func runMetaNode(ctx context.Context, cfg config, log logrus.FieldLogger) error {
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on --http-addr %s: %w", cfg.HTTPAddr, err)
+	}
+	defer httpLn.Close()
+	svc := &metasvc.Service{NodeID: cfg.nodeID(), RaftAddr: strings.ToLower(cfg.RaftAddr), ClusterID: cfg.ClusterID,
+		Log: log.WithField("component", "metasvc")}
+	var ready atomic.Pointer[meta.Host]
+	health := func(ctx context.Context) error {
+		if h := ready.Load(); h != nil {
+			return h.WaitReady(ctx)
+		}
+		return errors.New("meta is starting")
+	}
+	mux := httpapi.Handler(nil, health, log.WithField("component", "http"))
+	svc.Register(mux)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(httpLn) }() // hello must answer while the others discover us
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+	}()
+
+	host, err := startMeta(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	ready.Store(host)
+	svc.SetHost(host)
+	log.WithFields(logrus.Fields{"http_addr": httpLn.Addr().String(), "raft_addr": cfg.RaftAddr, "data_dir": cfg.DataDir,
+		"version": version}).Info("chronogo meta node is ready")
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// runDataNode runs a standalone server or a dnode: meta (a voting replica alone, or a non-voting
+// one joined to the mnodes), the actor node with its vnodes, the MongoDB wire and HTTP servers.
+func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) error {
 	// Listen first so that a busy port fails before anything is opened.
 	mongoLn, err := net.Listen("tcp", cfg.MongoAddr)
 	if err != nil {
@@ -66,28 +196,26 @@ func runServer(ctx context.Context, cfg config) error {
 		defer httpLn.Close()
 	}
 
-	host, err := meta.Start(meta.Config{NodeID: cfg.nodeID(), ClusterID: cfg.ClusterID,
-		DataDir: filepath.Join(cfg.DataDir, "meta"), RaftAddr: cfg.RaftAddr, Logger: entry.WithField("component", "meta")})
+	host, err := startMeta(ctx, cfg, entry)
 	if err != nil {
-		return fmt.Errorf("start meta: %w", err)
+		return err
 	}
 	defer host.Close()
-	readyCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = host.WaitReady(readyCtx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("meta did not become ready: %w", err)
-	}
 	mc := host.Client()
-	if err := mc.RegisterNode(ctx, meta.Node{ID: cfg.nodeID(), Role: cfg.ClusterRole, RaftAddr: cfg.RaftAddr,
-		MongoAddr: mongoLn.Addr().String(), ActorAddr: cfg.ActorAddr}); err != nil {
-		return fmt.Errorf("register node: %w", err)
-	}
-
 	n, err := node.Start(node.Config{NodeID: cfg.nodeID(), DataDir: cfg.DataDir, ActorAddr: cfg.ActorAddr,
 		Placement: actors.MetaPlacement{C: mc}, Logger: entry.WithField("component", "node")})
 	if err != nil {
 		return fmt.Errorf("start node: %w", err)
+	}
+	// registered once the node's actors answer, so no bucket is placed on a node that cannot take writes
+	httpAddr := ""
+	if httpLn != nil {
+		httpAddr = httpLn.Addr().String()
+	}
+	if err := mc.RegisterNode(ctx, meta.Node{ID: cfg.nodeID(), Role: cfg.ClusterRole, RaftAddr: cfg.RaftAddr,
+		MongoAddr: mongoLn.Addr().String(), HTTPAddr: httpAddr, ActorAddr: cfg.ActorAddr}); err != nil {
+		_ = n.Stop(context.Background())
+		return fmt.Errorf("register node: %w", err)
 	}
 	b := backend.New(mc, n, meta.DefaultTenant, cfg.DataDir, entry.WithField("component", "backend"))
 	collector := backend.NewCollector(b)
@@ -108,12 +236,10 @@ func runServer(ctx context.Context, cfg config) error {
 	ttlCtx, stopTTL := context.WithCancel(ctx)
 	go b.RunTTL(ttlCtx, cfg.TTLInterval)
 	entry.WithFields(logrus.Fields{"mongo_addr": mongoLn.Addr().String(), "http_addr": cfg.HTTPAddr, "data_dir": cfg.DataDir,
-		"version": version}).Info("chronogo is ready")
+		"actor_addr": cfg.ActorAddr, "version": version}).Info("chronogo is ready")
 
 	var runErr error
 	select {
-	case s := <-sig:
-		entry.WithField("signal", s.String()).Info("shutting down")
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			runErr = fmt.Errorf("serve: %w", err)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -73,42 +74,110 @@ type Server struct {
 	MongoAddr string
 	HTTPAddr  string
 	RaftAddr  string
+	ActorAddr string // dnodes only
+	Meta      bool   // an mnode: no MongoDB listener
 	cmd       *exec.Cmd
 	log       *syncBuffer
 	done      chan struct{}
 	extra     []string
 }
 
-// Start starts a standalone server with a new data directory (or dataDir if not empty); extra
-// flags are passed to chronogo.
-func Start(t testing.TB, dataDir string, extra ...string) *Server {
-	t.Helper()
+// newServer allocates a server's addresses on free loopback ports.
+func newServer(t testing.TB, dataDir string, extra []string) *Server {
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	s := &Server{t: t, DataDir: dataDir, extra: extra,
+	return &Server{t: t, DataDir: dataDir, extra: extra,
 		MongoAddr: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 		HTTPAddr:  fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 		RaftAddr:  fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 	}
+}
+
+// Cluster is a ChronoGo cluster of processes: meta nodes and data nodes.
+type Cluster struct {
+	Meta, Data []*Server
+}
+
+// StartCluster starts metas mnodes (bootstrapping together by discovery) and datas dnodes that
+// join them, each with its own data directory; extra flags go to the dnodes. Every process is
+// stopped at cleanup.
+func StartCluster(t testing.TB, metas, datas int, extra ...string) *Cluster {
+	t.Helper()
+	c := &Cluster{}
+	var list []string
+	for i := range metas {
+		s := newServer(t, "", nil)
+		s.Meta = true
+		s.extra = []string{"--cluster-role", "mnode", "--node-id", fmt.Sprintf("mnode%d", i+1), "--cluster-id", "it"}
+		c.Meta = append(c.Meta, s)
+		list = append(list, s.HTTPAddr)
+	}
+	mlist := strings.Join(list, ",")
+	for _, s := range c.Meta {
+		s.extra = append(s.extra, "--mnode-list", mlist)
+		s.launch()
+		t.Cleanup(s.Stop)
+	}
+	for _, s := range c.Meta {
+		s.waitListening()
+	}
+	for i := range datas {
+		s := newServer(t, "", append([]string{"--cluster-role", "dnode", "--node-id", fmt.Sprintf("dnode%d", i+1),
+			"--cluster-id", "it", "--mnode-list", mlist}, extra...))
+		s.ActorAddr = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+		c.Data = append(c.Data, s)
+		s.launch()
+		t.Cleanup(s.Stop)
+	}
+	for _, s := range c.Data {
+		s.waitListening()
+	}
+	return c
+}
+
+// Start starts a standalone server with a new data directory (or dataDir if not empty); extra
+// flags are passed to chronogo.
+func Start(t testing.TB, dataDir string, extra ...string) *Server {
+	t.Helper()
+	s := newServer(t, dataDir, extra)
 	s.start()
 	t.Cleanup(func() { s.Stop() })
 	return s
 }
 
 func (s *Server) start() {
+	s.launch()
+	s.waitListening()
+}
+
+// launch starts the process without waiting for it to listen.
+func (s *Server) launch() {
 	t := s.t
 	s.log = &syncBuffer{}
 	args := []string{"--data-dir", s.DataDir, "--mongo-addr", s.MongoAddr, "--http-addr", s.HTTPAddr,
 		"--raft-addr", s.RaftAddr, "--log-level", "warn"}
+	if s.ActorAddr != "" {
+		args = append(args, "--actor-addr", s.ActorAddr)
+	}
 	s.cmd = exec.Command(Binary(t), append(args, s.extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	require.NoError(t, s.cmd.Start())
 	s.done = make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
+}
+
+// waitListening waits until the server accepts connections on its MongoDB address (its HTTP
+// address for a meta node) and fails the test if it exits or takes over 60 s.
+func (s *Server) waitListening() {
+	t := s.t
+	addr := s.MongoAddr
+	if s.Meta {
+		addr = s.HTTPAddr
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.MongoAddr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 			return
@@ -119,7 +188,7 @@ func (s *Server) start() {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("chronogo did not listen on %s within 60 s\n%s", s.MongoAddr, s.log.String())
+			t.Fatalf("chronogo did not listen on %s within 60 s\n%s", addr, s.log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

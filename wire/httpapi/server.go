@@ -41,10 +41,13 @@ func init() {
 	prometheus.MustRegister(writeLines, writeValues, writeErrors)
 }
 
-// Handler returns the HTTP routes.
-func Handler(w LineWriter, health Health, log logrus.FieldLogger) http.Handler {
+// Handler returns the HTTP routes; callers may add their own to the mux. A nil w (a meta node,
+// which stores no data) serves no /write.
+func Handler(w LineWriter, health Health, log logrus.FieldLogger) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /write", func(rw http.ResponseWriter, r *http.Request) { handleWrite(rw, r, w, log) })
+	if w != nil {
+		mux.HandleFunc("POST /write", func(rw http.ResponseWriter, r *http.Request) { handleWrite(rw, r, w, log) })
+	}
 	mux.HandleFunc("GET /health", func(rw http.ResponseWriter, r *http.Request) {
 		if err := health(r.Context()); err != nil {
 			http.Error(rw, `{"status":"unhealthy","error":`+quote(err.Error())+`}`, http.StatusServiceUnavailable)

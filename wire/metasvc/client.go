@@ -1,0 +1,122 @@
+package metasvc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chronogo/chronogo/messages"
+)
+
+// retryEvery is the pause between rounds of requests to meta nodes that did not answer yet.
+const retryEvery = 500 * time.Millisecond
+
+var httpClient = &http.Client{Timeout: 40 * time.Second}
+
+// call posts req to addr+path and decodes the answer into reply.
+func call(ctx context.Context, addr, path string, req, reply proto.Message) error {
+	body, err := proto.Marshal(req)
+	if err != nil {
+		return err
+	}
+	url := addr
+	if !strings.Contains(url, "://") {
+		url = "http://" + url
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	hr.Header.Set("Content-Type", ContentType)
+	resp, err := httpClient.Do(hr)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return err
+	}
+	if resp.Header.Get("Content-Type") != ContentType {
+		return fmt.Errorf("%s%s: HTTP %d, not a chronogo meta node", addr, path, resp.StatusCode)
+	}
+	if err := proto.Unmarshal(data, reply); err != nil {
+		return fmt.Errorf("%s%s: bad answer: %w", addr, path, err)
+	}
+	return nil
+}
+
+// Discover asks every meta node in addrs who it is, retrying those that do not answer yet until
+// every one has, and returns the founding members: node id → raft address. A meta node of another
+// cluster, or two with the same id, is an error at once.
+func Discover(ctx context.Context, addrs []string, clusterID string, log logrus.FieldLogger) (map[uint64]string, error) {
+	members := map[uint64]string{}
+	answered := map[string]bool{}
+	for {
+		var waiting []string
+		for _, a := range addrs {
+			if answered[a] {
+				continue
+			}
+			var r messages.MetaHelloReply
+			if err := call(ctx, a, HelloPath, &messages.MetaHello{ClusterId: clusterID}, &r); err != nil {
+				waiting = append(waiting, a)
+				continue
+			}
+			if r.GetCode() != messages.ErrorCode_ERROR_CODE_OK {
+				return nil, fmt.Errorf("meta node %s: %s", a, r.GetMessage())
+			}
+			if old, dup := members[r.GetNodeId()]; dup && old != r.GetRaftAddr() {
+				return nil, fmt.Errorf("meta nodes at %s and %s both have node id %d", old, r.GetRaftAddr(), r.GetNodeId())
+			}
+			members[r.GetNodeId()] = r.GetRaftAddr()
+			answered[a] = true
+		}
+		if len(waiting) == 0 {
+			return members, nil
+		}
+		log.WithField("waiting_for", waiting).Info("waiting for the other meta nodes")
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("meta nodes %v did not answer: %w", waiting, ctx.Err())
+		case <-time.After(retryEvery):
+		}
+	}
+}
+
+// Join asks the meta nodes in addrs, in turn until one succeeds, to add nodeID at raftAddr as a
+// non-voting replica of every meta shard.
+func Join(ctx context.Context, addrs []string, clusterID string, nodeID uint64, raftAddr string, log logrus.FieldLogger) error {
+	req := &messages.MetaJoin{NodeId: nodeID, RaftAddr: raftAddr, ClusterId: clusterID}
+	for {
+		var errs []error
+		for _, a := range addrs {
+			var r messages.ErrorReply
+			err := call(ctx, a, JoinPath, req, &r)
+			if err == nil && r.GetCode() == messages.ErrorCode_ERROR_CODE_OK {
+				return nil
+			}
+			if err == nil {
+				if r.GetCode() == messages.ErrorCode_ERROR_CODE_BAD_REQUEST {
+					return fmt.Errorf("meta node %s refused the join: %s", a, r.GetMessage())
+				}
+				err = errors.New(r.GetMessage())
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", a, err))
+		}
+		log.WithError(errors.Join(errs...)).Info("waiting to join the meta cluster")
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no meta node accepted the join: %w", errors.Join(append(errs, ctx.Err())...))
+		case <-time.After(retryEvery):
+		}
+	}
+}
