@@ -9,8 +9,13 @@ import (
 )
 
 // MetaPlacement routes by the meta client: buckets and nodes come from its cache, kept fresh by
-// version watches, and missing buckets are created through Raft.
-type MetaPlacement struct{ C *meta.Client }
+// version watches, and missing buckets are created through Raft. With Linearizable set (a cluster,
+// where other nodes create buckets) a read first brings the cache up to a linearizable read of the
+// placement version, so it sees every bucket written to before it started.
+type MetaPlacement struct {
+	C            *meta.Client
+	Linearizable bool
+}
 
 var _ Placement = MetaPlacement{}
 
@@ -20,8 +25,14 @@ func (p MetaPlacement) BucketFor(ctx context.Context, tenant, db string, ts int6
 }
 
 // BucketsIn returns the buckets overlapping [minTs, maxTs] from the cache (this node's own bucket
-// creations refresh it at once; others' within the poll interval).
-func (p MetaPlacement) BucketsIn(_ context.Context, tenant, db string, minTs, maxTs int64) ([]meta.Bucket, error) {
+// creations refresh it at once; others' within the poll interval, or before the read when
+// Linearizable is set).
+func (p MetaPlacement) BucketsIn(ctx context.Context, tenant, db string, minTs, maxTs int64) ([]meta.Bucket, error) {
+	if p.Linearizable {
+		if err := p.C.SyncPlacement(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return p.C.CachedBucketsIn(tenant, db, minTs, maxTs), nil
 }
 

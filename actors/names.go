@@ -9,6 +9,12 @@ const (
 	ManagerName = "vnodes"
 	// CoordinatorName is the name of the coordinator actor.
 	CoordinatorName = "coordinator"
+	// ReaderName is the name of the reader actor, which serves other nodes' reads of this node's
+	// vnodes (actors/reader).
+	ReaderName = "reader"
+	// HandoffName is the name of the hinted-handoff manager; its children, one per target node,
+	// are handoff/<node id>.
+	HandoffName = "handoff"
 )
 
 // VnodeName is the child name of vnode id under the manager.

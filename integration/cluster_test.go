@@ -1,11 +1,16 @@
 package integration
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -56,8 +61,9 @@ func requireAllOnce(t *testing.T, got map[string]int, want []string, where strin
 // TestClusterSurvivesMinorityLoss runs 3 meta nodes and 3 data nodes as processes, with every
 // database replicated 3 times (quorum writes). It kills (SIGKILL) one data node and one meta node:
 // writes keep being acknowledged, DDL keeps working, and every data node still up returns every
-// acknowledged document. The killed data node comes back, catches up through hinted handoff,
-// and returns everything too.
+// acknowledged document. Then the two other data nodes are killed too, so the hints they hold for
+// the first one exist only in their handoff queues on disk; everything restarts, and the first
+// data node catches up through hinted handoff and returns every document as well.
 func TestClusterSurvivesMinorityLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts six processes")
@@ -99,18 +105,59 @@ func TestClusterSurvivesMinorityLoss(t *testing.T) {
 		requireAllOnce(t, got, want, fmt.Sprintf("dnode%d after the kill", i+1))
 	}
 
-	// the killed nodes come back; the data node catches up from its peers' hints
+	// a replica's failure is known (and hinted) once its request times out: wait for the hints of
+	// the three batches, then the coordinators die too (SIGKILL) and the hints exist only on disk
+	require.Eventually(t, func() bool {
+		return metricSum(t, c.Data[0], "chronogo_handoff_hints")+metricSum(t, c.Data[1], "chronogo_handoff_hints") >= 3
+	}, 30*time.Second, 200*time.Millisecond, "the coordinators did not queue hints for dnode3")
+	c.Data[0].Kill()
+	c.Data[1].Kill()
 	c.Meta[0].Restart()
+	c.Data[0].Restart()
+	c.Data[1].Restart()
 	c.Data[2].Restart()
+	for i, s := range c.Data[:2] {
+		got, err := findKeys(ctx, s.Client().Database("metrics").Collection("cpu"))
+		require.NoError(t, err)
+		requireAllOnce(t, got, want, fmt.Sprintf("dnode%d after SIGKILL and restart", i+1))
+	}
+	// dnode3 catches up from the hints its peers kept on disk
 	back := c.Data[2].Client().Database("metrics").Collection("cpu")
 	if got, err := findKeys(ctx, back); err == nil {
 		t.Logf("dnode3 right after its restart: %d of %d documents", len(got), len(want))
 	}
 	var last map[string]int
-	require.Eventually(t, func() bool {
+	caughtUp := assert.Eventually(t, func() bool {
 		got, err := findKeys(ctx, back)
 		last = got
 		return err == nil && len(got) == len(want)
-	}, 60*time.Second, 500*time.Millisecond, "dnode3 did not catch up: %d of %d documents", len(last), len(want))
+	}, 60*time.Second, 500*time.Millisecond)
+	require.True(t, caughtUp, "dnode3 did not catch up: %d of %d documents", len(last), len(want))
 	requireAllOnce(t, last, want, "dnode3 after its restart")
+	require.Eventually(t, func() bool {
+		return metricSum(t, c.Data[0], "chronogo_handoff_hints")+metricSum(t, c.Data[1], "chronogo_handoff_hints") == 0
+	}, 30*time.Second, 200*time.Millisecond, "hints are still queued")
+	require.GreaterOrEqual(t, metricSum(t, c.Data[0], "chronogo_handoff_replayed_total")+metricSum(t, c.Data[1], "chronogo_handoff_replayed_total"), 3.0)
+}
+
+// metricSum scrapes a server's /metrics and sums every sample of one metric (0 when absent).
+func metricSum(t *testing.T, s *setup.Server, name string) float64 {
+	resp, err := http.Get("http://" + s.HTTPAddr + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		require.NoError(t, err, line)
+		sum += v
+	}
+	require.NoError(t, sc.Err())
+	return sum
 }

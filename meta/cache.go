@@ -1,6 +1,8 @@
 package meta
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"github.com/chronogo/chronogo/meta/catalog"
@@ -78,4 +80,31 @@ func (c *Client) refreshPlacement() {
 func (c *Client) notifyLocked() {
 	close(c.changed)
 	c.changed = make(chan struct{})
+}
+
+// SyncPlacement makes the cached placement at least as new as a linearizable read of the
+// placement shard's version: after it returns, the cache holds every bucket created anywhere in
+// the cluster before the call. Readers on other nodes than the bucket's creator need it; a
+// standalone node's own creations refresh the cache at once.
+func (c *Client) SyncPlacement(ctx context.Context) error {
+	v, err := c.read(ctx, ShardPlacement, placement.VersionQuery{})
+	if err != nil {
+		return fmt.Errorf("reading the placement version: %w", err)
+	}
+	want := v.(uint64)
+	for {
+		c.mu.RLock()
+		fresh := c.placement.Buckets != nil && c.placement.Version >= want
+		c.mu.RUnlock()
+		if fresh {
+			return nil
+		}
+		// the local replica has applied at least up to the read index: one stale read catches up
+		c.refreshPlacement()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+	}
 }

@@ -141,3 +141,43 @@ func TestDatabaseDefaults(t *testing.T) {
 	require.Equal(t, "quorum", d.Consistency)
 	require.Equal(t, int64(24*time.Hour), d.BucketDuration)
 }
+
+// TestSyncPlacementSeesOtherHostsBuckets: with a cache poll interval far longer than the test, a
+// bucket created through one host is in another host's cache right after SyncPlacement.
+func TestSyncPlacementSeesOtherHostsBuckets(t *testing.T) {
+	dir := t.TempDir()
+	hosts := make([]*meta.Host, 3)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range hosts {
+		cfg := metatest.Config(t, dir, uint64(i+1), 3)
+		cfg.CachePollInterval = time.Hour
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hosts[i], errs[i] = meta.Start(cfg)
+		}()
+	}
+	wg.Wait()
+	for i, h := range hosts {
+		require.NoError(t, errs[i])
+		t.Cleanup(h.Close)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, h := range hosts {
+		require.NoError(t, h.WaitReady(ctx))
+	}
+	a, b := hosts[0].Client(), hosts[1].Client()
+	require.NoError(t, a.RegisterNode(ctx, meta.Node{ID: 1, Role: "dnode"}))
+	_, _, err := a.CreateDatabase(ctx, meta.Database{Tenant: meta.DefaultTenant, Name: "db"})
+	require.NoError(t, err)
+	before := b.CachedBucketsIn(meta.DefaultTenant, "db", 0, 10)
+	bk, err := a.BucketFor(ctx, meta.DefaultTenant, "db", 5)
+	require.NoError(t, err)
+	require.NoError(t, b.SyncPlacement(ctx))
+	after := b.CachedBucketsIn(meta.DefaultTenant, "db", 0, 10)
+	require.Len(t, after, 1)
+	require.Equal(t, bk.ID, after[0].ID)
+	require.Empty(t, before, "the cache of b knew nothing of the bucket before")
+}

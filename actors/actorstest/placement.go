@@ -12,8 +12,8 @@ import (
 )
 
 // MemPlacement is an in-memory actors.Placement. Buckets cover [k*Duration, (k+1)*Duration); each
-// has ShardCount replica sets with one vnode per node in Nodes (the replication factor is
-// len(Nodes)). Vnode, replica set and bucket ids are allocated from one counter.
+// has ShardCount replica sets with one vnode per node in NodeIDs (the replication factor is
+// len(NodeIDs)), or on the nodes Replicas chooses. Vnode, replica set and bucket ids are allocated from one counter.
 type MemPlacement struct {
 	mu      sync.Mutex
 	dbs     map[string]meta.Database
@@ -22,6 +22,9 @@ type MemPlacement struct {
 	nextID  uint64
 	// NodeIDs are the nodes every replica set is placed on, in order.
 	NodeIDs []uint64
+	// Replicas, when set, places replica set rs (0-based) of the new bucket starting at start on
+	// the returned nodes, in order, instead of NodeIDs. Set it before the first write.
+	Replicas func(start int64, rs int) []uint64
 }
 
 // NewMemPlacement returns a placement with the given nodes (replicas go on every one of them).
@@ -87,9 +90,13 @@ func (p *MemPlacement) BucketFor(_ context.Context, tenant, db string, ts int64)
 		return b, nil
 	}
 	b := meta.Bucket{ID: p.alloc(), Tenant: tenant, DB: db, Start: start, End: start + d.BucketDuration}
-	for range max(d.ShardCount, 1) {
+	for i := range max(d.ShardCount, 1) {
 		rs := meta.ReplicaSet{ID: p.alloc()}
-		for _, n := range p.NodeIDs {
+		nodes := p.NodeIDs
+		if p.Replicas != nil {
+			nodes = p.Replicas(start, i)
+		}
+		for _, n := range nodes {
 			rs.Vnodes = append(rs.Vnodes, meta.Vnode{ID: p.alloc(), NodeID: n})
 		}
 		b.ReplicaSets = append(b.ReplicaSets, rs)

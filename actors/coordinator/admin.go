@@ -8,9 +8,12 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage/index"
 )
 
@@ -34,49 +37,111 @@ func (c *Client) ExpireBefore(ctx context.Context, tenant, db string, t int64) e
 }
 
 // fanOut sends msg to every replica of every replica set of the buckets overlapping [minT, maxT]
-// in parallel and joins the failures.
-// TODO(remote-admin): replicas on other nodes need a wire form of these requests (index.Expr has
-// none yet); until then they fail with ErrRemoteVnode.
+// in parallel: to this node's manager as is, to other nodes' managers as the wire request in an
+// envelope. Every replica must answer OK; the failures, each naming its vnode and node, are joined.
 func (c *Client) fanOut(ctx context.Context, tenant, db string, minT, maxT int64, msg any) error {
 	buckets, err := c.cfg.Placement.BucketsIn(ctx, tenant, db, minT, maxT)
 	if err != nil {
-		return fmt.Errorf("%T on %s/%s: %w", msg, tenant, db, err)
+		return fmt.Errorf("%s on %s/%s: %w", adminName(msg), tenant, db, err)
 	}
 	timeout := time.Until(c.deadline(ctx))
 	type pending struct {
-		spec vnode.Spec
-		f    *actor.Future
+		v meta.Vnode
+		f *actor.Future
 	}
 	var (
 		futures []pending
 		errs    []error
+		filter  []byte
 	)
+	if d, ok := msg.(*vnode.Delete); ok {
+		if filter, err = index.AppendExpr(nil, d.Filter); err != nil {
+			return fmt.Errorf("%s on %s/%s: %w", adminName(msg), tenant, db, err)
+		}
+	}
 	for _, b := range buckets {
 		for _, rs := range b.ReplicaSets {
 			for _, v := range rs.Vnodes {
 				spec := vnode.Spec{Tenant: b.Tenant, DB: b.DB, BucketID: b.ID, ReplicaSetID: rs.ID, VnodeID: v.ID}
-				if v.NodeID != c.cfg.NodeID {
-					errs = append(errs, fmt.Errorf("vnode %d on node %d: %w", v.ID, v.NodeID, ErrRemoteVnode))
+				if v.NodeID == c.cfg.NodeID {
+					futures = append(futures, pending{v, c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: msg}, timeout)})
 					continue
 				}
-				futures = append(futures, pending{spec, c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: msg}, timeout)})
+				pid, env, err := c.remoteAdmin(ctx, v.NodeID, spec, msg, filter)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("vnode %d on node %d: %w", v.ID, v.NodeID, err))
+					continue
+				}
+				futures = append(futures, pending{v, c.root.RequestFuture(pid, env, timeout)})
 			}
 		}
 	}
 	for _, p := range futures {
 		res, err := p.f.Result()
 		if err == nil {
-			err = errNoReply
-			if r, ok := res.(*messages.ErrorReply); ok {
-				err = replyError(r.GetCode(), r.GetMessage())
-			}
+			err = adminReplyError(res)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("vnode %d: %w", p.spec.VnodeID, err))
+			errs = append(errs, fmt.Errorf("vnode %d on node %d: %w", p.v.ID, p.v.NodeID, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%T on %s/%s: %w", msg, tenant, db, err)
+		return fmt.Errorf("%s on %s/%s: %w", adminName(msg), tenant, db, err)
 	}
 	return nil
+}
+
+// remoteAdmin is the manager of node nodeID and the wire form of msg for vnode spec, in an
+// envelope.
+func (c *Client) remoteAdmin(ctx context.Context, nodeID uint64, spec vnode.Spec, msg any, filter []byte) (*actor.PID, *messages.Envelope, error) {
+	node, err := c.cfg.Placement.Node(ctx, nodeID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if node.ActorAddr == "" {
+		return nil, nil, fmt.Errorf("node %d has no actor address", nodeID)
+	}
+	var m proto.Message
+	switch r := msg.(type) {
+	case *vnode.Delete:
+		m = &messages.DeleteRequest{Vnode: spec.VnodeRef(), Table: r.Table, Filter: filter, MinTime: r.MinTime, MaxTime: r.MaxTime, Version: r.Version}
+	case *vnode.DropTable:
+		m = &messages.DropTableRequest{Vnode: spec.VnodeRef(), Table: r.Table}
+	case *vnode.ExpireBefore:
+		m = &messages.ExpireRequest{Vnode: spec.VnodeRef(), Time: r.Time}
+	default:
+		return nil, nil, fmt.Errorf("no wire form for %T", msg)
+	}
+	env, err := messages.Wrap(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return actor.NewPID(node.ActorAddr, actors.ManagerName), env, nil
+}
+
+// adminReplyError is the error of a replica's answer to an administrative request: an
+// ErrorReply, in an envelope from remote replicas.
+func adminReplyError(res any) error {
+	res, err := messages.Unwrap(res)
+	if err != nil {
+		return err
+	}
+	r, ok := res.(*messages.ErrorReply)
+	if !ok {
+		return fmt.Errorf("%w %T", errNoReply, res)
+	}
+	return replyError(r.GetCode(), r.GetMessage())
+}
+
+// adminName names an administrative request in errors.
+func adminName(msg any) string {
+	switch msg.(type) {
+	case *vnode.Delete:
+		return "delete"
+	case *vnode.DropTable:
+		return "drop table"
+	case *vnode.ExpireBefore:
+		return "expire"
+	}
+	return fmt.Sprintf("%T", msg)
 }

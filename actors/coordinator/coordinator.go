@@ -12,6 +12,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,6 +28,9 @@ type Config struct {
 	Placement actors.Placement
 	Manager   *actor.PID  // this node's vnode manager
 	Clock     *actors.HLC // versions writes; a new clock when nil
+	// Handoff is the hinted-handoff manager (actors/handoff): a replica that fails with a
+	// retryable error or times out gets a Hint there. Nil: no hints, failed replicas only fail.
+	Handoff *actor.PID
 	// ReplicaTimeout is the deadline of one replica's answer (default 2 s), kept well below the
 	// time a dead peer's endpoint takes to give up (about 10 s).
 	ReplicaTimeout time.Duration
@@ -34,6 +38,13 @@ type Config struct {
 	RequestTimeout time.Duration
 	MaxInflight    int // writes in flight before ErrOverloaded (default 1024)
 	Logger         logrus.FieldLogger
+
+	// Remote reads (remote_read.go, hedge.go; defaults applied there).
+	// HedgeDelay is how long a read waits for a remote replica's first chunk before it asks the
+	// next replica as well (default 100 ms).
+	HedgeDelay time.Duration
+	// ScanChunkBytes is the chunk budget of remote reads (default reader.DefaultChunkBytes).
+	ScanChunkBytes uint32
 }
 
 func (c Config) withDefaults() Config {
@@ -95,6 +106,9 @@ type Client struct {
 	cfg  Config
 	root *actor.RootContext
 	pid  *actor.PID
+	// losers counts the hedged reads' late answers still awaited (hedge.go); Stop waits for
+	// them, at most ReplicaTimeout.
+	losers sync.WaitGroup
 }
 
 // Spawn starts the coordinator actor in the system.
@@ -111,8 +125,10 @@ func Spawn(sys *actor.ActorSystem, cfg Config) (*Client, error) {
 	return &Client{cfg: cfg, root: sys.Root, pid: pid}, nil
 }
 
-// Stop stops the coordinator actor and waits for it.
+// Stop stops the coordinator actor and waits for it, and for the late answers of hedged reads
+// (at most ReplicaTimeout).
 func (c *Client) Stop() error {
+	c.losers.Wait()
 	return c.root.StopFuture(c.pid).Wait()
 }
 

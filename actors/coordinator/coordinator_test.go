@@ -122,7 +122,7 @@ func TestDeleteExpireDrop(t *testing.T) {
 
 	counts := map[string]int64{}
 	require.NoError(t, c.client.Aggregate(ctx, tenant, dbName, table, engine.AggQuery{ScanQuery: engine.ScanQuery{MinTime: math.MinInt64, MaxTime: math.MaxInt64, Fields: []string{"usage"}}},
-		func(snap *engine.Snapshot, r *engine.AggResult) error {
+		func(snap Source, r *engine.AggResult) error {
 			k, _ := snap.SeriesKey(r.Series)
 			h, _ := k.Tag("host")
 			counts[string(h.Raw)] += r.Count

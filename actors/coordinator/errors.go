@@ -12,10 +12,6 @@ import (
 var (
 	// ErrOverloaded is returned when the coordinator has too many writes in flight; retry later.
 	ErrOverloaded = errors.New("coordinator overloaded: too many writes in flight")
-	// ErrRemoteVnode is returned for reads of a replica set with no replica on this node, and for
-	// deletes and drops of replicas on other nodes: remote reads and admin requests are not
-	// implemented yet.
-	ErrRemoteVnode = errors.New("replica on another node: remote reads and admin requests not implemented yet")
 	// errNoReply is a reply of an unexpected type.
 	errNoReply = errors.New("unexpected reply")
 )
@@ -34,6 +30,7 @@ type PartialWriteError struct {
 type ReplicaSetFailure struct {
 	BucketID, ReplicaSetID uint64
 	Acks, Need             int
+	Hinted                 int      // failed replicas whose write was stored as a hint: they catch up
 	Errors                 []string // one per failed replica: "vnode 7 on node 2: ..."
 	Retryable              bool     // every replica failure was retryable (timeouts, overload, restarts)
 }
@@ -42,7 +39,7 @@ func (e *PartialWriteError) Error() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "partial write to %s: consistency %v not reached on %d of %d replica sets", e.Collection, e.Level, len(e.Failed), len(e.Failed)+e.Succeeded)
 	for _, f := range e.Failed {
-		fmt.Fprintf(&sb, "; bucket %d replica set %d: %d of %d acks (%s)", f.BucketID, f.ReplicaSetID, f.Acks, f.Need, strings.Join(f.Errors, ", "))
+		fmt.Fprintf(&sb, "; bucket %d replica set %d: %d of %d acks, %d hinted (%s)", f.BucketID, f.ReplicaSetID, f.Acks, f.Need, f.Hinted, strings.Join(f.Errors, ", "))
 	}
 	return sb.String()
 }

@@ -106,7 +106,7 @@ func makeBatch(t testing.TB, hosts []string, times []int64, seed int, model map[
 
 // collect turns scan callbacks into points.
 func collect(t testing.TB, out map[pt]float64) ScanFunc {
-	return func(snap *engine.Snapshot, col *engine.ScanColumn) error {
+	return func(snap Source, col *engine.ScanColumn) error {
 		k, ok := snap.SeriesKey(col.Series)
 		require.True(t, ok)
 		h, _ := k.Tag("host")

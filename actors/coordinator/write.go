@@ -2,17 +2,23 @@ package coordinator
 
 // The write job actor: one per write, a child of the coordinator.
 //
-// Owns:       one write: its routes (bucket x replica set), the replicas' answers and the reply.
+// Owns:       one write: its routes (bucket x replica set), the replicas' answers, their hints
+//             and the reply.
 // Messages:   Started (routes the batch and sends one WriteBatch per replica with a per-replica
-//             deadline); the replicas' answers arrive as ReenterAfter continuations.
+//             deadline); the replicas' answers and the hint manager's answers arrive as
+//             ReenterAfter continuations.
 // Supervisor: the coordinator (Stop).
 // Children:   none.
 //
+// A replica that fails with a retryable error, a timeout or a dead letter is hinted when
+// Config.Handoff is set: its WriteBatch goes to the handoff manager (actors/handoff), which
+// stores it durably and replays it when the replica's node is back. The failure still counts in
+// fails; a stored hint counts in hinted, which only level Any accepts toward the level (Decide).
+//
 // The reply goes out as soon as every replica set reached the level; when one cannot, it goes out
-// once every replica has answered or timed out, so the partial-write error is complete. The job
-// stops when every replica has answered. Hinted handoff is not implemented yet: failed replicas
-// are only reported, so Any behaves like One.
-// TODO(hinted-handoff): queue failed replicas' batches to handoff/<node> and count them as hints.
+// once every replica and every hint has answered or timed out, so the partial-write error is
+// complete (and an Any write that only hints can reach is not failed early). The job stops when
+// every replica and hint has answered.
 
 import (
 	"context"
@@ -24,6 +30,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/actors/handoff"
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage"
@@ -35,6 +42,13 @@ type replicaSetState struct {
 	acks, fails, hinted int
 	retryableFails      int
 	errs                []string
+}
+
+// replica is one replica's write: where it goes and what to hint if it fails.
+type replica struct {
+	vnodeID, nodeID uint64
+	header          *messages.WriteBatch // the WriteBatch of this vnode (Batch set only when remote)
+	batch           *storage.Batch
 }
 
 // writeJob is described at the top of this file.
@@ -91,14 +105,14 @@ func (j *writeJob) start(ctx actor.Context) {
 				msg.SetBatch(r.Batch) // encoded only when a replica is remote
 			}
 			j.waiting++
-			target, payload, err := j.target(rctx, v.NodeID, v.ID, msg, r.Batch)
+			rep := &replica{vnodeID: v.ID, nodeID: v.NodeID, header: replicaMsg(msg, v.ID), batch: r.Batch}
+			target, payload, err := j.target(rctx, rep)
 			if err != nil {
-				j.answer(ctx, st, v.ID, v.NodeID, nil, err)
+				j.answer(ctx, st, rep, nil, err)
 				continue
 			}
 			f := ctx.RequestFuture(target, payload, perReplica)
-			vnodeID, nodeID := v.ID, v.NodeID
-			ctx.ReenterAfter(f, func(res any, err error) { j.answer(ctx, st, vnodeID, nodeID, res, err) })
+			ctx.ReenterAfter(f, func(res any, err error) { j.answer(ctx, st, rep, res, err) })
 		}
 	}
 	j.sent = true
@@ -106,22 +120,26 @@ func (j *writeJob) start(ctx actor.Context) {
 	j.maybeStop(ctx)
 }
 
+// replicaMsg is msg addressed to vnode vnodeID.
+func replicaMsg(msg *messages.WriteBatch, vnodeID uint64) *messages.WriteBatch {
+	return &messages.WriteBatch{VnodeId: vnodeID, Tenant: msg.Tenant, Db: msg.Db, BucketId: msg.BucketId, ReplicaSetId: msg.ReplicaSetId,
+		Version: msg.Version, Batch: msg.Batch, Compressed: msg.Compressed, Consistency: msg.Consistency}
+}
+
 // target is the PID and message for one replica: the local manager with the batch itself, or
 // the remote node's manager with the encoded message in an envelope.
-func (j *writeJob) target(ctx context.Context, nodeID, vnodeID uint64, msg *messages.WriteBatch, b *storage.Batch) (*actor.PID, any, error) {
-	m := &messages.WriteBatch{VnodeId: vnodeID, Tenant: msg.Tenant, Db: msg.Db, BucketId: msg.BucketId, ReplicaSetId: msg.ReplicaSetId,
-		Version: msg.Version, Batch: msg.Batch, Compressed: msg.Compressed, Consistency: msg.Consistency}
-	if nodeID == j.cfg.NodeID {
-		return j.cfg.Manager, &vnode.LocalWrite{Header: m, Batch: b}, nil
+func (j *writeJob) target(ctx context.Context, rep *replica) (*actor.PID, any, error) {
+	if rep.nodeID == j.cfg.NodeID {
+		return j.cfg.Manager, &vnode.LocalWrite{Header: rep.header, Batch: rep.batch}, nil
 	}
-	node, err := j.cfg.Placement.Node(ctx, nodeID)
+	node, err := j.cfg.Placement.Node(ctx, rep.nodeID)
 	if err != nil {
 		return nil, nil, err
 	}
 	if node.ActorAddr == "" {
-		return nil, nil, fmt.Errorf("node %d has no actor address", nodeID)
+		return nil, nil, fmt.Errorf("node %d has no actor address", rep.nodeID)
 	}
-	env, err := messages.Wrap(m)
+	env, err := messages.Wrap(rep.header)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,7 +147,7 @@ func (j *writeJob) target(ctx context.Context, nodeID, vnodeID uint64, msg *mess
 }
 
 // answer records one replica's answer.
-func (j *writeJob) answer(ctx actor.Context, st *replicaSetState, vnodeID, nodeID uint64, res any, err error) {
+func (j *writeJob) answer(ctx actor.Context, st *replicaSetState, rep *replica, res any, err error) {
 	j.waiting--
 	if err == nil {
 		err = ackError(res)
@@ -140,12 +158,52 @@ func (j *writeJob) answer(ctx actor.Context, st *replicaSetState, vnodeID, nodeI
 		st.fails++
 		if retryable(err) {
 			st.retryableFails++
+			j.hint(ctx, st, rep)
 		}
-		st.errs = append(st.errs, fmt.Sprintf("vnode %d on node %d: %v", vnodeID, nodeID, err))
-		j.log.WithFields(logrus.Fields{"vnode_id": vnodeID, "target_node": nodeID}).WithError(err).Debug("replica write failed")
+		st.errs = append(st.errs, fmt.Sprintf("vnode %d on node %d: %v", rep.vnodeID, rep.nodeID, err))
+		j.log.WithFields(logrus.Fields{"vnode_id": rep.vnodeID, "target_node": rep.nodeID}).WithError(err).Debug("replica write failed")
 	}
 	j.maybeReply(ctx)
 	j.maybeStop(ctx)
+}
+
+// minHintTimeout is the least time a hint gets, even when the write's deadline has passed: the
+// hint still spares the replica a repair.
+const minHintTimeout = 100 * time.Millisecond
+
+// hint stores a failed replica's write with the handoff manager; the job waits for the answer
+// as for a replica's.
+func (j *writeJob) hint(ctx actor.Context, st *replicaSetState, rep *replica) {
+	if j.cfg.Handoff == nil {
+		return
+	}
+	wb := rep.header
+	if wb.Batch == nil { // a local replica: its batch was never encoded
+		wb = replicaMsg(wb, rep.vnodeID)
+		wb.SetBatch(rep.batch)
+	}
+	j.waiting++
+	timeout := min(j.cfg.ReplicaTimeout, max(time.Until(j.req.deadline), minHintTimeout))
+	f := ctx.RequestFuture(j.cfg.Handoff, &handoff.Hint{Target: rep.nodeID, Batch: wb}, timeout)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		j.waiting--
+		if err == nil {
+			if r, ok := res.(*handoff.HintResult); ok {
+				err = r.Err
+			} else {
+				err = fmt.Errorf("%w %T to a hint", errNoReply, res)
+			}
+		}
+		log := j.log.WithFields(logrus.Fields{"vnode_id": rep.vnodeID, "target_node": rep.nodeID})
+		if err != nil {
+			log.WithError(err).Warn("hint not stored: the replica misses this write until repaired")
+		} else {
+			st.hinted++
+			log.Debug("hint stored")
+		}
+		j.maybeReply(ctx)
+		j.maybeStop(ctx)
+	})
 }
 
 // ackError is the error of a replica's reply (nil for a successful WriteAck).
@@ -188,7 +246,7 @@ func (j *writeJob) maybeReply(ctx actor.Context) {
 			return
 		case Failed:
 			failed = append(failed, ReplicaSetFailure{BucketID: st.route.Bucket.ID, ReplicaSetID: st.route.ReplicaSet.ID,
-				Acks: st.acks, Need: j.level.Required(n), Errors: st.errs, Retryable: st.retryableFails == st.fails})
+				Acks: st.acks, Need: j.level.Required(n), Hinted: st.hinted, Errors: st.errs, Retryable: st.retryableFails == st.fails})
 		}
 	}
 	var err error

@@ -4,12 +4,15 @@ package node
 //
 //	ActorSystem (+ remote on Config.ActorAddr)
 //	 ├─ vnodes        vnode manager (actors/vnode): vnode/<id> children, restart with backoff
+//	 ├─ reader        remote reads of this node's vnodes (actors/reader): one cursor child per read
+//	 ├─ handoff       hinted handoff (actors/handoff): handoff/<node id> children, one durable hint
+//	 │                queue per target node; queues found on disk at start replay at once
 //	 └─ coordinator   write fan-out (actors/coordinator): one write job child per write
 //
-// Both are spawned from the root context, so protoactor's guardian supervises them. Node's
+// All are spawned from the root context, so protoactor's guardian supervises them. Node's
 // methods are the Go API the wire layer calls; they use futures with timeouts and never block an
 // actor.
-// TODO(meta-watcher): spawn vnodes as meta assigns them, and handoff/<node> actors.
+// TODO(meta-watcher): spawn vnodes as meta assigns them.
 
 import (
 	"context"
@@ -17,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -30,6 +34,8 @@ import (
 
 	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/actors/coordinator"
+	"github.com/chronogo/chronogo/actors/handoff"
+	"github.com/chronogo/chronogo/actors/reader"
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage"
@@ -39,15 +45,27 @@ import (
 
 // LateWriteWindow bounds how old the version of a write can be when it reaches a vnode: the
 // coordinator stamps versions from its hybrid logical clock just before sending, and a write that
-// takes longer fails its deadline. Hinted handoff (not built yet) will replay writes up to its hint
-// window later, which this window must then cover.
+// takes longer fails its deadline. Hinted handoff replays writes up to its hint window later
+// still, so a node's stable version lags by LateWriteWindow plus the hint window (stableVersion);
+// every node of a cluster must use the same MaxHintWindow.
 const LateWriteWindow = time.Hour
 
-// StableVersion is a version no future write can be at or below: the HLC value of now minus
-// LateWriteWindow. Compaction uses it to store a column's versions once instead of per point.
+// StableVersion is a version no future write can be at or below when no write is hinted: the HLC
+// value of now minus LateWriteWindow. Compaction uses it to store a column's versions once instead
+// of per point; a node uses stableVersion(hint window) instead.
 func StableVersion() uint64 {
-	return uint64(time.Now().Add(-LateWriteWindow).UnixMilli()) << actors.HLCLogicalBits
+	return stableVersion(0)()
 }
+
+// stableVersion is StableVersion for hints replayed up to hintWindow after their write.
+func stableVersion(hintWindow time.Duration) func() uint64 {
+	return func() uint64 {
+		return uint64(time.Now().Add(-LateWriteWindow-hintWindow).UnixMilli()) << actors.HLCLogicalBits
+	}
+}
+
+// HandoffDir is the directory of the hint queues under the data directory.
+const HandoffDir = "handoff"
 
 // ErrStopped is returned by calls made after Stop began.
 var ErrStopped = errors.New("node stopped")
@@ -66,7 +84,17 @@ type Config struct {
 	RequestTimeout, ReplicaTimeout time.Duration
 	// Vnodes tunes vnode supervision (Root and Engine are taken from DataDir and Engine).
 	Vnodes vnode.Config
-	Logger logrus.FieldLogger
+	// Reader tunes the serving of other nodes' reads (Manager and Logger are set by the node).
+	Reader reader.Config
+	// Handoff tunes hinted handoff: MaxBytes per target queue (default 1 GiB), MaxHintWindow
+	// (default 3 h), replay backoff and timeouts. Dir, NodeID, LocalManager, Placement and Logger
+	// are set by the node (queues live in <DataDir>/handoff).
+	Handoff handoff.Config
+	// HedgeDelay and ScanChunkBytes tune this node's reads of remote replicas (see
+	// coordinator.Config; zero values take its defaults).
+	HedgeDelay     time.Duration
+	ScanChunkBytes uint32
+	Logger         logrus.FieldLogger
 }
 
 // Node is a running node.
@@ -76,6 +104,8 @@ type Node struct {
 	sys     *actor.ActorSystem
 	remote  *remote.Remote
 	manager *actor.PID
+	reader  *actor.PID
+	handoff *handoff.Handoff
 	coord   *coordinator.Client
 
 	mu       sync.RWMutex // held for reading by every call, for writing by Stop
@@ -104,8 +134,11 @@ func Start(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	if cfg.Handoff.MaxHintWindow <= 0 {
+		cfg.Handoff.MaxHintWindow = handoff.DefaultMaxHintWindow
+	}
 	if cfg.Engine.StableVersion == nil {
-		cfg.Engine.StableVersion = StableVersion
+		cfg.Engine.StableVersion = stableVersion(cfg.Handoff.MaxHintWindow)
 	}
 	vcfg := cfg.Vnodes
 	vcfg.Root, vcfg.Engine, vcfg.Logger = cfg.DataDir, cfg.Engine, log
@@ -115,9 +148,27 @@ func Start(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("starting node: %w", err)
 	}
 	n.manager = mgr
+	rcfg := cfg.Reader
+	rcfg.Manager, rcfg.Logger = mgr, log
+	if n.reader, err = n.sys.Root.SpawnNamed(reader.Props(rcfg), actors.ReaderName); err != nil {
+		_ = n.sys.Root.StopFuture(mgr).Wait()
+		n.shutdownSystem()
+		return nil, fmt.Errorf("starting node: %w", err)
+	}
+	hcfg := cfg.Handoff
+	hcfg.Dir, hcfg.NodeID, hcfg.LocalManager, hcfg.Placement, hcfg.Logger = filepath.Join(cfg.DataDir, HandoffDir), cfg.NodeID, mgr, cfg.Placement, log
+	if n.handoff, err = handoff.Spawn(n.sys, hcfg); err != nil {
+		_ = n.sys.Root.StopFuture(n.reader).Wait()
+		_ = n.sys.Root.StopFuture(mgr).Wait()
+		n.shutdownSystem()
+		return nil, fmt.Errorf("starting node: %w", err)
+	}
 	n.coord, err = coordinator.Spawn(n.sys, coordinator.Config{NodeID: cfg.NodeID, Placement: cfg.Placement, Manager: mgr,
-		ReplicaTimeout: cfg.ReplicaTimeout, RequestTimeout: cfg.RequestTimeout, Logger: log})
+		Handoff: n.handoff.PID(), ReplicaTimeout: cfg.ReplicaTimeout, RequestTimeout: cfg.RequestTimeout, Logger: log,
+		HedgeDelay: cfg.HedgeDelay, ScanChunkBytes: cfg.ScanChunkBytes})
 	if err != nil {
+		_ = n.handoff.Stop()
+		_ = n.sys.Root.StopFuture(n.reader).Wait()
 		_ = n.sys.Root.StopFuture(mgr).Wait()
 		n.shutdownSystem()
 		return nil, fmt.Errorf("starting node: %w", err)
@@ -316,6 +367,9 @@ func replyErr(res any, err error) error {
 	return nil
 }
 
+// HandoffStats returns the hint queues' figures by target node (for /metrics).
+func (n *Node) HandoffStats() []handoff.TargetStats { return n.handoff.Stats() }
+
 // Stop stops accepting calls, waits for running ones, flushes every vnode, stops the actors (which
 // closes the vnodes) and the remote. Unflushed data would be safe in the WAL anyway; flushing
 // makes the next start fast. Calling Stop again returns the first result.
@@ -330,6 +384,14 @@ func (n *Node) Stop(ctx context.Context) error {
 		}
 		if err := n.coord.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping coordinator: %w", err))
+		}
+		// hint queues are synced and closed; unreplayed hints wait for the next start
+		if err := n.handoff.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping handoff: %w", err))
+		}
+		// cursors hold snapshots of the vnodes: release them first
+		if err := n.sys.Root.StopFuture(n.reader).Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping reader: %w", err))
 		}
 		if err := n.sys.Root.StopFuture(n.manager).Wait(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping vnodes: %w", err))

@@ -12,13 +12,15 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chronogo/chronogo/actors/actorstest"
+	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, actorstest.ProtoactorGoroutines()...)
+	// remote tests stop nodes that others still talk to: see actorstest.RemoteGoroutines
+	goleak.VerifyTestMain(m, append(actorstest.ProtoactorGoroutines(), actorstest.RemoteGoroutines()...)...)
 }
 
 func quietLogger() *logrus.Logger {
@@ -51,7 +53,7 @@ func scan(t *testing.T, n *Node) map[pt]float64 {
 	t.Helper()
 	out := map[pt]float64{}
 	err := n.Scan(context.Background(), meta.DefaultTenant, "db1", "cpu", engine.ScanQuery{MinTime: math.MinInt64, MaxTime: math.MaxInt64},
-		func(snap *engine.Snapshot, col *engine.ScanColumn) error {
+		func(snap coordinator.Source, col *engine.ScanColumn) error {
 			k, _ := snap.SeriesKey(col.Series)
 			h, _ := k.Tag("host")
 			for i, ts := range col.Points.Times {
@@ -81,7 +83,7 @@ func TestNodeStandalone(t *testing.T) {
 
 	var count int64
 	require.NoError(t, n.Aggregate(ctx, meta.DefaultTenant, "db1", "cpu", engine.AggQuery{ScanQuery: engine.ScanQuery{MinTime: 0, MaxTime: 999}},
-		func(_ *engine.Snapshot, r *engine.AggResult) error { count += r.Count; return nil }))
+		func(_ coordinator.Source, r *engine.AggResult) error { count += r.Count; return nil }))
 	require.Equal(t, int64(12), count, "6 hosts x 2 points in the first bucket")
 
 	stats, err := n.Stats(ctx)

@@ -3,6 +3,8 @@ package vnode
 import (
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/chronogo/chronogo/messages"
+
 	"github.com/chronogo/chronogo/storage/engine"
 	"github.com/chronogo/chronogo/storage/index"
 )
@@ -16,6 +18,17 @@ type Spec struct {
 	BucketID     uint64
 	ReplicaSetID uint64
 	VnodeID      uint64
+}
+
+// SpecOf is the spec a remote request names (a nil ref gives an empty spec, which the manager
+// rejects as incomplete).
+func SpecOf(r *messages.VnodeRef) Spec {
+	return Spec{Tenant: r.GetTenant(), DB: r.GetDb(), BucketID: r.GetBucketId(), ReplicaSetID: r.GetReplicaSetId(), VnodeID: r.GetVnodeId()}
+}
+
+// VnodeRef is the wire form of a spec.
+func (s Spec) VnodeRef() *messages.VnodeRef {
+	return &messages.VnodeRef{VnodeId: s.VnodeID, Tenant: s.Tenant, Db: s.DB, BucketId: s.BucketID, ReplicaSetId: s.ReplicaSetID}
 }
 
 // Ensure asks the manager for the PID of a vnode actor, spawning it if needed. The answer is an
@@ -43,7 +56,8 @@ type Ref struct {
 type GetSnapshot struct{}
 
 // Delete hides points of a table (engine.Vnode.Delete); the answer is a *messages.ErrorReply
-// with code OK on success.
+// with code OK on success (in an envelope when the sender is on another node: the manager turns
+// a remote messages.DeleteRequest into a Delete forwarded with its sender).
 type Delete struct {
 	Table            string
 	Filter           index.Expr

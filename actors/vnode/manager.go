@@ -7,8 +7,11 @@ package vnode
 // Messages:   lifecycle (Started, Terminated of a child); requests *Ensure, *Forward, *ListVnodes,
 //             *messages.WriteBatch (spawns the target vnode on demand and forwards it with the
 //             original sender), *messages.FlushRequest, *messages.CompactRequest,
-//             *messages.StatsRequest (forwarded to a running vnode), and *messages.Envelope holding
-//             any of these from remote coordinators; unknown envelope types get an ErrorReply.
+//             *messages.StatsRequest (forwarded to a running vnode), *messages.DeleteRequest,
+//             *messages.DropTableRequest, *messages.ExpireRequest (turned into Delete, DropTable,
+//             ExpireBefore for the vnode, which answers an ErrorReply, in an envelope to remote
+//             senders), and *messages.Envelope holding any of these from remote coordinators;
+//             unknown envelope types get an ErrorReply.
 // Supervisor: the node (protoactor's default guardian strategy when spawned from the root).
 // Children:   vnode/<id> (vnode.go), supervised by backoffStrategy with vnodeDecider: Restart with
 //             exponential backoff, at most 5 restarts per minute, Stop on *storage.CorruptionError.
@@ -24,6 +27,7 @@ import (
 	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/index"
 	"github.com/chronogo/chronogo/storage/layout"
 )
 
@@ -129,6 +133,17 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 	case *LocalWrite:
 		h := r.Header
 		m.forward(ctx, Spec{Tenant: h.GetTenant(), DB: h.GetDb(), BucketID: h.GetBucketId(), ReplicaSetID: h.GetReplicaSetId(), VnodeID: h.GetVnodeId()}, r)
+	case *messages.DeleteRequest:
+		filter, err := index.UnmarshalExpr(r.GetFilter())
+		if err != nil {
+			m.replyErr(ctx, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: err.Error()})
+			return
+		}
+		m.forward(ctx, SpecOf(r.GetVnode()), &Delete{Table: r.GetTable(), Filter: filter, MinTime: r.GetMinTime(), MaxTime: r.GetMaxTime(), Version: r.GetVersion()})
+	case *messages.DropTableRequest:
+		m.forward(ctx, SpecOf(r.GetVnode()), &DropTable{Table: r.GetTable()})
+	case *messages.ExpireRequest:
+		m.forward(ctx, SpecOf(r.GetVnode()), &ExpireBefore{Time: r.GetTime()})
 	case *messages.FlushRequest:
 		m.forwardRunning(ctx, r.GetVnodeId(), r)
 	case *messages.CompactRequest:

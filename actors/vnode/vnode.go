@@ -113,12 +113,12 @@ func (v *vnodeActor) handle(ctx actor.Context, msg any) {
 	case *GetSnapshot:
 		ctx.Respond(v.eng.Snapshot())
 	case *Delete:
-		ctx.Respond(errorReply(v.eng.Delete(m.Table, m.Filter, m.MinTime, m.MaxTime, m.Version)))
+		v.reply(ctx, ctx.Sender(), errorReply(v.eng.Delete(m.Table, m.Filter, m.MinTime, m.MaxTime, m.Version)))
 	case *DropTable:
 		sender := ctx.Sender()
-		v.whenNotFlushing(func() { ctx.Send(sender, errorReply(v.eng.DropTable(m.Table))) })
+		v.whenNotFlushing(func() { v.reply(ctx, sender, errorReply(v.eng.DropTable(m.Table))) })
 	case *ExpireBefore:
-		ctx.Respond(errorReply(v.eng.ExpireBefore(m.Time)))
+		v.reply(ctx, ctx.Sender(), errorReply(v.eng.ExpireBefore(m.Time)))
 	case *PanicForTest:
 		panic(m.Reason)
 	case *commitNow:

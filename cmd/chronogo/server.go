@@ -203,7 +203,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	defer host.Close()
 	mc := host.Client()
 	n, err := node.Start(node.Config{NodeID: cfg.nodeID(), DataDir: cfg.DataDir, ActorAddr: cfg.ActorAddr,
-		Placement: actors.MetaPlacement{C: mc}, Logger: entry.WithField("component", "node")})
+		Placement: actors.MetaPlacement{C: mc, Linearizable: cfg.ClusterRole == "dnode"}, Logger: entry.WithField("component", "node")})
 	if err != nil {
 		return fmt.Errorf("start node: %w", err)
 	}

@@ -205,7 +205,7 @@ func (s *Server) Client() *mongo.Client {
 	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	require.NoError(t, c.Database("admin").RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err())
+	require.NoError(t, c.Database("admin").RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err(), "server log:\n%s", s.Log())
 	return c
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
@@ -32,11 +33,11 @@ func (b *Backend) Aggregate(ctx context.Context, c *meta.Collection, p *mongo.Pu
 		aq.Fields = p.Fields
 	}
 	var (
-		curSnap *engine.Snapshot
+		curSnap coordinator.Source
 		cur     storage.SeriesID
 		part    mongo.AggPart
 	)
-	return b.node.Aggregate(ctx, b.tenant, c.DB, c.Name, aq, func(snap *engine.Snapshot, r *engine.AggResult) error {
+	return b.node.Aggregate(ctx, b.tenant, c.DB, c.Name, aq, func(snap coordinator.Source, r *engine.AggResult) error {
 		if snap != curSnap || r.Series != cur || part.Series == nil {
 			key, ok := snap.SeriesKey(r.Series)
 			if !ok {

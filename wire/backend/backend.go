@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/actors/node"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
@@ -207,7 +208,7 @@ func (b *Backend) Find(ctx context.Context, c *meta.Collection, p *mongo.Pushdow
 	}
 	var (
 		cur     storage.SeriesID
-		curSnap *engine.Snapshot
+		curSnap coordinator.Source
 		cols    []tsdoc.Column
 		pool    []tsdoc.Column
 	)
@@ -223,7 +224,7 @@ func (b *Backend) Find(ctx context.Context, c *meta.Collection, p *mongo.Pushdow
 		pool, cols = cols[:0], nil
 		return err
 	}
-	err := b.node.Scan(ctx, b.tenant, c.DB, c.Name, q, func(snap *engine.Snapshot, col *engine.ScanColumn) error {
+	err := b.node.Scan(ctx, b.tenant, c.DB, c.Name, q, func(snap coordinator.Source, col *engine.ScanColumn) error {
 		if snap != curSnap || col.Series != cur {
 			if err := flush(); err != nil {
 				return err

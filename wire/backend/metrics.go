@@ -26,11 +26,19 @@ var (
 	vnodeSeq      = prometheus.NewDesc("chronogo_vnode_seq", "Last assigned seq_no of a vnode.", labels, nil)
 	vnodeFlushSeq = prometheus.NewDesc("chronogo_vnode_flushed_seq", "Last flushed seq_no of a vnode.", labels, nil)
 	scrapeErrors  = prometheus.NewDesc("chronogo_vnode_stats_errors", "1 if the last collection of vnode figures failed.", nil, nil)
+
+	hintLabels    = []string{"target_node"}
+	hintsQueued   = prometheus.NewDesc("chronogo_handoff_hints", "Hints queued on disk for a target node.", hintLabels, nil)
+	hintBytes     = prometheus.NewDesc("chronogo_handoff_bytes", "Bytes of the hint queue of a target node.", hintLabels, nil)
+	hintsReplayed = prometheus.NewDesc("chronogo_handoff_replayed_total", "Hints the target node acknowledged.", hintLabels, nil)
+	hintsDropped  = prometheus.NewDesc("chronogo_handoff_dropped_total", "Hints dropped, by reason: expired (older than the hint window), corrupt, skipped (refused by the target), refused (queue full).",
+		[]string{"target_node", "reason"}, nil)
 )
 
 // Describe sends the descriptors.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{vnodeDisk, vnodeCache, vnodeFiles, vnodeSeries, vnodeImmut, vnodeWrites, vnodeCommits, vnodeSeq, vnodeFlushSeq, scrapeErrors} {
+	for _, d := range []*prometheus.Desc{vnodeDisk, vnodeCache, vnodeFiles, vnodeSeries, vnodeImmut, vnodeWrites, vnodeCommits, vnodeSeq, vnodeFlushSeq, scrapeErrors,
+		hintsQueued, hintBytes, hintsReplayed, hintsDropped} {
 		ch <- d
 	}
 }
@@ -56,5 +64,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(vnodeCommits, prometheus.CounterValue, float64(s.GetCommits()), l...)
 		ch <- prometheus.MustNewConstMetric(vnodeSeq, prometheus.GaugeValue, float64(s.GetSeq()), l...)
 		ch <- prometheus.MustNewConstMetric(vnodeFlushSeq, prometheus.GaugeValue, float64(s.GetFlushedSeq()), l...)
+	}
+	for _, h := range c.b.node.HandoffStats() {
+		n := strconv.FormatUint(h.Node, 10)
+		ch <- prometheus.MustNewConstMetric(hintsQueued, prometheus.GaugeValue, float64(h.Hints), n)
+		ch <- prometheus.MustNewConstMetric(hintBytes, prometheus.GaugeValue, float64(h.Bytes), n)
+		ch <- prometheus.MustNewConstMetric(hintsReplayed, prometheus.CounterValue, float64(h.Replayed), n)
+		for reason, v := range map[string]uint64{"expired": h.Expired, "corrupt": h.Corrupt, "skipped": h.Skipped, "refused": h.Refused} {
+			ch <- prometheus.MustNewConstMetric(hintsDropped, prometheus.CounterValue, float64(v), n, reason)
+		}
 	}
 }

@@ -1,0 +1,181 @@
+package reader
+
+// The reader actor, named actors.ReaderName under the node.
+//
+// Owns:       the map cursor id -> cursor child of this node's open remote reads.
+// Messages:   lifecycle (Started, Terminated of a cursor); requests *messages.ScanRequest (without
+//             cursor_id: opens a cursor; with one: forwarded to that cursor with the original
+//             sender), *messages.CloseCursor (stops the cursor; no answer), *Stats (local), and
+//             *messages.Envelope holding the first two (remote senders; answers go back in
+//             envelopes). Unknown cursors and undecodable filters get an error chunk, unknown
+//             envelope types an ErrorReply.
+// Supervisor: the node (the root guardian's default strategy).
+// Children:   cursor-<id> (cursor.go), one per open read, supervised with Stop: a failed cursor is
+//             a bug, and its requester's next request gets "unknown cursor".
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage/index"
+)
+
+// Config configures the reader.
+type Config struct {
+	Manager *actor.PID // this node's vnode manager, asked for snapshots
+	// IdleTimeout releases a cursor whose reader has not asked for its next chunk in time
+	// (default 30 s).
+	IdleTimeout time.Duration
+	// SnapshotTimeout bounds the manager's answer to a snapshot request (default 10 s).
+	SnapshotTimeout time.Duration
+	Logger          logrus.FieldLogger
+}
+
+func (c Config) withDefaults() Config {
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 30 * time.Second
+	}
+	if c.SnapshotTimeout <= 0 {
+		c.SnapshotTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = logrus.StandardLogger()
+	}
+	return c
+}
+
+// Props returns the props of the reader; spawn it named actors.ReaderName.
+func Props(cfg Config) *actor.Props {
+	cfg = cfg.withDefaults()
+	return actor.PropsFromProducer(func() actor.Actor {
+		// ids start at the clock so that a restarted node does not reuse the ids of its previous run
+		return &reader{cfg: cfg, log: cfg.Logger, nextID: uint64(time.Now().UnixNano()), cursors: map[uint64]*actor.PID{}, byPID: map[string]uint64{}}
+	}, actor.WithSupervisor(cursorStrategy))
+}
+
+var cursorStrategy = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
+
+// Stats asks the reader for its figures (local only); the answer is a StatsReply.
+type Stats struct{}
+
+// StatsReply answers Stats.
+type StatsReply struct {
+	OpenCursors int
+	Opened      uint64 // cursors opened since the reader started
+}
+
+// reader is described at the top of this file.
+type reader struct {
+	cfg     Config
+	log     logrus.FieldLogger
+	nextID  uint64
+	opened  uint64
+	cursors map[uint64]*actor.PID
+	byPID   map[string]uint64
+}
+
+// Receive implements actor.Actor.
+func (r *reader) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+	case *actor.Terminated:
+		if id, ok := r.byPID[m.Who.Id]; ok {
+			delete(r.byPID, m.Who.Id)
+			delete(r.cursors, id)
+		}
+	default:
+		r.handle(ctx, m)
+	}
+}
+
+func (r *reader) handle(ctx actor.Context, msg any) {
+	switch m := msg.(type) {
+	case *messages.Envelope:
+		inner, err := m.Open()
+		if err != nil {
+			sendReply(ctx, ctx.Sender(), messages.ErrorFor(err), r.log)
+			return
+		}
+		r.handle(ctx, inner)
+	case *messages.ScanRequest:
+		if m.GetCursorId() != 0 {
+			r.next(ctx, m)
+			return
+		}
+		r.open(ctx, m)
+	case *messages.CloseCursor:
+		if pid, ok := r.cursors[m.GetCursorId()]; ok {
+			ctx.Stop(pid)
+		}
+	case *Stats:
+		ctx.Respond(&StatsReply{OpenCursors: len(r.cursors), Opened: r.opened})
+	default:
+		if ctx.Sender() != nil {
+			sendReply(ctx, ctx.Sender(), &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: fmt.Sprintf("unexpected message %T", msg)}, r.log)
+		}
+	}
+}
+
+// open starts a cursor child, which takes the snapshot and answers the first chunk.
+func (r *reader) open(ctx actor.Context, m *messages.ScanRequest) {
+	filter, err := index.UnmarshalExpr(m.GetFilter())
+	if err != nil {
+		sendReply(ctx, ctx.Sender(), errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, err.Error()), r.log)
+		return
+	}
+	r.nextID++
+	id := r.nextID
+	requester := ctx.Sender()
+	props := actor.PropsFromProducer(func() actor.Actor { return newCursor(r.cfg, id, m, filter, requester) })
+	pid, err := ctx.SpawnNamed(props, "cursor-"+strconv.FormatUint(id, 10))
+	if err != nil {
+		sendReply(ctx, requester, errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_INTERNAL, err.Error()), r.log)
+		return
+	}
+	r.opened++
+	r.cursors[id] = pid
+	r.byPID[pid.Id] = id
+}
+
+// next forwards a request for the next chunk to its cursor.
+func (r *reader) next(ctx actor.Context, m *messages.ScanRequest) {
+	pid, ok := r.cursors[m.GetCursorId()]
+	if !ok {
+		sendReply(ctx, ctx.Sender(), errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_BAD_REQUEST,
+			fmt.Sprintf("unknown cursor %d (finished, closed or idle too long)", m.GetCursorId())), r.log)
+		return
+	}
+	ctx.RequestWithCustomSender(pid, m, ctx.Sender())
+}
+
+// errorChunk is the answer to a failed request: an AggChunk for aggregate requests, a ScanChunk
+// otherwise. It is the last chunk of its cursor.
+func errorChunk(m *messages.ScanRequest, id uint64, code messages.ErrorCode, msg string) proto.Message {
+	if m.GetAggregate() {
+		return &messages.AggChunk{Done: true, Code: code, Message: msg, CursorId: id}
+	}
+	return &messages.ScanChunk{Done: true, Code: code, Message: msg, CursorId: id}
+}
+
+// sendReply sends m to a requester: as is on this node, in a messages.Envelope to another node.
+func sendReply(ctx actor.Context, to *actor.PID, m proto.Message, log logrus.FieldLogger) {
+	if to == nil {
+		return
+	}
+	if to.Address == ctx.Self().Address {
+		ctx.Send(to, m)
+		return
+	}
+	env, err := messages.Wrap(m)
+	if err != nil {
+		log.WithError(err).Error("wrapping reply")
+		return
+	}
+	ctx.Send(to, env)
+}
