@@ -177,11 +177,11 @@ func (t *target) sync(ctx actor.Context) {
 	if err != nil {
 		t.log.WithError(err).Error("syncing hint queue")
 	}
+	t.publish() // before the answers: a sender that reads Stats next sees its hint
 	for _, p := range t.pending {
 		t.reply(ctx, p, err)
 	}
 	t.pending = t.pending[:0]
-	t.publish()
 	t.kick(ctx)
 }
 
