@@ -66,4 +66,17 @@ func TestClusterReadsRemoteReplicas(t *testing.T) {
 	got, err := findKeys(ctx, a.Database("metrics").Collection("cpu"))
 	require.NoError(t, err)
 	require.Len(t, got, len(want)-200, "the delete reached every replica set")
+
+	// an update of the meta field through one node renames the series on both nodes
+	up, err := a.Database("metrics").Collection("cpu").UpdateMany(ctx, bson.D{{Key: "m.host", Value: "h1"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "m.dc", Value: "x"}}}})
+	require.NoError(t, err)
+	require.EqualValues(t, 200, up.MatchedCount)
+	require.EqualValues(t, 200, up.ModifiedCount)
+	n, err := b.Database("metrics").Collection("cpu").CountDocuments(ctx, bson.D{{Key: "m.dc", Value: "x"}})
+	require.NoError(t, err)
+	require.EqualValues(t, 200, n)
+	n, err = b.Database("metrics").Collection("cpu").CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.EqualValues(t, len(want)-200, n)
 }

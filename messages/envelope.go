@@ -45,6 +45,8 @@ func init() {
 	register(func() proto.Message { return new(MetaHello) })
 	register(func() proto.Message { return new(MetaHelloReply) })
 	register(func() proto.Message { return new(MetaJoin) })
+	register(func() proto.Message { return new(RenameRequest) })
+	register(func() proto.Message { return new(RenameReply) })
 }
 
 // Known reports whether typeName (a full protobuf name) can be decoded by Open.

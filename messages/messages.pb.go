@@ -85,14 +85,15 @@ func (Consistency) EnumDescriptor() ([]byte, []int) {
 type ErrorCode int32
 
 const (
-	ErrorCode_ERROR_CODE_OK          ErrorCode = 0
-	ErrorCode_ERROR_CODE_INTERNAL    ErrorCode = 1 // a bug or an unexpected error; not retryable
-	ErrorCode_ERROR_CODE_BAD_REQUEST ErrorCode = 2 // the request is malformed (bad batch, unknown vnode spec)
-	ErrorCode_ERROR_CODE_OVERLOADED  ErrorCode = 3 // write stall or full queue: retry later
-	ErrorCode_ERROR_CODE_UNAVAILABLE ErrorCode = 4 // vnode restarting or closing: retry (the write may or may not be applied)
-	ErrorCode_ERROR_CODE_NOT_OWNER   ErrorCode = 5 // the vnode is not placed on this node
-	ErrorCode_ERROR_CODE_UNSUPPORTED ErrorCode = 6 // unknown message type or schema version
-	ErrorCode_ERROR_CODE_CORRUPTION  ErrorCode = 7 // the vnode found corrupt files and is stopped until repaired
+	ErrorCode_ERROR_CODE_OK              ErrorCode = 0
+	ErrorCode_ERROR_CODE_INTERNAL        ErrorCode = 1 // a bug or an unexpected error; not retryable
+	ErrorCode_ERROR_CODE_BAD_REQUEST     ErrorCode = 2 // the request is malformed (bad batch, unknown vnode spec)
+	ErrorCode_ERROR_CODE_OVERLOADED      ErrorCode = 3 // write stall or full queue: retry later
+	ErrorCode_ERROR_CODE_UNAVAILABLE     ErrorCode = 4 // vnode restarting or closing: retry (the write may or may not be applied)
+	ErrorCode_ERROR_CODE_NOT_OWNER       ErrorCode = 5 // the vnode is not placed on this node
+	ErrorCode_ERROR_CODE_UNSUPPORTED     ErrorCode = 6 // unknown message type or schema version
+	ErrorCode_ERROR_CODE_CORRUPTION      ErrorCode = 7 // the vnode found corrupt files and is stopped until repaired
+	ErrorCode_ERROR_CODE_PATH_NOT_VIABLE ErrorCode = 8 // a meta update would create a field inside a non-document
 )
 
 // Enum value maps for ErrorCode.
@@ -106,16 +107,18 @@ var (
 		5: "ERROR_CODE_NOT_OWNER",
 		6: "ERROR_CODE_UNSUPPORTED",
 		7: "ERROR_CODE_CORRUPTION",
+		8: "ERROR_CODE_PATH_NOT_VIABLE",
 	}
 	ErrorCode_value = map[string]int32{
-		"ERROR_CODE_OK":          0,
-		"ERROR_CODE_INTERNAL":    1,
-		"ERROR_CODE_BAD_REQUEST": 2,
-		"ERROR_CODE_OVERLOADED":  3,
-		"ERROR_CODE_UNAVAILABLE": 4,
-		"ERROR_CODE_NOT_OWNER":   5,
-		"ERROR_CODE_UNSUPPORTED": 6,
-		"ERROR_CODE_CORRUPTION":  7,
+		"ERROR_CODE_OK":              0,
+		"ERROR_CODE_INTERNAL":        1,
+		"ERROR_CODE_BAD_REQUEST":     2,
+		"ERROR_CODE_OVERLOADED":      3,
+		"ERROR_CODE_UNAVAILABLE":     4,
+		"ERROR_CODE_NOT_OWNER":       5,
+		"ERROR_CODE_UNSUPPORTED":     6,
+		"ERROR_CODE_CORRUPTION":      7,
+		"ERROR_CODE_PATH_NOT_VIABLE": 8,
 	}
 )
 
@@ -1336,6 +1339,171 @@ func (x *ExpireRequest) GetTime() int64 {
 	return 0
 }
 
+// RenameRequest renames the series of a table matching filter on one vnode: update is a
+// storage.TagUpdate encoding applied to each series key (MongoDB's update of the meta field);
+// version is the coordinator's clock. Answered with a RenameReply.
+type RenameRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vnode         *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Table         string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
+	Filter        []byte                 `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	Update        []byte                 `protobuf:"bytes,4,opt,name=update,proto3" json:"update,omitempty"`
+	Version       uint64                 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameRequest) Reset() {
+	*x = RenameRequest{}
+	mi := &file_messages_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameRequest) ProtoMessage() {}
+
+func (x *RenameRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameRequest.ProtoReflect.Descriptor instead.
+func (*RenameRequest) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RenameRequest) GetVnode() *VnodeRef {
+	if x != nil {
+		return x.Vnode
+	}
+	return nil
+}
+
+func (x *RenameRequest) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *RenameRequest) GetFilter() []byte {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *RenameRequest) GetUpdate() []byte {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *RenameRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// RenameReply counts what a rename matched and changed on one vnode: series and rows (distinct
+// timestamps: MongoDB documents).
+type RenameReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Series        int64                  `protobuf:"varint,3,opt,name=series,proto3" json:"series,omitempty"`
+	Renamed       int64                  `protobuf:"varint,4,opt,name=renamed,proto3" json:"renamed,omitempty"`
+	Rows          int64                  `protobuf:"varint,5,opt,name=rows,proto3" json:"rows,omitempty"`
+	RenamedRows   int64                  `protobuf:"varint,6,opt,name=renamed_rows,json=renamedRows,proto3" json:"renamed_rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameReply) Reset() {
+	*x = RenameReply{}
+	mi := &file_messages_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameReply) ProtoMessage() {}
+
+func (x *RenameReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameReply.ProtoReflect.Descriptor instead.
+func (*RenameReply) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RenameReply) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *RenameReply) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *RenameReply) GetSeries() int64 {
+	if x != nil {
+		return x.Series
+	}
+	return 0
+}
+
+func (x *RenameReply) GetRenamed() int64 {
+	if x != nil {
+		return x.Renamed
+	}
+	return 0
+}
+
+func (x *RenameReply) GetRows() int64 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *RenameReply) GetRenamedRows() int64 {
+	if x != nil {
+		return x.RenamedRows
+	}
+	return 0
+}
+
 // MetaHello asks a meta node who it is (cluster bootstrap); answered with MetaHelloReply.
 type MetaHello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1346,7 +1514,7 @@ type MetaHello struct {
 
 func (x *MetaHello) Reset() {
 	*x = MetaHello{}
-	mi := &file_messages_proto_msgTypes[14]
+	mi := &file_messages_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1526,7 @@ func (x *MetaHello) String() string {
 func (*MetaHello) ProtoMessage() {}
 
 func (x *MetaHello) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[14]
+	mi := &file_messages_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1539,7 @@ func (x *MetaHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaHello.ProtoReflect.Descriptor instead.
 func (*MetaHello) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{14}
+	return file_messages_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MetaHello) GetClusterId() string {
@@ -1395,7 +1563,7 @@ type MetaHelloReply struct {
 
 func (x *MetaHelloReply) Reset() {
 	*x = MetaHelloReply{}
-	mi := &file_messages_proto_msgTypes[15]
+	mi := &file_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1575,7 @@ func (x *MetaHelloReply) String() string {
 func (*MetaHelloReply) ProtoMessage() {}
 
 func (x *MetaHelloReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[15]
+	mi := &file_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1588,7 @@ func (x *MetaHelloReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaHelloReply.ProtoReflect.Descriptor instead.
 func (*MetaHelloReply) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{15}
+	return file_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MetaHelloReply) GetNodeId() uint64 {
@@ -1471,7 +1639,7 @@ type MetaJoin struct {
 
 func (x *MetaJoin) Reset() {
 	*x = MetaJoin{}
-	mi := &file_messages_proto_msgTypes[16]
+	mi := &file_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1483,7 +1651,7 @@ func (x *MetaJoin) String() string {
 func (*MetaJoin) ProtoMessage() {}
 
 func (x *MetaJoin) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[16]
+	mi := &file_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1664,7 @@ func (x *MetaJoin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaJoin.ProtoReflect.Descriptor instead.
 func (*MetaJoin) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{16}
+	return file_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MetaJoin) GetNodeId() uint64 {
@@ -1532,7 +1700,7 @@ type FlushRequest struct {
 
 func (x *FlushRequest) Reset() {
 	*x = FlushRequest{}
-	mi := &file_messages_proto_msgTypes[17]
+	mi := &file_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +1712,7 @@ func (x *FlushRequest) String() string {
 func (*FlushRequest) ProtoMessage() {}
 
 func (x *FlushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[17]
+	mi := &file_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,7 +1725,7 @@ func (x *FlushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushRequest.ProtoReflect.Descriptor instead.
 func (*FlushRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{17}
+	return file_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *FlushRequest) GetVnodeId() uint64 {
@@ -1585,7 +1753,7 @@ type CompactRequest struct {
 
 func (x *CompactRequest) Reset() {
 	*x = CompactRequest{}
-	mi := &file_messages_proto_msgTypes[18]
+	mi := &file_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1765,7 @@ func (x *CompactRequest) String() string {
 func (*CompactRequest) ProtoMessage() {}
 
 func (x *CompactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[18]
+	mi := &file_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1778,7 @@ func (x *CompactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactRequest.ProtoReflect.Descriptor instead.
 func (*CompactRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{18}
+	return file_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CompactRequest) GetVnodeId() uint64 {
@@ -1637,7 +1805,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_messages_proto_msgTypes[19]
+	mi := &file_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1649,7 +1817,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[19]
+	mi := &file_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1662,7 +1830,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{19}
+	return file_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StatsRequest) GetVnodeId() uint64 {
@@ -1697,7 +1865,7 @@ type VnodeStats struct {
 
 func (x *VnodeStats) Reset() {
 	*x = VnodeStats{}
-	mi := &file_messages_proto_msgTypes[20]
+	mi := &file_messages_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1877,7 @@ func (x *VnodeStats) String() string {
 func (*VnodeStats) ProtoMessage() {}
 
 func (x *VnodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[20]
+	mi := &file_messages_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1890,7 @@ func (x *VnodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VnodeStats.ProtoReflect.Descriptor instead.
 func (*VnodeStats) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{20}
+	return file_messages_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *VnodeStats) GetVnodeId() uint64 {
@@ -1952,7 +2120,20 @@ const file_messages_proto_rawDesc = "" +
 	"\x05table\x18\x02 \x01(\tR\x05table\"V\n" +
 	"\rExpireRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x12\n" +
-	"\x04time\x18\x02 \x01(\x03R\x04time\"*\n" +
+	"\x04time\x18\x02 \x01(\x03R\x04time\"\xa2\x01\n" +
+	"\rRenameRequest\x121\n" +
+	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
+	"\x05table\x18\x02 \x01(\tR\x05table\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\fR\x06filter\x12\x16\n" +
+	"\x06update\x18\x04 \x01(\fR\x06update\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\"\xc2\x01\n" +
+	"\vRenameReply\x120\n" +
+	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06series\x18\x03 \x01(\x03R\x06series\x12\x18\n" +
+	"\arenamed\x18\x04 \x01(\x03R\arenamed\x12\x12\n" +
+	"\x04rows\x18\x05 \x01(\x03R\x04rows\x12!\n" +
+	"\frenamed_rows\x18\x06 \x01(\x03R\vrenamedRows\"*\n" +
 	"\tMetaHello\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x01 \x01(\tR\tclusterId\"\xb1\x01\n" +
@@ -2005,7 +2186,7 @@ const file_messages_proto_rawDesc = "" +
 	"\x0fCONSISTENCY_ANY\x10\x01\x12\x13\n" +
 	"\x0fCONSISTENCY_ONE\x10\x02\x12\x16\n" +
 	"\x12CONSISTENCY_QUORUM\x10\x03\x12\x13\n" +
-	"\x0fCONSISTENCY_ALL\x10\x04*\xdb\x01\n" +
+	"\x0fCONSISTENCY_ALL\x10\x04*\xfb\x01\n" +
 	"\tErrorCode\x12\x11\n" +
 	"\rERROR_CODE_OK\x10\x00\x12\x17\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x01\x12\x1a\n" +
@@ -2014,7 +2195,8 @@ const file_messages_proto_rawDesc = "" +
 	"\x16ERROR_CODE_UNAVAILABLE\x10\x04\x12\x18\n" +
 	"\x14ERROR_CODE_NOT_OWNER\x10\x05\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSUPPORTED\x10\x06\x12\x19\n" +
-	"\x15ERROR_CODE_CORRUPTION\x10\aB'Z%github.com/chronogo/chronogo/messagesb\x06proto3"
+	"\x15ERROR_CODE_CORRUPTION\x10\a\x12\x1e\n" +
+	"\x1aERROR_CODE_PATH_NOT_VIABLE\x10\bB'Z%github.com/chronogo/chronogo/messagesb\x06proto3"
 
 var (
 	file_messages_proto_rawDescOnce sync.Once
@@ -2029,7 +2211,7 @@ func file_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_messages_proto_goTypes = []any{
 	(Consistency)(0),         // 0: chronogo.messages.Consistency
 	(ErrorCode)(0),           // 1: chronogo.messages.ErrorCode
@@ -2047,13 +2229,15 @@ var file_messages_proto_goTypes = []any{
 	(*DeleteRequest)(nil),    // 13: chronogo.messages.DeleteRequest
 	(*DropTableRequest)(nil), // 14: chronogo.messages.DropTableRequest
 	(*ExpireRequest)(nil),    // 15: chronogo.messages.ExpireRequest
-	(*MetaHello)(nil),        // 16: chronogo.messages.MetaHello
-	(*MetaHelloReply)(nil),   // 17: chronogo.messages.MetaHelloReply
-	(*MetaJoin)(nil),         // 18: chronogo.messages.MetaJoin
-	(*FlushRequest)(nil),     // 19: chronogo.messages.FlushRequest
-	(*CompactRequest)(nil),   // 20: chronogo.messages.CompactRequest
-	(*StatsRequest)(nil),     // 21: chronogo.messages.StatsRequest
-	(*VnodeStats)(nil),       // 22: chronogo.messages.VnodeStats
+	(*RenameRequest)(nil),    // 16: chronogo.messages.RenameRequest
+	(*RenameReply)(nil),      // 17: chronogo.messages.RenameReply
+	(*MetaHello)(nil),        // 18: chronogo.messages.MetaHello
+	(*MetaHelloReply)(nil),   // 19: chronogo.messages.MetaHelloReply
+	(*MetaJoin)(nil),         // 20: chronogo.messages.MetaJoin
+	(*FlushRequest)(nil),     // 21: chronogo.messages.FlushRequest
+	(*CompactRequest)(nil),   // 22: chronogo.messages.CompactRequest
+	(*StatsRequest)(nil),     // 23: chronogo.messages.StatsRequest
+	(*VnodeStats)(nil),       // 24: chronogo.messages.VnodeStats
 }
 var file_messages_proto_depIdxs = []int32{
 	0,  // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
@@ -2067,12 +2251,14 @@ var file_messages_proto_depIdxs = []int32{
 	6,  // 8: chronogo.messages.DeleteRequest.vnode:type_name -> chronogo.messages.VnodeRef
 	6,  // 9: chronogo.messages.DropTableRequest.vnode:type_name -> chronogo.messages.VnodeRef
 	6,  // 10: chronogo.messages.ExpireRequest.vnode:type_name -> chronogo.messages.VnodeRef
-	1,  // 11: chronogo.messages.MetaHelloReply.code:type_name -> chronogo.messages.ErrorCode
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	6,  // 11: chronogo.messages.RenameRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	1,  // 12: chronogo.messages.RenameReply.code:type_name -> chronogo.messages.ErrorCode
+	1,  // 13: chronogo.messages.MetaHelloReply.code:type_name -> chronogo.messages.ErrorCode
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_messages_proto_init() }
@@ -2086,7 +2272,7 @@ func file_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_proto_rawDesc), len(file_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -40,22 +40,36 @@ func (c *Client) ExpireBefore(ctx context.Context, tenant, db string, t int64) e
 // in parallel: to this node's manager as is, to other nodes' managers as the wire request in an
 // envelope. Every replica must answer OK; the failures, each naming its vnode and node, are joined.
 func (c *Client) fanOut(ctx context.Context, tenant, db string, minT, maxT int64, msg any) error {
+	return c.fanOutCollect(ctx, tenant, db, minT, maxT, msg, func(_ meta.ReplicaSet, res any) error { return adminReplyError(res) })
+}
+
+// fanOutCollect is fanOut with the replies handed to collect (one call per replica, in no
+// particular order, on the caller's goroutine); collect's error is the replica's failure.
+func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, maxT int64, msg any, collect func(rs meta.ReplicaSet, res any) error) error {
 	buckets, err := c.cfg.Placement.BucketsIn(ctx, tenant, db, minT, maxT)
 	if err != nil {
 		return fmt.Errorf("%s on %s/%s: %w", adminName(msg), tenant, db, err)
 	}
 	timeout := time.Until(c.deadline(ctx))
 	type pending struct {
-		v meta.Vnode
-		f *actor.Future
+		v  meta.Vnode
+		rs meta.ReplicaSet
+		f  *actor.Future
 	}
 	var (
 		futures []pending
 		errs    []error
 		filter  []byte
 	)
-	if d, ok := msg.(*vnode.Delete); ok {
-		if filter, err = index.AppendExpr(nil, d.Filter); err != nil {
+	var expr index.Expr
+	switch d := msg.(type) {
+	case *vnode.Delete:
+		expr = d.Filter
+	case *vnode.Rename:
+		expr = d.Filter
+	}
+	if expr != nil {
+		if filter, err = index.AppendExpr(nil, expr); err != nil {
 			return fmt.Errorf("%s on %s/%s: %w", adminName(msg), tenant, db, err)
 		}
 	}
@@ -64,7 +78,7 @@ func (c *Client) fanOut(ctx context.Context, tenant, db string, minT, maxT int64
 			for _, v := range rs.Vnodes {
 				spec := vnode.Spec{Tenant: b.Tenant, DB: b.DB, BucketID: b.ID, ReplicaSetID: rs.ID, VnodeID: v.ID}
 				if v.NodeID == c.cfg.NodeID {
-					futures = append(futures, pending{v, c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: msg}, timeout)})
+					futures = append(futures, pending{v, rs, c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: msg}, timeout)})
 					continue
 				}
 				pid, env, err := c.remoteAdmin(ctx, v.NodeID, spec, msg, filter)
@@ -72,14 +86,14 @@ func (c *Client) fanOut(ctx context.Context, tenant, db string, minT, maxT int64
 					errs = append(errs, fmt.Errorf("vnode %d on node %d: %w", v.ID, v.NodeID, err))
 					continue
 				}
-				futures = append(futures, pending{v, c.root.RequestFuture(pid, env, timeout)})
+				futures = append(futures, pending{v, rs, c.root.RequestFuture(pid, env, timeout)})
 			}
 		}
 	}
 	for _, p := range futures {
 		res, err := p.f.Result()
 		if err == nil {
-			err = adminReplyError(res)
+			err = collect(p.rs, res)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("vnode %d on node %d: %w", p.v.ID, p.v.NodeID, err))
@@ -109,6 +123,8 @@ func (c *Client) remoteAdmin(ctx context.Context, nodeID uint64, spec vnode.Spec
 		m = &messages.DropTableRequest{Vnode: spec.VnodeRef(), Table: r.Table}
 	case *vnode.ExpireBefore:
 		m = &messages.ExpireRequest{Vnode: spec.VnodeRef(), Time: r.Time}
+	case *vnode.Rename:
+		m = &messages.RenameRequest{Vnode: spec.VnodeRef(), Table: r.Table, Filter: filter, Update: r.Update.Marshal(nil), Version: r.Version}
 	default:
 		return nil, nil, fmt.Errorf("no wire form for %T", msg)
 	}
@@ -142,6 +158,8 @@ func adminName(msg any) string {
 		return "drop table"
 	case *vnode.ExpireBefore:
 		return "expire"
+	case *vnode.Rename:
+		return "update"
 	}
 	return fmt.Sprintf("%T", msg)
 }

@@ -263,6 +263,16 @@ func (n *Node) Delete(ctx context.Context, tenant, db, table string, filter inde
 	return n.coord.Delete(ctx, tenant, db, table, filter, minT, maxT)
 }
 
+// Rename renames a table's series matching filter by upd (see coordinator.Client.Rename).
+func (n *Node) Rename(ctx context.Context, tenant, db, table string, filter index.Expr, upd *storage.TagUpdate) (coordinator.RenameResult, error) {
+	done, err := n.enter()
+	if err != nil {
+		return coordinator.RenameResult{}, err
+	}
+	defer done()
+	return n.coord.Rename(ctx, tenant, db, table, filter, upd)
+}
+
 // DropTable removes a table's data from every vnode of the database.
 func (n *Node) DropTable(ctx context.Context, tenant, db, table string) error {
 	done, err := n.enter()

@@ -10,7 +10,10 @@ import (
 
 // codeOf classifies an engine error for a reply.
 func codeOf(err error) messages.ErrorCode {
-	var ce *storage.CorruptionError
+	var (
+		ce *storage.CorruptionError
+		pe *storage.PathConflictError
+	)
 	switch {
 	case err == nil:
 		return messages.ErrorCode_ERROR_CODE_OK
@@ -20,6 +23,8 @@ func codeOf(err error) messages.ErrorCode {
 		return messages.ErrorCode_ERROR_CODE_UNAVAILABLE
 	case errors.As(err, &ce):
 		return messages.ErrorCode_ERROR_CODE_CORRUPTION
+	case errors.As(err, &pe):
+		return messages.ErrorCode_ERROR_CODE_PATH_NOT_VIABLE
 	case errors.Is(err, errBadRequest):
 		return messages.ErrorCode_ERROR_CODE_BAD_REQUEST
 	}

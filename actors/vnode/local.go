@@ -5,6 +5,7 @@ import (
 
 	"github.com/chronogo/chronogo/messages"
 
+	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
 	"github.com/chronogo/chronogo/storage/index"
 )
@@ -70,6 +71,16 @@ type DropTable struct{ Table string }
 
 // ExpireBefore hides every point older than Time (engine.Vnode.ExpireBefore); answered like Delete.
 type ExpireBefore struct{ Time int64 }
+
+// Rename renames the series of Table matching Filter by Update (engine.Vnode.Rename, MongoDB's
+// update of the meta field); the answer is a *messages.RenameReply (in an envelope when the
+// sender is remote: the manager turns a messages.RenameRequest into a Rename).
+type Rename struct {
+	Table   string
+	Filter  index.Expr
+	Update  *storage.TagUpdate
+	Version uint64
+}
 
 // PanicForTest makes the vnode actor panic with Reason (tests of supervision only).
 type PanicForTest struct{ Reason any }

@@ -10,7 +10,7 @@ package vnode
 //             *messages.StatsRequest (forwarded to a running vnode), *messages.DeleteRequest,
 //             *messages.DropTableRequest, *messages.ExpireRequest (turned into Delete, DropTable,
 //             ExpireBefore for the vnode, which answers an ErrorReply, in an envelope to remote
-//             senders), and *messages.Envelope holding any of these from remote coordinators;
+//             senders), *messages.RenameRequest (turned into Rename, answered with a RenameReply), and *messages.Envelope holding any of these from remote coordinators;
 //             unknown envelope types get an ErrorReply.
 // Supervisor: the node (protoactor's default guardian strategy when spawned from the root).
 // Children:   vnode/<id> (vnode.go), supervised by backoffStrategy with vnodeDecider: Restart with
@@ -26,6 +26,7 @@ import (
 
 	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
 	"github.com/chronogo/chronogo/storage/index"
 	"github.com/chronogo/chronogo/storage/layout"
@@ -142,6 +143,17 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 		m.forward(ctx, SpecOf(r.GetVnode()), &Delete{Table: r.GetTable(), Filter: filter, MinTime: r.GetMinTime(), MaxTime: r.GetMaxTime(), Version: r.GetVersion()})
 	case *messages.DropTableRequest:
 		m.forward(ctx, SpecOf(r.GetVnode()), &DropTable{Table: r.GetTable()})
+	case *messages.RenameRequest:
+		filter, err := index.UnmarshalExpr(r.GetFilter())
+		var upd *storage.TagUpdate
+		if err == nil {
+			upd, err = storage.UnmarshalTagUpdate(r.GetUpdate())
+		}
+		if err != nil {
+			m.replyErr(ctx, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: err.Error()})
+			return
+		}
+		m.forward(ctx, SpecOf(r.GetVnode()), &Rename{Table: r.GetTable(), Filter: filter, Update: upd, Version: r.GetVersion()})
 	case *messages.ExpireRequest:
 		m.forward(ctx, SpecOf(r.GetVnode()), &ExpireBefore{Time: r.GetTime()})
 	case *messages.FlushRequest:
@@ -209,9 +221,18 @@ func (m *manager) replyErr(ctx actor.Context, e *messages.ErrorReply) {
 	switch r := ctx.Message().(type) {
 	case *messages.WriteBatch, *LocalWrite:
 		reply = &messages.WriteAck{Code: e.GetCode(), Message: e.GetMessage()}
+	case *messages.RenameRequest, *Rename:
+		reply = &messages.RenameReply{Code: e.GetCode(), Message: e.GetMessage()}
+	case *Forward:
+		if _, ok := r.Msg.(*Rename); ok {
+			reply = &messages.RenameReply{Code: e.GetCode(), Message: e.GetMessage()}
+		}
 	case *messages.Envelope:
-		if r.GetTypeName() == string(proto.MessageName(&messages.WriteBatch{})) {
+		switch r.GetTypeName() {
+		case string(proto.MessageName(&messages.WriteBatch{})):
 			reply = &messages.WriteAck{Code: e.GetCode(), Message: e.GetMessage()}
+		case string(proto.MessageName(&messages.RenameRequest{})):
+			reply = &messages.RenameReply{Code: e.GetCode(), Message: e.GetMessage()}
 		}
 	}
 	sendReply(ctx, ctx.Sender(), reply, m.log)

@@ -55,3 +55,47 @@ func TestManagerAdminRequests(t *testing.T) {
 	r = ask(&messages.ExpireRequest{Vnode: &messages.VnodeRef{VnodeId: 8}, Time: 1})
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, r.GetCode(), "incomplete spec")
 }
+
+// TestManagerRenameRequest: a RenameRequest in an envelope renames the vnode's series and is
+// answered with counts; a field inside a scalar is PATH_NOT_VIABLE, a bad update BAD_REQUEST.
+func TestManagerRenameRequest(t *testing.T) {
+	sys, mgr := startManager(t, Config{})
+	ask := func(m *messages.RenameRequest) *messages.RenameReply {
+		t.Helper()
+		env, err := messages.Wrap(m)
+		require.NoError(t, err)
+		res, err := sys.Root.RequestFuture(mgr, env, timeout).Result()
+		require.NoError(t, err)
+		r, ok := res.(*messages.RenameReply)
+		require.True(t, ok, "got %T", res)
+		return r
+	}
+	for _, h := range []string{"a", "b"} {
+		for ts := int64(10); ts <= 30; ts += 10 {
+			res, err := sys.Root.RequestFuture(mgr, writeMsg(testSpec, pointBatch(t, h, ts, float64(ts)), 1), timeout).Result()
+			require.NoError(t, err)
+			require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, res.(*messages.WriteAck).GetCode())
+		}
+	}
+	ref := testSpec.VnodeRef()
+	filter, err := index.AppendExpr(nil, index.Match{Key: "host", Op: index.OpEq, Value: storage.StringTag("a")})
+	require.NoError(t, err)
+	upd := (&storage.TagUpdate{Ops: []storage.TagOp{{Path: "host", Tags: []storage.Tag{{Key: "host", Value: storage.StringTag("c")}}}}}).Marshal(nil)
+	r := ask(&messages.RenameRequest{Vnode: ref, Table: "cpu", Filter: filter, Update: upd, Version: 5})
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, r.GetCode(), r.GetMessage())
+	require.Equal(t, int64(1), r.GetSeries())
+	require.Equal(t, int64(1), r.GetRenamed())
+	require.Equal(t, int64(3), r.GetRows())
+	require.Equal(t, int64(3), r.GetRenamedRows())
+	require.Equal(t, map[point]float64{{"c", 10}: 10, {"c", 20}: 20, {"c", 30}: 30, {"b", 10}: 10, {"b", 20}: 20, {"b", 30}: 30},
+		scanAll(t, sys, mgr, testSpec))
+
+	into := (&storage.TagUpdate{Ops: []storage.TagOp{{Path: "host.x", Tags: []storage.Tag{{Key: "host.x", Value: storage.StringTag("y")}}}}}).Marshal(nil)
+	r = ask(&messages.RenameRequest{Vnode: ref, Table: "cpu", Update: into, Version: 6})
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_PATH_NOT_VIABLE, r.GetCode())
+	require.Contains(t, r.GetMessage(), "Cannot create field 'x' in element {host: ")
+	r = ask(&messages.RenameRequest{Vnode: ref, Table: "cpu", Update: []byte{9}, Version: 7})
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, r.GetCode())
+	require.Equal(t, map[point]float64{{"c", 10}: 10, {"c", 20}: 20, {"c", 30}: 30, {"b", 10}: 10, {"b", 20}: 20, {"b", 30}: 30},
+		scanAll(t, sys, mgr, testSpec), "failed renames change nothing")
+}

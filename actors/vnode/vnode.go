@@ -119,6 +119,8 @@ func (v *vnodeActor) handle(ctx actor.Context, msg any) {
 		v.whenNotFlushing(func() { v.reply(ctx, sender, errorReply(v.eng.DropTable(m.Table))) })
 	case *ExpireBefore:
 		v.reply(ctx, ctx.Sender(), errorReply(v.eng.ExpireBefore(m.Time)))
+	case *Rename:
+		v.reply(ctx, ctx.Sender(), v.rename(m))
 	case *PanicForTest:
 		panic(m.Reason)
 	case *commitNow:
@@ -133,6 +135,15 @@ func (v *vnodeActor) handle(ctx actor.Context, msg any) {
 			v.reply(ctx, ctx.Sender(), &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: fmt.Sprintf("unexpected message %T", msg)})
 		}
 	}
+}
+
+// rename runs a series rename with the vnode's writes (it writes copies and tombstones).
+func (v *vnodeActor) rename(m *Rename) *messages.RenameReply {
+	res, err := v.eng.Rename(m.Table, m.Filter, m.Update.Apply, m.Version)
+	if err != nil {
+		return &messages.RenameReply{Code: codeOf(err), Message: err.Error()}
+	}
+	return &messages.RenameReply{Series: int64(res.Series), Renamed: int64(res.Renamed), Rows: res.Rows, RenamedRows: res.RenamedRows}
 }
 
 // open opens the engine; a failure panics so that the manager's decider sees the error.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,6 +24,100 @@ type model struct {
 	series  map[string]modelSeries
 	tombs   []modelTomb
 	expired int64
+	renames []modelRename     // in the order they were made
+	hostOf  map[string]string // hex key -> host of rename targets
+}
+
+// modelRename is one series renamed by a Rename step: late writes for src go to dst.
+type modelRename struct {
+	src, dst string // hex keys
+	table    string
+	version  uint64
+}
+
+// route is where a write of series key (hex) with batch version ver lands: while the series has a
+// rename newer than ver, follow the first one after the point got there (else the oldest newer
+// than ver), at most one hop per rename.
+func (m *model) route(key string, ver uint64) string {
+	cur, at := key, ver
+	for hop := 0; hop <= len(m.renames); hop++ {
+		var first, next *modelRename
+		for i := range m.renames {
+			r := &m.renames[i]
+			if r.src != cur || r.version <= ver {
+				continue
+			}
+			if first == nil || r.version < first.version {
+				first = r
+			}
+			if r.version > at && (next == nil || r.version < next.version) {
+				next = r
+			}
+		}
+		if next == nil {
+			next = first
+		}
+		if next == nil {
+			return cur
+		}
+		cur, at = next.dst, max(at, next.version)
+	}
+	return cur
+}
+
+// rename applies a Rename of series src (hex) to dst at version ver with the given matched series
+// and returns the expected result.
+func (m *model) rename(table string, matched []string, src, dst string, dstSeries modelSeries, ver uint64) RenameResult {
+	res := RenameResult{Series: len(matched)}
+	vis := map[string]modelPoint{}
+	for k, p := range m.points {
+		if m.series[p.series].table == table && m.isVisible(p) {
+			vis[k] = p
+		}
+	}
+	times := map[string]map[int64]bool{}
+	for _, p := range vis {
+		if times[p.series] == nil {
+			times[p.series] = map[int64]bool{}
+		}
+		times[p.series][p.ts] = true
+	}
+	renamed := false
+	for _, s := range matched {
+		res.Rows += int64(len(times[s]))
+		renamed = renamed || s == src
+	}
+	if !renamed {
+		return res
+	}
+	res.Renamed = 1
+	m.seq++ // the tombstone's seq, taken before the copies
+	tomb := modelTomb{series: map[string]bool{src: true}, lo: math.MinInt64, hi: math.MaxInt64, version: ver, seq: m.seq}
+	m.seq++ // the copies: newer than everything before
+	// The copies are ordinary writes with version ver: earlier renames of dst redirect them too.
+	land, landSeries := dst, dstSeries
+	if to := m.route(dst, ver); to != dst {
+		land, landSeries = to, m.seriesOf(to)
+	}
+	moved := map[int64]bool{}
+	for k, p := range vis {
+		if p.series != src || p.version > ver {
+			continue
+		}
+		moved[p.ts] = true
+		nk := land + k[len(src):]
+		old, ok := m.points[nk]
+		if !ok || !storage.Newer(old.version, old.seq, ver, m.seq) {
+			m.points[nk] = modelPoint{series: land, ts: p.ts, value: p.value, version: ver, seq: m.seq}
+		}
+	}
+	if len(moved) > 0 {
+		m.series[land] = landSeries
+	}
+	res.RenamedRows = int64(len(moved))
+	m.tombs = append(m.tombs, tomb)
+	m.renames = append(m.renames, modelRename{src: src, dst: dst, table: table, version: ver})
+	return res
 }
 
 type modelPoint struct {
@@ -46,6 +141,10 @@ func (m *model) write(b *storage.Batch) {
 	m.seq++
 	for _, s := range b.Series {
 		kh := fmt.Sprintf("%x", s.Key)
+		if to := m.route(kh, b.Version); to != kh {
+			m.series[to] = m.seriesOf(to)
+			kh = to
+		}
 		for _, f := range s.Fields {
 			for i := 0; i < f.Values.Len(); i++ {
 				ts := s.Times[f.RowAt(i)]
@@ -62,20 +161,34 @@ func (m *model) write(b *storage.Batch) {
 func (m *model) visible(table string) map[string]string {
 	out := map[string]string{}
 	for k, p := range m.points {
-		if m.series[p.series].table != table || p.ts < m.expired {
-			continue
-		}
-		hidden := false
-		for _, t := range m.tombs {
-			if t.series[p.series] && p.ts >= t.lo && p.ts <= t.hi && (p.version < t.version || (p.version == t.version && p.seq < t.seq)) {
-				hidden = true
-			}
-		}
-		if !hidden {
+		if m.series[p.series].table == table && m.isVisible(p) {
 			out[k] = p.value
 		}
 	}
 	return out
+}
+
+// isVisible reports whether no expiry and no tombstone hides p.
+func (m *model) isVisible(p modelPoint) bool {
+	if p.ts < m.expired {
+		return false
+	}
+	for _, t := range m.tombs {
+		if t.series[p.series] && p.ts >= t.lo && p.ts <= t.hi && (p.version < t.version || (p.version == t.version && p.seq < t.seq)) {
+			return false
+		}
+	}
+	return true
+}
+
+// seriesOf is the table and host of a rename target (hex key).
+func (m *model) seriesOf(key string) modelSeries {
+	for _, r := range m.renames {
+		if r.dst == key {
+			return modelSeries{table: r.table, host: m.hostOf[key]}
+		}
+	}
+	panic("unknown rename target " + key)
 }
 
 var (
@@ -164,14 +277,14 @@ func runModel(t *testing.T, seed uint64, steps int, strategy compaction.Strategy
 	}
 	v := openTest(t, dir, opts)
 	defer func() { v.Close() }()
-	m := &model{points: map[string]modelPoint{}, series: map[string]modelSeries{}, expired: math.MinInt64}
+	m := &model{points: map[string]modelPoint{}, series: map[string]modelSeries{}, expired: math.MinInt64, hostOf: map[string]string{}}
 	var history []string
 	var aggStats AggStats
 	defer func() {
 		t.Logf("aggregate blocks: %d from pre-aggregates, %d decoded", aggStats.BlocksFromAgg, aggStats.BlocksDecoded)
 	}()
 	for step := 0; step < steps; step++ {
-		op := r.IntN(100)
+		op := r.IntN(108)
 		var what string
 		switch {
 		case op < 60:
@@ -219,6 +332,35 @@ func runModel(t *testing.T, seed uint64, steps int, strategy compaction.Strategy
 			cut := int64(r.IntN(100)) * 10
 			require.NoError(t, v.ExpireBefore(cut))
 			m.expired = max(m.expired, cut)
+		case op >= 100:
+			what = "rename"
+			table := modelTables[r.IntN(len(modelTables))]
+			hosts := append(modelHosts[:len(modelHosts):len(modelHosts)], "d", "e")
+			h1 := hosts[r.IntN(len(hosts))]
+			h2 := hosts[r.IntN(len(hosts))]
+			for h2 == h1 {
+				h2 = hosts[r.IntN(len(hosts))]
+			}
+			ver := uint64(r.IntN(6))
+			var filter index.Expr = index.Match{Key: "host", Op: index.OpEq, Value: storage.StringTag(h1)}
+			ne := r.IntN(3) == 0 // several matched series, only h1 renamed
+			other := hosts[r.IntN(len(hosts))]
+			if ne {
+				filter = index.Match{Key: "host", Op: index.OpNe, Value: storage.StringTag(other)}
+			}
+			res, err := v.Rename(table, filter, setHost(map[string]string{h1: h2}), ver)
+			require.NoError(t, err)
+			var matched []string
+			for k, s := range m.series {
+				if s.table == table && ((!ne && s.host == h1) || (ne && s.host != other)) {
+					matched = append(matched, k)
+				}
+			}
+			src, dst := fmt.Sprintf("%x", seriesKey(t, table, "host", h1)), fmt.Sprintf("%x", seriesKey(t, table, "host", h2))
+			m.hostOf[dst] = h2
+			want := m.rename(table, matched, src, dst, modelSeries{table, h2}, ver)
+			require.Equal(t, want, res, "step %d rename %s %s->%s at %d; history %v", step, table, h1, h2, ver, history)
+			what = fmt.Sprintf("rename(%s %s->%s v%d ne=%v %s)", table, h1, h2, ver, ne, other)
 		default:
 			what = "drop"
 			table := modelTables[r.IntN(len(modelTables))]
@@ -232,6 +374,7 @@ func runModel(t *testing.T, seed uint64, steps int, strategy compaction.Strategy
 			for k, s := range m.series {
 				if s.table == table {
 					delete(m.series, k)
+					m.renames = slices.DeleteFunc(m.renames, func(r modelRename) bool { return r.table == table })
 					for _, tomb := range m.tombs { // a re-created series is a new series
 						delete(tomb.series, k)
 					}

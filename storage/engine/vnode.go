@@ -50,6 +50,9 @@ type Vnode struct {
 	walBuf     []byte
 	keyBuf     [][]byte
 	idBuf      []storage.SeriesID
+	// redirects: encoded source key -> its rename tombstones, by (version, seq); see Rename.
+	redirects  map[string][]redirect
+	nRedirects int
 }
 
 // Open opens (or creates) the vnode in dir: it reads the summary, opens the files it lists, removes
@@ -118,6 +121,7 @@ func (v *Vnode) open() error {
 		return fmt.Errorf("open vnode %s: %w", v.dir, err)
 	}
 	v.idx = idx
+	v.loadRedirects(st)
 	w, err := wal.Open(filepath.Join(v.dir, layout.WALDir), wal.Options{SegmentSize: v.opts.WALSegmentSize, Sync: v.opts.Sync, Logger: v.log})
 	if err != nil {
 		return fmt.Errorf("open vnode %s: %w", v.dir, err)

@@ -24,6 +24,11 @@ func (v *Vnode) Write(b *storage.Batch) (uint64, error) {
 	if len(v.immutables) >= v.opts.MaxImmutable {
 		return 0, ErrWriteStall
 	}
+	if v.nRedirects > 0 {
+		// Late writes for renamed series go where the rename moved their series; the WAL
+		// records the rewritten batch, so replay needs no redirects.
+		b = v.redirectLocked(b)
+	}
 	seq := v.seq + 1
 	v.walBuf = storage.AppendBatch(v.walBuf[:0], b)
 	if err := v.wal.Append(seq, v.walBuf); err != nil {
@@ -146,6 +151,7 @@ func (v *Vnode) DropTable(table string) error {
 			return fmt.Errorf("drop table %s: %w", table, err)
 		}
 	}
+	v.dropRedirectsLocked(table)
 	return v.idx.DropTable(table)
 }
 
@@ -169,8 +175,12 @@ func (v *Vnode) ExpireBefore(t int64) error {
 	return v.installLocked(edit, nil)
 }
 
-// covers reports whether every point tombstone u hides is also hidden by t.
+// covers reports whether every point tombstone u hides is also hidden by t. A rename tombstone is
+// never covered: its redirect must stay.
 func covers(t, u *summary.Tombstone) bool {
+	if u.IsRename() {
+		return false
+	}
 	if u.MinTime < t.MinTime || u.MaxTime > t.MaxTime || storage.Newer(u.Version, u.Seq, t.Version, t.Seq) {
 		return false
 	}

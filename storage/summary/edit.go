@@ -23,12 +23,18 @@ type FileMeta struct {
 }
 
 // Tombstone hides points of some series in a time range whose (version, seq) is lower than its own.
+// A rename tombstone (Target set) also records that the series' points moved to the series Target:
+// writes for the renamed series older than the tombstone are redirected there.
 type Tombstone struct {
 	ID               uint64
 	Series           []storage.SeriesID // sorted ascending
 	MinTime, MaxTime int64              // inclusive
 	Version, Seq     uint64
+	Target           []byte // rename tombstones: the encoded series key the points moved to; nil otherwise
 }
+
+// IsRename reports whether t is a rename tombstone.
+func (t *Tombstone) IsRename() bool { return t.Target != nil }
 
 // Hides reports whether the tombstone hides a point of series s at time t written with (version, seq).
 func (t *Tombstone) Hides(s storage.SeriesID, ts int64, version, seq uint64) bool {
@@ -63,7 +69,7 @@ type VersionEdit struct {
 }
 
 // Field tags of the edit encoding (docs/format/summary.md). Items may appear in any order; the
-// scalar tags (3-6) at most once, the list tags (1, 2, 7, 8) any number of times.
+// scalar tags (3-6) at most once, the list tags (1, 2, 7, 8, 9) any number of times.
 const (
 	tagAddFile      = 1
 	tagDelFile      = 2
@@ -73,6 +79,7 @@ const (
 	tagExpired      = 6
 	tagAddTombstone = 7
 	tagDelTombstone = 8
+	tagAddRename    = 9 // add tombstone + target series key: a rename tombstone
 )
 
 // Marshal appends the encoding of e: a sequence of (tag byte, payload) items.
@@ -108,7 +115,11 @@ func (e *VersionEdit) Marshal(dst []byte) []byte {
 		dst = binary.AppendVarint(dst, e.ExpiredBefore)
 	}
 	for _, t := range e.AddTombstones {
-		dst = append(dst, tagAddTombstone)
+		if t.IsRename() {
+			dst = append(dst, tagAddRename)
+		} else {
+			dst = append(dst, tagAddTombstone)
+		}
 		dst = binary.AppendUvarint(dst, t.ID)
 		dst = binary.AppendVarint(dst, t.MinTime)
 		dst = binary.AppendVarint(dst, t.MaxTime)
@@ -119,6 +130,10 @@ func (e *VersionEdit) Marshal(dst []byte) []byte {
 		for _, s := range t.Series {
 			dst = binary.AppendUvarint(dst, uint64(s)-prev)
 			prev = uint64(s)
+		}
+		if t.IsRename() {
+			dst = binary.AppendUvarint(dst, uint64(len(t.Target)))
+			dst = append(dst, t.Target...)
 		}
 	}
 	for _, id := range e.DelTombstones {
@@ -172,11 +187,31 @@ func (d *decoder) byte() byte {
 	return b
 }
 
+// seriesKey reads the target key of rename tombstone id: a uvarint length (1..MaxSeriesKeyLen, at
+// most the bytes left) and a valid encoded series key, copied out of the source buffer.
+func (d *decoder) seriesKey(id uint64) []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n == 0 || n > storage.MaxSeriesKeyLen || n > uint64(len(d.src)) {
+		d.err = fmt.Errorf("rename tombstone %d: got target key length %d; want 1..%d with %d bytes left", id, n, storage.MaxSeriesKeyLen, len(d.src))
+		return nil
+	}
+	key := d.src[:n]
+	d.src = d.src[n:]
+	if _, err := storage.UnmarshalSeriesKey(key); err != nil {
+		d.err = fmt.Errorf("rename tombstone %d: target: %w", id, err)
+		return nil
+	}
+	return slices.Clone(key)
+}
+
 // UnmarshalVersionEdit decodes an edit made by Marshal.
 func UnmarshalVersionEdit(src []byte) (*VersionEdit, error) {
 	d := &decoder{src: src}
 	e := &VersionEdit{}
-	var seen [tagDelTombstone + 1]bool
+	var seen [tagAddRename + 1]bool
 	for len(d.src) > 0 && d.err == nil {
 		tag := d.byte()
 		switch tag {
@@ -192,7 +227,7 @@ func UnmarshalVersionEdit(src []byte) (*VersionEdit, error) {
 			e.AddFiles = append(e.AddFiles, f)
 		case tagDelFile:
 			e.DelFiles = append(e.DelFiles, d.uvarint())
-		case tagAddTombstone:
+		case tagAddTombstone, tagAddRename:
 			t := Tombstone{ID: d.uvarint(), MinTime: d.varint(), MaxTime: d.varint(), Version: d.uvarint(), Seq: d.uvarint()}
 			n := d.uvarint()
 			if d.err == nil && n > uint64(len(d.src)) {
@@ -209,6 +244,9 @@ func UnmarshalVersionEdit(src []byte) (*VersionEdit, error) {
 					prev += delta
 					t.Series = append(t.Series, storage.SeriesID(prev))
 				}
+			}
+			if tag == tagAddRename {
+				t.Target = d.seriesKey(t.ID)
 			}
 			e.AddTombstones = append(e.AddTombstones, t)
 		case tagDelTombstone:

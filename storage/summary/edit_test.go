@@ -3,6 +3,7 @@ package summary_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand"
 	"reflect"
@@ -60,6 +61,13 @@ func editCases() map[string]*summary.VersionEdit {
 			DelTombstones: []uint64{9},
 			MaxSeq:        4,
 		},
+		"rename tombstone": {
+			AddTombstones: []summary.Tombstone{
+				{ID: 3, Series: []storage.SeriesID{1 << 40}, MinTime: math.MinInt64, MaxTime: math.MaxInt64, Version: 9, Seq: 12, Target: renameTarget()},
+				{ID: 4, Series: []storage.SeriesID{7}, MinTime: -1, MaxTime: 1, Version: 2, Seq: 1},
+			},
+			MaxSeq: 12,
+		},
 		"expiry":     {ExpiredBefore: -1},
 		"expiry min": {ExpiredBefore: math.MinInt64},
 		"all": {
@@ -73,6 +81,11 @@ func editCases() map[string]*summary.VersionEdit {
 			DelTombstones: []uint64{4, 3},
 		},
 	}
+}
+
+// renameTarget is the encoded key cpu{host: "b"} (hand-encoded, see storage.SeriesKey.Marshal).
+func renameTarget() []byte {
+	return []byte{3, 'c', 'p', 'u', 1, 4, 'h', 'o', 's', 't', byte(storage.TypeString), 1, 'b'}
 }
 
 func TestVersionEditRoundTripTable(t *testing.T) {
@@ -118,6 +131,28 @@ func TestVersionEditLayout(t *testing.T) {
 	require.Equal(t, normEdit(e), normEdit(got))
 }
 
+// TestVersionEditRenameLayout pins the bytes of tag 9 (add rename tombstone).
+func TestVersionEditRenameLayout(t *testing.T) {
+	e := &summary.VersionEdit{AddTombstones: []summary.Tombstone{
+		{ID: 2, Series: []storage.SeriesID{5}, MinTime: math.MinInt64, MaxTime: math.MaxInt64, Version: 7, Seq: 9, Target: renameTarget()}}}
+	want := cat(
+		[]byte{9, 2},                            // tag, id
+		binary.AppendVarint(nil, math.MinInt64), // min time
+		binary.AppendVarint(nil, math.MaxInt64), // max time
+		[]byte{7, 9, 1, 5},                      // version, seq, n=1, series 5
+		[]byte{13},                              // target key length
+		renameTarget(),
+	)
+	require.Equal(t, want, e.Marshal(nil))
+	got, err := summary.UnmarshalVersionEdit(want)
+	require.NoError(t, err)
+	require.True(t, got.AddTombstones[0].IsRename())
+	require.Equal(t, renameTarget(), got.AddTombstones[0].Target)
+	// The decoded target does not alias the input buffer.
+	want[len(want)-1] = 'x'
+	require.Equal(t, byte('b'), got.AddTombstones[0].Target[12])
+}
+
 type randEdit struct{ E *summary.VersionEdit }
 
 func genEdit(r *rand.Rand) *summary.VersionEdit {
@@ -156,6 +191,10 @@ func genEdit(r *rand.Rand) *summary.VersionEdit {
 		}
 		slices.Sort(t.Series)
 		t.Series = slices.Compact(t.Series)
+		if r.Intn(3) == 0 {
+			k := storage.SeriesKey{Table: fmt.Sprintf("t%d", r.Intn(100)), Tags: []storage.Tag{{Key: "host", Value: storage.StringTag(fmt.Sprint(u()))}}}
+			t.Target = k.Marshal(nil)
+		}
 		e.AddTombstones = append(e.AddTombstones, t)
 	}
 	for range r.Intn(3) {
@@ -187,7 +226,7 @@ func editErrorCases() map[string][]byte {
 	}
 	return map[string][]byte{
 		"unknown tag 0":          {0},
-		"unknown tag 9":          {9, 1},
+		"unknown tag 10":         {10, 1},
 		"unknown tag 0xff":       {0xff},
 		"tag without payload":    {3},
 		"add file truncated":     file(1, 1, 1, 2, 1, 2)[:5],
@@ -206,6 +245,12 @@ func editErrorCases() map[string][]byte {
 		"tombstone series wraps": cat([]byte{7, 1, 0, 0, 1, 1, 2}, uv(math.MaxUint64), uv(2)),
 		"tombstone truncated":    {7, 1, 0, 0, 1},
 		"del tombstone no id":    {8},
+		"rename no target":       {9, 1, 0, 0, 1, 1, 1, 5},
+		"rename empty target":    {9, 1, 0, 0, 1, 1, 1, 5, 0},
+		"rename target past end": cat([]byte{9, 1, 0, 0, 1, 1, 1, 5, 14}, renameTarget()),
+		"rename target too long": cat([]byte{9, 1, 0, 0, 1, 1, 1, 5}, uv(storage.MaxSeriesKeyLen+1), make([]byte, storage.MaxSeriesKeyLen+1)),
+		"rename target garbage":  {9, 1, 0, 0, 1, 1, 1, 5, 3, 9, 'a', 'b'},
+		"rename target trailing": cat([]byte{9, 1, 0, 0, 1, 1, 1, 5, 14}, renameTarget(), []byte{0}),
 	}
 }
 
@@ -222,6 +267,7 @@ func TestUnmarshalVersionEditErrors(t *testing.T) {
 		{AddFiles: []summary.FileMeta{{ID: 1000, Level: 3, Size: 1 << 30, MinTime: -1 << 40, MaxTime: 1 << 40, MinSeq: 300, MaxSeq: 1 << 33}}},
 		{AddTombstones: []summary.Tombstone{{ID: 300, Series: []storage.SeriesID{1, 1 << 50}, MinTime: -300, MaxTime: 300, Version: 1 << 40, Seq: 999}}},
 		{ExpiredBefore: 1 << 60},
+		{AddTombstones: []summary.Tombstone{{ID: 3, Series: []storage.SeriesID{9}, MinTime: -3, MaxTime: 3, Version: 4, Seq: 5, Target: renameTarget()}}},
 	} {
 		enc := e.Marshal(nil)
 		for i := 1; i < len(enc); i++ {
@@ -252,6 +298,10 @@ func FuzzDecodeVersionEdit(f *testing.F) {
 		for _, ts := range e.AddTombstones {
 			for i := 1; i < len(ts.Series); i++ {
 				require.Less(t, ts.Series[i-1], ts.Series[i])
+			}
+			if ts.IsRename() {
+				_, err := storage.UnmarshalSeriesKey(ts.Target)
+				require.NoError(t, err)
 			}
 		}
 		// Items may come in any order and zero scalars may be explicit, so compare after one round trip.

@@ -333,3 +333,64 @@ func TestOpenMissingDir(t *testing.T) {
 	require.Error(t, err)
 	require.False(t, errors.As(err, new(*storage.CorruptionError)))
 }
+
+// renameEdits is a flush, a plain tombstone, then a rename tombstone that also replaces the plain one
+// (tag 9: docs/format/summary.md).
+func renameEdits() []*summary.VersionEdit {
+	target := storage.SeriesKey{Table: "cpu", Tags: []storage.Tag{{Key: "host", Value: storage.StringTag("b")}}}
+	return []*summary.VersionEdit{
+		{AddFiles: []summary.FileMeta{{ID: 1, Level: 1, Size: 1000, MinTime: 100, MaxTime: 200, MinSeq: 1, MaxSeq: 10}}, FlushedSeq: 10, NextFileID: 2},
+		{AddTombstones: []summary.Tombstone{{ID: 1, Series: []storage.SeriesID{0xabcdef0000000001}, MinTime: 0, MaxTime: 150, Version: 3, Seq: 11}}, MaxSeq: 11},
+		{AddTombstones: []summary.Tombstone{{ID: 2, Series: []storage.SeriesID{0xabcdef0000000001}, MinTime: math.MinInt64, MaxTime: math.MaxInt64,
+			Version: 1 << 40, Seq: 12, Target: target.Marshal(nil)}}, DelTombstones: []uint64{1}, MaxSeq: 14},
+	}
+}
+
+// TestGoldenRename pins a summary holding a rename tombstone (testdata/v1/summary-rename).
+func TestGoldenRename(t *testing.T) {
+	golden := filepath.Join("testdata", "v1", "summary-rename")
+	if *update {
+		_ = os.Remove(golden)
+		f, _, err := summary.Open(golden, quietLog())
+		require.NoError(t, err)
+		for _, e := range renameEdits() {
+			require.NoError(t, f.Append(e))
+		}
+		require.NoError(t, f.Close())
+		raw, err := os.ReadFile(golden)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(golden+".hex", []byte(hex.Dump(raw)), 0o644))
+	}
+	raw := mustRead(t, golden)
+	require.Equal(t, hex.Dump(raw), string(mustRead(t, golden+".hex")))
+	// Hand-written expected state: the target key is cpu{host: "b"} spelled out byte by byte.
+	want := &summary.State{
+		Files:      map[uint64]summary.FileMeta{1: {ID: 1, Level: 1, Size: 1000, MinTime: 100, MaxTime: 200, MinSeq: 1, MaxSeq: 10}},
+		FlushedSeq: 10, NextFileID: 2, MaxSeq: 14, ExpiredBefore: math.MinInt64,
+		Tombstones: map[uint64]summary.Tombstone{2: {ID: 2, Series: []storage.SeriesID{0xabcdef0000000001}, MinTime: math.MinInt64,
+			MaxTime: math.MaxInt64, Version: 1 << 40, Seq: 12, Target: []byte{3, 'c', 'p', 'u', 1, 4, 'h', 'o', 's', 't', 2, 1, 'b'}}},
+	}
+	path := filepath.Join(t.TempDir(), "summary")
+	require.NoError(t, os.WriteFile(path, raw, 0o644))
+	f, st, err := summary.Open(path, quietLog())
+	require.NoError(t, err)
+	require.Equal(t, want, st)
+	// A rewrite (snapshot edit) keeps the rename tombstone and its target.
+	f.SetRewriteSize(0)
+	require.NoError(t, f.Append(&summary.VersionEdit{MaxSeq: 15}))
+	require.NoError(t, f.Close())
+	require.Less(t, fileSize(t, path), int64(len(raw)), "rewritten")
+	_, st, err = summary.Open(path, quietLog())
+	require.NoError(t, err)
+	want.MaxSeq = 15
+	require.Equal(t, want, st)
+
+	path2 := filepath.Join(t.TempDir(), "summary")
+	f, _, err = summary.Open(path2, quietLog())
+	require.NoError(t, err)
+	for _, e := range renameEdits() {
+		require.NoError(t, f.Append(e))
+	}
+	require.NoError(t, f.Close())
+	require.Equal(t, raw, mustRead(t, path2), "today's writer produces the golden bytes")
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -135,6 +136,10 @@ func genStateEdit(r *rand.Rand, m *model) *summary.VersionEdit {
 		}
 		slices.Sort(ts.Series)
 		ts.Series = slices.Compact(ts.Series)
+		if r.Intn(3) == 0 { // a rename tombstone: the state keeps its target, the snapshot rewrites it
+			k := storage.SeriesKey{Table: "t", Tags: []storage.Tag{{Key: "k", Value: storage.StringTag(strconv.Itoa(r.Intn(10)))}}}
+			ts.Target = k.Marshal(nil)
+		}
 		e.AddTombstones = []summary.Tombstone{ts}
 		e.MaxSeq = ts.Seq
 	case 3: // drop a tombstone, expire

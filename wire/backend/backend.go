@@ -14,6 +14,7 @@ import (
 
 	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/actors/node"
+	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
@@ -21,6 +22,7 @@ import (
 	"github.com/chronogo/chronogo/wire/mongo"
 	"github.com/chronogo/chronogo/wire/mongo/tsdoc"
 	"github.com/chronogo/chronogo/wire/mongoerr"
+	"strings"
 )
 
 // Backend serves one tenant.
@@ -271,4 +273,25 @@ func (b *Backend) Delete(ctx context.Context, c *meta.Collection, p *mongo.Pushd
 		return 0, nil
 	}
 	return n, b.node.Delete(ctx, b.tenant, c.DB, c.Name, p.Meta, msToNs(p.MinTime, false), msToNs(p.MaxTime, true))
+}
+
+// UpdateMeta renames the series matching an exact, meta-only pushdown by upd at every vnode of
+// the collection's database (see coordinator.Client.Rename) and returns the documents matched
+// and changed. A series whose update would create a field inside a scalar fails with
+// PathNotViable (other vnodes may have applied the update already, as MongoDB's multi-document
+// updates are not atomic either).
+func (b *Backend) UpdateMeta(ctx context.Context, c *meta.Collection, p *mongo.Pushdown, upd *storage.TagUpdate) (int64, int64, error) {
+	if !p.Exact {
+		return 0, 0, mongoerr.New(mongoerr.InvalidOptions, "Cannot perform an update or delete on a time-series collection when querying on a field that is not the metaField '%s'", c.MetaField)
+	}
+	res, err := b.node.Rename(ctx, b.tenant, c.DB, c.Name, p.Meta, upd)
+	var re *coordinator.ReplyError
+	if errors.As(err, &re) && re.Code == messages.ErrorCode_ERROR_CODE_PATH_NOT_VIABLE {
+		msg := re.Message
+		if i := strings.Index(msg, "Cannot create field"); i >= 0 {
+			msg = msg[i:]
+		}
+		return res.Rows, res.RenamedRows, mongoerr.New(mongoerr.PathNotViable, "%s", msg)
+	}
+	return res.Rows, res.RenamedRows, err
 }

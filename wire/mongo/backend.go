@@ -6,6 +6,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/index"
 )
 
@@ -36,6 +37,11 @@ type Backend interface {
 	Find(ctx context.Context, c *meta.Collection, p *Pushdown, fn func(doc bson.Raw) error) error
 	// Delete removes the documents matching p; p.Exact must be true. It returns how many it removed.
 	Delete(ctx context.Context, c *meta.Collection, p *Pushdown) (int64, error)
+	// UpdateMeta applies upd to the meta field of every document whose meta value matches
+	// filter (a pushdown of the meta field only: no time bounds, Exact). It returns the documents
+	// matched and those whose meta value changed. A *storage.PathConflictError from some series
+	// is returned as a PathNotViable error.
+	UpdateMeta(ctx context.Context, c *meta.Collection, filter *Pushdown, upd *storage.TagUpdate) (matched, modified int64, err error)
 	// Aggregate calls fn with the per-column aggregates of every series that may match p, per
 	// time bin of q (the storage engine's pre-aggregating scan). A bin of one series and column may
 	// arrive in several parts (one per storage bucket) to be merged. Parts are only valid during

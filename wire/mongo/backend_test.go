@@ -3,11 +3,13 @@ package mongo
 import (
 	"bytes"
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
@@ -175,6 +177,54 @@ func (m *memBackend) Delete(_ context.Context, c *meta.Collection, p *Pushdown) 
 	n := int64(len(m.docs[k]) - len(keep))
 	m.docs[k] = keep
 	return n, nil
+}
+
+// UpdateMeta applies upd to the meta value of every matching document (rebuilding the document
+// with the new meta value last).
+func (m *memBackend) UpdateMeta(_ context.Context, c *meta.Collection, p *Pushdown, upd *storage.TagUpdate) (int64, int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := c.DB + "." + c.Name
+	var matched, modified int64
+	for i, d := range m.docs[k] {
+		if !pushdownMatches(c, p, d) {
+			continue
+		}
+		matched++
+		key := storage.SeriesKey{Table: "x"}
+		if v, err := d.LookupErr(c.MetaField); err == nil {
+			key.Tags, _ = tsdoc.FlattenMeta(nil, c.MetaField, v)
+		}
+		_ = key.Normalize()
+		nk, changed, err := upd.Apply(key)
+		if err != nil {
+			var pe *storage.PathConflictError
+			if errors.As(err, &pe) {
+				return matched - 1, modified, mongoerr.New(mongoerr.PathNotViable, "%v", err)
+			}
+			return matched - 1, modified, err
+		}
+		if !changed {
+			continue
+		}
+		modified++
+		b := bsoncore.NewDocumentBuilder()
+		elems, _ := d.Elements()
+		for _, e := range elems {
+			if e.Key() != c.MetaField {
+				b.AppendValue(e.Key(), bsoncore.Value{Type: bsoncore.Type(e.Value().Type), Data: e.Value().Value})
+			}
+		}
+		if len(nk.Tags) > 0 {
+			mv, err := tsdoc.MetaValue(c.MetaField, nk.Tags)
+			if err != nil {
+				return matched, modified, err
+			}
+			b.AppendValue(c.MetaField, bsoncore.Value{Type: bsoncore.Type(mv.Type), Data: mv.Value})
+		}
+		m.docs[k][i] = bson.Raw(b.Build())
+	}
+	return matched, modified, nil
 }
 
 func (m *memBackend) count(db, name string) int {

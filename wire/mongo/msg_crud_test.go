@@ -253,9 +253,10 @@ func TestDeleteAndUpdate(t *testing.T) {
 	require.True(t, errors.As(err, &we), "%v", err)
 	require.Equal(t, 72, we.WriteErrors[0].Code)
 
-	_, err = coll.UpdateMany(t.Context(), d("meta", "b"), d("$set", d("meta", "c")))
+	_, err = coll.UpdateMany(t.Context(), d("meta", "b"), d("$set", d("v", 1)))
 	require.True(t, errors.As(err, &we), "%v", err)
 	require.Equal(t, 72, we.WriteErrors[0].Code)
+	require.Contains(t, we.WriteErrors[0].Message, "updates a field that is not the metaField 'meta'")
 	_, err = coll.UpdateOne(t.Context(), d("meta", "b"), d("$set", d("x", 1)))
 	require.True(t, errors.As(err, &we), "%v", err)
 	require.Equal(t, 72, we.WriteErrors[0].Code)

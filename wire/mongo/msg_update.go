@@ -2,16 +2,23 @@ package mongo
 
 import (
 	"context"
+	"math"
+	"slices"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/wire/mongo/tsdoc"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
-// msgUpdate rejects updates of existing measurements: the storage engine cannot rewrite them in
-// place yet, so every statement is a write error 72 (non-multi ones with MongoDB's
-// non-multi message). Statements on a missing collection match nothing.
+// msgUpdate runs update statements with MongoDB 5.1's rules for time-series collections: multi
+// updates whose query and modification are on the metaField only, operator-style ($set,
+// $unset), no upsert. Each statement renames the matching series in storage. Statements on a
+// missing collection match nothing.
 func msgUpdate(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
 	c, _, err := s.targetCollection(ctx, req)
 	if err != nil {
@@ -28,17 +35,14 @@ func msgUpdate(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	if !ok {
 		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'update.updates' is missing but a required field")
 	}
-	var errs []writeError
+	var (
+		errs              []writeError
+		matched, modified int64
+	)
 	for i, v := range stmts {
-		err := updateStmtErr(v)
-		if err == nil && c != nil {
-			multi, _ := optBool(v.Document(), "update.updates", "multi", false)
-			if multi {
-				err = metaOnlyErr(c)
-			} else {
-				err = mongoerr.New(mongoerr.InvalidOptions, "Cannot perform a non-multi update on a time-series collection")
-			}
-		}
+		n, m, err := s.updateOne(ctx, c, v)
+		matched += n
+		modified += m
 		if err != nil {
 			errs = append(errs, writeError{index: i, err: asMongoErr(err)})
 			if ordered {
@@ -46,10 +50,144 @@ func msgUpdate(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 			}
 		}
 	}
-	b := bsoncore.NewDocumentBuilder().AppendInt32("n", 0).AppendInt32("nModified", 0)
+	b := bsoncore.NewDocumentBuilder().AppendInt32("n", int32(min(matched, math.MaxInt32))).
+		AppendInt32("nModified", int32(min(modified, math.MaxInt32)))
 	appendWriteErrors(b, errs)
 	return b, nil
 }
+
+// updateOne runs one statement {q, u, multi, upsert}.
+func (s *Server) updateOne(ctx context.Context, c *meta.Collection, v bson.RawValue) (matched, modified int64, err error) {
+	if err := updateStmtErr(v); err != nil {
+		return 0, 0, err
+	}
+	stmt := v.Document()
+	multi, _ := optBool(stmt, "update.updates", "multi", false)
+	upsert, err := optBool(stmt, "update.updates", "upsert", false)
+	if err != nil {
+		return 0, 0, err
+	}
+	if c == nil {
+		return 0, 0, nil
+	}
+	switch {
+	case !multi:
+		return 0, 0, mongoerr.New(mongoerr.InvalidOptions, "Cannot perform a non-multi update on a time-series collection")
+	case upsert:
+		return 0, 0, mongoerr.New(mongoerr.InvalidOptions, "Cannot perform an upsert on a time-series collection")
+	case c.MetaField == "":
+		return 0, 0, metaOnlyErr(c)
+	}
+	q, _ := optDoc(stmt, "update.updates", "q")
+	p, err := pushdownOf(c, q)
+	if err != nil {
+		return 0, 0, err
+	}
+	if p.MinTime != math.MinInt64 || p.MaxTime != math.MaxInt64 {
+		return 0, 0, metaOnlyErr(c) // the query names the time field
+	}
+	if !p.Exact {
+		if err := s.verifyPushdown(ctx, c, p, q); err != nil {
+			return 0, 0, err
+		}
+		p.Exact = true
+	}
+	u, _ := lookup(stmt, "u")
+	upd, err := metaUpdateOf(c, u)
+	if err != nil {
+		return 0, 0, err
+	}
+	return s.b.UpdateMeta(ctx, c, p, upd)
+}
+
+// notMetaUpdateErr is the error for a modification of anything but the metaField.
+func notMetaUpdateErr(c *meta.Collection) error {
+	return mongoerr.New(mongoerr.InvalidOptions,
+		"Cannot perform an update on a time-series collection which updates a field that is not the metaField '%s'", c.MetaField)
+}
+
+// metaUpdateOf turns an update document of $set/$unset on the metaField into a TagUpdate (paths
+// are dotted from the meta field, as the stored tags are).
+func metaUpdateOf(c *meta.Collection, u bson.RawValue) (*storage.TagUpdate, error) {
+	doc, ok := u.DocumentOK()
+	if !ok {
+		// a pipeline update (an array) may compute anything; MongoDB 5.1 refuses it here
+		return nil, notMetaUpdateErr(c)
+	}
+	elems, err := doc.Elements()
+	if err != nil {
+		return nil, mongoerr.New(mongoerr.InvalidBSON, "bad update document: %v", err)
+	}
+	if len(elems) == 0 {
+		return nil, mongoerr.New(mongoerr.FailedToParse, "Update document requires atomic operators")
+	}
+	upd := &storage.TagUpdate{}
+	var paths []string
+	for _, e := range elems {
+		op := e.Key()
+		if !strings.HasPrefix(op, "$") {
+			return nil, notMetaUpdateErr(c) // a replacement document
+		}
+		if op != "$set" && op != "$unset" {
+			if strings.HasPrefix(op, "$") && !knownUpdateOp[op] {
+				return nil, mongoerr.New(mongoerr.FailedToParse, "Unknown modifier: %s. Expected a valid update modifier or pipeline-style update specified as an array", op)
+			}
+			return nil, mongoerr.New(mongoerr.InvalidOptions, "%s on the metaField of a time-series collection is not supported; use $set or $unset", op)
+		}
+		fields, ok := e.Value().DocumentOK()
+		if !ok {
+			return nil, mongoerr.New(mongoerr.FailedToParse, "Modifiers operate on fields but we found type %s instead. For example: {$mod: {<field>: ...}} not {%s: %s}",
+				typeName(e.Value().Type), op, e.Value())
+		}
+		fe, err := fields.Elements()
+		if err != nil {
+			return nil, mongoerr.New(mongoerr.InvalidBSON, "bad update document: %v", err)
+		}
+		for _, f := range fe {
+			path := f.Key()
+			if path != c.MetaField && !strings.HasPrefix(path, c.MetaField+".") {
+				return nil, notMetaUpdateErr(c)
+			}
+			if slices.Contains(strings.Split(path, "."), "") || strings.ContainsAny(path, "$") {
+				return nil, mongoerr.New(mongoerr.InvalidOptions, "the update path '%s' is not a valid field path", path)
+			}
+			for _, other := range paths {
+				if conflict := pathConflict(path, other); conflict != "" {
+					return nil, mongoerr.New(mongoerr.ConflictingUpdateOps, "Updating the path '%s' would create a conflict at '%s'", path, conflict)
+				}
+			}
+			paths = append(paths, path)
+			if op == "$unset" {
+				upd.Ops = append(upd.Ops, storage.TagOp{Path: path, Unset: true})
+				continue
+			}
+			tags, err := tsdoc.FlattenMeta(nil, path, f.Value())
+			if err != nil {
+				return nil, mongoerr.New(mongoerr.BadValue, "%v", err)
+			}
+			upd.Ops = append(upd.Ops, storage.TagOp{Path: path, Tags: tags})
+		}
+	}
+	return upd, nil
+}
+
+// pathConflict returns the shorter of two paths when one is the other or a prefix of it.
+func pathConflict(a, b string) string {
+	switch {
+	case a == b:
+		return a
+	case strings.HasPrefix(a, b+"."):
+		return b
+	case strings.HasPrefix(b, a+"."):
+		return a
+	}
+	return ""
+}
+
+// knownUpdateOp lists MongoDB's update operators (the ones ChronoGo refuses get 72, unknown ones 9).
+var knownUpdateOp = map[string]bool{"$set": true, "$unset": true, "$inc": true, "$mul": true, "$rename": true,
+	"$min": true, "$max": true, "$currentDate": true, "$setOnInsert": true, "$push": true, "$pull": true,
+	"$pop": true, "$addToSet": true, "$pullAll": true, "$bit": true}
 
 // updateStmtErr checks the shape of one update statement {q, u, multi, upsert}.
 func updateStmtErr(v bson.RawValue) error {

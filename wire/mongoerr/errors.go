@@ -23,6 +23,8 @@ const (
 	MaxTimeMSExpired          Code = 50
 	CommandNotFound           Code = 59
 	InvalidOptions            Code = 72
+	PathNotViable             Code = 28
+	ConflictingUpdateOps      Code = 40
 	InvalidNamespace          Code = 73
 	IndexOptionsConflict      Code = 85
 	IndexKeySpecsConflict     Code = 86
@@ -57,6 +59,7 @@ var names = map[Code]string{
 	WriteConflict: "WriteConflict", HostUnreachable: "HostUnreachable", ExceededTimeLimit: "ExceededTimeLimit",
 	InvalidBSON: "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand",
 	BSONObjectTooLarge: "BSONObjectTooLarge", InvalidLength: "InvalidLength",
+	PathNotViable: "PathNotViable", ConflictingUpdateOps: "ConflictingUpdateOperators",
 }
 
 // Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).
