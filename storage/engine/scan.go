@@ -180,7 +180,8 @@ func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []ser
 			trimTimes(p, sc.q.MinTime, sc.q.MaxTime)
 		} else {
 			p = sc.source(nfiles+n, k.Type)
-			if !c.Read(id, k, p) {
+			// only what the snapshot saw: a point overwritten since must keep its old value
+			if !c.ReadUpTo(id, k, sc.s.seq, p) {
 				continue
 			}
 			trimInPlace(p, sc.q.MinTime, sc.q.MaxTime, sc.s.seq)

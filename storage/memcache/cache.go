@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -306,6 +307,18 @@ func (c *Cache) ColumnTimeRange(id storage.SeriesID, k ColumnKey) (lo, hi int64,
 // Read fills dst with the points of one column, sorted by time with last-write-wins applied inside
 // the cache (one point per timestamp). It reports false if the column does not exist.
 func (c *Cache) Read(id storage.SeriesID, k ColumnKey, dst *storage.Points) bool {
+	return c.read(id, k, math.MaxUint64, dst)
+}
+
+// ReadUpTo is Read of the points written with seq <= maxSeq only: what a snapshot taken at
+// maxSeq sees. Last-write-wins applies among those points, so a point overwritten after the
+// snapshot keeps its old value instead of vanishing. Writes append in seq order, so they are a
+// prefix of the column.
+func (c *Cache) ReadUpTo(id storage.SeriesID, k ColumnKey, maxSeq uint64, dst *storage.Points) bool {
+	return c.read(id, k, maxSeq, dst)
+}
+
+func (c *Cache) read(id storage.SeriesID, k ColumnKey, maxSeq uint64, dst *storage.Points) bool {
 	c.mu.RLock()
 	s := c.series[id]
 	var col *column
@@ -318,15 +331,28 @@ func (c *Cache) Read(id storage.SeriesID, k ColumnKey, dst *storage.Points) bool
 	}
 	// Captured under the lock: the writer only appends, so these prefixes never change.
 	n := len(col.times)
+	runs := slices.Clone(col.runs)
+	full := true
+	if len(runs) > 0 && runs[len(runs)-1].seq > maxSeq {
+		// keep the runs written up to maxSeq (seqs grow along the column)
+		i := sort.Search(len(runs), func(i int) bool { return runs[i].seq > maxSeq })
+		runs = runs[:i]
+		n, full = 0, false
+		if i > 0 {
+			n = runs[i-1].end
+		}
+	}
 	times := col.times[:n:n]
 	vals := col.vals
-	runs := slices.Clone(col.runs)
 	sorted := col.sorted
 	c.mu.RUnlock()
 
 	dst.Reset(k.Type)
+	if n == 0 {
+		return true
+	}
 	if !sorted {
-		if v := col.view.Load(); v != nil && v.n == n {
+		if v := col.view.Load(); full && v != nil && v.n == n {
 			dst.AppendAll(&v.pts)
 			return true
 		}
@@ -352,6 +378,9 @@ func (c *Cache) Read(id storage.SeriesID, k ColumnKey, dst *storage.Points) bool
 	}
 	if !sorted {
 		dst.SortDedup()
+		if !full {
+			return true // a snapshot's prefix: not the view later reads want
+		}
 		v := &sortedView{n: n}
 		v.pts.Values.Type = k.Type
 		v.pts.AppendAll(dst)

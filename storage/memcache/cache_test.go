@@ -81,9 +81,15 @@ func (m *cacheModel) insert(id storage.SeriesID, rows *storage.SeriesRows, versi
 }
 
 // read: per timestamp the highest (version, seq), ties to the later insert; sorted by time.
-func (m *cacheModel) read(k colID) []mpoint {
+func (m *cacheModel) read(k colID) []mpoint { return m.readUpTo(k, math.MaxUint64) }
+
+// readUpTo is what a snapshot at maxSeq sees: last-write-wins among the points with seq <= maxSeq.
+func (m *cacheModel) readUpTo(k colID, maxSeq uint64) []mpoint {
 	best := map[int64]mpoint{}
 	for _, p := range m.cols[k] {
+		if p.seq > maxSeq {
+			continue
+		}
 		b, ok := best[p.t]
 		if !ok || p.version > b.version || (p.version == b.version && (p.seq > b.seq || (p.seq == b.seq && p.order > b.order))) {
 			best[p.t] = p
@@ -199,6 +205,15 @@ func TestCacheModel(t *testing.T) {
 			require.Equal(t, k.typ, pts.Values.Type)
 			requireRead(t, m.read(k), &pts, fmt.Sprintf("%s col %v", msg, k))
 			require.True(t, pts.IsSortedUnique())
+			// a snapshot at an earlier seq sees the column as it was then, overwrites included
+			for range 3 {
+				maxSeq := 99 + uint64(r.Intn(int(seq-98)))
+				require.True(t, c.ReadUpTo(k.series, memcache.ColumnKey{Field: k.field, Type: k.typ}, maxSeq, &pts), msg)
+				requireRead(t, m.readUpTo(k, maxSeq), &pts, fmt.Sprintf("%s col %v up to seq %d", msg, k, maxSeq))
+			}
+			// and the full read after a prefix read is still the whole column
+			require.True(t, c.Read(k.series, memcache.ColumnKey{Field: k.field, Type: k.typ}, &pts), msg)
+			requireRead(t, m.read(k), &pts, fmt.Sprintf("%s col %v after prefix reads", msg, k))
 		}
 		require.False(t, c.Read(ids[0], memcache.ColumnKey{Field: "zz", Type: storage.TypeInt64}, &pts))
 		require.False(t, c.Read(storage.NewSeriesID(1, 1), memcache.ColumnKey{Field: "a", Type: storage.TypeInt64}, &pts))
