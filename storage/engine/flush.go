@@ -113,7 +113,7 @@ func (j *FlushJob) Run() (err error) {
 	for _, id := range ids {
 		var keys []memcache.ColumnKey
 		for _, c := range j.caches {
-			keys = append(keys, c.Columns(id)...)
+			keys = c.AppendColumns(keys, id)
 		}
 		slices.SortFunc(keys, memcache.CompareColumnKeys)
 		keys = slices.Compact(keys)

@@ -33,24 +33,6 @@ func (sc *scanner) lastPoint(id storage.SeriesID, k memcache.ColumnKey, files []
 		}
 		return false
 	}
-	for fi, f := range files {
-		e, has := findEntry(f.entries, k)
-		if !has {
-			continue
-		}
-		// the newest block that starts inside the range
-		bi := sort.Search(len(e.Blocks), func(i int) bool { return e.Blocks[i].MinTime > q.MaxTime }) - 1
-		if bi < 0 || e.Blocks[bi].MaxTime < q.MinTime {
-			continue
-		}
-		m := &e.Blocks[bi]
-		if m.MaxTime > q.MaxTime || m.MinTime < q.MinTime {
-			return nil, false, nil // the range cuts the block
-		}
-		if consider(m.MaxTime) {
-			fromFile, blockIdx = fi, bi
-		}
-	}
 	for ci, c := range sc.s.caches {
 		if _, hiSeq, _ := c.SeqRange(); hiSeq > sc.s.seq {
 			return nil, false, nil // writes newer than the snapshot: filter them the slow way
@@ -62,12 +44,43 @@ func (sc *scanner) lastPoint(id storage.SeriesID, k memcache.ColumnKey, files []
 		if !c.ReadShared(id, k, false, p) {
 			continue
 		}
-		i := sort.Search(len(p.Times), func(i int) bool { return p.Times[i] > q.MaxTime }) - 1
+		i := len(p.Times) - 1
+		if i >= 0 && p.Times[i] > q.MaxTime {
+			i = sort.Search(len(p.Times), func(i int) bool { return p.Times[i] > q.MaxTime }) - 1
+		}
 		if i < 0 || p.Times[i] < q.MinTime {
 			continue
 		}
 		if consider(p.Times[i]) {
 			fromFile, cachePts, cacheIdx = -1, p, i
+		}
+	}
+	// Files after the caches: a file whose newest point is older than the best point found so far
+	// cannot hold the last point, and skipping it saves reading its block index (a cache miss per
+	// column, the dominant cost of a last-point query over many series).
+	for fi, f := range files {
+		if found && f.h.meta.MaxTime < best {
+			continue
+		}
+		e, has := findEntry(f.entries, k)
+		if !has {
+			continue
+		}
+		// the newest block that starts inside the range (the last one for an open-ended query:
+		// no search, whose probes would each miss the CPU cache)
+		bi := len(e.Blocks) - 1
+		if bi >= 0 && e.Blocks[bi].MinTime > q.MaxTime {
+			bi = sort.Search(len(e.Blocks), func(i int) bool { return e.Blocks[i].MinTime > q.MaxTime }) - 1
+		}
+		if bi < 0 || e.Blocks[bi].MaxTime < q.MinTime {
+			continue
+		}
+		m := &e.Blocks[bi]
+		if m.MaxTime > q.MaxTime || m.MinTime < q.MinTime {
+			return nil, false, nil // the range cuts the block
+		}
+		if consider(m.MaxTime) {
+			fromFile, blockIdx = fi, bi
 		}
 	}
 	if !found {

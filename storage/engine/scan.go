@@ -102,7 +102,7 @@ func (sc *scanner) columns(id storage.SeriesID) ([]memcache.ColumnKey, []seriesF
 		}
 	}
 	for _, c := range sc.s.caches {
-		keys = append(keys, c.Columns(id)...)
+		keys = c.AppendColumns(keys, id)
 	}
 	if sc.q.Fields != nil {
 		keys = slices.DeleteFunc(keys, func(k memcache.ColumnKey) bool { return !slices.Contains(sc.q.Fields, k.Field) })

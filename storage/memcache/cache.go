@@ -92,7 +92,11 @@ func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, s
 		if col == nil {
 			col = &column{field: f.Name, typ: f.Values.Type, sorted: true, minTime: math.MaxInt64, maxTime: math.MinInt64}
 			col.vals.Type = f.Values.Type
-			s.cols = append(s.cols, col)
+			// s.cols stays sorted by CompareColumnKeys, so Columns needs no sort
+			i, _ := slices.BinarySearchFunc(s.cols, ColumnKey{f.Name, f.Values.Type}, func(c *column, k ColumnKey) int {
+				return CompareColumnKeys(ColumnKey{c.field, c.typ}, k)
+			})
+			s.cols = slices.Insert(s.cols, i, col)
 		}
 		start := len(col.times)
 		before := col.footprint()
@@ -228,19 +232,20 @@ func CompareColumnKeys(a, b ColumnKey) int {
 }
 
 // Columns returns the columns of series id, sorted by CompareColumnKeys.
-func (c *Cache) Columns(id storage.SeriesID) []ColumnKey {
+func (c *Cache) Columns(id storage.SeriesID) []ColumnKey { return c.AppendColumns(nil, id) }
+
+// AppendColumns appends the columns of series id to dst, sorted by CompareColumnKeys.
+func (c *Cache) AppendColumns(dst []ColumnKey, id storage.SeriesID) []ColumnKey {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	s := c.series[id]
 	if s == nil {
-		return nil
+		return dst
 	}
-	keys := make([]ColumnKey, len(s.cols))
-	for i, col := range s.cols {
-		keys[i] = ColumnKey{col.field, col.typ}
+	for _, col := range s.cols {
+		dst = append(dst, ColumnKey{col.field, col.typ})
 	}
-	slices.SortFunc(keys, CompareColumnKeys)
-	return keys
+	return dst
 }
 
 // ReadShared is Read without copying: dst's slices alias the cache's memory and must be treated as
