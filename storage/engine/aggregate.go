@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/memcache"
@@ -62,33 +63,59 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 	if len(ids) < 2*minSeriesPerWorker || workers < 2 {
 		return st, s.aggregateSeries(q, ids, &st, fn)
 	}
-	// Series are independent: aggregate contiguous ranges of them in parallel, then emit the
-	// results in series order.
-	chunk := (len(ids) + workers - 1) / workers
+	// Series are independent: workers aggregate contiguous chunks of them, taking the next chunk
+	// as they finish one, while this goroutine hands the finished chunks to fn in series order:
+	// the caller's work on early chunks overlaps the aggregation of later ones.
+	nChunks := min(workers*chunksPerWorker, (len(ids)+minSeriesPerWorker-1)/minSeriesPerWorker)
+	size := (len(ids) + nChunks - 1) / nChunks
 	type part struct {
-		res []AggResult
-		st  AggStats
-		err error
+		res  []AggResult
+		st   AggStats
+		err  error
+		done chan struct{}
 	}
-	parts := make([]part, 0, workers)
-	for lo := 0; lo < len(ids); lo += chunk {
-		parts = append(parts, part{})
+	parts := make([]part, 0, nChunks)
+	for lo := 0; lo < len(ids); lo += size {
+		parts = append(parts, part{done: make(chan struct{})})
 	}
-	var wg sync.WaitGroup
-	for i := range parts {
-		lo, hi := i*chunk, min((i+1)*chunk, len(ids))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	stop := make(chan struct{})
+	// On every return the workers stop after their current chunk and are waited for: they read
+	// the snapshot's files, which the caller may release once this returns.
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	for range workers {
 		wg.Add(1)
-		go func(p *part, ids []storage.SeriesID) {
+		go func() {
 			defer wg.Done()
-			p.err = s.aggregateSeries(q, ids, &p.st, func(r *AggResult) error {
-				p.res = append(p.res, *r)
-				return nil
-			})
-		}(&parts[i], ids[lo:hi])
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(parts) {
+					return
+				}
+				select {
+				case <-stop:
+					return // the caller returned early: no one waits for the rest
+				default:
+				}
+				p := &parts[i]
+				lo, hi := i*size, min((i+1)*size, len(ids))
+				p.err = s.aggregateSeries(q, ids[lo:hi], &p.st, func(r *AggResult) error {
+					p.res = append(p.res, *r)
+					return nil
+				})
+				close(p.done)
+			}
+		}()
 	}
-	wg.Wait()
 	for i := range parts {
 		p := &parts[i]
+		<-p.done
 		if p.err != nil {
 			return st, p.err
 		}
@@ -100,15 +127,17 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 				return st, err
 			}
 		}
+		p.res = nil
 	}
 	return st, nil
 }
 
-// Parallel aggregation: at most maxAggWorkers goroutines (living only during the call), each with
+// Parallel aggregation: at most maxAggWorkers goroutines, about chunksPerWorker chunks each, of
 // at least minSeriesPerWorker series.
 const (
 	maxAggWorkers      = 4
 	minSeriesPerWorker = 16
+	chunksPerWorker    = 8
 )
 
 // aggregateSeries aggregates the given series in order.
@@ -326,17 +355,7 @@ func foldRun(r *AggResult, p *storage.Points, lo, hi int) {
 		}
 	case storage.ClassInt:
 		vs := p.Values.Ints[lo:hi]
-		var sum int64
-		overflow := false
-		mn, mx := vs[0], vs[0]
-		for _, v := range vs {
-			s := sum + v
-			if (sum >= 0) == (v >= 0) && (s >= 0) != (v >= 0) {
-				overflow = true
-			}
-			sum = s
-			mn, mx = min(mn, v), max(mx, v)
-		}
+		sum, overflow, mn, mx := sumInts(vs)
 		addInt(r, sum, overflow, mn, mx, first)
 		if isFirst {
 			r.First = vs[0]
@@ -357,6 +376,32 @@ func foldRun(r *AggResult, p *storage.Points, lo, hi int) {
 		r.LastTime = t1
 	}
 	r.Count += int64(hi - lo)
+}
+
+// sumInts returns the sum of vs (and whether it overflowed int64), its minimum and maximum. The
+// first pass adds without checks; only when the range of the values allows an overflow
+// (len(vs) × max(|min|, |max|) >= 2^63, never for gauges and counters of this world) is the sum
+// redone with a check per value.
+func sumInts(vs []int64) (sum int64, overflow bool, mn, mx int64) {
+	mn, mx = vs[0], vs[0]
+	for _, v := range vs {
+		sum += v
+		mn, mx = min(mn, v), max(mx, v)
+	}
+	if mn > math.MinInt64 {
+		if bound := max(-mn, mx); bound < math.MaxInt64/int64(len(vs)) {
+			return sum, false, mn, mx
+		}
+	}
+	sum = 0
+	for _, v := range vs {
+		s := sum + v
+		if (sum >= 0) == (v >= 0) && (s >= 0) != (v >= 0) {
+			overflow = true
+		}
+		sum = s
+	}
+	return sum, overflow, mn, mx
 }
 
 func foldPoint(r *AggResult, p *storage.Points, i int) {

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,6 +126,21 @@ func TestAggregateManySeriesParallel(t *testing.T) {
 		got, _ := engineAggregates(t, v, "cpu", 0, 1999, window, 3)
 		require.Equal(t, want, got, "window %d", window)
 	}
+	// a callback error stops the aggregate at once, and every worker is done when it returns
+	before := runtime.NumGoroutine()
+	stopAt := errors.New("enough")
+	s := v.Snapshot()
+	n := 0
+	_, err := s.Aggregate(AggQuery{ScanQuery: ScanQuery{Table: "cpu", MinTime: 0, MaxTime: 1999}, Window: 100}, func(*AggResult) error {
+		if n++; n == 5 {
+			return stopAt
+		}
+		return nil
+	})
+	s.Release()
+	require.ErrorIs(t, err, stopAt)
+	require.Equal(t, 5, n)
+	require.LessOrEqual(t, runtime.NumGoroutine(), before, "workers outlived the call")
 }
 
 // requireLastOnlyMatches checks that a LastOnly aggregate gives the full aggregate's last point

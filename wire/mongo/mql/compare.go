@@ -3,6 +3,7 @@ package mql
 import (
 	"bytes"
 	"cmp"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 	"math"
 	"math/big"
 
@@ -115,22 +116,42 @@ func stringBytes(v bson.RawValue) []byte {
 }
 
 // compareDocs compares documents (or arrays) element by element: type rank, then field name,
-// then value; a prefix sorts first.
+// then value; a prefix sorts first. It walks both encodings in place (sorts call it a lot).
 func compareDocs(a, b []byte) int {
-	ea, _ := elements(a)
-	eb, _ := elements(b)
-	for i := 0; i < len(ea) && i < len(eb); i++ {
-		if c := cmp.Compare(typeRank(ea[i].val.Type), typeRank(eb[i].val.Type)); c != 0 {
+	ra, rb := docBody(a), docBody(b)
+	for {
+		ea, restA, okA := bsoncore.ReadElement(ra)
+		eb, restB, okB := bsoncore.ReadElement(rb)
+		okA, okB = okA && len(ea) > 0, okB && len(eb) > 0
+		switch {
+		case !okA && !okB:
+			return 0
+		case !okA:
+			return -1
+		case !okB:
+			return 1
+		}
+		va, vb := ea.Value(), eb.Value()
+		if c := cmp.Compare(typeRank(bson.Type(va.Type)), typeRank(bson.Type(vb.Type))); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(ea[i].key, eb[i].key); c != 0 {
+		if c := bytes.Compare(ea.KeyBytes(), eb.KeyBytes()); c != 0 {
 			return c
 		}
-		if c := CompareValues(ea[i].val, eb[i].val); c != 0 {
+		if c := CompareValues(bson.RawValue{Type: bson.Type(va.Type), Value: va.Data}, bson.RawValue{Type: bson.Type(vb.Type), Value: vb.Data}); c != 0 {
 			return c
 		}
+		ra, rb = restA, restB
 	}
-	return cmp.Compare(len(ea), len(eb))
+}
+
+// docBody is a document's elements without its length prefix and terminating zero (nil when the
+// encoding is too short).
+func docBody(d []byte) []byte {
+	if len(d) < 5 {
+		return nil
+	}
+	return d[4 : len(d)-1]
 }
 
 // compareNumbers compares numeric values exactly; NaN equals NaN and sorts below all numbers.
