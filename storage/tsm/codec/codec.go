@@ -22,6 +22,7 @@ const (
 	encBitpack  = 0x7 // bools: one bit per value, LSB first
 	encConst    = 0x8 // bools: one byte, the value of every element
 	encLZ4      = 0x9 // bytes: uvarint raw length, then an lz4 block of the raw form's payload
+	encEntropy2 = 0xA // int64 family: first value, static rANS of zigzag deltas, two interleaved states
 )
 
 var (

@@ -98,7 +98,7 @@ func roundTripInts(t *testing.T, v []int64, enc []byte) {
 // ---- int64 family ----
 
 func TestIntFormsRoundTripAndChooser(t *testing.T) {
-	forms := map[byte]string{encRaw: "raw", encRLE: "rle", encDelta8b: "delta8b", encDoD8b: "dod8b", encEntropy: "entropy"}
+	forms := map[byte]string{encRaw: "raw", encRLE: "rle", encDelta8b: "delta8b", encDoD8b: "dod8b", encEntropy: "entropy", encEntropy2: "entropy2"}
 	for name, v := range intCases() {
 		t.Run(name, func(t *testing.T) {
 			size := map[byte]int{}
@@ -128,7 +128,11 @@ func TestIntFormsRoundTripAndChooser(t *testing.T) {
 			ts := EncodeTimestamps(nil, v)
 			roundTripInts(t, v, ts)
 			if len(v) > 0 {
-				require.Equal(t, smallest(encRaw, encRLE, encDelta8b, encEntropy), len(ints), "EncodeInts picks the smallest form")
+				require.Equal(t, smallest(encRaw, encRLE, encDelta8b, encEntropy2), len(ints), "EncodeInts picks the smallest form")
+				if e1, ok := size[encEntropy]; ok {
+					// the interleaved form stores one more state: 3 bytes, give or take a renormalization byte
+					require.InDelta(t, e1+3, size[encEntropy2], 2, "entropy2 vs entropy")
+				}
 				require.Equal(t, smallest(encRaw, encRLE, encDelta8b, encDoD8b), len(ts), "EncodeTimestamps picks the smallest form")
 			}
 		})
@@ -239,21 +243,34 @@ func TestSimple8bKnownWord(t *testing.T) {
 }
 
 func TestRansRejectsCorruption(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	v := walk(r, 1000)
-	b, ok := encodeIntForm(nil, v, encEntropy)
-	require.True(t, ok)
-	bad := 0
-	for i := 5; i < len(b); i++ {
-		c := bytes.Clone(b)
-		c[i] ^= 0x5a
-		got, err := DecodeInts(nil, c)
-		if err != nil || fmt.Sprint(got) != fmt.Sprint(v) {
-			bad++
+	for _, enc := range []byte{encEntropy, encEntropy2} {
+		r := rand.New(rand.NewPCG(3, 4))
+		v := walk(r, 1000)
+		b, ok := encodeIntForm(nil, v, enc)
+		require.True(t, ok)
+		bad := 0
+		for i := 5; i < len(b); i++ {
+			c := bytes.Clone(b)
+			c[i] ^= 0x5a
+			got, err := DecodeInts(nil, c)
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(v) {
+				bad++
+			}
+		}
+		// The final-state checks catch almost every flipped byte.
+		require.Greater(t, bad, (len(b)-5)*9/10, "encoding %#x", enc)
+	}
+}
+
+// TestRans2OddAndTiny: the interleaved form with odd counts, one symbol, and escapes.
+func TestRans2OddAndTiny(t *testing.T) {
+	for _, v := range [][]int64{{5, 6}, {5, 6, 8}, {1, 2, 3, 4, 1000, 1, -5000, 7}, {0, 0, 0, 0, 0, 1}} {
+		for _, enc := range []byte{encEntropy, encEntropy2} {
+			b, ok := encodeIntForm(nil, v, enc)
+			require.True(t, ok)
+			roundTripInts(t, v, b)
 		}
 	}
-	// The final-state check catches almost every flipped byte.
-	require.Greater(t, bad, (len(b)-5)*9/10)
 }
 
 // ---- floats ----
@@ -495,7 +512,7 @@ func allEncoded() []encodedCase {
 			continue
 		}
 		add("ints", EncodeInts(nil, v), EncodeTimestamps(nil, v))
-		for _, enc := range []byte{encRLE, encDelta8b, encDoD8b, encEntropy} {
+		for _, enc := range []byte{encRLE, encDelta8b, encDoD8b, encEntropy, encEntropy2} {
 			if b, ok := encodeIntForm(nil, v, enc); ok {
 				add("ints", b)
 			}

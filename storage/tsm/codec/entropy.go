@@ -28,8 +28,15 @@ const (
 	ransEscape   = 15
 )
 
-// ransEncode appends the table, state and rANS bytes for syms to dst.
-func ransEncode(dst []byte, syms []uint64) []byte {
+// ransEncode appends the table, state and rANS bytes for syms to dst (one rANS state).
+func ransEncode(dst []byte, syms []uint64) []byte { return ransEncodeWays(dst, syms, 1) }
+
+// ransEncode2 is ransEncode with two interleaved states: symbol i is coded by state i%2, both
+// states share one byte stream, and both final states are stored (x0 first). The decoder's two
+// dependency chains run in parallel on the CPU, which makes it about twice as fast for 3 bytes.
+func ransEncode2(dst []byte, syms []uint64) []byte { return ransEncodeWays(dst, syms, 2) }
+
+func ransEncodeWays(dst []byte, syms []uint64, ways int) []byte {
 	var cnt [16]int
 	nsym := 0
 	nesc := 0
@@ -91,23 +98,28 @@ func ransEncode(dst []byte, syms []uint64) []byte {
 	if nb > 0 {
 		dst = append(dst, byte(acc))
 	}
-	// Encode backwards; the bytes come out reversed and are flipped at the end.
+	// Encode backwards; the bytes come out reversed and are flipped at the end, so the decoder
+	// reads them forward in the mirrored order (interleaved states included).
 	start := len(dst)
-	x := uint32(ransL)
+	xs := [2]uint32{ransL, ransL}
 	for i := len(syms) - 1; i >= 0; i-- {
 		s := syms[i]
 		if s > ransEscape {
 			s = ransEscape
 		}
+		x := xs[i%ways]
 		f := freq[s]
 		xmax := ((ransL >> S) << 8) * f
 		for x >= xmax {
 			dst = append(dst, byte(x))
 			x >>= 8
 		}
-		x = (x/f)<<S + x%f + cum[s]
+		xs[i%ways] = (x/f)<<S + x%f + cum[s]
 	}
-	dst = append(dst, byte(x), byte(x>>8), byte(x>>16))
+	for w := ways - 1; w >= 0; w-- { // reversed below: state 0 comes first, big-endian
+		x := xs[w]
+		dst = append(dst, byte(x), byte(x>>8), byte(x>>16))
+	}
 	for i, j := start, len(dst)-1; i < j; i, j = i+1, j-1 {
 		dst[i], dst[j] = dst[j], dst[i]
 	}
@@ -179,7 +191,12 @@ func ransNormalize(freq *[16]uint32, cnt *[16]int, nsym, n, S int) (float64, boo
 
 // ransDecode decodes len(out) symbols from src (table first) into out and returns the bytes consumed,
 // including escapes.
-func ransDecode(out []uint64, src []byte) (int, error) {
+func ransDecode(out []uint64, src []byte) (int, error) { return ransDecodeWays(out, src, 1) }
+
+// ransDecode2 decodes what ransEncode2 wrote.
+func ransDecode2(out []uint64, src []byte) (int, error) { return ransDecodeWays(out, src, 2) }
+
+func ransDecodeWays(out []uint64, src []byte, ways int) (int, error) {
 	if len(out) == 0 {
 		return 0, nil
 	}
@@ -195,8 +212,8 @@ func ransDecode(out []uint64, src []byte) (int, error) {
 	M := uint32(1) << S
 	tb := ((nsym-1)*w + 7) / 8
 	pos := 2 + tb
-	if len(src) < pos+3 {
-		return 0, fmt.Errorf("codec: rans table: got %d bytes; want >= %d: %w", len(src), pos+3, errShort)
+	if len(src) < pos {
+		return 0, fmt.Errorf("codec: rans table: got %d bytes; want >= %d: %w", len(src), pos, errShort)
 	}
 	// Decode table: per slot, sym | freq<<4 | bias<<16 where bias = slot - cum[sym].
 	var tab [1 << ransMaxScale]uint32
@@ -226,15 +243,48 @@ func ransDecode(out []uint64, src []byte) (int, error) {
 		}
 		cum += f
 	}
-	x := uint32(src[pos])<<16 | uint32(src[pos+1])<<8 | uint32(src[pos+2])
-	pos += 3
-	if x < ransL {
-		return 0, fmt.Errorf("codec: rans state: got %d; want >= %d: %w", x, ransL, errBadHeader)
+	if len(src) < pos+3*ways {
+		return 0, fmt.Errorf("codec: rans states: got %d bytes; want >= %d: %w", len(src), pos+3*ways, errShort)
+	}
+	var xs [2]uint32
+	for w := range ways {
+		xs[w] = uint32(src[pos])<<16 | uint32(src[pos+1])<<8 | uint32(src[pos+2])
+		pos += 3
+		if xs[w] < ransL {
+			return 0, fmt.Errorf("codec: rans state: got %d; want >= %d: %w", xs[w], ransL, errBadHeader)
+		}
 	}
 	mask := M - 1
 	p := src[pos:]
 	i := 0
-	for k := range out {
+	k := 0
+	if ways == 2 {
+		// two independent chains per iteration; state 0 renormalizes first, as symbol k did
+		x0, x1 := xs[0], xs[1]
+		for ; k+1 < len(out); k += 2 {
+			e0, e1 := tab[x0&mask], tab[x1&mask]
+			out[k], out[k+1] = uint64(e0&0xf), uint64(e1&0xf)
+			x0 = (e0>>4&0xfff)*(x0>>S) + e0>>16
+			x1 = (e1>>4&0xfff)*(x1>>S) + e1>>16
+			for x0 < ransL {
+				if i >= len(p) {
+					return 0, fmt.Errorf("codec: rans data: got %d bytes; want more: %w", len(p), errShort)
+				}
+				x0 = x0<<8 | uint32(p[i])
+				i++
+			}
+			for x1 < ransL {
+				if i >= len(p) {
+					return 0, fmt.Errorf("codec: rans data: got %d bytes; want more: %w", len(p), errShort)
+				}
+				x1 = x1<<8 | uint32(p[i])
+				i++
+			}
+		}
+		xs[0], xs[1] = x0, x1
+	}
+	for ; k < len(out); k++ {
+		x := xs[k%ways]
 		e := tab[x&mask]
 		out[k] = uint64(e & 0xf)
 		x = (e>>4&0xfff)*(x>>S) + e>>16
@@ -245,9 +295,12 @@ func ransDecode(out []uint64, src []byte) (int, error) {
 			x = x<<8 | uint32(p[i])
 			i++
 		}
+		xs[k%ways] = x
 	}
-	if x != ransL {
-		return 0, fmt.Errorf("codec: rans final state: got %d; want %d: %w", x, ransL, errBadHeader)
+	for w := range ways {
+		if xs[w] != ransL {
+			return 0, fmt.Errorf("codec: rans final state %d: got %d; want %d: %w", w, xs[w], ransL, errBadHeader)
+		}
 	}
 	pos += i
 	if nsym == 16 {

@@ -17,6 +17,7 @@ import (
 //	encDoD8b     zigzag uvarint first, zigzag uvarint first delta, then simple8b of the count-2 zigzag
 //	             deltas of deltas
 //	encEntropy   zigzag uvarint first, then the count-1 zigzag deltas coded by static rANS (entropy.go)
+//	encEntropy2  the same with two interleaved rANS states (what the encoder writes since it exists)
 //
 // All arithmetic wraps modulo 2^64, so any int64 sequence (MinInt64/MaxInt64 neighbours too) round-trips.
 
@@ -111,7 +112,7 @@ func decimalExp(v []int64) int {
 var intForms = [...]struct {
 	enc  byte
 	form int
-}{{encRLE, formRLE}, {encDelta8b, formDelta8b}, {encEntropy, formEntropy}, {encDoD8b, formDoD8b}}
+}{{encRLE, formRLE}, {encDelta8b, formDelta8b}, {encEntropy2, formEntropy}, {encDoD8b, formDoD8b}}
 
 // prepare fills s.scaled (if e > 0) and s.syms (zigzag deltas of the scaled values) and returns the
 // scaled values and e.
@@ -188,6 +189,11 @@ func (s *encScratch) appendIntForm(c []byte, enc byte, w []int64, e int) ([]byte
 			return c, false
 		}
 		return ransEncode(c, syms), true
+	case encEntropy2:
+		if len(syms) == 0 {
+			return c, false
+		}
+		return ransEncode2(c, syms), true
 	case encDoD8b:
 		if len(syms) == 0 {
 			return c, false
@@ -305,13 +311,17 @@ func decodeFamily(dst []int64, src []byte) ([]int64, error) {
 		} else {
 			prefixSum(out)
 		}
-	case encEntropy:
+	case encEntropy, encEntropy2:
 		first, err := readUvarint(p, &pos, "first value")
 		if err != nil {
 			return dst[:l], err
 		}
 		out[0] = unzig(first)
-		k, err := ransDecode(i2u(out[1:]), p[pos:])
+		dec := ransDecode
+		if enc == encEntropy2 {
+			dec = ransDecode2
+		}
+		k, err := dec(i2u(out[1:]), p[pos:])
 		if err != nil {
 			return dst[:l], err
 		}
