@@ -49,7 +49,8 @@ type AggStats struct {
 	Points                       int64 // points aggregated
 }
 
-// Aggregate calls fn for every non-empty (series, column, window), in series, column, window order.
+// Aggregate calls fn for every non-empty (series, column, window), in series, column, window order;
+// r is only valid during the call.
 // Blocks that lie wholly inside one window and the query range, with no overlapping data in other
 // files or the caches and nothing that could hide their points, are folded from their
 // pre-aggregates without decoding.
@@ -81,6 +82,7 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 	var (
 		next atomic.Int64
 		wg   sync.WaitGroup
+		free = make(chan []AggResult, workers) // result buffers handed back for reuse
 	)
 	stop := make(chan struct{})
 	// On every return the workers stop after their current chunk and are waited for: they read
@@ -104,6 +106,10 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 				default:
 				}
 				p := &parts[i]
+				select {
+				case p.res = <-free: // a buffer the caller has consumed
+				default:
+				}
 				lo, hi := i*size, min((i+1)*size, len(ids))
 				p.err = s.aggregateSeries(q, ids[lo:hi], &p.st, func(r *AggResult) error {
 					p.res = append(p.res, *r)
@@ -127,6 +133,10 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 				return st, err
 			}
 		}
+		select {
+		case free <- p.res[:0]:
+		default:
+		}
 		p.res = nil
 	}
 	return st, nil
@@ -149,7 +159,8 @@ func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggSt
 		}
 		return q.Origin + storage.FloorDiv(t-q.Origin, q.Window)*q.Window
 	}
-	acc := map[int64]*AggResult{}
+	acc := map[int64]int{} // window start -> index in slab
+	var slab []AggResult   // this column's windows, reused from column to column
 	cleanSet := map[*tsm.BlockMeta]struct{}{}
 	var starts []int64
 	for _, id := range ids {
@@ -172,14 +183,16 @@ func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggSt
 				}
 			}
 			clear(acc)
+			slab = slab[:0]
 			get := func(t int64) *AggResult {
 				w := windowOf(t)
-				r := acc[w]
-				if r == nil {
-					r = &AggResult{Series: id, Field: k.Field, Type: k.Type, Start: w}
-					acc[w] = r
+				i, ok := acc[w]
+				if !ok {
+					i = len(slab)
+					slab = append(slab, AggResult{Series: id, Field: k.Field, Type: k.Type, Start: w})
+					acc[w] = i
 				}
-				return r
+				return &slab[i] // valid until the next get (which may grow slab)
 			}
 			clean := sc.cleanBlocks(id, k, files, hide, windowOf)
 			clear(cleanSet)
@@ -225,7 +238,7 @@ func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggSt
 			}
 			slices.Sort(starts)
 			for _, w := range starts {
-				if err := fn(acc[w]); err != nil {
+				if err := fn(&slab[acc[w]]); err != nil {
 					return err
 				}
 			}

@@ -71,9 +71,11 @@ type GroupRun struct {
 	p       *GroupPlan
 	cells   map[cellKey]*cell
 	series  map[string]bool // series key -> its meta value passes the filter
-	last    string          // series of the previous Add
-	lastOK  bool
-	lastMap map[int64]*cell
+	last     string          // series of the previous Add
+	lastOK   bool
+	lastMap  map[int64]*cell
+	lastMeta bson.RawValue // the series' meta value, cloned once for all its cells
+	colsHint int           // the most columns a cell had so far: capacity of new cells
 }
 
 type cellKey struct {
@@ -114,6 +116,9 @@ func (r *GroupRun) Add(series []byte, meta bson.RawValue, start int64, c *GroupC
 			r.series[r.last] = ok
 		}
 		r.lastOK, r.lastMap = ok, map[int64]*cell{}
+		if ok {
+			r.lastMeta = cloneValue(meta)
+		}
 	}
 	if !r.lastOK || c.Count == 0 {
 		return nil
@@ -122,7 +127,7 @@ func (r *GroupRun) Add(series []byte, meta bson.RawValue, start int64, c *GroupC
 	if ce == nil {
 		k := cellKey{r.last, start}
 		if ce = r.cells[k]; ce == nil {
-			ce = &cell{series: r.last, start: start, meta: cloneValue(meta)}
+			ce = &cell{series: r.last, start: start, meta: r.lastMeta, cols: make([]GroupColumn, 0, max(r.colsHint, 1))}
 			r.cells[k] = ce
 		}
 		r.lastMap[start] = ce
@@ -135,6 +140,7 @@ func (r *GroupRun) Add(series []byte, meta bson.RawValue, start int64, c *GroupC
 	}
 	ce.cols = append(ce.cols, GroupColumn{})
 	ce.cols[len(ce.cols)-1].merge(c)
+	r.colsHint = max(r.colsHint, len(ce.cols))
 	return nil
 }
 
