@@ -86,8 +86,23 @@ type seriesFile struct {
 
 // columns lists the column keys of series id in the query's range and the files holding them.
 func (sc *scanner) columns(id storage.SeriesID) ([]memcache.ColumnKey, []seriesFile) {
+	// Every source lists its columns sorted. Usually they all list the same ones: keep the first
+	// list and only merge (append, sort, compact) when another source differs.
 	var keys []memcache.ColumnKey
 	var files []seriesFile
+	n, same := 0, true // n: length of the first source's list
+	add := func(start int) {
+		if start == 0 {
+			n = len(keys)
+			return
+		}
+		if same && !slices.Equal(keys[:n], keys[start:]) {
+			same = false
+		}
+		if same {
+			keys = keys[:n]
+		}
+	}
 	for _, h := range sc.s.v.files {
 		if h.meta.MaxTime < sc.q.MinTime || h.meta.MinTime > sc.q.MaxTime || !h.r.MayContain(id) {
 			continue
@@ -97,15 +112,24 @@ func (sc *scanner) columns(id storage.SeriesID) ([]memcache.ColumnKey, []seriesF
 			continue
 		}
 		files = append(files, seriesFile{h: h, entries: es})
+		start := len(keys)
 		for _, e := range es {
 			keys = append(keys, memcache.ColumnKey{Field: e.Key.Field, Type: e.Key.Type})
 		}
+		add(start)
 	}
 	for _, c := range sc.s.caches {
+		start := len(keys)
 		keys = c.AppendColumns(keys, id)
+		if len(keys) > start {
+			add(start)
+		}
 	}
 	if sc.q.Fields != nil {
 		keys = slices.DeleteFunc(keys, func(k memcache.ColumnKey) bool { return !slices.Contains(sc.q.Fields, k.Field) })
+	}
+	if same {
+		return keys, files
 	}
 	slices.SortFunc(keys, memcache.CompareColumnKeys)
 	return slices.Compact(keys), files
