@@ -68,9 +68,9 @@ func (c *GroupColumn) merge(o *GroupColumn) {
 
 // GroupRun computes the group documents of a GroupPlan from column aggregates.
 type GroupRun struct {
-	p       *GroupPlan
-	cells   map[cellKey]*cell
-	series  map[string]bool // series key -> its meta value passes the filter
+	p        *GroupPlan
+	cells    map[cellKey]*cell
+	series   map[string]bool // series key -> its meta value passes the filter
 	last     string          // series of the previous Add
 	lastOK   bool
 	lastMap  map[int64]*cell
