@@ -1,12 +1,14 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/chronogo/chronogo/integration/setup"
@@ -45,6 +47,14 @@ func TestUpdateMetaSurvivesRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 201, res.MatchedCount)
 	require.EqualValues(t, 201, res.ModifiedCount)
+
+	// a field inside a scalar tag: MongoDB's PathNotViable, and nothing changes
+	_, err = coll.UpdateMany(ctx, bson.D{{Key: "tags.host", Value: "h2"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "tags.host.x", Value: 1}}}})
+	var we mongo.WriteException
+	require.True(t, errors.As(err, &we), "%v", err)
+	require.Equal(t, 28, we.WriteErrors[0].Code)
+	require.Equal(t, "Cannot create field 'x' in element {host: \"h2\"}", we.WriteErrors[0].Message)
 
 	// after the update: a write to the old meta value is a new document there
 	_, err = coll.InsertOne(ctx, bson.D{{Key: "t", Value: base.Add(-2 * time.Hour)},

@@ -159,12 +159,34 @@ func (k *SeriesKey) Marshal(dst []byte) []byte {
 	dst = appendString(dst, k.Table)
 	dst = binary.AppendUvarint(dst, uint64(len(k.Tags)))
 	for _, t := range k.Tags {
-		dst = appendString(dst, t.Key)
-		dst = append(dst, byte(t.Value.Type))
-		dst = binary.AppendUvarint(dst, uint64(len(t.Value.Raw)))
-		dst = append(dst, t.Value.Raw...)
+		dst = appendTag(dst, t)
 	}
 	return dst
+}
+
+// appendTag appends one tag: uvarint(len(key)) key type(1) uvarint(len(raw)) raw.
+func appendTag(dst []byte, t Tag) []byte {
+	dst = appendString(dst, t.Key)
+	dst = append(dst, byte(t.Value.Type))
+	dst = binary.AppendUvarint(dst, uint64(len(t.Value.Raw)))
+	return append(dst, t.Value.Raw...)
+}
+
+// readTag decodes one tag made by appendTag; Raw aliases src.
+func readTag(src []byte) (Tag, []byte, error) {
+	key, rest, err := readBytes(src)
+	if err != nil {
+		return Tag{}, nil, fmt.Errorf("key: %w", err)
+	}
+	if len(rest) < 1 {
+		return Tag{}, nil, errors.New("missing type")
+	}
+	typ := FieldType(rest[0])
+	raw, rest, err := readBytes(rest[1:])
+	if err != nil {
+		return Tag{}, nil, fmt.Errorf("value: %w", err)
+	}
+	return Tag{Key: string(key), Value: TagValue{Type: typ, Raw: raw}}, rest, nil
 }
 
 // MaxSeriesKeyLen bounds an encoded series key; longer keys are rejected on write and on decode.
@@ -189,20 +211,12 @@ func UnmarshalSeriesKey(src []byte) (SeriesKey, error) {
 	src = src[m:]
 	k.Tags = make([]Tag, 0, n)
 	for i := uint64(0); i < n; i++ {
-		key, rest, err := readBytes(src)
+		t, rest, err := readTag(src)
 		if err != nil {
 			return k, fmt.Errorf("series key tag %d: %w", i, err)
 		}
-		if len(rest) < 1 {
-			return k, fmt.Errorf("series key tag %d: missing type", i)
-		}
-		typ := FieldType(rest[0])
-		raw, rest2, err := readBytes(rest[1:])
-		if err != nil {
-			return k, fmt.Errorf("series key tag %d value: %w", i, err)
-		}
-		k.Tags = append(k.Tags, Tag{Key: string(key), Value: TagValue{Type: typ, Raw: raw}})
-		src = rest2
+		k.Tags = append(k.Tags, t)
+		src = rest
 	}
 	if len(src) != 0 {
 		return k, fmt.Errorf("series key: %d trailing bytes", len(src))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -41,7 +42,29 @@ func (e *PathConflictError) Error() string {
 	if i := strings.IndexByte(next, '.'); i >= 0 {
 		next = next[:i]
 	}
-	return fmt.Sprintf("Cannot create field '%s' in element {%s: %s}", next, e.Ancestor[strings.LastIndexByte(e.Ancestor, '.')+1:], e.Value)
+	return fmt.Sprintf("Cannot create field '%s' in element {%s: %s}", next, e.Ancestor[strings.LastIndexByte(e.Ancestor, '.')+1:], scalarText(e.Value))
+}
+
+// scalarText writes a scalar tag value as MongoDB's messages do: strings quoted, numbers and
+// booleans as literals (other types in TagValue's own form).
+func scalarText(v TagValue) string {
+	switch v.Type {
+	case TypeString:
+		return strconv.Quote(string(v.Raw))
+	case TypeInt32, TypeInt64:
+		if n, err := DecodeTagInt(v.Raw); err == nil {
+			return strconv.FormatInt(n, 10)
+		}
+	case TypeDouble:
+		if f, err := DecodeTagFloat(v.Raw); err == nil {
+			return strconv.FormatFloat(f, 'g', -1, 64)
+		}
+	case TypeBool:
+		return strconv.FormatBool(len(v.Raw) == 1 && v.Raw[0] == 1)
+	case TypeNull:
+		return "null"
+	}
+	return v.String()
 }
 
 // Apply returns k with the update applied (tags normalized) and whether the tags changed.
@@ -135,10 +158,7 @@ func (u *TagUpdate) Marshal(dst []byte) []byte {
 		dst = appendString(dst, op.Path)
 		dst = binary.AppendUvarint(dst, uint64(len(op.Tags)))
 		for _, t := range op.Tags {
-			dst = appendString(dst, t.Key)
-			dst = append(dst, byte(t.Value.Type))
-			dst = binary.AppendUvarint(dst, uint64(len(t.Value.Raw)))
-			dst = append(dst, t.Value.Raw...)
+			dst = appendTag(dst, t)
 		}
 	}
 	return dst
@@ -174,20 +194,15 @@ func UnmarshalTagUpdate(src []byte) (*TagUpdate, error) {
 		total += int(nt)
 		rest = rest[m:]
 		for j := uint64(0); j < nt; j++ {
-			key, r2, err := readBytes(rest)
-			if err != nil || len(key) == 0 || len(r2) < 1 {
-				return nil, fmt.Errorf("tag update op %d tag %d: bad key", i, j)
-			}
-			typ := FieldType(r2[0])
-			raw, r3, err := readBytes(r2[1:])
+			t, r2, err := readTag(rest)
 			if err != nil {
-				return nil, fmt.Errorf("tag update op %d tag %d: bad value", i, j)
+				return nil, fmt.Errorf("tag update op %d tag %d: %w", i, j, err)
 			}
-			if !under(string(key), op.Path) {
-				return nil, fmt.Errorf("tag update op %d: tag %q is not at or below %q", i, key, op.Path)
+			if !under(t.Key, op.Path) {
+				return nil, fmt.Errorf("tag update op %d: tag %q is not at or below %q", i, t.Key, op.Path)
 			}
-			op.Tags = append(op.Tags, Tag{Key: string(key), Value: TagValue{Type: typ, Raw: raw}})
-			rest = r3
+			op.Tags = append(op.Tags, t)
+			rest = r2
 		}
 		if op.Unset && len(op.Tags) > 0 {
 			return nil, fmt.Errorf("tag update op %d: an unset carries no tags", i)

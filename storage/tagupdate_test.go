@@ -115,7 +115,7 @@ func TestTagUpdateTable(t *testing.T) {
 		{"replace doc by scalar", doc("a", doc("x", "1", "y", "2")), []storage.TagOp{setOp("m.a", "s")}, doc("a", "s"), true, ""},
 		{"deep create", doc("a", "1"), []storage.TagOp{setOp("m.b.c.d", "2")}, doc("a", "1", "b", doc("c", doc("d", "2"))), true, ""},
 		{"fill empty doc", doc("a", doc()), []storage.TagOp{setOp("m.a.b", "2")}, doc("a", doc("b", "2")), true, ""},
-		{"scalar in the way", doc("a", "1"), []storage.TagOp{setOp("m.a.b", "2")}, nil, false, "Cannot create field 'b' in element {a: "},
+		{"scalar in the way", doc("a", "1"), []storage.TagOp{setOp("m.a.b", "2")}, nil, false, "Cannot create field 'b' in element {a: \"1\"}"},
 		{"unset leaf", doc("a", "1", "b", "2"), []storage.TagOp{{Path: "m.a", Unset: true}}, doc("b", "2"), true, ""},
 		{"unset last leaf keeps {}", doc("a", doc("b", "1")), []storage.TagOp{{Path: "m.a.b", Unset: true}}, doc("a", doc()), true, ""},
 		{"unset only field", doc("a", "1"), []storage.TagOp{{Path: "m.a", Unset: true}}, doc(), true, ""},
@@ -211,6 +211,22 @@ func TestTagUpdateModel(t *testing.T) {
 		require.Equal(t, !slices.EqualFunc(before.Tags, want.Tags, func(a, b storage.Tag) bool {
 			return a.Key == b.Key && a.Value.Compare(b.Value) == 0
 		}), changed, "case %d", i)
+	}
+}
+
+// TestPathConflictMessage: MongoDB's wording and value rendering for a field inside a scalar.
+func TestPathConflictMessage(t *testing.T) {
+	cases := map[string]storage.TagValue{
+		`"x y"`: storage.StringTag("x y"),
+		"-5":    {Type: storage.TypeInt32, Raw: storage.EncodeTagInt(-5)},
+		"2.5":   {Type: storage.TypeDouble, Raw: storage.EncodeTagFloat(2.5)},
+		"true":  {Type: storage.TypeBool, Raw: []byte{1}},
+		"null":  {Type: storage.TypeNull},
+	}
+	for want, v := range cases {
+		u := &storage.TagUpdate{Ops: []storage.TagOp{setOp("m.a.b.c", "1")}}
+		_, _, err := u.Apply(storage.SeriesKey{Table: "t", Tags: []storage.Tag{{Key: "m.a", Value: v}}})
+		require.EqualError(t, err, "Cannot create field 'b' in element {a: "+want+"}")
 	}
 }
 

@@ -1,10 +1,8 @@
 package handoff
 
 import (
-	"io"
 	"testing"
 
-	"github.com/sirupsen/logrus"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
@@ -15,15 +13,6 @@ import (
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, actorstest.ProtoactorGoroutines()...)
-}
-
-// quietLogger discards logs unless the test runs with -v.
-func quietLogger() *logrus.Logger {
-	l := logrus.New()
-	if !testing.Verbose() {
-		l.SetOutput(io.Discard)
-	}
-	return l
 }
 
 // testBatch is the i-th hint of a test: vnode 100+i, version 1000+i, i+1 bytes of batch payload.

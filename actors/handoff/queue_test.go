@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/chronogo/chronogo/actors/actorstest"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/recordfile"
@@ -20,7 +21,7 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func openQueue(t *testing.T, dir string, opts QueueOptions) *Queue {
 	t.Helper()
-	opts.Logger = quietLogger()
+	opts.Logger = actorstest.QuietLogger()
 	q, err := OpenQueue(dir, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = q.Close() })
@@ -223,7 +224,7 @@ func TestQueueCorruptionInMiddle(t *testing.T) {
 	raw[badOff+recordfile.FrameSize+3] ^= 0xff      // a payload byte
 	require.NoError(t, os.WriteFile(path, raw, 0o644))
 
-	_, err = OpenQueue(dir, QueueOptions{Logger: quietLogger()})
+	_, err = OpenQueue(dir, QueueOptions{Logger: actorstest.QuietLogger()})
 	var ce *storage.CorruptionError
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, path, ce.Path)

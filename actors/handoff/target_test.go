@@ -76,7 +76,7 @@ func newEnv(t *testing.T, dir string) *env {
 	t.Cleanup(sys.Shutdown)
 	place := actorstest.NewMemPlacement(meta.Node{ID: 1}, meta.Node{ID: 2, ActorAddr: sys.Address()})
 	cfg := Config{Dir: dir, NodeID: 1, Placement: place, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
-		ReplayTimeout: time.Second, ReplayBatch: 3, Logger: quietLogger()}
+		ReplayTimeout: time.Second, ReplayBatch: 3, Logger: actorstest.QuietLogger()}
 	return &env{sys: sys, place: place, cfg: cfg}
 }
 

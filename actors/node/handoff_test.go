@@ -66,7 +66,7 @@ func newHintNodes(t *testing.T, consistency string, replicas func(int64, int) []
 
 func (h *hintNodes) start(t *testing.T, id int) *Node {
 	t.Helper()
-	n, err := Start(Config{NodeID: uint64(id), DataDir: h.dirs[id], ActorAddr: h.addrs[id], Placement: h.place, Logger: quietLogger(),
+	n, err := Start(Config{NodeID: uint64(id), DataDir: h.dirs[id], ActorAddr: h.addrs[id], Placement: h.place, Logger: actorstest.QuietLogger(),
 		ReplicaTimeout: time.Second, Handoff: handoff.Config{MinBackoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, ReplayTimeout: time.Second}})
 	require.NoError(t, err)
 	require.Equal(t, h.addrs[id], n.Address())

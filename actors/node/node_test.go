@@ -3,11 +3,9 @@ package node
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"testing"
 
-	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -21,14 +19,6 @@ import (
 func TestMain(m *testing.M) {
 	// remote tests stop nodes that others still talk to: see actorstest.RemoteGoroutines
 	goleak.VerifyTestMain(m, append(actorstest.ProtoactorGoroutines(), actorstest.RemoteGoroutines()...)...)
-}
-
-func quietLogger() *logrus.Logger {
-	l := logrus.New()
-	if !testing.Verbose() {
-		l.SetOutput(io.Discard)
-	}
-	return l
 }
 
 type pt struct {
@@ -69,7 +59,7 @@ func TestNodeStandalone(t *testing.T) {
 	ctx := context.Background()
 	place := actorstest.NewMemPlacement(meta.Node{ID: 1, Role: "standalone"})
 	place.AddDatabase(meta.Database{Tenant: meta.DefaultTenant, Name: "db1", ReplicationFactor: 1, ShardCount: 2, BucketDuration: 1000})
-	cfg := Config{NodeID: 1, DataDir: t.TempDir(), Placement: place, Logger: quietLogger()}
+	cfg := Config{NodeID: 1, DataDir: t.TempDir(), Placement: place, Logger: actorstest.QuietLogger()}
 	n, err := Start(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = n.Stop(ctx) })
@@ -115,6 +105,6 @@ func TestStartErrors(t *testing.T) {
 	_, err := Start(Config{DataDir: t.TempDir()})
 	require.Error(t, err)
 	place := actorstest.NewMemPlacement(meta.Node{ID: 1})
-	_, err = Start(Config{NodeID: 1, DataDir: t.TempDir(), Placement: place, ActorAddr: "no-port", Logger: quietLogger()})
+	_, err = Start(Config{NodeID: 1, DataDir: t.TempDir(), Placement: place, ActorAddr: "no-port", Logger: actorstest.QuietLogger()})
 	require.ErrorContains(t, err, "actor address")
 }

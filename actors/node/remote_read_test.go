@@ -35,7 +35,7 @@ func startNodes(t *testing.T, place *actorstest.MemPlacement, ids []uint64, tune
 	t.Helper()
 	nodes := map[uint64]*Node{}
 	for _, id := range ids {
-		cfg := Config{NodeID: id, DataDir: t.TempDir(), ActorAddr: "127.0.0.1:0", Placement: place, Logger: quietLogger(), ScanChunkBytes: 256}
+		cfg := Config{NodeID: id, DataDir: t.TempDir(), ActorAddr: "127.0.0.1:0", Placement: place, Logger: actorstest.QuietLogger(), ScanChunkBytes: 256}
 		if tune != nil {
 			tune(&cfg)
 		}
@@ -278,7 +278,7 @@ func TestRemoteReadFailover(t *testing.T) {
 func blackHoleReader(t *testing.T) (addr string, requests *atomic.Int64) {
 	t.Helper()
 	requests = new(atomic.Int64)
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return newSlogLogger(quietLogger()) }))
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return newSlogLogger(actorstest.QuietLogger()) }))
 	r := remote.NewRemote(sys, remote.Configure("127.0.0.1", 0))
 	r.Start()
 	_, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {

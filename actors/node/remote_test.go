@@ -22,7 +22,7 @@ func TestNodeRemoteReplica(t *testing.T) {
 	place := actorstest.NewMemPlacement(meta.Node{ID: 1}, meta.Node{ID: 2})
 	place.AddDatabase(meta.Database{Tenant: meta.DefaultTenant, Name: "db1", ReplicationFactor: 2, ShardCount: 1, BucketDuration: 1000, Consistency: "all"})
 	start := func(id uint64) *Node {
-		n, err := Start(Config{NodeID: id, DataDir: t.TempDir(), ActorAddr: "127.0.0.1:0", Placement: place, Logger: quietLogger()})
+		n, err := Start(Config{NodeID: id, DataDir: t.TempDir(), ActorAddr: "127.0.0.1:0", Placement: place, Logger: actorstest.QuietLogger()})
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, n.Stop(ctx)) })
 		place.SetNode(meta.Node{ID: id, ActorAddr: n.Address()})

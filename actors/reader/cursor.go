@@ -22,6 +22,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage/engine"
@@ -111,14 +112,14 @@ func (c *cursor) serve(ctx actor.Context, to *actor.PID) {
 	default:
 		reply = &messages.ScanChunk{Columns: p.cols, Done: p.last, CursorId: c.id}
 	}
-	sendReply(ctx, to, reply, c.log)
+	actors.SendReply(ctx, to, reply, c.log)
 	if p.last || p.err != nil {
 		ctx.Stop(ctx.Self())
 	}
 }
 
 func (c *cursor) fail(ctx actor.Context, code messages.ErrorCode, msg string) {
-	sendReply(ctx, c.requester, errorChunk(c.req, c.id, code, msg), c.log)
+	actors.SendReply(ctx, c.requester, errorChunk(c.req, c.id, code, msg), c.log)
 	ctx.Stop(ctx.Self())
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage/index"
 )
@@ -99,7 +100,7 @@ func (r *reader) handle(ctx actor.Context, msg any) {
 	case *messages.Envelope:
 		inner, err := m.Open()
 		if err != nil {
-			sendReply(ctx, ctx.Sender(), messages.ErrorFor(err), r.log)
+			actors.SendReply(ctx, ctx.Sender(), messages.ErrorFor(err), r.log)
 			return
 		}
 		r.handle(ctx, inner)
@@ -117,7 +118,7 @@ func (r *reader) handle(ctx actor.Context, msg any) {
 		ctx.Respond(&StatsReply{OpenCursors: len(r.cursors), Opened: r.opened})
 	default:
 		if ctx.Sender() != nil {
-			sendReply(ctx, ctx.Sender(), &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: fmt.Sprintf("unexpected message %T", msg)}, r.log)
+			actors.SendReply(ctx, ctx.Sender(), &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: fmt.Sprintf("unexpected message %T", msg)}, r.log)
 		}
 	}
 }
@@ -126,7 +127,7 @@ func (r *reader) handle(ctx actor.Context, msg any) {
 func (r *reader) open(ctx actor.Context, m *messages.ScanRequest) {
 	filter, err := index.UnmarshalExpr(m.GetFilter())
 	if err != nil {
-		sendReply(ctx, ctx.Sender(), errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, err.Error()), r.log)
+		actors.SendReply(ctx, ctx.Sender(), errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, err.Error()), r.log)
 		return
 	}
 	r.nextID++
@@ -135,7 +136,7 @@ func (r *reader) open(ctx actor.Context, m *messages.ScanRequest) {
 	props := actor.PropsFromProducer(func() actor.Actor { return newCursor(r.cfg, id, m, filter, requester) })
 	pid, err := ctx.SpawnNamed(props, "cursor-"+strconv.FormatUint(id, 10))
 	if err != nil {
-		sendReply(ctx, requester, errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_INTERNAL, err.Error()), r.log)
+		actors.SendReply(ctx, requester, errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_INTERNAL, err.Error()), r.log)
 		return
 	}
 	r.opened++
@@ -147,7 +148,7 @@ func (r *reader) open(ctx actor.Context, m *messages.ScanRequest) {
 func (r *reader) next(ctx actor.Context, m *messages.ScanRequest) {
 	pid, ok := r.cursors[m.GetCursorId()]
 	if !ok {
-		sendReply(ctx, ctx.Sender(), errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_BAD_REQUEST,
+		actors.SendReply(ctx, ctx.Sender(), errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_BAD_REQUEST,
 			fmt.Sprintf("unknown cursor %d (finished, closed or idle too long)", m.GetCursorId())), r.log)
 		return
 	}
@@ -161,21 +162,4 @@ func errorChunk(m *messages.ScanRequest, id uint64, code messages.ErrorCode, msg
 		return &messages.AggChunk{Done: true, Code: code, Message: msg, CursorId: id}
 	}
 	return &messages.ScanChunk{Done: true, Code: code, Message: msg, CursorId: id}
-}
-
-// sendReply sends m to a requester: as is on this node, in a messages.Envelope to another node.
-func sendReply(ctx actor.Context, to *actor.PID, m proto.Message, log logrus.FieldLogger) {
-	if to == nil {
-		return
-	}
-	if to.Address == ctx.Self().Address {
-		ctx.Send(to, m)
-		return
-	}
-	env, err := messages.Wrap(m)
-	if err != nil {
-		log.WithError(err).Error("wrapping reply")
-		return
-	}
-	ctx.Send(to, env)
 }

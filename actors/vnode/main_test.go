@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -25,15 +24,6 @@ func TestMain(m *testing.M) {
 
 const timeout = 10 * time.Second
 
-// quietLogger discards logs unless the test runs with -v.
-func quietLogger() *logrus.Logger {
-	l := logrus.New()
-	if !testing.Verbose() {
-		l.SetOutput(io.Discard)
-	}
-	return l
-}
-
 // startManager starts an actor system with a vnode manager; both stop at cleanup.
 func startManager(t *testing.T, cfg Config) (*actor.ActorSystem, *actor.PID) {
 	t.Helper()
@@ -44,7 +34,7 @@ func startManager(t *testing.T, cfg Config) (*actor.ActorSystem, *actor.PID) {
 		cfg.Root = t.TempDir()
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = quietLogger()
+		cfg.Logger = actorstest.QuietLogger()
 	}
 	pid, err := sys.Root.SpawnNamed(ManagerProps(cfg), actors.ManagerName)
 	require.NoError(t, err)

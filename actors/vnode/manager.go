@@ -235,7 +235,7 @@ func (m *manager) replyErr(ctx actor.Context, e *messages.ErrorReply) {
 			reply = &messages.RenameReply{Code: e.GetCode(), Message: e.GetMessage()}
 		}
 	}
-	sendReply(ctx, ctx.Sender(), reply, m.log)
+	actors.SendReply(ctx, ctx.Sender(), reply, m.log)
 }
 
 // terminated forgets a stopped vnode; one the manager did not stop itself is marked broken.

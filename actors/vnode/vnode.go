@@ -32,6 +32,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
@@ -141,7 +142,11 @@ func (v *vnodeActor) handle(ctx actor.Context, msg any) {
 func (v *vnodeActor) rename(m *Rename) *messages.RenameReply {
 	res, err := v.eng.Rename(m.Table, m.Filter, m.Update.Apply, m.Version)
 	if err != nil {
-		return &messages.RenameReply{Code: codeOf(err), Message: err.Error()}
+		msg := err.Error()
+		if pe := (*storage.PathConflictError)(nil); errors.As(err, &pe) {
+			msg = pe.Error() // MongoDB's message, as the client must see it
+		}
+		return &messages.RenameReply{Code: codeOf(err), Message: msg}
 	}
 	return &messages.RenameReply{Series: int64(res.Series), Renamed: int64(res.Renamed), Rows: res.Rows, RenamedRows: res.RenamedRows}
 }
@@ -160,7 +165,7 @@ func (v *vnodeActor) open(ctx actor.Context) {
 
 // reply sends m to a requester, in an envelope when the requester is on another node.
 func (v *vnodeActor) reply(ctx actor.Context, to *actor.PID, m proto.Message) {
-	sendReply(ctx, to, m, v.log)
+	actors.SendReply(ctx, to, m, v.log)
 }
 
 // write handles one WriteBatch; the ack waits for the next commit.

@@ -22,7 +22,6 @@ import (
 	"github.com/chronogo/chronogo/wire/mongo"
 	"github.com/chronogo/chronogo/wire/mongo/tsdoc"
 	"github.com/chronogo/chronogo/wire/mongoerr"
-	"strings"
 )
 
 // Backend serves one tenant.
@@ -287,11 +286,7 @@ func (b *Backend) UpdateMeta(ctx context.Context, c *meta.Collection, p *mongo.P
 	res, err := b.node.Rename(ctx, b.tenant, c.DB, c.Name, p.Meta, upd)
 	var re *coordinator.ReplyError
 	if errors.As(err, &re) && re.Code == messages.ErrorCode_ERROR_CODE_PATH_NOT_VIABLE {
-		msg := re.Message
-		if i := strings.Index(msg, "Cannot create field"); i >= 0 {
-			msg = msg[i:]
-		}
-		return res.Rows, res.RenamedRows, mongoerr.New(mongoerr.PathNotViable, "%s", msg)
+		return res.Rows, res.RenamedRows, mongoerr.New(mongoerr.PathNotViable, "%s", re.Message)
 	}
 	return res.Rows, res.RenamedRows, err
 }

@@ -129,7 +129,7 @@ func metaUpdateOf(c *meta.Collection, u bson.RawValue) (*storage.TagUpdate, erro
 			return nil, notMetaUpdateErr(c) // a replacement document
 		}
 		if op != "$set" && op != "$unset" {
-			if strings.HasPrefix(op, "$") && !knownUpdateOp[op] {
+			if !knownUpdateOp[op] {
 				return nil, mongoerr.New(mongoerr.FailedToParse, "Unknown modifier: %s. Expected a valid update modifier or pipeline-style update specified as an array", op)
 			}
 			return nil, mongoerr.New(mongoerr.InvalidOptions, "%s on the metaField of a time-series collection is not supported; use $set or $unset", op)

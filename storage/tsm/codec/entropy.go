@@ -189,6 +189,20 @@ func ransNormalize(freq *[16]uint32, cnt *[16]int, nsym, n, S int) (float64, boo
 	return cost, true
 }
 
+// ransRenorm refills a decoder state below ransL from p[i:] and returns it with the new position;
+// a state still below ransL means the data ran out.
+func ransRenorm(x uint32, p []byte, i int) (uint32, int) {
+	for x < ransL && i < len(p) {
+		x = x<<8 | uint32(p[i])
+		i++
+	}
+	return x, i
+}
+
+func errRansShort(n int) error {
+	return fmt.Errorf("codec: rans data: got %d bytes; want more: %w", n, errShort)
+}
+
 // ransDecode decodes len(out) symbols from src (table first) into out and returns the bytes consumed,
 // including escapes.
 func ransDecode(out []uint64, src []byte) (int, error) { return ransDecodeWays(out, src, 1) }
@@ -266,19 +280,11 @@ func ransDecodeWays(out []uint64, src []byte, ways int) (int, error) {
 			out[k], out[k+1] = uint64(e0&0xf), uint64(e1&0xf)
 			x0 = (e0>>4&0xfff)*(x0>>S) + e0>>16
 			x1 = (e1>>4&0xfff)*(x1>>S) + e1>>16
-			for x0 < ransL {
-				if i >= len(p) {
-					return 0, fmt.Errorf("codec: rans data: got %d bytes; want more: %w", len(p), errShort)
-				}
-				x0 = x0<<8 | uint32(p[i])
-				i++
+			if x0, i = ransRenorm(x0, p, i); x0 < ransL {
+				return 0, errRansShort(len(p))
 			}
-			for x1 < ransL {
-				if i >= len(p) {
-					return 0, fmt.Errorf("codec: rans data: got %d bytes; want more: %w", len(p), errShort)
-				}
-				x1 = x1<<8 | uint32(p[i])
-				i++
+			if x1, i = ransRenorm(x1, p, i); x1 < ransL {
+				return 0, errRansShort(len(p))
 			}
 		}
 		xs[0], xs[1] = x0, x1
@@ -288,12 +294,8 @@ func ransDecodeWays(out []uint64, src []byte, ways int) (int, error) {
 		e := tab[x&mask]
 		out[k] = uint64(e & 0xf)
 		x = (e>>4&0xfff)*(x>>S) + e>>16
-		for x < ransL {
-			if i >= len(p) {
-				return 0, fmt.Errorf("codec: rans data: got %d bytes; want more: %w", len(p), errShort)
-			}
-			x = x<<8 | uint32(p[i])
-			i++
+		if x, i = ransRenorm(x, p, i); x < ransL {
+			return 0, errRansShort(len(p))
 		}
 		xs[k%ways] = x
 	}

@@ -1,4 +1,4 @@
-package vnode
+package actors
 
 import (
 	"github.com/asynkron/protoactor-go/actor"
@@ -8,10 +8,10 @@ import (
 	"github.com/chronogo/chronogo/messages"
 )
 
-// sendReply sends m to a requester: as is when the requester is on this node, in a
+// SendReply sends m to a requester: as is when the requester is on this node, in a
 // messages.Envelope otherwise (remote peers only ever deserialize envelopes). A nil to (a plain
 // Send without sender) is ignored.
-func sendReply(ctx actor.Context, to *actor.PID, m proto.Message, log logrus.FieldLogger) {
+func SendReply(ctx actor.Context, to *actor.PID, m proto.Message, log logrus.FieldLogger) {
 	if to == nil {
 		return
 	}
