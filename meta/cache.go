@@ -92,19 +92,24 @@ func (c *Client) SyncPlacement(ctx context.Context) error {
 		return fmt.Errorf("reading the placement version: %w", err)
 	}
 	want := v.(uint64)
-	for {
-		c.mu.RLock()
-		fresh := c.placement.Buckets != nil && c.placement.Version >= want
-		c.mu.RUnlock()
-		if fresh {
-			return nil
-		}
-		// the local replica has applied at least up to the read index: one stale read catches up
+	// the local replica has applied at least up to the read index: one stale read catches up
+	for !c.placementAtLeast(want) {
 		c.refreshPlacement()
-		select {
+		if c.placementAtLeast(want) {
+			break
+		}
+		select { // the replica is closing or not yet initialised: retry, without spinning
 		case <-ctx.Done():
 			return ctx.Err()
-		default:
+		case <-time.After(time.Millisecond):
 		}
 	}
+	return nil
+}
+
+// placementAtLeast reports whether the cached placement has version >= v.
+func (c *Client) placementAtLeast(v uint64) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.placement.Buckets != nil && c.placement.Version >= v
 }
