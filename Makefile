@@ -20,11 +20,18 @@ vet:
 
 MONGOSH_DIR := .cache/mongosh
 MONGOSH     := $(MONGOSH_DIR)/node_modules/.bin/mongosh
+NPM_PINS    := integration/npm/package.json integration/npm/package-lock.json integration/npm/check-lock.js
 
-# mongosh from npm, for the integration tests (installed once into .cache/).
-$(MONGOSH):
-	mkdir -p $(MONGOSH_DIR)
-	npm install --no-audit --no-fund --loglevel=error --prefix $(MONGOSH_DIR) mongosh@2
+# mongosh from npm, for the integration tests: the exact versions of integration/npm/package-lock.json,
+# installed with `npm ci` into .cache/ (again whenever the lock file changes). Nothing resolves a version
+# at run time; to update, see README.md "Test tools".
+$(MONGOSH): $(NPM_PINS)
+	@command -v npm >/dev/null || (echo "make test needs Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1)
+	node integration/npm/check-lock.js
+	rm -rf $(MONGOSH_DIR) && mkdir -p $(MONGOSH_DIR)
+	cp integration/npm/package.json integration/npm/package-lock.json $(MONGOSH_DIR)/
+	cd $(MONGOSH_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(MONGOSH)
 
 # The default test suite: unit, property, golden, fuzz seeds, crash tests with real processes and
 # integration tests that run the real binary with the Go driver and mongosh.
