@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
@@ -28,13 +29,15 @@ type config struct {
 	// ReplicationFactor and ShardCount are the defaults of new databases (0: the catalog's, 1).
 	ReplicationFactor int `yaml:"replication-factor"`
 	ShardCount        int `yaml:"shard-count"`
+	// CacheSize is the memcache size of each vnode (e.g. 64MiB) at which it is flushed to a TSM file.
+	CacheSize string `yaml:"cache-size"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
 	TTLInterval time.Duration `yaml:"-"`
 }
 
 func defaultConfig() config {
 	return config{DataDir: "./data", MongoAddr: ":27017", HTTPAddr: ":8080", ClusterRole: "standalone",
-		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info",
+		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB",
 		TTLInterval: 60 * time.Second}
 }
 
@@ -65,6 +68,7 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	set("raft-addr", &c.RaftAddr, fromFile.RaftAddr)
 	set("actor-addr", &c.ActorAddr, fromFile.ActorAddr)
 	set("log-level", &c.LogLevel, fromFile.LogLevel)
+	set("cache-size", &c.CacheSize, fromFile.CacheSize)
 	if fromFile.ReplicationFactor != 0 && !flags.Changed("replication-factor") {
 		c.ReplicationFactor = fromFile.ReplicationFactor
 	}
@@ -105,10 +109,22 @@ func (c *config) validate() error {
 	if c.ClusterRole != "standalone" && c.RaftAddr == "" {
 		return fmt.Errorf("--cluster-role=%s needs --raft-addr", c.ClusterRole)
 	}
+	if _, err := c.cacheBytes(); err != nil {
+		return err
+	}
 	if c.ReplicationFactor < 0 || c.ShardCount < 0 {
 		return fmt.Errorf("--replication-factor and --shard-count must not be negative")
 	}
 	return nil
+}
+
+// cacheBytes is --cache-size in bytes: 64KiB to 16GiB.
+func (c *config) cacheBytes() (int64, error) {
+	n, err := humanize.ParseBytes(c.CacheSize)
+	if err != nil || n < 64<<10 || n > 16<<30 {
+		return 0, fmt.Errorf("--cache-size=%q: want a size from 64KiB to 16GiB, e.g. 64MiB", c.CacheSize)
+	}
+	return int64(n), nil
 }
 
 // nodeID is the numeric node id: --node-id itself when it is a number, else the FNV-1a 64-bit hash

@@ -54,6 +54,7 @@ func rootCommand() *cobra.Command {
 	f.StringVar(&cfg.ActorAddr, "actor-addr", cfg.ActorAddr, "actor remote address of a dnode (host:port others dial); empty in standalone")
 	f.IntVar(&cfg.ReplicationFactor, "replication-factor", cfg.ReplicationFactor, "replicas of new databases (default 1)")
 	f.IntVar(&cfg.ShardCount, "shard-count", cfg.ShardCount, "replica sets per bucket of new databases (default 1)")
+	f.StringVar(&cfg.CacheSize, "cache-size", cfg.CacheSize, "memcache size of each vnode before it is flushed to disk (e.g. 16MiB, 1GiB)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	f.DurationVar(&cfg.TTLInterval, "ttl-interval", cfg.TTLInterval, "how often expired measurements are removed")
 	_ = f.MarkHidden("ttl-interval") // for tests; MongoDB's TTL monitor also runs every 60 s

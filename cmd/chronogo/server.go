@@ -20,6 +20,7 @@ import (
 	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/actors/node"
 	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/storage/engine"
 	"github.com/chronogo/chronogo/wire/backend"
 	"github.com/chronogo/chronogo/wire/httpapi"
 	"github.com/chronogo/chronogo/wire/metasvc"
@@ -202,7 +203,9 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	}
 	defer host.Close()
 	mc := host.Client()
+	cacheSize, _ := cfg.cacheBytes() // checked by validate
 	n, err := node.Start(node.Config{NodeID: cfg.nodeID(), DataDir: cfg.DataDir, ActorAddr: cfg.ActorAddr,
+		Engine:    engine.Options{CacheSize: cacheSize},
 		Placement: actors.MetaPlacement{C: mc, Linearizable: cfg.ClusterRole == "dnode"}, Logger: entry.WithField("component", "node")})
 	if err != nil {
 		return fmt.Errorf("start node: %w", err)

@@ -28,6 +28,7 @@ import (
 const (
 	crashEnvDir   = "CHRONOGO_CRASH_DIR"
 	crashEnvStart = "CHRONOGO_CRASH_START"
+	crashEnvIdle  = "CHRONOGO_CRASH_IDLE"
 	crashBatchPts = 10
 	crashHosts    = 5
 )
@@ -65,6 +66,21 @@ func crashChild(dir string) {
 		fmt.Fprintln(os.Stderr, "child open:", err)
 		os.Exit(2)
 	}
+	// As the vnode actor does: after the open (whose WAL replay may have filled caches) and after
+	// writes, flush the immutable caches only, never the mutable one.
+	background := func() {
+		if j := v.StartFlush(false); j != nil {
+			if err := v.FinishFlush(j, j.Run()); err != nil {
+				fmt.Fprintln(os.Stderr, "child background flush:", err)
+				os.Exit(7)
+			}
+		}
+	}
+	background()
+	if os.Getenv(crashEnvIdle) != "" {
+		fmt.Fprintln(os.Stdout, "idle") // the parent kills an idle process
+		select {}
+	}
 	t := &testing.T{}
 	for n := start; ; n++ {
 		if _, err := v.WriteSync(crashBatch(t, n)); err != nil {
@@ -72,7 +88,10 @@ func crashChild(dir string) {
 			os.Exit(3)
 		}
 		fmt.Fprintf(os.Stdout, "ack %d\n", n) // unbuffered: the parent sees it before the next write
-		if n%7 == 0 {
+		if n%5 == 0 {
+			background() // the actor's flush runs behind the writes: the mutable cache is not empty
+		}
+		if n%97 == 0 {
 			if err := v.Flush(); err != nil {
 				fmt.Fprintln(os.Stderr, "child flush:", err)
 				os.Exit(4)
@@ -97,10 +116,13 @@ func crashChild(dir string) {
 	}
 }
 
+// Every third process is killed while idle, right after its open and background flush: a second
+// and third crash in a row must lose nothing either (a replay that fills the cache, a background
+// flush of the immutable caches only, then a kill).
 func TestCrashKill9RecoversAcknowledgedWrites(t *testing.T) {
-	iterations := 8
+	iterations := 12
 	if testing.Short() {
-		iterations = 4
+		iterations = 6
 	}
 	if os.Getenv("CHRONOGO_LONG") != "" {
 		iterations = 100
@@ -110,29 +132,46 @@ func TestCrashKill9RecoversAcknowledgedWrites(t *testing.T) {
 	maxAck := -1
 	for it := 0; it < iterations; it++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		idle := it%3 == 2
 		cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvStart+"="+strconv.Itoa(maxAck+1))
+		if idle {
+			cmd.Env = append(cmd.Env, crashEnvIdle+"=1")
+		}
 		stdout, err := cmd.StdoutPipe()
 		require.NoError(t, err)
 		cmd.Stderr = os.Stderr
 		require.NoError(t, cmd.Start())
 		acks := make(chan int, 1<<16)
+		idleNow := make(chan struct{})
 		go func() {
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
 				var n int
 				if _, err := fmt.Sscanf(sc.Text(), "ack %d", &n); err == nil {
 					acks <- n
+				} else if sc.Text() == "idle" {
+					close(idleNow)
 				}
 			}
 			close(acks)
 		}()
-		time.Sleep(time.Duration(50+r.IntN(400)) * time.Millisecond)
+		if idle {
+			select {
+			case <-idleNow:
+			case <-time.After(time.Minute):
+				t.Fatalf("iteration %d: the idle child did not open", it)
+			}
+			time.Sleep(time.Duration(r.IntN(50)) * time.Millisecond)
+		} else {
+			time.Sleep(time.Duration(50+r.IntN(400)) * time.Millisecond)
+		}
 		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 		for n := range acks {
 			maxAck = max(maxAck, n)
 		}
 		_ = cmd.Wait()
 		require.GreaterOrEqual(t, maxAck, 0, "child acknowledged nothing in iteration %d", it)
+
 
 		// Reopen and check: every batch <= maxAck complete, any later batch complete or absent.
 		v, err := Open(dir, crashOptions())

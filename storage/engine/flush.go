@@ -23,7 +23,7 @@ type FlushJob struct {
 	v       *Vnode
 	caches  []*memcache.Cache
 	ver     *version
-	seqHi   uint64
+	seqHi   uint64 // newest WAL seq the caches hold: FlushedSeq once the job commits
 	handles []*fileHandle
 }
 
@@ -49,7 +49,11 @@ func (v *Vnode) StartFlush(force bool) *FlushJob {
 		return nil
 	}
 	v.flushing = true
-	return &FlushJob{v: v, caches: slices.Clone(v.immutables), ver: v.cur.ref(), seqHi: v.seq}
+	// The job covers exactly the WAL records of the caches it writes: caches hold consecutive seq
+	// ranges (oldest first), so that is the newest seq of the last one. Not v.seq: the mutable cache
+	// may hold later records, and FlushedSeq past them would drop them from the WAL.
+	_, seqHi, _ := v.immutables[len(v.immutables)-1].SeqRange()
+	return &FlushJob{v: v, caches: slices.Clone(v.immutables), ver: v.cur.ref(), seqHi: seqHi}
 }
 
 func (v *Vnode) allocFileID() uint64 {

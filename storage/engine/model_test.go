@@ -284,9 +284,22 @@ func runModel(t *testing.T, seed uint64, steps int, strategy compaction.Strategy
 		t.Logf("aggregate blocks: %d from pre-aggregates, %d decoded", aggStats.BlocksFromAgg, aggStats.BlocksDecoded)
 	}()
 	for step := 0; step < steps; step++ {
-		op := r.IntN(108)
+		op := r.IntN(118)
 		var what string
 		switch {
+		case op >= 108:
+			// What the vnode actor does after a write or an open: flush the immutable caches only
+			// (the mutable cache, possibly not empty, stays); then maybe reopen at once, so that a
+			// flush that claimed the mutable cache's WAL records loses them.
+			what = "background flush"
+			if j := v.StartFlush(false); j != nil {
+				require.NoError(t, v.FinishFlush(j, j.Run()))
+			}
+			if op >= 113 {
+				what = "background flush+reopen"
+				require.NoError(t, v.Close())
+				v = openTest(t, dir, opts)
+			}
 		case op < 60:
 			what = "write"
 			b := randomBatch(t, r, m)
