@@ -172,7 +172,6 @@ func TestCrashKill9RecoversAcknowledgedWrites(t *testing.T) {
 		_ = cmd.Wait()
 		require.GreaterOrEqual(t, maxAck, 0, "child acknowledged nothing in iteration %d", it)
 
-
 		// Reopen and check: every batch <= maxAck complete, any later batch complete or absent.
 		v, err := Open(dir, crashOptions())
 		require.NoError(t, err, "iteration %d", it)
