@@ -111,6 +111,13 @@ func dumpSummary(w io.Writer, path string) error {
 	if err != nil && !errors.As(err, &torn) {
 		return fmt.Errorf("read summary: %w", err)
 	}
+	if torn != nil {
+		// Unlike a WAL's, a summary's last record is fsynced before anything depends on it: the
+		// server cannot tell a crash from damage, adopts every TSM file the summary does not list
+		// and logs it. Report it as damage.
+		fmt.Fprintf(w, "state: %d files, flushed_seq=%d, max_seq=%d, %d tombstones\n", len(st.Files), st.FlushedSeq, st.MaxSeq, len(st.Tombstones))
+		return fmt.Errorf("read summary: %w (the last edit is lost; the server adopts the TSM files the summary does not list)", torn)
+	}
 	fmt.Fprintf(w, "state: %d files, flushed_seq=%d, max_seq=%d, %d tombstones\n", len(st.Files), st.FlushedSeq, st.MaxSeq, len(st.Tombstones))
 	return nil
 }
@@ -142,6 +149,8 @@ func verifyTree(w io.Writer, dir string) error {
 			}
 		case name == layout.SummaryFile:
 			verr = dumpSummary(io.Discard, path)
+		case strings.HasSuffix(name, layout.BadExt) || strings.HasPrefix(name, layout.SummaryFile+".bad."):
+			verr = fmt.Errorf("quarantined by the server after damage was found (see its log)")
 		default:
 			return nil
 		}

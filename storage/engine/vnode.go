@@ -16,7 +16,6 @@ import (
 	"github.com/chronogo/chronogo/storage/layout"
 	"github.com/chronogo/chronogo/storage/memcache"
 	"github.com/chronogo/chronogo/storage/summary"
-	"github.com/chronogo/chronogo/storage/tsm"
 	"github.com/chronogo/chronogo/storage/wal"
 )
 
@@ -94,26 +93,21 @@ func lockDir(path string) (*os.File, error) {
 }
 
 func (v *Vnode) open() error {
-	sum, st, err := summary.Open(filepath.Join(v.dir, layout.SummaryFile), v.log)
+	sum, st, err := v.openSummary()
 	if err != nil {
 		return fmt.Errorf("open vnode %s: %w", v.dir, err)
 	}
 	v.sum = sum
+	if st, err = v.adoptOrphans(st); err != nil {
+		return err
+	}
 	v.nextFileID = st.NextFileID
 	if err := v.removeOrphans(st); err != nil {
 		return err
 	}
-	var handles []*fileHandle
-	for _, m := range st.Files {
-		path := layout.FileName(v.dir, m.ID, int(m.Level))
-		r, err := tsm.Open(path)
-		if err != nil {
-			for _, h := range handles {
-				_ = h.r.Close()
-			}
-			return fmt.Errorf("open vnode %s: %w", v.dir, err)
-		}
-		handles = append(handles, &fileHandle{meta: m, path: path, r: r})
+	handles, st, err := v.openFiles(st)
+	if err != nil {
+		return err
 	}
 	v.cur = newVersion(handles, st)
 	idx, err := index.Open(filepath.Join(v.dir, layout.IndexDir), index.Options{Logger: v.log})

@@ -24,6 +24,11 @@ type File struct {
 	state       *State
 	rewriteSize int64
 	log         logrus.FieldLogger
+	// torn is the damaged tail that Open truncated (nil if the log ended cleanly); deleted holds
+	// the files that the log's edits removed. Recovery uses both to tell an orphan TSM file that
+	// a lost edit may have installed from one a finished edit deleted.
+	torn    *recordfile.TornTailError
+	deleted map[uint64]bool
 }
 
 // Open reads the summary at path (creating an empty one if it does not exist), folds its edits into
@@ -34,7 +39,7 @@ func Open(path string, log logrus.FieldLogger) (*File, *State, error) {
 		log = logrus.StandardLogger()
 	}
 	st := NewState()
-	f := &File{path: path, state: st, rewriteSize: DefaultRewriteSize, log: log}
+	f := &File{path: path, state: st, rewriteSize: DefaultRewriteSize, log: log, deleted: map[uint64]bool{}}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		if err := recordfile.WriteFileAtomic(path, Magic, [][]byte{st.Snapshot().Marshal(nil)}); err != nil {
 			return nil, nil, fmt.Errorf("create summary %s: %w", path, err)
@@ -49,13 +54,19 @@ func Open(path string, log logrus.FieldLogger) (*File, *State, error) {
 		if err := st.Apply(e); err != nil {
 			return &storage.CorruptionError{Path: path, Offset: off, Err: err}
 		}
+		for _, id := range e.DelFiles {
+			f.deleted[id] = true
+		}
 		return nil
 	})
 	var torn *recordfile.TornTailError
 	switch {
 	case errors.As(err, &torn):
-		log.WithFields(logrus.Fields{"file": path, "offset": torn.Offset, "size": torn.Size}).
+		// A crash during Append, or damage to a last record that was durable: the caller cannot
+		// tell which, so it keeps every TSM file the lost edit may have installed (TornTail).
+		log.WithFields(logrus.Fields{"file": path, "offset": torn.Offset, "size": torn.Size, "reason": torn.Err}).
 			Warn("truncating torn summary tail")
+		f.torn = torn
 	case err != nil:
 		return nil, nil, fmt.Errorf("read summary: %w", err)
 	}
@@ -120,6 +131,32 @@ func (f *File) rewrite() error {
 	f.w = w
 	f.log.WithFields(logrus.Fields{"file": f.path, "size": st.Size()}).Debug("summary rewritten")
 	return nil
+}
+
+// TornTail returns the damaged tail that Open truncated, or nil if the log ended cleanly.
+func (f *File) TornTail() *recordfile.TornTailError { return f.torn }
+
+// DeletedByLog reports whether an edit of the log (since its last rewrite) removed file id.
+func (f *File) DeletedByLog(id uint64) bool { return f.deleted[id] }
+
+// Create replaces the summary at path with one snapshot edit of st (tmp file, fsync, rename) and
+// opens it for appending: recovery's way to rebuild a damaged summary from the TSM files.
+func Create(path string, st *State, log logrus.FieldLogger) (*File, error) {
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	if err := recordfile.WriteFileAtomic(path, Magic, [][]byte{st.Snapshot().Marshal(nil)}); err != nil {
+		return nil, fmt.Errorf("create summary %s: %w", path, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("create summary %s: %w", path, err)
+	}
+	w, err := recordfile.OpenAppend(path, Magic, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("open summary %s: %w", path, err)
+	}
+	return &File{path: path, w: w, state: st.Clone(), rewriteSize: DefaultRewriteSize, log: log, deleted: map[uint64]bool{}}, nil
 }
 
 // State returns a copy of the current state.
