@@ -47,14 +47,7 @@ const (
 func (b *Batch) Validate() error {
 	for si := range b.Series {
 		s := &b.Series[si]
-		if len(s.Key) == 0 || len(s.Key) > MaxSeriesKeyLen {
-			return fmt.Errorf("series %d: key length %d out of range", si, len(s.Key))
-		}
-		k, err := UnmarshalSeriesKey(s.Key)
-		if err != nil {
-			return fmt.Errorf("series %d: %w", si, err)
-		}
-		if err := k.checkNormalized(); err != nil {
+		if _, err := ParseSeriesKey(s.Key); err != nil {
 			return fmt.Errorf("series %d: %w", si, err)
 		}
 		if len(s.Times) == 0 {

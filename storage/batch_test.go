@@ -285,6 +285,9 @@ func TestBatchValidateErrors(t *testing.T) {
 	emptyTag := storage.SeriesKey{Table: "t", Tags: []storage.Tag{{Key: ""}}}
 	noTable := storage.SeriesKey{Tags: []storage.Tag{{Key: "a"}}}
 	longKey := storage.SeriesKey{Table: strings.Repeat("x", storage.MaxSeriesKeyLen)}
+	// What a MinKey meta value used to become: a key the index refuses after the WAL has it.
+	badTagType := storage.SeriesKey{Table: "t", Tags: []storage.Tag{{Key: "m", Value: storage.TagValue{Type: 0xff}}}}
+	nestedBadType := storage.SeriesKey{Table: "t", Tags: []storage.Tag{{Key: "a", Value: storage.StringTag("x")}, {Key: "m.x", Value: storage.TagValue{Type: 0x06, Raw: []byte{1}}}}}
 
 	for _, c := range []struct {
 		name string
@@ -299,6 +302,8 @@ func TestBatchValidateErrors(t *testing.T) {
 		{"key duplicate tags", withKey(marshal(dupTag)), "not normalized"},
 		{"key empty tag key", withKey(marshal(emptyTag)), "empty tag key"},
 		{"key empty table", withKey(marshal(noTable)), "empty table"},
+		{"tag of invalid type", withKey(marshal(badTagType)), `tag "m" has invalid type 0xff`},
+		{"nested tag of invalid type", withKey(marshal(nestedBadType)), `tag "m.x" has invalid type 0x06`},
 		{"no rows", &storage.Batch{Series: []storage.SeriesRows{{Key: key}}}, "no rows"},
 		{"empty field name", one(storage.FieldColumn{Values: ints(1, 2, 3)}), "name length 0"},
 		{"field name too long", one(storage.FieldColumn{Name: strings.Repeat("n", storage.MaxFieldNameLen+1), Values: ints(1, 2, 3)}), "name length 1025"},

@@ -132,14 +132,41 @@ func (k *SeriesKey) checkNormalized() error {
 		return errors.New("series key: empty table name")
 	}
 	for i := range k.Tags {
-		if k.Tags[i].Key == "" {
+		t := &k.Tags[i]
+		if t.Key == "" {
 			return errors.New("series key: empty tag key")
 		}
-		if i > 0 && k.Tags[i].Key <= k.Tags[i-1].Key {
-			return fmt.Errorf("series key: tag key %q not after %q (not normalized)", k.Tags[i].Key, k.Tags[i-1].Key)
+		if i > 0 && t.Key <= k.Tags[i-1].Key {
+			return fmt.Errorf("series key: tag key %q not after %q (not normalized)", t.Key, k.Tags[i-1].Key)
+		}
+	}
+	for _, t := range k.Tags {
+		if !t.Value.Type.Valid() {
+			return fmt.Errorf("series key: tag %q has invalid type %#02x", t.Key, uint8(t.Value.Type))
 		}
 	}
 	return nil
+}
+
+// ParseSeriesKey decodes an encoded series key and checks everything the index requires of one:
+// its length, normalized tags of valid types, and the canonical encoding. Batch.Validate and the
+// index share it, so a key that a write accepts is a key the index can store.
+func ParseSeriesKey(key []byte) (SeriesKey, error) {
+	if len(key) == 0 || len(key) > MaxSeriesKeyLen {
+		return SeriesKey{}, fmt.Errorf("series key length %d out of range (1 to %d)", len(key), MaxSeriesKeyLen)
+	}
+	k, err := UnmarshalSeriesKey(key)
+	if err != nil {
+		return k, err
+	}
+	if err := k.checkNormalized(); err != nil {
+		return k, err
+	}
+	var buf [256]byte
+	if !bytes.Equal(k.Marshal(buf[:0]), key) {
+		return k, errors.New("series key: non-canonical encoding")
+	}
+	return k, nil
 }
 
 // Tag returns the value of tag key and whether the series has it.

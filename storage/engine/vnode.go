@@ -122,11 +122,15 @@ func (v *Vnode) open() error {
 	}
 	v.wal = w
 	v.seq = max(st.MaxSeq, st.FlushedSeq)
-	replayed := 0
+	replayed, skipped := 0, 0
 	err = w.Replay(st.FlushedSeq, func(seq uint64, data []byte) error {
 		b, err := storage.DecodeBatch(data)
 		if err != nil {
-			return fmt.Errorf("wal record seq %d: %w", seq, err)
+			// It passed its CRC but can never apply (a key an older version let through): skip
+			// it, loudly, rather than keep the whole vnode closed.
+			v.log.WithFields(logrus.Fields{"seq": seq, "reason": err}).Error("wal record cannot be applied: skipped")
+			skipped++
+			return nil
 		}
 		if err := v.apply(b, seq); err != nil {
 			return fmt.Errorf("wal record seq %d: %w", seq, err)
@@ -139,7 +143,7 @@ func (v *Vnode) open() error {
 		return fmt.Errorf("open vnode %s: replay wal: %w", v.dir, err)
 	}
 	v.seq = max(v.seq, w.LastSeq())
-	v.log.WithFields(logrus.Fields{"files": len(st.Files), "flushed_seq": st.FlushedSeq, "replayed": replayed, "seq": v.seq}).Info("vnode opened")
+	v.log.WithFields(logrus.Fields{"files": len(st.Files), "flushed_seq": st.FlushedSeq, "replayed": replayed, "skipped": skipped, "seq": v.seq}).Info("vnode opened")
 	return nil
 }
 

@@ -29,39 +29,54 @@ func (v *Vnode) Write(b *storage.Batch) (uint64, error) {
 		// records the rewritten batch, so replay needs no redirects.
 		b = v.redirectLocked(b)
 	}
+	// Series ids first: the index may fail (I/O), and then nothing is in the WAL. A series created
+	// for a batch that the WAL then refuses stays empty, which is harmless.
+	ids, err := v.seriesIDs(b)
+	if err != nil {
+		return 0, fmt.Errorf("write: %w", err)
+	}
 	seq := v.seq + 1
 	v.walBuf = storage.AppendBatch(v.walBuf[:0], b)
 	if err := v.wal.Append(seq, v.walBuf); err != nil {
 		return 0, fmt.Errorf("write: %w", err)
 	}
 	v.seq = seq
-	if err := v.apply(b, seq); err != nil {
-		// The record is in the WAL but not in the cache: a reopen would apply it. Refuse further
-		// writes rather than diverge.
-		v.closed = true
-		return 0, fmt.Errorf("write: apply seq %d: %w", seq, err)
-	}
+	v.insert(b, ids, seq)
 	return seq, nil
 }
 
 // apply inserts a validated batch into the mutable cache; v.mu held (or during Open).
 func (v *Vnode) apply(b *storage.Batch, seq uint64) error {
+	ids, err := v.seriesIDs(b)
+	if err != nil {
+		return err
+	}
+	v.insert(b, ids, seq)
+	return nil
+}
+
+// seriesIDs returns the id of each series of b, creating the new ones in the index.
+func (v *Vnode) seriesIDs(b *storage.Batch) ([]storage.SeriesID, error) {
 	v.keyBuf = v.keyBuf[:0]
 	for i := range b.Series {
 		v.keyBuf = append(v.keyBuf, b.Series[i].Key)
 	}
 	ids, err := v.idx.GetOrCreate(v.keyBuf, v.idBuf[:0])
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v.idBuf = ids
+	return ids, nil
+}
+
+// insert puts b into the mutable cache (it cannot fail) and switches a full cache to immutable.
+func (v *Vnode) insert(b *storage.Batch, ids []storage.SeriesID, seq uint64) {
 	for i := range b.Series {
 		v.mutable.Insert(ids[i], &b.Series[i], b.Version, seq)
 	}
 	if v.mutable.Size() >= v.opts.CacheSize {
 		v.switchLocked()
 	}
-	return nil
 }
 
 // switchLocked turns the mutable cache into an immutable one waiting for a flush.

@@ -1,9 +1,7 @@
 package index
 
 import (
-	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,34 +78,7 @@ func (s *state) keyOf(id storage.SeriesID) (string, bool) {
 }
 
 // validateKey decodes an encoded series key and checks that it is normalized and canonical.
-func validateKey(key []byte) (storage.SeriesKey, error) {
-	if len(key) > storage.MaxSeriesKeyLen {
-		return storage.SeriesKey{}, fmt.Errorf("series key too long: got %d bytes; want <= %d", len(key), storage.MaxSeriesKeyLen)
-	}
-	k, err := storage.UnmarshalSeriesKey(key)
-	if err != nil {
-		return k, err
-	}
-	if k.Table == "" {
-		return k, errors.New("series key: empty table name")
-	}
-	for i, t := range k.Tags {
-		if t.Key == "" {
-			return k, errors.New("series key: empty tag key")
-		}
-		if i > 0 && k.Tags[i-1].Key >= t.Key {
-			return k, fmt.Errorf("series key: tags not normalized at %q", t.Key)
-		}
-		if !t.Value.Type.Valid() {
-			return k, fmt.Errorf("series key: tag %q has invalid type %#02x", t.Key, uint8(t.Value.Type))
-		}
-	}
-	var buf [256]byte
-	if !bytes.Equal(k.Marshal(buf[:0]), key) {
-		return k, errors.New("series key: non-canonical encoding")
-	}
-	return k, nil
-}
+func validateKey(key []byte) (storage.SeriesKey, error) { return storage.ParseSeriesKey(key) }
 
 // insert adds a series whose key was checked by validateKey and is not present.
 func (s *state) insert(key []byte, id storage.SeriesID, k *storage.SeriesKey) {

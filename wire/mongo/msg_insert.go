@@ -7,6 +7,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/wire/mongo/tsdoc"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
@@ -109,6 +111,9 @@ func measurement(c *meta.Collection, v bson.RawValue) (bson.Raw, error) {
 	if tv, err := doc.LookupErr(c.TimeField); err != nil || tv.Type != bson.TypeDateTime {
 		return nil, mongoerr.New(mongoerr.BadValue, "'%s' must be present and contain a valid BSON UTC datetime value", c.TimeField)
 	}
+	if err := checkFields(c, doc); err != nil {
+		return nil, err
+	}
 	if _, err := doc.LookupErr("_id"); err == nil {
 		return doc, nil
 	}
@@ -122,4 +127,25 @@ func measurement(c *meta.Collection, v bson.RawValue) (bson.Raw, error) {
 		b.AppendValue(e.Key(), bsoncore.Value{Type: bsoncore.Type(e.Value().Type), Data: e.Value().Value})
 	}
 	return bson.Raw(b.Build()), nil
+}
+
+// checkFields refuses, with BadValue and before anything is written, a document whose meta value or
+// measurement fields storage cannot keep (see tsdoc.CheckMeta).
+func checkFields(c *meta.Collection, doc bson.Raw) error {
+	elems, err := doc.Elements()
+	if err != nil {
+		return mongoerr.New(mongoerr.InvalidBSON, "insert: %v", err)
+	}
+	for _, e := range elems {
+		switch k := e.Key(); {
+		case k == c.TimeField:
+		case c.MetaField != "" && k == c.MetaField:
+			if err := tsdoc.CheckMeta(c.Name, c.MetaField, e.Value()); err != nil {
+				return mongoerr.New(mongoerr.BadValue, "%v", err)
+			}
+		case !storage.FieldType(e.Value().Type).Valid():
+			return mongoerr.New(mongoerr.BadValue, "field '%s' holds a value of BSON type %s, which ChronoGo does not store in a time-series collection", k, tsdoc.TypeAlias(e.Value().Type))
+		}
+	}
+	return nil
 }

@@ -130,6 +130,9 @@ func (b *Builder) series(metaVal bsoncore.Value, hasMeta bool) (int, error) {
 		return 0, err
 	}
 	b.key = sk.Marshal(b.key[:0])
+	if len(b.key) > storage.MaxSeriesKeyLen {
+		return 0, fmt.Errorf("the value of metaField '%s' is too large: %d bytes as a series key; ChronoGo allows at most %d", b.c.MetaField, len(b.key), storage.MaxSeriesKeyLen)
+	}
 	si, ok := b.bySeries[string(b.key)]
 	if !ok {
 		si = len(b.batch.Series)
@@ -214,6 +217,9 @@ func (b *Builder) Reset(c *meta.Collection) {
 // FlattenMeta appends the tags of a meta value named metaField (see the package comment).
 func FlattenMeta(dst []storage.Tag, metaField string, v bson.RawValue) ([]storage.Tag, error) {
 	if v.Type != bson.TypeEmbeddedDocument {
+		if !storage.FieldType(v.Type).Valid() {
+			return dst, &metaError{path: metaField, typ: v.Type}
+		}
 		return append(dst, storage.Tag{Key: metaField, Value: TagValueOf(v)}), nil
 	}
 	doc := v.Document()
