@@ -86,6 +86,9 @@ func (c *Client) ListUsers(ctx context.Context, tenant string) ([]User, error) {
 // 1 shard, 24h buckets, consistency one when replication is 1 else quorum). Idempotent: when the
 // database exists it reports false and returns the existing options unchanged.
 func (c *Client) CreateDatabase(ctx context.Context, db Database) (bool, Database, error) {
+	if err := ValidDataDatabase(db.Name); err != nil {
+		return false, Database{}, err
+	}
 	db = c.withDatabaseDefaults(db)
 	r, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpCreateDatabase, Tenant: db.Tenant, Database: &db})
 	if err != nil {
@@ -131,6 +134,12 @@ func (c *Client) ListDatabases(ctx context.Context, tenant string) ([]Database, 
 // hours granularity or custom spans above a day, else 24h). It returns the outcome and the
 // collection as stored: the existing one for ExistsIdentical and ExistsDifferent.
 func (c *Client) CreateCollection(ctx context.Context, coll Collection) (CreateOutcome, Collection, error) {
+	if err := ValidDataDatabase(coll.DB); err != nil {
+		return 0, Collection{}, err
+	}
+	if err := ValidCollectionName(coll.DB, coll.Name); err != nil {
+		return 0, Collection{}, err
+	}
 	cmd := catalog.Command{Op: catalog.OpCreateCollection, Tenant: coll.Tenant, DB: coll.DB, Collection: &coll}
 	if c.dbDefaults != (Database{}) {
 		d := c.withDatabaseDefaults(Database{})

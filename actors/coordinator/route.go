@@ -97,7 +97,61 @@ func Split(ctx context.Context, p actors.Placement, tenant, db string, b *storag
 			add(bi, subsetRows(s, rows))
 		}
 	}
-	return routes, nil
+	return splitLarge(routes, maxRouteBytes), nil
+}
+
+// maxRouteBytes bounds the encoding of one route's batch: a quarter of a WAL record, so that the
+// vnode's WAL never refuses a batch for its size and one write message stays moderate.
+var maxRouteBytes = storage.MaxBatchBytes / 4
+
+// splitLarge replaces each route whose batch encodes to more than max bytes by several routes to
+// the same replica set, each under max: whole series where they fit, row ranges of a series that
+// alone is too big. Each piece is written (and acknowledged) as its own batch.
+func splitLarge(routes []Route, limit int) []Route {
+	var out []Route
+	for _, r := range routes {
+		if r.Batch.EncodedSize() <= limit {
+			out = append(out, r)
+			continue
+		}
+		piece := &storage.Batch{Version: r.Batch.Version}
+		empty := piece.EncodedSize()
+		size := empty
+		emit := func() {
+			if len(piece.Series) > 0 {
+				out = append(out, Route{Bucket: r.Bucket, ReplicaSet: r.ReplicaSet, Batch: piece})
+			}
+			piece, size = &storage.Batch{Version: r.Batch.Version}, empty
+		}
+		for i := range r.Batch.Series {
+			s := &r.Batch.Series[i]
+			for _, part := range seriesParts(s, limit/2) {
+				n := storage.SeriesSize(&part)
+				if size+n > limit {
+					emit()
+				}
+				piece.Series = append(piece.Series, part)
+				size += n
+			}
+		}
+		emit()
+	}
+	return out
+}
+
+// seriesParts returns s whole if it encodes to at most limit bytes, else row ranges of it (halved
+// until each fits; a single row always makes a part).
+func seriesParts(s *storage.SeriesRows, limit int) []storage.SeriesRows {
+	if storage.SeriesSize(s) <= limit || len(s.Times) < 2 {
+		return []storage.SeriesRows{*s}
+	}
+	half := len(s.Times) / 2
+	rows := make([]int, len(s.Times))
+	for i := range rows {
+		rows[i] = i
+	}
+	lo, hi := subsetRows(s, rows[:half]), subsetRows(s, rows[half:])
+	return append(seriesParts(&lo, limit), seriesParts(&hi, limit)...)
 }
 
 // subsetRows returns the rows (ascending indexes) of s as a new SeriesRows; fields without a value

@@ -92,6 +92,9 @@ func (b *Backend) CreateCollection(ctx context.Context, c *meta.Collection) erro
 	c.Tenant = b.tenant
 	out, _, err := b.meta.CreateCollection(ctx, *c)
 	if err != nil {
+		if errors.Is(err, meta.ErrInvalidName) {
+			return mongoerr.New(mongoerr.InvalidNamespace, "%s", err.Error())
+		}
 		if errors.Is(err, meta.ErrInvalid) {
 			return mongoerr.New(mongoerr.InvalidOptions, "%v", err)
 		}

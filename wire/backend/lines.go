@@ -20,6 +20,15 @@ func (b *Backend) WriteLines(ctx context.Context, db string, lines *lineproto.Ba
 		names = append(names, m)
 	}
 	sort.Strings(names)
+	// Every name first, so that a bad one changes nothing.
+	if err := meta.ValidDataDatabase(db); err != nil {
+		return err
+	}
+	for _, m := range names {
+		if err := meta.ValidCollectionName(db, m); err != nil {
+			return err
+		}
+	}
 	for _, m := range names {
 		c, ok, err := b.Collection(ctx, db, m)
 		if err != nil {

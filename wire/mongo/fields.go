@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
@@ -163,18 +164,18 @@ func (r *request) collectionName() (string, error) {
 	return name, nil
 }
 
-// validDBName checks a database name the way mongod does.
+// validDBName checks a database name the way mongod does (meta.ValidDatabaseName).
 func validDBName(db string) error {
-	if db == "" || len(db) >= 64 || strings.ContainsAny(db, "/\\. \"$\x00") {
-		return mongoerr.New(mongoerr.InvalidNamespace, "Invalid database name: '%s'", db)
+	if err := meta.ValidDatabaseName(db); err != nil {
+		return mongoerr.New(mongoerr.InvalidNamespace, "%s", err.Error())
 	}
 	return nil
 }
 
-// validCollName checks a collection name.
+// validCollName checks a collection name (meta.ValidCollectionName).
 func validCollName(db, name string) error {
-	if name == "" || strings.ContainsAny(name, "$\x00") || strings.HasPrefix(name, ".") {
-		return mongoerr.New(mongoerr.InvalidNamespace, "Invalid namespace specified '%s.%s'", db, name)
+	if err := meta.ValidCollectionName(db, name); err != nil {
+		return mongoerr.New(mongoerr.InvalidNamespace, "%s", err.Error())
 	}
 	return nil
 }
