@@ -17,7 +17,9 @@ type NameError struct{ Msg string }
 func (e *NameError) Error() string        { return e.Msg }
 func (e *NameError) Is(target error) bool { return target == ErrInvalidName }
 
-func nameError(format string, args ...any) error { return &NameError{Msg: fmt.Sprintf(format, args...)} }
+func nameError(format string, args ...any) error {
+	return &NameError{Msg: fmt.Sprintf(format, args...)}
+}
 
 // MaxDatabaseNameLen and MaxNamespaceLen are mongod's limits (bytes).
 const (

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -45,6 +46,27 @@ const (
 
 // Validate checks the batch's structure; a batch that passes can be applied without further checks.
 func (b *Batch) Validate() error {
+	if err := b.validate(); err != nil {
+		return &InvalidBatchError{Err: err}
+	}
+	return nil
+}
+
+// MinTime and MaxTime bound the row timestamps that clients may write (CheckTimes): the int64
+// nanosecond range less 30 days at each end, so that no bucket (days to weeks long) around a row
+// overflows int64. As dates: 1677-10-21T00:12:43.145224192Z and 2262-03-12T23:47:16.854775807Z.
+// The engine itself stores any int64 time.
+const (
+	MinTime = math.MinInt64 + 30*24*3600*1_000_000_000
+	MaxTime = math.MaxInt64 - 30*24*3600*1_000_000_000
+)
+
+type fieldKey struct {
+	name string
+	typ  FieldType
+}
+
+func (b *Batch) validate() error {
 	for si := range b.Series {
 		s := &b.Series[si]
 		if _, err := ParseSeriesKey(s.Key); err != nil {
@@ -52,6 +74,10 @@ func (b *Batch) Validate() error {
 		}
 		if len(s.Times) == 0 {
 			return fmt.Errorf("series %d: no rows", si)
+		}
+		var seen map[fieldKey]struct{} // for many fields: linear, not quadratic, duplicate check
+		if len(s.Fields) > 32 {
+			seen = make(map[fieldKey]struct{}, len(s.Fields))
 		}
 		for ci := range s.Fields {
 			c := &s.Fields[ci]
@@ -83,10 +109,28 @@ func (b *Batch) Validate() error {
 					}
 				}
 			}
-			for cj := 0; cj < ci; cj++ {
-				if s.Fields[cj].Name == c.Name && s.Fields[cj].Values.Type == c.Values.Type {
-					return fmt.Errorf("series %d: field %q type %#02x appears twice", si, c.Name, uint8(c.Values.Type))
+			if seen == nil { // few fields: compare with the earlier ones
+				for cj := 0; cj < ci; cj++ {
+					if s.Fields[cj].Name == c.Name && s.Fields[cj].Values.Type == c.Values.Type {
+						return fmt.Errorf("series %d: field %q type %#02x appears twice", si, c.Name, uint8(c.Values.Type))
+					}
 				}
+			} else if _, dup := seen[fieldKey{c.Name, c.Values.Type}]; dup {
+				return fmt.Errorf("series %d: field %q type %#02x appears twice", si, c.Name, uint8(c.Values.Type))
+			} else {
+				seen[fieldKey{c.Name, c.Values.Type}] = struct{}{}
+			}
+		}
+	}
+	return nil
+}
+
+// CheckTimes refuses (an *InvalidBatchError) a batch with a row outside MinTime..MaxTime.
+func (b *Batch) CheckTimes() error {
+	for si := range b.Series {
+		for _, t := range b.Series[si].Times {
+			if t < MinTime || t > MaxTime {
+				return &InvalidBatchError{Err: fmt.Errorf("series %d: time %d ns is outside %d..%d (1677-10-21 to 2262-03-12)", si, t, MinTime, MaxTime)}
 			}
 		}
 	}

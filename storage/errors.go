@@ -1,6 +1,9 @@
 package storage
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // CorruptionError reports bytes on disk that fail a checksum or do not decode.
 // Path and Offset say where; the vnode supervisor matches on this type to quarantine
@@ -16,3 +19,14 @@ func (e *CorruptionError) Error() string {
 }
 
 func (e *CorruptionError) Unwrap() error { return e.Err }
+
+// ErrInvalidBatch is matched (errors.Is) by every error of Batch.Validate: the batch itself is bad
+// (a client's input), as opposed to a failure to store a good one.
+var ErrInvalidBatch = errors.New("invalid batch")
+
+// InvalidBatchError is what Batch.Validate returns; its message is the reason alone.
+type InvalidBatchError struct{ Err error }
+
+func (e *InvalidBatchError) Error() string        { return e.Err.Error() }
+func (e *InvalidBatchError) Unwrap() error        { return e.Err }
+func (e *InvalidBatchError) Is(target error) bool { return target == ErrInvalidBatch }

@@ -142,6 +142,9 @@ func (c *Client) Write(ctx context.Context, tenant, db, collection string, b *st
 	if err := b.Validate(); err != nil {
 		return fmt.Errorf("write to %s: %w", collection, err)
 	}
+	if err := b.CheckTimes(); err != nil {
+		return fmt.Errorf("write to %s: %w", collection, err)
+	}
 	if err := checkTable(b, collection); err != nil {
 		return fmt.Errorf("write to %s: %w", collection, err)
 	}

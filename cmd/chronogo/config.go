@@ -31,13 +31,20 @@ type config struct {
 	ShardCount        int `yaml:"shard-count"`
 	// CacheSize is the memcache size of each vnode (e.g. 64MiB) at which it is flushed to a TSM file.
 	CacheSize string `yaml:"cache-size"`
+	// MaxBodySize bounds a /write body (e.g. 25MB).
+	MaxBodySize string `yaml:"max-body-size"`
+	// MaxConnections, ConnIdleTimeout and FrameTimeout bound MongoDB clients (wire/mongo.Config).
+	MaxConnections  int           `yaml:"max-connections"`
+	ConnIdleTimeout time.Duration `yaml:"conn-idle-timeout"`
+	FrameTimeout    time.Duration `yaml:"frame-timeout"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
 	TTLInterval time.Duration `yaml:"-"`
 }
 
 func defaultConfig() config {
 	return config{DataDir: "./data", MongoAddr: ":27017", HTTPAddr: ":8080", ClusterRole: "standalone",
-		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB",
+		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB", MaxBodySize: "25MB",
+		MaxConnections: 4096, ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
 		TTLInterval: 60 * time.Second}
 }
 
@@ -69,8 +76,18 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	set("actor-addr", &c.ActorAddr, fromFile.ActorAddr)
 	set("log-level", &c.LogLevel, fromFile.LogLevel)
 	set("cache-size", &c.CacheSize, fromFile.CacheSize)
+	set("max-body-size", &c.MaxBodySize, fromFile.MaxBodySize)
 	if fromFile.ReplicationFactor != 0 && !flags.Changed("replication-factor") {
 		c.ReplicationFactor = fromFile.ReplicationFactor
+	}
+	if fromFile.MaxConnections != 0 && !flags.Changed("max-connections") {
+		c.MaxConnections = fromFile.MaxConnections
+	}
+	if fromFile.ConnIdleTimeout != 0 && !flags.Changed("conn-idle-timeout") {
+		c.ConnIdleTimeout = fromFile.ConnIdleTimeout
+	}
+	if fromFile.FrameTimeout != 0 && !flags.Changed("frame-timeout") {
+		c.FrameTimeout = fromFile.FrameTimeout
 	}
 	if fromFile.ShardCount != 0 && !flags.Changed("shard-count") {
 		c.ShardCount = fromFile.ShardCount
@@ -112,6 +129,12 @@ func (c *config) validate() error {
 	if _, err := c.cacheBytes(); err != nil {
 		return err
 	}
+	if _, err := c.maxBodyBytes(); err != nil {
+		return err
+	}
+	if c.MaxConnections < 1 || c.ConnIdleTimeout <= 0 || c.FrameTimeout <= 0 {
+		return fmt.Errorf("--max-connections, --conn-idle-timeout and --frame-timeout must be positive")
+	}
 	if c.ReplicationFactor < 0 || c.ShardCount < 0 {
 		return fmt.Errorf("--replication-factor and --shard-count must not be negative")
 	}
@@ -123,6 +146,15 @@ func (c *config) cacheBytes() (int64, error) {
 	n, err := humanize.ParseBytes(c.CacheSize)
 	if err != nil || n < 64<<10 || n > 16<<30 {
 		return 0, fmt.Errorf("--cache-size=%q: want a size from 64KiB to 16GiB, e.g. 64MiB", c.CacheSize)
+	}
+	return int64(n), nil
+}
+
+// maxBodyBytes is --max-body-size in bytes: 1KB to 1GB.
+func (c *config) maxBodyBytes() (int64, error) {
+	n, err := humanize.ParseBytes(c.MaxBodySize)
+	if err != nil || n < 1000 || n > 1<<30 {
+		return 0, fmt.Errorf("--max-body-size=%q: want a size from 1KB to 1GiB, e.g. 25MB", c.MaxBodySize)
 	}
 	return int64(n), nil
 }

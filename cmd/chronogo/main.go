@@ -55,6 +55,10 @@ func rootCommand() *cobra.Command {
 	f.IntVar(&cfg.ReplicationFactor, "replication-factor", cfg.ReplicationFactor, "replicas of new databases (default 1)")
 	f.IntVar(&cfg.ShardCount, "shard-count", cfg.ShardCount, "replica sets per bucket of new databases (default 1)")
 	f.StringVar(&cfg.CacheSize, "cache-size", cfg.CacheSize, "memcache size of each vnode before it is flushed to disk (e.g. 16MiB, 1GiB)")
+	f.StringVar(&cfg.MaxBodySize, "max-body-size", cfg.MaxBodySize, "largest /write body accepted (413 past it)")
+	f.IntVar(&cfg.MaxConnections, "max-connections", cfg.MaxConnections, "most MongoDB client connections open at once")
+	f.DurationVar(&cfg.ConnIdleTimeout, "conn-idle-timeout", cfg.ConnIdleTimeout, "close a MongoDB connection idle this long")
+	f.DurationVar(&cfg.FrameTimeout, "frame-timeout", cfg.FrameTimeout, "longest time to receive one MongoDB message after its first byte, or to send a reply")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	f.DurationVar(&cfg.TTLInterval, "ttl-interval", cfg.TTLInterval, "how often expired measurements are removed")
 	_ = f.MarkHidden("ttl-interval") // for tests; MongoDB's TTL monitor also runs every 60 s

@@ -149,7 +149,7 @@ func runMetaNode(ctx context.Context, cfg config, log logrus.FieldLogger) error 
 		}
 		return errors.New("meta is starting")
 	}
-	mux := httpapi.Handler(nil, health, log.WithField("component", "http"))
+	mux := httpapi.Handler(nil, health, httpapi.Options{Log: log.WithField("component", "http")})
 	svc.Register(mux)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -227,13 +227,15 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	}
 	defer prometheus.Unregister(collector)
 
-	ms := mongo.NewServer(mongo.Config{Logger: entry.WithField("component", "mongo")}, b)
+	maxBody, _ := cfg.maxBodyBytes() // checked by validate
+	ms := mongo.NewServer(mongo.Config{Logger: entry.WithField("component", "mongo"), MaxConnections: cfg.MaxConnections,
+		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout}, b)
 	errc := make(chan error, 2)
 	go func() { errc <- ms.Serve(mongoLn) }()
 	var hs *http.Server
 	if httpLn != nil {
 		health := func(ctx context.Context) error { return host.WaitReady(ctx) }
-		hs = &http.Server{Handler: httpapi.Handler(b, health, entry.WithField("component", "http")), ReadHeaderTimeout: 10 * time.Second}
+		hs = &http.Server{Handler: httpapi.Handler(b, health, httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody}), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- hs.Serve(httpLn) }()
 	}
 	ttlCtx, stopTTL := context.WithCancel(ctx)

@@ -19,6 +19,10 @@ func TestBucketRange(t *testing.T) {
 		{-11, 10, -20, -10},
 		{math.MaxInt64, 10, math.MaxInt64 - 7, math.MaxInt64}, // MaxInt64 = ...807: floor to ...800
 		{math.MinInt64, 8, math.MinInt64, math.MinInt64 + 8},
+		// A day-long bucket at the very start: floor(ts/d)*d is below MinInt64 (it used to wrap
+		// to a bucket whose start was after its end).
+		{math.MinInt64, 86400e9, math.MinInt64, math.MinInt64 + 86400e9},
+		{math.MinInt64 + 5, 86400e9, math.MinInt64, math.MinInt64 + 86400e9},
 	}
 	for _, c := range cases {
 		s, e := BucketRange(c.ts, c.d)

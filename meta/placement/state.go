@@ -44,6 +44,9 @@ func BucketRange(ts, duration int64) (start, end int64) {
 	if ts%duration != 0 && ts < 0 {
 		q--
 	}
+	if q < math.MinInt64/duration {
+		return math.MinInt64, math.MinInt64 + duration // the first bucket; q*duration would wrap
+	}
 	start = q * duration
 	if start > math.MaxInt64-duration {
 		return start, math.MaxInt64

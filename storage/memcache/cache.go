@@ -83,6 +83,14 @@ func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, s
 		s = &seriesCols{}
 		c.series[id] = s
 	}
+	var added []*column
+	defer func() {
+		if len(added) > 0 {
+			// s.cols stays sorted by CompareColumnKeys, so find can search and Columns needs no sort
+			s.cols = append(s.cols, added...)
+			slices.SortFunc(s.cols, func(a, b *column) int { return CompareColumnKeys(ColumnKey{a.field, a.typ}, ColumnKey{b.field, b.typ}) })
+		}
+	}()
 	for fi := range rows.Fields {
 		f := &rows.Fields[fi]
 		if f.Values.Len() == 0 {
@@ -92,11 +100,7 @@ func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, s
 		if col == nil {
 			col = &column{field: f.Name, typ: f.Values.Type, sorted: true, minTime: math.MaxInt64, maxTime: math.MinInt64}
 			col.vals.Type = f.Values.Type
-			// s.cols stays sorted by CompareColumnKeys, so Columns needs no sort
-			i, _ := slices.BinarySearchFunc(s.cols, ColumnKey{f.Name, f.Values.Type}, func(c *column, k ColumnKey) int {
-				return CompareColumnKeys(ColumnKey{c.field, c.typ}, k)
-			})
-			s.cols = slices.Insert(s.cols, i, col)
+			added = append(added, col) // into s.cols after the loop: one sort, not an insert each
 		}
 		start := len(col.times)
 		before := col.footprint()
@@ -159,12 +163,21 @@ func appendValues(dst, src *storage.Values) {
 }
 
 func (s *seriesCols) find(field string, typ storage.FieldType) *column {
-	for _, c := range s.cols {
-		if c.typ == typ && c.field == field {
-			return c
+	if len(s.cols) <= 8 {
+		for _, c := range s.cols {
+			if c.typ == typ && c.field == field {
+				return c
+			}
 		}
+		return nil
 	}
-	return nil
+	i, ok := slices.BinarySearchFunc(s.cols, ColumnKey{field, typ}, func(c *column, k ColumnKey) int {
+		return CompareColumnKeys(ColumnKey{c.field, c.typ}, k)
+	})
+	if !ok {
+		return nil
+	}
+	return s.cols[i]
 }
 
 // Size is the approximate memory held, in bytes.

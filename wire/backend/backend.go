@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/sirupsen/logrus"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -188,7 +189,21 @@ func (b *Backend) Insert(ctx context.Context, c *meta.Collection, docs []bson.Ra
 			return mongoerr.New(mongoerr.BadValue, "%v", err)
 		}
 	}
-	return b.node.Write(ctx, b.tenant, c.DB, c.Name, bld.Batch())
+	return writeErr(b.node.Write(ctx, b.tenant, c.DB, c.Name, bld.Batch()))
+}
+
+// writeErr gives a write's error MongoDB's code where one fits: BadValue for a batch storage
+// refuses, OutOfDiskSpace (14031) for a full disk.
+func writeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrInvalidBatch):
+		return mongoerr.New(mongoerr.BadValue, "%v", err)
+	case errors.Is(err, syscall.ENOSPC):
+		return mongoerr.New(mongoerr.OutOfDiskSpace, "%v", err)
+	}
+	return err
 }
 
 // msToNs converts an inclusive ms bound to ns, clamping at the int64 range.

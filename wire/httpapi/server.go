@@ -7,12 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/pprof"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 
+	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/wire/lineproto"
 )
 
@@ -24,8 +27,49 @@ type LineWriter interface {
 // Health reports whether the server can take requests; nil means healthy.
 type Health func(ctx context.Context) error
 
-// MaxBodySize bounds a /write request body.
-const MaxBodySize = 256 << 20
+// Options tune the HTTP API; zero values take the defaults.
+type Options struct {
+	Log logrus.FieldLogger
+	// MaxBodySize bounds a /write body (bytes); a longer one is refused with 413 as soon as the
+	// limit is passed, before it is parsed. Default DefaultMaxBodySize.
+	MaxBodySize int64
+	// MaxConcurrentWrites bounds the /write requests read and parsed at once (memory: about this
+	// times 3 × MaxBodySize); others wait up to WriteQueueTimeout, then get 503. Default 8.
+	MaxConcurrentWrites int
+	// WriteQueueTimeout is how long a /write waits for its turn. Default 30 s.
+	WriteQueueTimeout time.Duration
+}
+
+// DefaultMaxBodySize is InfluxDB 1.x's max-body-size: 25 MB.
+const DefaultMaxBodySize = 25_000_000
+
+func (o Options) withDefaults() Options {
+	if o.Log == nil {
+		o.Log = logrus.StandardLogger()
+	}
+	if o.MaxBodySize <= 0 {
+		o.MaxBodySize = DefaultMaxBodySize
+	}
+	if o.MaxConcurrentWrites <= 0 {
+		o.MaxConcurrentWrites = 8
+	}
+	if o.WriteQueueTimeout <= 0 {
+		o.WriteQueueTimeout = 30 * time.Second
+	}
+	return o
+}
+
+// PartialWriteError says that some of a body's values were stored before Err stopped the rest.
+type PartialWriteError struct {
+	Written, Dropped int
+	Err              error
+}
+
+func (e *PartialWriteError) Error() string {
+	return fmt.Sprintf("partial write: %v written=%d dropped=%d", e.Err, e.Written, e.Dropped)
+}
+
+func (e *PartialWriteError) Unwrap() error { return e.Err }
 
 // Metrics of the HTTP endpoints.
 var (
@@ -43,10 +87,12 @@ func init() {
 
 // Handler returns the HTTP routes; callers may add their own to the mux. A nil w (a meta node,
 // which stores no data) serves no /write.
-func Handler(w LineWriter, health Health, log logrus.FieldLogger) *http.ServeMux {
+func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
+	opts = opts.withDefaults()
 	mux := http.NewServeMux()
 	if w != nil {
-		mux.HandleFunc("POST /write", func(rw http.ResponseWriter, r *http.Request) { handleWrite(rw, r, w, log) })
+		h := &writeHandler{w: w, opts: opts, slots: make(chan struct{}, opts.MaxConcurrentWrites)}
+		mux.Handle("POST /write", h)
 	}
 	mux.HandleFunc("GET /health", func(rw http.ResponseWriter, r *http.Request) {
 		if err := health(r.Context()); err != nil {
@@ -75,34 +121,91 @@ func writeError(rw http.ResponseWriter, status int, reason, msg string) {
 	_, _ = io.WriteString(rw, `{"error":`+quote(msg)+`}`)
 }
 
-func handleWrite(rw http.ResponseWriter, r *http.Request, w LineWriter, log logrus.FieldLogger) {
-	db := r.URL.Query().Get("db")
+type writeHandler struct {
+	w     LineWriter
+	opts  Options
+	slots chan struct{}
+}
+
+// ServeHTTP answers /write as InfluxDB 1.x does: 204 when everything is stored, 400 for a bad
+// body, name or point (nothing stored), 413 past the body limit, 503 when too many writes wait,
+// 507 when the disk is full, and "partial write" with counts when a failure stopped a body half
+// way (400 if the rest was bad input, else 500).
+func (h *writeHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	db := q.Get("db")
 	if db == "" {
 		writeError(rw, http.StatusBadRequest, "no_db", "database is required (?db=...)")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxBodySize))
+	if err := meta.ValidDataDatabase(db); err != nil {
+		writeError(rw, http.StatusBadRequest, "bad_db", err.Error())
+		return
+	}
+	if r.ContentLength > h.opts.MaxBodySize {
+		writeError(rw, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body of %d bytes is larger than %d", r.ContentLength, h.opts.MaxBodySize))
+		return
+	}
+	wait := time.NewTimer(h.opts.WriteQueueTimeout)
+	select {
+	case h.slots <- struct{}{}:
+		wait.Stop()
+		defer func() { <-h.slots }()
+	case <-wait.C:
+		writeError(rw, http.StatusServiceUnavailable, "busy", "too many concurrent writes; retry later")
+		return
+	case <-r.Context().Done():
+		wait.Stop()
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, h.opts.MaxBodySize))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(rw, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body larger than %d bytes", MaxBodySize))
+			writeError(rw, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body larger than %d bytes", h.opts.MaxBodySize))
 			return
 		}
 		writeError(rw, http.StatusBadRequest, "read", "reading body: "+err.Error())
 		return
 	}
-	batches, err := lineproto.Parse(body, r.URL.Query().Get("precision"), time.Now().UnixNano())
+	batches, err := lineproto.Parse(body, q.Get("precision"), time.Now().UnixNano())
+	body = nil
 	if err != nil {
 		writeError(rw, http.StatusBadRequest, "parse", "unable to parse: "+err.Error())
 		return
 	}
 	batches.Finish()
-	if err := w.WriteLines(r.Context(), db, batches); err != nil {
-		log.WithError(err).WithField("db", db).Warn("line protocol write failed")
-		writeError(rw, http.StatusInternalServerError, "write", err.Error())
+	if err := h.w.WriteLines(r.Context(), db, batches); err != nil {
+		status, reason := writeStatus(err)
+		if status >= 500 {
+			h.opts.Log.WithError(err).WithField("db", db).Warn("line protocol write failed")
+		}
+		writeError(rw, status, reason, err.Error())
 		return
 	}
 	writeLines.Add(float64(batches.Lines))
 	writeValues.Add(float64(batches.Values))
 	rw.WriteHeader(http.StatusNoContent)
 }
+
+// writeStatus maps a WriteLines error to an HTTP status and a metrics reason.
+func writeStatus(err error) (int, string) {
+	var partial *PartialWriteError
+	isPartial := errors.As(err, &partial)
+	switch {
+	case errors.Is(err, meta.ErrInvalidName), errors.Is(err, storage.ErrInvalidBatch), errors.Is(err, ErrBadRequest):
+		if isPartial {
+			return http.StatusBadRequest, "partial"
+		}
+		return http.StatusBadRequest, "invalid"
+	case errors.Is(err, syscall.ENOSPC):
+		return http.StatusInsufficientStorage, "disk_full"
+	case isPartial:
+		return http.StatusInternalServerError, "partial"
+	}
+	return http.StatusInternalServerError, "write"
+}
+
+// ErrBadRequest is matched by a LineWriter's errors that the client caused (e.g. a measurement
+// that names a collection of another shape): 400, not 500.
+var ErrBadRequest = errors.New("bad request")

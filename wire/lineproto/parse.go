@@ -34,9 +34,20 @@ type Batches struct {
 	ByMeasurement map[string]*storage.Batch
 	bySeries      map[string]map[string]int
 	byHead        map[string]seriesRef // raw "measurement,tags" bytes of a line -> its series
-	Lines         int
-	Values        int
+	// wide maps the columns of a series with many fields (name, type -> index in Fields), so a line
+	// of 100k fields costs linear time, not quadratic.
+	wide   map[seriesRef]map[colKey]int
+	Lines  int
+	Values int
 }
+
+type colKey struct {
+	name string
+	typ  storage.FieldType
+}
+
+// wideFields is the field count past which a series' columns are found through a map.
+const wideFields = 16
 
 // seriesRef locates a series in the batches.
 type seriesRef struct {
@@ -157,7 +168,7 @@ func (p *parser) line(out *Batches, line []byte, mult, now int64) error {
 			rollback(s, row)
 			return fmt.Errorf("bad field %q", kv)
 		}
-		if err := addField(s, k, v, row); err != nil {
+		if err := addField(out, ref, s, k, v, row); err != nil {
 			rollback(s, row)
 			return err
 		}
@@ -218,6 +229,9 @@ func (p *parser) newSeries(out *Batches, head []byte) (seriesRef, error) {
 		return seriesRef{}, err
 	}
 	p.key = key.Marshal(p.key[:0])
+	if len(p.key) > storage.MaxSeriesKeyLen {
+		return seriesRef{}, fmt.Errorf("measurement and tags of %d bytes: longer than %d", len(p.key), storage.MaxSeriesKeyLen)
+	}
 	b := out.ByMeasurement[meas]
 	if b == nil {
 		b = &storage.Batch{}
@@ -301,7 +315,7 @@ func scanField(s []byte) (field, rest []byte) {
 	return s, nil
 }
 
-func addField(s *storage.SeriesRows, k, v []byte, row uint32) error {
+func addField(out *Batches, ref seriesRef, s *storage.SeriesRows, k, v []byte, row uint32) error {
 	var typ storage.FieldType
 	var iv int64
 	var fv float64
@@ -335,11 +349,21 @@ func addField(s *storage.SeriesRows, k, v []byte, row uint32) error {
 	}
 	escaped := bytes.IndexByte(k, '\\') >= 0
 	var col *storage.FieldColumn
-	for i := range s.Fields {
-		f := &s.Fields[i]
-		if f.Values.Type == typ && ((!escaped && f.Name == string(k)) || (escaped && f.Name == unescape(k))) {
-			col = f
-			break
+	if idx := out.wide[ref]; idx != nil {
+		name := string(k)
+		if escaped {
+			name = unescape(k)
+		}
+		if i, ok := idx[colKey{name, typ}]; ok {
+			col = &s.Fields[i]
+		}
+	} else {
+		for i := range s.Fields {
+			f := &s.Fields[i]
+			if f.Values.Type == typ && ((!escaped && f.Name == string(k)) || (escaped && f.Name == unescape(k))) {
+				col = f
+				break
+			}
 		}
 	}
 	if col == nil {
@@ -347,8 +371,27 @@ func addField(s *storage.SeriesRows, k, v []byte, row uint32) error {
 		if name == TimeField || name == MetaField {
 			return fmt.Errorf("field name %q is reserved", name)
 		}
+		if len(name) > storage.MaxFieldNameLen {
+			return fmt.Errorf("field name of %d bytes: longer than %d", len(name), storage.MaxFieldNameLen)
+		}
 		s.Fields = append(s.Fields, storage.FieldColumn{Name: name, Rows: []uint32{}, Values: storage.Values{Type: typ}})
 		col = &s.Fields[len(s.Fields)-1]
+		switch idx := out.wide[ref]; {
+		case idx != nil:
+			idx[colKey{name, typ}] = len(s.Fields) - 1
+		case len(s.Fields) > wideFields:
+			if out.wide == nil {
+				out.wide = map[seriesRef]map[colKey]int{}
+			}
+			idx = make(map[colKey]int, len(s.Fields))
+			for i := range s.Fields {
+				idx[colKey{s.Fields[i].Name, s.Fields[i].Values.Type}] = i
+			}
+			out.wide[ref] = idx
+		}
+	}
+	if typ == storage.TypeString && len(sv) > storage.MaxValueLen {
+		return fmt.Errorf("field %q: string of %d bytes: longer than %d", k, len(sv), storage.MaxValueLen)
 	}
 	if n := len(col.Rows); n > 0 && col.Rows[n-1] == row {
 		return fmt.Errorf("field %q appears twice", k)

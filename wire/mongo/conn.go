@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -45,7 +46,7 @@ func (c *conn) serve() {
 	r := bufio.NewReader(c.nc)
 	w := bufio.NewWriter(c.nc)
 	for {
-		h, body, err := ReadMessage(r)
+		h, body, err := c.readMessage(r)
 		if err != nil {
 			if errors.Is(err, ErrFraming) {
 				c.log.WithError(err).Warn("closing connection after a malformed message")
@@ -59,6 +60,7 @@ func (c *conn) serve() {
 		}
 		out, keep := c.handleMessage(h, body)
 		if out != nil {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.FrameTimeout))
 			if _, err := w.Write(out); err == nil {
 				err = w.Flush()
 			}
@@ -71,6 +73,17 @@ func (c *conn) serve() {
 			return
 		}
 	}
+}
+
+// readMessage reads the next message: the first header byte may take IdleTimeout, the rest of
+// the message FrameTimeout from then on; the body's memory grows as its bytes arrive.
+func (c *conn) readMessage(r *bufio.Reader) (MsgHeader, []byte, error) {
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+	if _, err := r.Peek(1); err != nil {
+		return MsgHeader{}, nil, err
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.FrameTimeout))
+	return ReadMessage(r)
 }
 
 // setActive marks the connection busy or idle; it returns false when the connection must stop

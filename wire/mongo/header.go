@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // OpCode is the operation code of a wire message.
@@ -86,9 +87,33 @@ func ReadMessage(r io.Reader) (MsgHeader, []byte, error) {
 	if err != nil {
 		return h, nil, err
 	}
-	body := make([]byte, h.MessageLength-MsgHeaderLen)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return h, nil, fmt.Errorf("reading %s body of %d bytes: %w", h.OpCode, len(body), err)
+	n := int(h.MessageLength - MsgHeaderLen)
+	body, err := readGrowing(r, n)
+	if err != nil {
+		return h, nil, fmt.Errorf("reading %s body of %d bytes: %w", h.OpCode, n, err)
 	}
 	return h, body, nil
+}
+
+// firstBodyChunk is how much of a body is reserved before any of it has arrived.
+const firstBodyChunk = 64 << 10
+
+// readGrowing reads exactly n bytes, growing its buffer as they arrive (at most doubling what was
+// received), so a header that announces 48 MB costs 64 KiB until the bytes come.
+func readGrowing(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, firstBodyChunk))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n-len(buf), cap(buf)))
+		}
+		m, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err != nil && len(buf) < n {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return buf, nil
 }

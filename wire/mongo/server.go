@@ -23,6 +23,37 @@ type Config struct {
 	// CursorReapInterval is how often idle cursors are looked for (default 1 minute, at most
 	// IdleCursorTimeout).
 	CursorReapInterval time.Duration
+	// MaxConnections bounds open client connections (default 4096); one more is closed at once.
+	MaxConnections int
+	// IdleTimeout closes a connection that sends nothing for this long (default 30 minutes;
+	// drivers reconnect).
+	IdleTimeout time.Duration
+	// FrameTimeout bounds the time from a message's header to its last byte, and the time to
+	// write a reply (default 2 minutes): a client cannot hold a half-sent frame open.
+	FrameTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = logrus.StandardLogger()
+	}
+	if c.IdleCursorTimeout <= 0 {
+		c.IdleCursorTimeout = 10 * time.Minute
+	}
+	if c.CursorReapInterval <= 0 {
+		c.CursorReapInterval = time.Minute
+	}
+	c.CursorReapInterval = min(c.CursorReapInterval, c.IdleCursorTimeout)
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = 4096
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 30 * time.Minute
+	}
+	if c.FrameTimeout <= 0 {
+		c.FrameTimeout = 2 * time.Minute
+	}
+	return c
 }
 
 // Server serves the MongoDB wire protocol for a Backend: one goroutine per connection, cursors
@@ -53,16 +84,7 @@ type Server struct {
 
 // NewServer returns a server for b; it does nothing until Serve.
 func NewServer(cfg Config, b Backend) *Server {
-	if cfg.Logger == nil {
-		cfg.Logger = logrus.StandardLogger()
-	}
-	if cfg.IdleCursorTimeout <= 0 {
-		cfg.IdleCursorTimeout = 10 * time.Minute
-	}
-	if cfg.CursorReapInterval <= 0 {
-		cfg.CursorReapInterval = time.Minute
-	}
-	cfg.CursorReapInterval = min(cfg.CursorReapInterval, cfg.IdleCursorTimeout)
+	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
 		cfg:       cfg,
@@ -124,6 +146,14 @@ func (s *Server) Serve(l net.Listener) error {
 			s.mu.Unlock()
 			_ = nc.Close()
 			return ErrServerClosed
+		}
+		if len(s.conns) >= s.cfg.MaxConnections {
+			s.mu.Unlock()
+			_ = nc.Close()
+			refusedConns.Inc()
+			s.log.WithFields(logrus.Fields{"remote": nc.RemoteAddr().String(), "max_connections": s.cfg.MaxConnections}).
+				Warn("connection refused because too many are open")
+			continue
 		}
 		s.conns[c] = struct{}{}
 		s.connWG.Add(1)

@@ -45,6 +45,7 @@ const (
 	UnsupportedOpQueryCommand Code = 352
 	BSONObjectTooLarge        Code = 10334
 	InvalidLength             Code = 16
+	OutOfDiskSpace            Code = 14031
 )
 
 var names = map[Code]string{
@@ -60,6 +61,7 @@ var names = map[Code]string{
 	InvalidBSON: "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand",
 	BSONObjectTooLarge: "BSONObjectTooLarge", InvalidLength: "InvalidLength",
 	PathNotViable: "PathNotViable", ConflictingUpdateOps: "ConflictingUpdateOperators",
+	OutOfDiskSpace: "OutOfDiskSpace",
 }
 
 // Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).

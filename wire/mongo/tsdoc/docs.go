@@ -3,7 +3,7 @@ package tsdoc
 import (
 	"errors"
 	"fmt"
-	"math"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
@@ -16,7 +16,7 @@ import (
 var ErrBadTime = errors.New("time field missing or not a BSON UTC datetime")
 
 // Nanoseconds per BSON datetime millisecond: rows are stored with ns timestamps (the line protocol's
-// precision), so dates between the years 1677 and 2262 are accepted.
+// precision), so dates between 1677-10-21 and 2262-03-12 (storage.MinTime..MaxTime) are accepted.
 const nsPerMs = 1_000_000
 
 // TimeOf returns the row timestamp (ns) of a document, or ErrBadTime.
@@ -26,8 +26,9 @@ func TimeOf(doc bson.Raw, timeField string) (int64, error) {
 		return 0, ErrBadTime
 	}
 	ms := v.DateTime()
-	if ms > math.MaxInt64/nsPerMs || ms < math.MinInt64/nsPerMs {
-		return 0, fmt.Errorf("%w: date %d ms is outside the years 1677..2262", ErrBadTime, ms)
+	if ms > storage.MaxTime/nsPerMs || ms < storage.MinTime/nsPerMs {
+		return 0, fmt.Errorf("%w: date %s is outside %s..%s", ErrBadTime, time.UnixMilli(ms).UTC().Format(time.RFC3339),
+			time.Unix(0, storage.MinTime).UTC().Format(time.RFC3339), time.Unix(0, storage.MaxTime).UTC().Format(time.RFC3339))
 	}
 	return ms * nsPerMs, nil
 }

@@ -1,0 +1,13 @@
+package mongo
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics of the MongoDB listener.
+var (
+	refusedConns = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "chronogo", Subsystem: "mongo",
+		Name: "connections_refused_total", Help: "Client connections closed at once because MaxConnections were open."})
+)
+
+func init() {
+	prometheus.MustRegister(refusedConns)
+}
