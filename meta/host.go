@@ -10,6 +10,7 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/config"
 	"github.com/lni/dragonboat/v4/plugin/tan"
+	"github.com/lni/vfs"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/sirupsen/logrus"
 
@@ -54,7 +55,13 @@ func Start(cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("meta config: %w", err)
 	}
 	installDragonboatLogger(cfg.Logger)
+	if freed, err := trimLogFiles(cfg.DataDir); err != nil {
+		return nil, err
+	} else if freed > 0 {
+		cfg.Logger.WithFields(logrus.Fields{"dir": cfg.DataDir, "freed_bytes": freed}).Info("freed space preallocated by meta log files")
+	}
 	exp := config.GetDefaultExpertConfig()
+	exp.FS = noPreallocFS{vfs.Default}
 	exp.LogDBFactory = tan.Factory // never change: the LogDB type is recorded in the data dir
 	exp.LogDB = config.GetTinyMemLogDBConfig()
 	exp.LogDB.KVWriteBufferSize = logDBWriteBuffer
