@@ -10,8 +10,8 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/config"
 	"github.com/lni/dragonboat/v4/plugin/tan"
-	"github.com/lni/vfs"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/lni/vfs"
 	"github.com/sirupsen/logrus"
 
 	"github.com/chronogo/chronogo/meta/catalog"
