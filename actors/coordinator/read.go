@@ -84,7 +84,7 @@ type readOp struct {
 	table            string
 	minTime, maxTime int64
 	fields           []string
-	deadline         time.Time
+	deadline         time.Time // the caller's; zero when it has none
 }
 
 // request is the wire request opening a cursor on vnode v of replica set rs.
@@ -115,9 +115,9 @@ func (c *Client) read(ctx context.Context, tenant, db string, q engine.ScanQuery
 		return fmt.Errorf("read %s/%s: %w", tenant, db, err)
 	}
 	op.filter, op.table, op.minTime, op.maxTime, op.fields = filter, q.Table, q.MinTime, q.MaxTime, q.Fields
-	op.deadline = c.deadline(ctx)
-	ctx, cancel := context.WithDeadline(ctx, op.deadline)
-	defer cancel()
+	// A read has the caller's deadline and no other (MongoDB has no default time limit: a cursor
+	// read at the client's pace may take hours); each request to a replica has its own timeout.
+	op.deadline, _ = ctx.Deadline()
 	buckets, err := c.cfg.Placement.BucketsIn(ctx, tenant, db, q.MinTime, q.MaxTime)
 	if err != nil {
 		return fmt.Errorf("read %s/%s: %w", tenant, db, err)
@@ -230,7 +230,7 @@ func replicaErr(err error, v meta.Vnode) error {
 // readLocal runs op on a snapshot of a replica on this node.
 func (c *Client) readLocal(b meta.Bucket, rs meta.ReplicaSet, v meta.Vnode, op *readOp, delivered *bool) error {
 	spec := vnode.Spec{Tenant: b.Tenant, DB: b.DB, BucketID: b.ID, ReplicaSetID: rs.ID, VnodeID: v.ID}
-	res, err := c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: &vnode.GetSnapshot{}}, time.Until(op.deadline)).Result()
+	res, err := c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: &vnode.GetSnapshot{}}, timeoutUntil(op.deadline, c.cfg.RequestTimeout)).Result()
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -242,4 +242,12 @@ func (c *Client) readLocal(b meta.Bucket, rs meta.ReplicaSet, v meta.Vnode, op *
 		return fmt.Errorf("snapshot: %w", replyError(r.GetCode(), r.GetMessage()))
 	}
 	return fmt.Errorf("snapshot: unexpected reply %T", res)
+}
+
+// timeoutUntil is limit, or less when deadline (if not zero) comes first; at least a millisecond.
+func timeoutUntil(deadline time.Time, limit time.Duration) time.Duration {
+	if !deadline.IsZero() {
+		limit = min(limit, time.Until(deadline))
+	}
+	return max(limit, time.Millisecond)
 }

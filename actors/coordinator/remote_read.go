@@ -63,13 +63,13 @@ func (c *Client) newStream(ctx context.Context, cand candidate, req *messages.Sc
 
 // request sends one request to the reader with the per-replica deadline.
 func (s *remoteStream) request(deadline time.Time, m *messages.ScanRequest) *actor.Future {
-	timeout := min(s.c.cfg.ReplicaTimeout, time.Until(deadline))
+	timeout := timeoutUntil(deadline, s.c.cfg.ReplicaTimeout)
 	env, err := messages.Wrap(m)
 	if err != nil {
 		// every message of the registry wraps; this is a bug
 		panic(fmt.Sprintf("BUG: wrapping ScanRequest: %v", err))
 	}
-	return s.c.root.RequestFuture(s.pid, env, max(timeout, time.Millisecond))
+	return s.c.root.RequestFuture(s.pid, env, timeout)
 }
 
 // accept decodes an answer and records the cursor's state; error chunks are errors.

@@ -35,6 +35,7 @@ type config struct {
 	MaxBodySize string `yaml:"max-body-size"`
 	// MaxConnections, ConnIdleTimeout and FrameTimeout bound MongoDB clients (wire/mongo.Config).
 	MaxConnections  int           `yaml:"max-connections"`
+	CursorMemory    string        `yaml:"cursor-memory"`
 	ConnIdleTimeout time.Duration `yaml:"conn-idle-timeout"`
 	FrameTimeout    time.Duration `yaml:"frame-timeout"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
@@ -44,7 +45,7 @@ type config struct {
 func defaultConfig() config {
 	return config{DataDir: "./data", MongoAddr: ":27017", HTTPAddr: ":8080", ClusterRole: "standalone",
 		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB", MaxBodySize: "25MB",
-		MaxConnections: 4096, ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
+		MaxConnections: 4096, CursorMemory: "1GiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
 		TTLInterval: 60 * time.Second}
 }
 
@@ -77,6 +78,7 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	set("log-level", &c.LogLevel, fromFile.LogLevel)
 	set("cache-size", &c.CacheSize, fromFile.CacheSize)
 	set("max-body-size", &c.MaxBodySize, fromFile.MaxBodySize)
+	set("cursor-memory", &c.CursorMemory, fromFile.CursorMemory)
 	if fromFile.ReplicationFactor != 0 && !flags.Changed("replication-factor") {
 		c.ReplicationFactor = fromFile.ReplicationFactor
 	}
@@ -131,6 +133,9 @@ func (c *config) validate() error {
 	}
 	if _, err := c.maxBodyBytes(); err != nil {
 		return err
+	}
+	if n, err := humanize.ParseBytes(c.CursorMemory); err != nil || n < 1<<20 {
+		return fmt.Errorf("--cursor-memory=%q: want a size of at least 1MiB, e.g. 1GiB", c.CursorMemory)
 	}
 	if c.MaxConnections < 1 || c.ConnIdleTimeout <= 0 || c.FrameTimeout <= 0 {
 		return fmt.Errorf("--max-connections, --conn-idle-timeout and --frame-timeout must be positive")

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
@@ -228,8 +229,9 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	defer prometheus.Unregister(collector)
 
 	maxBody, _ := cfg.maxBodyBytes() // checked by validate
+	cursorMem, _ := humanize.ParseBytes(cfg.CursorMemory)
 	ms := mongo.NewServer(mongo.Config{Logger: entry.WithField("component", "mongo"), MaxConnections: cfg.MaxConnections,
-		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout}, b)
+		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout, CursorMemoryBudget: int64(cursorMem)}, b)
 	errc := make(chan error, 2)
 	go func() { errc <- ms.Serve(mongoLn) }()
 	var hs *http.Server

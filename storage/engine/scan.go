@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"slices"
 	"sort"
 
@@ -17,6 +18,10 @@ type ScanQuery struct {
 	Filter           index.Expr
 	MinTime, MaxTime int64
 	Fields           []string
+	// SliceRows, if positive, bounds the memory of a scan: a series estimated to hold more rows
+	// than this in the range is delivered in consecutive time slices of about this many rows
+	// (ScanColumn.Part numbers them), each slice all columns. Zero: one part per series.
+	SliceRows int
 }
 
 // ScanColumn is one (series, field, type) column of a scan result, sorted by time, one point per
@@ -26,6 +31,7 @@ type ScanColumn struct {
 	Series storage.SeriesID
 	Field  string
 	Points *storage.Points
+	Part   int // the time slice of the series (see ScanQuery.SliceRows); slices come in time order
 }
 
 // SeriesKey resolves a series id of this snapshot's vnode.
@@ -60,22 +66,87 @@ func (s *Snapshot) Scan(q ScanQuery, fn func(c *ScanColumn) error) error {
 	sc := s.newScanner(q)
 	col := &ScanColumn{}
 	for _, id := range ids {
-		keys, files := sc.columns(id)
-		for _, k := range keys {
-			pts, err := sc.read(id, k, files)
-			if err != nil {
-				return err
+		parts := sc.slices(id)
+		for part, r := range parts {
+			sc.q.MinTime, sc.q.MaxTime = r[0], r[1]
+			keys, files := sc.columns(id)
+			for _, k := range keys {
+				pts, err := sc.read(id, k, files)
+				if err != nil {
+					return err
+				}
+				if pts.Len() == 0 {
+					continue
+				}
+				col.Series, col.Field, col.Points, col.Part = id, k.Field, pts, part
+				if err := fn(col); err != nil {
+					return err
+				}
 			}
-			if pts.Len() == 0 {
-				continue
-			}
-			col.Series, col.Field, col.Points = id, k.Field, pts
-			if err := fn(col); err != nil {
-				return err
+		}
+		sc.q.MinTime, sc.q.MaxTime = q.MinTime, q.MaxTime
+	}
+	return nil
+}
+
+// slices splits the query range for series id into time slices of about SliceRows rows, from the
+// point counts of its blocks and cache columns (spread evenly over their time ranges): one slice
+// without SliceRows or when the series is small.
+func (sc *scanner) slices(id storage.SeriesID) [][2]int64 {
+	whole := [][2]int64{{sc.q.MinTime, sc.q.MaxTime}}
+	if sc.q.SliceRows <= 0 {
+		return whole
+	}
+	keys, files := sc.columns(id)
+	if len(keys) == 0 {
+		return whole
+	}
+	var points float64
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	add := func(blo, bhi int64, n int) {
+		clo, chi := max(blo, sc.q.MinTime), min(bhi, sc.q.MaxTime)
+		if clo > chi || n == 0 {
+			return
+		}
+		share := 1.0
+		if bhi > blo {
+			share = (float64(chi) - float64(clo) + 1) / (float64(bhi) - float64(blo) + 1)
+		}
+		points += share * float64(n)
+		lo, hi = min(lo, clo), max(hi, chi)
+	}
+	for _, f := range files {
+		for _, e := range f.entries {
+			for bi := range e.Blocks {
+				m := &e.Blocks[bi]
+				add(m.MinTime, m.MaxTime, int(m.Agg.Count))
 			}
 		}
 	}
-	return nil
+	for _, c := range sc.s.caches {
+		for _, k := range keys {
+			if clo, chi, n, ok := c.ColumnStats(id, k); ok {
+				add(clo, chi, n)
+			}
+		}
+	}
+	rows := points / float64(len(keys)) // the columns of a series are mostly dense
+	n := int(rows/float64(sc.q.SliceRows)) + 1
+	if n <= 1 || hi <= lo {
+		return whole
+	}
+	width := (float64(hi) - float64(lo) + 1) / float64(n)
+	out := make([][2]int64, 0, n)
+	start := sc.q.MinTime
+	for i := 1; i < n; i++ {
+		end := lo + int64(width*float64(i)) - 1
+		if end < start || end >= sc.q.MaxTime {
+			continue
+		}
+		out = append(out, [2]int64{start, end})
+		start = end + 1
+	}
+	return append(out, [2]int64{start, sc.q.MaxTime})
 }
 
 // seriesFile is a file that may hold a series, with that series' index entries.

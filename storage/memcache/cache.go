@@ -322,6 +322,18 @@ func (c *Cache) ColumnTimeRange(id storage.SeriesID, k ColumnKey) (lo, hi int64,
 	return 0, 0, false
 }
 
+// ColumnStats returns a column's time range and its number of points (before last-write-wins).
+func (c *Cache) ColumnStats(id storage.SeriesID, k ColumnKey) (lo, hi int64, n int, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if s := c.series[id]; s != nil {
+		if col := s.find(k.Field, k.Type); col != nil && len(col.times) > 0 {
+			return col.minTime, col.maxTime, len(col.times), true
+		}
+	}
+	return 0, 0, 0, false
+}
+
 // Read fills dst with the points of one column, sorted by time with last-write-wins applied inside
 // the cache (one point per timestamp). It reports false if the column does not exist.
 func (c *Cache) Read(id storage.SeriesID, k ColumnKey, dst *storage.Points) bool {

@@ -219,14 +219,19 @@ func msToNs(ms int64, upper bool) int64 {
 	return ms * 1_000_000
 }
 
+// findSliceRows bounds the rows of one series that Find holds at once (engine.ScanQuery.SliceRows):
+// 8192 rows of a few fields are a few MB, so an open cursor costs that much, not its series.
+const findSliceRows = 8192
+
 // Find streams the collection's documents that may match p.
 func (b *Backend) Find(ctx context.Context, c *meta.Collection, p *mongo.Pushdown, fn func(doc bson.Raw) error) error {
-	q := engine.ScanQuery{Filter: p.Meta, MinTime: msToNs(p.MinTime, false), MaxTime: msToNs(p.MaxTime, true)}
+	q := engine.ScanQuery{Filter: p.Meta, MinTime: msToNs(p.MinTime, false), MaxTime: msToNs(p.MaxTime, true), SliceRows: findSliceRows}
 	if p.Fields != nil {
 		q.Fields = append([]string{"_id"}, p.Fields...)
 	}
 	var (
 		cur     storage.SeriesID
+		curPart int
 		curSnap coordinator.Source
 		cols    []tsdoc.Column
 		pool    []tsdoc.Column
@@ -244,11 +249,11 @@ func (b *Backend) Find(ctx context.Context, c *meta.Collection, p *mongo.Pushdow
 		return err
 	}
 	err := b.node.Scan(ctx, b.tenant, c.DB, c.Name, q, func(snap coordinator.Source, col *engine.ScanColumn) error {
-		if snap != curSnap || col.Series != cur {
+		if snap != curSnap || col.Series != cur || col.Part != curPart {
 			if err := flush(); err != nil {
 				return err
 			}
-			curSnap, cur = snap, col.Series
+			curSnap, cur, curPart = snap, col.Series, col.Part
 			cols = pool[:0]
 		}
 		cols = append(cols, copyColumn(col))

@@ -8,6 +8,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
 const (
@@ -25,6 +27,23 @@ type cursor struct {
 	docs    []bson.Raw
 	stream  *docStream
 	lastUse time.Time
+	bytes   int64 // what it holds, counted against the registry's budget
+}
+
+// streamCursorBytes is what a streaming cursor is counted for: its producer runs at most
+// streamBuffer documents and one scan slice ahead of the client.
+const streamCursorBytes = 4 << 20
+
+// size is the memory a cursor holds now.
+func (c *cursor) size() int64 {
+	if c.stream != nil {
+		return streamCursorBytes
+	}
+	var n int64
+	for _, d := range c.docs {
+		n += int64(len(d)) + 24
+	}
+	return n
 }
 
 // close releases the cursor's stream, if any.
@@ -37,23 +56,32 @@ func (c *cursor) close() {
 // cursorRegistry holds the open cursors of all connections (drivers use pools, so a getMore may
 // arrive on another connection than its find).
 type cursorRegistry struct {
-	mu sync.Mutex
-	m  map[int64]*cursor
+	mu     sync.Mutex
+	m      map[int64]*cursor
+	bytes  int64 // held by the cursors in m
+	budget int64
 }
 
-func newCursorRegistry() *cursorRegistry {
-	return &cursorRegistry{m: make(map[int64]*cursor)}
+func newCursorRegistry(budget int64) *cursorRegistry {
+	return &cursorRegistry{m: make(map[int64]*cursor), budget: budget}
 }
 
 // add registers docs under a new random non-zero id.
-func (r *cursorRegistry) add(ns string, docs []bson.Raw) int64 {
+func (r *cursorRegistry) add(ns string, docs []bson.Raw) (int64, error) {
 	return r.addCursor(&cursor{ns: ns, docs: docs})
 }
 
-// addCursor registers c under a new random non-zero id and returns it.
-func (r *cursorRegistry) addCursor(c *cursor) int64 {
+// addCursor registers c under a new random non-zero id and returns it; ExceededMemoryLimit if the
+// open cursors would hold more than the budget (the query's result is dropped, the others stay).
+func (r *cursorRegistry) addCursor(c *cursor) (int64, error) {
+	c.bytes = c.size()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.bytes+c.bytes > r.budget {
+		return 0, mongoerr.New(mongoerr.ExceededMemoryLimit,
+			"open cursors would hold %d bytes, more than the cursor memory budget of %d: close cursors (or read them to the end) and retry", r.bytes+c.bytes, r.budget)
+	}
+	r.bytes += c.bytes
 	for {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
@@ -63,7 +91,7 @@ func (r *cursorRegistry) addCursor(c *cursor) int64 {
 		}
 		c.id, c.lastUse = id, time.Now()
 		r.m[id] = c
-		return id
+		return id, nil
 	}
 }
 
@@ -74,15 +102,26 @@ func (r *cursorRegistry) take(id int64) (*cursor, bool) {
 	c, ok := r.m[id]
 	if ok {
 		delete(r.m, id)
+		r.bytes -= c.bytes
 	}
 	return c, ok
 }
 
+// put returns a cursor taken for a getMore (never refused: it holds less than before).
 func (r *cursorRegistry) put(c *cursor) {
+	c.bytes = c.size()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c.lastUse = time.Now()
 	r.m[c.id] = c
+	r.bytes += c.bytes
+}
+
+// held is the memory the open cursors hold.
+func (r *cursorRegistry) held() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bytes
 }
 
 // peek reports the namespace of an open cursor.
@@ -105,6 +144,7 @@ func (r *cursorRegistry) kill(ns string, id int64) bool {
 		return false
 	}
 	delete(r.m, id)
+	r.bytes -= c.bytes
 	go c.close()
 	return true
 }
@@ -117,6 +157,7 @@ func (r *cursorRegistry) reap(before time.Time) int {
 	for id, c := range r.m {
 		if c.lastUse.Before(before) {
 			delete(r.m, id)
+			r.bytes -= c.bytes
 			go c.close()
 			n++
 		}
@@ -132,6 +173,7 @@ func (r *cursorRegistry) closeAll() {
 		cs = append(cs, c)
 		delete(r.m, id)
 	}
+	r.bytes = 0
 	r.mu.Unlock()
 	for _, c := range cs {
 		c.close()
@@ -176,7 +218,7 @@ func cursorReply(ns, batchKey string, id int64, batch []bson.Raw) *bsoncore.Docu
 
 // firstBatch sends the first batch of docs and keeps the rest in a cursor unless singleBatch.
 // batchSize < 0 means the client set none.
-func (s *Server) firstBatch(ns string, docs []bson.Raw, batchSize int64, singleBatch bool) *bsoncore.DocumentBuilder {
+func (s *Server) firstBatch(ns string, docs []bson.Raw, batchSize int64, singleBatch bool) (*bsoncore.DocumentBuilder, error) {
 	limit := defaultFirstBatch
 	if batchSize >= 0 {
 		limit = int(min(batchSize, int64(len(docs)+1)))
@@ -189,7 +231,10 @@ func (s *Server) firstBatch(ns string, docs []bson.Raw, batchSize int64, singleB
 	}
 	var id int64
 	if len(rest) > 0 && !singleBatch {
-		id = s.cursors.add(ns, rest)
+		var err error
+		if id, err = s.cursors.add(ns, rest); err != nil {
+			return nil, err
+		}
 	}
-	return cursorReply(ns, "firstBatch", id, batch)
+	return cursorReply(ns, "firstBatch", id, batch), nil
 }

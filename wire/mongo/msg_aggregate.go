@@ -87,7 +87,7 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 				return nil, err
 			}
 			if done {
-				return s.firstBatch(ns, docs, batchSize, false), nil
+				return s.firstBatch(ns, docs, batchSize, false)
 			}
 		}
 	}
@@ -100,5 +100,5 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 	if err := p.Run(in, out); err != nil {
 		return nil, queryErr(err)
 	}
-	return s.firstBatch(ns, docs, batchSize, false), nil
+	return s.firstBatch(ns, docs, batchSize, false)
 }

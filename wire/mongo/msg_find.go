@@ -61,7 +61,7 @@ func msgFind(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBu
 	if err != nil {
 		return nil, err
 	}
-	return s.firstBatch(req.db+"."+name, docs, batchSize, singleBatch), nil
+	return s.firstBatch(req.db+"."+name, docs, batchSize, singleBatch)
 }
 
 // streamFind answers a find without a sort from a stream: the scan runs while the client fetches
@@ -118,7 +118,11 @@ func (s *Server) streamFind(ns string, c *meta.Collection, q *findQuery, batchSi
 	if exhausted || singleBatch {
 		st.close()
 	} else {
-		id = s.cursors.addCursor(&cursor{ns: ns, stream: st})
+		var err error
+		if id, err = s.cursors.addCursor(&cursor{ns: ns, stream: st}); err != nil {
+			st.close()
+			return nil, err
+		}
 	}
 	return cursorReply(ns, "firstBatch", id, batch), nil
 }

@@ -23,6 +23,9 @@ type Config struct {
 	// CursorReapInterval is how often idle cursors are looked for (default 1 minute, at most
 	// IdleCursorTimeout).
 	CursorReapInterval time.Duration
+	// CursorMemoryBudget bounds what open cursors hold (default 1 GiB): a query whose cursor would
+	// pass it fails with ExceededMemoryLimit (146).
+	CursorMemoryBudget int64
 	// MaxConnections bounds open client connections (default 4096); one more is closed at once.
 	MaxConnections int
 	// IdleTimeout closes a connection that sends nothing for this long (default 30 minutes;
@@ -44,6 +47,9 @@ func (c Config) withDefaults() Config {
 		c.CursorReapInterval = time.Minute
 	}
 	c.CursorReapInterval = min(c.CursorReapInterval, c.IdleCursorTimeout)
+	if c.CursorMemoryBudget <= 0 {
+		c.CursorMemoryBudget = 1 << 30
+	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = 4096
 	}
@@ -90,7 +96,7 @@ func NewServer(cfg Config, b Backend) *Server {
 		cfg:       cfg,
 		b:         b,
 		log:       cfg.Logger,
-		cursors:   newCursorRegistry(),
+		cursors:   newCursorRegistry(cfg.CursorMemoryBudget),
 		baseCtx:   ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),

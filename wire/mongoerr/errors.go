@@ -46,6 +46,7 @@ const (
 	BSONObjectTooLarge        Code = 10334
 	InvalidLength             Code = 16
 	OutOfDiskSpace            Code = 14031
+	ExceededMemoryLimit       Code = 146
 )
 
 var names = map[Code]string{
@@ -61,7 +62,7 @@ var names = map[Code]string{
 	InvalidBSON: "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand",
 	BSONObjectTooLarge: "BSONObjectTooLarge", InvalidLength: "InvalidLength",
 	PathNotViable: "PathNotViable", ConflictingUpdateOps: "ConflictingUpdateOperators",
-	OutOfDiskSpace: "OutOfDiskSpace",
+	OutOfDiskSpace: "OutOfDiskSpace", ExceededMemoryLimit: "ExceededMemoryLimit",
 }
 
 // Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).
