@@ -105,5 +105,6 @@ func ErrorFor(err error) *ErrorReply {
 
 // Retryable reports whether a request that failed with code may simply be sent again.
 func Retryable(code ErrorCode) bool {
-	return code == ErrorCode_ERROR_CODE_OVERLOADED || code == ErrorCode_ERROR_CODE_UNAVAILABLE
+	return code == ErrorCode_ERROR_CODE_OVERLOADED || code == ErrorCode_ERROR_CODE_UNAVAILABLE ||
+		code == ErrorCode_ERROR_CODE_DISK_FULL // nothing was written: hint it, retry once there is space
 }

@@ -59,7 +59,7 @@ func TestEnvelopeErrors(t *testing.T) {
 }
 
 func TestRetryable(t *testing.T) {
-	want := map[ErrorCode]bool{ErrorCode_ERROR_CODE_OVERLOADED: true, ErrorCode_ERROR_CODE_UNAVAILABLE: true}
+	want := map[ErrorCode]bool{ErrorCode_ERROR_CODE_OVERLOADED: true, ErrorCode_ERROR_CODE_UNAVAILABLE: true, ErrorCode_ERROR_CODE_DISK_FULL: true}
 	for c := range ErrorCode_name {
 		require.Equal(t, want[ErrorCode(c)], Retryable(ErrorCode(c)), "code %v", ErrorCode(c))
 	}

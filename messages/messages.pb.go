@@ -94,6 +94,7 @@ const (
 	ErrorCode_ERROR_CODE_UNSUPPORTED     ErrorCode = 6 // unknown message type or schema version
 	ErrorCode_ERROR_CODE_CORRUPTION      ErrorCode = 7 // the vnode found corrupt files and is stopped until repaired
 	ErrorCode_ERROR_CODE_PATH_NOT_VIABLE ErrorCode = 8 // a meta update would create a field inside a non-document
+	ErrorCode_ERROR_CODE_DISK_FULL       ErrorCode = 9 // the disk is full: nothing was written; retry once space is free
 )
 
 // Enum value maps for ErrorCode.
@@ -108,6 +109,7 @@ var (
 		6: "ERROR_CODE_UNSUPPORTED",
 		7: "ERROR_CODE_CORRUPTION",
 		8: "ERROR_CODE_PATH_NOT_VIABLE",
+		9: "ERROR_CODE_DISK_FULL",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_OK":              0,
@@ -119,6 +121,7 @@ var (
 		"ERROR_CODE_UNSUPPORTED":     6,
 		"ERROR_CODE_CORRUPTION":      7,
 		"ERROR_CODE_PATH_NOT_VIABLE": 8,
+		"ERROR_CODE_DISK_FULL":       9,
 	}
 )
 
@@ -2186,7 +2189,7 @@ const file_messages_proto_rawDesc = "" +
 	"\x0fCONSISTENCY_ANY\x10\x01\x12\x13\n" +
 	"\x0fCONSISTENCY_ONE\x10\x02\x12\x16\n" +
 	"\x12CONSISTENCY_QUORUM\x10\x03\x12\x13\n" +
-	"\x0fCONSISTENCY_ALL\x10\x04*\xfb\x01\n" +
+	"\x0fCONSISTENCY_ALL\x10\x04*\x95\x02\n" +
 	"\tErrorCode\x12\x11\n" +
 	"\rERROR_CODE_OK\x10\x00\x12\x17\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x01\x12\x1a\n" +
@@ -2196,7 +2199,8 @@ const file_messages_proto_rawDesc = "" +
 	"\x14ERROR_CODE_NOT_OWNER\x10\x05\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSUPPORTED\x10\x06\x12\x19\n" +
 	"\x15ERROR_CODE_CORRUPTION\x10\a\x12\x1e\n" +
-	"\x1aERROR_CODE_PATH_NOT_VIABLE\x10\bB'Z%github.com/chronogo/chronogo/messagesb\x06proto3"
+	"\x1aERROR_CODE_PATH_NOT_VIABLE\x10\b\x12\x18\n" +
+	"\x14ERROR_CODE_DISK_FULL\x10\tB'Z%github.com/chronogo/chronogo/messagesb\x06proto3"
 
 var (
 	file_messages_proto_rawDescOnce sync.Once

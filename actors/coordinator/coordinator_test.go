@@ -5,7 +5,9 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chronogo/chronogo/actors/vnode"
@@ -66,6 +68,9 @@ func TestWriteConsistency(t *testing.T) {
 			err := c.client.Write(context.Background(), tenant, dbName, table, makeBatch(t, hosts(8), []int64{10, 1010}, 1, model))
 			if !tc.wantPartial {
 				require.NoError(t, err)
+				// At one and any the write returns before every replica committed it, and a read may
+				// use a replica that has not yet: it sees the write soon, not at once.
+				require.Eventually(t, func() bool { return assert.ObjectsAreEqual(model, c.scanAll(t)) }, 5*time.Second, 10*time.Millisecond)
 				require.Equal(t, model, c.scanAll(t))
 				return
 			}

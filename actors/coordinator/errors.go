@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"github.com/chronogo/chronogo/messages"
 )
@@ -33,6 +34,7 @@ type ReplicaSetFailure struct {
 	Hinted                 int      // failed replicas whose write was stored as a hint: they catch up
 	Errors                 []string // one per failed replica: "vnode 7 on node 2: ..."
 	Retryable              bool     // every replica failure was retryable (timeouts, overload, restarts)
+	causes                 []error
 }
 
 func (e *PartialWriteError) Error() string {
@@ -42,6 +44,15 @@ func (e *PartialWriteError) Error() string {
 		fmt.Fprintf(&sb, "; bucket %d replica set %d: %d of %d acks, %d hinted (%s)", f.BucketID, f.ReplicaSetID, f.Acks, f.Need, f.Hinted, strings.Join(f.Errors, ", "))
 	}
 	return sb.String()
+}
+
+// Unwrap returns every replica's error, so errors.Is finds a cause (syscall.ENOSPC for a full disk).
+func (e *PartialWriteError) Unwrap() []error {
+	var out []error
+	for _, f := range e.Failed {
+		out = append(out, f.causes...)
+	}
+	return out
 }
 
 // Retryable reports whether every failure was transient.
@@ -69,3 +80,8 @@ type ReplyError struct {
 }
 
 func (e *ReplyError) Error() string { return fmt.Sprintf("%v: %s", e.Code, e.Message) }
+
+// Is makes errors.Is(err, syscall.ENOSPC) true for a replica whose disk is full.
+func (e *ReplyError) Is(target error) bool {
+	return e.Code == messages.ErrorCode_ERROR_CODE_DISK_FULL && target == syscall.ENOSPC
+}

@@ -42,6 +42,7 @@ type replicaSetState struct {
 	acks, fails, hinted int
 	retryableFails      int
 	errs                []string
+	causes              []error
 }
 
 // replica is one replica's write: where it goes and what to hint if it fails.
@@ -161,6 +162,7 @@ func (j *writeJob) answer(ctx actor.Context, st *replicaSetState, rep *replica, 
 			j.hint(ctx, st, rep)
 		}
 		st.errs = append(st.errs, fmt.Sprintf("vnode %d on node %d: %v", rep.vnodeID, rep.nodeID, err))
+		st.causes = append(st.causes, err)
 		j.log.WithFields(logrus.Fields{"vnode_id": rep.vnodeID, "target_node": rep.nodeID}).WithError(err).Debug("replica write failed")
 	}
 	j.maybeReply(ctx)
@@ -246,7 +248,7 @@ func (j *writeJob) maybeReply(ctx actor.Context) {
 			return
 		case Failed:
 			failed = append(failed, ReplicaSetFailure{BucketID: st.route.Bucket.ID, ReplicaSetID: st.route.ReplicaSet.ID,
-				Acks: st.acks, Need: j.level.Required(n), Hinted: st.hinted, Errors: st.errs, Retryable: st.retryableFails == st.fails})
+				Acks: st.acks, Need: j.level.Required(n), Hinted: st.hinted, Errors: st.errs, Retryable: st.retryableFails == st.fails, causes: st.causes})
 		}
 	}
 	var err error

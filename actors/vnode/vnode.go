@@ -183,6 +183,9 @@ func (v *vnodeActor) writeBatch(ctx actor.Context, b *storage.Batch) {
 	seq, err := v.eng.Write(b)
 	if err != nil {
 		v.reply(ctx, ctx.Sender(), &messages.WriteAck{Code: codeOf(err), Message: err.Error()})
+		if errors.Is(err, engine.ErrWriteStall) && v.flushJob == nil && v.eng.NeedsFlush() {
+			v.startFlush(ctx, false) // a flush that failed (full disk) is retried by the writes it stalls
+		}
 		if errors.Is(err, engine.ErrClosed) {
 			// the engine refuses writes after an apply failure: reopen it from the WAL
 			panic(fmt.Errorf("vnode %d: %w", v.spec.VnodeID, err))
@@ -211,14 +214,27 @@ func (v *vnodeActor) commit(ctx actor.Context) {
 	}
 	err := v.eng.Commit(v.pending[len(v.pending)-1].seq)
 	v.commits++
+	code := messages.ErrorCode_ERROR_CODE_UNAVAILABLE
+	if isDiskFull(err) {
+		code = messages.ErrorCode_ERROR_CODE_DISK_FULL
+	}
 	for _, p := range v.pending {
 		ack := &messages.WriteAck{Seq: p.seq}
 		if err != nil {
-			ack = &messages.WriteAck{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: err.Error()}
+			ack = &messages.WriteAck{Code: code, Message: err.Error()}
 		}
 		v.reply(ctx, p.sender, ack)
 	}
 	v.pending = v.pending[:0]
+	if err == nil && v.flushJob == nil && v.eng.NeedsFlush() {
+		v.startFlush(ctx, false) // the commit put the writes in the cache, which may now be full
+	}
+	if isDiskFull(err) {
+		// The WAL cut off what it could not write and the engine dropped those writes: the vnode
+		// stays up for reads, and writes succeed again once there is space.
+		v.log.WithError(err).Warn("disk full: writes refused until there is space")
+		return
+	}
 	if err != nil {
 		// a failed fsync leaves the WAL in an unknown state: reopen it
 		panic(fmt.Errorf("vnode %d: commit: %w", v.spec.VnodeID, err))

@@ -43,6 +43,10 @@ func (v *Vnode) StartFlush(force bool) *FlushJob {
 		return nil
 	}
 	if force {
+		// Everything written so far, committed or not (a failed commit leaves it to the WAL).
+		if err := v.commitPendingLocked(); err != nil {
+			v.log.WithError(err).Warn("flush: committing pending writes")
+		}
 		v.switchLocked()
 	}
 	if len(v.immutables) == 0 {

@@ -55,9 +55,16 @@ func (v *Vnode) Rename(table string, filter index.Expr, rename func(storage.Seri
 	var res RenameResult
 	v.mu.Lock()
 	closed := v.closed
+	var err error
+	if !closed {
+		err = v.commitPendingLocked() // the rename sees every write that came before it
+	}
 	v.mu.Unlock()
 	if closed {
 		return res, ErrClosed
+	}
+	if err != nil {
+		return res, fmt.Errorf("rename: %w", err)
 	}
 	ids, err := v.idx.Select(table, filter)
 	if err != nil {
@@ -290,6 +297,9 @@ func (rc *renameCopy) flush() error {
 			continue
 		}
 		if err != nil {
+			return err
+		}
+		if err := rc.v.Commit(seq); err != nil { // visible (and bounded in memory) batch by batch
 			return err
 		}
 		rc.lastSeq = seq

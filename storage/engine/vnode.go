@@ -43,6 +43,7 @@ type Vnode struct {
 	nextFileID uint64
 	mutable    *memcache.Cache
 	immutables []*memcache.Cache // oldest first
+	pending    []pendingWrite    // in the WAL, not yet committed: not in the memcache (see Write)
 	cur        *version
 	flushing   bool
 	compacting bool
@@ -209,7 +210,11 @@ func (v *Vnode) Snapshot() *Snapshot {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	caches := append(append([]*memcache.Cache(nil), v.immutables...), v.mutable)
-	return &Snapshot{v: v.cur.ref(), caches: caches, seq: v.seq, index: v.idx}
+	seq := v.seq
+	if len(v.pending) > 0 {
+		seq = v.pending[0].seq - 1 // pending writes reach the caches later, with these seqs
+	}
+	return &Snapshot{v: v.cur.ref(), caches: caches, seq: seq, index: v.idx}
 }
 
 // Stats describe a vnode for tools and metrics.

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/index"
@@ -10,8 +11,10 @@ import (
 	"github.com/chronogo/chronogo/storage/summary"
 )
 
-// Write appends a batch to the WAL and the memcache and returns its seq. The batch is durable
-// once Commit(seq) returns. An invalid batch is refused before anything changes.
+// Write appends a batch to the WAL and returns its seq. Commit(seq) makes it durable and then
+// puts it in the memcache, where readers see it: a write whose WAL record never became durable
+// (a full disk) is never seen, so the memcache always equals the durable WAL. An invalid batch is
+// refused before anything changes.
 func (v *Vnode) Write(b *storage.Batch) (uint64, error) {
 	if err := b.Validate(); err != nil {
 		return 0, fmt.Errorf("write: %w", err)
@@ -38,11 +41,55 @@ func (v *Vnode) Write(b *storage.Batch) (uint64, error) {
 	seq := v.seq + 1
 	v.walBuf = storage.AppendBatch(v.walBuf[:0], b)
 	if err := v.wal.Append(seq, v.walBuf); err != nil {
+		v.dropLostLocked()
 		return 0, fmt.Errorf("write: %w", err)
 	}
 	v.seq = seq
-	v.insert(b, ids, seq)
+	v.pending = append(v.pending, pendingWrite{seq: seq, b: *b, ids: slices.Clone(ids)})
 	return seq, nil
+}
+
+// pendingWrite is a batch in the WAL whose commit has not returned yet.
+type pendingWrite struct {
+	seq uint64
+	b   storage.Batch // a copy of the header: callers may reuse their Batch
+	ids []storage.SeriesID
+}
+
+// applyPendingLocked puts the pending writes up to seq (durable now) into the memcache, in order.
+func (v *Vnode) applyPendingLocked(seq uint64) {
+	n := 0
+	for ; n < len(v.pending) && v.pending[n].seq <= seq; n++ {
+		p := &v.pending[n]
+		v.insert(&p.b, p.ids, p.seq)
+	}
+	if n > 0 {
+		rest := copy(v.pending, v.pending[n:])
+		clear(v.pending[rest:])
+		v.pending = v.pending[:rest]
+	}
+}
+
+// dropLostLocked forgets the pending writes the WAL dropped after a write failed for lack of
+// space: they were never durable, and their writers get the error.
+func (v *Vnode) dropLostLocked() {
+	last := v.wal.LastSeq()
+	v.pending = slices.DeleteFunc(v.pending, func(p pendingWrite) bool { return p.seq > last })
+}
+
+// commitPendingLocked makes every pending write durable and visible, for an operation ordered
+// after them (delete, rename, expiry, a forced flush). v.mu held.
+func (v *Vnode) commitPendingLocked() error {
+	if len(v.pending) == 0 {
+		return nil
+	}
+	last := v.pending[len(v.pending)-1].seq
+	if err := v.wal.Commit(last); err != nil {
+		v.dropLostLocked()
+		return err
+	}
+	v.applyPendingLocked(last)
+	return nil
 }
 
 // apply inserts a validated batch into the mutable cache; v.mu held (or during Open).
@@ -91,7 +138,15 @@ func (v *Vnode) switchLocked() {
 // Commit makes every write up to seq durable under the fsync policy. Concurrent commits share
 // one fsync (group commit).
 func (v *Vnode) Commit(seq uint64) error {
-	return v.wal.Commit(seq)
+	err := v.wal.Commit(seq)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err != nil {
+		v.dropLostLocked()
+		return err
+	}
+	v.applyPendingLocked(seq)
+	return nil
 }
 
 // WriteSync is Write followed by Commit.
@@ -110,6 +165,9 @@ func (v *Vnode) Delete(table string, filter index.Expr, minTime, maxTime int64, 
 	defer v.mu.Unlock()
 	if v.closed {
 		return ErrClosed
+	}
+	if err := v.commitPendingLocked(); err != nil {
+		return fmt.Errorf("delete: %w", err)
 	}
 	ids, err := v.idx.Select(table, filter)
 	if err != nil {
@@ -180,6 +238,9 @@ func (v *Vnode) ExpireBefore(t int64) error {
 	}
 	if t <= v.cur.state.ExpiredBefore {
 		return nil
+	}
+	if err := v.commitPendingLocked(); err != nil {
+		return fmt.Errorf("expire: %w", err)
 	}
 	edit := &summary.VersionEdit{ExpiredBefore: t}
 	for _, h := range v.cur.files {

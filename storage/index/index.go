@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/sirupsen/logrus"
 
@@ -374,7 +375,9 @@ func (x *Index) GetOrCreate(keys [][]byte, ids []storage.SeriesID) ([]storage.Se
 	return ids, err
 }
 
-// writeBufLocked writes the buffered records to the log file (no fsync). A failure is sticky.
+// writeBufLocked writes the buffered records to the log file (no fsync). A full disk is not
+// sticky: the partial write is cut off and the records stay buffered for the next try; any other
+// failure is.
 func (x *Index) writeBufLocked() error {
 	if x.err != nil {
 		return x.err
@@ -382,7 +385,17 @@ func (x *Index) writeBufLocked() error {
 	if len(x.buf) == 0 {
 		return nil
 	}
+	st, err := x.f.Stat()
+	if err != nil {
+		x.err = fmt.Errorf("stat index log %s: %w", x.f.Name(), err)
+		return x.err
+	}
 	if _, err := x.f.Write(x.buf); err != nil {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			if terr := x.f.Truncate(st.Size()); terr == nil {
+				return fmt.Errorf("write index log %s: %w", x.f.Name(), err)
+			}
+		}
 		x.err = fmt.Errorf("write index log %s: %w", x.f.Name(), err)
 		return x.err
 	}

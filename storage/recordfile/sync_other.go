@@ -2,6 +2,6 @@
 
 package recordfile
 
-import "os"
+import "github.com/chronogo/chronogo/storage/vfs"
 
-func fdatasync(f *os.File) error { return f.Sync() }
+func fdatasync(f vfs.File) error { return f.Sync() }

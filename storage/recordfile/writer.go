@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/chronogo/chronogo/storage/vfs"
 )
 
 // writeBufferSize is the Writer's buffer; records larger than it are written straight through.
@@ -19,7 +21,7 @@ const writeBufferSize = 64 << 10
 // other methods (it only fsyncs what earlier Flush calls handed to the OS).
 type Writer struct {
 	path  string
-	f     *os.File
+	f     vfs.File
 	bw    *bufio.Writer
 	size  int64 // logical size: bytes on disk plus bytes in bw
 	frame [FrameSize]byte
@@ -28,7 +30,7 @@ type Writer struct {
 // Create creates a new record file at path (it must not exist), writes the header for magic,
 // fsyncs the file and its directory, and returns a Writer positioned after the header.
 func Create(path string, magic [4]byte) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := vfs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create record file: %w", err)
 	}
@@ -46,7 +48,7 @@ func Create(path string, magic [4]byte) (*Writer, error) {
 }
 
 // initFile writes the header to the empty file f and fsyncs it.
-func initFile(f *os.File, path string, magic [4]byte) (*Writer, error) {
+func initFile(f vfs.File, path string, magic [4]byte) (*Writer, error) {
 	var hdr [HeaderSize]byte
 	if _, err := f.Write(appendHeader(hdr[:0], magic)); err != nil {
 		return nil, fmt.Errorf("write record file header %s: %w", path, err)
@@ -57,7 +59,7 @@ func initFile(f *os.File, path string, magic [4]byte) (*Writer, error) {
 	return newWriter(f, path, HeaderSize), nil
 }
 
-func newWriter(f *os.File, path string, size int64) *Writer {
+func newWriter(f vfs.File, path string, size int64) *Writer {
 	return &Writer{path: path, f: f, bw: bufio.NewWriterSize(f, writeBufferSize), size: size}
 }
 
@@ -65,7 +67,7 @@ func newWriter(f *os.File, path string, size int64) *Writer {
 // returned. Bytes after validEnd (a torn tail) are truncated and the truncation is fsynced. If
 // validEnd < HeaderSize the file is reset to a fresh header. The header must match magic.
 func OpenAppend(path string, magic [4]byte, validEnd int64) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := vfs.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open record file for append: %w", err)
 	}
@@ -77,7 +79,7 @@ func OpenAppend(path string, magic [4]byte, validEnd int64) (*Writer, error) {
 	return w, nil
 }
 
-func openAppend(f *os.File, path string, magic [4]byte, validEnd int64) (*Writer, error) {
+func openAppend(f vfs.File, path string, magic [4]byte, validEnd int64) (*Writer, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("stat record file %s: %w", path, err)
@@ -111,6 +113,24 @@ func openAppend(f *os.File, path string, magic [4]byte, validEnd int64) (*Writer
 		return nil, fmt.Errorf("seek record file %s: %w", path, err)
 	}
 	return newWriter(f, path, validEnd), nil
+}
+
+// Rewind discards buffered records and truncates the file to size (an earlier Size whose bytes
+// were all flushed): after a write failed for lack of space, the file ends at its last whole
+// record again and appending can resume once there is space.
+func (w *Writer) Rewind(size int64) error {
+	if size < HeaderSize || size > w.size {
+		return fmt.Errorf("rewind %s to %d: want %d..%d", w.path, size, HeaderSize, w.size)
+	}
+	w.bw.Reset(w.f)
+	if err := w.f.Truncate(size); err != nil {
+		return fmt.Errorf("rewind %s: truncate to %d: %w", w.path, size, err)
+	}
+	if _, err := w.f.Seek(size, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind %s: seek to %d: %w", w.path, size, err)
+	}
+	w.size = size
+	return nil
 }
 
 // Path returns the file's path.
@@ -201,7 +221,7 @@ func WriteFileAtomic(path string, magic [4]byte, payloads [][]byte) (err error) 
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove stale %s: %w", tmp, err)
 	}
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := vfs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("write record file: %w", err)
 	}

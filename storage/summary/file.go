@@ -90,11 +90,12 @@ func (f *File) Append(e *VersionEdit) error {
 	if err := next.Apply(e); err != nil {
 		return err
 	}
+	size := f.w.Size()
 	if _, err := f.w.Append(e.Marshal(nil)); err != nil {
-		return fmt.Errorf("append summary %s: %w", f.path, err)
+		return f.failed("append", size, err)
 	}
 	if err := f.w.Sync(); err != nil {
-		return fmt.Errorf("sync summary %s: %w", f.path, err)
+		return f.failed("sync", size, err)
 	}
 	f.state = next
 	if f.w.Size() > f.rewriteSize {
@@ -131,6 +132,15 @@ func (f *File) rewrite() error {
 	f.w = w
 	f.log.WithFields(logrus.Fields{"file": f.path, "size": st.Size()}).Debug("summary rewritten")
 	return nil
+}
+
+// failed handles an edit that did not become durable: the file is cut back to the previous edit
+// (the state never changed), so that a full disk only fails this edit and the next can succeed.
+func (f *File) failed(op string, size int64, err error) error {
+	if rerr := f.w.Rewind(size); rerr != nil {
+		f.log.WithError(rerr).WithField("file", f.path).Error("summary: cannot cut off a failed edit")
+	}
+	return fmt.Errorf("%s summary %s: %w", op, f.path, err)
 }
 
 // TornTail returns the damaged tail that Open truncated, or nil if the log ended cleanly.

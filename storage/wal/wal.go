@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/sirupsen/logrus"
 
@@ -82,8 +83,16 @@ type WAL struct {
 	syncing   bool   // a group-commit leader is fsyncing without holding mu
 	lastSeq   uint64 // last appended or replayed seq_no (or Replay's afterSeq if larger)
 	syncedSeq uint64 // every record <= syncedSeq is durable
-	err       error  // sticky: a failed write or fsync leaves the WAL unusable
+	err       error  // sticky: a failed fsync (or other I/O error) leaves the WAL unusable
 	seqBuf    [SeqSize]byte
+
+	// A full disk is not fatal: the active segment is rewound to goodSize, the end of the records
+	// up to goodSeq that the last successful flush handed to the OS, and appending resumes once
+	// there is space. Commit of a dropped record (seq in (goodSeq, rewound]) returns diskErr.
+	goodSize int64
+	goodSeq  uint64
+	rewound  uint64
+	diskErr  error
 
 	fsyncs          atomic.Int64 // data fsyncs done, for tests
 	afterLeaderSync func()       // test hook: runs in the group-commit leader after its fsync, without mu
@@ -233,6 +242,9 @@ func (w *WAL) Replay(afterSeq uint64, fn func(seq uint64, data []byte) error) er
 	}
 	w.lastSeq = max(prev, afterSeq)
 	w.syncedSeq = w.lastSeq
+	if w.w != nil {
+		w.goodSize, w.goodSeq = w.w.Size(), w.lastSeq
+	}
 	w.replayed = true
 	return nil
 }
@@ -246,7 +258,53 @@ func (w *WAL) createSegment(index uint64) error {
 	}
 	w.segs = append(w.segs, segment{index: index, path: path})
 	w.w = wr
+	w.goodSize, w.goodSeq = wr.Size(), w.lastSeq
 	return nil
+}
+
+// isDiskFull reports a write that failed for lack of space (or quota).
+func isDiskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// failWrite handles a failed write or flush (not an fsync) of the active segment: a full disk
+// rewinds it to its last flushed record and is returned as is (the WAL stays usable); any other
+// error makes the WAL unusable. Called with mu held.
+func (w *WAL) failWrite(op string, err error) error {
+	if !isDiskFull(err) || w.w == nil {
+		w.err = fmt.Errorf("%s (wal unusable until reopened): %w", op, err)
+		return w.err
+	}
+	if rerr := w.w.Rewind(w.goodSize); rerr != nil {
+		w.err = fmt.Errorf("%s: %w; then %v (wal unusable until reopened)", op, err, rerr)
+		return w.err
+	}
+	w.rewound = max(w.rewound, w.lastSeq)
+	w.lastSeq = w.goodSeq
+	seg := &w.segs[len(w.segs)-1]
+	if seg.lastSeq > w.goodSeq {
+		seg.lastSeq = w.goodSeq
+		if seg.firstSeq > w.goodSeq {
+			seg.firstSeq, seg.lastSeq = 0, 0
+		}
+	}
+	w.diskErr = fmt.Errorf("%s: records after seq %d were not written: %w", op, w.goodSeq, err)
+	w.log.WithFields(logrus.Fields{"file": w.w.Path(), "offset": w.goodSize, "dropped_through_seq": w.rewound}).
+		WithError(err).Warn("wal: disk full; rewound to the last flushed record")
+	return w.diskErr
+}
+
+// dropped reports the error for a commit of seq if a disk-full rewind dropped it. mu held.
+func (w *WAL) dropped(seq uint64) error {
+	if seq > w.lastSeq && seq <= w.rewound {
+		return w.diskErr
+	}
+	return nil
+}
+
+// flushed records that everything appended so far reached the OS. mu held.
+func (w *WAL) flushed(size int64, seq uint64) {
+	w.goodSize, w.goodSeq = max(w.goodSize, size), max(w.goodSeq, seq)
 }
 
 // usable returns why the WAL cannot append or sync, if it cannot. Called with mu held.
@@ -287,15 +345,13 @@ func (w *WAL) Append(seq uint64, data []byte) error {
 			continue
 		}
 		if err := w.roll(); err != nil {
-			w.err = err
 			return err
 		}
 		break
 	}
 	binary.LittleEndian.PutUint64(w.seqBuf[:], seq)
 	if _, err := w.w.AppendParts(w.seqBuf[:], data); err != nil {
-		w.err = fmt.Errorf("wal append: %w", err)
-		return w.err
+		return w.failWrite("wal append", err)
 	}
 	seg := &w.segs[len(w.segs)-1]
 	if seg.firstSeq == 0 {
@@ -309,21 +365,34 @@ func (w *WAL) Append(seq uint64, data []byte) error {
 // roll syncs (unless SyncNever) and closes the active segment and creates the next one. Called
 // with mu held and no fsync in flight.
 func (w *WAL) roll() error {
+	size := w.w.Size()
 	if err := w.w.Flush(); err != nil {
-		return fmt.Errorf("wal roll: %w", err)
+		return w.failWrite("wal roll", err)
 	}
+	w.flushed(size, w.lastSeq)
 	if w.policy != SyncNever {
 		if err := w.w.SyncData(); err != nil {
-			return fmt.Errorf("wal roll: %w", err)
+			w.err = fmt.Errorf("wal roll (wal unusable until reopened): %w", err)
+			return w.err
 		}
 		w.fsyncs.Add(1)
 		w.syncedSeq = w.lastSeq
 	}
-	if err := w.w.Close(); err != nil {
-		return fmt.Errorf("wal roll: %w", err)
+	// The next segment first: if the disk is full, the active one stays active.
+	old := w.w
+	path := filepath.Join(w.dir, SegmentName(w.segs[len(w.segs)-1].index+1))
+	if err := w.createSegment(w.segs[len(w.segs)-1].index + 1); err != nil {
+		_ = os.Remove(path)
+		if isDiskFull(err) {
+			return fmt.Errorf("wal roll: %w", err)
+		}
+		w.err = fmt.Errorf("wal roll (wal unusable until reopened): %w", err)
+		return w.err
 	}
-	w.w = nil
-	return w.createSegment(w.segs[len(w.segs)-1].index + 1)
+	if err := old.Close(); err != nil {
+		w.log.WithError(err).Warn("wal: closing the previous segment")
+	}
+	return nil
 }
 
 // Commit makes every record up to seq durable according to the policy. With SyncAlways it is a
@@ -340,14 +409,18 @@ func (w *WAL) Commit(seq uint64) error {
 	if err := w.usable(); err != nil {
 		return err
 	}
+	if err := w.dropped(seq); err != nil {
+		return err
+	}
 	if seq > w.lastSeq {
 		return fmt.Errorf("wal commit: %w: seq %d was not appended (last %d)", ErrSeqOrder, seq, w.lastSeq)
 	}
 	if w.policy != SyncAlways {
+		size, last := w.w.Size(), w.lastSeq
 		if err := w.w.Flush(); err != nil {
-			w.err = fmt.Errorf("wal commit: %w", err)
-			return w.err
+			return w.failWrite("wal commit", err)
 		}
+		w.flushed(size, last)
 		return nil
 	}
 	return w.syncLocked(seq)
@@ -373,6 +446,9 @@ func (w *WAL) syncLocked(seq uint64) error {
 		if err := w.usable(); err != nil {
 			return err
 		}
+		if err := w.dropped(seq); err != nil {
+			return err
+		}
 		if !w.syncing {
 			break
 		}
@@ -381,7 +457,14 @@ func (w *WAL) syncLocked(seq uint64) error {
 	w.syncing = true
 	target := w.lastSeq
 	wr := w.w
+	size := wr.Size()
 	err := wr.Flush()
+	if err != nil {
+		w.syncing = false
+		w.cond.Broadcast()
+		return w.failWrite("wal sync", err)
+	}
+	w.flushed(size, target)
 	if err == nil {
 		w.mu.Unlock()
 		err = wr.SyncData()
@@ -394,7 +477,8 @@ func (w *WAL) syncLocked(seq uint64) error {
 	w.syncing = false
 	w.cond.Broadcast()
 	if err != nil {
-		// After a failed fsync the page cache state is unknown: refuse further writes.
+		// After a failed fsync the page cache state is unknown: refuse further writes (a reopen
+		// replays what really is on disk).
 		w.err = fmt.Errorf("wal sync (wal unusable until reopened): %w", err)
 		return w.err
 	}
