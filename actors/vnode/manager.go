@@ -17,6 +17,7 @@ package vnode
 //             exponential backoff, at most 5 restarts per minute, Stop on *storage.CorruptionError.
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -70,10 +71,11 @@ func (c Config) withDefaults() Config {
 // ManagerProps returns the props of the vnode manager; spawn it named actors.ManagerName.
 func ManagerProps(cfg Config) *actor.Props {
 	cfg = cfg.withDefaults()
+	strategy := &backoffStrategy{maxRestarts: cfg.MaxRestarts, within: cfg.RestartWindow,
+		initial: cfg.RestartBackoff, maxBackoff: cfg.MaxRestartBackoff, decider: vnodeDecider}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &manager{cfg: cfg, log: cfg.Logger, vnodes: map[uint64]*running{}, broken: map[uint64]string{}}
-	}, actor.WithSupervisor(&backoffStrategy{maxRestarts: cfg.MaxRestarts, within: cfg.RestartWindow,
-		initial: cfg.RestartBackoff, maxBackoff: cfg.MaxRestartBackoff, decider: vnodeDecider}))
+		return &manager{cfg: cfg, log: cfg.Logger, vnodes: map[uint64]*running{}, broken: map[uint64]string{}, strategy: strategy}
+	}, actor.WithSupervisor(strategy))
 }
 
 // running is a spawned vnode actor.
@@ -88,6 +90,8 @@ type manager struct {
 	log    logrus.FieldLogger
 	vnodes map[uint64]*running
 	broken map[uint64]string // vnode id -> why it was stopped
+	// strategy remembers each child's last failure, for the log line of a broken vnode
+	strategy *backoffStrategy
 	// stopping is set once the manager stops: its children then stop on purpose
 	stopping bool
 }
@@ -246,8 +250,18 @@ func (m *manager) terminated(t *actor.Terminated) {
 			if m.stopping {
 				return
 			}
-			m.broken[id] = "stopped by its supervisor (corruption or too many restarts)"
-			m.log.WithField("vnode_id", id).Error("vnode actor stopped; marked broken")
+			why := "stopped by its supervisor (corruption or too many restarts)"
+			fields := logrus.Fields{"vnode_id": id, "dir": layout.VnodeDir(m.cfg.Root, v.spec.Tenant, v.spec.DB, v.spec.BucketID, v.spec.ReplicaSetID, v.spec.VnodeID)}
+			if reason, ok := m.strategy.lastFailure(t.Who); ok {
+				why = fmt.Sprintf("stopped by its supervisor: %v", reason)
+				fields["reason"] = fmt.Sprint(reason)
+				var ce *storage.CorruptionError
+				if err, ok := reason.(error); ok && errors.As(err, &ce) {
+					fields["file"], fields["offset"] = ce.Path, ce.Offset
+				}
+			}
+			m.broken[id] = why
+			m.log.WithFields(fields).Error("vnode actor stopped; marked broken (the other vnodes stay available)")
 			return
 		}
 	}

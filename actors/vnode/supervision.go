@@ -2,6 +2,7 @@ package vnode
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -34,11 +35,25 @@ type backoffStrategy struct {
 	within              time.Duration
 	initial, maxBackoff time.Duration
 	decider             actor.DeciderFunc
+	last                sync.Map // child PID id -> its last failure reason
+}
+
+// lastFailure is the reason of child's last failure, if it failed.
+func (s *backoffStrategy) lastFailure(child *actor.PID) (any, bool) {
+	return s.last.Load(child.Id)
 }
 
 // HandleFailure implements actor.SupervisorStrategy.
 func (s *backoffStrategy) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason any, _ any) {
+	s.last.Store(child.Id, reason)
 	directive := s.decider(reason)
+	if err, ok := reason.(error); ok && isDiskFull(err) {
+		// A full disk is not the vnode's fault: retry its open slowly, for as long as it lasts,
+		// instead of marking it broken after a few restarts.
+		sys.EventStream.Publish(&actor.SupervisorEvent{Child: child, Reason: reason, Directive: directive})
+		time.AfterFunc(s.maxBackoff, func() { sup.RestartChildren(child) })
+		return
+	}
 	if directive == actor.RestartDirective {
 		rs.Fail()
 		if n := rs.NumberOfFailures(s.within); n > s.maxRestarts {

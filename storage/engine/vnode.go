@@ -144,7 +144,7 @@ func (v *Vnode) open() error {
 		return fmt.Errorf("open vnode %s: replay wal: %w", v.dir, err)
 	}
 	v.seq = max(v.seq, w.LastSeq())
-	v.log.WithFields(logrus.Fields{"files": len(st.Files), "flushed_seq": st.FlushedSeq, "replayed": replayed, "skipped": skipped, "seq": v.seq}).Info("vnode opened")
+	v.log.WithFields(logrus.Fields{"files": len(st.Files), "flushed_seq": st.FlushedSeq, "replayed": replayed, "skipped": skipped + w.Skipped(), "seq": v.seq}).Info("vnode opened")
 	return nil
 }
 

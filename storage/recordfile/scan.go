@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/chronogo/chronogo/storage"
@@ -74,6 +75,35 @@ func Scan(path string, magic [4]byte, fn func(offset int64, payload []byte) erro
 
 // ScanReaderAt is Scan over the first size bytes of r; path only names the data in errors.
 func ScanReaderAt(r io.ReaderAt, size int64, path string, magic [4]byte, fn func(offset int64, payload []byte) error) (int64, error) {
+	return scan(r, size, path, magic, fn, nil)
+}
+
+// SkipFunc is told of a damaged record at offset off that ScanSkipping stepped over, resuming at
+// next; an error it returns stops the scan.
+type SkipFunc func(off, next int64, reason error) error
+
+// ScanSkipping is Scan that steps over damaged records followed by valid ones (the frame format
+// allows it: a record whose length survived ends where the next begins; otherwise the next valid
+// record is searched within resyncWindow bytes) and reports each to skip. A torn tail is still a
+// *TornTailError, and damage it cannot step over is still a *storage.CorruptionError.
+func ScanSkipping(path string, magic [4]byte, fn func(offset int64, payload []byte) error, skip SkipFunc) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("scan record file: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("scan record file %s: %w", path, err)
+	}
+	return scan(f, st.Size(), path, magic, fn, skip)
+}
+
+// resyncWindow bounds the bytes ScanSkipping searches for the next valid record after a damaged
+// one whose length cannot be trusted (damage on disk is sectors, not megabytes).
+var resyncWindow int64 = 1 << 20
+
+func scan(r io.ReaderAt, size int64, path string, magic [4]byte, fn func(offset int64, payload []byte) error, skip SkipFunc) (int64, error) {
 	s := scanner{r: r, size: size, path: path}
 	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), readBufferSize)
 
@@ -101,23 +131,51 @@ func ScanReaderAt(r io.ReaderAt, size int64, path string, magic [4]byte, fn func
 	var buf []byte
 	var frame [FrameSize]byte
 	off := int64(HeaderSize)
+	// bad handles a damaged record: without skip (or when it cannot step over it) the scan ends
+	// as Scan documents; else it resumes at the next valid record.
+	bad := func(at int64, l uint32, reason error) (stop bool, end int64, err error) {
+		end, err = s.badRecord(at, reason)
+		var ce *storage.CorruptionError
+		if skip == nil || !errors.As(err, &ce) {
+			return true, end, err
+		}
+		next, ok := s.nextValid(at, l)
+		if !ok {
+			return true, end, err
+		}
+		if serr := skip(at, next, reason); serr != nil {
+			return true, at, serr
+		}
+		off = next
+		br.Reset(io.NewSectionReader(r, next, size-next))
+		return false, 0, nil
+	}
 	for {
 		rem := size - off
 		if rem == 0 {
 			return off, nil
 		}
 		if rem < FrameSize {
-			return s.badRecord(off, fmt.Errorf("record frame: got %d bytes; want %d: %w", rem, FrameSize, io.ErrUnexpectedEOF))
+			if stop, end, err := bad(off, math.MaxUint32, fmt.Errorf("record frame: got %d bytes; want %d: %w", rem, FrameSize, io.ErrUnexpectedEOF)); stop {
+				return end, err
+			}
+			continue
 		}
 		if _, err := io.ReadFull(br, frame[:]); err != nil {
 			return off, fmt.Errorf("scan record file %s at %d: %w", path, off, err)
 		}
 		l := binary.LittleEndian.Uint32(frame[0:4])
 		if l > MaxRecordSize {
-			return s.badRecord(off, fmt.Errorf("record length: got %d; want <= %d: %w", l, MaxRecordSize, ErrTooLarge))
+			if stop, end, err := bad(off, math.MaxUint32, fmt.Errorf("record length: got %d; want <= %d: %w", l, MaxRecordSize, ErrTooLarge)); stop {
+				return end, err
+			}
+			continue
 		}
 		if int64(l) > rem-FrameSize {
-			return s.badRecord(off, fmt.Errorf("record payload: got %d bytes; want %d: %w", rem-FrameSize, l, io.ErrUnexpectedEOF))
+			if stop, end, err := bad(off, math.MaxUint32, fmt.Errorf("record payload: got %d bytes; want %d: %w", rem-FrameSize, l, io.ErrUnexpectedEOF)); stop {
+				return end, err
+			}
+			continue
 		}
 		if cap(buf) < int(l) {
 			buf = make([]byte, l) // bounded by MaxRecordSize and by the bytes left in the file
@@ -128,7 +186,10 @@ func ScanReaderAt(r io.ReaderAt, size int64, path string, magic [4]byte, fn func
 		}
 		want := binary.LittleEndian.Uint32(frame[4:8])
 		if got := recordCRC(frame[0:4], payload, nil); got != want {
-			return s.badRecord(off, fmt.Errorf("record crc: got %#08x; want %#08x: %w", got, want, ErrChecksum))
+			if stop, end, err := bad(off, l, fmt.Errorf("record crc: got %#08x; want %#08x: %w", got, want, ErrChecksum)); stop {
+				return end, err
+			}
+			continue
 		}
 		if fn != nil {
 			if err := fn(off, payload); err != nil {
@@ -167,6 +228,53 @@ func (s *scanner) badRecord(off int64, reason error) (int64, error) {
 		return off, corruption(s.path, off, fmt.Errorf("%w; could not tell a torn tail from corruption (resync budget exhausted)", reason))
 	}
 	return off, &TornTailError{Path: s.path, Offset: off, Size: s.size, Err: reason}
+}
+
+// nextValid finds where scanning can resume after the damaged record at off: where its length
+// says it ends, if a valid record starts there, else the first valid record within resyncWindow.
+func (s *scanner) nextValid(off int64, l uint32) (int64, bool) {
+	if l <= MaxRecordSize {
+		if p := off + FrameSize + int64(l); p < s.size && s.validAt(p) {
+			return p, true
+		}
+	}
+	n := min(s.size-off, 2*resyncWindow)
+	win := make([]byte, n) // bounded by 2 × resyncWindow: a record must fit in it to be found
+	if _, err := s.r.ReadAt(win, off); err != nil && !errors.Is(err, io.EOF) {
+		return 0, false
+	}
+	for p := int64(1); p+FrameSize <= n && p < resyncWindow; p++ {
+		l := binary.LittleEndian.Uint32(win[p : p+4])
+		end := p + FrameSize + int64(l)
+		switch {
+		case l > MaxRecordSize || off+end > s.size:
+		case end <= n:
+			if recordCRC(win[p:p+4], win[p+FrameSize:end], nil) == binary.LittleEndian.Uint32(win[p+4:p+8]) {
+				return off + p, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// validAt reports whether a whole record that passes its CRC starts at p.
+func (s *scanner) validAt(p int64) bool {
+	var frame [FrameSize]byte
+	if p+FrameSize > s.size {
+		return false
+	}
+	if _, err := s.r.ReadAt(frame[:], p); err != nil {
+		return false
+	}
+	l := binary.LittleEndian.Uint32(frame[0:4])
+	if l > MaxRecordSize || p+FrameSize+int64(l) > s.size {
+		return false
+	}
+	payload := make([]byte, l)
+	if _, err := s.r.ReadAt(payload, p+FrameSize); err != nil && !(errors.Is(err, io.EOF) && l == 0) {
+		return false
+	}
+	return recordCRC(frame[0:4], payload, nil) == binary.LittleEndian.Uint32(frame[4:8])
 }
 
 // findValidRecord looks for a record that passes its CRC at byte offsets >= start in b. It returns

@@ -55,11 +55,21 @@ func ParseSegmentName(name string) (uint64, bool) {
 // *recordfile.TornTailError or a *storage.CorruptionError (also for a record too short to hold a
 // seq_no). It does not check seq_no order; Replay does.
 func ReadSegment(path string, fn func(offset int64, seq uint64, data []byte) error) (validEnd int64, err error) {
-	return recordfile.Scan(path, Magic, func(off int64, p []byte) error {
+	return recordfile.Scan(path, Magic, segmentRecord(path, fn))
+}
+
+// ReadSegmentSkipping is ReadSegment that steps over damaged records followed by valid ones,
+// reporting each to skip (recordfile.ScanSkipping).
+func ReadSegmentSkipping(path string, fn func(offset int64, seq uint64, data []byte) error, skip recordfile.SkipFunc) (validEnd int64, err error) {
+	return recordfile.ScanSkipping(path, Magic, segmentRecord(path, fn), skip)
+}
+
+func segmentRecord(path string, fn func(offset int64, seq uint64, data []byte) error) func(int64, []byte) error {
+	return func(off int64, p []byte) error {
 		if len(p) < SeqSize {
 			return &storage.CorruptionError{Path: path, Offset: off,
 				Err: fmt.Errorf("wal record payload: got %d bytes; want >= %d", len(p), SeqSize)}
 		}
 		return fn(off, binary.LittleEndian.Uint64(p), p[SeqSize:])
-	})
+	}
 }

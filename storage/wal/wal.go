@@ -94,6 +94,7 @@ type WAL struct {
 	rewound  uint64
 	diskErr  error
 
+	skipped         int          // damaged records or segment ends Replay stepped over
 	fsyncs          atomic.Int64 // data fsyncs done, for tests
 	afterLeaderSync func()       // test hook: runs in the group-commit leader after its fsync, without mu
 }
@@ -187,7 +188,7 @@ func (w *WAL) Replay(afterSeq uint64, fn func(seq uint64, data []byte) error) er
 	for i := range w.segs {
 		seg := &w.segs[i]
 		isLast := i == len(w.segs)-1
-		end, err := ReadSegment(seg.path, func(off int64, seq uint64, data []byte) error {
+		end, err := ReadSegmentSkipping(seg.path, func(off int64, seq uint64, data []byte) error {
 			if seq <= prev {
 				return &storage.CorruptionError{Path: seg.path, Offset: off,
 					Err: fmt.Errorf("wal seq_no: got %d; want > %d", seq, prev)}
@@ -200,6 +201,13 @@ func (w *WAL) Replay(afterSeq uint64, fn func(seq uint64, data []byte) error) er
 			if seq > afterSeq && fn != nil {
 				return fn(seq, data)
 			}
+			return nil
+		}, func(off, next int64, reason error) error {
+			// The format lets replay go on past a damaged record; its write is lost here (a
+			// replica elsewhere may still have it), and the log says exactly where.
+			w.skipped++
+			w.log.WithFields(logrus.Fields{"file": seg.path, "offset": off, "resumed_at": next, "reason": reason}).
+				Error("wal: damaged record skipped; its write is lost on this replica")
 			return nil
 		})
 		var torn *recordfile.TornTailError
@@ -214,8 +222,11 @@ func (w *WAL) Replay(afterSeq uint64, fn func(seq uint64, data []byte) error) er
 				"reason":        torn.Err.Error(),
 			}).Warn("wal: truncating torn tail of last segment")
 		case errors.As(err, &torn):
-			return &storage.CorruptionError{Path: torn.Path, Offset: torn.Offset,
-				Err: fmt.Errorf("torn record in a segment that is not the last: %w", err)}
+			// A segment that is not the last was complete once: its damaged end is lost, and the
+			// next segment goes on.
+			w.skipped++
+			w.log.WithFields(logrus.Fields{"file": torn.Path, "offset": torn.Offset, "dropped_bytes": torn.Size - torn.Offset,
+				"reason": torn.Err}).Error("wal: damaged end of a segment that is not the last skipped; its writes are lost on this replica")
 		default:
 			return err
 		}
@@ -484,6 +495,13 @@ func (w *WAL) syncLocked(seq uint64) error {
 	}
 	w.syncedSeq = max(w.syncedSeq, target)
 	return nil
+}
+
+// Skipped is how many damaged records (or segment ends) Replay stepped over.
+func (w *WAL) Skipped() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.skipped
 }
 
 // LastSeq returns the last appended or replayed seq_no (or Replay's afterSeq if larger).

@@ -379,24 +379,36 @@ func TestTornTailRepaired(t *testing.T) {
 	}
 }
 
-func TestCorruptionNotRepaired(t *testing.T) {
+// TestDamagedRecordsAreSkipped: a damaged record followed by valid ones (any byte of record 2 of
+// 5 in the last segment, any byte of the last record of a segment that is not the last) costs that
+// record only: replay goes on past it, logs it, counts it, and returns every other record. A
+// damaged header of a segment that is not the last is still corruption (nothing to go on from).
+func TestDamagedRecordsAreSkipped(t *testing.T) {
 	src := t.TempDir()
 	segs, es := buildFixture(t, src)
 	lastPath := segs[len(segs)-1]
 
-	check := func(t *testing.T, dir, name string, data []byte, wantOff int64) {
+	without := func(all []entry, seq uint64) []entry {
+		var out []entry
+		for _, e := range all {
+			if e.seq != seq {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	check := func(t *testing.T, dir, name string, data []byte, want []entry) {
 		t.Helper()
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
-		_, _, err := openReplay(t, dir, Options{}, 0)
-		var ce *storage.CorruptionError
-		require.ErrorAs(t, err, &ce)
-		require.Equal(t, filepath.Join(dir, name), ce.Path)
-		require.Equal(t, wantOff, ce.Offset)
+		w, got, err := openReplay(t, dir, Options{}, 0)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		require.Equal(t, 1, w.Skipped())
+		require.NoError(t, w.Close())
 	}
 
 	t.Run("record 2 of 5 in the last segment", func(t *testing.T) {
 		// Rewrite the last segment with 5 records so that record 2 is in the middle.
-		dir := copyDir(t, src)
 		five := entries(es[len(es)-1].seq+1, es[len(es)-1].seq+5)
 		raw := append([]byte{}, "CGWL\x01\x00\x00\x00"...)
 		offs := []int64{}
@@ -406,23 +418,26 @@ func TestCorruptionNotRepaired(t *testing.T) {
 		}
 		name := SegmentName(uint64(len(segs) + 1))
 		for i := offs[1]; i < offs[2]; i++ {
+			dir := copyDir(t, src)
 			c := append([]byte{}, raw...)
 			c[i] ^= 0x04
-			check(t, dir, name, c, offs[1])
+			check(t, dir, name, c, without(append(append([]entry{}, es...), five...), five[1].seq))
 		}
 	})
 	t.Run("last record of a non-last segment", func(t *testing.T) {
-		dir := copyDir(t, src)
 		raw, err := os.ReadFile(segs[0])
 		require.NoError(t, err)
-		offs, _ := recordOffsets(t, segs[0], es)
+		offs, seqs := recordOffsets(t, segs[0], es)
 		last := offs[len(offs)-1]
+		lost := seqs[len(seqs)-1].seq
 		for i := last; i < int64(len(raw)); i++ {
+			dir := copyDir(t, src)
 			c := append([]byte{}, raw...)
 			c[i] ^= 0x10
-			check(t, dir, filepath.Base(segs[0]), c, last)
+			check(t, dir, filepath.Base(segs[0]), c, without(es, lost))
 		}
-		check(t, dir, filepath.Base(segs[0]), raw[:len(raw)-1], last) // cut short
+		dir := copyDir(t, src)
+		check(t, dir, filepath.Base(segs[0]), raw[:len(raw)-1], without(es, lost)) // cut short
 	})
 	t.Run("header of a non-last segment", func(t *testing.T) {
 		dir := copyDir(t, src)
@@ -430,7 +445,12 @@ func TestCorruptionNotRepaired(t *testing.T) {
 		require.NoError(t, err)
 		c := append([]byte{}, raw...)
 		c[1] = 'X'
-		check(t, dir, filepath.Base(segs[1]), c, 0)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(segs[1])), c, 0o644))
+		_, _, err = openReplay(t, dir, Options{}, 0)
+		var ce *storage.CorruptionError
+		require.ErrorAs(t, err, &ce)
+		require.Equal(t, filepath.Join(dir, filepath.Base(segs[1])), ce.Path)
+		require.Equal(t, int64(0), ce.Offset)
 	})
 	t.Run("unrelated error is not a torn tail", func(t *testing.T) {
 		_, err := ReadSegment(lastPath, func(int64, uint64, []byte) error { return io.ErrClosedPipe })
