@@ -31,7 +31,7 @@ func quietLogger() logrus.FieldLogger {
 }
 
 // startServer starts a server for b (a fresh memBackend when nil) and stops it at cleanup.
-func startServer(t *testing.T, cfg Config, b Backend) (*Server, string) {
+func startServer(t testing.TB, cfg Config, b Backend) (*Server, string) {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
