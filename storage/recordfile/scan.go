@@ -61,6 +61,11 @@ func corruption(path string, off int64, err error) error {
 //     check): err is a *storage.CorruptionError naming path and the bad record's offset;
 //   - an error returned by fn stops the scan and is returned as is, with validEnd at that record.
 func Scan(path string, magic [4]byte, fn func(offset int64, payload []byte) error) (validEnd int64, err error) {
+	return scanFile(path, magic, fn, nil)
+}
+
+// scanFile opens path and scans it (skip: see ScanSkipping).
+func scanFile(path string, magic [4]byte, fn func(offset int64, payload []byte) error, skip SkipFunc) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, fmt.Errorf("scan record file: %w", err)
@@ -70,7 +75,7 @@ func Scan(path string, magic [4]byte, fn func(offset int64, payload []byte) erro
 	if err != nil {
 		return 0, fmt.Errorf("scan record file %s: %w", path, err)
 	}
-	return ScanReaderAt(f, st.Size(), path, magic, fn)
+	return scan(f, st.Size(), path, magic, fn, skip)
 }
 
 // ScanReaderAt is Scan over the first size bytes of r; path only names the data in errors.
@@ -87,16 +92,7 @@ type SkipFunc func(off, next int64, reason error) error
 // record is searched within resyncWindow bytes) and reports each to skip. A torn tail is still a
 // *TornTailError, and damage it cannot step over is still a *storage.CorruptionError.
 func ScanSkipping(path string, magic [4]byte, fn func(offset int64, payload []byte) error, skip SkipFunc) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("scan record file: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, fmt.Errorf("scan record file %s: %w", path, err)
-	}
-	return scan(f, st.Size(), path, magic, fn, skip)
+	return scanFile(path, magic, fn, skip)
 }
 
 // resyncWindow bounds the bytes ScanSkipping searches for the next valid record after a damaged
