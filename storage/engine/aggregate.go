@@ -49,6 +49,9 @@ type AggStats struct {
 	Points                       int64 // points aggregated
 }
 
+// liveAggWorkers counts the aggregate worker goroutines running (tests check that none outlives its call).
+var liveAggWorkers atomic.Int64
+
 // Aggregate calls fn for every non-empty (series, column, window), in series, column, window order;
 // r is only valid during the call.
 // Blocks that lie wholly inside one window and the query range, with no overlapping data in other
@@ -93,8 +96,10 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 	}()
 	for range workers {
 		wg.Add(1)
+		liveAggWorkers.Add(1)
 		go func() {
 			defer wg.Done()
+			defer liveAggWorkers.Add(-1)
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(parts) {

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chronogo/chronogo/storage"
@@ -32,7 +33,8 @@ func TestDiskFullFailsWritesOnlyAndRecovers(t *testing.T) {
 			dir := t.TempDir()
 			fault := &vfs.Fault{PathContains: "/wal/", Op: vfs.OpWrite, After: 1 << 62}
 			defer vfs.Inject(fault)()
-			opts := Options{Sync: wal.SyncAlways, WALSegmentSize: 32 << 10, CacheSize: 64 << 10}
+			quiet, _ := test.NewNullLogger() // a warning per refused write
+			opts := Options{Sync: wal.SyncAlways, WALSegmentSize: 32 << 10, CacheSize: 64 << 10, Logger: quiet}
 			v := openTest(t, dir, opts)
 			acked := map[int]bool{}
 			n := 0
