@@ -203,7 +203,7 @@ func TestAggregatePushdownTimings(t *testing.T) {
 	if hosts <= 0 {
 		t.Skip("set CHRONOGO_AGG_HOSTS to run")
 	}
-	srv := setup.Start(t, "")
+	srv := setup.Start(t, "", "--pprof") // CHRONOGO_AGG_PROFILE reads its /debug/pprof
 	start := time.Now()
 	n := loadCPU(t, srv, "bench", hosts, 24*time.Hour, 10*time.Second)
 	t.Logf("loaded %d lines in %v", n, time.Since(start))

@@ -97,4 +97,10 @@ func TestHTTPWriteHostileInput(t *testing.T) {
 	}))
 	require.Empty(t, outside)
 	require.NotContains(t, srv.Log(), "marked broken")
+
+	// The profiler is off unless --pprof turns it on.
+	resp, err := http.Get("http://" + srv.HTTPAddr + "/debug/pprof/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 }

@@ -25,7 +25,7 @@ read -r MONGO_PORT HTTP_PORT RAFT_PORT < <("$BENCH" free-ports --n 3)
 URL=http://127.0.0.1:$HTTP_PORT
 URI=mongodb://127.0.0.1:$MONGO_PORT
 
-"$SERVER" --data-dir "$WORK/data" --mongo-addr "127.0.0.1:$MONGO_PORT" --http-addr "127.0.0.1:$HTTP_PORT" \
+"$SERVER" --pprof --data-dir "$WORK/data" --mongo-addr "127.0.0.1:$MONGO_PORT" --http-addr "127.0.0.1:$HTTP_PORT" \
   --raft-addr "127.0.0.1:$RAFT_PORT" --log-level warn 2>"$WORK/server.log" &
 PID=$!
 stop_server() {

@@ -26,6 +26,8 @@ type config struct {
 	RaftAddr    string `yaml:"raft-addr"`
 	ActorAddr   string `yaml:"actor-addr"`
 	LogLevel    string `yaml:"log-level"`
+	// Pprof serves /debug/pprof on the HTTP address (off by default: it exposes internals).
+	Pprof bool `yaml:"pprof"`
 	// ReplicationFactor and ShardCount are the defaults of new databases (0: the catalog's, 1).
 	ReplicationFactor int `yaml:"replication-factor"`
 	ShardCount        int `yaml:"shard-count"`
@@ -43,7 +45,8 @@ type config struct {
 }
 
 func defaultConfig() config {
-	return config{DataDir: "./data", MongoAddr: ":27017", HTTPAddr: ":8080", ClusterRole: "standalone",
+	// Loopback by default, as mongod >= 3.6: listening wider is a choice (--mongo-addr=:27017).
+	return config{DataDir: "./data", MongoAddr: "127.0.0.1:27017", HTTPAddr: "127.0.0.1:8080", ClusterRole: "standalone",
 		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB", MaxBodySize: "25MB",
 		MaxConnections: 4096, CursorMemory: "1GiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
 		TTLInterval: 60 * time.Second}
@@ -76,6 +79,9 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	set("raft-addr", &c.RaftAddr, fromFile.RaftAddr)
 	set("actor-addr", &c.ActorAddr, fromFile.ActorAddr)
 	set("log-level", &c.LogLevel, fromFile.LogLevel)
+	if fromFile.Pprof && !flags.Changed("pprof") {
+		c.Pprof = true
+	}
 	set("cache-size", &c.CacheSize, fromFile.CacheSize)
 	set("max-body-size", &c.MaxBodySize, fromFile.MaxBodySize)
 	set("cursor-memory", &c.CursorMemory, fromFile.CursorMemory)

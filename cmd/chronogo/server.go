@@ -150,7 +150,7 @@ func runMetaNode(ctx context.Context, cfg config, log logrus.FieldLogger) error 
 		}
 		return errors.New("meta is starting")
 	}
-	mux := httpapi.Handler(nil, health, httpapi.Options{Log: log.WithField("component", "http")})
+	mux := httpapi.Handler(nil, health, httpapi.Options{Log: log.WithField("component", "http"), Pprof: cfg.Pprof})
 	svc.Register(mux)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -197,6 +197,12 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		}
 		defer httpLn.Close()
 	}
+	for _, ln := range []net.Listener{mongoLn, httpLn} {
+		if ln != nil && !isLoopback(ln.Addr()) {
+			entry.WithField("addr", ln.Addr().String()).Warn("listening beyond this host, and ChronoGo has no authentication yet: " +
+				"any process that reaches this address can read and write every database")
+		}
+	}
 
 	host, err := startMeta(ctx, cfg, entry)
 	if err != nil {
@@ -237,7 +243,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	var hs *http.Server
 	if httpLn != nil {
 		health := func(ctx context.Context) error { return host.WaitReady(ctx) }
-		hs = &http.Server{Handler: httpapi.Handler(b, health, httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody}), ReadHeaderTimeout: 10 * time.Second}
+		hs = &http.Server{Handler: httpapi.Handler(b, health, httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof}), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- hs.Serve(httpLn) }()
 	}
 	ttlCtx, stopTTL := context.WithCancel(ctx)
@@ -294,4 +300,10 @@ func lockDataDir(dir string) (func(), error) {
 	_ = f.Truncate(0)
 	fmt.Fprintf(f, "%d\n", os.Getpid())
 	return func() { f.Close() }, nil
+}
+
+// isLoopback reports whether a listener accepts only connections from this host.
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }

@@ -38,6 +38,8 @@ type Options struct {
 	MaxConcurrentWrites int
 	// WriteQueueTimeout is how long a /write waits for its turn. Default 30 s.
 	WriteQueueTimeout time.Duration
+	// Pprof serves /debug/pprof (off by default).
+	Pprof bool
 }
 
 // DefaultMaxBodySize is InfluxDB 1.x's max-body-size: 25 MB.
@@ -103,11 +105,13 @@ func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
 		_, _ = io.WriteString(rw, `{"status":"ok"}`)
 	})
 	mux.Handle("GET /metrics", promhttp.Handler())
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if opts.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 
