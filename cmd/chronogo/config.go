@@ -28,6 +28,8 @@ type config struct {
 	LogLevel    string `yaml:"log-level"`
 	// Pprof serves /debug/pprof on the HTTP address (off by default: it exposes internals).
 	Pprof bool `yaml:"pprof"`
+	// Auth turns on access control on the MongoDB wire (SCRAM users, roles).
+	Auth bool `yaml:"auth"`
 	// ReplicationFactor and ShardCount are the defaults of new databases (0: the catalog's, 1).
 	ReplicationFactor int `yaml:"replication-factor"`
 	ShardCount        int `yaml:"shard-count"`
@@ -81,6 +83,9 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	set("log-level", &c.LogLevel, fromFile.LogLevel)
 	if fromFile.Pprof && !flags.Changed("pprof") {
 		c.Pprof = true
+	}
+	if fromFile.Auth && !flags.Changed("auth") {
+		c.Auth = true
 	}
 	set("cache-size", &c.CacheSize, fromFile.CacheSize)
 	set("max-body-size", &c.MaxBodySize, fromFile.MaxBodySize)

@@ -45,6 +45,7 @@ func rootCommand() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory")
 	f.StringVar(&cfg.MongoAddr, "mongo-addr", cfg.MongoAddr, "MongoDB wire protocol listen address")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (line protocol /write, /metrics, /health); empty disables")
+	f.BoolVar(&cfg.Auth, "auth", cfg.Auth, "access control on the MongoDB wire: SCRAM users and roles (a loopback client creates the first user)")
 	f.BoolVar(&cfg.Pprof, "pprof", cfg.Pprof, "serve /debug/pprof on the HTTP address (exposes internals: keep it on loopback)")
 	f.StringVar(&cfg.ClusterRole, "cluster-role", cfg.ClusterRole, "standalone | mnode | dnode")
 	f.StringVar(&cfg.NodeID, "node-id", cfg.NodeID, "node id: a positive integer or a name (e.g. mnode1); unique in the cluster")

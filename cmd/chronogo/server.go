@@ -198,8 +198,8 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		defer httpLn.Close()
 	}
 	for _, ln := range []net.Listener{mongoLn, httpLn} {
-		if ln != nil && !isLoopback(ln.Addr()) {
-			entry.WithField("addr", ln.Addr().String()).Warn("listening beyond this host, and ChronoGo has no authentication yet: " +
+		if ln != nil && !isLoopback(ln.Addr()) && (!cfg.Auth || ln == httpLn) {
+			entry.WithField("addr", ln.Addr().String()).Warn("listening beyond this host without access control (--auth; /write has none yet): " +
 				"any process that reaches this address can read and write every database")
 		}
 	}
@@ -237,7 +237,8 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	maxBody, _ := cfg.maxBodyBytes() // checked by validate
 	cursorMem, _ := humanize.ParseBytes(cfg.CursorMemory)
 	ms := mongo.NewServer(mongo.Config{Logger: entry.WithField("component", "mongo"), MaxConnections: cfg.MaxConnections,
-		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout, CursorMemoryBudget: int64(cursorMem)}, b)
+		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout, CursorMemoryBudget: int64(cursorMem),
+		Users: b, Auth: cfg.Auth}, b)
 	errc := make(chan error, 2)
 	go func() { errc <- ms.Serve(mongoLn) }()
 	var hs *http.Server

@@ -46,5 +46,11 @@ func init() {
 		"ping":             {handler: msgPing, Help: "Checks that the server answers."},
 		"update":           {handler: msgUpdate, Help: "Updates documents (rejected on time series for now)."},
 		"whatsmyuri":       {handler: msgWhatsMyURI, Help: "Returns the client's address."},
+		"saslStart":        {handler: msgSaslStart, Help: "Begins a SCRAM-SHA-256 or SCRAM-SHA-1 login."},
+		"saslContinue":     {handler: msgSaslContinue, Help: "Continues a SCRAM login."},
+		"logout":           {handler: msgLogout, Help: "Ends the connection's login."},
+		"createUser":       {handler: msgCreateUser, Help: "Creates a user of the command's database."},
+		"dropUser":         {handler: msgDropUser, Help: "Drops a user."},
+		"usersInfo":        {handler: msgUsersInfo, Help: "Describes users (never their credentials)."},
 	}
 }

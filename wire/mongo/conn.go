@@ -25,6 +25,8 @@ type conn struct {
 	mu     sync.Mutex
 	active bool // serving a request
 	closed bool
+	sasl   *saslState // a login in progress
+	user   *authUser  // the authenticated user (nil: none)
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {

@@ -54,6 +54,9 @@ func (s *Server) dispatch(ctx context.Context, c *conn, db string, cmd bson.Raw)
 	if err := validDBName(req.db); err != nil {
 		return errorReply(err)
 	}
+	if err := s.authorize(ctx, req); err != nil {
+		return errorReply(err)
+	}
 	b, err := cmdDef.handler(ctx, s, req)
 	if err != nil {
 		var me *mongoerr.Error

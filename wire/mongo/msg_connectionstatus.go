@@ -6,14 +6,23 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
-// msgConnectionStatus reports an unauthenticated connection (ChronoGo has no auth yet).
+// msgConnectionStatus reports the connection's authenticated user and roles.
 func msgConnectionStatus(_ context.Context, _ *Server, req *request) (*bsoncore.DocumentBuilder, error) {
-	empty := bsoncore.NewArrayBuilder().Build()
+	req.conn.mu.Lock()
+	u := req.conn.user
+	req.conn.mu.Unlock()
+	users, roles := bsoncore.NewArrayBuilder(), bsoncore.NewArrayBuilder()
+	if u != nil {
+		users.AppendDocument(bsoncore.NewDocumentBuilder().AppendString("user", u.name).AppendString("db", u.db).Build())
+		for _, r := range u.roles {
+			roles.AppendDocument(bsoncore.NewDocumentBuilder().AppendString("role", r.role).AppendString("db", r.db).Build())
+		}
+	}
 	auth := bsoncore.NewDocumentBuilder().
-		AppendArray("authenticatedUsers", empty).
-		AppendArray("authenticatedUserRoles", empty)
+		AppendArray("authenticatedUsers", users.Build()).
+		AppendArray("authenticatedUserRoles", roles.Build())
 	if show, _ := optBool(req.doc, "connectionStatus", "showPrivileges", false); show {
-		auth.AppendArray("authenticatedUserPrivileges", empty)
+		auth.AppendArray("authenticatedUserPrivileges", bsoncore.NewArrayBuilder().Build())
 	}
 	return bsoncore.NewDocumentBuilder().AppendDocument("authInfo", auth.Build()), nil
 }

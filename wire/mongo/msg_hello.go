@@ -15,8 +15,17 @@ const (
 
 // msgHello answers hello, isMaster and ismaster as a writable standalone. There is no
 // topologyVersion, so drivers poll instead of streaming awaitable hellos.
-func msgHello(_ context.Context, _ *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+func msgHello(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
 	b := bsoncore.NewDocumentBuilder()
+	if spec := s.speculativeAuth(ctx, req.conn, req); spec != nil {
+		b.AppendDocument("speculativeAuthenticate", spec)
+	}
+	if who, ok, _ := optString(req.doc, req.name, "saslSupportedMechs"); ok && s.cfg.Users != nil {
+		// "db.user": the mechanisms its credentials allow (drivers pick SCRAM-SHA-256 from it)
+		if _, found, err := s.cfg.Users.GetUser(ctx, who); err == nil && found {
+			b.AppendArray("saslSupportedMechs", bsoncore.NewArrayBuilder().AppendString(mechSHA1).AppendString(mechSHA256).Build())
+		}
+	}
 	if req.name == "hello" {
 		b.AppendBoolean("isWritablePrimary", true)
 	} else {

@@ -23,6 +23,11 @@ type Config struct {
 	// CursorReapInterval is how often idle cursors are looked for (default 1 minute, at most
 	// IdleCursorTimeout).
 	CursorReapInterval time.Duration
+	// Users keeps the users SCRAM logins are checked against (nil: logins are refused).
+	Users UserStore
+	// Auth turns access control on (--auth): every command but the handshake needs a logged-in
+	// user whose roles allow it. With no user yet, a loopback client may create the first one.
+	Auth bool
 	// CursorMemoryBudget bounds what open cursors hold (default 1 GiB): a query whose cursor would
 	// pass it fails with ExceededMemoryLimit (146).
 	CursorMemoryBudget int64
@@ -72,6 +77,8 @@ type Server struct {
 
 	connIDs atomic.Int32
 	reqIDs  atomic.Int32
+	// hasUsers is set once a user exists: the localhost exception is closed for good
+	hasUsers atomic.Bool
 
 	// baseCtx is the parent of every request context; forced shutdown cancels it
 	baseCtx context.Context

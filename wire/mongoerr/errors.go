@@ -47,6 +47,11 @@ const (
 	InvalidLength             Code = 16
 	OutOfDiskSpace            Code = 14031
 	ExceededMemoryLimit       Code = 146
+	AuthenticationFailed      Code = 18
+	UserNotFound              Code = 11
+	RoleNotFound              Code = 31
+	MechanismUnavailable      Code = 334
+	Location51003             Code = 51003 // createUser of a user that exists
 )
 
 var names = map[Code]string{
@@ -63,6 +68,8 @@ var names = map[Code]string{
 	BSONObjectTooLarge: "BSONObjectTooLarge", InvalidLength: "InvalidLength",
 	PathNotViable: "PathNotViable", ConflictingUpdateOps: "ConflictingUpdateOperators",
 	OutOfDiskSpace: "OutOfDiskSpace", ExceededMemoryLimit: "ExceededMemoryLimit",
+	AuthenticationFailed: "AuthenticationFailed", UserNotFound: "UserNotFound", RoleNotFound: "RoleNotFound",
+	MechanismUnavailable: "MechanismUnavailable",
 }
 
 // Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).

@@ -1,0 +1,147 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/chronogo/chronogo/integration/setup"
+)
+
+// connectAs connects with SCRAM credentials (mechanism "" lets the driver choose).
+func connectAs(t *testing.T, srv *setup.Server, user, pwd, mech string) *mongo.Client {
+	t.Helper()
+	cred := options.Credential{Username: user, Password: pwd, AuthSource: "admin", AuthMechanism: mech}
+	c, err := mongo.Connect(options.Client().ApplyURI(srv.URI()).SetAuth(cred).SetServerSelectionTimeout(5 * time.Second))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	return c
+}
+
+// TestAuthSCRAMAndRoles is issue #8's first slice with the real Go driver and mongosh: under
+// --auth, nothing but the handshake works without a login (13); the localhost exception creates
+// the first user once; SCRAM-SHA-256 (also speculative, as drivers log in first) and SCRAM-SHA-1
+// log in; a wrong password gets 18; roles decide what runs; the password is in no log line.
+func TestAuthSCRAMAndRoles(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	srv := setup.Start(t, "", "--auth")
+	anon := srv.Client()
+	require.NoError(t, anon.Ping(ctx, nil), "the handshake and ping need no login")
+	_, err := anon.ListDatabaseNames(ctx, bson.D{})
+	requireCode(t, err, 13)
+	_, err = anon.Database("m").Collection("c").InsertOne(ctx, bson.D{{Key: "t", Value: time.Now()}})
+	requireCode(t, err, 13)
+
+	// The localhost exception: the first user, then it closes.
+	const rootPwd, appPwd = "r00t-Secret!", "app-Secret-42"
+	require.NoError(t, anon.Database("admin").RunCommand(ctx, bson.D{{Key: "createUser", Value: "root"},
+		{Key: "pwd", Value: rootPwd}, {Key: "roles", Value: bson.A{"root"}}}).Err())
+	err = anon.Database("admin").RunCommand(ctx, bson.D{{Key: "createUser", Value: "sneaky"},
+		{Key: "pwd", Value: "x"}, {Key: "roles", Value: bson.A{"root"}}}).Err()
+	requireCode(t, err, 13)
+
+	for _, mech := range []string{"", "SCRAM-SHA-256", "SCRAM-SHA-1"} {
+		root := connectAs(t, srv, "root", rootPwd, mech)
+		st, err := root.Database("admin").RunCommand(ctx, bson.D{{Key: "connectionStatus", Value: 1}}).Raw()
+		require.NoError(t, err, "mechanism %q", mech)
+		users, err := st.Lookup("authInfo", "authenticatedUsers").Array().Values()
+		require.NoError(t, err)
+		require.Len(t, users, 1, "mechanism %q", mech)
+		require.Equal(t, "root", users[0].Document().Lookup("user").StringValue())
+	}
+	root := connectAs(t, srv, "root", rootPwd, "")
+	err = root.Database("admin").RunCommand(ctx, bson.D{{Key: "createUser", Value: "root"},
+		{Key: "pwd", Value: "y"}, {Key: "roles", Value: bson.A{"root"}}}).Err()
+	requireCode(t, err, 51003)
+	err = root.Database("admin").RunCommand(ctx, bson.D{{Key: "createUser", Value: "x"},
+		{Key: "pwd", Value: "y"}, {Key: "roles", Value: bson.A{"nosuchrole"}}}).Err()
+	requireCode(t, err, 31)
+	require.NoError(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "createUser", Value: "app"},
+		{Key: "pwd", Value: appPwd}, {Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "readWrite"}, {Key: "db", Value: "metrics"}},
+			bson.D{{Key: "role", Value: "read"}, {Key: "db", Value: "other"}}}}}).Err())
+	require.NoError(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "createUser", Value: "reader"},
+		{Key: "pwd", Value: "reader-pw"}, {Key: "roles", Value: bson.A{"readAnyDatabase"}}}).Err())
+
+	// A wrong password, an unknown user.
+	bad := connectAs(t, srv, "app", "wrong", "")
+	requireAuthFailed(t, bad.Ping(ctx, nil))
+	ghost := connectAs(t, srv, "ghost", "x", "SCRAM-SHA-1")
+	requireAuthFailed(t, ghost.Ping(ctx, nil))
+
+	// Roles: readWrite on metrics, read on other, nothing elsewhere.
+	app := connectAs(t, srv, "app", appPwd, "")
+	coll := createTS(t, app.Database("metrics"), "cpu")
+	_, err = coll.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "h1"}, {Key: "v", Value: 1}})
+	require.NoError(t, err)
+	n, err := coll.CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	require.NoError(t, root.Database("other").CreateCollection(ctx, "x", options.CreateCollection().
+		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("ts"))))
+	_, err = app.Database("other").Collection("x").CountDocuments(ctx, bson.D{})
+	require.NoError(t, err, "read on other")
+	_, err = app.Database("other").Collection("x").InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}})
+	requireCode(t, err, 13)
+	requireCode(t, app.Database("metrics").Drop(ctx), 13) // dropDatabase needs dbAdmin
+	err = app.Database("admin").RunCommand(ctx, bson.D{{Key: "createUser", Value: "z"}, {Key: "pwd", Value: "z"}, {Key: "roles", Value: bson.A{}}}).Err()
+	requireCode(t, err, 13)
+	reader := connectAs(t, srv, "reader", "reader-pw", "SCRAM-SHA-256")
+	n, err = reader.Database("metrics").Collection("cpu").CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	_, err = reader.Database("metrics").Collection("cpu").InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "h"}})
+	requireCode(t, err, 13)
+
+	// usersInfo never shows credentials; dropUser closes the door at the next login.
+	info, err := root.Database("admin").RunCommand(ctx, bson.D{{Key: "usersInfo", Value: "app"}}).Raw()
+	require.NoError(t, err)
+	us, err := info.Lookup("users").Array().Values()
+	require.NoError(t, err)
+	require.Len(t, us, 1)
+	require.Equal(t, "admin.app", us[0].Document().Lookup("_id").StringValue())
+	_, err = us[0].Document().LookupErr("credentials")
+	require.Error(t, err, "usersInfo shows no credentials")
+	require.NoError(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "dropUser", Value: "app"}}).Err())
+	requireCode(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "dropUser", Value: "app"}}).Err(), 11)
+	requireAuthFailed(t, connectAs(t, srv, "app", appPwd, "").Ping(ctx, nil))
+
+	// mongosh logs in as a user does.
+	if os.Getenv("CHRONOGO_MONGOSH") != "" || mongoshInstalled() {
+		cmd := exec.Command(mongosh(t), "--quiet", "mongodb://"+srv.MongoAddr+"/metrics", "--username", "root", "--password", rootPwd,
+			"--authenticationDatabase", "admin", "--eval", `print("N " + db.cpu.countDocuments({}))`)
+		cmd.Env = append(os.Environ(), "MONGOSH_NO_UPDATE_CHECK=1", "HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Contains(t, string(out), "N 1")
+	}
+
+	for _, secret := range []string{rootPwd, appPwd, "reader-pw"} {
+		require.NotContains(t, srv.Log(), secret, "a password reached the log")
+	}
+}
+
+func requireAuthFailed(t *testing.T, err error) {
+	t.Helper()
+	require.Error(t, err)
+	var ce mongo.CommandError
+	if errors.As(err, &ce) {
+		require.EqualValues(t, 18, ce.Code, "%v", err)
+		return
+	}
+	require.True(t, strings.Contains(err.Error(), "AuthenticationFailed") || strings.Contains(err.Error(), "auth error"), "%v", err)
+}
+
+func mongoshInstalled() bool {
+	_, err := os.Stat("../.cache/mongosh/node_modules/.bin/mongosh")
+	return err == nil
+}

@@ -1,0 +1,27 @@
+package mongo
+
+import (
+	"context"
+	"strings"
+
+	"github.com/chronogo/chronogo/meta"
+)
+
+// UserStore keeps the users of the server's tenant (the Raft catalog in production). A user is
+// named "<db>.<user>" there: MongoDB users belong to their authentication database, and database
+// names never contain a dot.
+type UserStore interface {
+	CreateUser(ctx context.Context, u meta.User) (created bool, err error)
+	DropUser(ctx context.Context, name string) error // meta.ErrUserNotFound when missing
+	GetUser(ctx context.Context, name string) (meta.User, bool, error)
+	ListUsers(ctx context.Context) ([]meta.User, error)
+}
+
+// userKey is a user's name in the store.
+func userKey(db, user string) string { return db + "." + user }
+
+// splitUserKey undoes userKey.
+func splitUserKey(key string) (db, user string) {
+	db, user, _ = strings.Cut(key, ".")
+	return db, user
+}
