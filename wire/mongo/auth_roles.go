@@ -13,14 +13,14 @@ import (
 type action int
 
 const (
-	actNone       action = iota // the handshake: allowed before login
-	actAuthed                   // any logged-in user (listCommands, hostInfo, ...)
-	actRead                     // read a database's data and catalog
-	actWrite                    // insert, update, delete
-	actCollAdmin                // create and drop collections and indexes (readWrite has it)
-	actDBAdmin                  // collMod, dropDatabase
-	actUserAdmin                // users of a database
-	actClusterAdmin             // server-wide operations
+	actNone         action = iota // the handshake: allowed before login
+	actAuthed                     // any logged-in user (listCommands, hostInfo, ...)
+	actRead                       // read a database's data and catalog
+	actWrite                      // insert, update, delete
+	actCollAdmin                  // create and drop collections and indexes (readWrite has it)
+	actDBAdmin                    // collMod, dropDatabase
+	actUserAdmin                  // users of a database
+	actClusterAdmin               // server-wide operations
 )
 
 // commandAction is the table of what each command needs; a command missing from it needs root.
@@ -30,7 +30,7 @@ var commandAction = map[string]action{
 	"logout": actNone, "whatsmyuri": actNone, "endSessions": actNone,
 	"listCommands": actAuthed, "hostInfo": actAuthed, "getParameter": actAuthed, "listDatabases": actAuthed,
 	"killAllSessions": actAuthed,
-	"find": actRead, "aggregate": actRead, "count": actRead, "distinct": actRead, "getMore": actRead,
+	"find":            actRead, "aggregate": actRead, "count": actRead, "distinct": actRead, "getMore": actRead,
 	"killCursors": actRead, "listCollections": actRead, "listIndexes": actRead,
 	"insert": actWrite, "update": actWrite, "delete": actWrite,
 	"create": actCollAdmin, "drop": actCollAdmin, "createIndexes": actCollAdmin, "dropIndexes": actCollAdmin,
