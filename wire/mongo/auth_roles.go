@@ -18,7 +18,8 @@ const (
 	actRead                       // read a database's data and catalog
 	actWrite                      // insert, update, delete
 	actCollAdmin                  // create and drop collections and indexes (readWrite has it)
-	actDBAdmin                    // collMod, dropDatabase
+	actDBAdmin                    // collMod
+	actDropDB                     // dropDatabase (dbAdmin has it, and clusterAdmin everywhere)
 	actUserAdmin                  // users of a database
 	actClusterAdmin               // server-wide operations
 )
@@ -34,7 +35,7 @@ var commandAction = map[string]action{
 	"killCursors": actRead, "listCollections": actRead, "listIndexes": actRead,
 	"insert": actWrite, "update": actWrite, "delete": actWrite,
 	"create": actCollAdmin, "drop": actCollAdmin, "createIndexes": actCollAdmin, "dropIndexes": actCollAdmin,
-	"collMod": actDBAdmin, "dropDatabase": actDBAdmin,
+	"collMod": actDBAdmin, "dropDatabase": actDropDB,
 	"createUser": actUserAdmin, "dropUser": actUserAdmin, "usersInfo": actUserAdmin, "updateUser": actUserAdmin,
 	"grantRolesToUser": actUserAdmin, "revokeRolesFromUser": actUserAdmin,
 	"getLog": actClusterAdmin,
@@ -53,15 +54,15 @@ var roleActions = map[string]struct {
 }{
 	"read":                 {false, []action{actRead}},
 	"readWrite":            {false, []action{actRead, actWrite, actCollAdmin}},
-	"dbAdmin":              {false, []action{actCollAdmin, actDBAdmin}},
+	"dbAdmin":              {false, []action{actCollAdmin, actDBAdmin, actDropDB}},
 	"userAdmin":            {false, []action{actUserAdmin}},
-	"dbOwner":              {false, []action{actRead, actWrite, actCollAdmin, actDBAdmin, actUserAdmin}},
+	"dbOwner":              {false, []action{actRead, actWrite, actCollAdmin, actDBAdmin, actDropDB, actUserAdmin}},
 	"readAnyDatabase":      {true, []action{actRead}},
 	"readWriteAnyDatabase": {true, []action{actRead, actWrite, actCollAdmin}},
-	"dbAdminAnyDatabase":   {true, []action{actCollAdmin, actDBAdmin}},
+	"dbAdminAnyDatabase":   {true, []action{actCollAdmin, actDBAdmin, actDropDB}},
 	"userAdminAnyDatabase": {true, []action{actUserAdmin}},
-	"clusterAdmin":         {true, []action{actClusterAdmin, actDBAdmin}},
-	"root":                 {true, []action{actRead, actWrite, actCollAdmin, actDBAdmin, actUserAdmin, actClusterAdmin}},
+	"clusterAdmin":         {true, []action{actClusterAdmin, actDropDB}},
+	"root":                 {true, []action{actRead, actWrite, actCollAdmin, actDBAdmin, actDropDB, actUserAdmin, actClusterAdmin}},
 }
 
 // allows reports whether roles grant act on db.
@@ -71,7 +72,7 @@ func allows(roles []roleRef, act action, db string) bool {
 		if !ok || !slices.Contains(def.actions, act) {
 			continue
 		}
-		if r.db == db || (def.any && r.db == "admin") {
+		if (def.any && r.db == "admin") || (!def.any && r.db == db) {
 			return true
 		}
 	}
