@@ -2,7 +2,10 @@ package integration
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -101,6 +104,29 @@ func TestAuthSCRAMAndRoles(t *testing.T) {
 	require.EqualValues(t, 1, n)
 	_, err = reader.Database("metrics").Collection("cpu").InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "h"}})
 	requireCode(t, err, 13)
+
+	// /write takes the same users: u/p, Basic auth or a Token header; roles decide the database.
+	write := func(query string, header map[string]string) int {
+		req, err := http.NewRequest(http.MethodPost, "http://"+srv.HTTPAddr+"/write?"+query, strings.NewReader("lpcpu,host=h2 v=1 1700000000000000000"))
+		require.NoError(t, err)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("app:"+appPwd))
+	require.Equal(t, http.StatusUnauthorized, write("db=metrics", nil))
+	require.Equal(t, http.StatusUnauthorized, write("db=metrics&u=app&p=wrong", nil))
+	require.Equal(t, http.StatusNoContent, write("db=metrics&u=app&p="+url.QueryEscape(appPwd), nil))
+	require.Equal(t, http.StatusNoContent, write("db=metrics", map[string]string{"Authorization": basic}))
+	require.Equal(t, http.StatusNoContent, write("db=metrics", map[string]string{"Authorization": "Token app:" + appPwd}))
+	require.Equal(t, http.StatusForbidden, write("db=other", map[string]string{"Authorization": basic}), "app may only read other")
+	n, err = app.Database("metrics").Collection("lpcpu").CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "three writes of one point")
 
 	// usersInfo never shows credentials; dropUser closes the door at the next login.
 	info, err := root.Database("admin").RunCommand(ctx, bson.D{{Key: "usersInfo", Value: "app"}}).Raw()

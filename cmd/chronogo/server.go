@@ -198,8 +198,8 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		defer httpLn.Close()
 	}
 	for _, ln := range []net.Listener{mongoLn, httpLn} {
-		if ln != nil && !isLoopback(ln.Addr()) && (!cfg.Auth || ln == httpLn) {
-			entry.WithField("addr", ln.Addr().String()).Warn("listening beyond this host without access control (--auth; /write has none yet): " +
+		if ln != nil && !isLoopback(ln.Addr()) && !cfg.Auth {
+			entry.WithField("addr", ln.Addr().String()).Warn("listening beyond this host without access control (--auth): " +
 				"any process that reaches this address can read and write every database")
 		}
 	}
@@ -244,7 +244,15 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	var hs *http.Server
 	if httpLn != nil {
 		health := func(ctx context.Context) error { return host.WaitReady(ctx) }
-		hs = &http.Server{Handler: httpapi.Handler(b, health, httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof}), ReadHeaderTimeout: 10 * time.Second}
+		hopts := httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof}
+		if cfg.Auth {
+			// the same users as the MongoDB wire; /write users log in against admin
+			hopts.Auth = func(ctx context.Context, db, user, pwd string) (bool, bool, error) {
+				roles, ok, err := ms.CheckPassword(ctx, "admin", user, pwd)
+				return ok && mongo.MayWrite(roles, db), ok, err
+			}
+		}
+		hs = &http.Server{Handler: httpapi.Handler(b, health, hopts), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- hs.Serve(httpLn) }()
 	}
 	ttlCtx, stopTTL := context.WithCancel(ctx)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,6 +41,10 @@ type Options struct {
 	WriteQueueTimeout time.Duration
 	// Pprof serves /debug/pprof (off by default).
 	Pprof bool
+	// Auth, when set, is asked about every /write's credentials (InfluxDB 1.x: u and p parameters,
+	// Basic auth, or "Authorization: Token user:password"): 401 unless it says the user may write
+	// into db (403 when the user may not).
+	Auth func(ctx context.Context, db, user, password string) (mayWrite bool, ok bool, err error)
 }
 
 // DefaultMaxBodySize is InfluxDB 1.x's max-body-size: 25 MB.
@@ -146,6 +151,22 @@ func (h *writeHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(rw, http.StatusBadRequest, "bad_db", err.Error())
 		return
 	}
+	if h.opts.Auth != nil {
+		user, pwd := credentials(r)
+		mayWrite, ok, err := h.opts.Auth(r.Context(), db, user, pwd)
+		switch {
+		case err != nil:
+			writeError(rw, http.StatusServiceUnavailable, "auth", "checking credentials: "+err.Error())
+			return
+		case !ok:
+			rw.Header().Set("WWW-Authenticate", `Basic realm="chronogo"`)
+			writeError(rw, http.StatusUnauthorized, "unauthorized", "authorization failed")
+			return
+		case !mayWrite:
+			writeError(rw, http.StatusForbidden, "forbidden", fmt.Sprintf("user %q is not allowed to write to database %q", user, db))
+			return
+		}
+	}
 	if r.ContentLength > h.opts.MaxBodySize {
 		writeError(rw, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body of %d bytes is larger than %d", r.ContentLength, h.opts.MaxBodySize))
 		return
@@ -190,6 +211,19 @@ func (h *writeHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	writeLines.Add(float64(batches.Lines))
 	writeValues.Add(float64(batches.Values))
 	rw.WriteHeader(http.StatusNoContent)
+}
+
+// credentials reads InfluxDB 1.x credentials: u/p parameters, Basic auth, or "Token user:password".
+func credentials(r *http.Request) (user, password string) {
+	if u, p, ok := r.BasicAuth(); ok {
+		return u, p
+	}
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Token "); ok {
+		user, password, _ = strings.Cut(tok, ":")
+		return user, password
+	}
+	q := r.URL.Query()
+	return q.Get("u"), q.Get("p")
 }
 
 // writeStatus maps a WriteLines error to an HTTP status and a metrics reason.

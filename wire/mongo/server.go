@@ -79,6 +79,7 @@ type Server struct {
 	reqIDs  atomic.Int32
 	// hasUsers is set once a user exists: the localhost exception is closed for good
 	hasUsers atomic.Bool
+	pwCache  passwordCache
 
 	// baseCtx is the parent of every request context; forced shutdown cancels it
 	baseCtx context.Context

@@ -1,0 +1,66 @@
+package mongo
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"sync"
+	"time"
+
+	"github.com/xdg-go/scram"
+)
+
+// Password logins for other protocols (InfluxDB's /write: u/p or Basic auth) check the same users:
+// the password is salted and hashed as SCRAM-SHA-256 would and compared with the stored key. That
+// costs 15000 PBKDF2 iterations, so a good password is remembered (as its SHA-256, never in
+// clear) for a minute.
+
+const passwordCacheTTL = time.Minute
+
+type passwordCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]time.Time // sha256(db, user, password) -> good until
+}
+
+// CheckPassword reports whether password is the password of user of database db, and the user's
+// roles ("role@db") when it is.
+func (s *Server) CheckPassword(ctx context.Context, db, user, password string) ([]string, bool, error) {
+	if s.cfg.Users == nil {
+		return nil, false, nil
+	}
+	u, found, err := s.cfg.Users.GetUser(ctx, userKey(db, user))
+	if err != nil || !found {
+		return nil, false, err
+	}
+	key := sha256.Sum256([]byte(db + "\x00" + user + "\x00" + password))
+	s.pwCache.mu.Lock()
+	until, ok := s.pwCache.m[key]
+	s.pwCache.mu.Unlock()
+	if ok && time.Now().Before(until) {
+		return u.Roles, true, nil
+	}
+	sc, err := stored(u.Credentials, mechSHA256)
+	if err != nil {
+		return nil, false, nil
+	}
+	client, err := scram.SHA256.NewClient(user, password, "")
+	if err != nil {
+		return nil, false, nil
+	}
+	got := client.GetStoredCredentials(sc.KeyFactors)
+	if subtle.ConstantTimeCompare(got.StoredKey, sc.StoredKey) != 1 {
+		return nil, false, nil
+	}
+	s.pwCache.mu.Lock()
+	if s.pwCache.m == nil || len(s.pwCache.m) > 10000 {
+		s.pwCache.m = map[[32]byte]time.Time{}
+	}
+	s.pwCache.m[key] = time.Now().Add(passwordCacheTTL)
+	s.pwCache.mu.Unlock()
+	return u.Roles, true, nil
+}
+
+// MayWrite reports whether roles ("role@db") allow inserts into db.
+func MayWrite(roles []string, db string) bool {
+	return allows(parseRoles(roles), actWrite, db)
+}
