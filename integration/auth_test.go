@@ -151,6 +151,20 @@ func TestAuthSCRAMAndRoles(t *testing.T) {
 		require.Contains(t, string(out), "N 1")
 	}
 
+	// Users live in the Raft catalog: they survive a SIGKILL, and the localhost exception stays closed.
+	srv.Kill()
+	srv.Restart()
+	again := connectAs(t, srv, "reader", "reader-pw", "")
+	n, err = again.Database("metrics").Collection("cpu").CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	anon2, err := mongo.Connect(options.Client().ApplyURI(srv.URI()))
+	require.NoError(t, err)
+	defer anon2.Disconnect(context.Background())
+	err = anon2.Database("admin").RunCommand(ctx, bson.D{{Key: "createUser", Value: "late"},
+		{Key: "pwd", Value: "x"}, {Key: "roles", Value: bson.A{"root"}}}).Err()
+	requireCode(t, err, 13)
+
 	for _, secret := range []string{rootPwd, appPwd, "reader-pw"} {
 		require.NotContains(t, srv.Log(), secret, "a password reached the log")
 	}
