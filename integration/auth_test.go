@@ -140,6 +140,12 @@ func TestAuthSCRAMAndRoles(t *testing.T) {
 	require.NoError(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "dropUser", Value: "app"}}).Err())
 	requireCode(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "dropUser", Value: "app"}}).Err(), 11)
 	requireAuthFailed(t, connectAs(t, srv, "app", appPwd, "").Ping(ctx, nil))
+	// ... and the connections app already had lose it too, at their next command.
+	require.Eventually(t, func() bool {
+		_, err := app.Database("metrics").Collection("cpu").CountDocuments(ctx, bson.D{})
+		var ce mongo.CommandError
+		return errors.As(err, &ce) && ce.Code == 13
+	}, 10*time.Second, 50*time.Millisecond)
 
 	// mongosh logs in as a user does.
 	if os.Getenv("CHRONOGO_MONGOSH") != "" || mongoshInstalled() {

@@ -208,6 +208,15 @@ func (c *Client) CachedCollection(tenant, db, name string) (Collection, bool) {
 	return coll, ok
 }
 
+// CachedUser returns a user (without credentials) from the local cache: what a node knows
+// without asking the leader, refreshed as the catalog changes.
+func (c *Client) CachedUser(tenant, name string) (User, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	u, ok := c.catalog.Users[catalog.Key{Tenant: tenant, Name: name}]
+	return u, ok
+}
+
 // CachedDatabase returns a database's options from the local cache.
 func (c *Client) CachedDatabase(tenant, db string) (Database, bool) {
 	c.mu.RLock()

@@ -25,7 +25,8 @@ type (
 	CollectionsQuery struct{ Tenant, DB string }
 	// CollectionQuery gets one collection (CollectionResult).
 	CollectionQuery struct{ Tenant, DB, Name string }
-	// ViewQuery copies every database and collection for a client cache (View).
+	// ViewQuery copies every database, collection and user (without credentials) for a client
+	// cache (View).
 	ViewQuery struct{}
 )
 
@@ -57,6 +58,7 @@ type View struct {
 	Version     uint64
 	Databases   map[Key]model.Database
 	Collections map[Key]model.Collection
+	Users       map[Key]model.User // Key{Tenant, Name: user}; without credentials
 }
 
 // Lookup answers one of the queries above.
@@ -128,8 +130,13 @@ func (s *State) Lookup(q any) (any, error) {
 
 // view copies every database and collection.
 func (s *State) view() View {
-	v := View{Version: s.Version, Databases: map[Key]model.Database{}, Collections: map[Key]model.Collection{}}
+	v := View{Version: s.Version, Databases: map[Key]model.Database{}, Collections: map[Key]model.Collection{}, Users: map[Key]model.User{}}
 	for tn, t := range s.Tenants {
+		for un, u := range t.Users {
+			c := *cloneUser(u)
+			c.Credentials = nil
+			v.Users[Key{Tenant: tn, Name: un}] = c
+		}
 		for dn, d := range t.Databases {
 			v.Databases[Key{Tenant: tn, DB: dn}] = d.Options
 			for cn, c := range d.Collections {

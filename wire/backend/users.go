@@ -29,3 +29,8 @@ func (b *Backend) GetUser(ctx context.Context, name string) (meta.User, bool, er
 func (b *Backend) ListUsers(ctx context.Context) ([]meta.User, error) {
 	return b.meta.ListUsers(ctx, b.tenant)
 }
+
+// CachedUser reads a user (without credentials) from the node's catalog cache.
+func (b *Backend) CachedUser(name string) (meta.User, bool) {
+	return b.meta.CachedUser(b.tenant, name)
+}

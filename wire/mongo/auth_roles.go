@@ -114,10 +114,20 @@ func (s *Server) authorize(ctx context.Context, req *request) error {
 		}
 		return mongoerr.New(mongoerr.Unauthorized, "Command %s requires authentication", req.name)
 	}
+	// The user as the catalog knows it now: dropped users lose their login, changed roles apply.
+	roles := u.roles
+	if cu, ok := s.cfg.Users.CachedUser(userKey(u.db, u.name)); ok {
+		roles = parseRoles(cu.Roles)
+	} else if _, found, err := s.cfg.Users.GetUser(ctx, userKey(u.db, u.name)); err == nil && !found {
+		c.mu.Lock()
+		c.user = nil
+		c.mu.Unlock()
+		return mongoerr.New(mongoerr.Unauthorized, "Command %s requires authentication", req.name)
+	}
 	switch {
 	case act == actAuthed:
 		return nil
-	case allows(u.roles, act, req.db):
+	case allows(roles, act, req.db):
 		return nil
 	}
 	return mongoerr.New(mongoerr.Unauthorized, "not authorized on %s to execute command %s", req.db, commandSummary(req))

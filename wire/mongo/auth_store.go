@@ -15,6 +15,9 @@ type UserStore interface {
 	DropUser(ctx context.Context, name string) error // meta.ErrUserNotFound when missing
 	GetUser(ctx context.Context, name string) (meta.User, bool, error)
 	ListUsers(ctx context.Context) ([]meta.User, error)
+	// CachedUser is GetUser from a local cache (no credentials needed): checked at every command,
+	// so a dropped user or changed roles take effect on open connections too.
+	CachedUser(name string) (meta.User, bool)
 }
 
 // userKey is a user's name in the store.

@@ -47,6 +47,11 @@ func (s *memUsers) GetUser(_ context.Context, name string) (meta.User, bool, err
 	return u, ok, nil
 }
 
+func (s *memUsers) CachedUser(name string) (meta.User, bool) {
+	u, ok, _ := s.GetUser(context.Background(), name)
+	return u, ok
+}
+
 func (s *memUsers) ListUsers(context.Context) ([]meta.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
