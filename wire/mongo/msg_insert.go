@@ -42,8 +42,9 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 			"Collection %s.%s does not exist; ChronoGo stores only time-series collections: create it with the 'timeseries' option first", req.db, name)
 	}
 	ins := inserter{s: s, c: c, ctx: ctx}
+	var lastMeta []byte
 	for i, v := range vals {
-		doc, err := measurement(c, v)
+		doc, err := measurement(c, v, &lastMeta)
 		if err != nil {
 			ins.flush()
 			ins.errs = append(ins.errs, writeError{index: i, err: asMongoErr(err)})
@@ -100,7 +101,7 @@ func (in *inserter) flush() {
 }
 
 // measurement validates one inserted document and gives it an _id if it has none.
-func measurement(c *meta.Collection, v bson.RawValue) (bson.Raw, error) {
+func measurement(c *meta.Collection, v bson.RawValue, lastMeta *[]byte) (bson.Raw, error) {
 	doc, ok := v.DocumentOK()
 	if !ok {
 		return nil, typeErr("insert.documents", v.Type, "object")
@@ -111,7 +112,7 @@ func measurement(c *meta.Collection, v bson.RawValue) (bson.Raw, error) {
 	if tv, err := doc.LookupErr(c.TimeField); err != nil || tv.Type != bson.TypeDateTime {
 		return nil, mongoerr.New(mongoerr.BadValue, "'%s' must be present and contain a valid BSON UTC datetime value", c.TimeField)
 	}
-	if err := checkFields(c, doc); err != nil {
+	if err := checkFields(c, doc, lastMeta); err != nil {
 		return nil, err
 	}
 	if _, err := doc.LookupErr("_id"); err == nil {
@@ -130,21 +131,32 @@ func measurement(c *meta.Collection, v bson.RawValue) (bson.Raw, error) {
 }
 
 // checkFields refuses, with BadValue and before anything is written, a document whose meta value or
-// measurement fields storage cannot keep (see tsdoc.CheckMeta).
-func checkFields(c *meta.Collection, doc bson.Raw) error {
-	elems, err := doc.Elements()
-	if err != nil {
-		return mongoerr.New(mongoerr.InvalidBSON, "insert: %v", err)
+// measurement fields storage cannot keep (see tsdoc.CheckMeta). It reads the raw elements without
+// allocating, and checks a meta value only when it differs from the last good one (*lastMeta):
+// documents of one series share it.
+func checkFields(c *meta.Collection, doc bson.Raw, lastMeta *[]byte) error {
+	if len(doc) < 5 {
+		return mongoerr.New(mongoerr.InvalidBSON, "insert: document too short")
 	}
-	for _, e := range elems {
-		switch k := e.Key(); {
-		case k == c.TimeField:
-		case c.MetaField != "" && k == c.MetaField:
-			if err := tsdoc.CheckMeta(c.Name, c.MetaField, e.Value()); err != nil {
+	for rest := []byte(doc[4 : len(doc)-1]); len(rest) > 0; {
+		e, r, ok := bsoncore.ReadElement(rest)
+		if !ok {
+			return mongoerr.New(mongoerr.InvalidBSON, "insert: malformed element")
+		}
+		rest = r
+		k, v := e.KeyBytes(), e.Value()
+		switch {
+		case string(k) == c.TimeField:
+		case c.MetaField != "" && string(k) == c.MetaField:
+			if string(v.Data) == string(*lastMeta) && len(*lastMeta) > 0 {
+				continue
+			}
+			if err := tsdoc.CheckMeta(c.Name, c.MetaField, bson.RawValue{Type: bson.Type(v.Type), Value: v.Data}); err != nil {
 				return mongoerr.New(mongoerr.BadValue, "%v", err)
 			}
-		case !storage.FieldType(e.Value().Type).Valid():
-			return mongoerr.New(mongoerr.BadValue, "field '%s' holds a value of BSON type %s, which ChronoGo does not store in a time-series collection", k, tsdoc.TypeAlias(e.Value().Type))
+			*lastMeta = append((*lastMeta)[:0], v.Data...)
+		case !storage.FieldType(v.Type).Valid():
+			return mongoerr.New(mongoerr.BadValue, "field '%s' holds a value of BSON type %s, which ChronoGo does not store in a time-series collection", k, tsdoc.TypeAlias(bson.Type(v.Type)))
 		}
 	}
 	return nil
