@@ -157,13 +157,32 @@ func TestAuthSCRAMAndRoles(t *testing.T) {
 		require.Contains(t, string(out), "N 1")
 	}
 
+	// grantRolesToUser, revokeRolesFromUser and updateUser apply to open connections.
+	require.NoError(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "createUser", Value: "ops"},
+		{Key: "pwd", Value: "ops-1"}, {Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "read"}, {Key: "db", Value: "metrics"}}}}}).Err())
+	ops := connectAs(t, srv, "ops", "ops-1", "")
+	insertOK := func() bool {
+		_, err := ops.Database("metrics").Collection("cpu").InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "ops"}})
+		return err == nil
+	}
+	require.False(t, insertOK())
+	rw := bson.A{bson.D{{Key: "role", Value: "readWrite"}, {Key: "db", Value: "metrics"}}}
+	require.NoError(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "grantRolesToUser", Value: "ops"}, {Key: "roles", Value: rw}}).Err())
+	require.Eventually(t, insertOK, 10*time.Second, 50*time.Millisecond, "granted readWrite")
+	require.NoError(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "revokeRolesFromUser", Value: "ops"}, {Key: "roles", Value: rw}}).Err())
+	require.Eventually(t, func() bool { return !insertOK() }, 10*time.Second, 50*time.Millisecond, "revoked readWrite")
+	require.NoError(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "updateUser", Value: "ops"}, {Key: "pwd", Value: "ops-2"}}).Err())
+	requireAuthFailed(t, connectAs(t, srv, "ops", "ops-1", "").Ping(ctx, nil))
+	require.NoError(t, connectAs(t, srv, "ops", "ops-2", "SCRAM-SHA-1").Ping(ctx, nil))
+	requireCode(t, root.Database("admin").RunCommand(ctx, bson.D{{Key: "grantRolesToUser", Value: "nobody"}, {Key: "roles", Value: rw}}).Err(), 11)
+
 	// Users live in the Raft catalog: they survive a SIGKILL, and the localhost exception stays closed.
 	srv.Kill()
 	srv.Restart()
 	again := connectAs(t, srv, "reader", "reader-pw", "")
 	n, err = again.Database("metrics").Collection("cpu").CountDocuments(ctx, bson.D{})
 	require.NoError(t, err)
-	require.EqualValues(t, 1, n)
+	require.EqualValues(t, 2, n, "app's and ops' documents")
 	anon2, err := mongo.Connect(options.Client().ApplyURI(srv.URI()))
 	require.NoError(t, err)
 	defer anon2.Disconnect(context.Background())
@@ -171,7 +190,7 @@ func TestAuthSCRAMAndRoles(t *testing.T) {
 		{Key: "pwd", Value: "x"}, {Key: "roles", Value: bson.A{"root"}}}).Err()
 	requireCode(t, err, 13)
 
-	for _, secret := range []string{rootPwd, appPwd, "reader-pw"} {
+	for _, secret := range []string{rootPwd, appPwd, "reader-pw", "ops-1", "ops-2"} {
 		require.NotContains(t, srv.Log(), secret, "a password reached the log")
 	}
 }

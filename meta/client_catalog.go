@@ -63,6 +63,15 @@ func (c *Client) DropUser(ctx context.Context, tenant, name string) error {
 	return err
 }
 
+// UserUpdate changes a user in one catalog command (catalog.UserUpdate).
+type UserUpdate = catalog.UserUpdate
+
+// UpdateUser changes a user's credentials and roles (ErrUserNotFound when missing).
+func (c *Client) UpdateUser(ctx context.Context, tenant, name string, upd UserUpdate) error {
+	_, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpUpdateUser, Tenant: tenant, Name: name, UserUpdate: &upd})
+	return err
+}
+
 // GetUser reads a user (linearizable).
 func (c *Client) GetUser(ctx context.Context, tenant, name string) (User, bool, error) {
 	v, err := c.read(ctx, ShardCatalog, catalog.UserQuery{Tenant: tenant, Name: name})

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/chronogo/chronogo/meta/model"
 )
@@ -24,6 +25,8 @@ func apply(s *State, c Command) Result {
 		return createUser(s, c)
 	case OpDropUser:
 		return dropUser(s, c)
+	case OpUpdateUser:
+		return updateUser(s, c)
 	case OpCreateDatabase:
 		return createDatabase(s, c)
 	case OpDropDatabase:
@@ -82,6 +85,34 @@ func dropUser(s *State, c Command) Result {
 		return Result{Code: CodeUserNotFound}
 	}
 	delete(t.Users, c.Name)
+	s.Version++
+	return Result{Code: CodeOK}
+}
+
+// updateUser changes a user's credentials and roles.
+func updateUser(s *State, c Command) Result {
+	t := s.Tenants[c.Tenant]
+	if t == nil || t.Users[c.Name] == nil {
+		return Result{Code: CodeUserNotFound}
+	}
+	if c.UserUpdate == nil {
+		return invalid("update_user without an update")
+	}
+	u := cloneUser(t.Users[c.Name])
+	upd := c.UserUpdate
+	if upd.Credentials != nil {
+		u.Credentials = append([]byte(nil), upd.Credentials...)
+	}
+	if upd.SetRoles {
+		u.Roles = append([]string{}, upd.Roles...)
+	}
+	for _, r := range upd.AddRoles {
+		if !slices.Contains(u.Roles, r) {
+			u.Roles = append(u.Roles, r)
+		}
+	}
+	u.Roles = slices.DeleteFunc(u.Roles, func(r string) bool { return slices.Contains(upd.RemoveRoles, r) })
+	t.Users[c.Name] = u
 	s.Version++
 	return Result{Code: CodeOK}
 }

@@ -43,6 +43,19 @@ func TestApply(t *testing.T) {
 		{"create user no tenant", Command{Op: OpCreateUser, Tenant: "zzz", User: &model.User{Name: "x"}}, CodeTenantNotFound, false, nil},
 		{"drop user", Command{Op: OpDropUser, Tenant: "acme", Name: "ann"}, CodeOK, true, nil},
 		{"drop user missing", Command{Op: OpDropUser, Tenant: "acme", Name: "zed"}, CodeUserNotFound, false, nil},
+		{"update user roles", Command{Op: OpUpdateUser, Tenant: "acme", Name: "ann",
+			UserUpdate: &UserUpdate{AddRoles: []string{"rw", "r@x", "r@x"}, RemoveRoles: []string{"rw"}}}, CodeOK, true,
+			func(t *testing.T, s *State, _ Result) {
+				require.Equal(t, []string{"r@x"}, s.Tenants["acme"].Users["ann"].Roles, "added once, rw revoked")
+			}},
+		{"update user set roles and credentials", Command{Op: OpUpdateUser, Tenant: "acme", Name: "ann",
+			UserUpdate: &UserUpdate{Credentials: []byte{1}, SetRoles: true, Roles: []string{}}}, CodeOK, true,
+			func(t *testing.T, s *State, _ Result) {
+				require.Empty(t, s.Tenants["acme"].Users["ann"].Roles)
+				require.Equal(t, []byte{1}, s.Tenants["acme"].Users["ann"].Credentials)
+			}},
+		{"update user missing", Command{Op: OpUpdateUser, Tenant: "acme", Name: "zed", UserUpdate: &UserUpdate{}}, CodeUserNotFound, false, nil},
+		{"update user without update", Command{Op: OpUpdateUser, Tenant: "acme", Name: "ann"}, CodeInvalid, false, nil},
 		{"create database defaults", Command{Op: OpCreateDatabase, Tenant: "acme", Database: &model.Database{Name: "d2"}, Now: 7},
 			CodeCreated, true, func(t *testing.T, s *State, r Result) {
 				want := model.Database{Tenant: "acme", Name: "d2", ReplicationFactor: 1, ShardCount: 1,

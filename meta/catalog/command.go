@@ -10,6 +10,7 @@ const (
 	OpCreateTenant     Op = "create_tenant"
 	OpCreateUser       Op = "create_user"
 	OpDropUser         Op = "drop_user"
+	OpUpdateUser       Op = "update_user"
 	OpCreateDatabase   Op = "create_database"
 	OpDropDatabase     Op = "drop_database"
 	OpCreateCollection Op = "create_collection"
@@ -29,6 +30,16 @@ type Command struct {
 	Collection *model.Collection `json:"collection,omitempty"`
 	User       *model.User       `json:"user,omitempty"`
 	Update     *CollectionUpdate `json:"update,omitempty"`
+	UserUpdate *UserUpdate       `json:"user_update,omitempty"`
+}
+
+// UserUpdate changes a user (updateUser, grantRolesToUser, revokeRolesFromUser) in one step.
+type UserUpdate struct {
+	Credentials []byte   `json:"credentials,omitempty"` // new credentials; nil keeps them
+	SetRoles    bool     `json:"set_roles,omitempty"`   // replace the roles by Roles
+	Roles       []string `json:"roles,omitempty"`
+	AddRoles    []string `json:"add_roles,omitempty"`    // granted (once each)
+	RemoveRoles []string `json:"remove_roles,omitempty"` // revoked
 }
 
 // CollectionUpdate is a collMod: each Set flag says whether its fields apply.

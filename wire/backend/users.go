@@ -34,3 +34,8 @@ func (b *Backend) ListUsers(ctx context.Context) ([]meta.User, error) {
 func (b *Backend) CachedUser(name string) (meta.User, bool) {
 	return b.meta.CachedUser(b.tenant, name)
 }
+
+// UpdateUser changes a user of the backend's tenant (meta.ErrUserNotFound when missing).
+func (b *Backend) UpdateUser(ctx context.Context, name string, upd meta.UserUpdate) error {
+	return b.meta.UpdateUser(ctx, b.tenant, name, upd)
+}

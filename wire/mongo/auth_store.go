@@ -13,6 +13,7 @@ import (
 type UserStore interface {
 	CreateUser(ctx context.Context, u meta.User) (created bool, err error)
 	DropUser(ctx context.Context, name string) error // meta.ErrUserNotFound when missing
+	UpdateUser(ctx context.Context, name string, upd meta.UserUpdate) error
 	GetUser(ctx context.Context, name string) (meta.User, bool, error)
 	ListUsers(ctx context.Context) ([]meta.User, error)
 	// CachedUser is GetUser from a local cache (no credentials needed): checked at every command,

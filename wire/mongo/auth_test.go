@@ -40,6 +40,23 @@ func (s *memUsers) DropUser(_ context.Context, name string) error {
 	return nil
 }
 
+func (s *memUsers) UpdateUser(_ context.Context, name string, upd meta.UserUpdate) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.m[name]
+	if !ok {
+		return meta.ErrUserNotFound
+	}
+	if upd.Credentials != nil {
+		u.Credentials = upd.Credentials
+	}
+	if upd.SetRoles {
+		u.Roles = upd.Roles
+	}
+	s.m[name] = u
+	return nil
+}
+
 func (s *memUsers) GetUser(_ context.Context, name string) (meta.User, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

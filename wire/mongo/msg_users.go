@@ -37,11 +37,7 @@ func msgCreateUser(ctx context.Context, s *Server, req *request) (*bsoncore.Docu
 	if err != nil {
 		return nil, mongoerr.New(mongoerr.BadValue, "Error preflighting normalization: %v", err)
 	}
-	stored := make([]string, len(roles))
-	for i, r := range roles {
-		stored[i] = r.String()
-	}
-	created, err := s.cfg.Users.CreateUser(ctx, meta.User{Name: userKey(req.db, name), Credentials: creds, Roles: stored})
+	created, err := s.cfg.Users.CreateUser(ctx, meta.User{Name: userKey(req.db, name), Credentials: creds, Roles: roleStrings(roles)})
 	if err != nil {
 		return nil, err
 	}
@@ -161,4 +157,93 @@ func msgLogout(_ context.Context, _ *Server, req *request) (*bsoncore.DocumentBu
 	req.conn.user, req.conn.sasl = nil, nil
 	req.conn.mu.Unlock()
 	return nil, nil
+}
+
+// msgUpdateUser: {updateUser: name, pwd?, roles?}: a new password (new salts) and/or roles.
+func msgUpdateUser(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	name, upd, err := userTarget(s, req, "updateUser")
+	if err != nil {
+		return nil, err
+	}
+	pwd, hasPwd, err := optString(req.doc, "updateUser", "pwd")
+	if err != nil {
+		return nil, err
+	}
+	if hasPwd {
+		if pwd == "" {
+			return nil, mongoerr.New(mongoerr.BadValue, "Password cannot be empty")
+		}
+		if upd.Credentials, err = newCredentials(name, pwd); err != nil {
+			return nil, mongoerr.New(mongoerr.BadValue, "Error preflighting normalization: %v", err)
+		}
+	}
+	if _, err := req.doc.LookupErr("roles"); err == nil {
+		roles, err := rolesArg(req, "updateUser")
+		if err != nil {
+			return nil, err
+		}
+		upd.SetRoles, upd.Roles = true, roleStrings(roles)
+	}
+	if !hasPwd && !upd.SetRoles {
+		return nil, mongoerr.New(mongoerr.BadValue, "Must specify at least one field to update in updateUser")
+	}
+	return nil, s.updateUser(ctx, req.db, name, upd)
+}
+
+// msgGrantRolesToUser: {grantRolesToUser: name, roles: [...]}.
+func msgGrantRolesToUser(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	name, upd, err := userTarget(s, req, "grantRolesToUser")
+	if err != nil {
+		return nil, err
+	}
+	roles, err := rolesArg(req, "grantRolesToUser")
+	if err != nil {
+		return nil, err
+	}
+	upd.AddRoles = roleStrings(roles)
+	return nil, s.updateUser(ctx, req.db, name, upd)
+}
+
+// msgRevokeRolesFromUser: {revokeRolesFromUser: name, roles: [...]}.
+func msgRevokeRolesFromUser(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	name, upd, err := userTarget(s, req, "revokeRolesFromUser")
+	if err != nil {
+		return nil, err
+	}
+	roles, err := rolesArg(req, "revokeRolesFromUser")
+	if err != nil {
+		return nil, err
+	}
+	upd.RemoveRoles = roleStrings(roles)
+	return nil, s.updateUser(ctx, req.db, name, upd)
+}
+
+// userTarget reads the user a user-changing command names.
+func userTarget(s *Server, req *request, cmd string) (string, meta.UserUpdate, error) {
+	if s.cfg.Users == nil {
+		return "", meta.UserUpdate{}, mongoerr.New(mongoerr.CommandNotSupported, "this server keeps no users")
+	}
+	name, ok := req.doc.Lookup(cmd).StringValueOK()
+	if !ok || name == "" {
+		return "", meta.UserUpdate{}, mongoerr.New(mongoerr.BadValue, "%s needs the user name as a non-empty string", cmd)
+	}
+	return name, meta.UserUpdate{}, nil
+}
+
+func (s *Server) updateUser(ctx context.Context, db, name string, upd meta.UserUpdate) error {
+	if err := s.cfg.Users.UpdateUser(ctx, userKey(db, name), upd); err != nil {
+		if errors.Is(err, meta.ErrUserNotFound) {
+			return mongoerr.New(mongoerr.UserNotFound, "Could not find user \"%s\" for db \"%s\"", name, db)
+		}
+		return err
+	}
+	return nil
+}
+
+func roleStrings(roles []roleRef) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = r.String()
+	}
+	return out
 }
