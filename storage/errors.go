@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // CorruptionError reports bytes on disk that fail a checksum or do not decode.
@@ -30,3 +31,9 @@ type InvalidBatchError struct{ Err error }
 func (e *InvalidBatchError) Error() string        { return e.Err.Error() }
 func (e *InvalidBatchError) Unwrap() error        { return e.Err }
 func (e *InvalidBatchError) Is(target error) bool { return target == ErrInvalidBatch }
+
+// IsDiskFull reports a write that failed for lack of space (ENOSPC) or quota (EDQUOT): not
+// corruption, and nothing the writer keeps; writes can succeed again once there is space.
+func IsDiskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}

@@ -2,7 +2,6 @@ package vnode
 
 import (
 	"errors"
-	"syscall"
 
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage"
@@ -20,7 +19,7 @@ func codeOf(err error) messages.ErrorCode {
 		return messages.ErrorCode_ERROR_CODE_OK
 	case errors.Is(err, engine.ErrWriteStall):
 		return messages.ErrorCode_ERROR_CODE_OVERLOADED
-	case isDiskFull(err):
+	case storage.IsDiskFull(err):
 		return messages.ErrorCode_ERROR_CODE_DISK_FULL
 	case errors.Is(err, engine.ErrClosed), errors.Is(err, errRestarting):
 		return messages.ErrorCode_ERROR_CODE_UNAVAILABLE
@@ -43,12 +42,6 @@ var (
 	// errBadRequest marks requests that can never succeed.
 	errBadRequest = errors.New("bad request")
 )
-
-// isDiskFull reports a write that failed for lack of space: nothing was written, the vnode stays
-// up for reads, and writes resume when there is space.
-func isDiskFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
-}
 
 // errorReply is the reply for err (code OK when err is nil).
 func errorReply(err error) *messages.ErrorReply {

@@ -47,7 +47,7 @@ func (s *backoffStrategy) lastFailure(child *actor.PID) (any, bool) {
 func (s *backoffStrategy) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason any, _ any) {
 	s.last.Store(child.Id, reason)
 	directive := s.decider(reason)
-	if err, ok := reason.(error); ok && isDiskFull(err) {
+	if err, ok := reason.(error); ok && storage.IsDiskFull(err) {
 		// A full disk is not the vnode's fault: retry its open slowly, for as long as it lasts,
 		// instead of marking it broken after a few restarts.
 		sys.EventStream.Publish(&actor.SupervisorEvent{Child: child, Reason: reason, Directive: directive})

@@ -215,7 +215,7 @@ func (v *vnodeActor) commit(ctx actor.Context) {
 	err := v.eng.Commit(v.pending[len(v.pending)-1].seq)
 	v.commits++
 	code := messages.ErrorCode_ERROR_CODE_UNAVAILABLE
-	if isDiskFull(err) {
+	if storage.IsDiskFull(err) {
 		code = messages.ErrorCode_ERROR_CODE_DISK_FULL
 	}
 	for _, p := range v.pending {
@@ -229,7 +229,7 @@ func (v *vnodeActor) commit(ctx actor.Context) {
 	if err == nil && v.flushJob == nil && v.eng.NeedsFlush() {
 		v.startFlush(ctx, false) // the commit put the writes in the cache, which may now be full
 	}
-	if isDiskFull(err) {
+	if storage.IsDiskFull(err) {
 		// The WAL cut off what it could not write and the engine dropped those writes: the vnode
 		// stays up for reads, and writes succeed again once there is space.
 		v.log.WithError(err).Warn("disk full: writes refused until there is space")

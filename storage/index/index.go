@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/sirupsen/logrus"
 
@@ -391,7 +390,7 @@ func (x *Index) writeBufLocked() error {
 		return x.err
 	}
 	if _, err := x.f.Write(x.buf); err != nil {
-		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		if storage.IsDiskFull(err) {
 			if terr := x.f.Truncate(st.Size()); terr == nil {
 				return fmt.Errorf("write index log %s: %w", x.f.Name(), err)
 			}

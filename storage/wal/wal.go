@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/sirupsen/logrus"
 
@@ -273,16 +272,11 @@ func (w *WAL) createSegment(index uint64) error {
 	return nil
 }
 
-// isDiskFull reports a write that failed for lack of space (or quota).
-func isDiskFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
-}
-
 // failWrite handles a failed write or flush (not an fsync) of the active segment: a full disk
 // rewinds it to its last flushed record and is returned as is (the WAL stays usable); any other
 // error makes the WAL unusable. Called with mu held.
 func (w *WAL) failWrite(op string, err error) error {
-	if !isDiskFull(err) || w.w == nil {
+	if !storage.IsDiskFull(err) || w.w == nil {
 		w.err = fmt.Errorf("%s (wal unusable until reopened): %w", op, err)
 		return w.err
 	}
@@ -391,10 +385,9 @@ func (w *WAL) roll() error {
 	}
 	// The next segment first: if the disk is full, the active one stays active.
 	old := w.w
-	path := filepath.Join(w.dir, SegmentName(w.segs[len(w.segs)-1].index+1))
 	if err := w.createSegment(w.segs[len(w.segs)-1].index + 1); err != nil {
-		_ = os.Remove(path)
-		if isDiskFull(err) {
+		// recordfile.Create removes a file it made but could not initialize
+		if storage.IsDiskFull(err) {
 			return fmt.Errorf("wal roll: %w", err)
 		}
 		w.err = fmt.Errorf("wal roll (wal unusable until reopened): %w", err)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 
 	"github.com/sirupsen/logrus"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -200,7 +199,7 @@ func writeErr(err error) error {
 		return nil
 	case errors.Is(err, storage.ErrInvalidBatch):
 		return mongoerr.New(mongoerr.BadValue, "%v", err)
-	case errors.Is(err, syscall.ENOSPC):
+	case storage.IsDiskFull(err):
 		return mongoerr.New(mongoerr.OutOfDiskSpace, "%v", err)
 	}
 	return err

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -236,7 +235,7 @@ func writeStatus(err error) (int, string) {
 			return http.StatusBadRequest, "partial"
 		}
 		return http.StatusBadRequest, "invalid"
-	case errors.Is(err, syscall.ENOSPC):
+	case storage.IsDiskFull(err):
 		return http.StatusInsufficientStorage, "disk_full"
 	case isPartial:
 		return http.StatusInternalServerError, "partial"
