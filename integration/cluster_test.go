@@ -86,8 +86,14 @@ func TestClusterSurvivesMinorityLoss(t *testing.T) {
 		want = append(want, clusterDocs(t, ctx, clients[b%3].Database("metrics").Collection("cpu"), b, 200, base)...)
 	}
 	for i, cl := range clients {
-		got, err := findKeys(ctx, cl.Database("metrics").Collection("cpu"))
-		require.NoError(t, err)
+		// A quorum write returns once two of three replicas committed it; the third shows it when
+		// it commits too (a write is visible on a replica once it is durable there): soon, not at once.
+		var got map[string]int
+		require.Eventually(t, func() bool {
+			var err error
+			got, err = findKeys(ctx, cl.Database("metrics").Collection("cpu"))
+			return err == nil && len(got) == len(want)
+		}, 10*time.Second, 50*time.Millisecond, "dnode%d before the kill", i+1)
 		requireAllOnce(t, got, want, fmt.Sprintf("dnode%d before the kill", i+1))
 	}
 
