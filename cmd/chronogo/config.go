@@ -40,6 +40,7 @@ type config struct {
 	// MaxConnections, ConnIdleTimeout and FrameTimeout bound MongoDB clients (wire/mongo.Config).
 	MaxConnections  int           `yaml:"max-connections"`
 	CursorMemory    string        `yaml:"cursor-memory"`
+	SortMemory      string        `yaml:"sort-memory"`
 	ConnIdleTimeout time.Duration `yaml:"conn-idle-timeout"`
 	FrameTimeout    time.Duration `yaml:"frame-timeout"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
@@ -50,7 +51,7 @@ func defaultConfig() config {
 	// Loopback by default, as mongod >= 3.6: listening wider is a choice (--mongo-addr=:27017).
 	return config{DataDir: "./data", MongoAddr: "127.0.0.1:27017", HTTPAddr: "127.0.0.1:8080", ClusterRole: "standalone",
 		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB", MaxBodySize: "25MB",
-		MaxConnections: 4096, CursorMemory: "1GiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
+		MaxConnections: 4096, CursorMemory: "1GiB", SortMemory: "32MiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
 		TTLInterval: 60 * time.Second}
 }
 
@@ -90,6 +91,7 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	set("cache-size", &c.CacheSize, fromFile.CacheSize)
 	set("max-body-size", &c.MaxBodySize, fromFile.MaxBodySize)
 	set("cursor-memory", &c.CursorMemory, fromFile.CursorMemory)
+	set("sort-memory", &c.SortMemory, fromFile.SortMemory)
 	if fromFile.ReplicationFactor != 0 && !flags.Changed("replication-factor") {
 		c.ReplicationFactor = fromFile.ReplicationFactor
 	}
@@ -147,6 +149,9 @@ func (c *config) validate() error {
 	}
 	if n, err := humanize.ParseBytes(c.CursorMemory); err != nil || n < 1<<20 {
 		return fmt.Errorf("--cursor-memory=%q: want a size of at least 1MiB, e.g. 1GiB", c.CursorMemory)
+	}
+	if n, err := humanize.ParseBytes(c.SortMemory); err != nil || n < 64<<10 {
+		return fmt.Errorf("--sort-memory=%q: want a size of at least 64KiB, e.g. 32MiB", c.SortMemory)
 	}
 	if c.MaxConnections < 1 || c.ConnIdleTimeout <= 0 || c.FrameTimeout <= 0 {
 		return fmt.Errorf("--max-connections, --conn-idle-timeout and --frame-timeout must be positive")

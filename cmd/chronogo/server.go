@@ -22,6 +22,7 @@ import (
 	"github.com/chronogo/chronogo/actors/node"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/layout"
 	"github.com/chronogo/chronogo/wire/backend"
 	"github.com/chronogo/chronogo/wire/httpapi"
 	"github.com/chronogo/chronogo/wire/metasvc"
@@ -236,9 +237,14 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 
 	maxBody, _ := cfg.maxBodyBytes() // checked by validate
 	cursorMem, _ := humanize.ParseBytes(cfg.CursorMemory)
+	sortMem, _ := humanize.ParseBytes(cfg.SortMemory)
+	tmp := filepath.Join(cfg.DataDir, layout.TempDir)
+	if err := resetTempDir(tmp); err != nil {
+		return err
+	}
 	ms := mongo.NewServer(mongo.Config{Logger: entry.WithField("component", "mongo"), MaxConnections: cfg.MaxConnections,
 		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout, CursorMemoryBudget: int64(cursorMem),
-		Users: b, Auth: cfg.Auth}, b)
+		SortMemory: int64(sortMem), TempDir: tmp, Users: b, Auth: cfg.Auth}, b)
 	errc := make(chan error, 2)
 	go func() { errc <- ms.Serve(mongoLn) }()
 	var hs *http.Server
@@ -315,4 +321,16 @@ func lockDataDir(dir string) (func(), error) {
 func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
+}
+
+// resetTempDir creates the directory of query spill files, removing what an older version may
+// have left in it (spill files are unlinked at creation, so normally it is empty).
+func resetTempDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("clear temporary directory %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create temporary directory %s: %w", dir, err)
+	}
+	return nil
 }

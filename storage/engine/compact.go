@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/sirupsen/logrus"
@@ -101,6 +102,13 @@ func (v *Vnode) FinishCompaction(j *CompactionJob, runErr error) error {
 	}
 	if runErr != nil {
 		abandon()
+		var ce *storage.CorruptionError
+		if errors.As(runErr, &ce) && !v.closed {
+			// a damaged input: take it out, so the next compaction does not meet it again
+			if _, qerr := v.quarantineLocked(ce.Path, runErr); qerr != nil {
+				v.log.WithError(qerr).WithField("file", ce.Path).Error("cannot quarantine damaged tsm file")
+			}
+		}
 		return fmt.Errorf("compaction: %w", runErr)
 	}
 	if v.closed {

@@ -100,7 +100,7 @@ func (sc *scanner) lastPoint(id storage.SeriesID, k memcache.ColumnKey, files []
 	if k.Type.Class() == storage.ClassBytes {
 		// bytes blocks have no value pre-aggregates: decode the block's values
 		if err := files[fromFile].h.r.ReadBlockValues(meta, k.Type, &sc.blk); err != nil {
-			return nil, false, err
+			return nil, false, sc.s.noticeDamage(err)
 		}
 		b := storage.Points{Times: sc.blk.Times, Values: sc.blk.Values}
 		setLast(r, &b, len(b.Times)-1)

@@ -125,20 +125,6 @@ func (v *Vnode) completeFiles(want func(id uint64) bool) ([]summary.FileMeta, er
 	return out, nil
 }
 
-// quarantine renames a damaged TSM file to <name>.bad (InfluxDB's convention) and logs why.
-func (v *Vnode) quarantine(path string, reason error) error {
-	fields := logrus.Fields{"file": path, "reason": reason, "moved_to": path + layout.BadExt}
-	var corrupt *storage.CorruptionError
-	if errors.As(reason, &corrupt) {
-		fields["offset"] = corrupt.Offset
-	}
-	v.log.WithFields(fields).Error("tsm file is damaged: quarantined, its points are not readable")
-	if err := os.Rename(path, path+layout.BadExt); err != nil {
-		return fmt.Errorf("quarantine %s: %w", path, err)
-	}
-	return nil
-}
-
 // openFiles opens the summary's files. A file that fails with corruption is quarantined and
 // removed from the summary; any other error (EIO, EMFILE) fails the open.
 func (v *Vnode) openFiles(st *summary.State) ([]*fileHandle, *summary.State, error) {

@@ -305,7 +305,7 @@ func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []ser
 				err = f.h.r.ReadBlockValues(*m, k.Type, &sc.blk)
 			}
 			if err != nil {
-				return nil, err
+				return nil, sc.s.noticeDamage(err)
 			}
 			appendTrimmed(p, &sc.blk, sc.q.MinTime, sc.q.MaxTime)
 		}

@@ -21,12 +21,13 @@ type fileHandle struct {
 	r        *tsm.Reader
 	refs     atomic.Int32
 	obsolete atomic.Bool
+	bad      atomic.Bool // quarantined: renamed to .bad, kept on disk for inspection
 }
 
 func (h *fileHandle) unref() {
 	if h.refs.Add(-1) == 0 {
 		_ = h.r.Close()
-		if h.obsolete.Load() {
+		if h.obsolete.Load() && !h.bad.Load() {
 			_ = os.Remove(h.path)
 		}
 	}
@@ -134,6 +135,7 @@ func (v *version) hideFunc(s storage.SeriesID) storage.HideFunc {
 // Snapshot is a consistent, immutable view of a vnode for readers: the caches and files as they
 // were when it was taken. Reads never block writes; Release it when done.
 type Snapshot struct {
+	owner  *Vnode // told about damaged files met while reading
 	v      *version
 	caches []*memcache.Cache // oldest first; the last may still be receiving writes
 	seq    uint64            // points with a higher seq were written after the snapshot

@@ -214,7 +214,7 @@ func (v *Vnode) Snapshot() *Snapshot {
 	if len(v.pending) > 0 {
 		seq = v.pending[0].seq - 1 // pending writes reach the caches later, with these seqs
 	}
-	return &Snapshot{v: v.cur.ref(), caches: caches, seq: seq, index: v.idx}
+	return &Snapshot{owner: v, v: v.cur.ref(), caches: caches, seq: seq, index: v.idx}
 }
 
 // Stats describe a vnode for tools and metrics.

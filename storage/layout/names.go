@@ -13,6 +13,7 @@ import (
 // moving a vnode means copying it.
 const (
 	DataDir      = "data"      // <root>/data holds every tenant
+	TempDir      = "tmp"       // <root>/tmp holds query spill files (unlinked at creation)
 	WALDir       = "wal"       // write-ahead log segments
 	TSMDir       = "tsm"       // level 1..4 TSM files
 	DeltaDir     = "delta"     // level 0 (out-of-order) TSM files

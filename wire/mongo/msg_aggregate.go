@@ -57,8 +57,12 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 		return nil, err
 	}
 
+	allowDisk, err := optBool(req.doc, "aggregate", "allowDiskUse", true)
+	if err != nil {
+		return nil, err
+	}
 	ns := req.db + ".$cmd.aggregate"
-	opts := mql.PipelineOptions{Now: time.Now()}
+	opts := mql.PipelineOptions{Now: time.Now(), Sort: s.sortLimits(allowDisk)}
 	var c *meta.Collection
 	if name != "" {
 		ns = req.db + "." + name
@@ -75,30 +79,26 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 	if err != nil {
 		return nil, queryErr(err)
 	}
-	var docs []bson.Raw
-	out := func(doc bson.Raw) error {
-		docs = append(docs, bson.Raw(append([]byte(nil), doc...)))
-		return nil
-	}
+	var plan *mql.GroupPlan
 	if c != nil {
-		if plan := mql.PlanGroupPushdown(stages, opts); plan != nil {
-			done, err := s.aggregatePushdown(ctx, c, plan, out)
-			if err != nil {
-				return nil, err
-			}
-			if done {
-				return s.firstBatch(ns, docs, batchSize, false)
+		plan = mql.PlanGroupPushdown(stages, opts)
+	}
+	// the pipeline runs while the client fetches batches: blocking stages hold at most their
+	// limits, and the output is never held whole
+	st := startStream(s.baseCtx, s.log, func(sctx context.Context, emit func(bson.Raw) error) error {
+		out := func(doc bson.Raw) error { return emit(bson.Raw(append([]byte(nil), doc...))) }
+		if plan != nil {
+			if done, err := s.aggregatePushdown(sctx, c, plan, out); err != nil || done {
+				return err
 			}
 		}
-	}
-	in := func(yield func(bson.Raw) error) error {
-		if c == nil {
-			return nil
+		in := func(yield func(bson.Raw) error) error {
+			if c == nil {
+				return nil
+			}
+			return s.scan(sctx, c, p.LeadingMatch(), yield)
 		}
-		return s.scan(ctx, c, p.LeadingMatch(), yield)
-	}
-	if err := p.Run(in, out); err != nil {
-		return nil, queryErr(err)
-	}
-	return s.firstBatch(ns, docs, batchSize, false)
+		return queryErr(p.Run(in, out))
+	})
+	return s.streamReply(ns, st, batchSize, false)
 }

@@ -2,7 +2,7 @@ package mongo
 
 import (
 	"context"
-	"slices"
+	"errors"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
@@ -54,22 +54,27 @@ func msgFind(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBu
 	if err != nil {
 		return nil, err
 	}
-	if len(q.sort) == 0 && c != nil {
-		return s.streamFind(req.db+"."+name, c, &q, batchSize, singleBatch)
-	}
-	docs, err := s.runFind(ctx, c, &q)
+	allowDisk, err := optBool(req.doc, "find", "allowDiskUse", true)
 	if err != nil {
 		return nil, err
 	}
-	return s.firstBatch(req.db+"."+name, docs, batchSize, singleBatch)
+	return s.streamFind(req.db+"."+name, c, &q, batchSize, singleBatch, allowDisk)
 }
 
-// streamFind answers a find without a sort from a stream: the scan runs while the client fetches
-// batches, and the rest of the result is never held in memory.
-func (s *Server) streamFind(ns string, c *meta.Collection, q *findQuery, batchSize int64, singleBatch bool) (*bsoncore.DocumentBuilder, error) {
+// streamFind answers a find from a stream: the scan (and the merge of a sort) runs while the
+// client fetches batches, so the result is never held in memory. A sort holds at most its
+// memory limit and spills sorted runs to the temporary directory beyond it (unless allowDisk is
+// false, as allowDiskUse: false); its first batch waits for the scan to end.
+func (s *Server) streamFind(ns string, c *meta.Collection, q *findQuery, batchSize int64, singleBatch, allowDisk bool) (*bsoncore.DocumentBuilder, error) {
 	var proj *mql.Projection
+	var sorter *mql.Sort
+	var err error
+	if len(q.sort) > 0 {
+		if sorter, err = mql.CompileSort(q.sort); err != nil {
+			return nil, queryErr(err)
+		}
+	}
 	if len(q.projection) > 0 {
-		var err error
 		if proj, err = mql.CompileProjection(q.projection); err != nil {
 			return nil, queryErr(err)
 		}
@@ -79,10 +84,13 @@ func (s *Server) streamFind(ns string, c *meta.Collection, q *findQuery, batchSi
 			return nil, queryErr(err) // report a bad filter now, not in a later batch
 		}
 	}
+	if c == nil {
+		return cursorReply(ns, "firstBatch", 0, nil), nil
+	}
 	skip, limit := q.skip, q.limit
 	st := startStream(s.baseCtx, s.log, func(sctx context.Context, emit func(bson.Raw) error) error {
 		var seen, sent int64
-		return s.scan(sctx, c, q.filter, func(doc bson.Raw) error {
+		out := func(doc bson.Raw) error {
 			if seen++; seen <= skip {
 				return nil
 			}
@@ -99,82 +107,36 @@ func (s *Server) streamFind(ns string, c *meta.Collection, q *findQuery, batchSi
 				return errStopScan
 			}
 			return nil
-		})
+		}
+		if sorter == nil {
+			return s.scan(sctx, c, q.filter, out)
+		}
+		keep := int64(0)
+		if limit > 0 {
+			keep = skip + limit
+		}
+		x := mql.NewSorter(sorter, keep, s.sortLimits(allowDisk))
+		defer x.Close()
+		if err := s.scan(sctx, c, q.filter, func(doc bson.Raw) error { return x.AddOwned(doc) }); err != nil {
+			return err
+		}
+		err := x.Iterate(func(doc []byte) error { return out(doc) })
+		if errors.Is(err, errStopScan) {
+			return nil
+		}
+		return err
 	})
-	first := defaultFirstBatch
-	if batchSize >= 0 {
-		first = int(batchSize)
-	}
-	var batch []bson.Raw
-	exhausted := false
-	if first > 0 || batchSize < 0 {
-		var err error
-		if batch, exhausted, err = st.next(first); err != nil {
-			st.close()
-			return nil, err
-		}
-	}
-	var id int64
-	if exhausted || singleBatch {
-		st.close()
-	} else {
-		var err error
-		if id, err = s.cursors.addCursor(&cursor{ns: ns, stream: st}); err != nil {
-			st.close()
-			return nil, err
-		}
-	}
-	return cursorReply(ns, "firstBatch", id, batch), nil
+	return s.streamReply(ns, st, batchSize, singleBatch)
 }
 
-// runFind returns the documents of q, projected, in order; none when c is nil.
-func (s *Server) runFind(ctx context.Context, c *meta.Collection, q *findQuery) ([]bson.Raw, error) {
-	var sorter *mql.Sort
-	var proj *mql.Projection
-	var err error
-	if len(q.sort) > 0 {
-		if sorter, err = mql.CompileSort(q.sort); err != nil {
-			return nil, queryErr(err)
-		}
+// sortLimits are the limits of one blocking sort: the server's sort memory, and its temporary
+// directory unless the client said allowDiskUse: false.
+func (s *Server) sortLimits(allowDisk bool) mql.SortLimits {
+	l := mql.SortLimits{Memory: s.cfg.SortMemory}
+	if allowDisk {
+		l.TempDir = s.cfg.TempDir
 	}
-	if len(q.projection) > 0 {
-		if proj, err = mql.CompileProjection(q.projection); err != nil {
-			return nil, queryErr(err)
-		}
-	}
-	if c == nil {
-		return nil, nil
-	}
-	need := int64(-1) // without a sort the scan can stop once skip+limit documents matched
-	if sorter == nil && q.limit > 0 {
-		need = q.skip + q.limit
-	}
-	var docs []bson.Raw
-	err = s.scan(ctx, c, q.filter, func(doc bson.Raw) error {
-		docs = append(docs, doc)
-		if need > 0 && int64(len(docs)) >= need {
-			return errStopScan
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if sorter != nil {
-		slices.SortStableFunc(docs, sorter.Compare)
-	}
-	docs = docs[min(q.skip, int64(len(docs))):]
-	if q.limit > 0 && int64(len(docs)) > q.limit {
-		docs = docs[:q.limit]
-	}
-	if proj != nil {
-		for i, d := range docs {
-			if docs[i], err = proj.Apply(d); err != nil {
-				return nil, queryErr(err)
-			}
-		}
-	}
-	return docs, nil
+	return l
 }
 
 // nonNegative reads an optional non-negative integer field (0 when absent).

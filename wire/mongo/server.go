@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/chronogo/chronogo/wire/mongo/mql"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -39,6 +42,12 @@ type Config struct {
 	// FrameTimeout bounds the time from a message's header to its last byte, and the time to
 	// write a reply (default 2 minutes): a client cannot hold a half-sent frame open.
 	FrameTimeout time.Duration
+	// SortMemory is what one blocking sort (a sorted find, a $sort stage) holds before it spills
+	// sorted runs to TempDir (default 32 MiB); with allowDiskUse: false it is the sort's limit.
+	SortMemory int64
+	// TempDir receives the sorts' spill files (default os.TempDir()). They are unlinked as soon
+	// as they are created, so a crash leaves nothing behind.
+	TempDir string
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +72,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FrameTimeout <= 0 {
 		c.FrameTimeout = 2 * time.Minute
+	}
+	if c.SortMemory <= 0 {
+		c.SortMemory = mql.DefaultSortMemory
+	}
+	if c.TempDir == "" {
+		c.TempDir = os.TempDir()
 	}
 	return c
 }

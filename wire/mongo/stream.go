@@ -8,6 +8,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
@@ -92,4 +93,33 @@ func (st *docStream) close() {
 		}
 		<-st.done
 	})
+}
+
+// streamReply answers a command with the first batch of st and keeps the rest in a cursor
+// (unless singleBatch or the stream ended). batchSize < 0 means the client set none.
+func (s *Server) streamReply(ns string, st *docStream, batchSize int64, singleBatch bool) (*bsoncore.DocumentBuilder, error) {
+	first := defaultFirstBatch
+	if batchSize >= 0 {
+		first = int(batchSize)
+	}
+	var batch []bson.Raw
+	exhausted := false
+	if first > 0 || batchSize < 0 {
+		var err error
+		if batch, exhausted, err = st.next(first); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	var id int64
+	if exhausted || singleBatch {
+		st.close()
+	} else {
+		var err error
+		if id, err = s.cursors.addCursor(&cursor{ns: ns, stream: st}); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	return cursorReply(ns, "firstBatch", id, batch), nil
 }

@@ -47,11 +47,14 @@ const (
 	InvalidLength             Code = 16
 	OutOfDiskSpace            Code = 14031
 	ExceededMemoryLimit       Code = 146
-	AuthenticationFailed      Code = 18
-	UserNotFound              Code = 11
-	RoleNotFound              Code = 31
-	MechanismUnavailable      Code = 334
-	Location51003             Code = 51003 // createUser of a user that exists
+	// QueryExceededMemoryLimitNoDiskUseAllowed: a blocking stage passed its memory limit with
+	// allowDiskUse false
+	QueryExceededMemoryLimitNoDiskUseAllowed Code = 292
+	AuthenticationFailed                     Code = 18
+	UserNotFound                             Code = 11
+	RoleNotFound                             Code = 31
+	MechanismUnavailable                     Code = 334
+	Location51003                            Code = 51003 // createUser of a user that exists
 )
 
 var names = map[Code]string{
@@ -68,7 +71,8 @@ var names = map[Code]string{
 	BSONObjectTooLarge: "BSONObjectTooLarge", InvalidLength: "InvalidLength",
 	PathNotViable: "PathNotViable", ConflictingUpdateOps: "ConflictingUpdateOperators",
 	OutOfDiskSpace: "OutOfDiskSpace", ExceededMemoryLimit: "ExceededMemoryLimit",
-	AuthenticationFailed: "AuthenticationFailed", UserNotFound: "UserNotFound", RoleNotFound: "RoleNotFound",
+	QueryExceededMemoryLimitNoDiskUseAllowed: "QueryExceededMemoryLimitNoDiskUseAllowed",
+	AuthenticationFailed:                     "AuthenticationFailed", UserNotFound: "UserNotFound", RoleNotFound: "RoleNotFound",
 	MechanismUnavailable: "MechanismUnavailable",
 }
 

@@ -17,8 +17,9 @@ type Pipeline struct {
 
 // PipelineOptions carries the collection context a pipeline runs in.
 type PipelineOptions struct {
-	TimeField, MetaField string    // of the time-series collection; may be empty
-	Now                  time.Time // value of $$NOW (time.Now() when zero)
+	TimeField, MetaField string     // of the time-series collection; may be empty
+	Now                  time.Time  // value of $$NOW (time.Now() when zero)
+	Sort                 SortLimits // of every $sort stage
 }
 
 // stageSpec creates the per-run state of a compiled stage.
@@ -61,6 +62,12 @@ func CompilePipeline(stages []bson.Raw, o PipelineOptions) (p *Pipeline, err err
 			leading = append(leading, arg.Value)
 		} else {
 			leadingDone = true
+		}
+		if l, ok := spec.(limitSpec); ok && len(p.stages) > 0 {
+			if sp, ok := p.stages[len(p.stages)-1].(sortSpec); ok && (sp.limit == 0 || int64(l) < sp.limit) {
+				sp.limit = int64(l) // $sort then $limit: a top-k sort keeps only what passes
+				p.stages[len(p.stages)-1] = sp
+			}
 		}
 		p.stages = append(p.stages, spec)
 	}

@@ -45,7 +45,7 @@ func compileStage(name string, arg bson.RawValue, o PipelineOptions, env *exprEn
 		if err != nil {
 			return nil, err
 		}
-		return sortSpec{s}, nil
+		return sortSpec{s: s, lim: o.Sort}, nil
 	case "$project":
 		if arg.Type != bson.TypeEmbeddedDocument {
 			return nil, errf(15969, "$project specification must be an object")
@@ -149,35 +149,21 @@ func (s *skipStage) process(doc []byte, emit func([]byte) error) error {
 	return emit(doc)
 }
 
-type sortSpec struct{ s *Sort }
-
-func (s sortSpec) start() stage { return &sortStage{s: s.s} }
-
-type sortedDoc struct {
-	doc  []byte
-	keys []bson.RawValue
+type sortSpec struct {
+	s     *Sort
+	limit int64 // of a $limit right after the $sort: only that many are kept
+	lim   SortLimits
 }
 
-type sortStage struct {
-	s    *Sort
-	docs []sortedDoc
-}
+func (s sortSpec) start() stage { return &sortStage{x: NewSorter(s.s, s.limit, s.lim)} }
 
-func (s *sortStage) process(doc []byte, _ func([]byte) error) error {
-	d := slices.Clone(doc)
-	s.docs = append(s.docs, sortedDoc{doc: d, keys: s.s.keysOf(d)})
-	return nil
-}
+type sortStage struct{ x *Sorter }
+
+func (s *sortStage) process(doc []byte, _ func([]byte) error) error { return s.x.Add(doc) }
 
 func (s *sortStage) flush(emit func([]byte) error) error {
-	slices.SortStableFunc(s.docs, func(a, b sortedDoc) int { return s.s.compareKeys(a.keys, b.keys) })
-	for _, d := range s.docs {
-		if err := emit(d.doc); err != nil {
-			return err
-		}
-	}
-	s.docs = nil
-	return nil
+	defer s.x.Close()
+	return s.x.Iterate(emit)
 }
 
 type projectStage struct {
