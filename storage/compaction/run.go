@@ -27,13 +27,15 @@ type RunOptions struct {
 	// complete, points whose versions are all <= StableVersion are written with one version and one
 	// seq per column, which makes those columns nearly free on disk.
 	StableVersion uint64
+	// SeriesKey gives the output's series-key table (tsm.WriterOptions.SeriesKey).
+	SeriesKey func(storage.SeriesID) ([]byte, bool)
 }
 
 // Run merges the plan's inputs into one file and returns its meta; the caller commits it with a
 // version edit. Cancelling ctx stops the merge between keys and removes the partial output; a
 // crash at any point leaves only a .tmp file, which the vnode removes when it opens.
 func Run(ctx context.Context, p *Plan, inputs []Input, o RunOptions) (meta summary.FileMeta, ok bool, err error) {
-	w, err := tsm.NewWriter(o.Path, tsm.WriterOptions{})
+	w, err := tsm.NewWriter(o.Path, tsm.WriterOptions{SeriesKey: o.SeriesKey})
 	if err != nil {
 		return meta, false, fmt.Errorf("compaction: %w", err)
 	}

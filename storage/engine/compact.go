@@ -76,6 +76,7 @@ func (j *CompactionJob) Run(ctx context.Context) error {
 		ID: j.id, Path: path, StableVersion: j.stable,
 		Hide:         func(s storage.SeriesID, t int64, v, q uint64) bool { return j.ver.hide(s, t, v, q) },
 		SeriesHidden: j.ver.seriesHidden,
+		SeriesKey:    j.v.idx.RawKey,
 	})
 	if err != nil || !ok {
 		return err

@@ -95,7 +95,7 @@ func (j *FlushJob) Run() (err error) {
 		}
 		id := v.allocFileID()
 		path := layout.FileName(v.dir, id, int(level))
-		w, err := tsm.NewWriter(path, tsm.WriterOptions{})
+		w, err := tsm.NewWriter(path, tsm.WriterOptions{SeriesKey: v.idx.RawKey})
 		if err != nil {
 			return nil, err
 		}

@@ -111,7 +111,7 @@ func (v *Vnode) open() error {
 		return err
 	}
 	v.cur = newVersion(handles, st)
-	idx, err := index.Open(filepath.Join(v.dir, layout.IndexDir), index.Options{Logger: v.log})
+	idx, err := v.openIndex()
 	if err != nil {
 		return fmt.Errorf("open vnode %s: %w", v.dir, err)
 	}

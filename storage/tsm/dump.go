@@ -22,7 +22,17 @@ func (r *Reader) dump(w io.Writer, points bool) error {
 	bw := bufio.NewWriter(w)
 	in := r.info
 	fmt.Fprintf(bw, "tsm %s: version %d, %d bytes, %d keys, %d series, %d points, time [%d, %d], seq [%d, %d]\n",
-		filepath.Base(r.path), FormatV1, in.Size, in.Keys, in.Series, in.Points, in.MinTime, in.MaxTime, in.MinSeq, in.MaxSeq)
+		filepath.Base(r.path), r.version, in.Size, in.Keys, in.Series, in.Points, in.MinTime, in.MaxTime, in.MinSeq, in.MaxSeq)
+	if r.version >= FormatV2 {
+		err := r.SeriesKeys(func(id storage.SeriesID, key []byte) error {
+			fmt.Fprintf(bw, "series %#016x: %s\n", uint64(id), FormatSeriesKey(key))
+			return nil
+		})
+		if err != nil {
+			bw.Flush()
+			return err
+		}
+	}
 	var b Block
 	for _, e := range r.entries {
 		fmt.Fprintf(bw, "key series=%#016x field=%q type=%#02x blocks=%d\n", uint64(e.Key.Series), e.Key.Field, uint8(e.Key.Type), len(e.Blocks))
@@ -82,4 +92,17 @@ func formatValue(v *storage.Values, i int) string {
 		return fmt.Sprintf("%x", v.Bytes[i])
 	}
 	return "?"
+}
+
+// FormatSeriesKey renders an encoded series key as `"table" tag=value ...`, for dumps and tools.
+func FormatSeriesKey(key []byte) string {
+	k, err := storage.UnmarshalSeriesKey(key)
+	if err != nil {
+		return fmt.Sprintf("undecodable key %x (%v)", key, err)
+	}
+	out := strconv.Quote(k.Table)
+	for _, t := range k.Tags {
+		out += " " + t.Key + "=" + t.Value.String()
+	}
+	return out
 }

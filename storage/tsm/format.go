@@ -12,8 +12,13 @@ import (
 const (
 	// MagicNumber opens and closes every TSM file: "CGTM" big-endian.
 	MagicNumber uint32 = 0x4347544D
-	// FormatV1 is the only format version written and read.
+	// FormatV1 is the first format version: read, no longer written.
 	FormatV1 byte = 1
+	// FormatV2 adds the series-key table at the end of the index section; it is what the writer
+	// writes. Readers read both.
+	FormatV2 byte = 2
+	// FormatVersion is the version the writer writes.
+	FormatVersion = FormatV2
 
 	// HeaderSize is magic(4) + version(1).
 	HeaderSize = 5

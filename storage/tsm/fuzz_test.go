@@ -42,11 +42,15 @@ func requireCorruptionOnly(t *testing.T, err error) {
 // FuzzOpen treats the input as a whole file: Open, then read every block. Nothing may panic, and every
 // failure must be a CorruptionError (bytes cannot fail with I/O errors).
 func FuzzOpen(f *testing.F) {
-	golden, err := os.ReadFile(goldenTSM)
-	require.NoError(f, err)
 	seed := fuzzSeedFile(f)
-	for _, s := range [][]byte{golden, seed, golden[:len(golden)-1], golden[:HeaderSize+FooterSize], {}} {
-		f.Add(s)
+	f.Add(seed)
+	f.Add([]byte{})
+	for _, g := range goldens {
+		golden, err := os.ReadFile(g.tsm)
+		require.NoError(f, err)
+		for _, s := range [][]byte{golden, golden[:len(golden)-1], golden[:HeaderSize+FooterSize]} {
+			f.Add(s)
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzFile(t, data)
@@ -74,7 +78,11 @@ func fixSectionCRCs(in []byte) ([]byte, bool) {
 	}
 	data := bytes.Clone(in)
 	binary.BigEndian.PutUint32(data, MagicNumber)
-	data[4] = FormatV1
+	version := data[4] // keep a known version: both have their own decoders
+	if version != FormatV1 {
+		version = FormatV2
+	}
+	data[4] = version
 	ft := data[len(data)-FooterSize:]
 	footOff := uint64(len(data) - FooterSize)
 	io, il, bl := binary.BigEndian.Uint64(ft), binary.BigEndian.Uint64(ft[8:]), uint64(binary.BigEndian.Uint32(ft[16:]))
@@ -84,7 +92,7 @@ func fixSectionCRCs(in []byte) ([]byte, bool) {
 	for _, sec := range [][]byte{data[io : io+il], data[io+il : footOff]} {
 		binary.BigEndian.PutUint32(sec[len(sec)-crcSize:], checksum(sec[:len(sec)-crcSize]))
 	}
-	ft[20], ft[21], ft[22], ft[23] = 0, 0, 0, FormatV1
+	ft[20], ft[21], ft[22], ft[23] = 0, 0, 0, version
 	binary.BigEndian.PutUint32(ft[24:], checksum(ft[:24]))
 	binary.BigEndian.PutUint32(ft[28:], MagicNumber)
 	return data, true
@@ -110,6 +118,9 @@ func fuzzFile(t *testing.T, data []byte) *Reader {
 			r.MayContain(e.Key.Series)
 		}
 		requireCorruptionOnly(t, r.Verify())
+		if err := r.SeriesKeys(func(storage.SeriesID, []byte) error { return nil }); !errors.Is(err, ErrNoSeriesKeys) {
+			requireCorruptionOnly(t, err)
+		}
 		_ = r.DumpIndex(io.Discard)
 	}
 	return r

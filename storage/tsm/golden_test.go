@@ -3,6 +3,7 @@ package tsm
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,10 +16,30 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ (then freeze them)")
 
-const (
-	goldenTSM  = "testdata/v1/000001.tsm"
-	goldenDump = "testdata/v1/000001.txt"
-)
+// Golden files of each format version: the reader must keep reading every one of them. Only the
+// current version's can be rewritten (-update); older ones are frozen.
+var goldens = []struct {
+	version   byte
+	tsm, dump string
+}{
+	{FormatV1, "testdata/v1/000001.tsm", "testdata/v1/000001.txt"},
+	{FormatV2, "testdata/v2/000001.tsm", "testdata/v2/000001.txt"},
+}
+
+// goldenKeys are the series keys of the golden file (version 2 and later): s1 has one, s2 none
+// (as a series deleted from the index when the file was written).
+func goldenKeys(t *testing.T) func(storage.SeriesID) ([]byte, bool) {
+	k := storage.SeriesKey{Table: "cpu", Tags: []storage.Tag{{Key: "host", Value: storage.StringTag("h1")},
+		{Key: "rack", Value: storage.TagValue{Type: storage.TypeInt64, Raw: storage.EncodeTagInt(-3)}}}}
+	require.NoError(t, k.Normalize())
+	enc := k.Marshal(nil)
+	return func(id storage.SeriesID) ([]byte, bool) {
+		if id == storage.NewSeriesID(0xabc, 1) {
+			return enc, true
+		}
+		return nil, false
+	}
+}
 
 // goldenColumns are the fixed contents of testdata/v1/000001.tsm, from formulas only (no RNG), so a
 // later version of the code must read back exactly these points.
@@ -78,10 +99,16 @@ func goldenColumns() []column {
 }
 
 func TestGolden(t *testing.T) {
+	for _, g := range goldens {
+		t.Run(fmt.Sprintf("v%d", g.version), func(t *testing.T) { checkGolden(t, g.version, g.tsm, g.dump) })
+	}
+}
+
+func checkGolden(t *testing.T, version byte, goldenTSM, goldenDump string) {
 	cols := goldenColumns()
-	if *update {
+	if *update && version == FormatVersion {
 		require.NoError(t, os.MkdirAll(filepath.Dir(goldenTSM), 0o755))
-		w, err := NewWriter(goldenTSM, WriterOptions{})
+		w, err := NewWriter(goldenTSM, WriterOptions{SeriesKey: goldenKeys(t)})
 		require.NoError(t, err)
 		for _, c := range cols {
 			require.NoError(t, w.WriteColumn(c.key, c.times, &c.vals, c.versions, c.seqs))
@@ -98,6 +125,7 @@ func TestGolden(t *testing.T) {
 	r, err := Open(goldenTSM)
 	require.NoError(t, err)
 	defer r.Close()
+	require.Equal(t, version, r.Version())
 	checkFile(t, r, cols)
 	require.Equal(t, 2, r.Info().Series)
 
@@ -110,6 +138,20 @@ func TestGolden(t *testing.T) {
 	require.True(t, ok)
 	require.Len(t, e.Blocks, 2)
 	require.True(t, e.Blocks[0].TimesImplied())
+
+	// The series-key table: exactly what the writer was told.
+	keys := map[storage.SeriesID]string{}
+	err = r.SeriesKeys(func(id storage.SeriesID, key []byte) error {
+		keys[id] = string(key)
+		return nil
+	})
+	if version == FormatV1 {
+		require.ErrorIs(t, err, ErrNoSeriesKeys)
+	} else {
+		require.NoError(t, err)
+		want, _ := goldenKeys(t)(storage.NewSeriesID(0xabc, 1))
+		require.Equal(t, map[storage.SeriesID]string{storage.NewSeriesID(0xabc, 1): string(want)}, keys)
+	}
 
 	want, err := os.ReadFile(goldenDump)
 	require.NoError(t, err)

@@ -272,9 +272,6 @@ func decodeIndexFrom(d *decoder, blocksEnd int64) ([]Entry, error) {
 	if offset != blocksEnd {
 		return nil, fmt.Errorf("index blocks end at %d; want %d", offset, blocksEnd)
 	}
-	if d.remaining() != 0 {
-		return nil, fmt.Errorf("index: %d trailing bytes", d.remaining())
-	}
 	for i := range entries {
 		entries[i].Blocks = metas[starts[i]:starts[i+1]:starts[i+1]]
 	}

@@ -25,6 +25,9 @@ type Reader struct {
 	entries   []Entry
 	bloom     *bloom.BloomFilter
 	blocksEnd int64 // = index offset
+	indexLen  int64 // of the index section, CRC included
+	version   byte
+	keysPos   int // where the series-key table starts in the index payload (v2)
 	bufs      sync.Pool
 }
 
@@ -70,8 +73,9 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 	if got := binary.BigEndian.Uint32(hf[:4]); got != MagicNumber {
 		return nil, corrupt(path, 0, fmt.Errorf("header magic: got %#08x; want %#08x", got, MagicNumber))
 	}
-	if hf[4] != FormatV1 {
-		return nil, corrupt(path, 4, fmt.Errorf("header version: got %d; want %d", hf[4], FormatV1))
+	version := hf[4]
+	if version != FormatV1 && version != FormatV2 {
+		return nil, corrupt(path, 4, fmt.Errorf("header version: got %d; want %d or %d", version, FormatV1, FormatV2))
 	}
 	footOff := size - FooterSize
 	if err := readFull(f, hf[:], footOff); err != nil {
@@ -80,6 +84,9 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 	ft, err := parseFooter(hf[:])
 	if err != nil {
 		return nil, corrupt(path, footOff, err)
+	}
+	if ft.version != version {
+		return nil, corrupt(path, footOff+23, fmt.Errorf("footer version %d; header says %d", ft.version, version))
 	}
 	// Sections must tile [HeaderSize, footOff) exactly.
 	if ft.indexOffset < HeaderSize || ft.indexLen < crcSize || ft.bloomLen < crcSize ||
@@ -102,6 +109,9 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 		return nil, corrupt(path, bloomOff, fmt.Errorf("bloom: %w", err))
 	}
 	entries, pos, err := decodeIndex(idx[:len(idx)-crcSize], indexOff)
+	if err == nil {
+		pos, err = checkSeriesKeys(idx[:len(idx)-crcSize], pos, version, entries)
+	}
 	if err != nil {
 		return nil, corrupt(path, indexOff+int64(pos), fmt.Errorf("index: %w", err))
 	}
@@ -109,7 +119,8 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 	if err != nil {
 		return nil, corrupt(path, bloomOff, err)
 	}
-	r := &Reader{path: path, f: f, entries: entries, bloom: bf, blocksEnd: indexOff}
+	r := &Reader{path: path, f: f, entries: entries, bloom: bf, blocksEnd: indexOff, version: version,
+		indexLen: int64(ft.indexLen), keysPos: pos}
 	r.info = Info{Path: path, Size: size, Keys: int64(len(entries))}
 	for i := range entries {
 		if i == 0 || entries[i].Key.Series != entries[i-1].Key.Series {

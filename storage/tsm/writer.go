@@ -15,6 +15,11 @@ import (
 type WriterOptions struct {
 	// BloomFP is the false positive rate of the SeriesID bloom filter; 0 means DefaultBloomFP.
 	BloomFP float64
+	// SeriesKey returns the encoded storage.SeriesKey of a series written to the file, for its
+	// series-key table (FORMAT.md): it makes the file self-describing, so a lost series index can
+	// be rebuilt from the files. A series it does not know (a deleted one) gets no entry; nil
+	// writes an empty table.
+	SeriesKey func(storage.SeriesID) ([]byte, bool)
 }
 
 // Writer writes one TSM file: keys in ascending CompareKeys order, each key's points in time order.
@@ -85,7 +90,7 @@ func NewWriter(path string, opts WriterOptions) (*Writer, error) {
 
 func appendHeader(dst []byte) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, MagicNumber)
-	return append(dst, FormatV1)
+	return append(dst, FormatVersion)
 }
 
 func (w *Writer) write(b []byte) {
@@ -325,6 +330,10 @@ func (w *Writer) Finish() (Info, error) {
 	}
 	indexOff := w.offset
 	buf := w.idx.appendIndex(w.blockBuf[:0])
+	buf, err := appendSeriesKeys(buf, w.series, w.opts.SeriesKey)
+	if err != nil && w.err == nil {
+		w.err = fmt.Errorf("tsm writer %s: %w", w.path, err)
+	}
 	buf = binary.BigEndian.AppendUint32(buf, checksum(buf))
 	indexLen := len(buf)
 	w.write(buf)
@@ -411,7 +420,7 @@ func appendFooter(dst []byte, f footer) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, f.indexOffset)
 	dst = binary.BigEndian.AppendUint64(dst, f.indexLen)
 	dst = binary.BigEndian.AppendUint32(dst, f.bloomLen)
-	dst = append(dst, 0, 0, 0, FormatV1)
+	dst = append(dst, 0, 0, 0, FormatVersion)
 	dst = binary.BigEndian.AppendUint32(dst, checksum(dst[start:]))
 	return binary.BigEndian.AppendUint32(dst, MagicNumber)
 }
@@ -434,8 +443,8 @@ func parseFooter(b []byte) (footer, error) {
 	if b[20]|b[21]|b[22] != 0 {
 		return f, fmt.Errorf("footer reserved bytes: got %x; want 0", b[20:23])
 	}
-	if f.version != FormatV1 {
-		return f, fmt.Errorf("footer version: got %d; want %d", f.version, FormatV1)
+	if f.version != FormatV1 && f.version != FormatV2 {
+		return f, fmt.Errorf("footer version: got %d; want %d or %d", f.version, FormatV1, FormatV2)
 	}
 	return f, nil
 }
