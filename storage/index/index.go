@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/vfs"
 )
 
 // File names inside an index directory.
@@ -62,7 +63,7 @@ type Index struct {
 
 	s        *state
 	buf      []byte   // framed records not yet written to f
-	f        *os.File // current log file (append only)
+	f        vfs.File // current log file (append only)
 	gen      uint64   // generation of f
 	logBytes int64    // record bytes in the logs not covered by the snapshot
 	err      error    // sticky log write error
@@ -166,7 +167,7 @@ func (x *Index) recover() error {
 		return nil
 	}
 	x.gen = gens[len(gens)-1]
-	x.f, err = os.OpenFile(x.logPath(x.gen), os.O_WRONLY|os.O_APPEND, 0)
+	x.f, err = vfs.OpenFile(x.logPath(x.gen), os.O_WRONLY|os.O_APPEND, 0)
 	return err
 }
 
@@ -262,32 +263,39 @@ func (x *Index) applyRecord(_ int, payload []byte) error {
 }
 
 // createLog writes an empty log of generation gen (temp file, fsync, rename, dir fsync) and opens it.
-func (x *Index) createLog(gen uint64) (*os.File, error) {
+func (x *Index) createLog(gen uint64) (vfs.File, error) {
 	path := x.logPath(gen)
 	if err := writeFileAtomic(path, appendLogHeader(nil, gen)); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	return vfs.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 }
 
+// writeFileAtomic writes data to path through a temporary file (fsync, rename, dir fsync); on a
+// failure the temporary file is removed, so a full disk keeps no half-written copy.
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + tmpSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := vfs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
+	fail := func(err error) error {
+		_ = f.Close()
+		_ = os.Remove(tmp)
 		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+		return fail(err)
 	}
 	if err := f.Close(); err != nil {
+		_ = os.Remove(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
 		return err
 	}
 	return syncDir(filepath.Dir(path))

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/vfs"
 )
 
 // WriterOptions configure a Writer.
@@ -27,7 +28,7 @@ type WriterOptions struct {
 type Writer struct {
 	path, tmp string
 	opts      WriterOptions
-	f         *os.File
+	f         vfs.File
 	bw        *bufio.Writer
 	offset    int64
 	err       error // sticky: an I/O error ends the writer
@@ -75,7 +76,7 @@ func NewWriter(path string, opts WriterOptions) (*Writer, error) {
 		return nil, fmt.Errorf("create tsm %s: bloom false positive rate %v; want in (0, 1)", path, opts.BloomFP)
 	}
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := vfs.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create tsm %s: %w", path, err)
 	}
