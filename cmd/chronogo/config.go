@@ -41,6 +41,7 @@ type config struct {
 	MaxConnections  int           `yaml:"max-connections"`
 	CursorMemory    string        `yaml:"cursor-memory"`
 	SortMemory      string        `yaml:"sort-memory"`
+	MessageMemory   string        `yaml:"message-memory"`
 	ConnIdleTimeout time.Duration `yaml:"conn-idle-timeout"`
 	FrameTimeout    time.Duration `yaml:"frame-timeout"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
@@ -51,7 +52,7 @@ func defaultConfig() config {
 	// Loopback by default, as mongod >= 3.6: listening wider is a choice (--mongo-addr=:27017).
 	return config{DataDir: "./data", MongoAddr: "127.0.0.1:27017", HTTPAddr: "127.0.0.1:8080", ClusterRole: "standalone",
 		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB", MaxBodySize: "25MB",
-		MaxConnections: 4096, CursorMemory: "1GiB", SortMemory: "32MiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
+		MaxConnections: 4096, CursorMemory: "1GiB", SortMemory: "32MiB", MessageMemory: "1GiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
 		TTLInterval: 60 * time.Second}
 }
 
@@ -92,6 +93,7 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	set("max-body-size", &c.MaxBodySize, fromFile.MaxBodySize)
 	set("cursor-memory", &c.CursorMemory, fromFile.CursorMemory)
 	set("sort-memory", &c.SortMemory, fromFile.SortMemory)
+	set("message-memory", &c.MessageMemory, fromFile.MessageMemory)
 	if fromFile.ReplicationFactor != 0 && !flags.Changed("replication-factor") {
 		c.ReplicationFactor = fromFile.ReplicationFactor
 	}
@@ -149,6 +151,9 @@ func (c *config) validate() error {
 	}
 	if n, err := humanize.ParseBytes(c.CursorMemory); err != nil || n < 1<<20 {
 		return fmt.Errorf("--cursor-memory=%q: want a size of at least 1MiB, e.g. 1GiB", c.CursorMemory)
+	}
+	if n, err := humanize.ParseBytes(c.MessageMemory); err != nil || n < 64<<20 {
+		return fmt.Errorf("--message-memory=%q: want a size of at least 64MiB (a message may be 48MB), e.g. 1GiB", c.MessageMemory)
 	}
 	if n, err := humanize.ParseBytes(c.SortMemory); err != nil || n < 64<<10 {
 		return fmt.Errorf("--sort-memory=%q: want a size of at least 64KiB, e.g. 32MiB", c.SortMemory)

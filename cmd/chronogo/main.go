@@ -60,6 +60,7 @@ func rootCommand() *cobra.Command {
 	f.StringVar(&cfg.MaxBodySize, "max-body-size", cfg.MaxBodySize, "largest /write body accepted (413 past it)")
 	f.StringVar(&cfg.CursorMemory, "cursor-memory", cfg.CursorMemory, "memory all open MongoDB cursors may hold; a query past it fails with code 146")
 	f.StringVar(&cfg.SortMemory, "sort-memory", cfg.SortMemory, "memory one sort holds before it spills to <data-dir>/tmp (its limit with allowDiskUse: false)")
+	f.StringVar(&cfg.MessageMemory, "message-memory", cfg.MessageMemory, "memory the MongoDB messages being received or run may hold together; past it reads wait")
 	f.IntVar(&cfg.MaxConnections, "max-connections", cfg.MaxConnections, "most MongoDB client connections open at once")
 	f.DurationVar(&cfg.ConnIdleTimeout, "conn-idle-timeout", cfg.ConnIdleTimeout, "close a MongoDB connection idle this long")
 	f.DurationVar(&cfg.FrameTimeout, "frame-timeout", cfg.FrameTimeout, "longest time to receive one MongoDB message after its first byte, or to send a reply")

@@ -238,13 +238,14 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	maxBody, _ := cfg.maxBodyBytes() // checked by validate
 	cursorMem, _ := humanize.ParseBytes(cfg.CursorMemory)
 	sortMem, _ := humanize.ParseBytes(cfg.SortMemory)
+	msgMem, _ := humanize.ParseBytes(cfg.MessageMemory)
 	tmp := filepath.Join(cfg.DataDir, layout.TempDir)
 	if err := resetTempDir(tmp); err != nil {
 		return err
 	}
 	ms := mongo.NewServer(mongo.Config{Logger: entry.WithField("component", "mongo"), MaxConnections: cfg.MaxConnections,
 		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout, CursorMemoryBudget: int64(cursorMem),
-		SortMemory: int64(sortMem), TempDir: tmp, Users: b, Auth: cfg.Auth}, b)
+		SortMemory: int64(sortMem), MessageMemory: int64(msgMem), TempDir: tmp, Users: b, Auth: cfg.Auth}, b)
 	errc := make(chan error, 2)
 	go func() { errc <- ms.Serve(mongoLn) }()
 	var hs *http.Server

@@ -2,7 +2,9 @@ package mongo
 
 import (
 	"bufio"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -14,6 +16,9 @@ import (
 
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
+
+// errNoMessageMemory: a message waited FrameTimeout for its share of MessageMemory.
+var errNoMessageMemory = errors.New("no message memory")
 
 // conn is one client connection, served by one goroutine.
 type conn struct {
@@ -48,9 +53,11 @@ func (c *conn) serve() {
 	r := bufio.NewReader(c.nc)
 	w := bufio.NewWriter(c.nc)
 	for {
-		h, body, err := c.readMessage(r)
+		h, body, held, err := c.readMessage(r)
 		if err != nil {
-			if errors.Is(err, ErrFraming) {
+			if errors.Is(err, errNoMessageMemory) {
+				c.log.WithError(err).Warn("closing connection: the server is receiving too many large messages")
+			} else if errors.Is(err, ErrFraming) {
 				c.log.WithError(err).Warn("closing connection after a malformed message")
 			} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				c.log.WithError(err).Debug("connection read failed")
@@ -61,6 +68,8 @@ func (c *conn) serve() {
 			return
 		}
 		out, keep := c.handleMessage(h, body)
+		body = nil
+		c.srv.inflight.Release(held)
 		if out != nil {
 			_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.FrameTimeout))
 			if _, err := w.Write(out); err == nil {
@@ -78,14 +87,35 @@ func (c *conn) serve() {
 }
 
 // readMessage reads the next message: the first header byte may take IdleTimeout, the rest of
-// the message FrameTimeout from then on; the body's memory grows as its bytes arrive.
-func (c *conn) readMessage(r *bufio.Reader) (MsgHeader, []byte, error) {
+// the message FrameTimeout from then on; the body's memory grows as its bytes arrive. Before the
+// body is read, its length is taken from the server's budget of message memory (MessageMemory;
+// held is what to give back once the message is handled): when the budget is spent the read waits
+// for it, and a connection that cannot get it within FrameTimeout is closed.
+func (c *conn) readMessage(r *bufio.Reader) (h MsgHeader, body []byte, held int64, err error) {
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
 	if _, err := r.Peek(1); err != nil {
-		return MsgHeader{}, nil, err
+		return h, nil, 0, err
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.FrameTimeout))
-	return ReadMessage(r)
+	deadline := time.Now().Add(c.srv.cfg.FrameTimeout)
+	_ = c.nc.SetReadDeadline(deadline)
+	if h, err = readHeader(r); err != nil {
+		return h, nil, 0, err
+	}
+	n := int64(h.MessageLength - MsgHeaderLen)
+	held = min(n, c.srv.cfg.MessageMemory)
+	ctx, cancel := context.WithDeadline(c.srv.baseCtx, deadline)
+	err = c.srv.inflight.Acquire(ctx, held)
+	cancel()
+	if err != nil {
+		messageMemoryTimeouts.Inc()
+		return h, nil, 0, fmt.Errorf("%w for %d bytes within %s (%d bytes are in use by other messages)",
+			errNoMessageMemory, n, c.srv.cfg.FrameTimeout, c.srv.cfg.MessageMemory)
+	}
+	if body, err = readGrowing(r, int(n)); err != nil {
+		c.srv.inflight.Release(held)
+		return h, nil, 0, fmt.Errorf("reading %s body of %d bytes: %w", h.OpCode, n, err)
+	}
+	return h, body, held, nil
 }
 
 // setActive marks the connection busy or idle; it returns false when the connection must stop

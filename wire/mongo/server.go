@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/chronogo/chronogo/wire/mongo/mql"
 )
@@ -42,6 +43,10 @@ type Config struct {
 	// FrameTimeout bounds the time from a message's header to its last byte, and the time to
 	// write a reply (default 2 minutes): a client cannot hold a half-sent frame open.
 	FrameTimeout time.Duration
+	// MessageMemory bounds the bytes of the messages all connections are receiving or running at
+	// once (default 1 GiB): past it, reading a message waits for memory, and a connection that
+	// waits longer than FrameTimeout is closed.
+	MessageMemory int64
 	// SortMemory is what one blocking sort (a sorted find, a $sort stage) holds before it spills
 	// sorted runs to TempDir (default 32 MiB); with allowDiskUse: false it is the sort's limit.
 	SortMemory int64
@@ -73,6 +78,9 @@ func (c Config) withDefaults() Config {
 	if c.FrameTimeout <= 0 {
 		c.FrameTimeout = 2 * time.Minute
 	}
+	if c.MessageMemory <= 0 {
+		c.MessageMemory = 1 << 30
+	}
 	if c.SortMemory <= 0 {
 		c.SortMemory = mql.DefaultSortMemory
 	}
@@ -89,6 +97,8 @@ type Server struct {
 	b       Backend
 	log     logrus.FieldLogger
 	cursors *cursorRegistry
+	// inflight is the budget of message bytes being received or handled (Config.MessageMemory)
+	inflight *semaphore.Weighted
 
 	connIDs atomic.Int32
 	reqIDs  atomic.Int32
@@ -120,6 +130,7 @@ func NewServer(cfg Config, b Backend) *Server {
 		b:         b,
 		log:       cfg.Logger,
 		cursors:   newCursorRegistry(cfg.CursorMemoryBudget),
+		inflight:  semaphore.NewWeighted(cfg.MessageMemory),
 		baseCtx:   ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),
