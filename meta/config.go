@@ -58,6 +58,10 @@ type Config struct {
 	// created without them (explicitly or by a first collection); zero fields keep the catalog's
 	// defaults.
 	DatabaseDefaults Database
+	// TLSCAFile, TLSCertFile and TLSKeyFile, when set, turn on mutual TLS for Raft traffic
+	// (dragonboat's MutualTLS): a node without a certificate signed by the CA cannot talk to the
+	// others.
+	TLSCAFile, TLSCertFile, TLSKeyFile string
 	// Logger receives the host's logs and dragonboat's (for the first host of the process).
 	Logger logrus.FieldLogger
 

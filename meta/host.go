@@ -74,6 +74,10 @@ func Start(cfg Config) (*Host, error) {
 		NodeHostDir:    cfg.DataDir,
 		RTTMillisecond: cfg.RTTMillisecond,
 		RaftAddress:    cfg.RaftAddr,
+		MutualTLS:      cfg.TLSCAFile != "",
+		CAFile:         cfg.TLSCAFile,
+		CertFile:       cfg.TLSCertFile,
+		KeyFile:        cfg.TLSKeyFile,
 		Expert:         exp,
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/sirupsen/logrus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
@@ -94,7 +96,10 @@ type Config struct {
 	// coordinator.Config; zero values take its defaults).
 	HedgeDelay     time.Duration
 	ScanChunkBytes uint32
-	Logger         logrus.FieldLogger
+	// PeerTLSServer and PeerTLSClient, when set, make actor traffic between nodes mutual TLS
+	// (the server config must require and verify client certificates).
+	PeerTLSServer, PeerTLSClient *tls.Config
+	Logger                       logrus.FieldLogger
 }
 
 // Node is a running node.
@@ -188,13 +193,19 @@ func (n *Node) startRemote(addr string) (err error) {
 		return fmt.Errorf("starting node: actor address %q: %w", addr, err)
 	}
 	const maxMsg = 16 << 20
+	creds := insecure.NewCredentials()
+	serverOpts := []grpc.ServerOption{grpc.KeepaliveParams(keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 3 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
+		grpc.MaxRecvMsgSize(maxMsg)}
+	if n.cfg.PeerTLSClient != nil {
+		creds = credentials.NewTLS(n.cfg.PeerTLSClient)
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(n.cfg.PeerTLSServer)))
+	}
 	rcfg := remote.Configure(host, port,
-		remote.WithDialOptions(grpc.WithTransportCredentials(insecure.NewCredentials()), // TODO(tls): node-to-node TLS
+		remote.WithDialOptions(grpc.WithTransportCredentials(creds),
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 5 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))),
-		remote.WithServerOptions(grpc.KeepaliveParams(keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 3 * time.Second}),
-			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
-			grpc.MaxRecvMsgSize(maxMsg)))
+		remote.WithServerOptions(serverOpts...))
 	r := remote.NewRemote(n.sys, rcfg)
 	defer func() {
 		// remote.Start panics when it cannot listen

@@ -30,6 +30,13 @@ type config struct {
 	Pprof bool `yaml:"pprof"`
 	// Auth turns on access control on the MongoDB wire (SCRAM users, roles).
 	Auth bool `yaml:"auth"`
+	// TLS of the client listeners (mongod's --tlsMode; empty: requireTLS with a certificate,
+	// disabled without) and, with ClusterTLS, mutual TLS between nodes with the same files.
+	TLSMode     string `yaml:"tls-mode"`
+	TLSCertFile string `yaml:"tls-cert-file"`
+	TLSKeyFile  string `yaml:"tls-key-file"`
+	TLSCAFile   string `yaml:"tls-ca-file"`
+	ClusterTLS  bool   `yaml:"cluster-tls"`
 	// ReplicationFactor and ShardCount are the defaults of new databases (0: the catalog's, 1).
 	ReplicationFactor int `yaml:"replication-factor"`
 	ShardCount        int `yaml:"shard-count"`
@@ -46,6 +53,9 @@ type config struct {
 	FrameTimeout    time.Duration `yaml:"frame-timeout"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
 	TTLInterval time.Duration `yaml:"-"`
+
+	// tls is loaded from the TLS settings when a node starts.
+	tls *tlsSetup
 }
 
 func defaultConfig() config {
@@ -89,6 +99,13 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	if fromFile.Auth && !flags.Changed("auth") {
 		c.Auth = true
 	}
+	if fromFile.ClusterTLS && !flags.Changed("cluster-tls") {
+		c.ClusterTLS = true
+	}
+	set("tls-mode", &c.TLSMode, fromFile.TLSMode)
+	set("tls-cert-file", &c.TLSCertFile, fromFile.TLSCertFile)
+	set("tls-key-file", &c.TLSKeyFile, fromFile.TLSKeyFile)
+	set("tls-ca-file", &c.TLSCAFile, fromFile.TLSCAFile)
 	set("cache-size", &c.CacheSize, fromFile.CacheSize)
 	set("max-body-size", &c.MaxBodySize, fromFile.MaxBodySize)
 	set("cursor-memory", &c.CursorMemory, fromFile.CursorMemory)
@@ -157,6 +174,12 @@ func (c *config) validate() error {
 	}
 	if n, err := humanize.ParseBytes(c.SortMemory); err != nil || n < 64<<10 {
 		return fmt.Errorf("--sort-memory=%q: want a size of at least 64KiB, e.g. 32MiB", c.SortMemory)
+	}
+	if _, err := c.tlsMode(); err != nil {
+		return err
+	}
+	if c.ClusterTLS && (c.TLSCertFile == "" || c.TLSKeyFile == "" || c.TLSCAFile == "") {
+		return fmt.Errorf("--cluster-tls needs --tls-cert-file, --tls-key-file and --tls-ca-file")
 	}
 	if c.MaxConnections < 1 || c.ConnIdleTimeout <= 0 || c.FrameTimeout <= 0 {
 		return fmt.Errorf("--max-connections, --conn-idle-timeout and --frame-timeout must be positive")

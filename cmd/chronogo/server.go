@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net"
 	"net/http"
 	"os"
@@ -92,6 +93,9 @@ func metaConfig(outer context.Context, cfg config, log logrus.FieldLogger) meta.
 	mc := meta.Config{NodeID: cfg.nodeID(), ClusterID: cfg.ClusterID, DataDir: filepath.Join(cfg.DataDir, "meta"),
 		RaftAddr: cfg.RaftAddr, Logger: log.WithField("component", "meta"),
 		DatabaseDefaults: meta.Database{ReplicationFactor: cfg.ReplicationFactor, ShardCount: cfg.ShardCount}}
+	if cfg.ClusterTLS {
+		mc.TLSCAFile, mc.TLSCertFile, mc.TLSKeyFile = cfg.TLSCAFile, cfg.TLSCertFile, cfg.TLSKeyFile
+	}
 	mnodes := cfg.mnodes()
 	switch cfg.ClusterRole {
 	case "mnode":
@@ -100,7 +104,7 @@ func metaConfig(outer context.Context, cfg config, log logrus.FieldLogger) meta.
 				ctx, cancel := context.WithCancel(ctx)
 				defer cancel()
 				defer context.AfterFunc(outer, cancel)()
-				return metasvc.Discover(ctx, mnodes, cfg.ClusterID, log)
+				return metasvc.Discover(ctx, mnodes, cfg.ClusterID, cfg.tls.peerClient, log)
 			}
 		}
 	case "dnode":
@@ -109,7 +113,7 @@ func metaConfig(outer context.Context, cfg config, log logrus.FieldLogger) meta.
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			defer context.AfterFunc(outer, cancel)()
-			return metasvc.Join(ctx, mnodes, cfg.ClusterID, cfg.nodeID(), cfg.RaftAddr, log)
+			return metasvc.Join(ctx, mnodes, cfg.ClusterID, cfg.nodeID(), cfg.RaftAddr, cfg.tls.peerClient, log)
 		}
 	}
 	return mc
@@ -137,13 +141,20 @@ func startMeta(ctx context.Context, cfg config, log logrus.FieldLogger) (*meta.H
 // runMetaNode runs an mnode: the voting meta replicas and the meta service (HTTP: hello, join,
 // health, metrics). It stores no data and serves no MongoDB clients.
 func runMetaNode(ctx context.Context, cfg config, log logrus.FieldLogger) error {
+	var err error
+	if cfg.tls, err = cfg.tlsSetup(); err != nil {
+		return err
+	}
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on --http-addr %s: %w", cfg.HTTPAddr, err)
 	}
 	defer httpLn.Close()
+	if httpLn, err = cfg.tls.wrap(httpLn, log.WithField("component", "http")); err != nil {
+		return err
+	}
 	svc := &metasvc.Service{NodeID: cfg.nodeID(), RaftAddr: strings.ToLower(cfg.RaftAddr), ClusterID: cfg.ClusterID,
-		Log: log.WithField("component", "metasvc")}
+		RequirePeerCert: cfg.ClusterTLS, Log: log.WithField("component", "metasvc")}
 	var ready atomic.Pointer[meta.Host]
 	health := func(ctx context.Context) error {
 		if h := ready.Load(); h != nil {
@@ -153,7 +164,7 @@ func runMetaNode(ctx context.Context, cfg config, log logrus.FieldLogger) error 
 	}
 	mux := httpapi.Handler(nil, health, httpapi.Options{Log: log.WithField("component", "http"), Pprof: cfg.Pprof})
 	svc.Register(mux)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(log)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(httpLn) }() // hello must answer while the others discover us
 	defer func() {
@@ -185,18 +196,28 @@ func runMetaNode(ctx context.Context, cfg config, log logrus.FieldLogger) error 
 // runDataNode runs a standalone server or a dnode: meta (a voting replica alone, or a non-voting
 // one joined to the mnodes), the actor node with its vnodes, the MongoDB wire and HTTP servers.
 func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) error {
+	var err error
+	if cfg.tls, err = cfg.tlsSetup(); err != nil {
+		return err
+	}
 	// Listen first so that a busy port fails before anything is opened.
 	mongoLn, err := net.Listen("tcp", cfg.MongoAddr)
 	if err != nil {
 		return fmt.Errorf("listen on --mongo-addr %s: %w", cfg.MongoAddr, err)
 	}
 	defer mongoLn.Close()
+	if mongoLn, err = cfg.tls.wrap(mongoLn, entry.WithField("component", "mongo")); err != nil {
+		return err
+	}
 	var httpLn net.Listener
 	if cfg.HTTPAddr != "" {
 		if httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("listen on --http-addr %s: %w", cfg.HTTPAddr, err)
 		}
 		defer httpLn.Close()
+		if httpLn, err = cfg.tls.wrap(httpLn, entry.WithField("component", "http")); err != nil {
+			return err
+		}
 	}
 	for _, ln := range []net.Listener{mongoLn, httpLn} {
 		if ln != nil && !isLoopback(ln.Addr()) && !cfg.Auth {
@@ -213,6 +234,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	mc := host.Client()
 	cacheSize, _ := cfg.cacheBytes() // checked by validate
 	n, err := node.Start(node.Config{NodeID: cfg.nodeID(), DataDir: cfg.DataDir, ActorAddr: cfg.ActorAddr,
+		PeerTLSServer: cfg.tls.peerServer, PeerTLSClient: cfg.tls.peerClient,
 		Engine:    engine.Options{CacheSize: cacheSize},
 		Placement: actors.MetaPlacement{C: mc, Linearizable: cfg.ClusterRole == "dnode"}, Logger: entry.WithField("component", "node")})
 	if err != nil {
@@ -259,7 +281,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 				return ok && mongo.MayWrite(roles, db), ok, err
 			}
 		}
-		hs = &http.Server{Handler: httpapi.Handler(b, health, hopts), ReadHeaderTimeout: 10 * time.Second}
+		hs = &http.Server{Handler: httpapi.Handler(b, health, hopts), ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(entry)}
 		go func() { errc <- hs.Serve(httpLn) }()
 	}
 	ttlCtx, stopTTL := context.WithCancel(ctx)
@@ -334,4 +356,10 @@ func resetTempDir(dir string) error {
 		return fmt.Errorf("create temporary directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// httpErrorLog sends net/http's own errors (TLS handshake failures: a client or node without a
+// trusted certificate) to the server log at warn level.
+func httpErrorLog(log logrus.FieldLogger) *stdlog.Logger {
+	return stdlog.New(log.WithField("component", "http").WriterLevel(logrus.WarnLevel), "", 0)
 }

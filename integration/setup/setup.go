@@ -111,43 +111,75 @@ func newServer(t testing.TB, dataDir string, extra []string) *Server {
 // Cluster is a ChronoGo cluster of processes: meta nodes and data nodes.
 type Cluster struct {
 	Meta, Data []*Server
+	mlist      string // the mnodes' HTTP addresses, as --mnode-list
 }
 
 // StartCluster starts metas mnodes (bootstrapping together by discovery) and datas dnodes that
 // join them, each with its own data directory; extra flags go to the dnodes. Every process is
 // stopped at cleanup.
 func StartCluster(t testing.TB, metas, datas int, extra ...string) *Cluster {
+	return StartClusterFlags(t, metas, datas, nil, extra)
+}
+
+// StartClusterFlags is StartCluster with extra flags for the mnodes too.
+func StartClusterFlags(t testing.TB, metas, datas int, metaExtra, dataExtra []string) *Cluster {
 	t.Helper()
 	c := &Cluster{}
 	var list []string
 	for i := range metas {
 		s := newServer(t, "", nil)
 		s.Meta, s.plain = true, true
-		s.extra = []string{"--cluster-role", "mnode", "--node-id", fmt.Sprintf("mnode%d", i+1), "--cluster-id", "it"}
+		s.extra = append([]string{"--cluster-role", "mnode", "--node-id", fmt.Sprintf("mnode%d", i+1), "--cluster-id", "it"}, metaExtra...)
 		c.Meta = append(c.Meta, s)
 		list = append(list, s.HTTPAddr)
 	}
-	mlist := strings.Join(list, ",")
+	c.mlist = strings.Join(list, ",")
 	for _, s := range c.Meta {
-		s.extra = append(s.extra, "--mnode-list", mlist)
+		s.extra = append(s.extra, "--mnode-list", c.mlist)
 		s.launch()
 		t.Cleanup(s.Stop)
 	}
 	for _, s := range c.Meta {
 		s.waitListening()
 	}
-	for i := range datas {
-		s := newServer(t, "", append([]string{"--cluster-role", "dnode", "--node-id", fmt.Sprintf("dnode%d", i+1),
-			"--cluster-id", "it", "--mnode-list", mlist}, extra...))
-		s.ActorAddr, s.plain = fmt.Sprintf("127.0.0.1:%d", FreePort(t)), true
-		c.Data = append(c.Data, s)
-		s.launch()
-		t.Cleanup(s.Stop)
+	for range datas {
+		c.Data = append(c.Data, c.LaunchData(t, fmt.Sprintf("dnode%d", len(c.Data)+1), dataExtra...))
 	}
 	for _, s := range c.Data {
 		s.waitListening()
 	}
 	return c
+}
+
+// LaunchData starts one more dnode named id that joins the cluster, without waiting for it to
+// listen (it is stopped at cleanup).
+func (c *Cluster) LaunchData(t testing.TB, id string, extra ...string) *Server {
+	s := newServer(t, "", append([]string{"--cluster-role", "dnode", "--node-id", id,
+		"--cluster-id", "it", "--mnode-list", c.mlist}, extra...))
+	s.ActorAddr, s.plain = fmt.Sprintf("127.0.0.1:%d", FreePort(t)), true
+	s.launch()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// WaitExit waits up to timeout for the process to exit by itself and reports whether it did.
+func (s *Server) WaitExit(timeout time.Duration) bool {
+	select {
+	case <-s.done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// ExitCode is the exit status of a process that exited (-1 while it runs).
+func (s *Server) ExitCode() int {
+	select {
+	case <-s.done:
+		return s.cmd.ProcessState.ExitCode()
+	default:
+		return -1
+	}
 }
 
 // Start starts a standalone server with a new data directory (or dataDir if not empty); extra

@@ -3,11 +3,13 @@ package metasvc
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -21,22 +23,42 @@ const retryEvery = 500 * time.Millisecond
 
 var httpClient = &http.Client{Timeout: 40 * time.Second}
 
-// call posts req to addr+path and decodes the answer into reply.
-func call(ctx context.Context, addr, path string, req, reply proto.Message) error {
+// tlsClients are the HTTPS clients by TLS configuration (one per process in practice).
+var tlsClients sync.Map // *tls.Config -> *http.Client
+
+func clientFor(tlsCfg *tls.Config) *http.Client {
+	if tlsCfg == nil {
+		return httpClient
+	}
+	if c, ok := tlsClients.Load(tlsCfg); ok {
+		return c.(*http.Client)
+	}
+	c, _ := tlsClients.LoadOrStore(tlsCfg, &http.Client{Timeout: httpClient.Timeout,
+		Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}})
+	return c.(*http.Client)
+}
+
+// call posts req to addr+path (HTTPS with tlsCfg's client certificate when not nil) and decodes
+// the answer into reply.
+func call(ctx context.Context, addr, path string, tlsCfg *tls.Config, req, reply proto.Message) error {
 	body, err := proto.Marshal(req)
 	if err != nil {
 		return err
 	}
 	url := addr
 	if !strings.Contains(url, "://") {
-		url = "http://" + url
+		if tlsCfg != nil {
+			url = "https://" + url
+		} else {
+			url = "http://" + url
+		}
 	}
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	hr.Header.Set("Content-Type", ContentType)
-	resp, err := httpClient.Do(hr)
+	resp, err := clientFor(tlsCfg).Do(hr)
 	if err != nil {
 		return err
 	}
@@ -56,8 +78,9 @@ func call(ctx context.Context, addr, path string, req, reply proto.Message) erro
 
 // Discover asks every meta node in addrs who it is, retrying those that do not answer yet until
 // every one has, and returns the founding members: node id → raft address. A meta node of another
-// cluster, or two with the same id, is an error at once.
-func Discover(ctx context.Context, addrs []string, clusterID string, log logrus.FieldLogger) (map[uint64]string, error) {
+// cluster, or two with the same id, is an error at once. tlsCfg (nil: plaintext) is the node's
+// client side of mutual TLS between nodes.
+func Discover(ctx context.Context, addrs []string, clusterID string, tlsCfg *tls.Config, log logrus.FieldLogger) (map[uint64]string, error) {
 	members := map[uint64]string{}
 	answered := map[string]bool{}
 	for {
@@ -67,7 +90,8 @@ func Discover(ctx context.Context, addrs []string, clusterID string, log logrus.
 				continue
 			}
 			var r messages.MetaHelloReply
-			if err := call(ctx, a, HelloPath, &messages.MetaHello{ClusterId: clusterID}, &r); err != nil {
+			if err := call(ctx, a, HelloPath, tlsCfg, &messages.MetaHello{ClusterId: clusterID}, &r); err != nil {
+				log.WithError(err).WithField("meta_node", a).Debug("meta node did not answer hello")
 				waiting = append(waiting, a)
 				continue
 			}
@@ -93,14 +117,14 @@ func Discover(ctx context.Context, addrs []string, clusterID string, log logrus.
 }
 
 // Join asks the meta nodes in addrs, in turn until one succeeds, to add nodeID at raftAddr as a
-// non-voting replica of every meta shard.
-func Join(ctx context.Context, addrs []string, clusterID string, nodeID uint64, raftAddr string, log logrus.FieldLogger) error {
+// non-voting replica of every meta shard. tlsCfg as in Discover.
+func Join(ctx context.Context, addrs []string, clusterID string, nodeID uint64, raftAddr string, tlsCfg *tls.Config, log logrus.FieldLogger) error {
 	req := &messages.MetaJoin{NodeId: nodeID, RaftAddr: raftAddr, ClusterId: clusterID}
 	for {
 		var errs []error
 		for _, a := range addrs {
 			var r messages.ErrorReply
-			err := call(ctx, a, JoinPath, req, &r)
+			err := call(ctx, a, JoinPath, tlsCfg, req, &r)
 			if err == nil && r.GetCode() == messages.ErrorCode_ERROR_CODE_OK {
 				return nil
 			}

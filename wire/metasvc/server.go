@@ -32,8 +32,25 @@ type Service struct {
 	NodeID    uint64
 	RaftAddr  string
 	ClusterID string
-	Log       logrus.FieldLogger
-	host      atomic.Pointer[meta.Host]
+	// RequirePeerCert refuses requests that did not come over TLS with a client certificate the
+	// listener verified (mutual TLS between nodes): a process without the cluster's certificate
+	// cannot join.
+	RequirePeerCert bool
+	Log             logrus.FieldLogger
+	host            atomic.Pointer[meta.Host]
+}
+
+// peerOK answers 403 (and logs it) for a request without a verified client certificate when one
+// is required.
+func (s *Service) peerOK(rw http.ResponseWriter, r *http.Request) bool {
+	if !s.RequirePeerCert || (r.TLS != nil && len(r.TLS.VerifiedChains) > 0) {
+		return true
+	}
+	s.Log.WithFields(logrus.Fields{"remote": r.RemoteAddr, "path": r.URL.Path, "tls": r.TLS != nil}).
+		Warn("meta request refused: no client certificate from the cluster's CA (--cluster-tls)")
+	writeBody(rw, http.StatusForbidden, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST,
+		Message: "this cluster requires mutual TLS: present a certificate signed by its CA"})
+	return false
 }
 
 // SetHost makes join requests work.
@@ -46,6 +63,9 @@ func (s *Service) Register(mux *http.ServeMux) {
 }
 
 func (s *Service) hello(rw http.ResponseWriter, r *http.Request) {
+	if !s.peerOK(rw, r) {
+		return
+	}
 	var req messages.MetaHello
 	if !readBody(rw, r, &req) {
 		return
@@ -59,6 +79,9 @@ func (s *Service) hello(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) join(rw http.ResponseWriter, r *http.Request) {
+	if !s.peerOK(rw, r) {
+		return
+	}
 	var req messages.MetaJoin
 	if !readBody(rw, r, &req) {
 		return
