@@ -68,8 +68,22 @@ func TestClusterSurvivesMinorityLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts six processes")
 	}
+	clusterSurvivesMinorityLoss(t, setup.StartCluster(t, 3, 3, "--replication-factor", "3"))
+}
+
+// TestClusterSurvivesMinorityLossTLS is the same with mutual TLS between every node (issue #8):
+// Raft, actor and meta-service traffic all go through certificates of the cluster's CA.
+func TestClusterSurvivesMinorityLossTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts six processes")
+	}
+	tlsFlags := clusterTLSFlags(t, t.TempDir())
+	clusterSurvivesMinorityLoss(t, setup.StartClusterFlags(t, 3, 3, append(tlsFlags, "--tls-mode", "requireTLS"),
+		append(tlsFlags, "--tls-mode", "allowTLS", "--replication-factor", "3")))
+}
+
+func clusterSurvivesMinorityLoss(t *testing.T, c *setup.Cluster) {
 	ctx := testCtx(t)
-	c := setup.StartCluster(t, 3, 3, "--replication-factor", "3")
 	clients := make([]*mongo.Client, len(c.Data))
 	for i, s := range c.Data {
 		clients[i] = s.Client()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -90,7 +91,11 @@ func Discover(ctx context.Context, addrs []string, clusterID string, tlsCfg *tls
 				continue
 			}
 			var r messages.MetaHelloReply
-			if err := call(ctx, a, HelloPath, tlsCfg, &messages.MetaHello{ClusterId: clusterID}, &r); err != nil {
+			err := call(ctx, a, HelloPath, tlsCfg, &messages.MetaHello{ClusterId: clusterID}, &r)
+			if untrusted(err) {
+				return nil, fmt.Errorf("meta node %s: its certificate is not signed by --tls-ca-file's CA: %w", a, err)
+			}
+			if err != nil {
 				log.WithError(err).WithField("meta_node", a).Debug("meta node did not answer hello")
 				waiting = append(waiting, a)
 				continue
@@ -128,6 +133,9 @@ func Join(ctx context.Context, addrs []string, clusterID string, nodeID uint64, 
 			if err == nil && r.GetCode() == messages.ErrorCode_ERROR_CODE_OK {
 				return nil
 			}
+			if untrusted(err) {
+				return fmt.Errorf("meta node %s refused the join: its certificate is not signed by --tls-ca-file's CA: %w", a, err)
+			}
 			if err == nil {
 				if r.GetCode() == messages.ErrorCode_ERROR_CODE_BAD_REQUEST {
 					return fmt.Errorf("meta node %s refused the join: %s", a, r.GetMessage())
@@ -143,4 +151,16 @@ func Join(ctx context.Context, addrs []string, clusterID string, nodeID uint64, 
 		case <-time.After(retryEvery):
 		}
 	}
+}
+
+// untrusted reports a TLS failure that retrying cannot fix: the peer's certificate does not
+// verify against our CA, or the peer refused ours.
+func untrusted(err error) bool {
+	if err == nil {
+		return false
+	}
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var alert tls.AlertError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &alert)
 }
