@@ -31,14 +31,71 @@ func catalogError(op catalog.Op, r catalog.Result) error {
 		return fmt.Errorf("catalog %s: %w", op, ErrUserNotFound)
 	case catalog.CodeInvalid:
 		return fmt.Errorf("catalog %s: %w: %s", op, ErrInvalid, r.Message)
+	case catalog.CodeQuotaExceeded:
+		return fmt.Errorf("%w: %s", ErrQuotaExceeded, r.Message)
+	case catalog.CodeNotEmpty:
+		return fmt.Errorf("%w: %s", ErrTenantNotEmpty, r.Message)
 	}
 	return nil
 }
 
-// CreateTenant creates a tenant; it reports false when it already existed (default always does).
-func (c *Client) CreateTenant(ctx context.Context, name string) (bool, error) {
-	r, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpCreateTenant, Name: name})
+// CreateTenant creates a tenant with quotas; it reports false when it already existed (default
+// always does).
+func (c *Client) CreateTenant(ctx context.Context, name string, q Quotas) (bool, error) {
+	r, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpCreateTenant, Name: name, Quotas: &q})
 	return r.Code == catalog.CodeCreated, err
+}
+
+// UpdateTenant replaces a tenant's quotas (ErrTenantNotFound when missing).
+func (c *Client) UpdateTenant(ctx context.Context, name string, q Quotas) error {
+	_, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpUpdateTenant, Name: name, Quotas: &q})
+	return err
+}
+
+// DropTenant drops a tenant and its users (ErrTenantNotEmpty while it has databases).
+func (c *Client) DropTenant(ctx context.Context, name string) error {
+	_, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpDropTenant, Name: name})
+	return err
+}
+
+// TenantInfos lists the tenants with their quotas and counts (linearizable).
+func (c *Client) TenantInfos(ctx context.Context) ([]Tenant, error) {
+	v, err := c.read(ctx, ShardCatalog, catalog.TenantInfosQuery{})
+	if err != nil {
+		return nil, fmt.Errorf("listing tenants: %w", err)
+	}
+	return v.([]Tenant), nil
+}
+
+// FindUser reads a user by name in whichever tenant has it (user names are unique across
+// tenants; linearizable: a dropped user cannot log in).
+func (c *Client) FindUser(ctx context.Context, name string) (User, bool, error) {
+	v, err := c.read(ctx, ShardCatalog, catalog.UserByNameQuery{Name: name})
+	if err != nil {
+		return User{}, false, fmt.Errorf("reading user %s: %w", name, err)
+	}
+	r := v.(catalog.UserResult)
+	return r.User, r.Found, nil
+}
+
+// CachedQuotas returns a tenant's quotas from the local cache (zero: none, or no such tenant).
+func (c *Client) CachedQuotas(tenant string) Quotas {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.catalog.Quotas[tenant]
+}
+
+// CachedUserAnyTenant returns a user (without credentials) by name from the local cache,
+// whichever tenant has it.
+func (c *Client) CachedUserAnyTenant(name string) (User, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for k, u := range c.catalog.Users {
+		if k.Name == name {
+			return u, true
+		}
+	}
+	return User{}, false
 }
 
 // ListTenants lists tenant names, default included (linearizable).
@@ -53,7 +110,7 @@ func (c *Client) ListTenants(ctx context.Context) ([]string, error) {
 // CreateUser creates a user of u.Tenant; it reports false when the user already existed (it is
 // left unchanged).
 func (c *Client) CreateUser(ctx context.Context, u User) (bool, error) {
-	r, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpCreateUser, Tenant: u.Tenant, User: &u})
+	r, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpCreateUser, Tenant: u.Tenant, User: &u, GlobalUserName: true})
 	return r.Code == catalog.CodeCreated, err
 }
 

@@ -15,10 +15,10 @@ func TestClient(t *testing.T) {
 	ctx := testContext(t)
 
 	t.Run("tenants and users", func(t *testing.T) {
-		created, err := c.CreateTenant(ctx, "acme")
+		created, err := c.CreateTenant(ctx, "acme", Quotas{})
 		require.NoError(t, err)
 		require.True(t, created)
-		created, err = c.CreateTenant(ctx, "acme")
+		created, err = c.CreateTenant(ctx, "acme", Quotas{})
 		require.NoError(t, err)
 		require.False(t, created)
 		names, err := c.ListTenants(ctx)

@@ -33,3 +33,9 @@ type Vnode = model.Vnode
 
 // User is a user of a tenant with opaque credentials.
 type User = model.User
+
+// Tenant is a tenant with its quotas and counts (model.Tenant).
+type Tenant = model.Tenant
+
+// Quotas bound a tenant (model.Quotas).
+type Quotas = model.Quotas

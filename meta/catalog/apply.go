@@ -21,6 +21,10 @@ func apply(s *State, c Command) Result {
 	switch c.Op {
 	case OpCreateTenant:
 		return createTenant(s, c)
+	case OpUpdateTenant:
+		return updateTenant(s, c)
+	case OpDropTenant:
+		return dropTenant(s, c)
 	case OpCreateUser:
 		return createUser(s, c)
 	case OpDropUser:
@@ -54,9 +58,69 @@ func createTenant(s *State, c Command) Result {
 	if c.Name == model.DefaultTenant || s.Tenants[c.Name] != nil {
 		return Result{Code: CodeExists}
 	}
-	s.Tenants[c.Name] = newTenant(c.Name, c.Now)
+	t := newTenant(c.Name, c.Now)
+	if c.Quotas != nil {
+		if err := checkQuotas(*c.Quotas); err != nil {
+			return invalid("%v", err)
+		}
+		t.Quotas = *c.Quotas
+	}
+	s.Tenants[c.Name] = t
 	s.Version++
 	return Result{Code: CodeCreated}
+}
+
+func checkQuotas(q model.Quotas) error {
+	if q.MaxDatabases < 0 || q.MaxSeries < 0 || q.MaxBytes < 0 || q.MaxWriteValuesPerSec < 0 {
+		return fmt.Errorf("quotas must not be negative")
+	}
+	return nil
+}
+
+// updateTenant replaces a tenant's quotas (the default tenant's too).
+func updateTenant(s *State, c Command) Result {
+	t := s.tenant(c.Name, true, c.Now)
+	if t == nil {
+		return Result{Code: CodeTenantNotFound}
+	}
+	if c.Quotas == nil {
+		return invalid("update_tenant without quotas")
+	}
+	if err := checkQuotas(*c.Quotas); err != nil {
+		return invalid("%v", err)
+	}
+	t.Quotas = *c.Quotas
+	s.Version++
+	return Result{Code: CodeOK}
+}
+
+// dropTenant removes a tenant and its users; one that still has databases is refused (drop them
+// first), and the default tenant cannot be dropped.
+func dropTenant(s *State, c Command) Result {
+	if c.Name == model.DefaultTenant {
+		return invalid("the default tenant cannot be dropped")
+	}
+	t := s.Tenants[c.Name]
+	if t == nil {
+		return Result{Code: CodeTenantNotFound}
+	}
+	if len(t.Databases) > 0 {
+		return Result{Code: CodeNotEmpty, Message: fmt.Sprintf("tenant %q still has %d databases: drop them first", c.Name, len(t.Databases))}
+	}
+	delete(s.Tenants, c.Name)
+	s.Version++
+	return Result{Code: CodeOK}
+}
+
+// userTenant is the tenant that has a user named name, if any: user names are unique across
+// tenants, so a login names its tenant.
+func (s *State) userTenant(name string) (*Tenant, bool) {
+	for _, k := range sortedKeys(s.Tenants) {
+		if s.Tenants[k].Users[name] != nil {
+			return s.Tenants[k], true
+		}
+	}
+	return nil, false
 }
 
 // createUser adds a user to a tenant; an existing user is left unchanged (CodeExists).
@@ -69,6 +133,9 @@ func createUser(s *State, c Command) Result {
 		return Result{Code: CodeTenantNotFound}
 	}
 	if t.Users[c.User.Name] != nil {
+		return Result{Code: CodeExists}
+	}
+	if _, taken := s.userTenant(c.User.Name); taken && c.GlobalUserName {
 		return Result{Code: CodeExists}
 	}
 	u := cloneUser(c.User)
@@ -135,6 +202,9 @@ func createDatabase(s *State, c Command) Result {
 	if old := t.Databases[d.Name]; old != nil {
 		opts := old.Options
 		return Result{Code: CodeExists, Database: &opts}
+	}
+	if max := t.Quotas.MaxDatabases; max > 0 && int64(len(t.Databases)) >= max {
+		return Result{Code: CodeQuotaExceeded, Message: fmt.Sprintf("tenant %q quota max_databases=%d reached", c.Tenant, max)}
 	}
 	t.Databases[d.Name] = &Database{Options: d, CreatedAt: c.Now, Collections: map[string]*model.Collection{}}
 	s.Version++

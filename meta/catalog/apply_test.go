@@ -35,6 +35,25 @@ func TestApply(t *testing.T) {
 		{"create tenant again", Command{Op: OpCreateTenant, Name: "acme"}, CodeExists, false, nil},
 		{"create default tenant", Command{Op: OpCreateTenant, Name: def}, CodeExists, false, nil},
 		{"create tenant empty", Command{Op: OpCreateTenant}, CodeInvalid, false, nil},
+		{"create tenant with quotas", Command{Op: OpCreateTenant, Name: "q", Quotas: &model.Quotas{MaxDatabases: 2, MaxWriteValuesPerSec: 10}},
+			CodeCreated, true, func(t *testing.T, s *State, _ Result) {
+				require.Equal(t, model.Quotas{MaxDatabases: 2, MaxWriteValuesPerSec: 10}, s.Tenants["q"].Quotas)
+			}},
+		{"create tenant negative quota", Command{Op: OpCreateTenant, Name: "q", Quotas: &model.Quotas{MaxBytes: -1}}, CodeInvalid, false, nil},
+		{"update tenant quotas", Command{Op: OpUpdateTenant, Name: "acme", Quotas: &model.Quotas{MaxSeries: 5}}, CodeOK, true,
+			func(t *testing.T, s *State, _ Result) { require.Equal(t, int64(5), s.Tenants["acme"].Quotas.MaxSeries) }},
+		{"update tenant missing", Command{Op: OpUpdateTenant, Name: "zzz", Quotas: &model.Quotas{}}, CodeTenantNotFound, false, nil},
+		{"update tenant without quotas", Command{Op: OpUpdateTenant, Name: "acme"}, CodeInvalid, false, nil},
+		{"drop tenant with its users", Command{Op: OpDropTenant, Name: "acme"}, CodeOK, true,
+			func(t *testing.T, s *State, _ Result) {
+				require.Nil(t, s.Tenants["acme"])
+				_, taken := s.userTenant("ann")
+				require.False(t, taken, "its users are gone")
+			}},
+		{"drop tenant with databases", Command{Op: OpDropTenant, Name: def}, CodeInvalid, false, nil},
+		{"drop tenant missing", Command{Op: OpDropTenant, Name: "zzz"}, CodeTenantNotFound, false, nil},
+		{"user names are unique across tenants", Command{Op: OpCreateUser, Tenant: def, User: &model.User{Name: "ann"}, GlobalUserName: true}, CodeExists, false, nil},
+		{"old create_user checks its tenant only", Command{Op: OpCreateUser, Tenant: def, User: &model.User{Name: "ann"}}, CodeCreated, true, nil},
 		{"create user", Command{Op: OpCreateUser, Tenant: "acme", User: &model.User{Name: "bob"}, Now: 9}, CodeCreated, true,
 			func(t *testing.T, s *State, _ Result) {
 				require.Equal(t, &model.User{Tenant: "acme", Name: "bob", CreatedAt: 9}, s.Tenants["acme"].Users["bob"])
@@ -71,6 +90,15 @@ func TestApply(t *testing.T) {
 			func(t *testing.T, s *State, r Result) {
 				require.Equal(t, 1, r.Database.ShardCount)
 				require.Equal(t, 1, s.Tenants[def].Databases["db"].Options.ShardCount)
+			}},
+		{"create database past max_databases", Command{Op: OpUpdateTenant, Name: def, Quotas: &model.Quotas{MaxDatabases: 1}}, CodeOK, true,
+			func(t *testing.T, s *State, _ Result) {
+				r := Apply(s, Command{Op: OpCreateDatabase, Tenant: def, Database: &model.Database{Name: "second"}})
+				require.Equal(t, CodeQuotaExceeded, r.Code)
+				require.Contains(t, r.Message, "max_databases=1")
+				require.Nil(t, s.Tenants[def].Databases["second"], "nothing created")
+				require.Equal(t, CodeExists, Apply(s, Command{Op: OpCreateDatabase, Tenant: def, Database: &model.Database{Name: "db"}}).Code,
+					"an existing database is still found")
 			}},
 		{"create database no tenant", Command{Op: OpCreateDatabase, Tenant: "zzz", Database: &model.Database{Name: "x"}},
 			CodeTenantNotFound, false, nil},

@@ -8,6 +8,8 @@ type Op string
 // The catalog commands.
 const (
 	OpCreateTenant     Op = "create_tenant"
+	OpUpdateTenant     Op = "update_tenant"
+	OpDropTenant       Op = "drop_tenant"
 	OpCreateUser       Op = "create_user"
 	OpDropUser         Op = "drop_user"
 	OpUpdateUser       Op = "update_user"
@@ -31,6 +33,11 @@ type Command struct {
 	User       *model.User       `json:"user,omitempty"`
 	Update     *CollectionUpdate `json:"update,omitempty"`
 	UserUpdate *UserUpdate       `json:"user_update,omitempty"`
+	Quotas     *model.Quotas     `json:"quotas,omitempty"`
+	// GlobalUserName makes create_user refuse a name any tenant has (logins name no tenant).
+	// Commands logged before tenants existed lack it and keep their per-tenant check, so old
+	// logs replay to the same state.
+	GlobalUserName bool `json:"global_user_name,omitempty"`
 }
 
 // UserUpdate changes a user (updateUser, grantRolesToUser, revokeRolesFromUser) in one step.
@@ -68,6 +75,8 @@ const (
 	CodeCollectionNotFound             // collection does not exist
 	CodeUserNotFound                   // user does not exist
 	CodeInvalid                        // malformed command or invalid options; Message says why
+	CodeQuotaExceeded                  // a tenant quota refuses it; Message names the quota
+	CodeNotEmpty                       // a tenant that still has databases cannot be dropped
 )
 
 // String names the code for logs and errors.
@@ -91,6 +100,10 @@ func (c Code) String() string {
 		return "user_not_found"
 	case CodeInvalid:
 		return "invalid"
+	case CodeQuotaExceeded:
+		return "quota_exceeded"
+	case CodeNotEmpty:
+		return "not_empty"
 	}
 	return "unknown"
 }

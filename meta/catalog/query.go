@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/chronogo/chronogo/meta/model"
 )
@@ -13,6 +14,10 @@ type (
 	VersionQuery struct{}
 	// TenantsQuery lists tenant names, default included ([]string, sorted).
 	TenantsQuery struct{}
+	// TenantInfosQuery lists the tenants with their quotas and counts ([]model.Tenant, sorted).
+	TenantInfosQuery struct{}
+	// UserByNameQuery finds a user in whichever tenant has it (UserResult): names are unique.
+	UserByNameQuery struct{ Name string }
 	// UsersQuery lists a tenant's users ([]model.User, sorted by name).
 	UsersQuery struct{ Tenant string }
 	// UserQuery gets one user (UserResult).
@@ -59,6 +64,7 @@ type View struct {
 	Databases   map[Key]model.Database
 	Collections map[Key]model.Collection
 	Users       map[Key]model.User // Key{Tenant, Name: user}; without credentials
+	Quotas      map[string]model.Quotas
 }
 
 // Lookup answers one of the queries above.
@@ -73,6 +79,23 @@ func (s *State) Lookup(q any) (any, error) {
 			slices.Sort(names)
 		}
 		return names, nil
+	case TenantInfosQuery:
+		out := []model.Tenant{}
+		if s.Tenants[model.DefaultTenant] == nil {
+			out = append(out, model.Tenant{Name: model.DefaultTenant})
+		}
+		for _, k := range sortedKeys(s.Tenants) {
+			t := s.Tenants[k]
+			out = append(out, model.Tenant{Name: t.Name, CreatedAt: t.CreatedAt, Quotas: t.Quotas, Databases: len(t.Databases), Users: len(t.Users)})
+		}
+		slices.SortFunc(out, func(a, b model.Tenant) int { return strings.Compare(a.Name, b.Name) })
+		return out, nil
+	case UserByNameQuery:
+		t, ok := s.userTenant(q.Name)
+		if !ok {
+			return UserResult{}, nil
+		}
+		return UserResult{User: *cloneUser(t.Users[q.Name]), Found: true}, nil
 	case UsersQuery:
 		t := s.Tenants[q.Tenant]
 		if t == nil {
@@ -130,8 +153,10 @@ func (s *State) Lookup(q any) (any, error) {
 
 // view copies every database and collection.
 func (s *State) view() View {
-	v := View{Version: s.Version, Databases: map[Key]model.Database{}, Collections: map[Key]model.Collection{}, Users: map[Key]model.User{}}
+	v := View{Version: s.Version, Databases: map[Key]model.Database{}, Collections: map[Key]model.Collection{}, Users: map[Key]model.User{},
+		Quotas: map[string]model.Quotas{}}
 	for tn, t := range s.Tenants {
+		v.Quotas[tn] = t.Quotas
 		for un, u := range t.Users {
 			c := *cloneUser(u)
 			c.Credentials = nil

@@ -18,6 +18,7 @@ type State struct {
 type Tenant struct {
 	Name      string                 `json:"name"`
 	CreatedAt int64                  `json:"created_at"`
+	Quotas    model.Quotas           `json:"quotas,omitzero"`
 	Users     map[string]*model.User `json:"users"`
 	Databases map[string]*Database   `json:"databases"`
 }

@@ -6,6 +6,23 @@ package model
 // DefaultTenant is the tenant of clients that do not authenticate.
 const DefaultTenant = "default"
 
+// Quotas bound what a tenant may hold and write; 0 means no limit.
+type Quotas struct {
+	MaxDatabases         int64 // databases
+	MaxSeries            int64 // series, counted per data node over its replicas
+	MaxBytes             int64 // bytes on disk (TSM, WAL, index), counted per data node
+	MaxWriteValuesPerSec int64 // values written per second, per data node
+}
+
+// Tenant is a tenant: it owns databases and users (CnosDB's model).
+type Tenant struct {
+	Name      string
+	CreatedAt int64 // unix ns
+	Quotas    Quotas
+	Databases int // how many it has (in listings)
+	Users     int
+}
+
 // Database is a database of a tenant with its storage options.
 type Database struct {
 	Tenant            string
