@@ -9,11 +9,11 @@ import (
 
 // Errors returned by the Client; match them with errors.Is (they come wrapped with context).
 var (
-	ErrTenantNotFound     = errors.New("tenant not found")
+	ErrTenantNotFound = errors.New("tenant not found")
 	// ErrQuotaExceeded: a tenant quota refused the command; the message names the quota.
 	ErrQuotaExceeded = errors.New("quota exceeded")
 	// ErrTenantNotEmpty: a tenant with databases cannot be dropped.
-	ErrTenantNotEmpty = errors.New("tenant is not empty")
+	ErrTenantNotEmpty     = errors.New("tenant is not empty")
 	ErrUserNotFound       = errors.New("user not found")
 	ErrDatabaseNotFound   = errors.New("database not found")
 	ErrCollectionNotFound = errors.New("collection not found")
