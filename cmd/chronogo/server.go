@@ -250,7 +250,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		_ = n.Stop(context.Background())
 		return fmt.Errorf("register node: %w", err)
 	}
-	b := backend.New(mc, n, meta.DefaultTenant, cfg.DataDir, entry.WithField("component", "backend"))
+	b := backend.New(mc, n, cfg.DataDir, entry.WithField("component", "backend"))
 	collector := backend.NewCollector(b)
 	if err := prometheus.Register(collector); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
@@ -267,7 +267,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	}
 	ms := mongo.NewServer(mongo.Config{Logger: entry.WithField("component", "mongo"), MaxConnections: cfg.MaxConnections,
 		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout, CursorMemoryBudget: int64(cursorMem),
-		SortMemory: int64(sortMem), MessageMemory: int64(msgMem), TempDir: tmp, Users: b, Auth: cfg.Auth}, b)
+		SortMemory: int64(sortMem), MessageMemory: int64(msgMem), TempDir: tmp, Users: b, Tenants: b, Auth: cfg.Auth}, b)
 	errc := make(chan error, 2)
 	go func() { errc <- ms.Serve(mongoLn) }()
 	var hs *http.Server
@@ -276,9 +276,9 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		hopts := httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof}
 		if cfg.Auth {
 			// the same users as the MongoDB wire; /write users log in against admin
-			hopts.Auth = func(ctx context.Context, db, user, pwd string) (bool, bool, error) {
-				roles, ok, err := ms.CheckPassword(ctx, "admin", user, pwd)
-				return ok && mongo.MayWrite(roles, db), ok, err
+			hopts.Auth = func(ctx context.Context, db, user, pwd string) (string, bool, bool, error) {
+				u, ok, err := ms.CheckPassword(ctx, "admin", user, pwd)
+				return u.Tenant, ok && mongo.MayWrite(u.Roles, db), ok, err
 			}
 		}
 		hs = &http.Server{Handler: httpapi.Handler(b, health, hopts), ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(entry)}
@@ -286,6 +286,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	}
 	ttlCtx, stopTTL := context.WithCancel(ctx)
 	go b.RunTTL(ttlCtx, cfg.TTLInterval)
+	go b.RunUsage(ttlCtx, usageInterval)
 	entry.WithFields(logrus.Fields{"mongo_addr": mongoLn.Addr().String(), "http_addr": cfg.HTTPAddr, "data_dir": cfg.DataDir,
 		"actor_addr": cfg.ActorAddr, "version": version}).Info("chronogo is ready")
 
@@ -357,6 +358,10 @@ func resetTempDir(dir string) error {
 	}
 	return nil
 }
+
+// usageInterval is how often each tenant's bytes and series on this node are measured for its
+// quotas.
+const usageInterval = 5 * time.Second
 
 // httpErrorLog sends net/http's own errors (TLS handshake failures: a client or node without a
 // trusted certificate) to the server log at warn level.

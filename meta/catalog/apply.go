@@ -203,8 +203,8 @@ func createDatabase(s *State, c Command) Result {
 		opts := old.Options
 		return Result{Code: CodeExists, Database: &opts}
 	}
-	if max := t.Quotas.MaxDatabases; max > 0 && int64(len(t.Databases)) >= max {
-		return Result{Code: CodeQuotaExceeded, Message: fmt.Sprintf("tenant %q quota max_databases=%d reached", c.Tenant, max)}
+	if err := t.roomForDatabase(); err != nil {
+		return *err
 	}
 	t.Databases[d.Name] = &Database{Options: d, CreatedAt: c.Now, Collections: map[string]*model.Collection{}}
 	s.Version++
@@ -242,6 +242,9 @@ func createCollection(s *State, c Command) Result {
 	}
 	d := t.Databases[c.DB]
 	if d == nil {
+		if err := t.roomForDatabase(); err != nil {
+			return *err
+		}
 		// the command may carry the proposing node's defaults for an implicit database
 		opts := model.Database{}
 		if c.Database != nil {
@@ -326,4 +329,12 @@ func updateCollection(s *State, c Command) Result {
 	d.Collections[c.Name] = next
 	s.Version++
 	return Result{Code: CodeOK, Collection: cloneCollection(next)}
+}
+
+// roomForDatabase refuses one more database past the tenant's max_databases quota.
+func (t *Tenant) roomForDatabase() *Result {
+	if max := t.Quotas.MaxDatabases; max > 0 && int64(len(t.Databases)) >= max {
+		return &Result{Code: CodeQuotaExceeded, Message: fmt.Sprintf("tenant %q: quota max_databases=%d reached", t.Name, max)}
+	}
+	return nil
 }

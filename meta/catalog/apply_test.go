@@ -99,6 +99,9 @@ func TestApply(t *testing.T) {
 				require.Nil(t, s.Tenants[def].Databases["second"], "nothing created")
 				require.Equal(t, CodeExists, Apply(s, Command{Op: OpCreateDatabase, Tenant: def, Database: &model.Database{Name: "db"}}).Code,
 					"an existing database is still found")
+				r = Apply(s, Command{Op: OpCreateCollection, Tenant: def, DB: "implicit", Collection: coll("implicit", "c")})
+				require.Equal(t, CodeQuotaExceeded, r.Code, "a collection's implicit database counts too")
+				require.Equal(t, CodeCreated, Apply(s, Command{Op: OpCreateCollection, Tenant: def, DB: "db", Collection: coll("db", "c2")}).Code)
 			}},
 		{"create database no tenant", Command{Op: OpCreateDatabase, Tenant: "zzz", Database: &model.Database{Name: "x"}},
 			CodeTenantNotFound, false, nil},

@@ -24,33 +24,33 @@ import (
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
-// Backend serves one tenant.
+// Backend serves every tenant: each call acts for meta.TenantOf(ctx).
 type Backend struct {
 	meta    *meta.Client
 	node    *node.Node
-	tenant  string
 	dataDir string
+	quotas  quotaState
 	log     logrus.FieldLogger
 	pool    sync.Pool // *tsdoc.Builder per collection call
 }
 
 var _ mongo.Backend = (*Backend)(nil)
 
-// New returns a backend for tenant over a meta client and a node whose data lives in dataDir.
-func New(m *meta.Client, n *node.Node, tenant, dataDir string, log logrus.FieldLogger) *Backend {
-	return &Backend{meta: m, node: n, tenant: tenant, dataDir: dataDir, log: log}
+// New returns a backend over a meta client and a node whose data lives in dataDir.
+func New(m *meta.Client, n *node.Node, dataDir string, log logrus.FieldLogger) *Backend {
+	return &Backend{meta: m, node: n, dataDir: dataDir, log: log}
 }
 
 // ListDatabases lists the tenant's databases with their size on disk.
 func (b *Backend) ListDatabases(ctx context.Context) ([]mongo.DatabaseInfo, error) {
-	dbs, err := b.meta.ListDatabases(ctx, b.tenant)
+	dbs, err := b.meta.ListDatabases(ctx, meta.TenantOf(ctx))
 	if err != nil {
 		return nil, err
 	}
 	out := make([]mongo.DatabaseInfo, 0, len(dbs))
 	for _, d := range dbs {
-		size := dirSize(filepath.Join(b.dataDir, layout.DataDir, b.tenant, d.Name))
-		colls, err := b.meta.ListCollections(ctx, b.tenant, d.Name)
+		size := dirSize(filepath.Join(b.dataDir, layout.DataDir, meta.TenantOf(ctx), d.Name))
+		colls, err := b.meta.ListCollections(ctx, meta.TenantOf(ctx), d.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -72,16 +72,16 @@ func dirSize(dir string) int64 {
 
 // DropDatabase drops every collection's data, then the database from the catalog.
 func (b *Backend) DropDatabase(ctx context.Context, db string) error {
-	colls, err := b.meta.ListCollections(ctx, b.tenant, db)
+	colls, err := b.meta.ListCollections(ctx, meta.TenantOf(ctx), db)
 	if err != nil && !errors.Is(err, meta.ErrDatabaseNotFound) {
 		return err
 	}
 	for _, c := range colls {
-		if err := b.node.DropTable(ctx, b.tenant, db, c.Name); err != nil {
+		if err := b.node.DropTable(ctx, meta.TenantOf(ctx), db, c.Name); err != nil {
 			return fmt.Errorf("drop database %s: %w", db, err)
 		}
 	}
-	if _, _, err := b.meta.DropDatabase(ctx, b.tenant, db); err != nil && !errors.Is(err, meta.ErrDatabaseNotFound) {
+	if _, _, err := b.meta.DropDatabase(ctx, meta.TenantOf(ctx), db); err != nil && !errors.Is(err, meta.ErrDatabaseNotFound) {
 		return err
 	}
 	return nil
@@ -89,7 +89,7 @@ func (b *Backend) DropDatabase(ctx context.Context, db string) error {
 
 // CreateCollection creates a time-series collection (code 48 if it exists with other options).
 func (b *Backend) CreateCollection(ctx context.Context, c *meta.Collection) error {
-	c.Tenant = b.tenant
+	c.Tenant = meta.TenantOf(ctx)
 	out, _, err := b.meta.CreateCollection(ctx, *c)
 	if err != nil {
 		if errors.Is(err, meta.ErrInvalidName) {
@@ -97,6 +97,9 @@ func (b *Backend) CreateCollection(ctx context.Context, c *meta.Collection) erro
 		}
 		if errors.Is(err, meta.ErrInvalid) {
 			return mongoerr.New(mongoerr.InvalidOptions, "%v", err)
+		}
+		if errors.Is(err, meta.ErrQuotaExceeded) {
+			return mongoerr.Wrap(mongoerr.QuotaExceeded, err)
 		}
 		return err
 	}
@@ -108,10 +111,10 @@ func (b *Backend) CreateCollection(ctx context.Context, c *meta.Collection) erro
 
 // Collection returns a collection from the meta cache, reading through on a miss.
 func (b *Backend) Collection(ctx context.Context, db, name string) (*meta.Collection, bool, error) {
-	if c, ok := b.meta.CachedCollection(b.tenant, db, name); ok {
+	if c, ok := b.meta.CachedCollection(meta.TenantOf(ctx), db, name); ok {
 		return &c, true, nil
 	}
-	c, ok, err := b.meta.GetCollection(ctx, b.tenant, db, name)
+	c, ok, err := b.meta.GetCollection(ctx, meta.TenantOf(ctx), db, name)
 	if err != nil || !ok {
 		if errors.Is(err, meta.ErrDatabaseNotFound) {
 			err = nil
@@ -123,7 +126,7 @@ func (b *Backend) Collection(ctx context.Context, db, name string) (*meta.Collec
 
 // ListCollections lists a database's collections.
 func (b *Backend) ListCollections(ctx context.Context, db string) ([]*meta.Collection, error) {
-	colls, err := b.meta.ListCollections(ctx, b.tenant, db)
+	colls, err := b.meta.ListCollections(ctx, meta.TenantOf(ctx), db)
 	if errors.Is(err, meta.ErrDatabaseNotFound) {
 		return nil, nil
 	}
@@ -142,10 +145,10 @@ func (b *Backend) DropCollection(ctx context.Context, db, name string) (bool, er
 	if _, ok, err := b.Collection(ctx, db, name); err != nil || !ok {
 		return false, err
 	}
-	if err := b.node.DropTable(ctx, b.tenant, db, name); err != nil {
+	if err := b.node.DropTable(ctx, meta.TenantOf(ctx), db, name); err != nil {
 		return false, fmt.Errorf("drop %s.%s: %w", db, name, err)
 	}
-	existed, err := b.meta.DropCollection(ctx, b.tenant, db, name)
+	existed, err := b.meta.DropCollection(ctx, meta.TenantOf(ctx), db, name)
 	if errors.Is(err, meta.ErrDatabaseNotFound) || errors.Is(err, meta.ErrCollectionNotFound) {
 		return false, nil
 	}
@@ -154,7 +157,7 @@ func (b *Backend) DropCollection(ctx context.Context, db, name string) (bool, er
 
 // UpdateCollection applies changed TTL, indexes and granularity.
 func (b *Backend) UpdateCollection(ctx context.Context, c *meta.Collection) error {
-	cur, ok, err := b.meta.GetCollection(ctx, b.tenant, c.DB, c.Name)
+	cur, ok, err := b.meta.GetCollection(ctx, collTenant(ctx, c), c.DB, c.Name)
 	if err != nil {
 		return err
 	}
@@ -166,7 +169,7 @@ func (b *Backend) UpdateCollection(ctx context.Context, c *meta.Collection) erro
 	if c.Granularity != cur.Granularity {
 		u.Granularity = c.Granularity
 	}
-	if _, err := b.meta.UpdateCollection(ctx, b.tenant, c.DB, c.Name, u); err != nil {
+	if _, err := b.meta.UpdateCollection(ctx, collTenant(ctx, c), c.DB, c.Name, u); err != nil {
 		if errors.Is(err, meta.ErrInvalid) {
 			return mongoerr.New(mongoerr.InvalidOptions, "%v", err)
 		}
@@ -188,7 +191,11 @@ func (b *Backend) Insert(ctx context.Context, c *meta.Collection, docs []bson.Ra
 			return mongoerr.New(mongoerr.BadValue, "%v", err)
 		}
 	}
-	return writeErr(b.node.Write(ctx, b.tenant, c.DB, c.Name, bld.Batch()))
+	batch := bld.Batch()
+	if err := b.checkQuotas(collTenant(ctx, c), batch.NumValues()); err != nil {
+		return writeErr(err)
+	}
+	return writeErr(b.node.Write(ctx, collTenant(ctx, c), c.DB, c.Name, batch))
 }
 
 // writeErr gives a write's error MongoDB's code where one fits: BadValue for a batch storage
@@ -201,6 +208,8 @@ func writeErr(err error) error {
 		return mongoerr.New(mongoerr.BadValue, "%v", err)
 	case storage.IsDiskFull(err):
 		return mongoerr.New(mongoerr.OutOfDiskSpace, "%v", err)
+	case errors.Is(err, meta.ErrQuotaExceeded):
+		return mongoerr.Wrap(mongoerr.QuotaExceeded, err)
 	}
 	return err
 }
@@ -247,7 +256,7 @@ func (b *Backend) Find(ctx context.Context, c *meta.Collection, p *mongo.Pushdow
 		pool, cols = cols[:0], nil
 		return err
 	}
-	err := b.node.Scan(ctx, b.tenant, c.DB, c.Name, q, func(snap coordinator.Source, col *engine.ScanColumn) error {
+	err := b.node.Scan(ctx, collTenant(ctx, c), c.DB, c.Name, q, func(snap coordinator.Source, col *engine.ScanColumn) error {
 		if snap != curSnap || col.Series != cur || col.Part != curPart {
 			if err := flush(); err != nil {
 				return err
@@ -293,7 +302,7 @@ func (b *Backend) Delete(ctx context.Context, c *meta.Collection, p *mongo.Pushd
 	if n == 0 {
 		return 0, nil
 	}
-	return n, b.node.Delete(ctx, b.tenant, c.DB, c.Name, p.Meta, msToNs(p.MinTime, false), msToNs(p.MaxTime, true))
+	return n, b.node.Delete(ctx, collTenant(ctx, c), c.DB, c.Name, p.Meta, msToNs(p.MinTime, false), msToNs(p.MaxTime, true))
 }
 
 // UpdateMeta renames the series matching an exact, meta-only pushdown by upd at every vnode of
@@ -305,10 +314,19 @@ func (b *Backend) UpdateMeta(ctx context.Context, c *meta.Collection, p *mongo.P
 	if !p.Exact {
 		return 0, 0, mongoerr.New(mongoerr.InvalidOptions, "Cannot perform an update or delete on a time-series collection when querying on a field that is not the metaField '%s'", c.MetaField)
 	}
-	res, err := b.node.Rename(ctx, b.tenant, c.DB, c.Name, p.Meta, upd)
+	res, err := b.node.Rename(ctx, collTenant(ctx, c), c.DB, c.Name, p.Meta, upd)
 	var re *coordinator.ReplyError
 	if errors.As(err, &re) && re.Code == messages.ErrorCode_ERROR_CODE_PATH_NOT_VIABLE {
 		return res.Rows, res.RenamedRows, mongoerr.New(mongoerr.PathNotViable, "%s", re.Message)
 	}
 	return res.Rows, res.RenamedRows, err
+}
+
+// collTenant is the tenant of a collection the request resolved (its catalog entry says), or the
+// request's tenant for one without.
+func collTenant(ctx context.Context, c *meta.Collection) string {
+	if c.Tenant != "" {
+		return c.Tenant
+	}
+	return meta.TenantOf(ctx)
 }

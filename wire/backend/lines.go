@@ -48,6 +48,9 @@ func (b *Backend) WriteLines(ctx context.Context, db string, lines *lineproto.Ba
 			colls[i] = c
 		}
 	}
+	if err := b.checkQuotas(meta.TenantOf(ctx), lines.Values); err != nil {
+		return err // before anything is written
+	}
 	written := 0
 	for i, m := range names {
 		batch := lines.ByMeasurement[m]
@@ -59,7 +62,7 @@ func (b *Backend) WriteLines(ctx context.Context, db string, lines *lineproto.Ba
 					return fmt.Errorf("create collection %s.%s: %w", db, m, err)
 				}
 			}
-			if err := b.node.Write(ctx, b.tenant, db, m, batch); err != nil {
+			if err := b.node.Write(ctx, meta.TenantOf(ctx), db, m, batch); err != nil {
 				return fmt.Errorf("write %s.%s: %w", db, m, err)
 			}
 			return nil

@@ -42,8 +42,8 @@ type Options struct {
 	Pprof bool
 	// Auth, when set, is asked about every /write's credentials (InfluxDB 1.x: u and p parameters,
 	// Basic auth, or "Authorization: Token user:password"): 401 unless it says the user may write
-	// into db (403 when the user may not).
-	Auth func(ctx context.Context, db, user, password string) (mayWrite bool, ok bool, err error)
+	// into db (403 when the user may not). The lines land in the user's tenant.
+	Auth func(ctx context.Context, db, user, password string) (tenant string, mayWrite bool, ok bool, err error)
 }
 
 // DefaultMaxBodySize is InfluxDB 1.x's max-body-size: 25 MB.
@@ -150,9 +150,11 @@ func (h *writeHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(rw, http.StatusBadRequest, "bad_db", err.Error())
 		return
 	}
+	ctx := r.Context()
 	if h.opts.Auth != nil {
 		user, pwd := credentials(r)
-		mayWrite, ok, err := h.opts.Auth(r.Context(), db, user, pwd)
+		tenant, mayWrite, ok, err := h.opts.Auth(r.Context(), db, user, pwd)
+		ctx = meta.WithTenant(ctx, tenant)
 		switch {
 		case err != nil:
 			writeError(rw, http.StatusServiceUnavailable, "auth", "checking credentials: "+err.Error())
@@ -199,7 +201,7 @@ func (h *writeHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	batches.Finish()
-	if err := h.w.WriteLines(r.Context(), db, batches); err != nil {
+	if err := h.w.WriteLines(ctx, db, batches); err != nil {
 		status, reason := writeStatus(err)
 		if status >= 500 {
 			h.opts.Log.WithError(err).WithField("db", db).Warn("line protocol write failed")
@@ -237,6 +239,13 @@ func writeStatus(err error) (int, string) {
 		return http.StatusBadRequest, "invalid"
 	case storage.IsDiskFull(err):
 		return http.StatusInsufficientStorage, "disk_full"
+	case errors.Is(err, meta.ErrQuotaExceeded):
+		// a rate quota passes again in a moment (429); a size quota needs the operator (403)
+		var rl interface{ RetryLater() bool }
+		if errors.As(err, &rl) && rl.RetryLater() {
+			return http.StatusTooManyRequests, "quota"
+		}
+		return http.StatusForbidden, "quota"
 	case isPartial:
 		return http.StatusInternalServerError, "partial"
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/xdg-go/scram"
+
+	"github.com/chronogo/chronogo/meta"
 )
 
 // Password logins for other protocols (InfluxDB's /write: u/p or Basic auth) check the same users:
@@ -22,34 +24,36 @@ type passwordCache struct {
 	m  map[[32]byte]time.Time // sha256(db, user, password) -> good until
 }
 
-// CheckPassword reports whether password is the password of user of database db, and the user's
-// roles ("role@db") when it is.
-func (s *Server) CheckPassword(ctx context.Context, db, user, password string) ([]string, bool, error) {
+// CheckPassword reports whether password is the password of user of database db, and the user
+// (roles "role@db" and tenant; no credentials) when it is.
+func (s *Server) CheckPassword(ctx context.Context, db, user, password string) (meta.User, bool, error) {
 	if s.cfg.Users == nil {
-		return nil, false, nil
+		return meta.User{}, false, nil
 	}
 	u, found, err := s.cfg.Users.GetUser(ctx, userKey(db, user))
 	if err != nil || !found {
-		return nil, false, err
+		return meta.User{}, false, err
 	}
+	creds := u.Credentials
+	u.Credentials = nil
 	key := sha256.Sum256([]byte(db + "\x00" + user + "\x00" + password))
 	s.pwCache.mu.Lock()
 	until, ok := s.pwCache.m[key]
 	s.pwCache.mu.Unlock()
 	if ok && time.Now().Before(until) {
-		return u.Roles, true, nil
+		return u, true, nil
 	}
-	sc, err := stored(u.Credentials, mechSHA256)
+	sc, err := stored(creds, mechSHA256)
 	if err != nil {
-		return nil, false, nil
+		return meta.User{}, false, nil
 	}
 	client, err := scram.SHA256.NewClient(user, password, "")
 	if err != nil {
-		return nil, false, nil
+		return meta.User{}, false, nil
 	}
 	got := client.GetStoredCredentials(sc.KeyFactors)
 	if subtle.ConstantTimeCompare(got.StoredKey, sc.StoredKey) != 1 {
-		return nil, false, nil
+		return meta.User{}, false, nil
 	}
 	s.pwCache.mu.Lock()
 	if s.pwCache.m == nil || len(s.pwCache.m) > 10000 {
@@ -57,7 +61,7 @@ func (s *Server) CheckPassword(ctx context.Context, db, user, password string) (
 	}
 	s.pwCache.m[key] = time.Now().Add(passwordCacheTTL)
 	s.pwCache.mu.Unlock()
-	return u.Roles, true, nil
+	return u, true, nil
 }
 
 // MayWrite reports whether roles ("role@db") allow inserts into db.

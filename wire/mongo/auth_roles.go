@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
@@ -38,7 +39,8 @@ var commandAction = map[string]action{
 	"collMod": actDBAdmin, "dropDatabase": actDropDB,
 	"createUser": actUserAdmin, "dropUser": actUserAdmin, "usersInfo": actUserAdmin, "updateUser": actUserAdmin,
 	"grantRolesToUser": actUserAdmin, "revokeRolesFromUser": actUserAdmin,
-	"getLog": actClusterAdmin,
+	"getLog": actClusterAdmin, "createTenant": actClusterAdmin, "updateTenant": actClusterAdmin,
+	"dropTenant": actClusterAdmin, "listTenants": actClusterAdmin,
 }
 
 // roleRef is a granted role: {role, db}.
@@ -148,10 +150,30 @@ func (s *Server) localhostException(ctx context.Context, c *conn) bool {
 	if !ok || !tcp.IP.IsLoopback() {
 		return false
 	}
-	users, err := s.cfg.Users.ListUsers(ctx)
+	users, err := s.cfg.Users.ListUsers(ctx, meta.DefaultTenant)
 	if err != nil || len(users) > 0 {
 		s.hasUsers.Store(err == nil)
 		return false
 	}
 	return true
+}
+
+// clusterAdmin reports whether the caller administers the cluster: access control is off, or it
+// is a user of the default tenant with root or clusterAdmin.
+func (s *Server) clusterAdmin(req *request) bool {
+	if !s.cfg.Auth {
+		return true
+	}
+	c := req.conn
+	c.mu.Lock()
+	u := c.user
+	c.mu.Unlock()
+	if u == nil || (u.tenant != "" && u.tenant != meta.DefaultTenant) {
+		return false
+	}
+	roles := u.roles
+	if cu, ok := s.cfg.Users.CachedUser(userKey(u.db, u.name)); ok {
+		roles = parseRoles(cu.Roles)
+	}
+	return allows(roles, actClusterAdmin, "admin")
 }

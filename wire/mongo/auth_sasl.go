@@ -27,6 +27,7 @@ type saslState struct {
 // authUser is a connection's authenticated user.
 type authUser struct {
 	db, name string
+	tenant   string // whose databases the user sees
 	roles    []roleRef
 }
 
@@ -80,7 +81,7 @@ func msgSaslContinue(ctx context.Context, s *Server, req *request) (*bsoncore.Do
 		return nil, errAuthFailed
 	}
 	c.mu.Lock()
-	c.user = &authUser{db: st.db, name: st.name, roles: parseRoles(user.Roles)}
+	c.user = &authUser{db: st.db, name: st.name, tenant: user.Tenant, roles: parseRoles(user.Roles)}
 	skip := true // drivers ask for skipEmptyExchange; without it one empty step follows
 	if opt, err := req.doc.LookupErr("options"); err == nil {
 		skip, _ = optBool(opt.Document(), "options", "skipEmptyExchange", false)

@@ -30,21 +30,21 @@ func (s *memUsers) CreateUser(_ context.Context, u meta.User) (bool, error) {
 	return true, nil
 }
 
-func (s *memUsers) DropUser(_ context.Context, name string) error {
+func (s *memUsers) DropUser(_ context.Context, tenant, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.m[name]; !ok {
+	if u, ok := s.m[name]; !ok || u.Tenant != tenant {
 		return meta.ErrUserNotFound
 	}
 	delete(s.m, name)
 	return nil
 }
 
-func (s *memUsers) UpdateUser(_ context.Context, name string, upd meta.UserUpdate) error {
+func (s *memUsers) UpdateUser(_ context.Context, tenant, name string, upd meta.UserUpdate) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.m[name]
-	if !ok {
+	if !ok || u.Tenant != tenant {
 		return meta.ErrUserNotFound
 	}
 	if upd.Credentials != nil {
@@ -69,12 +69,14 @@ func (s *memUsers) CachedUser(name string) (meta.User, bool) {
 	return u, ok
 }
 
-func (s *memUsers) ListUsers(context.Context) ([]meta.User, error) {
+func (s *memUsers) ListUsers(_ context.Context, tenant string) ([]meta.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []meta.User
 	for _, u := range s.m {
-		out = append(out, u)
+		if u.Tenant == tenant {
+			out = append(out, u)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

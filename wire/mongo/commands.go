@@ -55,5 +55,9 @@ func init() {
 		"updateUser":          {handler: msgUpdateUser, Help: "Changes a user's password or roles."},
 		"grantRolesToUser":    {handler: msgGrantRolesToUser, Help: "Grants roles to a user."},
 		"revokeRolesFromUser": {handler: msgRevokeRolesFromUser, Help: "Revokes roles from a user."},
+		"createTenant":        {handler: msgCreateTenant, Help: "Creates a tenant with quotas (cluster administrators)."},
+		"updateTenant":        {handler: msgUpdateTenant, Help: "Replaces a tenant's quotas (cluster administrators)."},
+		"dropTenant":          {handler: msgDropTenant, Help: "Drops a tenant without databases (cluster administrators)."},
+		"listTenants":         {handler: msgListTenants, Help: "Lists tenants with quotas and counts (cluster administrators)."},
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
@@ -32,6 +33,16 @@ type conn struct {
 	closed bool
 	sasl   *saslState // a login in progress
 	user   *authUser  // the authenticated user (nil: none)
+}
+
+// tenant is the tenant the connection acts for: its user's, or the default one.
+func (c *conn) tenant() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.user != nil && c.user.tenant != "" {
+		return c.user.tenant
+	}
+	return meta.DefaultTenant
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {

@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
@@ -24,6 +26,7 @@ const (
 type cursor struct {
 	id      int64
 	ns      string // "db.collection"
+	owner   string // the tenant that opened it: only its connections may use it
 	docs    []bson.Raw
 	stream  *docStream
 	lastUse time.Time
@@ -66,9 +69,9 @@ func newCursorRegistry(budget int64) *cursorRegistry {
 	return &cursorRegistry{m: make(map[int64]*cursor), budget: budget}
 }
 
-// add registers docs under a new random non-zero id.
-func (r *cursorRegistry) add(ns string, docs []bson.Raw) (int64, error) {
-	return r.addCursor(&cursor{ns: ns, docs: docs})
+// add registers docs of tenant owner under a new random non-zero id.
+func (r *cursorRegistry) add(owner, ns string, docs []bson.Raw) (int64, error) {
+	return r.addCursor(&cursor{ns: ns, owner: owner, docs: docs})
 }
 
 // addCursor registers c under a new random non-zero id and returns it; ExceededMemoryLimit if the
@@ -124,23 +127,23 @@ func (r *cursorRegistry) held() int64 {
 	return r.bytes
 }
 
-// peek reports the namespace of an open cursor.
-func (r *cursorRegistry) peek(id int64) (string, bool) {
+// peek reports the namespace of an open cursor of tenant owner (another tenant's is not found).
+func (r *cursorRegistry) peek(owner string, id int64) (string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.m[id]
-	if !ok {
+	if !ok || c.owner != owner {
 		return "", false
 	}
 	return c.ns, true
 }
 
-// kill closes a cursor of namespace ns; it reports whether it existed.
-func (r *cursorRegistry) kill(ns string, id int64) bool {
+// kill closes a cursor of tenant owner and namespace ns; it reports whether it existed.
+func (r *cursorRegistry) kill(owner, ns string, id int64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.m[id]
-	if !ok || c.ns != ns {
+	if !ok || c.ns != ns || c.owner != owner {
 		return false
 	}
 	delete(r.m, id)
@@ -218,7 +221,7 @@ func cursorReply(ns, batchKey string, id int64, batch []bson.Raw) *bsoncore.Docu
 
 // firstBatch sends the first batch of docs and keeps the rest in a cursor unless singleBatch.
 // batchSize < 0 means the client set none.
-func (s *Server) firstBatch(ns string, docs []bson.Raw, batchSize int64, singleBatch bool) (*bsoncore.DocumentBuilder, error) {
+func (s *Server) firstBatch(ctx context.Context, ns string, docs []bson.Raw, batchSize int64, singleBatch bool) (*bsoncore.DocumentBuilder, error) {
 	limit := defaultFirstBatch
 	if batchSize >= 0 {
 		limit = int(min(batchSize, int64(len(docs)+1)))
@@ -232,7 +235,7 @@ func (s *Server) firstBatch(ns string, docs []bson.Raw, batchSize int64, singleB
 	var id int64
 	if len(rest) > 0 && !singleBatch {
 		var err error
-		if id, err = s.cursors.add(ns, rest); err != nil {
+		if id, err = s.cursors.add(meta.TenantOf(ctx), ns, rest); err != nil {
 			return nil, err
 		}
 	}

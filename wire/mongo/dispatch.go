@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
@@ -57,6 +58,7 @@ func (s *Server) dispatch(ctx context.Context, c *conn, db string, cmd bson.Raw)
 	if err := s.authorize(ctx, req); err != nil {
 		return errorReply(err)
 	}
+	ctx = meta.WithTenant(ctx, c.tenant())
 	b, err := cmdDef.handler(ctx, s, req)
 	if err != nil {
 		var me *mongoerr.Error

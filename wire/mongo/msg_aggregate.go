@@ -85,7 +85,7 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 	}
 	// the pipeline runs while the client fetches batches: blocking stages hold at most their
 	// limits, and the output is never held whole
-	st := startStream(s.baseCtx, s.log, func(sctx context.Context, emit func(bson.Raw) error) error {
+	st := startStream(meta.WithTenant(s.baseCtx, meta.TenantOf(ctx)), s.log, func(sctx context.Context, emit func(bson.Raw) error) error {
 		out := func(doc bson.Raw) error { return emit(bson.Raw(append([]byte(nil), doc...))) }
 		if plan != nil {
 			if done, err := s.aggregatePushdown(sctx, c, plan, out); err != nil || done {
@@ -100,5 +100,5 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 		}
 		return queryErr(p.Run(in, out))
 	})
-	return s.streamReply(ns, st, batchSize, false)
+	return s.streamReply(ctx, ns, st, batchSize, false)
 }

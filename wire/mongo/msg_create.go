@@ -49,7 +49,7 @@ func msgCreate(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 		return nil, mongoerr.New(mongoerr.InvalidOptions,
 			"ChronoGo stores only time-series collections: create %s.%s with the 'timeseries' option (timeField required)", req.db, name)
 	}
-	c.Tenant, c.DB, c.Name, c.CreatedAt = meta.DefaultTenant, req.db, name, time.Now().UnixNano()
+	c.Tenant, c.DB, c.Name, c.CreatedAt = meta.TenantOf(ctx), req.db, name, time.Now().UnixNano()
 	if err := s.b.CreateCollection(ctx, c); err != nil {
 		return nil, err
 	}

@@ -58,14 +58,14 @@ func msgFind(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBu
 	if err != nil {
 		return nil, err
 	}
-	return s.streamFind(req.db+"."+name, c, &q, batchSize, singleBatch, allowDisk)
+	return s.streamFind(ctx, req.db+"."+name, c, &q, batchSize, singleBatch, allowDisk)
 }
 
 // streamFind answers a find from a stream: the scan (and the merge of a sort) runs while the
 // client fetches batches, so the result is never held in memory. A sort holds at most its
 // memory limit and spills sorted runs to the temporary directory beyond it (unless allowDisk is
 // false, as allowDiskUse: false); its first batch waits for the scan to end.
-func (s *Server) streamFind(ns string, c *meta.Collection, q *findQuery, batchSize int64, singleBatch, allowDisk bool) (*bsoncore.DocumentBuilder, error) {
+func (s *Server) streamFind(ctx context.Context, ns string, c *meta.Collection, q *findQuery, batchSize int64, singleBatch, allowDisk bool) (*bsoncore.DocumentBuilder, error) {
 	var proj *mql.Projection
 	var sorter *mql.Sort
 	var err error
@@ -88,7 +88,8 @@ func (s *Server) streamFind(ns string, c *meta.Collection, q *findQuery, batchSi
 		return cursorReply(ns, "firstBatch", 0, nil), nil
 	}
 	skip, limit := q.skip, q.limit
-	st := startStream(s.baseCtx, s.log, func(sctx context.Context, emit func(bson.Raw) error) error {
+	// the stream outlives the request (it serves getMores) but acts for the same tenant
+	st := startStream(meta.WithTenant(s.baseCtx, meta.TenantOf(ctx)), s.log, func(sctx context.Context, emit func(bson.Raw) error) error {
 		var seen, sent int64
 		out := func(doc bson.Raw) error {
 			if seen++; seen <= skip {
@@ -126,7 +127,7 @@ func (s *Server) streamFind(ns string, c *meta.Collection, q *findQuery, batchSi
 		}
 		return err
 	})
-	return s.streamReply(ns, st, batchSize, singleBatch)
+	return s.streamReply(ctx, ns, st, batchSize, singleBatch)
 }
 
 // sortLimits are the limits of one blocking sort: the server's sort memory, and its temporary

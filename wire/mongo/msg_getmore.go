@@ -5,11 +5,12 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
 // msgGetMore returns the next batch of a cursor opened by find, aggregate or a list command.
-func msgGetMore(_ context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+func msgGetMore(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
 	idVal := req.doc.Index(0).Value()
 	id, ok := asInt64(idVal)
 	if !ok || !isNumber(idVal) {
@@ -30,11 +31,15 @@ func msgGetMore(_ context.Context, s *Server, req *request) (*bsoncore.DocumentB
 		return nil, badBatchSize(batchSize)
 	}
 	ns := req.db + "." + coll
-	if curNS, ok := s.cursors.peek(id); ok && curNS != ns {
+	if curNS, ok := s.cursors.peek(meta.TenantOf(ctx), id); ok && curNS != ns {
 		return nil, mongoerr.New(mongoerr.Unauthorized,
 			"Requested getMore on namespace '%s', but cursor belongs to a different namespace %s", ns, curNS)
 	}
 	cur, ok := s.cursors.take(id)
+	if ok && cur.owner != meta.TenantOf(ctx) { // another tenant's cursor: as if it did not exist
+		s.cursors.put(cur)
+		ok = false
+	}
 	if !ok {
 		return nil, mongoerr.New(mongoerr.CursorNotFound, "cursor id %d not found", id)
 	}

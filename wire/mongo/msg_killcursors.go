@@ -5,11 +5,12 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
 // msgKillCursors closes cursors of the command's namespace.
-func msgKillCursors(_ context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+func msgKillCursors(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
 	// not req.collectionName: cursors of list commands live in "$cmd.listCollections" and the like
 	coll, _, err := optString(req.doc, "killCursors", "killCursors")
 	if err != nil {
@@ -29,7 +30,7 @@ func msgKillCursors(_ context.Context, s *Server, req *request) (*bsoncore.Docum
 		if !ok || !isNumber(v) {
 			return nil, typeErr("killCursors.cursors", v.Type, "long")
 		}
-		if s.cursors.kill(ns, id) {
+		if s.cursors.kill(meta.TenantOf(ctx), ns, id) {
 			killed.AppendInt64(id)
 		} else {
 			notFound.AppendInt64(id)

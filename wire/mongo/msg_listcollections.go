@@ -57,7 +57,7 @@ func msgListCollections(ctx context.Context, s *Server, req *request) (*bsoncore
 		}
 		docs = append(docs, entry)
 	}
-	return s.firstBatch(req.db+".$cmd.listCollections", docs, batchSize, false)
+	return s.firstBatch(ctx, req.db+".$cmd.listCollections", docs, batchSize, false)
 }
 
 // cursorBatchSize reads cursor.batchSize; -1 when absent.

@@ -31,7 +31,7 @@ func msgListIndexes(ctx context.Context, s *Server, req *request) (*bsoncore.Doc
 	for _, idx := range c.Indexes {
 		docs = append(docs, indexDoc(idx))
 	}
-	return s.firstBatch(req.db+"."+name, docs, batchSize, false)
+	return s.firstBatch(ctx, req.db+"."+name, docs, batchSize, false)
 }
 
 // indexDoc is one listIndexes entry.

@@ -33,11 +33,18 @@ func msgCreateUser(ctx context.Context, s *Server, req *request) (*bsoncore.Docu
 	if err != nil {
 		return nil, err
 	}
+	tenant, err := s.commandTenant(ctx, req)
+	if err != nil {
+		return nil, err
+	}
 	creds, err := newCredentials(name, pwd)
 	if err != nil {
 		return nil, mongoerr.New(mongoerr.BadValue, "Error preflighting normalization: %v", err)
 	}
-	created, err := s.cfg.Users.CreateUser(ctx, meta.User{Name: userKey(req.db, name), Credentials: creds, Roles: roleStrings(roles)})
+	created, err := s.cfg.Users.CreateUser(ctx, meta.User{Tenant: tenant, Name: userKey(req.db, name), Credentials: creds, Roles: roleStrings(roles)})
+	if errors.Is(err, meta.ErrTenantNotFound) {
+		return nil, mongoerr.New(mongoerr.BadValue, "tenant %q does not exist: create it with createTenant", tenant)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +94,11 @@ func msgDropUser(ctx context.Context, s *Server, req *request) (*bsoncore.Docume
 		return nil, mongoerr.New(mongoerr.CommandNotSupported, "this server keeps no users")
 	}
 	name, _ := req.doc.Lookup("dropUser").StringValueOK()
-	if err := s.cfg.Users.DropUser(ctx, userKey(req.db, name)); err != nil {
+	tenant, err := s.commandTenant(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Users.DropUser(ctx, tenant, userKey(req.db, name)); err != nil {
 		if errors.Is(err, meta.ErrUserNotFound) {
 			return nil, mongoerr.New(mongoerr.UserNotFound, "User '%s@%s' not found", name, req.db)
 		}
@@ -128,7 +139,11 @@ func msgUsersInfo(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 	if err := add(req.doc.Lookup("usersInfo")); err != nil {
 		return nil, err
 	}
-	users, err := s.cfg.Users.ListUsers(ctx)
+	tenant, err := s.commandTenant(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.cfg.Users.ListUsers(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +202,7 @@ func msgUpdateUser(ctx context.Context, s *Server, req *request) (*bsoncore.Docu
 	if !hasPwd && !upd.SetRoles {
 		return nil, mongoerr.New(mongoerr.BadValue, "Must specify at least one field to update in updateUser")
 	}
-	return nil, s.updateUser(ctx, req.db, name, upd)
+	return nil, s.updateUser(ctx, req, name, upd)
 }
 
 // msgGrantRolesToUser: {grantRolesToUser: name, roles: [...]}.
@@ -201,7 +216,7 @@ func msgGrantRolesToUser(ctx context.Context, s *Server, req *request) (*bsoncor
 		return nil, err
 	}
 	upd.AddRoles = roleStrings(roles)
-	return nil, s.updateUser(ctx, req.db, name, upd)
+	return nil, s.updateUser(ctx, req, name, upd)
 }
 
 // msgRevokeRolesFromUser: {revokeRolesFromUser: name, roles: [...]}.
@@ -215,7 +230,7 @@ func msgRevokeRolesFromUser(ctx context.Context, s *Server, req *request) (*bson
 		return nil, err
 	}
 	upd.RemoveRoles = roleStrings(roles)
-	return nil, s.updateUser(ctx, req.db, name, upd)
+	return nil, s.updateUser(ctx, req, name, upd)
 }
 
 // userTarget reads the user a user-changing command names.
@@ -230,14 +245,35 @@ func userTarget(s *Server, req *request, cmd string) (string, meta.UserUpdate, e
 	return name, meta.UserUpdate{}, nil
 }
 
-func (s *Server) updateUser(ctx context.Context, db, name string, upd meta.UserUpdate) error {
-	if err := s.cfg.Users.UpdateUser(ctx, userKey(db, name), upd); err != nil {
+func (s *Server) updateUser(ctx context.Context, req *request, name string, upd meta.UserUpdate) error {
+	tenant, err := s.commandTenant(ctx, req)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Users.UpdateUser(ctx, tenant, userKey(req.db, name), upd); err != nil {
 		if errors.Is(err, meta.ErrUserNotFound) {
-			return mongoerr.New(mongoerr.UserNotFound, "Could not find user \"%s\" for db \"%s\"", name, db)
+			return mongoerr.New(mongoerr.UserNotFound, "Could not find user \"%s\" for db \"%s\"", name, req.db)
 		}
 		return err
 	}
 	return nil
+}
+
+// commandTenant is the tenant a user command acts in: its `tenant` field when given (another
+// tenant only for a cluster administrator), else the caller's own.
+func (s *Server) commandTenant(ctx context.Context, req *request) (string, error) {
+	own := meta.TenantOf(ctx)
+	t, has, err := optString(req.doc, req.name, "tenant")
+	if err != nil {
+		return "", err
+	}
+	if !has || t == own {
+		return own, nil
+	}
+	if !s.clusterAdmin(req) {
+		return "", mongoerr.New(mongoerr.Unauthorized, "not authorized to act in tenant %q: only cluster administrators (root, clusterAdmin of the default tenant) may", t)
+	}
+	return t, nil
 }
 
 func roleStrings(roles []roleRef) []string {

@@ -29,6 +29,8 @@ type Config struct {
 	CursorReapInterval time.Duration
 	// Users keeps the users SCRAM logins are checked against (nil: logins are refused).
 	Users UserStore
+	// Tenants keeps the tenants (nil: the tenant commands are not supported).
+	Tenants TenantStore
 	// Auth turns access control on (--auth): every command but the handshake needs a logged-in
 	// user whose roles allow it. With no user yet, a loopback client may create the first one.
 	Auth bool

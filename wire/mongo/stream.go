@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
@@ -97,7 +98,7 @@ func (st *docStream) close() {
 
 // streamReply answers a command with the first batch of st and keeps the rest in a cursor
 // (unless singleBatch or the stream ended). batchSize < 0 means the client set none.
-func (s *Server) streamReply(ns string, st *docStream, batchSize int64, singleBatch bool) (*bsoncore.DocumentBuilder, error) {
+func (s *Server) streamReply(ctx context.Context, ns string, st *docStream, batchSize int64, singleBatch bool) (*bsoncore.DocumentBuilder, error) {
 	first := defaultFirstBatch
 	if batchSize >= 0 {
 		first = int(batchSize)
@@ -116,7 +117,7 @@ func (s *Server) streamReply(ns string, st *docStream, batchSize int64, singleBa
 		st.close()
 	} else {
 		var err error
-		if id, err = s.cursors.addCursor(&cursor{ns: ns, stream: st}); err != nil {
+		if id, err = s.cursors.addCursor(&cursor{ns: ns, owner: meta.TenantOf(ctx), stream: st}); err != nil {
 			st.close()
 			return nil, err
 		}

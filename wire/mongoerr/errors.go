@@ -50,11 +50,13 @@ const (
 	// QueryExceededMemoryLimitNoDiskUseAllowed: a blocking stage passed its memory limit with
 	// allowDiskUse false
 	QueryExceededMemoryLimitNoDiskUseAllowed Code = 292
-	AuthenticationFailed                     Code = 18
-	UserNotFound                             Code = 11
-	RoleNotFound                             Code = 31
-	MechanismUnavailable                     Code = 334
-	Location51003                            Code = 51003 // createUser of a user that exists
+	// QuotaExceeded: a tenant quota refuses the command (mongod's 12501)
+	QuotaExceeded        Code = 12501
+	AuthenticationFailed Code = 18
+	UserNotFound         Code = 11
+	RoleNotFound         Code = 31
+	MechanismUnavailable Code = 334
+	Location51003        Code = 51003 // createUser of a user that exists
 )
 
 var names = map[Code]string{
@@ -72,6 +74,7 @@ var names = map[Code]string{
 	PathNotViable: "PathNotViable", ConflictingUpdateOps: "ConflictingUpdateOperators",
 	OutOfDiskSpace: "OutOfDiskSpace", ExceededMemoryLimit: "ExceededMemoryLimit",
 	QueryExceededMemoryLimitNoDiskUseAllowed: "QueryExceededMemoryLimitNoDiskUseAllowed",
+	QuotaExceeded:                            "QuotaExceeded",
 	AuthenticationFailed:                     "AuthenticationFailed", UserNotFound: "UserNotFound", RoleNotFound: "RoleNotFound",
 	MechanismUnavailable: "MechanismUnavailable",
 }
@@ -88,6 +91,15 @@ func (c Code) Name() string {
 type Error struct {
 	Code Code
 	Msg  string
+	// Cause, when set, is what errors.Is/As also match (the error the code was given for).
+	Cause error
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Wrap returns an error with code whose message is cause's, matching cause for errors.Is.
+func Wrap(code Code, cause error) *Error {
+	return &Error{Code: code, Msg: cause.Error(), Cause: cause}
 }
 
 func (e *Error) Error() string {
