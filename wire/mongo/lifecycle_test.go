@@ -32,7 +32,7 @@ func (panicBackend) Find(context.Context, *meta.Collection, *Pushdown, func(bson
 	panic("boom")
 }
 
-func seedCollection(t *testing.T, b *memBackend) {
+func seedCollection(t testing.TB, b *memBackend) {
 	require.NoError(t, b.CreateCollection(t.Context(), &meta.Collection{DB: "db", Name: "c", TimeField: "ts", Granularity: "seconds", BucketMaxSpanSeconds: 3600}))
 }
 
