@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -165,8 +166,36 @@ func TestTenantsIsolateAndQuota(t *testing.T) {
 		got[d.Lookup("name").StringValue()] = [2]int32{d.Lookup("databases").Int32(), d.Lookup("users").Int32()}
 	}
 	require.Equal(t, map[string][2]int32{"acme": {1, 2}, "beta": {1, 1}, "default": {1, 2}}, got)
+	_, err = runCmd(t, alice, "admin", bson.D{{Key: "listTenants", Value: 1}})
+	requireCode(t, err, 13)
 	_, err = runCmd(t, root, "admin", bson.D{{Key: "dropTenant", Value: "acme"}})
 	requireCode(t, err, 20)
+
+	// series quota: checked against the usage each node samples every 5 s
+	_, err = runCmd(t, root, "admin", bson.D{{Key: "createTenant", Value: "gamma"}, {Key: "quotas", Value: bson.D{{Key: "maxSeries", Value: 3}}}})
+	require.NoError(t, err)
+	_, err = runCmd(t, root, "admin", bson.D{{Key: "createUser", Value: "gus"}, {Key: "pwd", Value: "gus-pw"}, {Key: "roles", Value: anyRW}, {Key: "tenant", Value: "gamma"}})
+	require.NoError(t, err)
+	gus := connectAs(t, srv, "gus", "gus-pw", "")
+	gcoll := createTS(t, gus.Database("metrics"), "cpu")
+	seriesDoc := func(host string) bson.D {
+		return bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: host}, {Key: "v", Value: 1.0}}
+	}
+	for i := range 5 {
+		_, err := gcoll.InsertOne(ctx, seriesDoc(fmt.Sprintf("h%d", i)))
+		require.NoError(t, err, "under the quota as last measured")
+	}
+	require.Eventually(t, func() bool {
+		_, err := gcoll.InsertOne(ctx, seriesDoc("late"))
+		var we mongo.WriteException
+		return err != nil && errors.As(err, &we) && len(we.WriteErrors) > 0 && we.WriteErrors[0].Code == 12501
+	}, 20*time.Second, 250*time.Millisecond, "the series quota refuses writes once usage is measured")
+	_, err = runCmd(t, root, "admin", bson.D{{Key: "updateTenant", Value: "gamma"}, {Key: "quotas", Value: bson.D{{Key: "maxSeries", Value: 100}}}})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := gcoll.InsertOne(ctx, seriesDoc("after-raise"))
+		return err == nil
+	}, 10*time.Second, 100*time.Millisecond, "a raised quota lets writes in again")
 
 	// everything survives a restart
 	srv.Stop()
@@ -175,4 +204,41 @@ func TestTenantsIsolateAndQuota(t *testing.T) {
 	require.EqualValues(t, 3, countDocs(t, alice, "metrics", "cpu"))
 	bob = connectAs(t, srv, "bob", "bob-pw", "")
 	require.EqualValues(t, 5, countDocs(t, bob, "metrics", "cpu"))
+}
+
+// TestTenantsSurviveMetaLeaderChange: tenants and users live in the Raft catalog: with each of
+// the three meta nodes killed in turn (so the leader is lost at least once), users still log in,
+// see their tenant's data, and the cluster admin still lists the tenants.
+func TestTenantsSurviveMetaLeaderChange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 3, 1, "--auth")
+	d := c.Data[0]
+	_, err := runCmd(t, d.Client(), "admin", bson.D{{Key: "createUser", Value: "root"}, {Key: "pwd", Value: "root-pw"}, {Key: "roles", Value: bson.A{"root"}}})
+	require.NoError(t, err)
+	root := connectAs(t, d, "root", "root-pw", "")
+	_, err = runCmd(t, root, "admin", bson.D{{Key: "createTenant", Value: "acme"}})
+	require.NoError(t, err)
+	_, err = runCmd(t, root, "admin", bson.D{{Key: "createUser", Value: "alice"}, {Key: "pwd", Value: "alice-pw"},
+		{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "readWriteAnyDatabase"}, {Key: "db", Value: "admin"}}}}, {Key: "tenant", Value: "acme"}})
+	require.NoError(t, err)
+	alice := connectAs(t, d, "alice", "alice-pw", "")
+	createTS(t, alice.Database("metrics"), "cpu")
+	require.NoError(t, insertPoints(t, alice, "metrics", 4))
+
+	for i, m := range c.Meta {
+		m.Kill()
+		a := connectAs(t, d, "alice", "alice-pw", "")
+		require.Eventually(t, func() bool {
+			n, err := a.Database("metrics").Collection("cpu").CountDocuments(ctx, bson.D{})
+			return err == nil && n == 4
+		}, 30*time.Second, 200*time.Millisecond, "alice with mnode%d down", i+1)
+		r, err := runCmd(t, connectAs(t, d, "root", "root-pw", ""), "admin", bson.D{{Key: "listTenants", Value: 1}})
+		require.NoError(t, err, "listTenants with mnode%d down", i+1)
+		require.Contains(t, r.String(), `"acme"`)
+		m.Restart()
+	}
 }
