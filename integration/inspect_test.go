@@ -49,4 +49,15 @@ func TestInspectVerifyFindsDamage(t *testing.T) {
 	out, err = run(t, bin, "inspect", "dumptsm", "--index-only", tsmFiles[0])
 	require.NoError(t, err, "the index is intact: %s", out)
 	require.Contains(t, out, `field="v"`)
+	require.Contains(t, out, `"m" meta=`, "the file names its series (format version 2)")
+
+	// the series index is verified too
+	snap := filepath.Join(filepath.Dir(filepath.Dir(tsmFiles[0])), "index", "index.snap")
+	b, err := os.ReadFile(snap)
+	require.NoError(t, err)
+	b[len(b)/2] ^= 0x5a
+	require.NoError(t, os.WriteFile(snap, b, 0o644))
+	out, err = run(t, bin, "inspect", "verify", srv.DataDir)
+	require.Error(t, err)
+	require.Contains(t, out, "BAD "+filepath.Dir(snap))
 }

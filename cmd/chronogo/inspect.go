@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/index"
 	"github.com/chronogo/chronogo/storage/layout"
 	"github.com/chronogo/chronogo/storage/recordfile"
 	"github.com/chronogo/chronogo/storage/summary"
@@ -128,11 +129,30 @@ func verifyTree(w io.Writer, dir string) error {
 	var bad []string
 	files := 0
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
 		}
 		name := d.Name()
 		var verr error
+		if d.IsDir() {
+			switch {
+			case name == layout.IndexDir:
+				verr = index.Verify(path)
+			case strings.HasPrefix(name, layout.IndexDir+".bad."):
+				verr = fmt.Errorf("series index set aside by the server after damage was found, and rebuilt (see its log)")
+			default:
+				return nil
+			}
+			files++
+			if verr != nil {
+				bad = append(bad, verr.Error())
+				fmt.Fprintf(w, "BAD %s: %v\n", path, verr)
+			}
+			if name != layout.IndexDir {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		switch {
 		case strings.HasSuffix(name, layout.TSMExt) || strings.HasSuffix(name, layout.DeltaExt):
 			r, err := tsm.Open(path)

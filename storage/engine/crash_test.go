@@ -163,6 +163,16 @@ func TestCrashKill9RecoversAcknowledgedWrites(t *testing.T) {
 			}
 			time.Sleep(time.Duration(r.IntN(50)) * time.Millisecond)
 		} else {
+			// a busy child: kill it while it writes, once it acknowledged something (a loaded
+			// machine can take longer than the shortest sleep to start a race-built child)
+			select {
+			case n, ok := <-acks:
+				if ok {
+					maxAck = max(maxAck, n)
+				}
+			case <-time.After(time.Minute):
+				t.Fatalf("iteration %d: the child acknowledged nothing within a minute", it)
+			}
 			time.Sleep(time.Duration(50+r.IntN(400)) * time.Millisecond)
 		}
 		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))

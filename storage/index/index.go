@@ -111,17 +111,21 @@ func (x *Index) logGens() ([]uint64, error) {
 			}
 			continue
 		}
-		if !strings.HasPrefix(name, logFilePrefix) || !strings.HasSuffix(name, logFileSuffix) {
-			continue
+		if g, ok := parseLogName(name); ok {
+			gens = append(gens, g)
 		}
-		g, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, logFilePrefix), logFileSuffix), 10, 64)
-		if err != nil || g == 0 {
-			continue
-		}
-		gens = append(gens, g)
 	}
 	slices.Sort(gens)
 	return gens, nil
+}
+
+// parseLogName reads the generation of a log file's name.
+func parseLogName(name string) (uint64, bool) {
+	if !strings.HasPrefix(name, logFilePrefix) || !strings.HasSuffix(name, logFileSuffix) {
+		return 0, false
+	}
+	g, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, logFilePrefix), logFileSuffix), 10, 64)
+	return g, err == nil && g > 0
 }
 
 func (x *Index) recover() error {
