@@ -96,6 +96,10 @@ type Config struct {
 	// coordinator.Config; zero values take its defaults).
 	HedgeDelay     time.Duration
 	ScanChunkBytes uint32
+	// Clock versions this node's writes (a new HLC over time.Now when nil; tests inject skew). It
+	// observes the version of every write, delete and rename a replica receives, so a node whose
+	// wall clock is behind still versions its later writes after what it has seen.
+	Clock *actors.HLC
 	// PeerTLSServer and PeerTLSClient, when set, make actor traffic between nodes mutual TLS
 	// (the server config must require and verify client certificates).
 	PeerTLSServer, PeerTLSClient *tls.Config
@@ -145,8 +149,12 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Engine.StableVersion == nil {
 		cfg.Engine.StableVersion = stableVersion(cfg.Handoff.MaxHintWindow)
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = actors.NewHLC(nil)
+		n.cfg.Clock = cfg.Clock
+	}
 	vcfg := cfg.Vnodes
-	vcfg.Root, vcfg.Engine, vcfg.Logger = cfg.DataDir, cfg.Engine, log
+	vcfg.Root, vcfg.Engine, vcfg.Logger, vcfg.Observe = cfg.DataDir, cfg.Engine, log, cfg.Clock.Observe
 	mgr, err := n.sys.Root.SpawnNamed(vnode.ManagerProps(vcfg), actors.ManagerName)
 	if err != nil {
 		n.shutdownSystem()
@@ -168,7 +176,7 @@ func Start(cfg Config) (*Node, error) {
 		n.shutdownSystem()
 		return nil, fmt.Errorf("starting node: %w", err)
 	}
-	n.coord, err = coordinator.Spawn(n.sys, coordinator.Config{NodeID: cfg.NodeID, Placement: cfg.Placement, Manager: mgr,
+	n.coord, err = coordinator.Spawn(n.sys, coordinator.Config{NodeID: cfg.NodeID, Placement: cfg.Placement, Manager: mgr, Clock: cfg.Clock,
 		Handoff: n.handoff.PID(), ReplicaTimeout: cfg.ReplicaTimeout, RequestTimeout: cfg.RequestTimeout, Logger: log,
 		HedgeDelay: cfg.HedgeDelay, ScanChunkBytes: cfg.ScanChunkBytes})
 	if err != nil {

@@ -43,7 +43,10 @@ type Config struct {
 	// RestartBackoff is the delay before the first restart, doubling up to MaxRestartBackoff
 	// (defaults 100 ms and 10 s).
 	RestartBackoff, MaxRestartBackoff time.Duration
-	Logger                            logrus.FieldLogger
+	// Observe, when set, is given the version of every write, delete and rename the manager
+	// receives (the node's HLC observes it).
+	Observe func(version uint64)
+	Logger  logrus.FieldLogger
 }
 
 func (c Config) withDefaults() Config {
@@ -109,6 +112,13 @@ func (m *manager) Receive(ctx actor.Context) {
 	}
 }
 
+// observe passes a received version to the node's clock.
+func (m *manager) observe(version uint64) {
+	if m.cfg.Observe != nil && version != 0 {
+		m.cfg.Observe(version)
+	}
+}
+
 func (m *manager) handle(ctx actor.Context, msg any) {
 	switch r := msg.(type) {
 	case *messages.Envelope:
@@ -134,9 +144,11 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 		}
 		ctx.Respond(refs)
 	case *messages.WriteBatch:
+		m.observe(r.GetVersion())
 		m.forward(ctx, Spec{Tenant: r.GetTenant(), DB: r.GetDb(), BucketID: r.GetBucketId(), ReplicaSetID: r.GetReplicaSetId(), VnodeID: r.GetVnodeId()}, r)
 	case *LocalWrite:
 		h := r.Header
+		m.observe(h.GetVersion())
 		m.forward(ctx, Spec{Tenant: h.GetTenant(), DB: h.GetDb(), BucketID: h.GetBucketId(), ReplicaSetID: h.GetReplicaSetId(), VnodeID: h.GetVnodeId()}, r)
 	case *messages.DeleteRequest:
 		filter, err := index.UnmarshalExpr(r.GetFilter())
@@ -144,6 +156,7 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 			m.replyErr(ctx, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: err.Error()})
 			return
 		}
+		m.observe(r.GetVersion())
 		m.forward(ctx, SpecOf(r.GetVnode()), &Delete{Table: r.GetTable(), Filter: filter, MinTime: r.GetMinTime(), MaxTime: r.GetMaxTime(), Version: r.GetVersion()})
 	case *messages.DropTableRequest:
 		m.forward(ctx, SpecOf(r.GetVnode()), &DropTable{Table: r.GetTable()})
@@ -157,6 +170,7 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 			m.replyErr(ctx, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: err.Error()})
 			return
 		}
+		m.observe(r.GetVersion())
 		m.forward(ctx, SpecOf(r.GetVnode()), &Rename{Table: r.GetTable(), Filter: filter, Update: upd, Version: r.GetVersion()})
 	case *messages.ExpireRequest:
 		m.forward(ctx, SpecOf(r.GetVnode()), &ExpireBefore{Time: r.GetTime()})
