@@ -2,28 +2,43 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"math"
 	"time"
 
 	"github.com/sirupsen/logrus"
 )
 
+// ttlLock is the locks-shard lease that lets one node of the cluster run the TTL passes.
+const ttlLock = "ttl"
+
 // ExpireOnce deletes, in every collection with expireAfterSeconds of every tenant, the
-// measurements whose time is older than now minus the TTL.
-func (b *Backend) ExpireOnce(ctx context.Context, now time.Time) error {
+// measurements whose time is older than now minus the TTL. check is called before each
+// collection (the TTL lease's; a nil check always passes). A failing collection is logged and
+// the pass goes on with the others; the first error is returned at the end.
+func (b *Backend) ExpireOnce(ctx context.Context, now time.Time, check func() error) error {
+	if check == nil {
+		check = func() error { return nil }
+	}
 	tenants, err := b.meta.ListTenants(ctx)
 	if err != nil {
 		return err
 	}
+	var first error
 	for _, t := range tenants {
-		if err := b.expireTenant(ctx, t, now); err != nil {
+		err := b.expireTenant(ctx, t, now, check)
+		if errors.Is(err, ErrLeaseLost) || ctx.Err() != nil {
 			return err
 		}
+		if err != nil && first == nil {
+			first = err
+		}
 	}
-	return nil
+	return first
 }
 
-func (b *Backend) expireTenant(ctx context.Context, tenant string, now time.Time) error {
+func (b *Backend) expireTenant(ctx context.Context, tenant string, now time.Time, check func() error) error {
+	var first error
 	dbs, err := b.meta.ListDatabases(ctx, tenant)
 	if err != nil {
 		return err
@@ -37,18 +52,29 @@ func (b *Backend) expireTenant(ctx context.Context, tenant string, now time.Time
 			if !c.HasTTL {
 				continue
 			}
+			if err := check(); err != nil {
+				return err
+			}
 			cut := now.Add(-time.Duration(c.ExpireAfterSeconds) * time.Second).UnixNano()
 			if err := b.node.Delete(ctx, tenant, d.Name, c.Name, nil, math.MinInt64, cut-1); err != nil {
-				return err
+				// one collection's failure (a replica down) does not stop the others
+				b.log.WithError(err).WithFields(logrus.Fields{"tenant": tenant, "db": d.Name, "collection": c.Name}).Warn("ttl pass of a collection failed")
+				if first == nil {
+					first = err
+				}
+				continue
 			}
 			b.log.WithFields(logrus.Fields{"tenant": tenant, "db": d.Name, "collection": c.Name, "expired_before": time.Unix(0, cut).UTC()}).Debug("ttl pass")
 		}
 	}
-	return nil
+	return first
 }
 
-// RunTTL runs ExpireOnce every interval until ctx ends.
-func (b *Backend) RunTTL(ctx context.Context, interval time.Duration) {
+// RunTTL runs ExpireOnce every interval until ctx ends, on one node of the cluster at a time:
+// the holder of the TTL lease (named holder here), which a node takes over when its holder stops
+// renewing it.
+func (b *Backend) RunTTL(ctx context.Context, interval time.Duration, holder string) {
+	lease := newLeaseRunner(b.meta, ttlLock, holder, max(3*interval, 30*time.Second))
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -56,7 +82,10 @@ func (b *Backend) RunTTL(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if err := b.ExpireOnce(ctx, now); err != nil && ctx.Err() == nil {
+			_, err := lease.run(ctx, func(ctx context.Context, check func() error) error {
+				return b.ExpireOnce(ctx, now, check)
+			})
+			if err != nil && ctx.Err() == nil {
 				b.log.WithError(err).Warn("ttl pass failed")
 			}
 		}
