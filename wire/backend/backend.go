@@ -198,22 +198,6 @@ func (b *Backend) Insert(ctx context.Context, c *meta.Collection, docs []bson.Ra
 	return writeErr(b.node.Write(ctx, collTenant(ctx, c), c.DB, c.Name, batch))
 }
 
-// writeErr gives a write's error MongoDB's code where one fits: BadValue for a batch storage
-// refuses, OutOfDiskSpace (14031) for a full disk.
-func writeErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, storage.ErrInvalidBatch):
-		return mongoerr.New(mongoerr.BadValue, "%v", err)
-	case storage.IsDiskFull(err):
-		return mongoerr.New(mongoerr.OutOfDiskSpace, "%v", err)
-	case errors.Is(err, meta.ErrQuotaExceeded):
-		return mongoerr.Wrap(mongoerr.QuotaExceeded, err)
-	}
-	return err
-}
-
 // msToNs converts an inclusive ms bound to ns, clamping at the int64 range.
 func msToNs(ms int64, upper bool) int64 {
 	switch {

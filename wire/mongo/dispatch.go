@@ -78,12 +78,19 @@ func (s *Server) dispatch(ctx context.Context, c *conn, db string, cmd bson.Raw)
 // errorReply is {ok: 0, errmsg, code, codeName}; errors without a MongoDB code are InternalError.
 func errorReply(err error) []byte {
 	me := asMongoErr(err)
-	return bsoncore.NewDocumentBuilder().
+	b := bsoncore.NewDocumentBuilder().
 		AppendDouble("ok", 0).
 		AppendString("errmsg", me.Msg).
 		AppendInt32("code", int32(me.Code)).
-		AppendString("codeName", me.Code.Name()).
-		Build()
+		AppendString("codeName", me.Code.Name())
+	if len(me.Labels) > 0 {
+		labels := bsoncore.NewArrayBuilder()
+		for _, l := range me.Labels {
+			labels.AppendString(l)
+		}
+		b.AppendArray("errorLabels", labels.Build())
+	}
+	return b.Build()
 }
 
 // asMongoErr finds the *mongoerr.Error in err's chain or makes an InternalError of it.

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
@@ -44,6 +45,9 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	ins := inserter{s: s, c: c, ctx: ctx}
 	var lastMeta []byte
 	for i, v := range vals {
+		if ins.fatal != nil {
+			break
+		}
 		doc, err := measurement(c, v, &lastMeta)
 		if err != nil {
 			ins.flush()
@@ -62,8 +66,14 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 		}
 	}
 	ins.flush()
+	if ins.fatal != nil {
+		return nil, ins.fatal
+	}
 	b := bsoncore.NewDocumentBuilder().AppendInt32("n", int32(ins.n))
 	appendWriteErrors(b, ins.errs)
+	if ins.wce != nil {
+		appendWriteConcernError(b, ins.wce)
+	}
 	return b, nil
 }
 
@@ -76,6 +86,10 @@ type inserter struct {
 	idx  []int // command index of each doc
 	n    int
 	errs []writeError
+	wce  *WriteConcernError // the last write concern not met, if any
+	// fatal is a retryable error of the first batch, before anything was written: the whole
+	// command fails with it, so a driver sees its errorLabels and may retry the command
+	fatal *mongoerr.Error
 }
 
 func (in *inserter) add(i int, doc bson.Raw) {
@@ -88,14 +102,24 @@ func (in *inserter) flush() {
 	if len(in.docs) == 0 {
 		return
 	}
-	if err := in.s.b.Insert(in.ctx, in.c, in.docs); err != nil {
+	err := in.s.b.Insert(in.ctx, in.c, in.docs)
+	var wce *WriteConcernError
+	switch {
+	case err == nil:
+		in.n += len(in.docs)
+	case errors.As(err, &wce):
+		in.n += len(in.docs)
+		in.wce = wce
+	default:
 		in.s.log.WithError(err).WithField("collection", in.c.DB+"."+in.c.Name).Warn("insert batch failed")
 		me := asMongoErr(err)
+		if len(me.Labels) > 0 && in.n == 0 && len(in.errs) == 0 {
+			in.fatal = me
+			break
+		}
 		for _, i := range in.idx {
 			in.errs = append(in.errs, writeError{index: i, err: me})
 		}
-	} else {
-		in.n += len(in.docs)
 	}
 	in.docs, in.idx = nil, nil // the backend may keep the slices
 }

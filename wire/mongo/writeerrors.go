@@ -3,6 +3,7 @@ package mongo
 import (
 	"slices"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/chronogo/chronogo/wire/mongoerr"
@@ -30,4 +31,28 @@ func appendWriteErrors(b *bsoncore.DocumentBuilder, errs []writeError) {
 			Build())
 	}
 	b.AppendArray("writeErrors", ab.Build())
+}
+
+// WriteConcernError is a write applied where it could be that did not reach its write concern
+// (mongod's writeConcernError): its documents count as inserted (n), and the reply's
+// writeConcernError (code 64, WriteConcernFailed) says which replicas took them. Backend.Insert
+// returns it when every part of a batch is stored on at least one replica or hinted to one, so it
+// converges.
+type WriteConcernError struct {
+	Msg  string
+	Info bson.Raw // errInfo; may be nil
+}
+
+func (e *WriteConcernError) Error() string { return "write concern not met: " + e.Msg }
+
+// appendWriteConcernError adds writeConcernError to b.
+func appendWriteConcernError(b *bsoncore.DocumentBuilder, e *WriteConcernError) {
+	d := bsoncore.NewDocumentBuilder().
+		AppendInt32("code", int32(mongoerr.WriteConcernFailed)).
+		AppendString("codeName", mongoerr.WriteConcernFailed.Name()).
+		AppendString("errmsg", e.Msg)
+	if len(e.Info) > 0 {
+		d.AppendDocument("errInfo", e.Info)
+	}
+	b.AppendDocument("writeConcernError", d.Build())
 }

@@ -51,12 +51,16 @@ const (
 	// allowDiskUse false
 	QueryExceededMemoryLimitNoDiskUseAllowed Code = 292
 	// QuotaExceeded: a tenant quota refuses the command (mongod's 12501)
-	QuotaExceeded        Code = 12501
-	AuthenticationFailed Code = 18
-	UserNotFound         Code = 11
-	RoleNotFound         Code = 31
-	MechanismUnavailable Code = 334
-	Location51003        Code = 51003 // createUser of a user that exists
+	QuotaExceeded Code = 12501
+	// WriteConcernFailed: a write was applied but did not reach its write concern
+	WriteConcernFailed Code = 64
+	// IngressRequestRateLimitExceeded: the server is overloaded (mongod 8.0's code for it)
+	IngressRequestRateLimitExceeded Code = 462
+	AuthenticationFailed            Code = 18
+	UserNotFound                    Code = 11
+	RoleNotFound                    Code = 31
+	MechanismUnavailable            Code = 334
+	Location51003                   Code = 51003 // createUser of a user that exists
 )
 
 var names = map[Code]string{
@@ -75,7 +79,8 @@ var names = map[Code]string{
 	OutOfDiskSpace: "OutOfDiskSpace", ExceededMemoryLimit: "ExceededMemoryLimit",
 	QueryExceededMemoryLimitNoDiskUseAllowed: "QueryExceededMemoryLimitNoDiskUseAllowed",
 	QuotaExceeded:                            "QuotaExceeded",
-	AuthenticationFailed:                     "AuthenticationFailed", UserNotFound: "UserNotFound", RoleNotFound: "RoleNotFound",
+	WriteConcernFailed:                       "WriteConcernFailed", IngressRequestRateLimitExceeded: "IngressRequestRateLimitExceeded",
+	AuthenticationFailed: "AuthenticationFailed", UserNotFound: "UserNotFound", RoleNotFound: "RoleNotFound",
 	MechanismUnavailable: "MechanismUnavailable",
 }
 
@@ -93,7 +98,13 @@ type Error struct {
 	Msg  string
 	// Cause, when set, is what errors.Is/As also match (the error the code was given for).
 	Cause error
+	// Labels are the reply's errorLabels, e.g. RetryableWriteError: a driver may retry the write.
+	Labels []string
 }
+
+// LabelRetryableWrite tells drivers a write may be retried safely (ChronoGo's writes are
+// idempotent: a retry carries the same points, and last-write-wins keeps one copy).
+const LabelRetryableWrite = "RetryableWriteError"
 
 func (e *Error) Unwrap() error { return e.Cause }
 
