@@ -43,6 +43,9 @@ type Config struct {
 	// RestartBackoff is the delay before the first restart, doubling up to MaxRestartBackoff
 	// (defaults 100 ms and 10 s).
 	RestartBackoff, MaxRestartBackoff time.Duration
+	// SettleAfter is how long a vnode takes no write before it is settled: memcache flushed, WAL
+	// segments reclaimed, files fully compacted (default 1 minute; negative: never).
+	SettleAfter time.Duration
 	// Observe, when set, is given the version of every write, delete and rename the manager
 	// receives (the node's HLC observes it).
 	Observe func(version uint64)
@@ -52,6 +55,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.MaxRestarts <= 0 {
 		c.MaxRestarts = 5
+	}
+	if c.SettleAfter == 0 {
+		c.SettleAfter = time.Minute
 	}
 	if c.RestartWindow <= 0 {
 		c.RestartWindow = time.Minute
@@ -201,7 +207,7 @@ func (m *manager) ensure(ctx actor.Context, spec Spec) (*actor.PID, *messages.Er
 		return nil, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: fmt.Sprintf("incomplete vnode spec %+v", spec)}
 	}
 	dir := layout.VnodeDir(m.cfg.Root, spec.Tenant, spec.DB, spec.BucketID, spec.ReplicaSetID, spec.VnodeID)
-	props := actor.PropsFromProducer(func() actor.Actor { return newVnodeActor(spec, dir, m.cfg.Engine, m.log) },
+	props := actor.PropsFromProducer(func() actor.Actor { return newVnodeActor(spec, dir, m.cfg.Engine, m.cfg.SettleAfter, m.log) },
 		actor.WithMailbox(actor.UnboundedPriority()), actor.WithSupervisor(jobStrategy))
 	pid, err := ctx.SpawnNamed(props, actors.VnodeName(spec.VnodeID))
 	if err != nil {

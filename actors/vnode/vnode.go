@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
@@ -67,10 +68,17 @@ type vnodeActor struct {
 	compactJob    *engine.CompactionJob
 	compactCancel context.CancelFunc
 	compactWait   []*actor.PID
+
+	// settling (settle.go)
+	settleAfter       time.Duration
+	settleTimer       *time.Timer
+	lastWrite         time.Time
+	settled, settling bool
 }
 
-func newVnodeActor(spec Spec, dir string, opts engine.Options, log logrus.FieldLogger) *vnodeActor {
-	return &vnodeActor{spec: spec, dir: dir, opts: opts, log: log.WithFields(logrus.Fields{"vnode_id": spec.VnodeID, "bucket_id": spec.BucketID})}
+func newVnodeActor(spec Spec, dir string, opts engine.Options, settleAfter time.Duration, log logrus.FieldLogger) *vnodeActor {
+	return &vnodeActor{spec: spec, dir: dir, opts: opts, settleAfter: settleAfter,
+		log: log.WithFields(logrus.Fields{"vnode_id": spec.VnodeID, "bucket_id": spec.BucketID})}
 }
 
 // Receive implements actor.Actor.
@@ -130,6 +138,8 @@ func (v *vnodeActor) handle(ctx actor.Context, msg any) {
 		v.flushDone(ctx, m)
 	case *compactionDone:
 		v.compactionDone(ctx, m)
+	case *settleTick:
+		v.settleCheck(ctx)
 	default:
 		v.log.WithField("message_type", fmt.Sprintf("%T", msg)).Warn("vnode got an unexpected message")
 		if ctx.Sender() != nil {
@@ -158,6 +168,8 @@ func (v *vnodeActor) open(ctx actor.Context) {
 		panic(fmt.Errorf("opening vnode %d: %w", v.spec.VnodeID, err))
 	}
 	v.eng = eng
+	v.lastWrite = time.Now()
+	v.armSettle(ctx)
 	if v.eng.NeedsFlush() {
 		v.startFlush(ctx, false)
 	}
@@ -180,6 +192,7 @@ func (v *vnodeActor) write(ctx actor.Context, m *messages.WriteBatch) {
 
 // writeBatch writes a decoded batch; the ack waits for the next commit.
 func (v *vnodeActor) writeBatch(ctx actor.Context, b *storage.Batch) {
+	v.lastWrite, v.settled = time.Now(), false
 	seq, err := v.eng.Write(b)
 	if err != nil {
 		v.reply(ctx, ctx.Sender(), &messages.WriteAck{Code: codeOf(err), Message: err.Error()})
@@ -261,6 +274,7 @@ func (v *vnodeActor) stats() *messages.VnodeStats {
 // stopping commits what was written and cancels a running compaction; the engine is closed in
 // Stopped, once the job children have terminated.
 func (v *vnodeActor) stopping(ctx actor.Context) {
+	v.stopSettle()
 	if v.eng == nil {
 		return
 	}
@@ -308,6 +322,7 @@ func (v *vnodeActor) stopped() {
 // finish against the closed engine; their completions reach the next incarnation, which abandons
 // them (see flushDone).
 func (v *vnodeActor) restarting(ctx actor.Context) {
+	v.stopSettle()
 	v.failPending(ctx, errRestarting)
 	for _, w := range append(v.flushWaiters, v.compactWait...) {
 		v.reply(ctx, w, errorReply(errRestarting))

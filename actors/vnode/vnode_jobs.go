@@ -47,6 +47,7 @@ func (v *vnodeActor) flushDone(ctx actor.Context, m *flushDone) {
 	v.flushJob = nil
 	err := v.eng.FinishFlush(m.job, m.err)
 	if err != nil {
+		v.settling = false // the next quiet spell tries again
 		v.log.WithError(err).Error("flush failed")
 		for _, w := range v.flushWaiters {
 			v.reply(ctx, w, errorReply(err))
@@ -67,7 +68,9 @@ func (v *vnodeActor) flushDone(ctx actor.Context, m *flushDone) {
 		v.reply(ctx, w, errorReply(nil))
 	}
 	v.flushWaiters = nil
-	if err == nil {
+	if err == nil && v.settling {
+		v.settleAfterFlush(ctx)
+	} else if err == nil {
 		v.maybeCompact(ctx, false)
 	}
 }
@@ -116,6 +119,7 @@ func (v *vnodeActor) compactionDone(ctx actor.Context, m *compactionDone) {
 	v.compactCancel()
 	v.compactCancel = nil
 	if err := v.eng.FinishCompaction(m.job, m.err); err != nil {
+		v.settling = false
 		v.log.WithError(err).Error("compaction failed")
 		for _, w := range v.compactWait {
 			v.reply(ctx, w, errorReply(err))
@@ -123,8 +127,11 @@ func (v *vnodeActor) compactionDone(ctx actor.Context, m *compactionDone) {
 		v.compactWait = nil
 		return
 	}
-	if v.maybeCompact(ctx, len(v.compactWait) > 0) {
+	if v.maybeCompact(ctx, len(v.compactWait) > 0 || v.settling) {
 		return
+	}
+	if v.settling {
+		v.settleDone()
 	}
 	for _, w := range v.compactWait {
 		v.reply(ctx, w, errorReply(nil))

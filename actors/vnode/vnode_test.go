@@ -2,13 +2,18 @@ package vnode
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/layout"
+	"github.com/chronogo/chronogo/storage/wal"
 )
 
 func TestVnodeGroupCommit(t *testing.T) {
@@ -103,5 +108,43 @@ func TestVnodeFlushAndCompaction(t *testing.T) {
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, res.(*messages.ErrorReply).GetCode(), "%v", res)
 	st = stats(t, sys, mgr, testSpec.VnodeID)
 	require.Less(t, st.GetFiles(), filesBefore, "full compaction merged files")
+	require.Equal(t, want, scanAll(t, sys, mgr, testSpec))
+}
+
+// TestVnodeSettlesWhenQuiet is issue #9's idle compaction: with a short SettleAfter, a vnode that
+// stops taking writes flushes its memcache, keeps only an empty WAL segment and compacts its files
+// fully, without any request; every point stays readable, and a later write starts it over.
+func TestVnodeSettlesWhenQuiet(t *testing.T) {
+	root := t.TempDir()
+	sys, mgr := startManager(t, Config{Root: root, SettleAfter: 300 * time.Millisecond, Engine: engine.Options{CacheSize: 2 << 10}})
+	want := map[point]float64{}
+	write := func(from, to int) {
+		for i := from; i < to; i++ {
+			host := fmt.Sprintf("h%d", i%3)
+			ts := int64(i / 3)
+			res, err := sys.Root.RequestFuture(mgr, writeMsg(testSpec, pointBatch(t, host, ts, float64(i)), uint64(i+1)), timeout).Result()
+			require.True(t, assertAck(t, res, err))
+			want[point{host, ts}] = float64(i)
+		}
+	}
+	walDir := filepath.Join(layout.VnodeDir(root, testSpec.Tenant, testSpec.DB, testSpec.BucketID, testSpec.ReplicaSetID, testSpec.VnodeID), layout.WALDir)
+	settled := func() bool {
+		st := stats(t, sys, mgr, testSpec.VnodeID)
+		segs, err := filepath.Glob(filepath.Join(walDir, "*"+wal.SegmentExt))
+		require.NoError(t, err)
+		return st.GetCacheBytes() == 0 && st.GetSeq() == st.GetFlushedSeq() && st.GetFiles() == 1 && len(segs) == 1
+	}
+	write(0, 600)
+	require.False(t, settled(), "a tiny cache leaves several files and data in memory")
+	require.Eventually(t, settled, 10*time.Second, 50*time.Millisecond, "the quiet vnode settles by itself")
+	segs, err := filepath.Glob(filepath.Join(walDir, "*"+wal.SegmentExt))
+	require.NoError(t, err)
+	info, err := os.Stat(segs[0])
+	require.NoError(t, err)
+	require.Less(t, info.Size(), int64(100), "the remaining segment holds no records")
+	require.Equal(t, want, scanAll(t, sys, mgr, testSpec))
+
+	write(600, 700) // new writes: not settled until the next quiet spell
+	require.Eventually(t, settled, 10*time.Second, 50*time.Millisecond)
 	require.Equal(t, want, scanAll(t, sys, mgr, testSpec))
 }

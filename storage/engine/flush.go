@@ -259,3 +259,24 @@ func (v *Vnode) Flush() error {
 		}
 	}
 }
+
+// ReclaimWAL rolls the WAL and removes every segment the flushes covered, when nothing waits in
+// memory: a settled vnode keeps only an empty WAL segment. It does nothing while data is in
+// memory or a flush runs.
+func (v *Vnode) ReclaimWAL() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return ErrClosed
+	}
+	if !v.mutable.Empty() || len(v.immutables) > 0 || len(v.pending) > 0 || v.flushing {
+		return nil
+	}
+	if err := v.wal.Roll(); err != nil {
+		return fmt.Errorf("reclaim wal: %w", err)
+	}
+	if err := v.wal.RemoveThrough(v.sum.State().FlushedSeq); err != nil {
+		return fmt.Errorf("reclaim wal: %w", err)
+	}
+	return nil
+}

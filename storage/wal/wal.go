@@ -535,6 +535,24 @@ func (w *WAL) RemoveThrough(seq uint64) error {
 	return err
 }
 
+// Roll closes the active segment and starts the next one when the active one holds records, so
+// that RemoveThrough can remove it once they are flushed (an idle vnode then keeps only an empty
+// segment).
+func (w *WAL) Roll() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.syncing {
+		w.cond.Wait()
+	}
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if w.segs[len(w.segs)-1].firstSeq == 0 {
+		return nil
+	}
+	return w.roll()
+}
+
 // Segments returns the paths of the segment files, oldest first.
 func (w *WAL) Segments() []string {
 	w.mu.Lock()
