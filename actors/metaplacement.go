@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/chronogo/chronogo/meta"
 )
@@ -68,4 +69,10 @@ func (p MetaPlacement) Node(ctx context.Context, id uint64) (meta.Node, error) {
 		}
 	}
 	return meta.Node{}, errors.New("unknown node")
+}
+
+// AllBuckets lists every bucket of a database with a linearizable read of the placement shard
+// (node.BucketLister: the sweep of dropped buckets must not trust a cache).
+func (p MetaPlacement) AllBuckets(ctx context.Context, tenant, db string) ([]meta.Bucket, error) {
+	return p.C.BucketsIn(ctx, tenant, db, math.MinInt64, math.MaxInt64)
 }

@@ -5,6 +5,7 @@ package actorstest
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 
@@ -123,4 +124,16 @@ func (p *MemPlacement) BucketsIn(_ context.Context, tenant, db string, minTs, ma
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
 	return out, nil
+}
+
+// AllBuckets lists every bucket of a database (node.BucketLister).
+func (p *MemPlacement) AllBuckets(ctx context.Context, tenant, db string) ([]meta.Bucket, error) {
+	return p.BucketsIn(ctx, tenant, db, math.MinInt64, math.MaxInt64)
+}
+
+// DropBuckets forgets every bucket of a database (a dropped database).
+func (p *MemPlacement) DropBuckets(tenant, db string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.buckets, tenant+"/"+db)
 }

@@ -96,6 +96,9 @@ type Config struct {
 	// coordinator.Config; zero values take its defaults).
 	HedgeDelay     time.Duration
 	ScanChunkBytes uint32
+	// SweepInterval is how often the node removes the data of buckets the placement dropped
+	// (default 5 minutes; negative: never). It also sweeps at start.
+	SweepInterval time.Duration
 	// Clock versions this node's writes (a new HLC over time.Now when nil; tests inject skew). It
 	// observes the version of every write, delete and rename a replica receives, so a node whose
 	// wall clock is behind still versions its later writes after what it has seen.
@@ -116,6 +119,8 @@ type Node struct {
 	reader  *actor.PID
 	handoff *handoff.Handoff
 	coord   *coordinator.Client
+
+	sweepStop, sweepDone chan struct{} // the sweeper of dropped buckets (nil when it does not run)
 
 	mu       sync.RWMutex // held for reading by every call, for writing by Stop
 	stopped  bool
@@ -187,6 +192,13 @@ func Start(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("starting node: %w", err)
 	}
 	log.WithField("actor_addr", n.sys.Address()).Info("node started")
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = 5 * time.Minute
+	}
+	if cfg.SweepInterval > 0 {
+		n.sweepStop, n.sweepDone = make(chan struct{}), make(chan struct{})
+		go n.runSweeper(cfg.SweepInterval)
+	}
 	return n, nil
 }
 
@@ -407,6 +419,10 @@ func (n *Node) Stop(ctx context.Context) error {
 		n.mu.Lock()
 		n.stopped = true
 		n.mu.Unlock()
+		if n.sweepStop != nil {
+			close(n.sweepStop)
+			<-n.sweepDone
+		}
 		var errs []error
 		if err := n.flush(ctx); err != nil {
 			errs = append(errs, err)

@@ -83,7 +83,7 @@ func ManagerProps(cfg Config) *actor.Props {
 	strategy := &backoffStrategy{maxRestarts: cfg.MaxRestarts, within: cfg.RestartWindow,
 		initial: cfg.RestartBackoff, maxBackoff: cfg.MaxRestartBackoff, decider: vnodeDecider}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &manager{cfg: cfg, log: cfg.Logger, vnodes: map[uint64]*running{}, broken: map[uint64]string{}, strategy: strategy}
+		return &manager{cfg: cfg, log: cfg.Logger, vnodes: map[uint64]*running{}, broken: map[uint64]string{}, removing: map[string]bool{}, strategy: strategy}
 	}, actor.WithSupervisor(strategy))
 }
 
@@ -99,6 +99,8 @@ type manager struct {
 	log    logrus.FieldLogger
 	vnodes map[uint64]*running
 	broken map[uint64]string // vnode id -> why it was stopped
+	// removing holds the buckets whose data is being removed (remove.go)
+	removing map[string]bool
 	// strategy remembers each child's last failure, for the log line of a broken vnode
 	strategy *backoffStrategy
 	// stopping is set once the manager stops: its children then stop on purpose
@@ -143,6 +145,10 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 		ctx.Respond(pid)
 	case *Forward:
 		m.forward(ctx, r.Spec, r.Msg)
+	case *RemoveBucket:
+		m.removeBucket(ctx, r)
+	case *bucketRemoved:
+		delete(m.removing, r.key)
 	case *ListVnodes:
 		refs := make([]Ref, 0, len(m.vnodes))
 		for _, v := range m.vnodes {
@@ -194,6 +200,9 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 // ensure returns the vnode's actor, spawning it when it does not run; a broken vnode or an
 // inconsistent spec gets an error reply instead.
 func (m *manager) ensure(ctx actor.Context, spec Spec) (*actor.PID, *messages.ErrorReply) {
+	if m.removingBucket(spec) {
+		return nil, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: fmt.Sprintf("bucket %d of %s/%s is being removed", spec.BucketID, spec.Tenant, spec.DB)}
+	}
 	if why, ok := m.broken[spec.VnodeID]; ok {
 		return nil, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_CORRUPTION, Message: fmt.Sprintf("vnode %d stopped: %s", spec.VnodeID, why)}
 	}

@@ -53,6 +53,10 @@ type config struct {
 	FrameTimeout    time.Duration `yaml:"frame-timeout"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
 	TTLInterval time.Duration `yaml:"-"`
+	// SweepInterval is how often dropped buckets' data is removed (hidden flag, for tests).
+	SweepInterval time.Duration `yaml:"-"`
+	// SettleAfter is how long a vnode is quiet before it is settled (hidden flag, for tests).
+	SettleAfter time.Duration `yaml:"-"`
 
 	// tls is loaded from the TLS settings when a node starts.
 	tls *tlsSetup
@@ -63,7 +67,7 @@ func defaultConfig() config {
 	return config{DataDir: "./data", MongoAddr: "127.0.0.1:27017", HTTPAddr: "127.0.0.1:8080", ClusterRole: "standalone",
 		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB", MaxBodySize: "25MB",
 		MaxConnections: 4096, CursorMemory: "1GiB", SortMemory: "32MiB", MessageMemory: "1GiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
-		TTLInterval: 60 * time.Second}
+		TTLInterval: 60 * time.Second, SweepInterval: 5 * time.Minute, SettleAfter: time.Minute}
 }
 
 // loadFile reads a YAML config file; flags given on the command line win over it.

@@ -72,6 +72,10 @@ func rootCommand() *cobra.Command {
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	f.DurationVar(&cfg.TTLInterval, "ttl-interval", cfg.TTLInterval, "how often expired measurements are removed")
 	_ = f.MarkHidden("ttl-interval") // for tests; MongoDB's TTL monitor also runs every 60 s
+	f.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often the data of dropped buckets is removed")
+	_ = f.MarkHidden("sweep-interval")
+	f.DurationVar(&cfg.SettleAfter, "settle-after", cfg.SettleAfter, "how long a vnode is quiet before it is flushed and compacted")
+	_ = f.MarkHidden("settle-after")
 	root.AddCommand(inspectCommand())
 	root.AddCommand(&cobra.Command{
 		Use:   "version",

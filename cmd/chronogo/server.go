@@ -21,6 +21,7 @@ import (
 
 	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/actors/node"
+	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage/engine"
 	"github.com/chronogo/chronogo/storage/layout"
@@ -234,7 +235,8 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	mc := host.Client()
 	cacheSize, _ := cfg.cacheBytes() // checked by validate
 	n, err := node.Start(node.Config{NodeID: cfg.nodeID(), DataDir: cfg.DataDir, ActorAddr: cfg.ActorAddr,
-		PeerTLSServer: cfg.tls.peerServer, PeerTLSClient: cfg.tls.peerClient,
+		PeerTLSServer: cfg.tls.peerServer, PeerTLSClient: cfg.tls.peerClient, SweepInterval: cfg.SweepInterval,
+		Vnodes: vnode.Config{SettleAfter: cfg.SettleAfter},
 		Engine:    engine.Options{CacheSize: cacheSize},
 		Placement: actors.MetaPlacement{C: mc, Linearizable: cfg.ClusterRole == "dnode"}, Logger: entry.WithField("component", "node")})
 	if err != nil {

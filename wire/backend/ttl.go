@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/chronogo/chronogo/meta"
 )
 
 // ttlLock is the locks-shard lease that lets one node of the cluster run the TTL passes.
@@ -66,8 +68,38 @@ func (b *Backend) expireTenant(ctx context.Context, tenant string, now time.Time
 			}
 			b.log.WithFields(logrus.Fields{"tenant": tenant, "db": d.Name, "collection": c.Name, "expired_before": time.Unix(0, cut).UTC()}).Debug("ttl pass")
 		}
+		if err := b.dropExpiredBuckets(ctx, tenant, d.Name, colls, now); err != nil && first == nil {
+			first = err
+		}
 	}
 	return first
+}
+
+// dropExpiredBuckets drops from the placement the buckets of a database whose every point has
+// expired in every collection (each has a TTL, and the bucket ends before the oldest cut): the
+// nodes' sweeps then remove their directories, so expiry gives the disk back.
+func (b *Backend) dropExpiredBuckets(ctx context.Context, tenant, db string, colls []meta.Collection, now time.Time) error {
+	if len(colls) == 0 {
+		return nil
+	}
+	cut := int64(math.MaxInt64)
+	for _, c := range colls {
+		if !c.HasTTL {
+			return nil // a collection that keeps its data keeps the buckets
+		}
+		cut = min(cut, now.Add(-time.Duration(c.ExpireAfterSeconds)*time.Second).UnixNano())
+	}
+	expired, err := b.meta.ExpiredBuckets(ctx, tenant, db, cut)
+	if err != nil {
+		return err
+	}
+	for _, bk := range expired {
+		if _, err := b.meta.DropBucket(ctx, tenant, db, bk.ID); err != nil {
+			return err
+		}
+		b.log.WithFields(logrus.Fields{"tenant": tenant, "db": db, "bucket": bk.ID, "end": time.Unix(0, bk.End).UTC()}).Info("ttl: dropped an expired bucket")
+	}
+	return nil
 }
 
 // RunTTL runs ExpireOnce every interval until ctx ends, on one node of the cluster at a time:

@@ -1,0 +1,67 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/chronogo/chronogo/integration/setup"
+)
+
+func duBytes(dir string) int64 {
+	var n int64
+	_ = filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+// TestDiskReclaimedAfterDropAndExpiry is issue #14's "du shrinks after a drop or an expiry": a
+// dropped database's directories are removed by the node's sweep, and buckets whose every point
+// expired are dropped whole by the TTL pass and removed too, with the server running.
+func TestDiskReclaimedAfterDropAndExpiry(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	srv := setup.Start(t, "", "--sweep-interval", "500ms", "--ttl-interval", "500ms")
+	c := srv.Client()
+	dataDir := filepath.Join(srv.DataDir, "data", "default")
+
+	// a database that will be dropped
+	gone := createTS(t, c.Database("gone"), "m")
+	loadOneSeries(t, gone, 20_000)
+	require.Greater(t, duBytes(filepath.Join(dataDir, "gone")), int64(100_000))
+	require.NoError(t, c.Database("gone").Drop(ctx))
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(filepath.Join(dataDir, "gone"))
+		return os.IsNotExist(err)
+	}, 20*time.Second, 100*time.Millisecond, "the dropped database's directory is removed")
+
+	// a collection whose points are older than its TTL: emptied, then its buckets dropped whole
+	require.NoError(t, c.Database("ttl").CreateCollection(ctx, "m", options.CreateCollection().
+		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("ts").SetMetaField("meta")).SetExpireAfterSeconds(3600)))
+	old := c.Database("ttl").Collection("m")
+	loadOneSeries(t, old, 5_000) // March 2024: long expired
+	require.Eventually(t, func() bool {
+		n, err := old.CountDocuments(ctx, bson.D{})
+		return err == nil && n == 0
+	}, 20*time.Second, 100*time.Millisecond, "the TTL pass deletes the expired points")
+	require.Eventually(t, func() bool {
+		ents, err := os.ReadDir(filepath.Join(dataDir, "ttl"))
+		return os.IsNotExist(err) || (err == nil && len(ents) == 0)
+	}, 20*time.Second, 100*time.Millisecond, "expired buckets are dropped whole and their directories removed")
+
+	// and the database still takes writes
+	_, err := old.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "new"}, {Key: "v", Value: 1.0}})
+	require.NoError(t, err)
+	n, err := old.CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+}
