@@ -236,7 +236,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	cacheSize, _ := cfg.cacheBytes() // checked by validate
 	n, err := node.Start(node.Config{NodeID: cfg.nodeID(), DataDir: cfg.DataDir, ActorAddr: cfg.ActorAddr,
 		PeerTLSServer: cfg.tls.peerServer, PeerTLSClient: cfg.tls.peerClient, SweepInterval: cfg.SweepInterval,
-		Vnodes: vnode.Config{SettleAfter: cfg.SettleAfter},
+		Vnodes:    vnode.Config{SettleAfter: cfg.SettleAfter},
 		Engine:    engine.Options{CacheSize: cacheSize},
 		Placement: actors.MetaPlacement{C: mc, Linearizable: cfg.ClusterRole == "dnode"}, Logger: entry.WithField("component", "node")})
 	if err != nil {
