@@ -65,3 +65,46 @@ func TestDiskReclaimedAfterDropAndExpiry(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
 }
+
+// TestDropDatabaseWithANodeDown is issue #14's drop through node loss: with one of three replicas
+// killed, dropDatabase succeeds; the two live nodes remove the database's directories, the third
+// removes its own when it comes back, and a database created again under the same name starts
+// empty.
+func TestDropDatabaseWithANodeDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 1, 3, "--replication-factor", "3", "--sweep-interval", "1s")
+	cl := c.Data[0].Client()
+	coll := createTS(t, cl.Database("dropme"), "m")
+	loadOneSeries(t, coll, 3000)
+	dbDir := func(s *setup.Server) string { return filepath.Join(s.DataDir, "data", "default", "dropme") }
+	for _, s := range c.Data {
+		require.Eventually(t, func() bool { return duBytes(dbDir(s)) > 0 }, 10*time.Second, 50*time.Millisecond)
+	}
+
+	c.Data[2].Kill()
+	require.NoError(t, cl.Database("dropme").Drop(ctx), "drop with a replica down")
+	names, err := cl.ListDatabaseNames(ctx, bson.D{})
+	require.NoError(t, err)
+	require.NotContains(t, names, "dropme")
+	for _, s := range c.Data[:2] {
+		require.Eventually(t, func() bool {
+			_, err := os.Stat(dbDir(s))
+			return os.IsNotExist(err)
+		}, 20*time.Second, 100*time.Millisecond, "a live node removes the dropped database's data")
+	}
+	require.Greater(t, duBytes(dbDir(c.Data[2])), int64(0), "the killed node still has it")
+	c.Data[2].Restart()
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(dbDir(c.Data[2]))
+		return os.IsNotExist(err)
+	}, 30*time.Second, 100*time.Millisecond, "the node that was down removes it once back")
+
+	again := createTS(t, cl.Database("dropme"), "m")
+	n, err := again.CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.Zero(t, n, "a database created again starts empty")
+}

@@ -137,3 +137,28 @@ func (c *Client) DropBuckets(ctx context.Context, tenant, db string) ([]Bucket, 
 	r, err := c.proposePlacement(ctx, placement.Command{Op: placement.OpDropBuckets, Tenant: tenant, DB: db})
 	return r.Dropped, err
 }
+
+// PlacedDatabase is a database that has buckets in the placement, with their ids.
+type PlacedDatabase struct {
+	Tenant, DB string
+	BucketIDs  []uint64
+}
+
+// PlacedDatabases lists every database that has buckets, as the placement holds it now
+// (linearizable: the cache is brought up to the leader's version first).
+func (c *Client) PlacedDatabases(ctx context.Context) ([]PlacedDatabase, error) {
+	if err := c.SyncPlacement(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]PlacedDatabase, 0, len(c.placement.Buckets))
+	for k, bs := range c.placement.Buckets {
+		p := PlacedDatabase{Tenant: k.Tenant, DB: k.DB}
+		for _, b := range bs {
+			p.BucketIDs = append(p.BucketIDs, b.ID)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -121,6 +121,7 @@ type Node struct {
 	coord   *coordinator.Client
 
 	sweepStop, sweepDone chan struct{} // the sweeper of dropped buckets (nil when it does not run)
+	sweepNow             chan struct{}
 
 	mu       sync.RWMutex // held for reading by every call, for writing by Stop
 	stopped  bool
@@ -196,7 +197,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg.SweepInterval = 5 * time.Minute
 	}
 	if cfg.SweepInterval > 0 {
-		n.sweepStop, n.sweepDone = make(chan struct{}), make(chan struct{})
+		n.sweepStop, n.sweepDone, n.sweepNow = make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
 		go n.runSweeper(cfg.SweepInterval)
 	}
 	return n, nil

@@ -94,7 +94,18 @@ func (n *Node) removeBucket(ctx context.Context, tenant, db string, id uint64) e
 	return ctx.Err()
 }
 
-// runSweeper sweeps at start and every interval until the node stops.
+// TriggerSweep asks the sweeper to run now (after a drop); it does not wait.
+func (n *Node) TriggerSweep() {
+	if n.sweepNow == nil {
+		return
+	}
+	select {
+	case n.sweepNow <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// runSweeper sweeps at start, every interval and when triggered, until the node stops.
 func (n *Node) runSweeper(interval time.Duration) {
 	defer close(n.sweepDone)
 	t := time.NewTicker(interval)
@@ -111,6 +122,7 @@ func (n *Node) runSweeper(interval time.Duration) {
 		case <-n.sweepStop:
 			return
 		case <-t.C:
+		case <-n.sweepNow:
 		}
 	}
 }

@@ -70,20 +70,16 @@ func dirSize(dir string) int64 {
 	return n
 }
 
-// DropDatabase drops every collection's data, then the database from the catalog.
+// DropDatabase drops a database in two phases: the catalog and the placement forget it and its
+// buckets in one Raft step each (clients no longer see it, on any node, even with nodes down),
+// then every node's sweep removes the buckets' directories: this node's at once, the others' at
+// their next sweep or, for a node that was down, when it starts again. A database created again
+// under the same name gets new buckets, so nothing of the old one can come back.
 func (b *Backend) DropDatabase(ctx context.Context, db string) error {
-	colls, err := b.meta.ListCollections(ctx, meta.TenantOf(ctx), db)
-	if err != nil && !errors.Is(err, meta.ErrDatabaseNotFound) {
-		return err
-	}
-	for _, c := range colls {
-		if err := b.node.DropTable(ctx, meta.TenantOf(ctx), db, c.Name); err != nil {
-			return fmt.Errorf("drop database %s: %w", db, err)
-		}
-	}
 	if _, _, err := b.meta.DropDatabase(ctx, meta.TenantOf(ctx), db); err != nil && !errors.Is(err, meta.ErrDatabaseNotFound) {
 		return err
 	}
+	b.node.TriggerSweep()
 	return nil
 }
 

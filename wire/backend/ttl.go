@@ -36,7 +36,41 @@ func (b *Backend) ExpireOnce(ctx context.Context, now time.Time, check func() er
 			first = err
 		}
 	}
+	if err := check(); err != nil {
+		return err
+	}
+	if err := b.dropOrphanBuckets(ctx); err != nil && first == nil {
+		first = err
+	}
 	return first
+}
+
+// dropOrphanBuckets drops from the placement the buckets of databases the catalog no longer has
+// (a dropDatabase whose second step, dropping the buckets, did not happen): the nodes' sweeps
+// then remove their data. The placement is read before the catalog, so a bucket listed belongs to
+// an incarnation of the database that had been dropped when the catalog said it did not exist;
+// only those bucket ids are dropped, never a newer incarnation's.
+func (b *Backend) dropOrphanBuckets(ctx context.Context) error {
+	placed, err := b.meta.PlacedDatabases(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range placed {
+		_, exists, err := b.meta.GetDatabase(ctx, p.Tenant, p.DB)
+		if err != nil {
+			return err
+		}
+		if exists {
+			continue
+		}
+		for _, id := range p.BucketIDs {
+			if _, err := b.meta.DropBucket(ctx, p.Tenant, p.DB, id); err != nil {
+				return err
+			}
+		}
+		b.log.WithFields(logrus.Fields{"tenant": p.Tenant, "db": p.DB, "buckets": len(p.BucketIDs)}).Info("dropped the buckets of a dropped database")
+	}
+	return nil
 }
 
 func (b *Backend) expireTenant(ctx context.Context, tenant string, now time.Time, check func() error) error {
