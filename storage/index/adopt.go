@@ -42,14 +42,7 @@ func (x *Index) Adopt(ids []storage.SeriesID, keys [][]byte, minNext uint64) (ad
 		}
 		x.s.insert(k, id, &sk)
 		adopted++
-		if start >= 0 && len(x.buf)-start > splitRecordLen {
-			x.buf = finishRecord(x.buf, start)
-			start = -1
-		}
-		if start < 0 {
-			x.buf, start = beginRecord(x.buf, recAddSeries)
-		}
-		x.buf = appendAddEntry(x.buf, id, k)
+		start = x.bufferAdd(start, id, k)
 	}
 	if start >= 0 {
 		x.buf = finishRecord(x.buf, start)

@@ -365,14 +365,7 @@ func (x *Index) GetOrCreate(keys [][]byte, ids []storage.SeriesID) ([]storage.Se
 		id := storage.NewSeriesID(storage.HashSeriesKey(k), x.s.next)
 		x.s.insert(k, id, &sk)
 		ids[i] = id
-		if start >= 0 && len(x.buf)-start > splitRecordLen {
-			x.buf = finishRecord(x.buf, start)
-			start = -1
-		}
-		if start < 0 {
-			x.buf, start = beginRecord(x.buf, recAddSeries)
-		}
-		x.buf = appendAddEntry(x.buf, id, k)
+		start = x.bufferAdd(start, id, k)
 	}
 	if start >= 0 {
 		x.buf = finishRecord(x.buf, start)
@@ -384,6 +377,21 @@ func (x *Index) GetOrCreate(keys [][]byte, ids []storage.SeriesID) ([]storage.Se
 		}
 	}
 	return ids, err
+}
+
+// bufferAdd appends an add entry to the log buffer, in the open add record that starts at start
+// (-1: none) or in a new one once that passes splitRecordLen; it returns the open record's start.
+// The caller finishes the record.
+func (x *Index) bufferAdd(start int, id storage.SeriesID, key []byte) int {
+	if start >= 0 && len(x.buf)-start > splitRecordLen {
+		x.buf = finishRecord(x.buf, start)
+		start = -1
+	}
+	if start < 0 {
+		x.buf, start = beginRecord(x.buf, recAddSeries)
+	}
+	x.buf = appendAddEntry(x.buf, id, key)
+	return start
 }
 
 // writeBufLocked writes the buffered records to the log file (no fsync). A full disk is not
