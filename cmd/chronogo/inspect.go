@@ -132,52 +132,16 @@ func verifyTree(w io.Writer, dir string) error {
 		if err != nil {
 			return err
 		}
-		name := d.Name()
-		var verr error
-		if d.IsDir() {
-			switch {
-			case name == layout.IndexDir:
-				verr = index.Verify(path)
-			case strings.HasPrefix(name, layout.IndexDir+".bad."):
-				verr = fmt.Errorf("series index set aside by the server after damage was found, and rebuilt (see its log)")
-			default:
-				return nil
-			}
+		verr, checked, skip := verifyEntry(path, d)
+		if checked {
 			files++
 			if verr != nil {
 				bad = append(bad, verr.Error())
 				fmt.Fprintf(w, "BAD %s: %v\n", path, verr)
 			}
-			if name != layout.IndexDir {
-				return filepath.SkipDir
-			}
-			return nil
 		}
-		switch {
-		case strings.HasSuffix(name, layout.TSMExt) || strings.HasSuffix(name, layout.DeltaExt):
-			r, err := tsm.Open(path)
-			if err == nil {
-				err = r.Verify()
-				r.Close()
-			}
-			verr = err
-		case strings.HasSuffix(name, wal.SegmentExt):
-			_, verr = wal.ReadSegment(path, func(int64, uint64, []byte) error { return nil })
-			var torn *recordfile.TornTailError
-			if errors.As(verr, &torn) {
-				verr = nil // a crash's torn tail, repaired on open
-			}
-		case name == layout.SummaryFile:
-			verr = dumpSummary(io.Discard, path)
-		case strings.HasSuffix(name, layout.BadExt) || strings.HasPrefix(name, layout.SummaryFile+".bad."):
-			verr = fmt.Errorf("quarantined by the server after damage was found (see its log)")
-		default:
-			return nil
-		}
-		files++
-		if verr != nil {
-			bad = append(bad, verr.Error())
-			fmt.Fprintf(w, "BAD %s: %v\n", path, verr)
+		if skip {
+			return filepath.SkipDir
 		}
 		return nil
 	})
@@ -189,4 +153,41 @@ func verifyTree(w io.Writer, dir string) error {
 	}
 	fmt.Fprintf(w, "%d files verified, no damage\n", files)
 	return nil
+}
+
+// verifyEntry checks one entry of a data directory: checked says whether it is one verify knows
+// (a TSM, WAL or summary file, a series index directory, or something the server set aside), and
+// skip whether to leave the directory's contents out.
+func verifyEntry(path string, d fs.DirEntry) (verr error, checked, skip bool) {
+	name := d.Name()
+	if d.IsDir() {
+		switch {
+		case name == layout.IndexDir:
+			return index.Verify(path), true, false
+		case strings.HasPrefix(name, layout.IndexDir+".bad."):
+			return fmt.Errorf("series index set aside by the server after damage was found, and rebuilt (see its log)"), true, true
+		}
+		return nil, false, false
+	}
+	switch {
+	case strings.HasSuffix(name, layout.TSMExt) || strings.HasSuffix(name, layout.DeltaExt):
+		r, err := tsm.Open(path)
+		if err == nil {
+			err = r.Verify()
+			r.Close()
+		}
+		return err, true, false
+	case strings.HasSuffix(name, wal.SegmentExt):
+		_, err := wal.ReadSegment(path, func(int64, uint64, []byte) error { return nil })
+		var torn *recordfile.TornTailError
+		if errors.As(err, &torn) {
+			err = nil // a crash's torn tail, repaired on open
+		}
+		return err, true, false
+	case name == layout.SummaryFile:
+		return dumpSummary(io.Discard, path), true, false
+	case strings.HasSuffix(name, layout.BadExt) || strings.HasPrefix(name, layout.SummaryFile+".bad."):
+		return fmt.Errorf("quarantined by the server after damage was found (see its log)"), true, false
+	}
+	return nil, false, false
 }

@@ -68,12 +68,18 @@ func quotasArg(req *request) (meta.Quotas, error) {
 	return q, nil
 }
 
-func msgCreateTenant(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+// tenantAndQuotas reads the tenant and the quotas of createTenant and updateTenant.
+func tenantAndQuotas(s *Server, req *request) (string, meta.Quotas, error) {
 	name, err := tenantArg(s, req)
 	if err != nil {
-		return nil, err
+		return "", meta.Quotas{}, err
 	}
 	q, err := quotasArg(req)
+	return name, q, err
+}
+
+func msgCreateTenant(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	name, q, err := tenantAndQuotas(s, req)
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +94,7 @@ func msgCreateTenant(ctx context.Context, s *Server, req *request) (*bsoncore.Do
 }
 
 func msgUpdateTenant(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
-	name, err := tenantArg(s, req)
-	if err != nil {
-		return nil, err
-	}
-	q, err := quotasArg(req)
+	name, q, err := tenantAndQuotas(s, req)
 	if err != nil {
 		return nil, err
 	}
