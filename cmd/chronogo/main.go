@@ -23,8 +23,14 @@ func rootCommand() *cobra.Command {
 	cfg := defaultConfig()
 	var configFile string
 	root := &cobra.Command{
-		Use:           "chronogo",
-		Short:         "ChronoGo: a time-series database that speaks the MongoDB wire protocol",
+		Use:   "chronogo",
+		Short: "ChronoGo: a time-series database that speaks the MongoDB wire protocol",
+		Long: "ChronoGo: a time-series database that speaks the MongoDB wire protocol.\n\n" +
+			"Run without a subcommand, chronogo starts the server (standalone by default: MongoDB wire on\n" +
+			"127.0.0.1:27017, HTTP on 127.0.0.1:8080, data in ./data). The subcommands are tools.",
+		Example: "  chronogo --data-dir ./data\n  chronogo --auth --mongo-addr :27017 --http-addr :8080\n" +
+			"  chronogo --cluster-role mnode --node-id m1 --mnode-list h1:8080,h2:8080,h3:8080\n  chronogo inspect verify ./data",
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
