@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -130,6 +131,12 @@ func clusterSurvivesMinorityLoss(t *testing.T, c *setup.Cluster) {
 	require.Eventually(t, func() bool {
 		return metricSum(t, c.Data[0], "chronogo_handoff_hints")+metricSum(t, c.Data[1], "chronogo_handoff_hints") >= 3
 	}, 30*time.Second, 200*time.Millisecond, "the coordinators did not queue hints for dnode3")
+	resp, err := http.Get("http://" + c.Data[0].HTTPAddr + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Contains(t, string(body), `chronogo_handoff_hints{target_node="dnode3"}`, "hint queues are named by --node-id")
 	c.Data[0].Kill()
 	c.Data[1].Kill()
 	c.Meta[0].Restart()

@@ -247,7 +247,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	if httpLn != nil {
 		httpAddr = httpLn.Addr().String()
 	}
-	if err := mc.RegisterNode(ctx, meta.Node{ID: cfg.nodeID(), Role: cfg.ClusterRole, RaftAddr: cfg.RaftAddr,
+	if err := mc.RegisterNode(ctx, meta.Node{ID: cfg.nodeID(), Name: cfg.NodeID, Role: cfg.ClusterRole, RaftAddr: cfg.RaftAddr,
 		MongoAddr: mongoLn.Addr().String(), HTTPAddr: httpAddr, ActorAddr: cfg.ActorAddr}); err != nil {
 		_ = n.Stop(context.Background())
 		return fmt.Errorf("register node: %w", err)

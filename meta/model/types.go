@@ -59,6 +59,7 @@ type Index struct {
 // Node is a member of the cluster.
 type Node struct {
 	ID        uint64
+	Name      string `json:",omitempty"` // --node-id as given (ID is its hash when not a number)
 	Role      string // "standalone" | "mnode" | "dnode"
 	ActorAddr string
 	RaftAddr  string

@@ -65,8 +65,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(vnodeSeq, prometheus.GaugeValue, float64(s.GetSeq()), l...)
 		ch <- prometheus.MustNewConstMetric(vnodeFlushSeq, prometheus.GaugeValue, float64(s.GetFlushedSeq()), l...)
 	}
+	names := map[uint64]string{}
+	for _, nd := range c.b.meta.CachedNodes() {
+		if nd.Name != "" {
+			names[nd.ID] = nd.Name
+		}
+	}
 	for _, h := range c.b.node.HandoffStats() {
-		n := strconv.FormatUint(h.Node, 10)
+		n, ok := names[h.Node] // the node's --node-id, not its hashed id
+		if !ok {
+			n = strconv.FormatUint(h.Node, 10)
+		}
 		ch <- prometheus.MustNewConstMetric(hintsQueued, prometheus.GaugeValue, float64(h.Hints), n)
 		ch <- prometheus.MustNewConstMetric(hintBytes, prometheus.GaugeValue, float64(h.Bytes), n)
 		ch <- prometheus.MustNewConstMetric(hintsReplayed, prometheus.CounterValue, float64(h.Replayed), n)
