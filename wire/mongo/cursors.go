@@ -66,7 +66,23 @@ type cursorRegistry struct {
 }
 
 func newCursorRegistry(budget int64) *cursorRegistry {
-	return &cursorRegistry{m: make(map[int64]*cursor), budget: budget}
+	r := &cursorRegistry{m: make(map[int64]*cursor), budget: budget}
+	registries.Store(r, struct{}{})
+	return r
+}
+
+// registries are the cursor registries of the servers of this process, for the cursor metrics.
+var registries sync.Map // *cursorRegistry -> struct{}
+
+// cursorTotals sums the open cursors and the memory they hold over every registry.
+func cursorTotals() (open, held int64) {
+	registries.Range(func(k, _ any) bool {
+		r := k.(*cursorRegistry)
+		open += int64(r.len())
+		held += r.held()
+		return true
+	})
+	return open, held
 }
 
 // add registers docs of tenant owner under a new random non-zero id.
@@ -178,6 +194,7 @@ func (r *cursorRegistry) closeAll() {
 	}
 	r.bytes = 0
 	r.mu.Unlock()
+	registries.Delete(r)
 	for _, c := range cs {
 		c.close()
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -59,7 +60,14 @@ func (s *Server) dispatch(ctx context.Context, c *conn, db string, cmd bson.Raw)
 		return errorReply(err)
 	}
 	ctx = meta.WithTenant(ctx, c.tenant())
+	start := time.Now()
 	b, err := cmdDef.handler(ctx, s, req)
+	commandSeconds.WithLabelValues(req.name).Observe(time.Since(start).Seconds())
+	outcome := "ok"
+	if err != nil {
+		outcome = asMongoErr(err).Code.Name()
+	}
+	commandsTotal.WithLabelValues(req.name, outcome).Inc()
 	if err != nil {
 		var me *mongoerr.Error
 		if !errors.As(err, &me) {
