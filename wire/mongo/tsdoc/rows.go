@@ -2,7 +2,9 @@ package tsdoc
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
@@ -45,6 +47,9 @@ func Documents(c *meta.Collection, key storage.SeriesKey, cols []Column, fn func
 	})
 	pos := make([]int, len(cols))
 	var doc []byte
+	seriesHash := fnv.New64a()
+	_, _ = seriesHash.Write(key.Marshal(nil))
+	idSeries := seriesHash.Sum64()
 	for {
 		ts := int64(math.MaxInt64)
 		found := false
@@ -71,6 +76,9 @@ func Documents(c *meta.Collection, key storage.SeriesKey, cols []Column, fn func
 				emit(i)
 				wroteID = true
 			}
+		}
+		if !wroteID {
+			d = bsoncore.AppendObjectIDElement(d, "_id", SyntheticID(ts, idSeries))
 		}
 		d = bsoncore.AppendDateTimeElement(d, c.TimeField, storage.FloorDiv(ts, nsPerMs))
 		if metaVal.Type != 0 {
@@ -176,4 +184,20 @@ func buildDoc(dst []byte, prefix string, tags []storage.Tag) ([]byte, error) {
 		i = j
 	}
 	return bsoncore.AppendDocumentEnd(dst, idx)
+}
+
+// SyntheticID is the _id of a row stored without one (line protocol, Prometheus): an ObjectId
+// made of the row's time and series, so the same point always has the same _id. Its first four
+// bytes are the time's unix seconds, as in any ObjectId; then five bytes of the series key's
+// 64-bit FNV-1a and three of the time's sub-second part (in 60 ns steps).
+func SyntheticID(ts int64, series uint64) bson.ObjectID {
+	var id bson.ObjectID
+	sec := storage.FloorDiv(ts, 1_000_000_000)
+	binary.BigEndian.PutUint32(id[0:4], uint32(sec))
+	var h [8]byte
+	binary.BigEndian.PutUint64(h[:], series)
+	copy(id[4:9], h[:5])
+	sub := uint32((ts - sec*1_000_000_000) / 60)
+	id[9], id[10], id[11] = byte(sub>>16), byte(sub>>8), byte(sub)
+	return id
 }
