@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/actors/handoff"
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/meta"
@@ -19,7 +21,9 @@ import (
 
 // Delete hides a table's points matching filter in [minT, maxT] on every replica of every bucket
 // overlapping the range. The delete is versioned by the coordinator's clock, so it hides exactly
-// the writes versioned before it.
+// the writes versioned before it. A remote replica that does not answer in time (down, busy)
+// gets it as a hint, replayed in order with the writes hinted to it: the delete succeeds, and
+// the replica converges when it is back.
 func (c *Client) Delete(ctx context.Context, tenant, db, table string, filter index.Expr, minT, maxT int64) error {
 	version := c.cfg.Clock.Now()
 	return c.fanOut(ctx, tenant, db, minT, maxT, &vnode.Delete{Table: table, Filter: filter, MinTime: minT, MaxTime: maxT, Version: version})
@@ -51,10 +55,18 @@ func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, max
 		return fmt.Errorf("%s on %s/%s: %w", adminName(msg), tenant, db, err)
 	}
 	timeout := time.Until(c.deadline(ctx))
+	_, isDelete := msg.(*vnode.Delete)
+	hintable := isDelete && c.cfg.Handoff != nil
+	remoteTimeout := timeout
+	if hintable {
+		// a replica that does not answer within ReplicaTimeout gets the delete as a hint
+		remoteTimeout = min(timeout, c.cfg.ReplicaTimeout)
+	}
 	type pending struct {
-		v  meta.Vnode
-		rs meta.ReplicaSet
-		f  *actor.Future
+		v    meta.Vnode
+		rs   meta.ReplicaSet
+		f    *actor.Future
+		wire proto.Message // what a remote replica was sent (nil for the local one)
 	}
 	var (
 		futures []pending
@@ -78,15 +90,15 @@ func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, max
 			for _, v := range rs.Vnodes {
 				spec := vnode.Spec{Tenant: b.Tenant, DB: b.DB, BucketID: b.ID, ReplicaSetID: rs.ID, VnodeID: v.ID}
 				if v.NodeID == c.cfg.NodeID {
-					futures = append(futures, pending{v, rs, c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: msg}, timeout)})
+					futures = append(futures, pending{v, rs, c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: msg}, timeout), nil})
 					continue
 				}
-				pid, env, err := c.remoteAdmin(ctx, v.NodeID, spec, msg, filter)
+				pid, env, wire, err := c.remoteAdmin(ctx, v.NodeID, spec, msg, filter)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("vnode %d on node %d: %w", v.ID, v.NodeID, err))
 					continue
 				}
-				futures = append(futures, pending{v, rs, c.root.RequestFuture(pid, env, timeout)})
+				futures = append(futures, pending{v, rs, c.root.RequestFuture(pid, env, remoteTimeout), wire})
 			}
 		}
 	}
@@ -94,6 +106,16 @@ func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, max
 		res, err := p.f.Result()
 		if err == nil {
 			err = collect(p.rs, res)
+		}
+		if err != nil && hintable && p.wire != nil && retryable(err) {
+			// the replica is down or busy: it gets the delete from its hint queue, in order with
+			// the writes hinted to it, when it is back
+			if herr := c.hint(p.v.NodeID, p.wire, timeout); herr == nil {
+				c.cfg.Logger.WithFields(logrus.Fields{"vnode_id": p.v.ID, "target_node": p.v.NodeID}).WithError(err).Debug("delete hinted")
+				err = nil
+			} else {
+				err = fmt.Errorf("%w (and its hint: %v)", err, herr)
+			}
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("vnode %d on node %d: %w", p.v.ID, p.v.NodeID, err))
@@ -105,15 +127,32 @@ func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, max
 	return nil
 }
 
+// hint stores a request a replica on node target missed in this node's hint queue for it.
+func (c *Client) hint(target uint64, wire proto.Message, timeout time.Duration) error {
+	dr, ok := wire.(*messages.DeleteRequest)
+	if !ok {
+		return fmt.Errorf("%T cannot be hinted", wire)
+	}
+	res, err := c.root.RequestFuture(c.cfg.Handoff, &handoff.Hint{Target: target, Delete: dr}, max(timeout, minHintTimeout)).Result()
+	if err != nil {
+		return err
+	}
+	r, ok := res.(*handoff.HintResult)
+	if !ok {
+		return fmt.Errorf("%w %T to a hint", errNoReply, res)
+	}
+	return r.Err
+}
+
 // remoteAdmin is the manager of node nodeID and the wire form of msg for vnode spec, in an
-// envelope.
-func (c *Client) remoteAdmin(ctx context.Context, nodeID uint64, spec vnode.Spec, msg any, filter []byte) (*actor.PID, *messages.Envelope, error) {
+// envelope and as is.
+func (c *Client) remoteAdmin(ctx context.Context, nodeID uint64, spec vnode.Spec, msg any, filter []byte) (*actor.PID, *messages.Envelope, proto.Message, error) {
 	node, err := c.cfg.Placement.Node(ctx, nodeID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if node.ActorAddr == "" {
-		return nil, nil, fmt.Errorf("node %d has no actor address", nodeID)
+		return nil, nil, nil, fmt.Errorf("node %d has no actor address", nodeID)
 	}
 	var m proto.Message
 	switch r := msg.(type) {
@@ -126,13 +165,13 @@ func (c *Client) remoteAdmin(ctx context.Context, nodeID uint64, spec vnode.Spec
 	case *vnode.Rename:
 		m = &messages.RenameRequest{Vnode: spec.VnodeRef(), Table: r.Table, Filter: filter, Update: r.Update.Marshal(nil), Version: r.Version}
 	default:
-		return nil, nil, fmt.Errorf("no wire form for %T", msg)
+		return nil, nil, nil, fmt.Errorf("no wire form for %T", msg)
 	}
 	env, err := messages.Wrap(m)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return actor.NewPID(node.ActorAddr, actors.ManagerName), env, nil
+	return actor.NewPID(node.ActorAddr, actors.ManagerName), env, m, nil
 }
 
 // adminReplyError is the error of a replica's answer to an administrative request: an

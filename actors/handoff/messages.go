@@ -8,6 +8,9 @@ import "github.com/chronogo/chronogo/messages"
 type Hint struct {
 	Target uint64
 	Batch  *messages.WriteBatch
+	// Delete, instead of Batch, hints a delete the replica missed: replayed in order with the
+	// writes hinted around it, versioned like them.
+	Delete *messages.DeleteRequest
 }
 
 // HintResult answers a Hint: Err is nil when the hint is durable, ErrFull (wrapped) when the

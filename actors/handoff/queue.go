@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage"
@@ -67,9 +68,18 @@ type segment struct {
 	size int64
 }
 
+// Message is the entry's hinted request.
+func (e *Entry) Message() proto.Message {
+	if e.Delete != nil {
+		return e.Delete
+	}
+	return e.Batch
+}
+
 // Entry is one hint read by Peek. Acknowledge it (and every entry before it) with Ack.
 type Entry struct {
-	Batch      *messages.WriteBatch
+	Batch      *messages.WriteBatch    // a hinted write, or
+	Delete     *messages.DeleteRequest // a hinted delete
 	EnqueuedAt time.Time
 	pos, next  position
 	size       int64 // record bytes, frame included
@@ -233,9 +243,16 @@ func (q *Queue) Len() int { return q.stats.Hints }
 
 // Append buffers one hint enqueued at now. It is durable after Sync. A hint that would take the
 // queue above MaxBytes is refused with ErrFull.
-func (q *Queue) Append(wb *messages.WriteBatch, now time.Time) error {
+func (q *Queue) Append(wb *messages.WriteBatch, now time.Time) error { return q.append(wb, now) }
+
+// AppendDelete is Append for a delete: it is replayed in order with the writes around it.
+func (q *Queue) AppendDelete(dr *messages.DeleteRequest, now time.Time) error {
+	return q.append(dr, now)
+}
+
+func (q *Queue) append(m proto.Message, now time.Time) error {
 	var err error
-	q.buf, err = appendHint(q.buf[:0], now.UnixNano(), wb)
+	q.buf, err = appendHint(q.buf[:0], now.UnixNano(), m)
 	if err != nil {
 		return err
 	}
@@ -327,7 +344,7 @@ func (q *Queue) Peek(maxHints int, maxBytes int64, now time.Time) ([]Entry, erro
 			return out, err
 		}
 		next := position{seg: seg.id, off: pos.off + n}
-		enq, wb, err := decodeHint(payload)
+		enq, m, err := decodeHint(payload)
 		fields := logrus.Fields{"segment": seg.path, "offset": pos.off}
 		switch {
 		case err != nil && len(out) == 0:
@@ -341,7 +358,14 @@ func (q *Queue) Peek(maxHints int, maxBytes int64, now time.Time) ([]Entry, erro
 		case err != nil || now.Sub(time.Unix(0, enq)) > q.opts.MaxHintWindow:
 			return out, nil // dropped once it reaches the head
 		default:
-			out = append(out, Entry{Batch: wb, EnqueuedAt: time.Unix(0, enq), pos: pos, next: next, size: n})
+			e := Entry{EnqueuedAt: time.Unix(0, enq), pos: pos, next: next, size: n}
+			switch m := m.(type) {
+			case *messages.WriteBatch:
+				e.Batch = m
+			case *messages.DeleteRequest:
+				e.Delete = m
+			}
+			out = append(out, e)
 			bytes += n
 		}
 		pos = next

@@ -342,11 +342,23 @@ func TestHintCodec(t *testing.T) {
 		require.Equal(t, int64(i)*1e9-5, enq)
 		require.True(t, proto.Equal(wb, got))
 	}
-	for _, bad := range [][]byte{nil, {1, 2, 3}, {2, 0, 0, 0, 0, 0, 0, 0, 0}, append([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0}, 0xff)} {
+	// a hinted delete: version 2, the DeleteRequest as is
+	dr := &messages.DeleteRequest{Vnode: &messages.VnodeRef{VnodeId: 7, BucketId: 3}, Table: "cpu", Filter: []byte{1, 2}, MinTime: -5, MaxTime: 99, Version: 1 << 40}
+	p, err := appendHint(nil, 123, dr)
+	require.NoError(t, err)
+	require.Equal(t, byte(HintVersionDelete), p[0])
+	enq, got, err := decodeHint(p)
+	require.NoError(t, err)
+	require.Equal(t, int64(123), enq)
+	require.True(t, proto.Equal(dr, got))
+	_, err = appendHint(nil, 1, &messages.ErrorReply{})
+	require.Error(t, err, "only writes and deletes are hinted")
+	for _, bad := range [][]byte{nil, {1, 2, 3}, {3, 0, 0, 0, 0, 0, 0, 0, 0}, append([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0}, 0xff),
+		append([]byte{2, 0, 0, 0, 0, 0, 0, 0, 0}, 0xff)} {
 		_, _, err := decodeHint(bad)
 		require.ErrorIs(t, err, errBadHint, "%x", bad)
 	}
-	p := appendAck(nil, position{seg: 3, off: 77})
+	p = appendAck(nil, position{seg: 3, off: 77})
 	pos, err := decodeAck(p)
 	require.NoError(t, err)
 	require.Equal(t, position{seg: 3, off: 77}, pos)

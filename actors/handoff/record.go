@@ -10,10 +10,13 @@ import (
 	"github.com/chronogo/chronogo/messages"
 )
 
-// Record payload layout (FORMAT.md): version <1b> | enqueued_ns <int64 LE> | write_batch <rest>.
+// Record payload layout (FORMAT.md): version <1b> | enqueued_ns <int64 LE> | message <rest>, the
+// message being a WriteBatch (version 1) or a DeleteRequest (version 2).
 const (
-	// HintVersion is the only hint payload version written and accepted.
+	// HintVersion is the payload version of a hinted write.
 	HintVersion = 1
+	// HintVersionDelete is the payload version of a hinted delete.
+	HintVersionDelete = 2
 	// hintHeaderSize is version(1) + enqueued_ns(8).
 	hintHeaderSize = 9
 	// ackPayloadSize is segment(8) + offset(8).
@@ -23,32 +26,45 @@ const (
 // errBadHint is matched by every hint payload decoding error.
 var errBadHint = errors.New("bad hint record")
 
-// appendHint appends the payload of one hint to dst: the enqueue time (unix ns) and wb's
-// protobuf encoding (deterministic, so equal hints encode to equal bytes).
-func appendHint(dst []byte, enqueuedNs int64, wb *messages.WriteBatch) ([]byte, error) {
-	dst = append(dst, HintVersion)
+// appendHint appends the payload of one hint to dst: the enqueue time (unix ns) and the protobuf
+// encoding (deterministic, so equal hints encode to equal bytes) of a *messages.WriteBatch or a
+// *messages.DeleteRequest.
+func appendHint(dst []byte, enqueuedNs int64, m proto.Message) ([]byte, error) {
+	switch m.(type) {
+	case *messages.WriteBatch:
+		dst = append(dst, HintVersion)
+	case *messages.DeleteRequest:
+		dst = append(dst, HintVersionDelete)
+	default:
+		return dst, fmt.Errorf("encoding hint: %T cannot be hinted", m)
+	}
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(enqueuedNs))
-	out, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend(dst, wb)
+	out, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend(dst, m)
 	if err != nil {
 		return dst[:len(dst)-hintHeaderSize], fmt.Errorf("encoding hint: %w", err)
 	}
 	return out, nil
 }
 
-// decodeHint decodes a hint payload. The returned batch does not alias payload.
-func decodeHint(payload []byte) (enqueuedNs int64, wb *messages.WriteBatch, err error) {
+// decodeHint decodes a hint payload: a *messages.WriteBatch or a *messages.DeleteRequest that
+// does not alias payload.
+func decodeHint(payload []byte) (enqueuedNs int64, m proto.Message, err error) {
 	if len(payload) < hintHeaderSize {
 		return 0, nil, fmt.Errorf("%w: got %d bytes; want >= %d", errBadHint, len(payload), hintHeaderSize)
 	}
-	if payload[0] != HintVersion {
-		return 0, nil, fmt.Errorf("%w: version got %d; want %d", errBadHint, payload[0], HintVersion)
+	switch payload[0] {
+	case HintVersion:
+		m = &messages.WriteBatch{}
+	case HintVersionDelete:
+		m = &messages.DeleteRequest{}
+	default:
+		return 0, nil, fmt.Errorf("%w: version got %d; want %d or %d", errBadHint, payload[0], HintVersion, HintVersionDelete)
 	}
 	enqueuedNs = int64(binary.LittleEndian.Uint64(payload[1:hintHeaderSize]))
-	wb = &messages.WriteBatch{}
-	if err := proto.Unmarshal(payload[hintHeaderSize:], wb); err != nil {
-		return 0, nil, fmt.Errorf("%w: write batch: %w", errBadHint, err)
+	if err := proto.Unmarshal(payload[hintHeaderSize:], m); err != nil {
+		return 0, nil, fmt.Errorf("%w: %T: %w", errBadHint, m, err)
 	}
-	return enqueuedNs, wb, nil
+	return enqueuedNs, m, nil
 }
 
 // position is a place in a queue: a segment id and a byte offset in it.

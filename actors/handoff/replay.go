@@ -34,7 +34,10 @@ func writeError(res any) error {
 			return nil
 		}
 		return &replyError{code: r.GetCode(), msg: r.GetMessage()}
-	case *messages.ErrorReply:
+	case *messages.ErrorReply: // a replayed delete's answer (or any request's failure)
+		if r.GetCode() == messages.ErrorCode_ERROR_CODE_OK {
+			return nil
+		}
 		return &replyError{code: r.GetCode(), msg: r.GetMessage()}
 	}
 	return fmt.Errorf("%w: %T", errUnexpectedReply, res)

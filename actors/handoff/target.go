@@ -151,7 +151,11 @@ func (t *target) hint(ctx actor.Context, h *Hint) {
 	case t.q == nil:
 		err = fmt.Errorf("hint queue for node %d unusable: %w", t.node, t.broken)
 	default:
-		err = t.q.Append(h.Batch, t.cfg.Now())
+		if h.Delete != nil {
+			err = t.q.AppendDelete(h.Delete, t.cfg.Now())
+		} else {
+			err = t.q.Append(h.Batch, t.cfg.Now())
+		}
 	}
 	if err != nil {
 		t.refused++
@@ -223,7 +227,7 @@ func (t *target) kick(ctx actor.Context) {
 		if r.done[i] {
 			continue
 		}
-		env, err := messages.Wrap(e.Batch)
+		env, err := messages.Wrap(e.Message())
 		if err != nil {
 			t.answered(ctx, r, i, nil, err)
 			continue
@@ -300,9 +304,11 @@ func (t *target) answered(ctx actor.Context, r *round, i int, res any, err error
 	case errors.As(err, &re) && !messages.Retryable(re.code), errors.Is(err, errUnexpectedReply), errors.Is(err, messages.ErrUnknownType):
 		r.done[i] = true
 		t.skipped++
-		e := r.entries[i].Batch
-		t.log.WithFields(logrus.Fields{"vnode_id": e.GetVnodeId(), "bucket_id": e.GetBucketId(), "replica_set_id": e.GetReplicaSetId()}).
-			WithError(err).Error("target refused a replayed hint, dropping it")
+		fields := logrus.Fields{"vnode_id": r.entries[i].Batch.GetVnodeId(), "bucket_id": r.entries[i].Batch.GetBucketId()}
+		if d := r.entries[i].Delete; d != nil {
+			fields = logrus.Fields{"vnode_id": d.GetVnode().GetVnodeId(), "bucket_id": d.GetVnode().GetBucketId(), "hint": "delete"}
+		}
+		t.log.WithFields(fields).WithError(err).Error("target refused a replayed hint, dropping it")
 	default:
 		r.lastErr = err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/index"
 	"github.com/chronogo/chronogo/storage/engine"
 )
 
@@ -210,4 +211,34 @@ func batchValue(t *testing.T, host string, ts int64, v float64, model map[pt]flo
 	b.Series[0].Fields[0].Values.Floats[0] = v
 	model[pt{host, ts}] = v
 	return b
+}
+
+// TestHintedDelete is issue #14's delete through node loss: with node 2 down, a delete succeeds
+// (node 2's replicas get it as a hint), and once node 2 is back its replicas hide exactly what
+// the delete hid, while a write made after the delete stays.
+func TestHintedDelete(t *testing.T) {
+	ctx := context.Background()
+	h := newHintNodes(t, "one", nil)
+	n1 := h.start(t, 1)
+	h.start(t, 2)
+	model := map[pt]float64{}
+	require.NoError(t, n1.Write(ctx, meta.DefaultTenant, "db1", "cpu", batch(t, "a", []int64{1, 2, 1001, 1002}, model)))
+	require.NoError(t, n1.Write(ctx, meta.DefaultTenant, "db1", "cpu", batch(t, "b", []int64{3, 1003}, model)))
+	require.Eventually(t, func() bool { return len(h.localPoints(t, h.nodes[2])) == len(model) }, 5*time.Second, 10*time.Millisecond)
+
+	h.stop(t, 2)
+	filter := index.Match{Key: "host", Op: index.OpIn, Values: []storage.TagValue{storage.StringTag("a")}}
+	require.NoError(t, n1.Delete(ctx, meta.DefaultTenant, "db1", "cpu", filter, 0, 1001), "delete with a replica down")
+	delete(model, pt{"a", 1})
+	delete(model, pt{"a", 2})
+	delete(model, pt{"a", 1001})
+	require.NoError(t, n1.Write(ctx, meta.DefaultTenant, "db1", "cpu", batch(t, "a", []int64{2}, model)), "a write after the delete")
+	require.Eventually(t, func() bool { return h.queued(1, 2) >= 3 }, 10*time.Second, 10*time.Millisecond,
+		"the delete is hinted for node 2's two replicas, then the write")
+	require.Equal(t, model, h.localPoints(t, n1))
+
+	n2 := h.start(t, 2)
+	require.Eventually(t, func() bool { return h.queued(1, 2) == 0 }, 15*time.Second, 20*time.Millisecond, "the queue drains")
+	require.Equal(t, model, h.localPoints(t, n2), "node 2's replicas converge: deleted points gone, the later write kept")
+	require.Zero(t, n1.HandoffStats()[0].Skipped)
 }
