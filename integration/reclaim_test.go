@@ -79,6 +79,11 @@ func TestDropDatabaseWithANodeDown(t *testing.T) {
 	c := setup.StartCluster(t, 1, 3, "--replication-factor", "3", "--sweep-interval", "1s")
 	cl := c.Data[0].Client()
 	coll := createTS(t, cl.Database("dropme"), "m")
+	// the dnodes register with the placement after they listen: writes need all three (RF 3)
+	require.Eventually(t, func() bool {
+		_, err := coll.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "probe"}})
+		return err == nil
+	}, 30*time.Second, 100*time.Millisecond, "the three data nodes registered")
 	loadOneSeries(t, coll, 3000)
 	dbDir := func(s *setup.Server) string { return filepath.Join(s.DataDir, "data", "default", "dropme") }
 	for _, s := range c.Data {
