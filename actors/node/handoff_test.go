@@ -22,8 +22,8 @@ import (
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
-	"github.com/chronogo/chronogo/storage/index"
 	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/index"
 )
 
 // freeAddr is a loopback address with a port that was free a moment ago (a node that restarts
