@@ -55,8 +55,11 @@ func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, max
 		return fmt.Errorf("%s on %s/%s: %w", adminName(msg), tenant, db, err)
 	}
 	timeout := time.Until(c.deadline(ctx))
-	_, isDelete := msg.(*vnode.Delete)
-	hintable := isDelete && c.cfg.Handoff != nil
+	var hintable bool
+	switch msg.(type) {
+	case *vnode.Delete, *vnode.Rename: // versioned: a late replay orders right
+		hintable = c.cfg.Handoff != nil
+	}
 	remoteTimeout := timeout
 	if hintable {
 		// a replica that does not answer within ReplicaTimeout gets the delete as a hint
@@ -108,10 +111,10 @@ func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, max
 			err = collect(p.rs, res)
 		}
 		if err != nil && hintable && p.wire != nil && retryable(err) {
-			// the replica is down or busy: it gets the delete from its hint queue, in order with
-			// the writes hinted to it, when it is back
+			// the replica is down or busy: it gets the delete or rename from its hint queue, in
+			// order with the writes hinted to it, when it is back
 			if herr := c.hint(p.v.NodeID, p.wire, timeout); herr == nil {
-				c.cfg.Logger.WithFields(logrus.Fields{"vnode_id": p.v.ID, "target_node": p.v.NodeID}).WithError(err).Debug("delete hinted")
+				c.cfg.Logger.WithFields(logrus.Fields{"vnode_id": p.v.ID, "target_node": p.v.NodeID}).WithError(err).Debug(adminName(msg) + " hinted")
 				err = nil
 			} else {
 				err = fmt.Errorf("%w (and its hint: %v)", err, herr)
@@ -129,11 +132,7 @@ func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, max
 
 // hint stores a request a replica on node target missed in this node's hint queue for it.
 func (c *Client) hint(target uint64, wire proto.Message, timeout time.Duration) error {
-	dr, ok := wire.(*messages.DeleteRequest)
-	if !ok {
-		return fmt.Errorf("%T cannot be hinted", wire)
-	}
-	res, err := c.root.RequestFuture(c.cfg.Handoff, &handoff.Hint{Target: target, Delete: dr}, max(timeout, minHintTimeout)).Result()
+	res, err := c.root.RequestFuture(c.cfg.Handoff, &handoff.Hint{Target: target, Request: wire}, max(timeout, minHintTimeout)).Result()
 	if err != nil {
 		return err
 	}

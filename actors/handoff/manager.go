@@ -43,8 +43,8 @@ func (m *manager) Receive(ctx actor.Context) {
 			}
 		}
 	case *Hint:
-		if msg.Target == 0 || (msg.Batch == nil) == (msg.Delete == nil) {
-			ctx.Respond(&HintResult{Err: fmt.Errorf("hint for node %d: a target and one batch or delete are required", msg.Target)})
+		if msg.Target == 0 || (msg.Batch == nil) == (msg.Request == nil) {
+			ctx.Respond(&HintResult{Err: fmt.Errorf("hint for node %d: a target and one batch or request are required", msg.Target)})
 			return
 		}
 		pid, err := m.target(ctx, msg.Target)

@@ -1,6 +1,10 @@
 package handoff
 
-import "github.com/chronogo/chronogo/messages"
+import (
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chronogo/chronogo/messages"
+)
 
 // Hint asks the handoff manager to store a write that the replica on node Target missed; it is
 // answered with *HintResult once the hint is on disk (fsynced) or refused. Local only: Batch must
@@ -8,9 +12,10 @@ import "github.com/chronogo/chronogo/messages"
 type Hint struct {
 	Target uint64
 	Batch  *messages.WriteBatch
-	// Delete, instead of Batch, hints a delete the replica missed: replayed in order with the
-	// writes hinted around it, versioned like them.
-	Delete *messages.DeleteRequest
+	// Request, instead of Batch, hints a delete or a rename the replica missed
+	// (*messages.DeleteRequest, *messages.RenameRequest): replayed in order with the writes hinted
+	// around it, versioned like them.
+	Request proto.Message
 }
 
 // HintResult answers a Hint: Err is nil when the hint is durable, ErrFull (wrapped) when the

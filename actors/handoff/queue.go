@@ -70,16 +70,16 @@ type segment struct {
 
 // Message is the entry's hinted request.
 func (e *Entry) Message() proto.Message {
-	if e.Delete != nil {
-		return e.Delete
+	if e.Request != nil {
+		return e.Request
 	}
 	return e.Batch
 }
 
 // Entry is one hint read by Peek. Acknowledge it (and every entry before it) with Ack.
 type Entry struct {
-	Batch      *messages.WriteBatch    // a hinted write, or
-	Delete     *messages.DeleteRequest // a hinted delete
+	Batch      *messages.WriteBatch // a hinted write, or
+	Request    proto.Message        // a hinted *messages.DeleteRequest or *messages.RenameRequest
 	EnqueuedAt time.Time
 	pos, next  position
 	size       int64 // record bytes, frame included
@@ -245,10 +245,9 @@ func (q *Queue) Len() int { return q.stats.Hints }
 // queue above MaxBytes is refused with ErrFull.
 func (q *Queue) Append(wb *messages.WriteBatch, now time.Time) error { return q.append(wb, now) }
 
-// AppendDelete is Append for a delete: it is replayed in order with the writes around it.
-func (q *Queue) AppendDelete(dr *messages.DeleteRequest, now time.Time) error {
-	return q.append(dr, now)
-}
+// AppendRequest is Append for a delete or a rename (*messages.DeleteRequest,
+// *messages.RenameRequest): it is replayed in order with the writes around it.
+func (q *Queue) AppendRequest(m proto.Message, now time.Time) error { return q.append(m, now) }
 
 func (q *Queue) append(m proto.Message, now time.Time) error {
 	var err error
@@ -359,11 +358,10 @@ func (q *Queue) Peek(maxHints int, maxBytes int64, now time.Time) ([]Entry, erro
 			return out, nil // dropped once it reaches the head
 		default:
 			e := Entry{EnqueuedAt: time.Unix(0, enq), pos: pos, next: next, size: n}
-			switch m := m.(type) {
-			case *messages.WriteBatch:
-				e.Batch = m
-			case *messages.DeleteRequest:
-				e.Delete = m
+			if wb, ok := m.(*messages.WriteBatch); ok {
+				e.Batch = wb
+			} else {
+				e.Request = m
 			}
 			out = append(out, e)
 			bytes += n

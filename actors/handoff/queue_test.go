@@ -353,7 +353,14 @@ func TestHintCodec(t *testing.T) {
 	require.True(t, proto.Equal(dr, got))
 	_, err = appendHint(nil, 1, &messages.ErrorReply{})
 	require.Error(t, err, "only writes and deletes are hinted")
-	for _, bad := range [][]byte{nil, {1, 2, 3}, {3, 0, 0, 0, 0, 0, 0, 0, 0}, append([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0}, 0xff),
+	rr := &messages.RenameRequest{Vnode: &messages.VnodeRef{VnodeId: 7}, Table: "cpu", Filter: []byte{1}, Update: []byte{2}, Version: 9}
+	p, err = appendHint(nil, 5, rr)
+	require.NoError(t, err)
+	require.Equal(t, byte(HintVersionRename), p[0])
+	_, got, err = decodeHint(p)
+	require.NoError(t, err)
+	require.True(t, proto.Equal(rr, got))
+	for _, bad := range [][]byte{nil, {1, 2, 3}, {4, 0, 0, 0, 0, 0, 0, 0, 0}, append([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0}, 0xff),
 		append([]byte{2, 0, 0, 0, 0, 0, 0, 0, 0}, 0xff)} {
 		_, _, err := decodeHint(bad)
 		require.ErrorIs(t, err, errBadHint, "%x", bad)

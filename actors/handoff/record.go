@@ -11,12 +11,14 @@ import (
 )
 
 // Record payload layout (FORMAT.md): version <1b> | enqueued_ns <int64 LE> | message <rest>, the
-// message being a WriteBatch (version 1) or a DeleteRequest (version 2).
+// message being a WriteBatch (version 1), a DeleteRequest (version 2) or a RenameRequest (3).
 const (
 	// HintVersion is the payload version of a hinted write.
 	HintVersion = 1
 	// HintVersionDelete is the payload version of a hinted delete.
 	HintVersionDelete = 2
+	// HintVersionRename is the payload version of a hinted rename (updateMany of the meta field).
+	HintVersionRename = 3
 	// hintHeaderSize is version(1) + enqueued_ns(8).
 	hintHeaderSize = 9
 	// ackPayloadSize is segment(8) + offset(8).
@@ -35,6 +37,8 @@ func appendHint(dst []byte, enqueuedNs int64, m proto.Message) ([]byte, error) {
 		dst = append(dst, HintVersion)
 	case *messages.DeleteRequest:
 		dst = append(dst, HintVersionDelete)
+	case *messages.RenameRequest:
+		dst = append(dst, HintVersionRename)
 	default:
 		return dst, fmt.Errorf("encoding hint: %T cannot be hinted", m)
 	}
@@ -57,8 +61,10 @@ func decodeHint(payload []byte) (enqueuedNs int64, m proto.Message, err error) {
 		m = &messages.WriteBatch{}
 	case HintVersionDelete:
 		m = &messages.DeleteRequest{}
+	case HintVersionRename:
+		m = &messages.RenameRequest{}
 	default:
-		return 0, nil, fmt.Errorf("%w: version got %d; want %d or %d", errBadHint, payload[0], HintVersion, HintVersionDelete)
+		return 0, nil, fmt.Errorf("%w: version got %d; want %d, %d or %d", errBadHint, payload[0], HintVersion, HintVersionDelete, HintVersionRename)
 	}
 	enqueuedNs = int64(binary.LittleEndian.Uint64(payload[1:hintHeaderSize]))
 	if err := proto.Unmarshal(payload[hintHeaderSize:], m); err != nil {

@@ -39,6 +39,11 @@ func writeError(res any) error {
 			return nil
 		}
 		return &replyError{code: r.GetCode(), msg: r.GetMessage()}
+	case *messages.RenameReply: // a replayed rename's answer
+		if r.GetCode() == messages.ErrorCode_ERROR_CODE_OK {
+			return nil
+		}
+		return &replyError{code: r.GetCode(), msg: r.GetMessage()}
 	}
 	return fmt.Errorf("%w: %T", errUnexpectedReply, res)
 }

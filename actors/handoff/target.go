@@ -151,8 +151,8 @@ func (t *target) hint(ctx actor.Context, h *Hint) {
 	case t.q == nil:
 		err = fmt.Errorf("hint queue for node %d unusable: %w", t.node, t.broken)
 	default:
-		if h.Delete != nil {
-			err = t.q.AppendDelete(h.Delete, t.cfg.Now())
+		if h.Request != nil {
+			err = t.q.AppendRequest(h.Request, t.cfg.Now())
 		} else {
 			err = t.q.Append(h.Batch, t.cfg.Now())
 		}
@@ -305,8 +305,8 @@ func (t *target) answered(ctx actor.Context, r *round, i int, res any, err error
 		r.done[i] = true
 		t.skipped++
 		fields := logrus.Fields{"vnode_id": r.entries[i].Batch.GetVnodeId(), "bucket_id": r.entries[i].Batch.GetBucketId()}
-		if d := r.entries[i].Delete; d != nil {
-			fields = logrus.Fields{"vnode_id": d.GetVnode().GetVnodeId(), "bucket_id": d.GetVnode().GetBucketId(), "hint": "delete"}
+		if req := r.entries[i].Request; req != nil {
+			fields = logrus.Fields{"hint": fmt.Sprintf("%T", req)}
 		}
 		t.log.WithFields(fields).WithError(err).Error("target refused a replayed hint, dropping it")
 	default:

@@ -242,3 +242,33 @@ func TestHintedDelete(t *testing.T) {
 	require.Equal(t, model, h.localPoints(t, n2), "node 2's replicas converge: deleted points gone, the later write kept")
 	require.Zero(t, n1.HandoffStats()[0].Skipped)
 }
+
+// TestHintedRename: with node 2 down, renaming host a to host z (updateMany of the meta field)
+// succeeds, and node 2's replicas converge once it is back.
+func TestHintedRename(t *testing.T) {
+	ctx := context.Background()
+	h := newHintNodes(t, "one", nil)
+	n1 := h.start(t, 1)
+	h.start(t, 2)
+	model := map[pt]float64{}
+	require.NoError(t, n1.Write(ctx, meta.DefaultTenant, "db1", "cpu", batch(t, "a", []int64{1, 1001}, model)))
+	require.NoError(t, n1.Write(ctx, meta.DefaultTenant, "db1", "cpu", batch(t, "b", []int64{2}, model)))
+	require.Eventually(t, func() bool { return len(h.localPoints(t, h.nodes[2])) == len(model) }, 5*time.Second, 10*time.Millisecond)
+
+	h.stop(t, 2)
+	filter := index.Match{Key: "host", Op: index.OpIn, Values: []storage.TagValue{storage.StringTag("a")}}
+	upd := &storage.TagUpdate{Ops: []storage.TagOp{{Path: "host", Tags: []storage.Tag{{Key: "host", Value: storage.StringTag("z")}}}}}
+	_, err := n1.Rename(ctx, meta.DefaultTenant, "db1", "cpu", filter, upd)
+	require.NoError(t, err, "rename with a replica down")
+	for _, ts := range []int64{1, 1001} {
+		model[pt{"z", ts}] = model[pt{"a", ts}]
+		delete(model, pt{"a", ts})
+	}
+	require.Equal(t, model, h.localPoints(t, n1))
+	require.Eventually(t, func() bool { return h.queued(1, 2) > 0 }, 10*time.Second, 10*time.Millisecond, "the rename is hinted")
+
+	n2 := h.start(t, 2)
+	require.Eventually(t, func() bool { return h.queued(1, 2) == 0 }, 15*time.Second, 20*time.Millisecond, "the queue drains")
+	require.Equal(t, model, h.localPoints(t, n2), "node 2's replicas converge")
+	require.Zero(t, n1.HandoffStats()[0].Skipped)
+}
