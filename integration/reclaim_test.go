@@ -67,9 +67,10 @@ func TestDiskReclaimedAfterDropAndExpiry(t *testing.T) {
 }
 
 // TestDropDatabaseWithANodeDown is issue #14's drop through node loss: with one of three replicas
-// killed, dropDatabase succeeds; the two live nodes remove the database's directories, the third
-// removes its own when it comes back, and a database created again under the same name starts
-// empty.
+// killed, drop of a collection and dropDatabase succeed; a collection created again shows none of
+// the old points; the two live nodes remove the database's directories, the third removes its own
+// when it comes back and hides the dropped collection's points, and a database created again
+// under the same name starts empty.
 func TestDropDatabaseWithANodeDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four processes")
@@ -90,7 +91,19 @@ func TestDropDatabaseWithANodeDown(t *testing.T) {
 		require.Eventually(t, func() bool { return duBytes(dbDir(s)) > 0 }, 10*time.Second, 50*time.Millisecond)
 	}
 
+	// a collection of another database, dropped with a replica down too
+	other := createTS(t, cl.Database("keep"), "gone")
+	loadOneSeries(t, other, 1000)
+
 	c.Data[2].Kill()
+	require.NoError(t, other.Drop(ctx), "drop of a collection with a replica down")
+	again := createTS(t, cl.Database("keep"), "gone")
+	_, err := again.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "new"}, {Key: "v", Value: 1.0}})
+	require.NoError(t, err)
+	n, err := again.CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "the collection created again shows none of the dropped points")
+
 	require.NoError(t, cl.Database("dropme").Drop(ctx), "drop with a replica down")
 	names, err := cl.ListDatabaseNames(ctx, bson.D{})
 	require.NoError(t, err)
@@ -108,8 +121,15 @@ func TestDropDatabaseWithANodeDown(t *testing.T) {
 		return os.IsNotExist(err)
 	}, 30*time.Second, 100*time.Millisecond, "the node that was down removes it once back")
 
-	again := createTS(t, cl.Database("dropme"), "m")
-	n, err := again.CountDocuments(ctx, bson.D{})
+	recreated := createTS(t, cl.Database("dropme"), "m")
+	n, err = recreated.CountDocuments(ctx, bson.D{})
 	require.NoError(t, err)
 	require.Zero(t, n, "a database created again starts empty")
+
+	// the node that was down got the collection drop's delete as a hint: it hides the old points
+	third := c.Data[2].Client().Database("keep").Collection("gone")
+	require.Eventually(t, func() bool {
+		n, err := third.CountDocuments(ctx, bson.D{})
+		return err == nil && n == 1
+	}, 30*time.Second, 200*time.Millisecond, "the returning node agrees")
 }

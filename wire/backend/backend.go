@@ -137,18 +137,32 @@ func (b *Backend) ListCollections(ctx context.Context, db string) ([]*meta.Colle
 }
 
 // DropCollection drops a collection's data and then its catalog entry.
+//
+// The collection's points are first deleted by a versioned delete of the whole table, which a
+// replica that is down gets as a hint (so the drop works with replicas down, and a collection
+// created again under the same name never shows the old points: they are older than the
+// delete); then the catalog forgets it; then DropTable removes its series and data at once where
+// it can (a replica that misses it keeps only hidden points, which compactions drop).
 func (b *Backend) DropCollection(ctx context.Context, db, name string) (bool, error) {
+	tenant := meta.TenantOf(ctx)
 	if _, ok, err := b.Collection(ctx, db, name); err != nil || !ok {
 		return false, err
 	}
-	if err := b.node.DropTable(ctx, meta.TenantOf(ctx), db, name); err != nil {
+	if err := b.node.Delete(ctx, tenant, db, name, nil, math.MinInt64, math.MaxInt64); err != nil {
 		return false, fmt.Errorf("drop %s.%s: %w", db, name, err)
 	}
-	existed, err := b.meta.DropCollection(ctx, meta.TenantOf(ctx), db, name)
+	existed, err := b.meta.DropCollection(ctx, tenant, db, name)
 	if errors.Is(err, meta.ErrDatabaseNotFound) || errors.Is(err, meta.ErrCollectionNotFound) {
 		return false, nil
 	}
-	return existed, err
+	if err != nil {
+		return false, err
+	}
+	if err := b.node.DropTable(ctx, tenant, db, name); err != nil {
+		b.log.WithError(err).WithFields(logrus.Fields{"db": db, "collection": name}).
+			Warn("drop: a replica keeps the dropped collection's series until it is reached again; its points are hidden")
+	}
+	return existed, nil
 }
 
 // UpdateCollection applies changed TTL, indexes and granularity.
