@@ -42,6 +42,9 @@ func catalogError(op catalog.Op, r catalog.Result) error {
 // CreateTenant creates a tenant with quotas; it reports false when it already existed (default
 // always does).
 func (c *Client) CreateTenant(ctx context.Context, name string, q Quotas) (bool, error) {
+	if err := ValidDatabaseName(name); err != nil { // a tenant name is a directory name too
+		return false, fmt.Errorf("create tenant: %w", err)
+	}
 	r, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpCreateTenant, Name: name, Quotas: &q})
 	return r.Code == catalog.CodeCreated, err
 }

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,10 @@ func TestClient(t *testing.T) {
 		created, err = c.CreateTenant(ctx, "acme", Quotas{})
 		require.NoError(t, err)
 		require.False(t, created)
+		for _, bad := range []string{"", "../x", "a/b", "a.b", strings.Repeat("t", 64)} {
+			_, err = c.CreateTenant(ctx, bad, Quotas{})
+			require.ErrorIs(t, err, ErrInvalidName, "tenant names become directory names: %q", bad)
+		}
 		names, err := c.ListTenants(ctx)
 		require.NoError(t, err)
 		require.Equal(t, []string{"acme", DefaultTenant}, names)
