@@ -102,10 +102,7 @@ func TestFlushFaultsLoseNothing(t *testing.T) {
 			require.NoError(t, v.Flush(), "space is back")
 			require.NotEmpty(t, tsmFiles(t, dir))
 			checkAcked(t, v, acked, "after the flush")
-			require.NoError(t, v.Close())
-			v = openTest(t, dir, opts)
-			checkAcked(t, v, acked, "after a reopen")
-			require.NoError(t, v.Close())
+			checkAckedAfterReopen(t, v, dir, opts, acked)
 		})
 	}
 }

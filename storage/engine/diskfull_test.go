@@ -66,10 +66,7 @@ func TestDiskFullFailsWritesOnlyAndRecovers(t *testing.T) {
 				n++
 			}
 			checkAcked(t, v, acked, "after space came back")
-			require.NoError(t, v.Close())
-			v = openTest(t, dir, opts)
-			checkAcked(t, v, acked, "after a reopen")
-			require.NoError(t, v.Close())
+			checkAckedAfterReopen(t, v, dir, opts, acked)
 		})
 	}
 }
@@ -101,6 +98,16 @@ func TestFailedFsyncRecoversOnReopen(t *testing.T) {
 	for n := range acked {
 		require.Contains(t, got, fmt.Sprintf("%x/v/%d/%d", key, storage.TypeInt64, n*50))
 	}
+}
+
+// checkAckedAfterReopen closes v, opens its directory again and requires exactly the acknowledged
+// batches, then closes it.
+func checkAckedAfterReopen(t *testing.T, v *Vnode, dir string, opts Options, acked map[int]bool) {
+	t.Helper()
+	require.NoError(t, v.Close())
+	v = openTest(t, dir, opts)
+	checkAcked(t, v, acked, "after a reopen")
+	require.NoError(t, v.Close())
 }
 
 // checkAcked requires the vnode to show exactly the acknowledged batches (50 points each).
