@@ -21,9 +21,10 @@ import (
 
 // Delete hides a table's points matching filter in [minT, maxT] on every replica of every bucket
 // overlapping the range. The delete is versioned by the coordinator's clock, so it hides exactly
-// the writes versioned before it. A remote replica that does not answer in time (down, busy)
-// gets it as a hint, replayed in order with the writes hinted to it: the delete succeeds, and
-// the replica converges when it is back.
+// the writes versioned before it. It follows the write path's rules: each replica set must reach
+// the consistency level (the caller's WithLevel or the database's), else a *PartialWriteError;
+// a remote replica that does not answer in time (down, busy) gets it as a hint, replayed in
+// order with the writes hinted to it, so the replica converges when it is back.
 func (c *Client) Delete(ctx context.Context, tenant, db, table string, filter index.Expr, minT, maxT int64) error {
 	version := c.cfg.Clock.Now()
 	return c.fanOut(ctx, tenant, db, minT, maxT, &vnode.Delete{Table: table, Filter: filter, MinTime: minT, MaxTime: maxT, Version: version})
@@ -42,92 +43,151 @@ func (c *Client) ExpireBefore(ctx context.Context, tenant, db string, t int64) e
 
 // fanOut sends msg to every replica of every replica set of the buckets overlapping [minT, maxT]
 // in parallel: to this node's manager as is, to other nodes' managers as the wire request in an
-// envelope. Every replica must answer OK; the failures, each naming its vnode and node, are joined.
+// envelope. For a versioned request (a delete or a rename), each replica set must reach the
+// consistency level (the caller's WithLevel or the database's), and a remote replica that does not
+// answer in time is hinted; otherwise every replica must answer OK. The failures, each naming its
+// vnode and node, are joined (a *PartialWriteError for a versioned request).
 func (c *Client) fanOut(ctx context.Context, tenant, db string, minT, maxT int64, msg any) error {
 	return c.fanOutCollect(ctx, tenant, db, minT, maxT, msg, func(_ meta.ReplicaSet, res any) error { return adminReplyError(res) })
+}
+
+// adminReplica is one replica's request of a fan-out.
+type adminReplica struct {
+	v    meta.Vnode
+	set  *replicaSetState
+	f    *actor.Future
+	wire proto.Message // what a remote replica was sent (nil for the local one)
 }
 
 // fanOutCollect is fanOut with the replies handed to collect (one call per replica, in no
 // particular order, on the caller's goroutine); collect's error is the replica's failure.
 func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, maxT int64, msg any, collect func(rs meta.ReplicaSet, res any) error) error {
+	name := adminName(msg)
 	buckets, err := c.cfg.Placement.BucketsIn(ctx, tenant, db, minT, maxT)
 	if err != nil {
-		return fmt.Errorf("%s on %s/%s: %w", adminName(msg), tenant, db, err)
+		return fmt.Errorf("%s on %s/%s: %w", name, tenant, db, err)
 	}
 	timeout := time.Until(c.deadline(ctx))
-	var hintable bool
-	switch msg.(type) {
-	case *vnode.Delete, *vnode.Rename: // versioned: a late replay orders right
-		hintable = c.cfg.Handoff != nil
-	}
-	remoteTimeout := timeout
-	if hintable {
-		// a replica that does not answer within ReplicaTimeout gets the delete as a hint
-		remoteTimeout = min(timeout, c.cfg.ReplicaTimeout)
-	}
-	type pending struct {
-		v    meta.Vnode
-		rs   meta.ReplicaSet
-		f    *actor.Future
-		wire proto.Message // what a remote replica was sent (nil for the local one)
-	}
 	var (
-		futures []pending
-		errs    []error
-		filter  []byte
+		versioned bool
+		level     = All
+		filter    []byte
+		expr      index.Expr
+		table     string
 	)
-	var expr index.Expr
 	switch d := msg.(type) {
 	case *vnode.Delete:
-		expr = d.Filter
+		versioned, expr, table = true, d.Filter, d.Table
 	case *vnode.Rename:
-		expr = d.Filter
+		versioned, expr, table = true, d.Filter, d.Table
+	}
+	remoteTimeout := timeout
+	if versioned {
+		// a late replay of a versioned request orders right: it follows the level, and a replica
+		// that does not answer within ReplicaTimeout gets it as a hint
+		dbInfo, err := c.cfg.Placement.Database(ctx, tenant, db)
+		if err != nil {
+			return fmt.Errorf("%s on %s/%s: %w", name, tenant, db, err)
+		}
+		if level, err = levelOf(askedLevel(ctx), dbInfo.Consistency); err != nil {
+			return fmt.Errorf("%s on %s/%s: %w", name, tenant, db, err)
+		}
+		remoteTimeout = min(timeout, c.cfg.ReplicaTimeout)
 	}
 	if expr != nil {
 		if filter, err = index.AppendExpr(nil, expr); err != nil {
-			return fmt.Errorf("%s on %s/%s: %w", adminName(msg), tenant, db, err)
+			return fmt.Errorf("%s on %s/%s: %w", name, tenant, db, err)
 		}
 	}
+	var (
+		sets    []*replicaSetState
+		pending []adminReplica
+	)
 	for _, b := range buckets {
 		for _, rs := range b.ReplicaSets {
+			st := &replicaSetState{route: Route{Bucket: b, ReplicaSet: rs}}
+			sets = append(sets, st)
 			for _, v := range rs.Vnodes {
 				spec := vnode.Spec{Tenant: b.Tenant, DB: b.DB, BucketID: b.ID, ReplicaSetID: rs.ID, VnodeID: v.ID}
 				if v.NodeID == c.cfg.NodeID {
-					futures = append(futures, pending{v, rs, c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: msg}, timeout), nil})
+					pending = append(pending, adminReplica{v, st, c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: msg}, timeout), nil})
 					continue
 				}
 				pid, env, wire, err := c.remoteAdmin(ctx, v.NodeID, spec, msg, filter)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("vnode %d on node %d: %w", v.ID, v.NodeID, err))
+					st.failed(v, err, false)
 					continue
 				}
-				futures = append(futures, pending{v, rs, c.root.RequestFuture(pid, env, remoteTimeout), wire})
+				pending = append(pending, adminReplica{v, st, c.root.RequestFuture(pid, env, remoteTimeout), wire})
 			}
 		}
 	}
-	for _, p := range futures {
+	for _, p := range pending {
 		res, err := p.f.Result()
 		if err == nil {
-			err = collect(p.rs, res)
+			err = collect(p.set.route.ReplicaSet, res)
 		}
-		if err != nil && hintable && p.wire != nil && retryable(err) {
+		if err == nil {
+			p.set.acks++
+			continue
+		}
+		hinted := false
+		if versioned && c.cfg.Handoff != nil && p.wire != nil && retryable(err) {
 			// the replica is down or busy: it gets the delete or rename from its hint queue, in
 			// order with the writes hinted to it, when it is back
 			if herr := c.hint(p.v.NodeID, p.wire, timeout); herr == nil {
-				c.cfg.Logger.WithFields(logrus.Fields{"vnode_id": p.v.ID, "target_node": p.v.NodeID}).WithError(err).Debug(adminName(msg) + " hinted")
-				err = nil
+				c.cfg.Logger.WithFields(logrus.Fields{"vnode_id": p.v.ID, "target_node": p.v.NodeID}).WithError(err).Debug(name + " hinted")
+				hinted = true
 			} else {
 				err = fmt.Errorf("%w (and its hint: %v)", err, herr)
 			}
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("vnode %d on node %d: %w", p.v.ID, p.v.NodeID, err))
-		}
+		p.set.failed(p.v, err, hinted)
+	}
+	if versioned {
+		return levelError(name, table, level, sets)
+	}
+	var errs []error
+	for _, st := range sets {
+		errs = append(errs, st.causes...)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%s on %s/%s: %w", adminName(msg), tenant, db, err)
+		return fmt.Errorf("%s on %s/%s: %w", name, tenant, db, err)
 	}
 	return nil
+}
+
+// failed records one replica's failure in its replica set's tally.
+func (st *replicaSetState) failed(v meta.Vnode, err error, hinted bool) {
+	st.fails++
+	if hinted {
+		st.hinted++
+	}
+	if retryable(err) {
+		st.retryableFails++
+	}
+	err = fmt.Errorf("vnode %d on node %d: %w", v.ID, v.NodeID, err)
+	st.errs = append(st.errs, err.Error())
+	st.causes = append(st.causes, err)
+}
+
+// levelError is the *PartialWriteError of the replica sets that missed level once every replica
+// answered, or nil. A hinted replica counts toward the level only at Any, as for writes.
+func levelError(op, table string, level Level, sets []*replicaSetState) error {
+	var failed []ReplicaSetFailure
+	for _, st := range sets {
+		n := len(st.route.ReplicaSet.Vnodes)
+		if Decide(level, n, st.acks, st.fails, st.hinted) == Met {
+			continue
+		}
+		failed = append(failed, ReplicaSetFailure{BucketID: st.route.Bucket.ID, ReplicaSetID: st.route.ReplicaSet.ID,
+			Acks: st.acks, Need: level.Required(n), Hinted: st.hinted, Errors: st.errs,
+			Retryable: st.retryableFails == st.fails, causes: st.causes})
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &PartialWriteError{Op: op, Collection: table, Level: level, Failed: failed, Succeeded: len(sets) - len(failed)}
 }
 
 // hint stores a request a replica on node target missed in this node's hint queue for it.

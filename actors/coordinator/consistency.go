@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -95,4 +96,27 @@ func Decide(l Level, n, acks, fails, hinted int) Outcome {
 		return Failed
 	}
 	return Pending
+}
+
+// levelKey keys a write concern's level in a context.
+type levelKey struct{}
+
+// WithLevel is ctx asking writes, deletes and renames made with it for level l instead of the
+// database's default (a client's write concern).
+func WithLevel(ctx context.Context, l Level) context.Context {
+	return context.WithValue(ctx, levelKey{}, l)
+}
+
+// askedLevel is the level ctx asks for with WithLevel (0: none).
+func askedLevel(ctx context.Context) Level {
+	l, _ := ctx.Value(levelKey{}).(Level)
+	return l
+}
+
+// levelOf is asked, or the database's default when nothing was asked.
+func levelOf(asked Level, dbDefault string) (Level, error) {
+	if asked != 0 {
+		return asked, nil
+	}
+	return ParseLevel(dbDefault)
 }

@@ -71,6 +71,7 @@ type writeRequest struct {
 	tenant, db, collection string
 	batch                  *storage.Batch
 	deadline               time.Time
+	level                  Level // the caller's WithLevel; 0: the database's default
 }
 
 // writeResult answers a writeRequest.
@@ -149,7 +150,8 @@ func (c *Client) Write(ctx context.Context, tenant, db, collection string, b *st
 		return fmt.Errorf("write to %s: %w", collection, err)
 	}
 	deadline := c.deadline(ctx)
-	req := &writeRequest{tenant: tenant, db: db, collection: collection, batch: b, deadline: deadline}
+	req := &writeRequest{tenant: tenant, db: db, collection: collection, batch: b, deadline: deadline,
+		level: askedLevel(ctx)}
 	res, err := c.root.RequestFuture(c.pid, req, time.Until(deadline)+100*time.Millisecond).Result()
 	if err != nil {
 		return fmt.Errorf("write to %s: %w", collection, err)

@@ -86,7 +86,7 @@ func TestWriteConsistency(t *testing.T) {
 				require.Len(t, f.Errors, 1)
 				require.Contains(t, f.Errors[0], "on node 2")
 			}
-			require.Contains(t, err.Error(), "partial write to cpu")
+			require.Contains(t, err.Error(), "partial write of cpu")
 			require.Equal(t, model, c.scanAll(t), "a partial write keeps what the reachable replicas stored")
 		})
 	}

@@ -21,6 +21,7 @@ var (
 // set. Replica sets that did reach it keep the data, and so may the failed ones' replicas that
 // answered: it is not "nothing happened". Retrying the whole write is safe (same points, LWW).
 type PartialWriteError struct {
+	Op         string // "write" (when empty), "delete" or "update"
 	Collection string
 	Level      Level
 	Failed     []ReplicaSetFailure
@@ -39,7 +40,11 @@ type ReplicaSetFailure struct {
 
 func (e *PartialWriteError) Error() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "partial write to %s: consistency %v not reached on %d of %d replica sets", e.Collection, e.Level, len(e.Failed), len(e.Failed)+e.Succeeded)
+	op := e.Op
+	if op == "" {
+		op = "write"
+	}
+	fmt.Fprintf(&sb, "partial %s of %s: consistency %v not reached on %d of %d replica sets", op, e.Collection, e.Level, len(e.Failed), len(e.Failed)+e.Succeeded)
 	for _, f := range e.Failed {
 		fmt.Fprintf(&sb, "; bucket %d replica set %d: %d of %d acks, %d hinted (%s)", f.BucketID, f.ReplicaSetID, f.Acks, f.Need, f.Hinted, strings.Join(f.Errors, ", "))
 	}

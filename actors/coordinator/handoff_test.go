@@ -172,3 +172,71 @@ func addPoints(t *testing.T, b *storage.Batch, out map[pt]float64) {
 		}
 	}
 }
+
+// TestDeleteLevels: deletes and renames follow the write path's consistency levels. Replicas on
+// the unreachable node 2 are hinted, which counts toward Any only; a level the reachable replicas
+// cannot meet is a *PartialWriteError naming the hinted replicas. A level asked with WithLevel
+// wins over the database's.
+func TestDeleteLevels(t *testing.T) {
+	const sets = 4 // 2 buckets x 2 replica sets
+	cases := []struct {
+		name   string
+		level  string
+		asked  Level
+		nodes  []uint64
+		failed bool
+		hinted int // per failed replica set
+	}{
+		{name: "one, a replica here", level: "one", nodes: []uint64{localID, remoteID}},
+		{name: "all, a replica here", level: "all", nodes: []uint64{localID, remoteID}, failed: true, hinted: 1},
+		{name: "all asked over a database's one", level: "one", asked: All, nodes: []uint64{localID, remoteID}, failed: true, hinted: 1},
+		{name: "one asked over a database's all", level: "all", asked: One, nodes: []uint64{localID, remoteID}},
+		{name: "quorum, 1 of 3 reachable", level: "quorum", nodes: []uint64{localID, remoteID, remoteID}, failed: true, hinted: 2},
+		{name: "quorum, 2 of 3 reachable", level: "quorum", nodes: []uint64{localID, localID, remoteID}},
+		{name: "any, no replica reachable", level: "any", nodes: []uint64{remoteID, remoteID}},
+		{name: "one, no replica reachable", level: "one", nodes: []uint64{remoteID, remoteID}, failed: true, hinted: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := startHintedCluster(t, tc.nodes, meta.Database{BucketDuration: 1000, ShardCount: 2, Consistency: tc.level}, 0)
+			remote := 0
+			for _, n := range tc.nodes {
+				if n == remoteID {
+					remote++
+				}
+			}
+			// points in both buckets (so both exist), written whatever the level: hinted to node 2
+			require.NoError(t, c.client.Write(WithLevel(context.Background(), Any), tenant, dbName, table,
+				makeBatch(t, hosts(8), []int64{10, 1010}, 1, map[pt]float64{})))
+			require.Eventually(t, func() bool { return c.hintsFor(remoteID) == sets*remote }, 5*time.Second, 5*time.Millisecond)
+			ctx := context.Background()
+			if tc.asked != 0 {
+				ctx = WithLevel(ctx, tc.asked)
+			}
+			for _, op := range []string{"delete", "update"} {
+				var err error
+				if op == "delete" {
+					err = c.client.Delete(ctx, tenant, dbName, table, nil, 0, 1999)
+				} else {
+					upd := &storage.TagUpdate{Ops: []storage.TagOp{{Path: "host", Tags: []storage.Tag{{Key: "host", Value: storage.StringTag("z")}}}}}
+					_, err = c.client.Rename(ctx, tenant, dbName, table, nil, upd)
+				}
+				if !tc.failed {
+					require.NoError(t, err, op)
+					continue
+				}
+				var pe *PartialWriteError
+				require.True(t, errors.As(err, &pe), "%s: got %v", op, err)
+				require.Equal(t, op, pe.Op)
+				require.Len(t, pe.Failed, sets, op)
+				for _, f := range pe.Failed {
+					require.Equal(t, tc.hinted, f.Hinted, op)
+					require.True(t, f.Retryable, op)
+				}
+				require.Contains(t, err.Error(), "partial "+op+" of "+table)
+			}
+			// every replica on node 2 got both requests as hints, whatever the level
+			require.Equal(t, 3*sets*remote, c.hintsFor(remoteID))
+		})
+	}
+}

@@ -85,7 +85,7 @@ func (j *writeJob) start(ctx actor.Context) {
 		j.fail(ctx, fmt.Errorf("write to %s: %w", j.req.collection, err))
 		return
 	}
-	if j.level, err = ParseLevel(db.Consistency); err != nil {
+	if j.level, err = levelOf(j.req.level, db.Consistency); err != nil {
 		j.fail(ctx, fmt.Errorf("write to %s: %w", j.req.collection, err))
 		return
 	}

@@ -205,7 +205,7 @@ func (b *Backend) Insert(ctx context.Context, c *meta.Collection, docs []bson.Ra
 	if err := b.checkQuotas(collTenant(ctx, c), batch.NumValues()); err != nil {
 		return writeErr(err)
 	}
-	return writeErr(b.node.Write(ctx, collTenant(ctx, c), c.DB, c.Name, batch))
+	return writeErr(b.node.Write(levelCtx(ctx), collTenant(ctx, c), c.DB, c.Name, batch))
 }
 
 // msToNs converts an inclusive ms bound to ns, clamping at the int64 range.
@@ -296,7 +296,7 @@ func (b *Backend) Delete(ctx context.Context, c *meta.Collection, p *mongo.Pushd
 	if n == 0 {
 		return 0, nil
 	}
-	return n, b.node.Delete(ctx, collTenant(ctx, c), c.DB, c.Name, p.Meta, msToNs(p.MinTime, false), msToNs(p.MaxTime, true))
+	return n, writeErr(b.node.Delete(levelCtx(ctx), collTenant(ctx, c), c.DB, c.Name, p.Meta, msToNs(p.MinTime, false), msToNs(p.MaxTime, true)))
 }
 
 // UpdateMeta renames the series matching an exact, meta-only pushdown by upd at every vnode of
@@ -308,12 +308,12 @@ func (b *Backend) UpdateMeta(ctx context.Context, c *meta.Collection, p *mongo.P
 	if !p.Exact {
 		return 0, 0, mongoerr.New(mongoerr.InvalidOptions, "Cannot perform an update or delete on a time-series collection when querying on a field that is not the metaField '%s'", c.MetaField)
 	}
-	res, err := b.node.Rename(ctx, collTenant(ctx, c), c.DB, c.Name, p.Meta, upd)
+	res, err := b.node.Rename(levelCtx(ctx), collTenant(ctx, c), c.DB, c.Name, p.Meta, upd)
 	var re *coordinator.ReplyError
 	if errors.As(err, &re) && re.Code == messages.ErrorCode_ERROR_CODE_PATH_NOT_VIABLE {
 		return res.Rows, res.RenamedRows, mongoerr.New(mongoerr.PathNotViable, "%s", re.Message)
 	}
-	return res.Rows, res.RenamedRows, err
+	return res.Rows, res.RenamedRows, writeErr(err)
 }
 
 // collTenant is the tenant of a collection the request resolved (its catalog entry says), or the

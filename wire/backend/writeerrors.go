@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"context"
 	"errors"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
@@ -48,6 +49,30 @@ func writeErr(err error) error {
 		return me
 	}
 	return err
+}
+
+// levelCtx is ctx asking the coordinator for the level of the command's writeConcern: w 0 is
+// Any, 1 One, more than one is All (every replica: a ChronoGo replica set has the database's
+// replication factor, 3 at most in practice), "majority" is Quorum, and ChronoGo's own level
+// names are those levels. Without a w, the database's default applies.
+func levelCtx(ctx context.Context) context.Context {
+	wc := mongo.WriteConcernOf(ctx)
+	var l coordinator.Level
+	switch {
+	case wc.Mode == "majority":
+		l = coordinator.Quorum
+	case wc.Mode != "":
+		l, _ = coordinator.ParseLevel(wc.Mode) // the wire checked the name
+	case wc.W == 0:
+		l = coordinator.Any
+	case wc.W == 1:
+		l = coordinator.One
+	case wc.W > 1:
+		l = coordinator.All
+	default:
+		return ctx
+	}
+	return coordinator.WithLevel(ctx, l)
 }
 
 // stored reports whether every replica set that missed the level kept the write on some replica.

@@ -15,6 +15,10 @@ import (
 // entirely: metaField and timeField predicates. Other filters, and limit 1, are a write error 72,
 // as MongoDB before 7.0 did for time series.
 func msgDelete(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	ctx, err := withWriteConcern(ctx, req.doc)
+	if err != nil {
+		return nil, err
+	}
 	c, _, err := s.targetCollection(ctx, req)
 	if err != nil {
 		return nil, err
@@ -30,22 +34,20 @@ func msgDelete(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	if !ok {
 		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'delete.deletes' is missing but a required field")
 	}
-	var n int64
-	var errs []writeError
+	var (
+		n   int64
+		out stmtOutcomes
+	)
 	for i, v := range stmts {
 		removed, err := s.deleteOne(ctx, c, v)
-		if err != nil {
-			errs = append(errs, writeError{index: i, err: asMongoErr(err)})
-			if ordered {
-				break
-			}
-			continue
+		if out.add(err, i) {
+			n += removed
 		}
-		n += removed
+		if out.stop(ordered) {
+			break
+		}
 	}
-	b := bsoncore.NewDocumentBuilder().AppendInt32("n", int32(n))
-	appendWriteErrors(b, errs)
-	return b, nil
+	return out.reply(func(b *bsoncore.DocumentBuilder) { b.AppendInt32("n", int32(n)) })
 }
 
 // deleteOne runs one delete statement {q, limit}.

@@ -13,7 +13,12 @@ const (
 	maxWireVersion = 25
 )
 
-// msgHello answers hello, isMaster and ismaster as a writable standalone. There is no
+// msgHello answers hello, isMaster and ismaster as a mongos (msg "isdbgrid"): every ChronoGo node
+// routes reads and writes for the whole cluster, as a mongos does for its shards. Drivers then
+// treat the nodes of a connection string as interchangeable routers (they spread operations over
+// them and go on when one is down), and they retry writes that fail with the
+// RetryableWriteError label (retryable writes need a server that is not a standalone; a
+// retried insert is idempotent here: the same points again, last write wins). There is no
 // topologyVersion, so drivers poll instead of streaming awaitable hellos.
 func msgHello(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
 	b := bsoncore.NewDocumentBuilder()
@@ -32,6 +37,7 @@ func msgHello(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentB
 		b.AppendBoolean("ismaster", true)
 	}
 	return b.
+		AppendString("msg", "isdbgrid").
 		AppendBoolean("helloOk", true).
 		AppendInt32("maxBsonObjectSize", MaxBSONObjectSize).
 		AppendInt32("maxMessageSizeBytes", MaxMessageSize).

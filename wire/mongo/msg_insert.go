@@ -2,7 +2,6 @@ package mongo
 
 import (
 	"context"
-	"errors"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
@@ -20,6 +19,10 @@ const insertBatch = 1000
 // write error 2 for that document); ordered inserts stop at the first error, unordered ones
 // keep going. Documents without _id get an ObjectId.
 func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	ctx, err := withWriteConcern(ctx, req.doc)
+	if err != nil {
+		return nil, err
+	}
 	c, name, err := s.targetCollection(ctx, req)
 	if err != nil {
 		return nil, err
@@ -45,36 +48,19 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	ins := inserter{s: s, c: c, ctx: ctx}
 	var lastMeta []byte
 	for i, v := range vals {
-		if ins.fatal != nil {
-			break
-		}
 		doc, err := measurement(c, v, &lastMeta)
 		if err != nil {
 			ins.flush()
-			ins.errs = append(ins.errs, writeError{index: i, err: asMongoErr(err)})
-			if ordered {
-				break
-			}
-			continue
-		}
-		ins.add(i, doc)
-		if len(ins.docs) >= insertBatch {
+			ins.out.add(err, i)
+		} else if ins.add(i, doc); len(ins.docs) >= insertBatch {
 			ins.flush()
 		}
-		if ordered && len(ins.errs) > 0 {
+		if ins.out.stop(ordered) {
 			break
 		}
 	}
 	ins.flush()
-	if ins.fatal != nil {
-		return nil, ins.fatal
-	}
-	b := bsoncore.NewDocumentBuilder().AppendInt32("n", int32(ins.n))
-	appendWriteErrors(b, ins.errs)
-	if ins.wce != nil {
-		appendWriteConcernError(b, ins.wce)
-	}
-	return b, nil
+	return ins.out.reply(func(b *bsoncore.DocumentBuilder) { b.AppendInt32("n", int32(ins.n)) })
 }
 
 // inserter batches valid measurements for Backend.Insert.
@@ -85,11 +71,7 @@ type inserter struct {
 	docs []bson.Raw
 	idx  []int // command index of each doc
 	n    int
-	errs []writeError
-	wce  *WriteConcernError // the last write concern not met, if any
-	// fatal is a retryable error of the first batch, before anything was written: the whole
-	// command fails with it, so a driver sees its errorLabels and may retry the command
-	fatal *mongoerr.Error
+	out  stmtOutcomes
 }
 
 func (in *inserter) add(i int, doc bson.Raw) {
@@ -103,23 +85,11 @@ func (in *inserter) flush() {
 		return
 	}
 	err := in.s.b.Insert(in.ctx, in.c, in.docs)
-	var wce *WriteConcernError
-	switch {
-	case err == nil:
-		in.n += len(in.docs)
-	case errors.As(err, &wce):
-		in.n += len(in.docs)
-		in.wce = wce
-	default:
+	if err != nil {
 		in.s.log.WithError(err).WithField("collection", in.c.DB+"."+in.c.Name).Warn("insert batch failed")
-		me := asMongoErr(err)
-		if len(me.Labels) > 0 && in.n == 0 && len(in.errs) == 0 {
-			in.fatal = me
-			break
-		}
-		for _, i := range in.idx {
-			in.errs = append(in.errs, writeError{index: i, err: me})
-		}
+	}
+	if in.out.add(err, in.idx...) {
+		in.n += len(in.docs)
 	}
 	in.docs, in.idx = nil, nil // the backend may keep the slices
 }

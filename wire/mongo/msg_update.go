@@ -20,6 +20,10 @@ import (
 // $unset), no upsert. Each statement renames the matching series in storage. Statements on a
 // missing collection match nothing.
 func msgUpdate(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	ctx, err := withWriteConcern(ctx, req.doc)
+	if err != nil {
+		return nil, err
+	}
 	c, _, err := s.targetCollection(ctx, req)
 	if err != nil {
 		return nil, err
@@ -36,24 +40,25 @@ func msgUpdate(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'update.updates' is missing but a required field")
 	}
 	var (
-		errs              []writeError
+		out               stmtOutcomes
 		matched, modified int64
 	)
 	for i, v := range stmts {
 		n, m, err := s.updateOne(ctx, c, v)
-		matched += n
-		modified += m
-		if err != nil {
-			errs = append(errs, writeError{index: i, err: asMongoErr(err)})
-			if ordered {
-				break
-			}
+		if out.add(err, i) || err != nil && out.fatal == nil {
+			// a statement that failed part way may have changed some series (as in MongoDB,
+			// a multi-document update is not atomic): it counts what it did
+			matched += n
+			modified += m
+		}
+		if out.stop(ordered) {
+			break
 		}
 	}
-	b := bsoncore.NewDocumentBuilder().AppendInt32("n", int32(min(matched, math.MaxInt32))).
-		AppendInt32("nModified", int32(min(modified, math.MaxInt32)))
-	appendWriteErrors(b, errs)
-	return b, nil
+	return out.reply(func(b *bsoncore.DocumentBuilder) {
+		b.AppendInt32("n", int32(min(matched, math.MaxInt32))).
+			AppendInt32("nModified", int32(min(modified, math.MaxInt32)))
+	})
 }
 
 // updateOne runs one statement {q, u, multi, upsert}.

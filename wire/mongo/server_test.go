@@ -60,8 +60,13 @@ func newEnv(t *testing.T) *testEnv {
 
 func connect(t *testing.T, addr string) *mongo.Client {
 	t.Helper()
-	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://" + addr + "/?directConnection=true").
-		SetTimeout(10 * time.Second).SetServerSelectionTimeout(5 * time.Second))
+	return connectWith(t, options.Client().ApplyURI("mongodb://"+addr+"/?directConnection=true").SetTimeout(10*time.Second))
+}
+
+// connectWith connects with opts (and a 5 s server selection timeout).
+func connectWith(t *testing.T, opts *options.ClientOptions) *mongo.Client {
+	t.Helper()
+	client, err := mongo.Connect(opts.SetServerSelectionTimeout(5 * time.Second))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, client.Disconnect(context.Background())) })
 	require.NoError(t, client.Ping(context.Background(), nil))

@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"errors"
 	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -55,4 +56,57 @@ func appendWriteConcernError(b *bsoncore.DocumentBuilder, e *WriteConcernError) 
 		d.AppendDocument("errInfo", e.Info)
 	}
 	b.AppendDocument("writeConcernError", d.Build())
+}
+
+// stmtOutcomes gathers the outcomes of a write command's statements (or batches) as mongod
+// reports them: write errors by index, the last write concern not met (the statement counts as
+// applied), and a labelled error (retryable) met before anything was applied, which fails the
+// whole command so that a driver sees its errorLabels and may retry it.
+type stmtOutcomes struct {
+	errs  []writeError
+	wce   *WriteConcernError
+	fatal *mongoerr.Error
+	done  bool // some statement was applied
+}
+
+// add records the outcome of statements idx and reports whether they were applied.
+func (o *stmtOutcomes) add(err error, idx ...int) (applied bool) {
+	var wce *WriteConcernError
+	switch {
+	case err == nil:
+	case errors.As(err, &wce):
+		o.wce = wce
+	default:
+		me := asMongoErr(err)
+		if len(me.Labels) > 0 && !o.done && len(o.errs) == 0 {
+			o.fatal = me
+			return false
+		}
+		for _, i := range idx {
+			o.errs = append(o.errs, writeError{index: i, err: me})
+		}
+		return false
+	}
+	o.done = true
+	return true
+}
+
+// stop reports whether an ordered command stops here.
+func (o *stmtOutcomes) stop(ordered bool) bool {
+	return o.fatal != nil || (ordered && len(o.errs) > 0)
+}
+
+// reply is the command's reply builder with n (and more fields added by fill), writeErrors and
+// writeConcernError, or the fatal error.
+func (o *stmtOutcomes) reply(fill func(b *bsoncore.DocumentBuilder)) (*bsoncore.DocumentBuilder, error) {
+	if o.fatal != nil {
+		return nil, o.fatal
+	}
+	b := bsoncore.NewDocumentBuilder()
+	fill(b)
+	appendWriteErrors(b, o.errs)
+	if o.wce != nil {
+		appendWriteConcernError(b, o.wce)
+	}
+	return b, nil
 }

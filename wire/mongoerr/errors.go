@@ -56,6 +56,8 @@ const (
 	WriteConcernFailed Code = 64
 	// IngressRequestRateLimitExceeded: the server is overloaded (mongod 8.0's code for it)
 	IngressRequestRateLimitExceeded Code = 462
+	// UnknownReplWriteConcern: a writeConcern w names a mode the cluster does not have
+	UnknownReplWriteConcern Code = 79
 	AuthenticationFailed            Code = 18
 	UserNotFound                    Code = 11
 	RoleNotFound                    Code = 31
@@ -81,7 +83,7 @@ var names = map[Code]string{
 	QuotaExceeded:                            "QuotaExceeded",
 	WriteConcernFailed:                       "WriteConcernFailed", IngressRequestRateLimitExceeded: "IngressRequestRateLimitExceeded",
 	AuthenticationFailed: "AuthenticationFailed", UserNotFound: "UserNotFound", RoleNotFound: "RoleNotFound",
-	MechanismUnavailable: "MechanismUnavailable",
+	MechanismUnavailable: "MechanismUnavailable", UnknownReplWriteConcern: "UnknownReplWriteConcern",
 }
 
 // Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).
