@@ -58,11 +58,11 @@ const (
 	IngressRequestRateLimitExceeded Code = 462
 	// UnknownReplWriteConcern: a writeConcern w names a mode the cluster does not have
 	UnknownReplWriteConcern Code = 79
-	AuthenticationFailed            Code = 18
-	UserNotFound                    Code = 11
-	RoleNotFound                    Code = 31
-	MechanismUnavailable            Code = 334
-	Location51003                   Code = 51003 // createUser of a user that exists
+	AuthenticationFailed    Code = 18
+	UserNotFound            Code = 11
+	RoleNotFound            Code = 31
+	MechanismUnavailable    Code = 334
+	Location51003           Code = 51003 // createUser of a user that exists
 )
 
 var names = map[Code]string{
