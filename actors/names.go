@@ -15,6 +15,9 @@ const (
 	// HandoffName is the name of the hinted-handoff manager; its children, one per target node,
 	// are handoff/<node id>.
 	HandoffName = "handoff"
+	// LivenessName is the name of the liveness watcher, which watches and probes the other nodes'
+	// watchers (actors/liveness).
+	LivenessName = "liveness"
 )
 
 // VnodeName is the child name of vnode id under the manager.

@@ -47,6 +47,8 @@ func init() {
 	register(func() proto.Message { return new(MetaJoin) })
 	register(func() proto.Message { return new(RenameRequest) })
 	register(func() proto.Message { return new(RenameReply) })
+	register(func() proto.Message { return new(Ping) })
+	register(func() proto.Message { return new(Pong) })
 }
 
 // Known reports whether typeName (a full protobuf name) can be decoded by Open.

@@ -41,6 +41,8 @@ var goldenMessages = []struct {
 	{"vnode_stats", &VnodeStats{VnodeId: 7, Tenant: "default", Db: "db1", BucketId: 3, ReplicaSetId: 11, Seq: 100,
 		FlushedSeq: 90, Files: 2, DiskBytes: 4096, CacheBytes: 512, ImmutableCaches: 1, Series: 3, Tombstones: 1,
 		ExpiredBefore: -1, Writes: 100, Commits: 12}},
+	{"ping", &Ping{FromNode: 3, Version: 1 << 40}},
+	{"pong", &Pong{NodeId: 2, Version: 1<<40 + 1, StartedUnixMs: 1_764_806_400_000}},
 }
 
 func TestGoldenEncoding(t *testing.T) {

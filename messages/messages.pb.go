@@ -2008,6 +2008,123 @@ func (x *VnodeStats) GetCommits() uint64 {
 	return 0
 }
 
+// Ping is a node's liveness probe of a peer (actors/liveness). It carries the sender's hybrid
+// logical clock, which the peer observes, so nodes' clocks move past each other's even while no
+// data flows.
+type Ping struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FromNode      uint64                 `protobuf:"varint,1,opt,name=from_node,json=fromNode,proto3" json:"from_node,omitempty"`
+	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"` // the sender's HLC now
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ping) Reset() {
+	*x = Ping{}
+	mi := &file_messages_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ping) ProtoMessage() {}
+
+func (x *Ping) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ping.ProtoReflect.Descriptor instead.
+func (*Ping) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Ping) GetFromNode() uint64 {
+	if x != nil {
+		return x.FromNode
+	}
+	return 0
+}
+
+func (x *Ping) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// Pong answers a Ping with the answering node's id, clock and start time (a changed start time
+// says the peer restarted in between).
+type Pong struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	StartedUnixMs int64                  `protobuf:"varint,3,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Pong) Reset() {
+	*x = Pong{}
+	mi := &file_messages_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Pong) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Pong) ProtoMessage() {}
+
+func (x *Pong) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Pong.ProtoReflect.Descriptor instead.
+func (*Pong) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Pong) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *Pong) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Pong) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
 var File_messages_proto protoreflect.FileDescriptor
 
 const file_messages_proto_rawDesc = "" +
@@ -2183,7 +2300,14 @@ const file_messages_proto_rawDesc = "" +
 	"tombstones\x12%\n" +
 	"\x0eexpired_before\x18\x0e \x01(\x03R\rexpiredBefore\x12\x16\n" +
 	"\x06writes\x18\x0f \x01(\x04R\x06writes\x12\x18\n" +
-	"\acommits\x18\x10 \x01(\x04R\acommits*\x81\x01\n" +
+	"\acommits\x18\x10 \x01(\x04R\acommits\"=\n" +
+	"\x04Ping\x12\x1b\n" +
+	"\tfrom_node\x18\x01 \x01(\x04R\bfromNode\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"a\n" +
+	"\x04Pong\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12&\n" +
+	"\x0fstarted_unix_ms\x18\x03 \x01(\x03R\rstartedUnixMs*\x81\x01\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCONSISTENCY_ANY\x10\x01\x12\x13\n" +
@@ -2215,7 +2339,7 @@ func file_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_messages_proto_goTypes = []any{
 	(Consistency)(0),         // 0: chronogo.messages.Consistency
 	(ErrorCode)(0),           // 1: chronogo.messages.ErrorCode
@@ -2242,6 +2366,8 @@ var file_messages_proto_goTypes = []any{
 	(*CompactRequest)(nil),   // 22: chronogo.messages.CompactRequest
 	(*StatsRequest)(nil),     // 23: chronogo.messages.StatsRequest
 	(*VnodeStats)(nil),       // 24: chronogo.messages.VnodeStats
+	(*Ping)(nil),             // 25: chronogo.messages.Ping
+	(*Pong)(nil),             // 26: chronogo.messages.Pong
 }
 var file_messages_proto_depIdxs = []int32{
 	0,  // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
@@ -2276,7 +2402,7 @@ func file_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_proto_rawDesc), len(file_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

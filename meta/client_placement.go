@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/chronogo/chronogo/meta/placement"
@@ -161,4 +162,18 @@ func (c *Client) PlacedDatabases(ctx context.Context) ([]PlacedDatabase, error) 
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// SetNodeDown reports a node seen down (down) or up again; the first down report dates it.
+// A report about a node that is not registered changes nothing.
+func (c *Client) SetNodeDown(ctx context.Context, id uint64, down bool) error {
+	_, err := c.proposePlacement(ctx, placement.Command{Op: placement.OpNodeState, Node: &Node{ID: id}, Down: down})
+	return err
+}
+
+// CachedDownSince returns the nodes the cached placement holds down, with since when (unix ns).
+func (c *Client) CachedDownSince() map[uint64]int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return maps.Clone(c.placement.DownSince)
 }

@@ -108,6 +108,12 @@ func TestClient(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []Node{{ID: 1, Role: "standalone"}}, nodes)
 		require.Equal(t, nodes, c.CachedNodes())
+		require.NoError(t, c.SetNodeDown(ctx, 1, true))
+		require.Contains(t, c.CachedDownSince(), uint64(1), "a node reported down")
+		require.NoError(t, c.SetNodeDown(ctx, 1, false))
+		require.Empty(t, c.CachedDownSince())
+		require.NoError(t, c.SetNodeDown(ctx, 99, true), "an unknown node changes nothing")
+		require.Empty(t, c.CachedDownSince())
 
 		ts := int64(90 * time.Minute)
 		b, err := c.BucketFor(ctx, DefaultTenant, "metrics", ts)

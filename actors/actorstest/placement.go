@@ -45,6 +45,18 @@ func (p *MemPlacement) SetNode(n meta.Node) {
 	p.nodes[n.ID] = n
 }
 
+// Nodes lists the nodes by id (as meta.Client.CachedNodes does; liveness.Config.Peers).
+func (p *MemPlacement) Nodes() []meta.Node {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]meta.Node, 0, len(p.nodes))
+	for _, n := range p.nodes {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // AddDatabase registers a database.
 func (p *MemPlacement) AddDatabase(db meta.Database) {
 	p.mu.Lock()

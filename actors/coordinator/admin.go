@@ -55,7 +55,7 @@ func (c *Client) fanOut(ctx context.Context, tenant, db string, minT, maxT int64
 type adminReplica struct {
 	v    meta.Vnode
 	set  *replicaSetState
-	f    *actor.Future
+	f    *actor.Future // nil when it was not sent: its node is down
 	wire proto.Message // what a remote replica was sent (nil for the local one)
 }
 
@@ -118,12 +118,20 @@ func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, max
 					st.failed(v, err, false)
 					continue
 				}
+				if c.cfg.down(v.NodeID) {
+					pending = append(pending, adminReplica{v, st, nil, wire}) // hinted at once
+					continue
+				}
 				pending = append(pending, adminReplica{v, st, c.root.RequestFuture(pid, env, remoteTimeout), wire})
 			}
 		}
 	}
 	for _, p := range pending {
-		res, err := p.f.Result()
+		var res any
+		err := fmt.Errorf("node %d: %w", p.v.NodeID, ErrPeerDown)
+		if p.f != nil {
+			res, err = p.f.Result()
+		}
 		if err == nil {
 			err = collect(p.set.route.ReplicaSet, res)
 		}

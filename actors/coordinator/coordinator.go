@@ -37,7 +37,11 @@ type Config struct {
 	// RequestTimeout bounds requests whose context has no deadline (default 10 s).
 	RequestTimeout time.Duration
 	MaxInflight    int // writes in flight before ErrOverloaded (default 1024)
-	Logger         logrus.FieldLogger
+	// Liveness, when set, says which nodes are seen down (actors/liveness): reads try their
+	// replicas last, and writes, deletes and renames hint them at once instead of waiting for
+	// ReplicaTimeout.
+	Liveness Liveness
+	Logger   logrus.FieldLogger
 
 	// Remote reads (remote_read.go, hedge.go; defaults applied there).
 	// HedgeDelay is how long a read waits for a remote replica's first chunk before it asks the
@@ -64,6 +68,16 @@ func (c Config) withDefaults() Config {
 		c.Logger = logrus.StandardLogger()
 	}
 	return c
+}
+
+// Liveness tells nodes seen down (a nil *liveness.Status says none).
+type Liveness interface {
+	Down(nodeID uint64) bool
+}
+
+// down reports whether node id is seen down.
+func (c Config) down(id uint64) bool {
+	return c.Liveness != nil && c.Liveness.Down(id)
 }
 
 // writeRequest asks the coordinator to write a batch of one collection.

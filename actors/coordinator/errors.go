@@ -13,6 +13,9 @@ import (
 var (
 	// ErrOverloaded is returned when the coordinator has too many writes in flight; retry later.
 	ErrOverloaded = errors.New("coordinator overloaded: too many writes in flight")
+	// ErrPeerDown is the failure of a replica on a node seen down: it was not sent, and gets
+	// the request as a hint.
+	ErrPeerDown = errors.New("node is down")
 	// errNoReply is a reply of an unexpected type.
 	errNoReply = errors.New("unexpected reply")
 )

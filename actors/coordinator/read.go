@@ -144,7 +144,8 @@ type candidate struct {
 }
 
 // candidates are rs's replicas in the order reads try them: local ones first, then the others in
-// placement order (stable, so that every reader of a replica set prefers the same replica).
+// placement order (stable, so that every reader of a replica set prefers the same replica), and
+// last the ones on nodes seen down (tried only when no other replica answers).
 func (c *Client) candidates(rs meta.ReplicaSet) []candidate {
 	out := make([]candidate, 0, len(rs.Vnodes))
 	for _, v := range rs.Vnodes {
@@ -152,9 +153,11 @@ func (c *Client) candidates(rs meta.ReplicaSet) []candidate {
 			out = append(out, candidate{v: v, local: true})
 		}
 	}
-	for _, v := range rs.Vnodes {
-		if v.NodeID != c.cfg.NodeID {
-			out = append(out, candidate{v: v})
+	for _, down := range []bool{false, true} {
+		for _, v := range rs.Vnodes {
+			if v.NodeID != c.cfg.NodeID && c.cfg.down(v.NodeID) == down {
+				out = append(out, candidate{v: v})
+			}
 		}
 	}
 	return out

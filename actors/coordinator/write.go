@@ -133,6 +133,9 @@ func (j *writeJob) target(ctx context.Context, rep *replica) (*actor.PID, any, e
 	if rep.nodeID == j.cfg.NodeID {
 		return j.cfg.Manager, &vnode.LocalWrite{Header: rep.header, Batch: rep.batch}, nil
 	}
+	if j.cfg.down(rep.nodeID) {
+		return nil, nil, fmt.Errorf("node %d: %w", rep.nodeID, ErrPeerDown)
+	}
 	node, err := j.cfg.Placement.Node(ctx, rep.nodeID)
 	if err != nil {
 		return nil, nil, err
@@ -232,7 +235,7 @@ func retryable(err error) bool {
 	if errors.As(err, &re) {
 		return messages.Retryable(re.Code)
 	}
-	return errors.Is(err, actor.ErrTimeout) || errors.Is(err, actor.ErrDeadLetter)
+	return errors.Is(err, actor.ErrTimeout) || errors.Is(err, actor.ErrDeadLetter) || errors.Is(err, ErrPeerDown)
 }
 
 // maybeReply answers the requester once every replica set is decided.

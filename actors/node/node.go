@@ -37,9 +37,11 @@ import (
 	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/actors/handoff"
+	"github.com/chronogo/chronogo/actors/liveness"
 	"github.com/chronogo/chronogo/actors/reader"
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
 	"github.com/chronogo/chronogo/storage/index"
@@ -106,7 +108,14 @@ type Config struct {
 	// PeerTLSServer and PeerTLSClient, when set, make actor traffic between nodes mutual TLS
 	// (the server config must require and verify client certificates).
 	PeerTLSServer, PeerTLSClient *tls.Config
-	Logger                       logrus.FieldLogger
+	// Peers lists the cluster's nodes for the liveness watcher (the placement's cached list);
+	// with an ActorAddr and Peers set, the node watches and probes its peers (actors/liveness),
+	// routes around the ones that are down and tells ReportPeer of every change.
+	Peers      func() []meta.Node
+	ReportPeer func(ctx context.Context, id uint64, down bool) error
+	// Liveness tunes the watcher (NodeID, Peers, Clock, Report and Logger are set by the node).
+	Liveness liveness.Config
+	Logger   logrus.FieldLogger
 }
 
 // Node is a running node.
@@ -119,6 +128,7 @@ type Node struct {
 	reader  *actor.PID
 	handoff *handoff.Handoff
 	coord   *coordinator.Client
+	live    *liveness.Watcher // nil without remote or Peers
 
 	sweepStop, sweepDone chan struct{} // the sweeper of dropped buckets (nil when it does not run)
 	sweepNow             chan struct{}
@@ -182,10 +192,26 @@ func Start(cfg Config) (*Node, error) {
 		n.shutdownSystem()
 		return nil, fmt.Errorf("starting node: %w", err)
 	}
+	var down coordinator.Liveness
+	if cfg.ActorAddr != "" && cfg.Peers != nil {
+		lcfg := cfg.Liveness
+		lcfg.NodeID, lcfg.Peers, lcfg.Clock, lcfg.Report, lcfg.Logger = cfg.NodeID, cfg.Peers, cfg.Clock, cfg.ReportPeer, log
+		if n.live, err = liveness.Spawn(n.sys, lcfg); err != nil {
+			_ = n.handoff.Stop()
+			_ = n.sys.Root.StopFuture(n.reader).Wait()
+			_ = n.sys.Root.StopFuture(mgr).Wait()
+			n.shutdownSystem()
+			return nil, fmt.Errorf("starting node: %w", err)
+		}
+		down = n.live.Status()
+	}
 	n.coord, err = coordinator.Spawn(n.sys, coordinator.Config{NodeID: cfg.NodeID, Placement: cfg.Placement, Manager: mgr, Clock: cfg.Clock,
 		Handoff: n.handoff.PID(), ReplicaTimeout: cfg.ReplicaTimeout, RequestTimeout: cfg.RequestTimeout, Logger: log,
-		HedgeDelay: cfg.HedgeDelay, ScanChunkBytes: cfg.ScanChunkBytes})
+		HedgeDelay: cfg.HedgeDelay, ScanChunkBytes: cfg.ScanChunkBytes, Liveness: down})
 	if err != nil {
+		if n.live != nil {
+			_ = n.live.Stop()
+		}
 		_ = n.handoff.Stop()
 		_ = n.sys.Root.StopFuture(n.reader).Wait()
 		_ = n.sys.Root.StopFuture(mgr).Wait()
@@ -227,6 +253,11 @@ func (n *Node) startRemote(addr string) (err error) {
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 5 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))),
 		remote.WithServerOptions(serverOpts...))
+	// One connection attempt per endpoint (then 2 s and the endpoint is dropped; the next message
+	// opens a new one) instead of five: an endpoint writer retries inside its actor, so stopping a
+	// node waited up to 10 s for the writers to a peer that is down, which the liveness probes
+	// always have. Coordinators and hints have their own deadlines and retries.
+	rcfg.MaxRetryCount = 1
 	r := remote.NewRemote(n.sys, rcfg)
 	defer func() {
 		// remote.Start panics when it cannot listen
@@ -409,6 +440,14 @@ func replyErr(res any, err error) error {
 	return nil
 }
 
+// Peers is the liveness watcher's view of the other nodes (nil without one).
+func (n *Node) Peers() []liveness.Peer {
+	if n.live == nil {
+		return nil
+	}
+	return n.live.Status().Peers()
+}
+
 // HandoffStats returns the hint queues' figures by target node (for /metrics).
 func (n *Node) HandoffStats() []handoff.TargetStats { return n.handoff.Stats() }
 
@@ -431,6 +470,12 @@ func (n *Node) Stop(ctx context.Context) error {
 		if err := n.coord.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping coordinator: %w", err))
 		}
+		if n.live != nil {
+			// peers watching this node see it stop (down at once), before its connections drop
+			if err := n.live.Stop(); err != nil {
+				errs = append(errs, fmt.Errorf("stopping liveness: %w", err))
+			}
+		}
 		// hint queues are synced and closed; unreplayed hints wait for the next start
 		if err := n.handoff.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping handoff: %w", err))
@@ -449,9 +494,23 @@ func (n *Node) Stop(ctx context.Context) error {
 	return n.stopErr
 }
 
+// remoteStopGrace bounds the graceful stop of the actor server: peers keep their streams to this
+// node open (they probe it every second), and gRPC's graceful stop would wait for them.
+const remoteStopGrace = time.Second
+
 func (n *Node) shutdownSystem() {
 	if n.remote != nil {
-		n.remote.Shutdown(true)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			n.remote.Shutdown(true)
+		}()
+		select {
+		case <-done:
+		case <-time.After(remoteStopGrace):
+			n.remote.Shutdown(false) // closes the server and its streams; the graceful stop returns
+			<-done                   // (after endpoint writers still retrying a dead peer give up)
+		}
 	}
 	n.sys.Shutdown()
 }

@@ -51,6 +51,8 @@ type config struct {
 	MessageMemory   string        `yaml:"message-memory"`
 	ConnIdleTimeout time.Duration `yaml:"conn-idle-timeout"`
 	FrameTimeout    time.Duration `yaml:"frame-timeout"`
+	// NodeDownAfter is how long a data node may be seen down before every node warns about it.
+	NodeDownAfter time.Duration `yaml:"node-down-after"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
 	TTLInterval time.Duration `yaml:"-"`
 	// SweepInterval is how often dropped buckets' data is removed (hidden flag, for tests).
@@ -67,7 +69,7 @@ func defaultConfig() config {
 	return config{DataDir: "./data", MongoAddr: "127.0.0.1:27017", HTTPAddr: "127.0.0.1:8080", ClusterRole: "standalone",
 		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB", MaxBodySize: "25MB",
 		MaxConnections: 4096, CursorMemory: "1GiB", SortMemory: "32MiB", MessageMemory: "1GiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
-		TTLInterval: 60 * time.Second, SweepInterval: 5 * time.Minute, SettleAfter: time.Minute}
+		TTLInterval: 60 * time.Second, SweepInterval: 5 * time.Minute, SettleAfter: time.Minute, NodeDownAfter: 5 * time.Minute}
 }
 
 // loadFile reads a YAML config file; flags given on the command line win over it.
@@ -126,6 +128,9 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	}
 	if fromFile.FrameTimeout != 0 && !flags.Changed("frame-timeout") {
 		c.FrameTimeout = fromFile.FrameTimeout
+	}
+	if fromFile.NodeDownAfter != 0 && !flags.Changed("node-down-after") {
+		c.NodeDownAfter = fromFile.NodeDownAfter
 	}
 	if fromFile.ShardCount != 0 && !flags.Changed("shard-count") {
 		c.ShardCount = fromFile.ShardCount

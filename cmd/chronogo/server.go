@@ -181,6 +181,12 @@ func runMetaNode(ctx context.Context, cfg config, log logrus.FieldLogger) error 
 	defer host.Close()
 	ready.Store(host)
 	svc.SetHost(host)
+	down := newDownNodes(host.Client(), cfg.NodeDownAfter, log.WithField("component", "nodes"))
+	if err := prometheus.Register(down); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	defer prometheus.Unregister(down)
+	go down.run(ctx)
 	log.WithFields(logrus.Fields{"http_addr": httpLn.Addr().String(), "raft_addr": cfg.RaftAddr, "data_dir": cfg.DataDir,
 		"version": version}).Info("chronogo meta node is ready")
 	select {
@@ -238,7 +244,8 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		PeerTLSServer: cfg.tls.peerServer, PeerTLSClient: cfg.tls.peerClient, SweepInterval: cfg.SweepInterval,
 		Vnodes:    vnode.Config{SettleAfter: cfg.SettleAfter},
 		Engine:    engine.Options{CacheSize: cacheSize},
-		Placement: actors.MetaPlacement{C: mc, Linearizable: cfg.ClusterRole == "dnode"}, Logger: entry.WithField("component", "node")})
+		Placement: actors.MetaPlacement{C: mc, Linearizable: cfg.ClusterRole == "dnode"}, Logger: entry.WithField("component", "node"),
+		Peers: mc.CachedNodes, ReportPeer: mc.SetNodeDown})
 	if err != nil {
 		return fmt.Errorf("start node: %w", err)
 	}
@@ -258,6 +265,12 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	defer prometheus.Unregister(collector)
+	down := newDownNodes(mc, cfg.NodeDownAfter, entry.WithField("component", "nodes"))
+	if err := prometheus.Register(down); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	defer prometheus.Unregister(down)
+	go down.run(ctx)
 
 	maxBody, _ := cfg.maxBodyBytes() // checked by validate
 	cursorMem, _ := humanize.ParseBytes(cfg.CursorMemory)

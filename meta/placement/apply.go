@@ -28,6 +28,8 @@ func apply(s *State, c Command) Result {
 		return dropBucket(s, c)
 	case OpDropBuckets:
 		return dropBuckets(s, c)
+	case OpNodeState:
+		return nodeState(s, c)
 	}
 	return invalid("unknown op %q", c.Op)
 }
@@ -37,8 +39,8 @@ func invalid(format string, args ...any) Result {
 	return Result{Code: CodeInvalid, Message: fmt.Sprintf(format, args...)}
 }
 
-// registerNode adds a node or updates its addresses and role. Re-registering an unchanged node
-// changes nothing.
+// registerNode adds a node or updates its addresses and role, and marks it up. Re-registering an
+// unchanged node that is up changes nothing.
 func registerNode(s *State, c Command) Result {
 	if c.Node == nil || c.Node.ID == 0 {
 		return invalid("node id is zero")
@@ -53,10 +55,11 @@ func registerNode(s *State, c Command) Result {
 		return 0
 	})
 	if found {
-		if s.Nodes[i].Node == *c.Node {
+		if s.Nodes[i].Node == *c.Node && s.Nodes[i].DownSince == 0 {
 			return Result{Code: CodeOK}
 		}
-		s.Nodes[i].Node, s.Nodes[i].UpdatedAt = *c.Node, c.Now
+		// a node registers when it starts: it is up
+		s.Nodes[i].Node, s.Nodes[i].UpdatedAt, s.Nodes[i].DownSince = *c.Node, c.Now, 0
 	} else {
 		s.Nodes = slices.Insert(s.Nodes, i, NodeRecord{Node: *c.Node, RegisteredAt: c.Now, UpdatedAt: c.Now})
 	}
@@ -64,10 +67,49 @@ func registerNode(s *State, c Command) Result {
 	return Result{Code: CodeOK}
 }
 
+// nodeState marks a registered node down since Now, or up. A node already in that state is left
+// as it is (the first report of a down node dates it).
+func nodeState(s *State, c Command) Result {
+	if c.Node == nil || c.Node.ID == 0 {
+		return invalid("node id is zero")
+	}
+	i := slices.IndexFunc(s.Nodes, func(r NodeRecord) bool { return r.Node.ID == c.Node.ID })
+	if i < 0 {
+		return Result{Code: CodeNotFound, Message: fmt.Sprintf("node %d is not registered", c.Node.ID)}
+	}
+	r := &s.Nodes[i]
+	switch {
+	case c.Down && r.DownSince == 0:
+		r.DownSince = max(c.Now, 1)
+	case !c.Down && r.DownSince != 0:
+		r.DownSince = 0
+	default:
+		return Result{Code: CodeOK}
+	}
+	s.Version++
+	return Result{Code: CodeOK}
+}
+
+// placeable are the nodes new vnodes go to: the nodes that are up when there are enough of them
+// for the replication factor, else every node (a replica on a down node gets its writes as hints).
+func placeable(s *State, rf int) []NodeRecord {
+	up := make([]NodeRecord, 0, len(s.Nodes))
+	for _, r := range s.Nodes {
+		if r.DownSince == 0 {
+			up = append(up, r)
+		}
+	}
+	if len(up) >= rf {
+		return up
+	}
+	return s.Nodes
+}
+
 // createBucket returns the bucket covering TS, creating it when missing: [start, end) from
 // BucketRange (clipped to its neighbours so buckets never overlap), ShardCount replica sets of
 // ReplicationFactor vnodes. Replica set i places vnode j on node (Cursor + i + j) mod n of the
-// nodes sorted by ID, so a set's vnodes sit on distinct nodes; Cursor then advances by ShardCount.
+// placeable nodes sorted by ID, so a set's vnodes sit on distinct nodes; Cursor then advances by
+// ShardCount.
 // Ids come from LastID in order: bucket, then per replica set its id and its vnodes'.
 func createBucket(s *State, c Command) Result {
 	o := c.Options
@@ -108,11 +150,12 @@ func createBucket(s *State, c Command) Result {
 	}
 	b := model.Bucket{ID: s.nextID(), Tenant: c.Tenant, DB: c.DB, Start: start, End: end,
 		ReplicaSets: make([]model.ReplicaSet, o.ShardCount)}
-	n := uint64(len(s.Nodes))
+	nodes := placeable(s, o.ReplicationFactor)
+	n := uint64(len(nodes))
 	for rs := range b.ReplicaSets {
 		set := model.ReplicaSet{ID: s.nextID(), Vnodes: make([]model.Vnode, o.ReplicationFactor)}
 		for j := range set.Vnodes {
-			node := s.Nodes[(s.Cursor+uint64(rs)+uint64(j))%n].Node.ID
+			node := nodes[(s.Cursor+uint64(rs)+uint64(j))%n].Node.ID
 			set.Vnodes[j] = model.Vnode{ID: s.nextID(), NodeID: node}
 		}
 		b.ReplicaSets[rs] = set

@@ -165,3 +165,55 @@ func TestDropAndExpired(t *testing.T) {
 	require.Empty(t, v)
 	require.Empty(t, s.Buckets)
 }
+
+// TestNodeState: a node reported down is dated by the first report, shows in the View, and is up
+// again after an up report or a registration (a node registers when it starts); unknown nodes
+// are not found.
+func TestNodeState(t *testing.T) {
+	s := New()
+	nodes(s, 1, 2)
+	v0 := s.Version
+	require.Equal(t, CodeOK, Apply(s, Command{Op: OpNodeState, Node: &model.Node{ID: 2}, Down: true, Now: 100}).Code)
+	require.Equal(t, CodeOK, Apply(s, Command{Op: OpNodeState, Node: &model.Node{ID: 2}, Down: true, Now: 200}).Code)
+	require.Equal(t, v0+1, s.Version, "a second down report changes nothing")
+	require.EqualValues(t, 100, s.Nodes[1].DownSince)
+	view, _ := s.Lookup(ViewQuery{})
+	require.Equal(t, map[uint64]int64{2: 100}, view.(View).DownSince)
+
+	require.Equal(t, CodeOK, Apply(s, Command{Op: OpNodeState, Node: &model.Node{ID: 2}, Now: 300}).Code)
+	require.Zero(t, s.Nodes[1].DownSince)
+	require.Equal(t, v0+2, s.Version)
+	Apply(s, Command{Op: OpNodeState, Node: &model.Node{ID: 2}, Down: true, Now: 400})
+	require.Equal(t, CodeOK, Apply(s, Command{Op: OpRegisterNode, Node: &model.Node{ID: 2}, Now: 500}).Code)
+	require.Zero(t, s.Nodes[1].DownSince, "a node that registers is up")
+	view, _ = s.Lookup(ViewQuery{})
+	require.Empty(t, view.(View).DownSince)
+
+	require.Equal(t, CodeNotFound, Apply(s, Command{Op: OpNodeState, Node: &model.Node{ID: 9}, Down: true}).Code)
+	require.Equal(t, CodeInvalid, Apply(s, Command{Op: OpNodeState, Down: true}).Code)
+}
+
+// TestCreateBucketAvoidsDownNodes: new vnodes go to nodes that are up when enough are, and to
+// every node when not (their writes reach a down node as hints).
+func TestCreateBucketAvoidsDownNodes(t *testing.T) {
+	s := New()
+	nodes(s, 1, 2, 3, 4)
+	Apply(s, Command{Op: OpNodeState, Node: &model.Node{ID: 3}, Down: true, Now: 1})
+	for ts := int64(0); ts < 100; ts += 10 {
+		r := Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: ts, Options: opts(10, 2, 3)})
+		require.Equal(t, CodeCreated, r.Code)
+		for _, rs := range r.Bucket.ReplicaSets {
+			for _, v := range rs.Vnodes {
+				require.NotEqual(t, uint64(3), v.NodeID, "a vnode placed on the down node")
+			}
+		}
+	}
+	Apply(s, Command{Op: OpNodeState, Node: &model.Node{ID: 4}, Down: true, Now: 2})
+	r := Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: 500, Options: opts(10, 1, 3)})
+	require.Equal(t, CodeCreated, r.Code, "two nodes up of three needed: placed on every node")
+	seen := map[uint64]bool{}
+	for _, v := range r.Bucket.ReplicaSets[0].Vnodes {
+		seen[v.NodeID] = true
+	}
+	require.Len(t, seen, 3, "still three distinct nodes")
+}

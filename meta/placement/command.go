@@ -11,6 +11,7 @@ const (
 	OpCreateBucket Op = "create_bucket"
 	OpDropBucket   Op = "drop_bucket"
 	OpDropBuckets  Op = "drop_buckets"
+	OpNodeState    Op = "node_state"
 )
 
 // Command is one proposed placement mutation. Only the fields of its Op are set. Now is the
@@ -25,6 +26,9 @@ type Command struct {
 	TS int64 `json:"ts,omitempty"`
 	// BucketID names the bucket to drop (drop_bucket).
 	BucketID uint64 `json:"bucket_id,omitempty"`
+	// Down is the state a node_state command reports for Node.ID: down (seen gone by a peer's
+	// liveness watcher) or up again.
+	Down bool `json:"down,omitempty"`
 	// Options are the database's options, read from the catalog shard by the proposer, which the
 	// placement shard does not hold (create_bucket).
 	Options *BucketOptions `json:"options,omitempty"`

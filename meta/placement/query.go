@@ -28,11 +28,13 @@ type (
 	ViewQuery struct{}
 )
 
-// View is a copy of the placement at Version; Buckets is keyed by DBKey.
+// View is a copy of the placement at Version; Buckets is keyed by DBKey; DownSince holds the
+// nodes seen down (unix ns since when).
 type View struct {
-	Version uint64
-	Nodes   []model.Node
-	Buckets map[DBKey][]model.Bucket
+	Version   uint64
+	Nodes     []model.Node
+	Buckets   map[DBKey][]model.Bucket
+	DownSince map[uint64]int64
 }
 
 // DBKey names a database in a View.
@@ -62,7 +64,13 @@ func (s *State) Lookup(q any) (any, error) {
 		}
 		return out, nil
 	case ViewQuery:
-		v := View{Version: s.Version, Nodes: s.nodes(), Buckets: make(map[DBKey][]model.Bucket, len(s.Buckets))}
+		v := View{Version: s.Version, Nodes: s.nodes(), Buckets: make(map[DBKey][]model.Bucket, len(s.Buckets)),
+			DownSince: map[uint64]int64{}}
+		for _, r := range s.Nodes {
+			if r.DownSince != 0 {
+				v.DownSince[r.Node.ID] = r.DownSince
+			}
+		}
 		for _, bs := range s.Buckets {
 			if len(bs) > 0 {
 				v.Buckets[DBKey{Tenant: bs[0].Tenant, DB: bs[0].DB}] = cloneBuckets(bs)

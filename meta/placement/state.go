@@ -21,11 +21,12 @@ type State struct {
 	Buckets map[string][]model.Bucket `json:"buckets"`
 }
 
-// NodeRecord is a registered node and when it registered.
+// NodeRecord is a registered node, when it registered, and since when it is seen down (0: up).
 type NodeRecord struct {
 	Node         model.Node `json:"node"`
 	RegisteredAt int64      `json:"registered_at"`
 	UpdatedAt    int64      `json:"updated_at"`
+	DownSince    int64      `json:"down_since,omitempty"`
 }
 
 // New returns an empty placement.

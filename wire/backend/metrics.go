@@ -33,12 +33,16 @@ var (
 	hintsReplayed = prometheus.NewDesc("chronogo_handoff_replayed_total", "Hints the target node acknowledged.", hintLabels, nil)
 	hintsDropped  = prometheus.NewDesc("chronogo_handoff_dropped_total", "Hints dropped, by reason: expired (older than the hint window), corrupt, skipped (refused by the target), refused (queue full).",
 		[]string{"target_node", "reason"}, nil)
+
+	peerUp = prometheus.NewDesc("chronogo_peer_up", "1 if this node sees the peer up (its liveness probes answer and its watch holds), 0 if down.",
+		[]string{"peer"}, nil)
+	peerRestarts = prometheus.NewDesc("chronogo_peer_restarts_total", "Restarts of the peer this node has seen.", []string{"peer"}, nil)
 )
 
 // Describe sends the descriptors.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{vnodeDisk, vnodeCache, vnodeFiles, vnodeSeries, vnodeImmut, vnodeWrites, vnodeCommits, vnodeSeq, vnodeFlushSeq, scrapeErrors,
-		hintsQueued, hintBytes, hintsReplayed, hintsDropped} {
+		hintsQueued, hintBytes, hintsReplayed, hintsDropped, peerUp, peerRestarts} {
 		ch <- d
 	}
 }
@@ -82,5 +86,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for reason, v := range map[string]uint64{"expired": h.Expired, "corrupt": h.Corrupt, "skipped": h.Skipped, "refused": h.Refused} {
 			ch <- prometheus.MustNewConstMetric(hintsDropped, prometheus.CounterValue, float64(v), n, reason)
 		}
+	}
+	for _, p := range c.b.node.Peers() {
+		up := 0.0
+		if p.Up {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(peerUp, prometheus.GaugeValue, up, p.Name)
+		ch <- prometheus.MustNewConstMetric(peerRestarts, prometheus.CounterValue, float64(p.Restarted), p.Name)
 	}
 }
