@@ -7,11 +7,14 @@ package node
 //	 ├─ reader        remote reads of this node's vnodes (actors/reader): one cursor child per read
 //	 ├─ handoff       hinted handoff (actors/handoff): handoff/<node id> children, one durable hint
 //	 │                queue per target node; queues found on disk at start replay at once
-//	 └─ coordinator   write fan-out (actors/coordinator): one write job child per write
+//	 ├─ coordinator   write fan-out (actors/coordinator): one write job child per write
+//	 └─ liveness      the view of the other nodes (actors/liveness): watches and probes them
+//	                  (only with remote and Config.Peers)
 //
 // All are spawned from the root context, so protoactor's guardian supervises them. Node's
 // methods are the Go API the wire layer calls; they use futures with timeouts and never block an
 // actor.
+//
 // TODO(meta-watcher): spawn vnodes as meta assigns them.
 
 import (
