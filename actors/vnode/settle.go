@@ -10,7 +10,9 @@ import (
 // Settling: a vnode that has taken no write for SettleAfter (Config; default 1 minute) is put
 // in its most compact form without anyone asking, once per quiet spell: its memcache is flushed,
 // its WAL rolled and the flushed segments removed, and its files compacted fully (one file per
-// time window). A write during the work only means the next quiet spell settles again.
+// time window, then the files that deletes, expiry or renames left hidden points in are rewritten).
+// A write during the work only means the next quiet spell settles again; a delete, an expiry or a
+// rename makes a settled vnode settle again at its next check, without waiting for a quiet spell.
 
 // settleTick asks the actor to check whether it is time to settle.
 type settleTick struct{}

@@ -122,13 +122,16 @@ func (v *vnodeActor) handle(ctx actor.Context, msg any) {
 	case *GetSnapshot:
 		ctx.Respond(v.eng.Snapshot())
 	case *Delete:
+		v.settled = false // the next settling rewrites the files it hides points in
 		v.reply(ctx, ctx.Sender(), errorReply(v.eng.Delete(m.Table, m.Filter, m.MinTime, m.MaxTime, m.Version)))
 	case *DropTable:
 		sender := ctx.Sender()
 		v.whenNotFlushing(func() { v.reply(ctx, sender, errorReply(v.eng.DropTable(m.Table))) })
 	case *ExpireBefore:
+		v.settled = false
 		v.reply(ctx, ctx.Sender(), errorReply(v.eng.ExpireBefore(m.Time)))
 	case *Rename:
+		v.settled = false
 		v.reply(ctx, ctx.Sender(), v.rename(m))
 	case *PanicForTest:
 		panic(m.Reason)

@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/index"
 	"github.com/chronogo/chronogo/storage/layout"
 	"github.com/chronogo/chronogo/storage/wal"
 )
@@ -146,5 +148,29 @@ func TestVnodeSettlesWhenQuiet(t *testing.T) {
 
 	write(600, 700) // new writes: not settled until the next quiet spell
 	require.Eventually(t, settled, 10*time.Second, 50*time.Millisecond)
+	require.Equal(t, want, scanAll(t, sys, mgr, testSpec))
+
+	// a delete of one host's older half: the settled file is rewritten without it
+	vnodeDir := filepath.Dir(walDir)
+	tsmFiles := func() []string {
+		fs, err := filepath.Glob(filepath.Join(vnodeDir, "*", "*.tsm"))
+		require.NoError(t, err)
+		more, err := filepath.Glob(filepath.Join(vnodeDir, "*.tsm"))
+		require.NoError(t, err)
+		return append(fs, more...)
+	}
+	settledFile := tsmFiles()
+	require.Len(t, settledFile, 1)
+	filter := index.Match{Key: "host", Op: index.OpEq, Value: storage.StringTag("h1")}
+	res, err := sys.Root.RequestFuture(mgr, &Forward{Spec: testSpec, Msg: &Delete{Table: "cpu", Filter: filter, MinTime: 0, MaxTime: 100, Version: 1 << 40}}, timeout).Result()
+	require.NoError(t, err)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, res.(*messages.ErrorReply).GetCode(), "%v", res)
+	for p := range want {
+		if p.host == "h1" && p.ts <= 100 {
+			delete(want, p)
+		}
+	}
+	require.Eventually(t, func() bool { fs := tsmFiles(); return len(fs) == 1 && fs[0] != settledFile[0] }, 10*time.Second, 50*time.Millisecond,
+		"the settling after the delete rewrote the file")
 	require.Equal(t, want, scanAll(t, sys, mgr, testSpec))
 }

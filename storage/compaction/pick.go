@@ -168,3 +168,24 @@ func PickFull(files []summary.FileMeta, o Options) *Plan {
 	slices.SortFunc(in, func(a, b summary.FileMeta) int { return cmp.Compare(a.ID, b.ID) })
 	return &Plan{Inputs: in, OutputLevel: summary.MaxLevel, Complete: true}
 }
+
+// PickRewrite returns a plan that rewrites the first file (by id) for which holdsHidden is true,
+// with every file overlapping it, at the deepest of their levels; nil when no file qualifies. Full
+// compactions use it once the vnode is in its most compact form: a delete or an expiry leaves
+// points in files that only a rewrite removes (tombstone-aware picking).
+func PickRewrite(files []summary.FileMeta, holdsHidden func(summary.FileMeta) bool) *Plan {
+	in := slices.Clone(files)
+	slices.SortFunc(in, func(a, b summary.FileMeta) int { return cmp.Compare(a.ID, b.ID) })
+	for _, f := range in {
+		if !holdsHidden(f) {
+			continue
+		}
+		inputs := closure(files, []summary.FileMeta{f})
+		var out uint8
+		for _, g := range inputs {
+			out = max(out, g.Level)
+		}
+		return &Plan{Inputs: inputs, OutputLevel: max(out, 1), Complete: true}
+	}
+	return nil
+}

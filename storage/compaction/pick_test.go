@@ -314,3 +314,18 @@ func TestPickFull(t *testing.T) {
 	require.NotNil(t, p, "a single file below the last level still moves down")
 	require.Equal(t, uint8(summary.MaxLevel), p.OutputLevel)
 }
+
+// TestPickRewrite: the first qualifying file by id is rewritten with every file overlapping it, at
+// the deepest of their levels; none qualifying is no plan.
+func TestPickRewrite(t *testing.T) {
+	files := []summary.FileMeta{fm(7, 4, 0, 99), fm(3, 2, 200, 299), fm(5, 3, 250, 400), fm(9, 4, 500, 599)}
+	require.Nil(t, compaction.PickRewrite(files, func(summary.FileMeta) bool { return false }))
+	p := compaction.PickRewrite(files, func(f summary.FileMeta) bool { return f.ID == 5 || f.ID == 9 })
+	require.NotNil(t, p)
+	require.Equal(t, []uint64{3, 5}, ids(p.Inputs), "file 5 (the first by id) with file 3 it overlaps")
+	require.EqualValues(t, 3, p.OutputLevel)
+	require.True(t, p.Complete)
+	p = compaction.PickRewrite(files, func(f summary.FileMeta) bool { return f.ID == 9 })
+	require.Equal(t, []uint64{9}, ids(p.Inputs))
+	require.EqualValues(t, 4, p.OutputLevel)
+}

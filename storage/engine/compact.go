@@ -29,8 +29,13 @@ type CompactionJob struct {
 // Plan is the job's plan (for logs and tests).
 func (j *CompactionJob) Plan() *compaction.Plan { return j.plan }
 
-// StartCompaction returns the next due compaction (full: merge toward one file per range), or nil.
+// StartCompaction returns the next due compaction (full: merge toward one file per range, then
+// rewrite the files that hold points deletes or expiry hide), or nil.
 func (v *Vnode) StartCompaction(full bool) *CompactionJob {
+	var rewrite *compaction.Plan
+	if full {
+		rewrite = v.pickRewrite()
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.closed || v.compacting {
@@ -39,6 +44,9 @@ func (v *Vnode) StartCompaction(full bool) *CompactionJob {
 	var p *compaction.Plan
 	if full {
 		p = compaction.PickFull(v.cur.metas(), v.opts.Compaction)
+		if p == nil && rewrite != nil && v.cur.hasFiles(rewrite.Inputs) {
+			p = rewrite
+		}
 	} else {
 		p = compaction.Pick(v.cur.metas(), v.opts.Compaction)
 	}
@@ -59,6 +67,28 @@ func (v *Vnode) StartCompaction(full bool) *CompactionJob {
 	}
 	v.compacting = true
 	return j
+}
+
+// pickRewrite is the plan of a rewrite of files that hold points deletes or expiry hide
+// (compaction.PickRewrite), chosen from a reference to the current version without the vnode's
+// lock: it may read blocks.
+func (v *Vnode) pickRewrite() *compaction.Plan {
+	v.mu.Lock()
+	if v.closed {
+		v.mu.Unlock()
+		return nil
+	}
+	cur := v.cur.ref()
+	v.mu.Unlock()
+	defer cur.unref()
+	byID := map[uint64]*fileHandle{}
+	for _, h := range cur.files {
+		byID[h.meta.ID] = h
+	}
+	return compaction.PickRewrite(cur.metas(), func(m summary.FileMeta) bool {
+		h := byID[m.ID]
+		return h != nil && cur.holdsHidden(h)
+	})
 }
 
 // Run merges the inputs into the output file.

@@ -84,6 +84,50 @@ func (v *version) metas() []summary.FileMeta {
 	return out
 }
 
+// holdsHidden reports whether file h still holds points the expiry or a tombstone hides. Blocks
+// that cannot hold any (outside every tombstone's range or series, or newer than it) are skipped
+// by their index entry; a block wholly inside a tombstone and older than it qualifies at once; the
+// others (at a tombstone's edges) are read and checked point by point. A file a compaction wrote
+// after the tombstone keeps no such point, so it does not qualify again.
+func (v *version) holdsHidden(h *fileHandle) bool {
+	if h.meta.MinTime < v.state.ExpiredBefore {
+		return true
+	}
+	var blk tsm.Block
+	for _, e := range h.r.Entries() {
+		for _, b := range e.Blocks {
+			for i := range v.tombs {
+				t := &v.tombs[i]
+				if t.MinTime > b.MaxTime || t.MaxTime < b.MinTime || b.MinVersion > t.Version || !t.HasSeries(e.Key.Series) {
+					continue
+				}
+				if t.MinTime <= b.MinTime && b.MaxTime <= t.MaxTime && b.MaxVersion < t.Version {
+					return true
+				}
+				if err := h.r.ReadBlock(b, e.Key.Type, &blk); err != nil {
+					return false // damage: reads and compactions report and quarantine it
+				}
+				for k, ts := range blk.Times {
+					if t.Hides(e.Key.Series, ts, blk.Versions[k], blk.Seqs[k]) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// hasFiles reports whether every file of fs is still live in v.
+func (v *version) hasFiles(fs []summary.FileMeta) bool {
+	for _, f := range fs {
+		if !slices.ContainsFunc(v.files, func(h *fileHandle) bool { return h.meta.ID == f.ID }) {
+			return false
+		}
+	}
+	return true
+}
+
 // seriesHidden reports whether any tombstone or the expiry can hide points of series s.
 func (v *version) seriesHidden(s storage.SeriesID) bool {
 	if v.state.ExpiredBefore != minTime {
