@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,21 +24,26 @@ import (
 
 // inspectCommand reads storage files offline with the storage packages' own decoders.
 func inspectCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "inspect", Short: "Read data files offline: dump TSM, WAL and summary files, verify checksums"}
-	var indexOnly bool
+	cmd := &cobra.Command{Use: "inspect", Short: "Read data files offline: dump TSM, WAL and summary files, verify checksums",
+		Long: "Read data files offline with the storage packages' own decoders. Times print as RFC 3339 (UTC), types by\n" +
+			"their BSON names and series as line protocol writes them (cpu,host=a); --raw prints nanoseconds, hex type codes\n" +
+			"and series ids instead.",
+		Example: "  chronogo inspect dumptsm data/default/demo/1/2/3/tsm/000004.tsm\n  chronogo inspect dumpsummary --raw data/default/demo/1/2/3/summary\n  chronogo inspect verify ./data"}
+	var indexOnly, raw bool
+	cmd.PersistentFlags().BoolVar(&raw, "raw", false, "print times in ns, types as hex codes and series by id")
 	dumptsm := &cobra.Command{
 		Use: "dumptsm FILE", Short: "Print a TSM (.tsm or .delta) file: index, block metas and every point",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := expectKind(args[0], kindTSM); err != nil {
+				return err
+			}
 			r, err := tsm.Open(args[0])
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			if indexOnly {
-				return r.DumpIndex(c.OutOrStdout())
-			}
-			return r.Dump(c.OutOrStdout())
+			return r.DumpWith(c.OutOrStdout(), tsm.DumpOptions{Points: !indexOnly, Raw: raw})
 		},
 	}
 	dumptsm.Flags().BoolVar(&indexOnly, "index-only", false, "print the index only, do not read blocks")
@@ -45,7 +53,10 @@ func inspectCommand() *cobra.Command {
 			Args: cobra.MinimumNArgs(1),
 			RunE: func(c *cobra.Command, args []string) error {
 				for _, path := range args {
-					if err := dumpWAL(c.OutOrStdout(), path); err != nil {
+					if err := expectKind(path, kindWAL); err != nil {
+						return err
+					}
+					if err := dumpWAL(c.OutOrStdout(), path, timeFormat(raw)); err != nil {
 						return err
 					}
 				}
@@ -55,7 +66,12 @@ func inspectCommand() *cobra.Command {
 		&cobra.Command{
 			Use: "dumpsummary FILE", Short: "Print the version edits of a vnode's summary file",
 			Args: cobra.ExactArgs(1),
-			RunE: func(c *cobra.Command, args []string) error { return dumpSummary(c.OutOrStdout(), args[0]) },
+			RunE: func(c *cobra.Command, args []string) error {
+				if err := expectKind(args[0], kindSummary); err != nil {
+					return err
+				}
+				return dumpSummary(c.OutOrStdout(), args[0], timeFormat(raw))
+			},
 		},
 		&cobra.Command{
 			Use: "verify DIR", Short: "Check the checksums of every TSM, WAL and summary file under DIR (a data or vnode directory)",
@@ -65,7 +81,23 @@ func inspectCommand() *cobra.Command {
 	return cmd
 }
 
-func dumpWAL(w io.Writer, path string) error {
+// timeFormat prints ns timestamps: as they are with raw, else as RFC 3339 in UTC.
+func timeFormat(raw bool) func(int64) string {
+	if raw {
+		return func(ns int64) string { return strconv.FormatInt(ns, 10) }
+	}
+	return func(ns int64) string {
+		switch ns {
+		case math.MinInt64:
+			return "-inf"
+		case math.MaxInt64:
+			return "+inf"
+		}
+		return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+	}
+}
+
+func dumpWAL(w io.Writer, path string, ts func(int64) string) error {
 	fmt.Fprintf(w, "%s\n", path)
 	end, err := wal.ReadSegment(path, func(off int64, seq uint64, data []byte) error {
 		b, err := storage.DecodeBatch(data)
@@ -74,8 +106,8 @@ func dumpWAL(w io.Writer, path string) error {
 			return nil
 		}
 		lo, hi := b.MinMaxTime()
-		fmt.Fprintf(w, "  offset %d seq %d version %d: %d series, %d values, time [%d, %d]\n",
-			off, seq, b.Version, len(b.Series), b.NumValues(), lo, hi)
+		fmt.Fprintf(w, "  offset %d seq %d version %d: %d series, %d values, time [%s, %s]\n",
+			off, seq, b.Version, len(b.Series), b.NumValues(), ts(lo), ts(hi))
 		return nil
 	})
 	if err != nil {
@@ -90,7 +122,7 @@ func dumpWAL(w io.Writer, path string) error {
 	return nil
 }
 
-func dumpSummary(w io.Writer, path string) error {
+func dumpSummary(w io.Writer, path string, ts func(int64) string) error {
 	st := summary.NewState()
 	_, err := recordfile.Scan(path, summary.Magic, func(off int64, payload []byte) error {
 		e, err := summary.UnmarshalVersionEdit(payload)
@@ -100,11 +132,18 @@ func dumpSummary(w io.Writer, path string) error {
 		fmt.Fprintf(w, "offset %d: +%d files -%d files flushed_seq=%d next_file=%d max_seq=%d +%d tombstones -%d tombstones",
 			off, len(e.AddFiles), len(e.DelFiles), e.FlushedSeq, e.NextFileID, e.MaxSeq, len(e.AddTombstones), len(e.DelTombstones))
 		if e.ExpiredBefore != 0 {
-			fmt.Fprintf(w, " expired_before=%d", e.ExpiredBefore)
+			fmt.Fprintf(w, " expired_before=%s", ts(e.ExpiredBefore))
 		}
 		fmt.Fprintln(w)
 		for _, f := range e.AddFiles {
-			fmt.Fprintf(w, "  + file %d level %d size %d time [%d, %d] seq [%d, %d]\n", f.ID, f.Level, f.Size, f.MinTime, f.MaxTime, f.MinSeq, f.MaxSeq)
+			fmt.Fprintf(w, "  + file %d level %d size %d time [%s, %s] seq [%d, %d]\n", f.ID, f.Level, f.Size, ts(f.MinTime), ts(f.MaxTime), f.MinSeq, f.MaxSeq)
+		}
+		for _, t := range e.AddTombstones {
+			fmt.Fprintf(w, "  + tombstone %d: %d series, time [%s, %s], version %d seq %d", t.ID, len(t.Series), ts(t.MinTime), ts(t.MaxTime), t.Version, t.Seq)
+			if t.IsRename() {
+				fmt.Fprintf(w, ", renamed to %s", storage.DisplayKey(t.Target))
+			}
+			fmt.Fprintln(w)
 		}
 		return st.Apply(e)
 	})
@@ -185,7 +224,7 @@ func verifyEntry(path string, d fs.DirEntry) (verr error, checked, skip bool) {
 		}
 		return err, true, false
 	case name == layout.SummaryFile:
-		return dumpSummary(io.Discard, path), true, false
+		return dumpSummary(io.Discard, path, timeFormat(true)), true, false
 	case strings.HasSuffix(name, layout.BadExt) || strings.HasPrefix(name, layout.SummaryFile+".bad."):
 		return fmt.Errorf("quarantined by the server after damage was found (see its log)"), true, false
 	}

@@ -7,25 +7,46 @@ import (
 	"math"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/chronogo/chronogo/storage"
 )
 
-// Dump writes a readable listing of the file: a summary line, then each key, its block metas and every
-// point. The file is named by its base name only, so dumps are stable across directories.
-func (r *Reader) Dump(w io.Writer) error { return r.dump(w, true) }
+// Dump writes a listing of the file: a summary line, the series keys, then each key, its block
+// metas and every point, in the raw form (times in ns, types and series ids in hex), which the
+// golden files freeze. The file is named by its base name only, so dumps are stable across
+// directories.
+func (r *Reader) Dump(w io.Writer) error { return r.DumpWith(w, DumpOptions{Points: true, Raw: true}) }
 
 // DumpIndex is Dump without the points: it reads no blocks.
-func (r *Reader) DumpIndex(w io.Writer) error { return r.dump(w, false) }
+func (r *Reader) DumpIndex(w io.Writer) error { return r.DumpWith(w, DumpOptions{Raw: true}) }
 
-func (r *Reader) dump(w io.Writer, points bool) error {
+// DumpOptions choose what DumpWith prints and how.
+type DumpOptions struct {
+	Points bool // read every block and print its points
+	// Raw prints times as ns, types as hex codes and series by id; otherwise times are RFC 3339
+	// (UTC), types are BSON names and series are their keys as line protocol writes them.
+	Raw bool
+}
+
+// DumpWith writes the listing Dump describes, as o says.
+func (r *Reader) DumpWith(w io.Writer, o DumpOptions) error {
 	bw := bufio.NewWriter(w)
 	in := r.info
-	fmt.Fprintf(bw, "tsm %s: version %d, %d bytes, %d keys, %d series, %d points, time [%d, %d], seq [%d, %d]\n",
-		filepath.Base(r.path), r.version, in.Size, in.Keys, in.Series, in.Points, in.MinTime, in.MaxTime, in.MinSeq, in.MaxSeq)
+	fmtTime := func(ns int64) string { return strconv.FormatInt(ns, 10) }
+	if !o.Raw {
+		fmtTime = func(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
+	}
+	fmt.Fprintf(bw, "tsm %s: version %d, %d bytes, %d keys, %d series, %d points, time [%s, %s], seq [%d, %d]\n",
+		filepath.Base(r.path), r.version, in.Size, in.Keys, in.Series, in.Points, fmtTime(in.MinTime), fmtTime(in.MaxTime), in.MinSeq, in.MaxSeq)
+	names := map[storage.SeriesID]string{}
 	if r.version >= FormatV2 {
 		err := r.SeriesKeys(func(id storage.SeriesID, key []byte) error {
-			fmt.Fprintf(bw, "series %#016x: %s\n", uint64(id), FormatSeriesKey(key))
+			if o.Raw {
+				fmt.Fprintf(bw, "series %#016x: %s\n", uint64(id), FormatSeriesKey(key))
+			} else {
+				names[id] = storage.DisplayKey(key)
+			}
 			return nil
 		})
 		if err != nil {
@@ -35,12 +56,20 @@ func (r *Reader) dump(w io.Writer, points bool) error {
 	}
 	var b Block
 	for _, e := range r.entries {
-		fmt.Fprintf(bw, "key series=%#016x field=%q type=%#02x blocks=%d\n", uint64(e.Key.Series), e.Key.Field, uint8(e.Key.Type), len(e.Blocks))
+		if o.Raw {
+			fmt.Fprintf(bw, "key series=%#016x field=%q type=%#02x blocks=%d\n", uint64(e.Key.Series), e.Key.Field, uint8(e.Key.Type), len(e.Blocks))
+		} else {
+			series, ok := names[e.Key.Series]
+			if !ok {
+				series = fmt.Sprintf("series-id=%#016x", uint64(e.Key.Series)) // a version 1 file names no series
+			}
+			fmt.Fprintf(bw, "%s field=%q type=%s blocks=%d\n", series, e.Key.Field, e.Key.Type.Name(), len(e.Blocks))
+		}
 		for i, m := range e.Blocks {
-			fmt.Fprintf(bw, "  block %d: offset=%d size=%d count=%d time=[%d, %d] implied=%t version=[%d, %d] seq=[%d, %d] %s\n",
-				i, m.Offset, m.Size, m.Agg.Count, m.MinTime, m.MaxTime, m.timesImplied, m.MinVersion, m.MaxVersion, m.MinSeq, m.MaxSeq,
+			fmt.Fprintf(bw, "  block %d: offset=%d size=%d count=%d time=[%s, %s] implied=%t version=[%d, %d] seq=[%d, %d] %s\n",
+				i, m.Offset, m.Size, m.Agg.Count, fmtTime(m.MinTime), fmtTime(m.MaxTime), m.timesImplied, m.MinVersion, m.MaxVersion, m.MinSeq, m.MaxSeq,
 				formatAgg(&m.Agg, e.Key.Type.Class()))
-			if !points {
+			if !o.Points {
 				continue
 			}
 			if err := r.ReadBlock(m, e.Key.Type, &b); err != nil {
@@ -48,7 +77,7 @@ func (r *Reader) dump(w io.Writer, points bool) error {
 				return err
 			}
 			for j := range b.Times {
-				fmt.Fprintf(bw, "    %d %s version=%d seq=%d\n", b.Times[j], formatValue(&b.Values, j), b.Versions[j], b.Seqs[j])
+				fmt.Fprintf(bw, "    %s %s version=%d seq=%d\n", fmtTime(b.Times[j]), formatValue(&b.Values, j), b.Versions[j], b.Seqs[j])
 			}
 		}
 	}
