@@ -1860,8 +1860,9 @@ type VnodeStats struct {
 	Series          uint64                 `protobuf:"varint,12,opt,name=series,proto3" json:"series,omitempty"`
 	Tombstones      uint32                 `protobuf:"varint,13,opt,name=tombstones,proto3" json:"tombstones,omitempty"`
 	ExpiredBefore   int64                  `protobuf:"varint,14,opt,name=expired_before,json=expiredBefore,proto3" json:"expired_before,omitempty"`
-	Writes          uint64                 `protobuf:"varint,15,opt,name=writes,proto3" json:"writes,omitempty"`   // batches written since the actor started
-	Commits         uint64                 `protobuf:"varint,16,opt,name=commits,proto3" json:"commits,omitempty"` // WAL commits (group commits) since the actor started
+	Writes          uint64                 `protobuf:"varint,15,opt,name=writes,proto3" json:"writes,omitempty"`                                    // batches written since the actor started
+	Commits         uint64                 `protobuf:"varint,16,opt,name=commits,proto3" json:"commits,omitempty"`                                  // WAL commits (group commits) since the actor started
+	CompactionDue   bool                   `protobuf:"varint,17,opt,name=compaction_due,json=compactionDue,proto3" json:"compaction_due,omitempty"` // a level or window is past its compaction trigger
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -2006,6 +2007,13 @@ func (x *VnodeStats) GetCommits() uint64 {
 		return x.Commits
 	}
 	return 0
+}
+
+func (x *VnodeStats) GetCompactionDue() bool {
+	if x != nil {
+		return x.CompactionDue
+	}
+	return false
 }
 
 // Ping is a node's liveness probe of a peer (actors/liveness). It carries the sender's hybrid
@@ -2276,7 +2284,7 @@ const file_messages_proto_rawDesc = "" +
 	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\x12\x12\n" +
 	"\x04full\x18\x02 \x01(\bR\x04full\")\n" +
 	"\fStatsRequest\x12\x19\n" +
-	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\"\xd7\x03\n" +
+	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\"\xfe\x03\n" +
 	"\n" +
 	"VnodeStats\x12\x19\n" +
 	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\x12\x16\n" +
@@ -2300,7 +2308,8 @@ const file_messages_proto_rawDesc = "" +
 	"tombstones\x12%\n" +
 	"\x0eexpired_before\x18\x0e \x01(\x03R\rexpiredBefore\x12\x16\n" +
 	"\x06writes\x18\x0f \x01(\x04R\x06writes\x12\x18\n" +
-	"\acommits\x18\x10 \x01(\x04R\acommits\"=\n" +
+	"\acommits\x18\x10 \x01(\x04R\acommits\x12%\n" +
+	"\x0ecompaction_due\x18\x11 \x01(\bR\rcompactionDue\"=\n" +
 	"\x04Ping\x12\x1b\n" +
 	"\tfrom_node\x18\x01 \x01(\x04R\bfromNode\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\"a\n" +

@@ -62,10 +62,13 @@ type vnodeActor struct {
 	commits      uint64
 
 	flushJob      *engine.FlushJob
+	flushBegan    time.Time // of flushJob (metrics)
 	flushWaiters  []*actor.PID
 	flushAgain    bool     // a forced flush was asked for while one was running
 	afterFlush    []func() // requests that must not run during a flush (DropTable)
 	compactJob    *engine.CompactionJob
+	compactBegan  time.Time // of compactJob (metrics)
+	compactFull   bool
 	compactCancel context.CancelFunc
 	compactWait   []*actor.PID
 
@@ -271,7 +274,8 @@ func (v *vnodeActor) stats() *messages.VnodeStats {
 	return &messages.VnodeStats{VnodeId: v.spec.VnodeID, Tenant: v.spec.Tenant, Db: v.spec.DB, BucketId: v.spec.BucketID,
 		ReplicaSetId: v.spec.ReplicaSetID, Seq: s.Seq, FlushedSeq: s.FlushedSeq, Files: uint32(len(s.Files)),
 		DiskBytes: s.DiskBytes, CacheBytes: s.CacheBytes, ImmutableCaches: uint32(s.ImmutableCaches), Series: uint64(s.Series),
-		Tombstones: uint32(s.Tombstones), ExpiredBefore: s.ExpiredBefore, Writes: v.writes, Commits: v.commits}
+		Tombstones: uint32(s.Tombstones), ExpiredBefore: s.ExpiredBefore, Writes: v.writes, Commits: v.commits,
+		CompactionDue: v.eng.CompactionDue()}
 }
 
 // stopping commits what was written and cancels a running compaction; the engine is closed in

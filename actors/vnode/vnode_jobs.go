@@ -2,6 +2,7 @@ package vnode
 
 import (
 	"context"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
@@ -18,7 +19,7 @@ func (v *vnodeActor) startFlush(ctx actor.Context, force bool) bool {
 	if job == nil {
 		return false
 	}
-	v.flushJob = job
+	v.flushJob, v.flushBegan = job, time.Now()
 	ctx.SpawnPrefix(flushProps(v.eng, job), "flush-")
 	return true
 }
@@ -46,6 +47,7 @@ func (v *vnodeActor) flushDone(ctx actor.Context, m *flushDone) {
 	}
 	v.flushJob = nil
 	err := v.eng.FinishFlush(m.job, m.err)
+	observeFlush(v.flushBegan, m.job.OutputBytes(), err)
 	if err != nil {
 		v.settling = false // the next quiet spell tries again
 		v.log.WithError(err).Error("flush failed")
@@ -95,6 +97,7 @@ func (v *vnodeActor) maybeCompact(ctx actor.Context, full bool) bool {
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	v.compactJob, v.compactCancel = job, cancel
+	v.compactBegan, v.compactFull = time.Now(), full
 	v.log.WithFields(logrus.Fields{"inputs": len(job.Plan().Inputs), "output_level": job.Plan().OutputLevel}).Debug("compaction started")
 	ctx.SpawnPrefix(compactProps(v.eng, job, cctx), "compact-")
 	return true
@@ -118,7 +121,9 @@ func (v *vnodeActor) compactionDone(ctx actor.Context, m *compactionDone) {
 	v.compactJob = nil
 	v.compactCancel()
 	v.compactCancel = nil
-	if err := v.eng.FinishCompaction(m.job, m.err); err != nil {
+	err := v.eng.FinishCompaction(m.job, m.err)
+	observeCompaction(v.compactBegan, v.compactFull, m.job.InputBytes(), m.job.OutputBytes(), err)
+	if err != nil {
 		v.settling = false
 		v.log.WithError(err).Error("compaction failed")
 		for _, w := range v.compactWait {

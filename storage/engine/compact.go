@@ -26,6 +26,31 @@ type CompactionJob struct {
 	out    *fileHandle
 }
 
+// InputBytes is the size of the files the job merges.
+func (j *CompactionJob) InputBytes() int64 {
+	var n int64
+	for _, m := range j.plan.Inputs {
+		n += m.Size
+	}
+	return n
+}
+
+// OutputBytes is the size of the file Run wrote (0 before Run, when it failed, or when every
+// point was hidden).
+func (j *CompactionJob) OutputBytes() int64 {
+	if j.out == nil {
+		return 0
+	}
+	return j.out.meta.Size
+}
+
+// CompactionDue reports whether a compaction is due (a level or window past its trigger).
+func (v *Vnode) CompactionDue() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return compaction.Pick(v.cur.metas(), v.opts.Compaction) != nil
+}
+
 // Plan is the job's plan (for logs and tests).
 func (j *CompactionJob) Plan() *compaction.Plan { return j.plan }
 

@@ -27,6 +27,15 @@ type FlushJob struct {
 	handles []*fileHandle
 }
 
+// OutputBytes is the size of the files Run wrote (0 before Run, or when it failed).
+func (j *FlushJob) OutputBytes() int64 {
+	var n int64
+	for _, h := range j.handles {
+		n += h.meta.Size
+	}
+	return n
+}
+
 // NeedsFlush reports whether immutable caches are waiting for a flush.
 func (v *Vnode) NeedsFlush() bool {
 	v.mu.Lock()

@@ -26,6 +26,7 @@ var (
 	vnodeSeq      = prometheus.NewDesc("chronogo_vnode_seq", "Last assigned seq_no of a vnode.", labels, nil)
 	vnodeFlushSeq = prometheus.NewDesc("chronogo_vnode_flushed_seq", "Last flushed seq_no of a vnode.", labels, nil)
 	scrapeErrors  = prometheus.NewDesc("chronogo_vnode_stats_errors", "1 if the last collection of vnode figures failed.", nil, nil)
+	pendingComp   = prometheus.NewDesc("chronogo_compactions_pending", "Vnodes of this node with a compaction due (a level or time window past its trigger).", nil, nil)
 
 	hintLabels    = []string{"target_node"}
 	hintsQueued   = prometheus.NewDesc("chronogo_handoff_hints", "Hints queued on disk for a target node.", hintLabels, nil)
@@ -41,7 +42,7 @@ var (
 
 // Describe sends the descriptors.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{vnodeDisk, vnodeCache, vnodeFiles, vnodeSeries, vnodeImmut, vnodeWrites, vnodeCommits, vnodeSeq, vnodeFlushSeq, scrapeErrors,
+	for _, d := range []*prometheus.Desc{vnodeDisk, vnodeCache, vnodeFiles, vnodeSeries, vnodeImmut, vnodeWrites, vnodeCommits, vnodeSeq, vnodeFlushSeq, scrapeErrors, pendingComp,
 		hintsQueued, hintBytes, hintsReplayed, hintsDropped, peerUp, peerRestarts} {
 		ch <- d
 	}
@@ -57,6 +58,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		failed = 1
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeErrors, prometheus.GaugeValue, failed)
+	due := 0
+	for _, s := range stats {
+		if s.GetCompactionDue() {
+			due++
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(pendingComp, prometheus.GaugeValue, float64(due))
 	for _, s := range stats {
 		l := []string{s.GetTenant(), s.GetDb(), strconv.FormatUint(s.GetVnodeId(), 10)}
 		ch <- prometheus.MustNewConstMetric(vnodeDisk, prometheus.GaugeValue, float64(s.GetDiskBytes()), l...)

@@ -200,6 +200,8 @@ func (s *Server) Serve(l net.Listener) error {
 		s.conns[c] = struct{}{}
 		s.connWG.Add(1)
 		s.mu.Unlock()
+		acceptedConns.Inc()
+		openConns.Inc()
 		go c.serve()
 	}
 }
@@ -260,6 +262,7 @@ func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	openConns.Dec()
 	s.connWG.Done()
 }
 
