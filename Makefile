@@ -4,12 +4,16 @@ BIN       := bin/chronogo
 PKGS      := ./...
 CPU_DATA  ?= /tmp/chronogo-bench/cpu-100h.lp
 
-.PHONY: all build run test test-long fuzz bench bench-server vet fmt clean proto
+.PHONY: all build install run test test-long fuzz bench bench-server vet fmt clean proto
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/chronogo
+
+# chronogo into $(go env GOBIN), or $(go env GOPATH)/bin: put that directory on PATH.
+install:
+	$(GO) install ./cmd/chronogo
 
 run: build
 	./$(BIN) --data-dir=./data

@@ -61,7 +61,7 @@ func readingKeys(t *testing.T, coll *mongo.Collection) []string {
 }
 
 // TestClusterDeletesAndTTLWithANodeDown is issue #14's real-process check of deletes and expiry
-// through node loss, and of supervision across nodes: 1 mnode and 3 dnodes, replication 3. With
+// through node loss, and of supervision across nodes: 3 mnodes and 3 dnodes, replication 3. With
 // dnode3 SIGKILLed, its peers see it down within seconds (chronogo_peer_up), the placement marks
 // it down (chronogo_node_down_seconds on every node) and the mnode warns once it is down longer
 // than --node-down-after; deleteMany and a TTL expiry succeed. When dnode3 returns it is seen up,
@@ -73,7 +73,7 @@ func TestClusterDeletesAndTTLWithANodeDown(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := testCtx(t)
-	c := setup.StartClusterFlags(t, 1, 3, []string{"--node-down-after", "2s"},
+	c := setup.StartClusterFlags(t, 3, 3, []string{"--node-down-after", "2s"},
 		[]string{"--replication-factor", "3", "--ttl-interval", "500ms"})
 	cl := c.Data[0].Client()
 	db := cl.Database("fleet")
@@ -132,6 +132,22 @@ func TestClusterDeletesAndTTLWithANodeDown(t *testing.T) {
 		v, _ := metricWith(t, c.Meta[0], "chronogo_node_down_too_long", `node="dnode3"`)
 		return v == 1 && strings.Contains(c.Meta[0].Log(), "down too long")
 	}, 20*time.Second, 200*time.Millisecond, "the mnode warns about a node down longer than --node-down-after")
+
+	// a driver given every data node (they present themselves as mongos routers) goes on with
+	// the two that are up
+	hosts := []string{}
+	for _, s := range c.Data {
+		hosts = append(hosts, s.MongoAddr)
+	}
+	routers, err := mongo.Connect(options.Client().ApplyURI("mongodb://" + strings.Join(hosts, ",") + "/").SetTimeout(20 * time.Second))
+	require.NoError(t, err)
+	defer func() { _ = routers.Disconnect(ctx) }()
+	for i := range 20 {
+		_, err := routers.Database("fleet").Collection("readings").InsertOne(ctx, bson.D{{Key: "ts", Value: base.Add(time.Duration(i) * time.Millisecond)},
+			{Key: "meta", Value: bson.D{{Key: "host", Value: "r"}}}, {Key: "k", Value: fmt.Sprintf("r-%d", i)}})
+		require.NoError(t, err, "insert %d through a client of all three nodes, one down", i)
+		want = append(want, fmt.Sprintf("r-%d", i))
+	}
 
 	// deleteMany and a TTL expiry with dnode3 down
 	res, err := readings.DeleteMany(ctx, bson.D{{Key: "meta.host", Value: "h1"}})
