@@ -1,11 +1,8 @@
 package integration
 
 import (
-	"bufio"
 	"fmt"
-	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,26 +18,15 @@ import (
 // metricWith scrapes a server's /metrics and sums the samples of name whose labels contain label.
 func metricWith(t *testing.T, s *setup.Server, name, label string) (float64, bool) {
 	t.Helper()
-	resp, err := http.Get("http://" + s.HTTPAddr + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	var (
 		sum   float64
 		found bool
 	)
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") || !strings.Contains(line, label) {
-			continue
+	for series, v := range scrape(t, s) {
+		if seriesName(series) == name && strings.Contains(series, label) {
+			sum, found = sum+v, true
 		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		require.NoError(t, err, line)
-		sum, found = sum+v, true
 	}
-	require.NoError(t, sc.Err())
 	return sum, found
 }
 

@@ -1,13 +1,10 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -169,22 +166,6 @@ func clusterSurvivesMinorityLoss(t *testing.T, c *setup.Cluster) {
 
 // metricSum scrapes a server's /metrics and sums every sample of one metric (0 when absent).
 func metricSum(t *testing.T, s *setup.Server, name string) float64 {
-	resp, err := http.Get("http://" + s.HTTPAddr + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		require.NoError(t, err, line)
-		sum += v
-	}
-	require.NoError(t, sc.Err())
-	return sum
+	v, _ := metricWith(t, s, name, "")
+	return v
 }

@@ -56,16 +56,20 @@ func scrape(t *testing.T, s *setup.Server) map[string]float64 {
 	return out
 }
 
+// seriesName is the metric name of a sample's series (name{labels}).
+func seriesName(series string) string {
+	if i := strings.IndexByte(series, '{'); i >= 0 {
+		return series[:i]
+	}
+	return series
+}
+
 // metricTotal sums the samples of metric (a histogram by its _count) and reports whether any exists.
 func metricTotal(samples map[string]float64, metric string) (float64, bool) {
 	var sum float64
 	found := false
 	for series, v := range samples {
-		name := series
-		if i := strings.IndexByte(series, '{'); i >= 0 {
-			name = series[:i]
-		}
-		if name == metric || name == metric+"_count" {
+		if name := seriesName(series); name == metric || name == metric+"_count" {
 			sum, found = sum+v, true
 		}
 	}
@@ -126,10 +130,7 @@ func TestMetricsAfterWorkload(t *testing.T) {
 	}
 	// and nothing exported by ChronoGo is undocumented
 	for series := range samples {
-		name := series
-		if i := strings.IndexByte(series, '{'); i >= 0 {
-			name = series[:i]
-		}
+		name := seriesName(series)
 		if !strings.HasPrefix(name, "chronogo_") {
 			continue
 		}
