@@ -74,8 +74,26 @@ type round struct {
 }
 
 func newTarget(cfg Config, node uint64, reg *registry) *target {
-	return &target{cfg: cfg, node: node, dir: filepath.Join(cfg.Dir, QueueDirName(node)), reg: reg, backoff: cfg.MinBackoff,
-		log: cfg.Logger.WithField("target_node", node)}
+	log := cfg.Logger.WithField("target_node", node)
+	if name := nodeName(cfg.Placement, node); name != "" {
+		log = log.WithField("target", name) // the node's --node-id, beside its id
+	}
+	return &target{cfg: cfg, node: node, dir: filepath.Join(cfg.Dir, QueueDirName(node)), reg: reg, backoff: cfg.MinBackoff, log: log}
+}
+
+// nodeName is node's --node-id as the placement knows it ("" when it cannot say within 100 ms:
+// it runs when a target actor is made, and the placement answers known nodes from its cache).
+func nodeName(p actors.Placement, node uint64) string {
+	if p == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	n, err := p.Node(ctx, node)
+	if err != nil {
+		return ""
+	}
+	return n.Name
 }
 
 // Receive implements actor.Actor.

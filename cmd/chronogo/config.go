@@ -11,6 +11,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -62,6 +63,21 @@ type config struct {
 
 	// tls is loaded from the TLS settings when a node starts.
 	tls *tlsSetup
+	// settings are the effective settings by flag name, for getCmdLineOpts.
+	settings bson.Raw
+}
+
+// settingsDoc is every flag's effective value (flags and config file), by name.
+func settingsDoc(fs *pflag.FlagSet) bson.Raw {
+	var d bson.D
+	fs.VisitAll(func(f *pflag.Flag) {
+		d = append(d, bson.E{Key: f.Name, Value: f.Value.String()})
+	})
+	raw, err := bson.Marshal(d)
+	if err != nil {
+		return nil
+	}
+	return raw
 }
 
 func defaultConfig() config {

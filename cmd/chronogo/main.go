@@ -43,6 +43,7 @@ func rootCommand() *cobra.Command {
 			if err := cfg.validate(); err != nil {
 				return err
 			}
+			cfg.settings = settingsDoc(cmd.Flags())
 			return runServer(cmd.Context(), cfg)
 		},
 	}

@@ -49,7 +49,7 @@ func runServer(ctx context.Context, cfg config) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log.SetLevel(lvl)
-	entry := log.WithFields(logrus.Fields{"node_id": cfg.nodeID(), "role": cfg.ClusterRole})
+	entry := log.WithFields(logrus.Fields{"node": cfg.NodeID, "node_id": cfg.nodeID(), "role": cfg.ClusterRole})
 	if cfg.NodeID != fmt.Sprint(cfg.nodeID()) {
 		entry = entry.WithField("node_name", cfg.NodeID)
 	}
@@ -282,7 +282,8 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	}
 	ms := mongo.NewServer(mongo.Config{Logger: entry.WithField("component", "mongo"), MaxConnections: cfg.MaxConnections,
 		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout, CursorMemoryBudget: int64(cursorMem),
-		SortMemory: int64(sortMem), MessageMemory: int64(msgMem), TempDir: tmp, Users: b, Tenants: b, Auth: cfg.Auth}, b)
+		SortMemory: int64(sortMem), MessageMemory: int64(msgMem), TempDir: tmp, Users: b, Tenants: b, Auth: cfg.Auth,
+		CmdLine: mongo.CmdLine{Argv: os.Args, Parsed: cfg.settings}, Status: nodeStatus(cfg, n, mc)}, b)
 	errc := make(chan error, 2)
 	go func() { errc <- ms.Serve(mongoLn) }()
 	var hs *http.Server

@@ -41,6 +41,7 @@ var commandAction = map[string]action{
 	"grantRolesToUser": actUserAdmin, "revokeRolesFromUser": actUserAdmin,
 	"getLog": actClusterAdmin, "createTenant": actClusterAdmin, "updateTenant": actClusterAdmin,
 	"dropTenant": actClusterAdmin, "listTenants": actClusterAdmin,
+	"serverStatus": actClusterAdmin, "getCmdLineOpts": actClusterAdmin,
 }
 
 // roleRef is a granted role: {role, db}.

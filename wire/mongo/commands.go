@@ -44,6 +44,8 @@ func init() {
 		"listDatabases":       {handler: msgListDatabases, Help: "Lists databases."},
 		"listIndexes":         {handler: msgListIndexes, Help: "Lists a collection's indexes."},
 		"ping":                {handler: msgPing, Help: "Checks that the server answers."},
+		"serverStatus":        {handler: msgServerStatus, Help: "Returns the server's connections, operation counters, memory and ChronoGo's node state."},
+		"getCmdLineOpts":      {handler: msgGetCmdLineOpts, Help: "Returns the server's command line and effective settings."},
 		"update":              {handler: msgUpdate, Help: "Updates documents (rejected on time series for now)."},
 		"whatsmyuri":          {handler: msgWhatsMyURI, Help: "Returns the client's address."},
 		"saslStart":           {handler: msgSaslStart, Help: "Begins a SCRAM-SHA-256 or SCRAM-SHA-1 login."},

@@ -68,6 +68,7 @@ func (s *Server) dispatch(ctx context.Context, c *conn, db string, cmd bson.Raw)
 		outcome = asMongoErr(err).Code.Name()
 	}
 	commandsTotal.WithLabelValues(req.name, outcome).Inc()
+	s.ops.count(req.name)
 	if err != nil {
 		var me *mongoerr.Error
 		if !errors.As(err, &me) {

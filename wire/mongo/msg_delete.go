@@ -34,6 +34,7 @@ func msgDelete(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	if !ok {
 		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'delete.deletes' is missing but a required field")
 	}
+	s.ops.delete.Add(int64(len(stmts)))
 	var (
 		n   int64
 		out stmtOutcomes

@@ -38,6 +38,7 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	if !ok {
 		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'insert.documents' is missing but a required field")
 	}
+	s.ops.insert.Add(int64(len(vals)))
 	if len(vals) > 100000 {
 		return nil, mongoerr.New(mongoerr.InvalidLength, "Write batch sizes must be between 1 and 100000. Got %d operations.", len(vals))
 	}

@@ -39,6 +39,7 @@ func msgUpdate(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	if !ok {
 		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'update.updates' is missing but a required field")
 	}
+	s.ops.update.Add(int64(len(stmts)))
 	var (
 		out               stmtOutcomes
 		matched, modified int64

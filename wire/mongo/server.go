@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/chronogo/chronogo/wire/mongo/mql"
@@ -55,6 +56,16 @@ type Config struct {
 	// TempDir receives the sorts' spill files (default os.TempDir()). They are unlinked as soon
 	// as they are created, so a crash leaves nothing behind.
 	TempDir string
+	// CmdLine is what getCmdLineOpts answers: the process's arguments and the settings they gave.
+	CmdLine CmdLine
+	// Status, when set, gives serverStatus its "chronogo" section (the node, its peers, storage).
+	Status func(ctx context.Context) bson.Raw
+}
+
+// CmdLine is the command line of the server process.
+type CmdLine struct {
+	Argv   []string
+	Parsed bson.Raw // the effective settings by name (flags and config file)
 }
 
 func (c Config) withDefaults() Config {
@@ -121,6 +132,10 @@ type Server struct {
 	reapStop  chan struct{}
 	reapDone  chan struct{}
 	connWG    sync.WaitGroup
+
+	started    time.Time
+	ops        opCounters
+	connsTotal atomic.Int64
 }
 
 // NewServer returns a server for b; it does nothing until Serve.
@@ -139,6 +154,7 @@ func NewServer(cfg Config, b Backend) *Server {
 		conns:     make(map[*conn]struct{}),
 		reapStop:  make(chan struct{}),
 		reapDone:  make(chan struct{}),
+		started:   time.Now(),
 	}
 }
 
@@ -202,6 +218,7 @@ func (s *Server) Serve(l net.Listener) error {
 		s.mu.Unlock()
 		acceptedConns.Inc()
 		openConns.Inc()
+		s.connsTotal.Add(1)
 		go c.serve()
 	}
 }
