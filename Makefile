@@ -57,10 +57,10 @@ fuzz:
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
 
+# The TSBS cpu-only data set, from the project's own deterministic generator (chronogo-bench gen).
 $(CPU_DATA):
 	mkdir -p $(dir $(CPU_DATA))
-	cd ../shared/tools/cpugen 2>/dev/null && $(GO) run . -hosts 100 -duration 24h -o $(CPU_DATA) || \
-	  (echo "cpugen not found at ../shared/tools/cpugen"; exit 1)
+	$(GO) run ./cmd/chronogo-bench gen --hosts 100 --duration 24h -o $(CPU_DATA)
 
 # Storage benchmarks on the TSBS cpu-only data set, printed as one table (raw output in bench.out).
 BENCHFMT := awk '/^Benchmark/ { n=$$1; sub(/-[0-9]+$$/,"",n); m=""; for (i=5; i<NF; i+=2) m=m sprintf("%s %s, ", $$i, $$(i+1)); printf "| %-44s | %s |\n", n, m }'
@@ -75,8 +75,7 @@ bench: $(CPU_DATA)
 CPU_DATA_1000 ?= /tmp/chronogo-bench/cpu-1000h.lp
 $(CPU_DATA_1000):
 	mkdir -p $(dir $(CPU_DATA_1000))
-	cd ../shared/tools/cpugen && $(GO) run . -hosts 1000 -duration 24h -o $(CPU_DATA_1000).tmp
-	mv $(CPU_DATA_1000).tmp $(CPU_DATA_1000)
+	$(GO) run ./cmd/chronogo-bench gen --hosts 1000 --duration 24h -o $(CPU_DATA_1000)
 
 # Server benchmark (BENCHMARKS.md): a real server and the separate client cmd/chronogo-bench on
 # loopback; /write load of the BENCH_HOSTS file, the three queries, Go driver load of the 100-host

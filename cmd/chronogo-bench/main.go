@@ -22,6 +22,6 @@ func rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(loadLineprotoCommand(), loadMongoCommand(), queryCommand(), reportCommand(),
-		freePortsCommand(), waitReadyCommand())
+		freePortsCommand(), waitReadyCommand(), genCommand())
 	return root
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/chronogo/chronogo/storage"
 )
 
-// The benchmark data set is TSBS cpu-only made by ../shared/tools/cpugen (see `make bench`):
+// The benchmark data set is TSBS cpu-only made by chronogo-bench gen (see `make bench`):
 // InfluxDB line protocol, 10 integer fields per line. cpuBatches turns it into batches of
 // cpuBatchLines lines, as a line-protocol client sending 5000-line requests would.
 
@@ -35,7 +35,7 @@ func cpuBatches(b *testing.B) ([]*storage.Batch, int64) {
 	b.Helper()
 	cpuOnce.Do(func() { cpuData, cpuValues, cpuLoadErr = loadCPU(cpuDataPath()) })
 	if cpuLoadErr != nil {
-		b.Skipf("cpu data set not available (%v); run `make bench` or cpugen -hosts 100 -duration 24h -o %s", cpuLoadErr, cpuDataPath())
+		b.Skipf("cpu data set not available (%v); run `make bench` or go run ./cmd/chronogo-bench gen --hosts 100 --duration 24h -o %s", cpuLoadErr, cpuDataPath())
 	}
 	return cpuData, cpuValues
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/chronogo/chronogo/storage/tsm/codec"
 )
 
-// cpuFile is the TSBS cpu-only data set made by `make bench` (../shared/tools/cpugen -hosts 100
+// cpuFile is the TSBS cpu-only data set made by `make bench` (chronogo-bench gen --hosts 100
 // -duration 24h); CHRONOGO_CPU_DATA overrides the path.
 var cpuFile = func() string {
 	if p := os.Getenv("CHRONOGO_CPU_DATA"); p != "" {
@@ -44,7 +44,7 @@ var (
 // loadCPU parses just enough line protocol: the hostname tag, the integer fields and the timestamp.
 func loadCPU(tb testing.TB) *cpuData {
 	if _, err := os.Stat(cpuFile); err != nil {
-		tb.Skipf("%s absent: generate it with cpugen (see size_timing_test.go)", cpuFile)
+		tb.Skipf("%s absent: generate it with make bench (chronogo-bench gen)", cpuFile)
 	}
 	cpuOnce.Do(func() { cpu, cpuErr = parseCPU(cpuFile) })
 	require.NoError(tb, cpuErr)

@@ -2,7 +2,7 @@ package codec
 
 // Compression and speed on the project's benchmark data (TSBS cpu-only, 100 hosts, 24 h). Generate it with
 //
-//	make bench (cpugen -hosts 100 -duration 24h)
+//	make bench (chronogo-bench gen --hosts 100 --duration 24h)
 //
 // then run
 //
@@ -50,7 +50,7 @@ func loadCPU(tb testing.TB) *cpuData {
 	tb.Helper()
 	path := cpuPath()
 	if _, err := os.Stat(path); err != nil {
-		tb.Skipf("benchmark data %s absent; generate it: make bench (cpugen -hosts 100 -duration 24h)", path)
+		tb.Skipf("benchmark data %s absent; generate it: make bench (chronogo-bench gen --hosts 100 --duration 24h)", path)
 	}
 	cpuOnce.Do(func() { cpuVal, cpuErr = parseCPU(path) })
 	require.NoError(tb, cpuErr)
