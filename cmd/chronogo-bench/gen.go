@@ -18,7 +18,7 @@ import (
 // normally distributed (mean 0, deviation 1), written as integers as TSBS writes them.
 var (
 	tsbsRegions = []struct {
-		name string
+		name  string
 		zones []string
 	}{
 		{"us-east-1", []string{"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1e"}},
