@@ -387,6 +387,36 @@ func (n *Node) flush(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Settle puts every vnode of this node in its most compact form now (vnode.Settle: flush, WAL
+// reclaimed, full compaction, files with hidden points rewritten) and returns how many vnodes it
+// settled. Without a deadline in ctx it waits up to an hour.
+func (n *Node) Settle(ctx context.Context) (int, error) {
+	done, err := n.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	refs, err := n.vnodes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	wait := time.Hour
+	if d, ok := ctx.Deadline(); ok {
+		wait = time.Until(d)
+	}
+	futures := make([]*actor.Future, len(refs))
+	for i, r := range refs {
+		futures[i] = n.sys.Root.RequestFuture(r.PID, &vnode.Settle{}, wait)
+	}
+	var errs []error
+	for i, f := range futures {
+		if err := replyErr(f.Result()); err != nil {
+			errs = append(errs, fmt.Errorf("settling vnode %d: %w", refs[i].Spec.VnodeID, err))
+		}
+	}
+	return len(refs), errors.Join(errs...)
+}
+
 // Stats returns the figures of every vnode running on this node.
 func (n *Node) Stats(ctx context.Context) ([]*messages.VnodeStats, error) {
 	done, err := n.enter()

@@ -66,6 +66,12 @@ type Delete struct {
 	Version          uint64
 }
 
+// Settle asks a vnode to settle now, without waiting for a quiet spell: flush its memcache, roll
+// its WAL and remove the flushed segments, compact fully and rewrite the files deletes left hidden
+// points in (settle.go). The answer, once it is done, is a *messages.ErrorReply (code OK on
+// success).
+type Settle struct{}
+
 // DropTable removes a table's data and series (engine.Vnode.DropTable); answered like Delete.
 type DropTable struct{ Table string }
 

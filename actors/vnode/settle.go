@@ -46,19 +46,53 @@ func (v *vnodeActor) settleCheck(ctx actor.Context) {
 	}
 }
 
+// settleNow starts settling at once for a Settle request (or joins the settling under way); the
+// requester is answered when it ends. A running flush or compaction is finished first: settling
+// starts from the flush's completion (flushDone) or the compaction's (compactionDone).
+func (v *vnodeActor) settleNow(ctx actor.Context) {
+	v.settleWaiters = append(v.settleWaiters, ctx.Sender())
+	if v.settling {
+		return
+	}
+	v.settling = true
+	v.log.Debug("settling on request")
+	switch {
+	case v.flushJob != nil:
+		v.flushAgain = true // flushDone flushes the rest, then goes on settling
+	case v.startFlush(ctx, true):
+	default:
+		// nothing in memory: reclaim the WAL and compact (a compaction under way goes on fully
+		// while settling, and compactionDone ends it)
+		v.settleAfterFlush(ctx)
+	}
+}
+
+// settleFailed ends a settling that failed: the next quiet spell (or request) tries again.
+func (v *vnodeActor) settleFailed(ctx actor.Context, err error) {
+	v.settling = false
+	for _, w := range v.settleWaiters {
+		v.reply(ctx, w, errorReply(err))
+	}
+	v.settleWaiters = nil
+}
+
 // settleAfterFlush continues settling once memory is flushed: reclaim the WAL, then compact.
 func (v *vnodeActor) settleAfterFlush(ctx actor.Context) {
 	if err := v.eng.ReclaimWAL(); err != nil {
 		v.log.WithError(err).Warn("settling: reclaiming wal segments failed")
 	}
 	if !v.maybeCompact(ctx, true) {
-		v.settleDone()
+		v.settleDone(ctx)
 	}
 }
 
 // settleDone ends settling; the vnode stays settled until its next write.
-func (v *vnodeActor) settleDone() {
+func (v *vnodeActor) settleDone(ctx actor.Context) {
 	v.settling = false
 	v.settled = true
 	v.log.WithFields(logrus.Fields{"files": len(v.eng.Stats().Files)}).Debug("vnode settled")
+	for _, w := range v.settleWaiters {
+		v.reply(ctx, w, errorReply(nil))
+	}
+	v.settleWaiters = nil
 }

@@ -77,6 +77,7 @@ type vnodeActor struct {
 	settleTimer       *time.Timer
 	lastWrite         time.Time
 	settled, settling bool
+	settleWaiters     []*actor.PID // Settle requests answered when settling ends
 }
 
 func newVnodeActor(spec Spec, dir string, opts engine.Options, settleAfter time.Duration, log logrus.FieldLogger) *vnodeActor {
@@ -146,6 +147,8 @@ func (v *vnodeActor) handle(ctx actor.Context, msg any) {
 		v.compactionDone(ctx, m)
 	case *settleTick:
 		v.settleCheck(ctx)
+	case *Settle:
+		v.settleNow(ctx)
 	default:
 		v.log.WithField("message_type", fmt.Sprintf("%T", msg)).Warn("vnode got an unexpected message")
 		if ctx.Sender() != nil {

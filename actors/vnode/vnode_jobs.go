@@ -49,7 +49,7 @@ func (v *vnodeActor) flushDone(ctx actor.Context, m *flushDone) {
 	err := v.eng.FinishFlush(m.job, m.err)
 	observeFlush(v.flushBegan, m.job.OutputBytes(), err)
 	if err != nil {
-		v.settling = false // the next quiet spell tries again
+		v.settleFailed(ctx, err) // the next quiet spell tries again
 		v.log.WithError(err).Error("flush failed")
 		for _, w := range v.flushWaiters {
 			v.reply(ctx, w, errorReply(err))
@@ -124,7 +124,7 @@ func (v *vnodeActor) compactionDone(ctx actor.Context, m *compactionDone) {
 	err := v.eng.FinishCompaction(m.job, m.err)
 	observeCompaction(v.compactBegan, v.compactFull, m.job.InputBytes(), m.job.OutputBytes(), err)
 	if err != nil {
-		v.settling = false
+		v.settleFailed(ctx, err)
 		v.log.WithError(err).Error("compaction failed")
 		for _, w := range v.compactWait {
 			v.reply(ctx, w, errorReply(err))
@@ -136,7 +136,7 @@ func (v *vnodeActor) compactionDone(ctx actor.Context, m *compactionDone) {
 		return
 	}
 	if v.settling {
-		v.settleDone()
+		v.settleDone(ctx)
 	}
 	for _, w := range v.compactWait {
 		v.reply(ctx, w, errorReply(nil))

@@ -174,3 +174,34 @@ func TestVnodeSettlesWhenQuiet(t *testing.T) {
 		"the settling after the delete rewrote the file")
 	require.Equal(t, want, scanAll(t, sys, mgr, testSpec))
 }
+
+// TestVnodeSettleOnRequest is issue #9's "forces the same at once": with settling by quiet spells
+// off, a Settle request flushes, reclaims the WAL and compacts fully before it is answered, and a
+// second one (already settled) answers too.
+func TestVnodeSettleOnRequest(t *testing.T) {
+	root := t.TempDir()
+	sys, mgr := startManager(t, Config{Root: root, SettleAfter: -1, Engine: engine.Options{CacheSize: 2 << 10}})
+	want := map[point]float64{}
+	for i := range 600 {
+		host := fmt.Sprintf("h%d", i%3)
+		res, err := sys.Root.RequestFuture(mgr, writeMsg(testSpec, pointBatch(t, host, int64(i/3), float64(i)), uint64(i+1)), timeout).Result()
+		require.True(t, assertAck(t, res, err))
+		want[point{host, int64(i / 3)}] = float64(i)
+	}
+	st := stats(t, sys, mgr, testSpec.VnodeID)
+	require.True(t, st.GetFiles() > 1 || st.GetCacheBytes() > 0, "not settled yet")
+	walDir := filepath.Join(layout.VnodeDir(root, testSpec.Tenant, testSpec.DB, testSpec.BucketID, testSpec.ReplicaSetID, testSpec.VnodeID), layout.WALDir)
+	for range 2 {
+		res, err := sys.Root.RequestFuture(mgr, &Forward{Spec: testSpec, Msg: &Settle{}}, timeout).Result()
+		require.NoError(t, err)
+		require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, res.(*messages.ErrorReply).GetCode(), "%v", res)
+		st = stats(t, sys, mgr, testSpec.VnodeID)
+		require.EqualValues(t, 1, st.GetFiles(), "compacted fully when answered")
+		require.Zero(t, st.GetCacheBytes())
+		require.Equal(t, st.GetSeq(), st.GetFlushedSeq())
+		segs, err := filepath.Glob(filepath.Join(walDir, "*"+wal.SegmentExt))
+		require.NoError(t, err)
+		require.Len(t, segs, 1, "flushed WAL segments removed")
+	}
+	require.Equal(t, want, scanAll(t, sys, mgr, testSpec))
+}

@@ -289,8 +289,12 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	var hs *http.Server
 	if httpLn != nil {
 		health := func(ctx context.Context) error { return host.WaitReady(ctx) }
-		hopts := httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof}
+		hopts := httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof, Admin: n}
 		if cfg.Auth {
+			hopts.AdminAuth = func(ctx context.Context, user, pwd string) (bool, error) {
+				u, ok, err := ms.CheckPassword(ctx, "admin", user, pwd)
+				return ok && mongo.IsClusterAdmin(u), err
+			}
 			// the same users as the MongoDB wire; /write users log in against admin
 			hopts.Auth = func(ctx context.Context, db, user, pwd string) (string, bool, bool, error) {
 				u, ok, err := ms.CheckPassword(ctx, "admin", user, pwd)

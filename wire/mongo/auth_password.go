@@ -64,6 +64,15 @@ func (s *Server) CheckPassword(ctx context.Context, db, user, password string) (
 	return u, true, nil
 }
 
+// IsClusterAdmin reports whether u is a cluster administrator: a user of the default tenant whose
+// roles grant server-wide operations (clusterAdmin or root on admin).
+func IsClusterAdmin(u meta.User) bool {
+	if u.Tenant != "" && u.Tenant != meta.DefaultTenant {
+		return false
+	}
+	return allows(parseRoles(u.Roles), actClusterAdmin, "admin")
+}
+
 // MayWrite reports whether roles ("role@db") allow inserts into db.
 func MayWrite(roles []string, db string) bool {
 	return allows(parseRoles(roles), actWrite, db)
