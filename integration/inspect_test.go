@@ -49,7 +49,10 @@ func TestInspectVerifyFindsDamage(t *testing.T) {
 	out, err = run(t, bin, "inspect", "dumptsm", "--index-only", tsmFiles[0])
 	require.NoError(t, err, "the index is intact: %s", out)
 	require.Contains(t, out, `field="v"`)
-	require.Contains(t, out, `"m" meta=`, "the file names its series (format version 2)")
+	require.Contains(t, out, "\nm,meta=", "the file names its series (format version 2), as line protocol")
+	out, err = run(t, bin, "inspect", "dumptsm", "--index-only", "--raw", tsmFiles[0])
+	require.NoError(t, err, out)
+	require.Contains(t, out, `"m" meta=`, "--raw: the series table with its ids")
 
 	// the series index is verified too
 	snap := filepath.Join(filepath.Dir(filepath.Dir(tsmFiles[0])), "index", "index.snap")
