@@ -52,6 +52,8 @@ type config struct {
 	MessageMemory   string        `yaml:"message-memory"`
 	ConnIdleTimeout time.Duration `yaml:"conn-idle-timeout"`
 	FrameTimeout    time.Duration `yaml:"frame-timeout"`
+	// MemoryLimit is the Go runtime's soft memory limit: a size, a share of memory ("50%"), or 0.
+	MemoryLimit string `yaml:"memory-limit"`
 	// NodeDownAfter is how long a data node may be seen down before every node warns about it.
 	NodeDownAfter time.Duration `yaml:"node-down-after"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
@@ -85,7 +87,7 @@ func defaultConfig() config {
 	return config{DataDir: "./data", MongoAddr: "127.0.0.1:27017", HTTPAddr: "127.0.0.1:8080", ClusterRole: "standalone",
 		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB", MaxBodySize: "25MB",
 		MaxConnections: 4096, CursorMemory: "1GiB", SortMemory: "32MiB", MessageMemory: "1GiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
-		TTLInterval: 60 * time.Second, SweepInterval: 5 * time.Minute, SettleAfter: time.Minute, NodeDownAfter: 5 * time.Minute}
+		TTLInterval: 60 * time.Second, SweepInterval: 5 * time.Minute, SettleAfter: time.Minute, NodeDownAfter: 5 * time.Minute, MemoryLimit: "50%"}
 }
 
 // loadFile reads a YAML config file; flags given on the command line win over it.
@@ -145,6 +147,9 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	if fromFile.FrameTimeout != 0 && !flags.Changed("frame-timeout") {
 		c.FrameTimeout = fromFile.FrameTimeout
 	}
+	if fromFile.MemoryLimit != "" && !flags.Changed("memory-limit") {
+		c.MemoryLimit = fromFile.MemoryLimit
+	}
 	if fromFile.NodeDownAfter != 0 && !flags.Changed("node-down-after") {
 		c.NodeDownAfter = fromFile.NodeDownAfter
 	}
@@ -155,6 +160,9 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 }
 
 func (c *config) validate() error {
+	if _, err := memoryLimit(c.MemoryLimit); err != nil {
+		return err
+	}
 	switch c.ClusterRole {
 	case "standalone", "mnode":
 	case "dnode":

@@ -76,6 +76,7 @@ func rootCommand() *cobra.Command {
 	f.IntVar(&cfg.MaxConnections, "max-connections", cfg.MaxConnections, "most MongoDB client connections open at once")
 	f.DurationVar(&cfg.ConnIdleTimeout, "conn-idle-timeout", cfg.ConnIdleTimeout, "close a MongoDB connection idle this long")
 	f.DurationVar(&cfg.FrameTimeout, "frame-timeout", cfg.FrameTimeout, "longest time to receive one MongoDB message after its first byte, or to send a reply")
+	f.StringVar(&cfg.MemoryLimit, "memory-limit", cfg.MemoryLimit, "the Go runtime's soft memory limit: a size (4GiB), a share of the machine's (or cgroup's) memory (50%), or 0 for none")
 	f.DurationVar(&cfg.NodeDownAfter, "node-down-after", cfg.NodeDownAfter, "how long a data node may be down before the cluster warns (log and chronogo_node_down_too_long)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	f.DurationVar(&cfg.TTLInterval, "ttl-interval", cfg.TTLInterval, "how often expired measurements are removed")

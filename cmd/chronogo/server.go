@@ -49,11 +49,19 @@ func runServer(ctx context.Context, cfg config) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log.SetLevel(lvl)
-	entry := log.WithFields(logrus.Fields{"node": cfg.NodeID, "node_id": cfg.nodeID(), "role": cfg.ClusterRole})
+	entry := log.WithFields(logrus.Fields{"node_id": cfg.nodeID(), "role": cfg.ClusterRole})
 	if cfg.NodeID != fmt.Sprint(cfg.nodeID()) {
 		entry = entry.WithField("node_name", cfg.NodeID)
 	}
 
+	limit, err := applyMemoryLimit(cfg.MemoryLimit)
+	if err != nil {
+		return err
+	}
+	memoryLimitGauge.Set(float64(limit))
+	if limit > 0 {
+		entry.WithField("memory_limit", humanize.IBytes(uint64(limit))).Debug("go runtime soft memory limit set")
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
