@@ -5,12 +5,15 @@ package coordinator
 // Owns:       one write: its routes (bucket x replica set), the replicas' answers, their hints
 //             and the reply.
 // Messages:   Started (routes the batch and sends one WriteBatch per replica with a per-replica
-//             deadline); the replicas' answers and the hint manager's answers arrive as
-//             ReenterAfter continuations.
+//             deadline); resend (self, after a replica's write stall); the replicas' answers and
+//             the hint manager's answers arrive as ReenterAfter continuations.
 // Supervisor: the coordinator (Stop).
 // Children:   none.
 //
-// A replica that fails with a retryable error, a timeout or a dead letter is hinted when
+// A replica whose vnode stalls (OVERLOADED: memcaches waiting for a flush) is sent the write again
+// every stallRetry while the write's deadline allows: backpressure, the client waits. A replica
+// that fails with another retryable error, a timeout or a dead letter (or still stalls at the
+// deadline) is hinted when
 // Config.Handoff is set: its WriteBatch goes to the handoff manager (actors/handoff), which
 // stores it durably and replays it when the replica's node is back. The failure still counts in
 // fails; a stored hint counts in hinted, which only level Any accepts toward the level (Decide).
@@ -72,9 +75,42 @@ func newWriteJob(cfg Config, req *writeRequest, replyTo *actor.PID) *writeJob {
 
 // Receive implements actor.Actor.
 func (j *writeJob) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(*actor.Started); ok {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
 		j.start(ctx)
+	case *resend:
+		j.send(ctx, m.st, m.rep)
 	}
+}
+
+// resend asks the job to send a replica its write again (after a stall).
+type resend struct {
+	st  *replicaSetState
+	rep *replica
+}
+
+// stallRetry is how long a replica whose vnode stalled (too much waiting for a flush) is given
+// before the write is sent to it again. A stall is backpressure: the write waits (up to its
+// deadline) instead of failing or being hinted, so clients slow down to what the disks absorb.
+const stallRetry = 20 * time.Millisecond
+
+// stalled reports whether err is a replica's write stall.
+func stalled(err error) bool {
+	var re *ReplyError
+	return errors.As(err, &re) && re.Code == messages.ErrorCode_ERROR_CODE_OVERLOADED
+}
+
+// send sends one replica its write (again), with the per-replica deadline.
+func (j *writeJob) send(ctx actor.Context, st *replicaSetState, rep *replica) {
+	rctx, cancel := context.WithDeadline(context.Background(), j.req.deadline)
+	defer cancel()
+	target, payload, err := j.target(rctx, rep)
+	if err != nil {
+		j.answer(ctx, st, rep, nil, err)
+		return
+	}
+	f := ctx.RequestFuture(target, payload, min(j.cfg.ReplicaTimeout, time.Until(j.req.deadline)))
+	ctx.ReenterAfter(f, func(res any, err error) { j.answer(ctx, st, rep, res, err) })
 }
 
 func (j *writeJob) start(ctx actor.Context) {
@@ -95,7 +131,6 @@ func (j *writeJob) start(ctx actor.Context) {
 		j.fail(ctx, fmt.Errorf("write to %s: %w", j.req.collection, err))
 		return
 	}
-	perReplica := min(j.cfg.ReplicaTimeout, time.Until(j.req.deadline))
 	for _, r := range routes {
 		st := &replicaSetState{route: r}
 		j.sets = append(j.sets, st)
@@ -107,13 +142,7 @@ func (j *writeJob) start(ctx actor.Context) {
 			}
 			j.waiting++
 			rep := &replica{vnodeID: v.ID, nodeID: v.NodeID, header: replicaMsg(msg, v.ID), batch: r.Batch}
-			target, payload, err := j.target(rctx, rep)
-			if err != nil {
-				j.answer(ctx, st, rep, nil, err)
-				continue
-			}
-			f := ctx.RequestFuture(target, payload, perReplica)
-			ctx.ReenterAfter(f, func(res any, err error) { j.answer(ctx, st, rep, res, err) })
+			j.send(ctx, st, rep)
 		}
 	}
 	j.sent = true
@@ -152,10 +181,16 @@ func (j *writeJob) target(ctx context.Context, rep *replica) (*actor.PID, any, e
 
 // answer records one replica's answer.
 func (j *writeJob) answer(ctx actor.Context, st *replicaSetState, rep *replica, res any, err error) {
-	j.waiting--
 	if err == nil {
 		err = ackError(res)
 	}
+	if stalled(err) && time.Until(j.req.deadline) > 2*stallRetry {
+		// the replica is still waiting: send it again shortly
+		sys, self := ctx.ActorSystem(), ctx.Self()
+		time.AfterFunc(stallRetry, func() { sys.Root.Send(self, &resend{st: st, rep: rep}) })
+		return
+	}
+	j.waiting--
 	if err == nil {
 		st.acks++
 	} else {
