@@ -12,13 +12,19 @@ import (
 // Errors callers act on.
 var (
 	// ErrOverloaded is returned when the coordinator has too many writes in flight; retry later.
-	ErrOverloaded = errors.New("coordinator overloaded: too many writes in flight")
+	ErrOverloaded error = overloadedError{}
 	// ErrPeerDown is the failure of a replica on a node seen down: it was not sent, and gets
 	// the request as a hint.
 	ErrPeerDown = errors.New("node is down")
 	// errNoReply is a reply of an unexpected type.
 	errNoReply = errors.New("unexpected reply")
 )
+
+// overloadedError is ErrOverloaded: nothing was written, and the node asks to be retried later.
+type overloadedError struct{}
+
+func (overloadedError) Error() string    { return "coordinator overloaded: too many writes in flight" }
+func (overloadedError) Overloaded() bool { return true }
 
 // PartialWriteError reports a write that did not reach its consistency level on every replica
 // set. Replica sets that did reach it keep the data, and so may the failed ones' replicas that
@@ -61,6 +67,20 @@ func (e *PartialWriteError) Unwrap() []error {
 		out = append(out, f.causes...)
 	}
 	return out
+}
+
+// Overloaded reports whether every replica that failed was overloaded (its vnode still stalled at
+// the write's deadline, or its coordinator full): the node cannot absorb more now, retry later.
+func (e *PartialWriteError) Overloaded() bool {
+	for _, f := range e.Failed {
+		for _, c := range f.causes {
+			var re *ReplyError
+			if !errors.As(c, &re) || re.Code != messages.ErrorCode_ERROR_CODE_OVERLOADED {
+				return false
+			}
+		}
+	}
+	return len(e.Failed) > 0
 }
 
 // Retryable reports whether every failure was transient.

@@ -210,6 +210,9 @@ func (h *writeHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	batches.Finish()
 	if err := h.w.WriteLines(ctx, db, batches); err != nil {
 		status, reason := writeStatus(err)
+		if status == http.StatusServiceUnavailable {
+			rw.Header().Set("Retry-After", "1")
+		}
 		if status >= 500 {
 			h.opts.Log.WithError(err).WithField("db", db).Warn("line protocol write failed")
 		}
@@ -253,7 +256,14 @@ func writeStatus(err error) (int, string) {
 			return http.StatusTooManyRequests, "quota"
 		}
 		return http.StatusForbidden, "quota"
-	case isPartial:
+	}
+	// the node cannot absorb more now (its vnodes still wait for flushes at the deadline, or too
+	// many writes are in flight): 503 with Retry-After, as InfluxDB answers when it is overloaded
+	var ov interface{ Overloaded() bool }
+	if errors.As(err, &ov) && ov.Overloaded() {
+		return http.StatusServiceUnavailable, "overloaded"
+	}
+	if isPartial {
 		return http.StatusInternalServerError, "partial"
 	}
 	return http.StatusInternalServerError, "write"

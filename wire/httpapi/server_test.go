@@ -1,0 +1,80 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/wire/lineproto"
+)
+
+// failingWriter answers every write with err.
+type failingWriter struct{ err error }
+
+func (w failingWriter) WriteLines(context.Context, string, *lineproto.Batches) error { return w.err }
+
+// overloaded is an error saying the node cannot absorb more now.
+type overloaded struct{ yes bool }
+
+func (o overloaded) Error() string    { return "overloaded" }
+func (o overloaded) Overloaded() bool { return o.yes }
+
+// compacter counts Settle calls.
+type compacter struct{ calls int }
+
+func (c *compacter) Settle(context.Context) (int, error) { c.calls++; return 3, nil }
+
+// TestWriteStatus: the backend's errors become InfluxDB's statuses: an overloaded node is 503 with
+// Retry-After (the client slows down and retries), a full disk 507, bad input 400, the rest 500.
+func TestWriteStatus(t *testing.T) {
+	for _, tc := range []struct {
+		err        error
+		status     int
+		retryAfter string
+	}{
+		{fmt.Errorf("write: %w", overloaded{true}), http.StatusServiceUnavailable, "1"},
+		{overloaded{false}, http.StatusInternalServerError, ""},
+		{fmt.Errorf("flush: %w", storage.ErrInvalidBatch), http.StatusBadRequest, ""},
+		{errors.New("boom"), http.StatusInternalServerError, ""},
+	} {
+		l := logrus.New()
+		l.SetLevel(logrus.PanicLevel)
+		h := Handler(failingWriter{tc.err}, func(context.Context) error { return nil }, Options{Log: l})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/write?db=d", strings.NewReader("cpu v=1 1\n")))
+		require.Equal(t, tc.status, rec.Code, "%v", tc.err)
+		require.Equal(t, tc.retryAfter, rec.Header().Get("Retry-After"), "%v", tc.err)
+	}
+}
+
+// TestCompactEndpoint: POST /api/v1/compact settles the node and says how many vnodes; with an
+// AdminAuth it needs Basic credentials of an administrator (401 without, 403 for others).
+func TestCompactEndpoint(t *testing.T) {
+	c := &compacter{}
+	auth := func(_ context.Context, user, pwd string) (bool, error) { return user == "root" && pwd == "pw", nil }
+	h := Handler(nil, func(context.Context) error { return nil }, Options{Admin: c, AdminAuth: auth})
+	for _, tc := range []struct {
+		user, pwd string
+		status    int
+	}{{"", "", http.StatusUnauthorized}, {"app", "pw", http.StatusForbidden}, {"root", "bad", http.StatusForbidden}, {"root", "pw", http.StatusOK}} {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/compact", nil)
+		if tc.user != "" {
+			req.SetBasicAuth(tc.user, tc.pwd)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, tc.status, rec.Code, "%s/%s: %s", tc.user, tc.pwd, rec.Body)
+	}
+	require.Equal(t, 1, c.calls, "settled only for the administrator")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/compact", nil))
+	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+}
