@@ -53,23 +53,35 @@ func CompilePipeline(stages []bson.Raw, o PipelineOptions) (p *Pipeline, err err
 		if len(els) != 1 {
 			return nil, errf(40323, "A pipeline stage specification object must contain exactly one field.")
 		}
-		name, arg := els[0].key, els[0].val
-		spec, err := compileStage(name, arg, o, p.env)
-		if err != nil {
+		items := []element{els[0]}
+		if docs, ok, err := desugar(els[0].key, els[0].val); err != nil {
 			return nil, err
-		}
-		if name == "$match" && !leadingDone {
-			leading = append(leading, arg.Value)
-		} else {
-			leadingDone = true
-		}
-		if l, ok := spec.(limitSpec); ok && len(p.stages) > 0 {
-			if sp, ok := p.stages[len(p.stages)-1].(sortSpec); ok && (sp.limit == 0 || int64(l) < sp.limit) {
-				sp.limit = int64(l) // $sort then $limit: a top-k sort keeps only what passes
-				p.stages[len(p.stages)-1] = sp
+		} else if ok {
+			items = items[:0]
+			for _, d := range docs {
+				sub, _ := elements(d)
+				items = append(items, sub[0])
 			}
 		}
-		p.stages = append(p.stages, spec)
+		for _, it := range items {
+			name, arg := it.key, it.val
+			spec, err := compileStage(name, arg, o, p.env)
+			if err != nil {
+				return nil, err
+			}
+			if name == "$match" && !leadingDone {
+				leading = append(leading, arg.Value)
+			} else {
+				leadingDone = true
+			}
+			if l, ok := spec.(limitSpec); ok && len(p.stages) > 0 {
+				if sp, ok := p.stages[len(p.stages)-1].(sortSpec); ok && (sp.limit == 0 || int64(l) < sp.limit) {
+					sp.limit = int64(l) // $sort then $limit: a top-k sort keeps only what passes
+					p.stages[len(p.stages)-1] = sp
+				}
+			}
+			p.stages = append(p.stages, spec)
+		}
 	}
 	switch len(leading) {
 	case 0:

@@ -44,6 +44,12 @@ func TestStages(t *testing.T) {
 		{"unwind preserve index", []string{`{"$unwind": {"path": "$arr", "preserveNullAndEmptyArrays": true, "includeArrayIndex": "i"}}`, `{"$project": {"arr": 1, "i": 1}}`},
 			[]string{`{"_id": 1, "arr": 1, "i": {"$numberLong": "0"}}`, `{"_id": 1, "arr": 2, "i": {"$numberLong": "1"}}`, `{"_id": 2, "i": null}`, `{"_id": 3, "i": null}`, `{"_id": 4, "arr": "x", "i": null}`}},
 		{"replaceRoot", []string{`{"$match": {"_id": 1}}`, `{"$replaceRoot": {"newRoot": {"id": "$_id", "k": "$k"}}}`}, []string{`{"id": 1, "k": "a"}`}},
+		{"sortByCount", []string{`{"$sortByCount": "$k"}`}, []string{`{"_id": "a", "count": 3}`, `{"_id": "b", "count": 1}`}},
+		{"sortByCount expression", []string{`{"$sortByCount": {"$gt": ["$_id", 3]}}`}, []string{`{"_id": false, "count": 3}`, `{"_id": true, "count": 1}`}},
+		{"bucket", []string{`{"$bucket": {"groupBy": "$_id", "boundaries": [0, 2, 10]}}`}, []string{`{"_id": 0, "count": 1}`, `{"_id": 2, "count": 3}`}},
+		{"bucket default output", []string{`{"$bucket": {"groupBy": "$v", "boundaries": [0, 2], "default": "other",
+			"output": {"n": {"$sum": 1}, "ids": {"$push": "$_id"}}}}`},
+			[]string{`{"_id": 0, "n": 1, "ids": [1]}`, `{"_id": "other", "n": 3, "ids": [2, 3, 4]}`}},
 		{"project computed", []string{`{"$match": {"_id": 2}}`, `{"$project": {"_id": 0, "k": 1, "twice": {"$multiply": ["$v", 2]}}}`}, []string{`{"k": "b", "twice": 5.0}`}},
 	}
 	for _, c := range cases {
@@ -72,6 +78,19 @@ func TestPipelineErrors(t *testing.T) {
 		{`{"$unwind": "arr"}`, 28818},
 		{`{"$project": {"a": 1, "b": 0}}`, 31254},
 		{`{"$timeWindow": {"window": "1y", "timestamp": "$t"}}`, mongoerr.FailedToParse},
+		{`{"$sortByCount": "k"}`, 40148},
+		{`{"$sortByCount": {"a": 1}}`, 40148},
+		{`{"$sortByCount": 5}`, 40149},
+		{`{"$bucket": 1}`, 40201},
+		{`{"$bucket": {"groupBy": "$v"}}`, 40198},
+		{`{"$bucket": {"groupBy": "$v", "boundaries": [1]}}`, 40192},
+		{`{"$bucket": {"groupBy": "$v", "boundaries": [1, "a"]}}`, 40193},
+		{`{"$bucket": {"groupBy": "$v", "boundaries": [2, 1]}}`, 40194},
+		{`{"$bucket": {"groupBy": "$v", "boundaries": [0, 5], "default": 3}}`, 40199},
+		{`{"$bucket": {"groupBy": "v", "boundaries": [0, 5]}}`, 40202},
+		{`{"$bucket": {"groupBy": "$v", "boundaries": [0, 5], "x": 1}}`, 40197},
+		{`{"$bucket": {"groupBy": "$v", "boundaries": 5}}`, 40200},
+		{`{"$bucket": {"groupBy": "$v", "boundaries": [0, 5], "output": 1}}`, 40196},
 	}
 	for _, c := range cases {
 		_, err := CompilePipeline([]bson.Raw{doc(t, c.stage)}, PipelineOptions{})
@@ -81,6 +100,15 @@ func TestPipelineErrors(t *testing.T) {
 	}
 	_, err := CompilePipeline([]bson.Raw{doc(t, `{"$foo": 1}`)}, PipelineOptions{})
 	require.EqualError(t, err, "Location40324 (40324): Unrecognized pipeline stage name: '$foo'")
+}
+
+// TestBucketOutsideBoundaries: without a default, a value outside every bucket fails the
+// aggregation as MongoDB's $bucket does (its $switch finds no branch: 40066).
+func TestBucketOutsideBoundaries(t *testing.T) {
+	_, err := runPipeline(t, []string{`{"$bucket": {"groupBy": "$_id", "boundaries": [0, 3]}}`}, stageInput, PipelineOptions{})
+	var me *mongoerr.Error
+	require.True(t, errors.As(err, &me), "%v", err)
+	require.EqualValues(t, 40066, me.Code)
 }
 
 func TestLeadingMatch(t *testing.T) {
