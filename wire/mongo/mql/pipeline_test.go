@@ -91,6 +91,11 @@ func TestPipelineErrors(t *testing.T) {
 		{`{"$bucket": {"groupBy": "$v", "boundaries": [0, 5], "x": 1}}`, 40197},
 		{`{"$bucket": {"groupBy": "$v", "boundaries": 5}}`, 40200},
 		{`{"$bucket": {"groupBy": "$v", "boundaries": [0, 5], "output": 1}}`, 40196},
+		{`{"$sample": 1}`, 28745},
+		{`{"$sample": {}}`, 28749},
+		{`{"$sample": {"size": "a"}}`, 28746},
+		{`{"$sample": {"size": -1}}`, 28747},
+		{`{"$sample": {"size": 1, "x": 1}}`, 28748},
 	}
 	for _, c := range cases {
 		_, err := CompilePipeline([]bson.Raw{doc(t, c.stage)}, PipelineOptions{})
@@ -109,6 +114,37 @@ func TestBucketOutsideBoundaries(t *testing.T) {
 	var me *mongoerr.Error
 	require.True(t, errors.As(err, &me), "%v", err)
 	require.EqualValues(t, 40066, me.Code)
+}
+
+// TestSample: $sample returns size distinct input documents (all of them when there are fewer),
+// each input document equally likely: over 4000 runs of size 1 on 4 documents each comes out
+// 1000 times give or take 150 (more than 5 standard deviations).
+func TestSample(t *testing.T) {
+	got, err := runPipeline(t, []string{`{"$sample": {"size": 10}}`}, stageInput, PipelineOptions{})
+	require.NoError(t, err)
+	require.Len(t, got, 4, "all of the fewer documents")
+	got, err = runPipeline(t, []string{`{"$sample": {"size": 2}}`, `{"$project": {"_id": 1}}`}, stageInput, PipelineOptions{})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.NotEqual(t, got[0], got[1], "distinct documents")
+	got, err = runPipeline(t, []string{`{"$sample": {"size": 0}}`}, stageInput, PipelineOptions{})
+	require.NoError(t, err)
+	require.Empty(t, got)
+	counts := map[string]int{}
+	for range 4000 {
+		got, err := runPipeline(t, []string{`{"$sample": {"size": 1}}`, `{"$project": {"_id": 1}}`}, stageInput, PipelineOptions{})
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		counts[got[0]]++
+	}
+	require.Len(t, counts, 4)
+	for id, n := range counts {
+		require.InDelta(t, 1000, n, 150, "document %s", id)
+	}
+	_, err = runPipeline(t, []string{`{"$sample": {"size": 4}}`}, stageInput, PipelineOptions{Sort: SortLimits{Memory: 10}})
+	var me *mongoerr.Error
+	require.True(t, errors.As(err, &me), "%v", err)
+	require.Equal(t, mongoerr.QueryExceededMemoryLimitNoDiskUseAllowed, me.Code)
 }
 
 func TestLeadingMatch(t *testing.T) {

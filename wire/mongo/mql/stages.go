@@ -82,6 +82,8 @@ func compileStage(name string, arg bson.RawValue, o PipelineOptions, env *exprEn
 		return compileGroup(arg, env)
 	case "$timeWindow":
 		return compileTimeWindow(arg, o, env)
+	case "$sample":
+		return compileSample(arg, o)
 	}
 	return nil, errf(40324, "Unrecognized pipeline stage name: '%s'", name)
 }
