@@ -109,24 +109,34 @@ func (p *Pipeline) LeadingMatch() bson.Raw { return p.leading }
 // during the call.
 func (p *Pipeline) Run(in func(yield func(bson.Raw) error) error, out func(bson.Raw) error) (err error) {
 	defer recoverErr(&err)
+	push, finish := p.open(func(d []byte) error { return out(d) })
+	err = in(func(d bson.Raw) error { return push(d) })
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	return finish()
+}
+
+// open starts a run of the pipeline whose results go to out: push feeds it one document (errStop
+// says it needs no more), finish flushes the blocking stages.
+func (p *Pipeline) open(out func([]byte) error) (push func([]byte) error, finish func() error) {
 	run := make([]stage, len(p.stages))
 	for i, s := range p.stages {
 		run[i] = s.start()
 	}
 	emitters := make([]func([]byte) error, len(run)+1)
-	emitters[len(run)] = func(d []byte) error { return out(d) }
+	emitters[len(run)] = out
 	for i := len(run) - 1; i >= 0; i-- {
 		st, next := run[i], emitters[i+1]
 		emitters[i] = func(d []byte) error { return st.process(d, next) }
 	}
-	err = in(func(d bson.Raw) error { return emitters[0](d) })
-	if err != nil && !errors.Is(err, errStop) {
-		return err
-	}
-	for i, st := range run {
-		if err := st.flush(emitters[i+1]); err != nil && !errors.Is(err, errStop) {
-			return err
+	finish = func() error {
+		for i, st := range run {
+			if err := st.flush(emitters[i+1]); err != nil && !errors.Is(err, errStop) {
+				return err
+			}
 		}
+		return nil
 	}
-	return nil
+	return emitters[0], finish
 }

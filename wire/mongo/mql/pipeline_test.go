@@ -50,6 +50,9 @@ func TestStages(t *testing.T) {
 		{"bucket default output", []string{`{"$bucket": {"groupBy": "$v", "boundaries": [0, 2], "default": "other",
 			"output": {"n": {"$sum": 1}, "ids": {"$push": "$_id"}}}}`},
 			[]string{`{"_id": 0, "n": 1, "ids": [1]}`, `{"_id": "other", "n": 3, "ids": [2, 3, 4]}`}},
+		{"facet", []string{`{"$facet": {"byK": [{"$sortByCount": "$k"}], "top": [{"$sort": {"_id": -1}}, {"$limit": 1}, {"$project": {"_id": 1}}],
+			"n": [{"$count": "n"}], "none": [{"$match": {"k": "zz"}}]}}`},
+			[]string{`{"byK": [{"_id": "a", "count": 3}, {"_id": "b", "count": 1}], "top": [{"_id": 4}], "n": [{"n": 4}], "none": []}`}},
 		{"project computed", []string{`{"$match": {"_id": 2}}`, `{"$project": {"_id": 0, "k": 1, "twice": {"$multiply": ["$v", 2]}}}`}, []string{`{"k": "b", "twice": 5.0}`}},
 	}
 	for _, c := range cases {
@@ -96,6 +99,14 @@ func TestPipelineErrors(t *testing.T) {
 		{`{"$sample": {"size": "a"}}`, 28746},
 		{`{"$sample": {"size": -1}}`, 28747},
 		{`{"$sample": {"size": 1, "x": 1}}`, 28748},
+		{`{"$facet": 1}`, 15947},
+		{`{"$facet": {}}`, 40169},
+		{`{"$facet": {"a": 1}}`, 40170},
+		{`{"$facet": {"a": []}}`, 40171},
+		{`{"$facet": {"a": [{"$facet": {"b": [{"$limit": 1}]}}]}}`, 40600},
+		{`{"$facet": {"$a": [{"$limit": 1}]}}`, 16410},
+		{`{"$facet": {"a.b": [{"$limit": 1}]}}`, 16412},
+		{`{"$facet": {"a": [{"$nope": 1}]}}`, 40324},
 	}
 	for _, c := range cases {
 		_, err := CompilePipeline([]bson.Raw{doc(t, c.stage)}, PipelineOptions{})

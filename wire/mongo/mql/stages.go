@@ -84,6 +84,8 @@ func compileStage(name string, arg bson.RawValue, o PipelineOptions, env *exprEn
 		return compileTimeWindow(arg, o, env)
 	case "$sample":
 		return compileSample(arg, o)
+	case "$facet":
+		return compileFacet(arg, o, env)
 	}
 	return nil, errf(40324, "Unrecognized pipeline stage name: '%s'", name)
 }
