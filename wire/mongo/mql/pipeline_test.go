@@ -50,6 +50,13 @@ func TestStages(t *testing.T) {
 		{"bucket default output", []string{`{"$bucket": {"groupBy": "$v", "boundaries": [0, 2], "default": "other",
 			"output": {"n": {"$sum": 1}, "ids": {"$push": "$_id"}}}}`},
 			[]string{`{"_id": 0, "n": 1, "ids": [1]}`, `{"_id": "other", "n": 3, "ids": [2, 3, 4]}`}},
+		{"n accumulators", []string{`{"$group": {"_id": "$k", "f": {"$firstN": {"input": "$_id", "n": 2}}, "l": {"$lastN": {"input": "$_id", "n": 2}},
+			"mx": {"$maxN": {"input": "$v", "n": 2}}, "mn": {"$minN": {"input": "$v", "n": 5}},
+			"t": {"$top": {"sortBy": {"v": -1}, "output": "$_id"}}, "bt": {"$bottom": {"sortBy": {"v": -1}, "output": "$_id"}},
+			"tn": {"$topN": {"sortBy": {"_id": -1}, "output": "$_id", "n": 2}}, "bn": {"$bottomN": {"sortBy": {"_id": -1}, "output": "$_id", "n": 2.0}}}}`,
+			`{"$sort": {"_id": 1}}`},
+			[]string{`{"_id": "a", "f": [1, 3], "l": [3, 4], "mx": [{"$numberLong": "3"}, 1], "mn": [1, {"$numberLong": "3"}], "t": 3, "bt": 4, "tn": [4, 3], "bn": [3, 1]}`,
+				`{"_id": "b", "f": [2], "l": [2], "mx": [2.5], "mn": [2.5], "t": 2, "bt": 2, "tn": [2], "bn": [2]}`}},
 		{"facet", []string{`{"$facet": {"byK": [{"$sortByCount": "$k"}], "top": [{"$sort": {"_id": -1}}, {"$limit": 1}, {"$project": {"_id": 1}}],
 			"n": [{"$count": "n"}], "none": [{"$match": {"k": "zz"}}]}}`},
 			[]string{`{"byK": [{"_id": "a", "count": 3}, {"_id": "b", "count": 1}], "top": [{"_id": 4}], "n": [{"n": 4}], "none": []}`}},
@@ -99,6 +106,13 @@ func TestPipelineErrors(t *testing.T) {
 		{`{"$sample": {"size": "a"}}`, 28746},
 		{`{"$sample": {"size": -1}}`, 28747},
 		{`{"$sample": {"size": 1, "x": 1}}`, 28748},
+		{`{"$group": {"_id": 1, "x": {"$firstN": {"input": "$v"}}}}`, 5787906},
+		{`{"$group": {"_id": 1, "x": {"$firstN": {"n": 1}}}}`, 5787907},
+		{`{"$group": {"_id": 1, "x": {"$lastN": {"n": 1, "input": "$v", "y": 1}}}}`, 5787901},
+		{`{"$group": {"_id": 1, "x": {"$top": {"output": "$v"}}}}`, 5788003},
+		{`{"$group": {"_id": 1, "x": {"$topN": {"sortBy": {"v": 1}, "n": 2}}}}`, 5788004},
+		{`{"$group": {"_id": 1, "x": {"$bottom": {"sortBy": {"v": 1}, "output": "$v", "n": 2}}}}`, 5788002},
+		{`{"$group": {"_id": 1, "x": {"$maxN": 5}}}`, 5787801},
 		{`{"$facet": 1}`, 15947},
 		{`{"$facet": {}}`, 40169},
 		{`{"$facet": {"a": 1}}`, 40170},
@@ -116,6 +130,16 @@ func TestPipelineErrors(t *testing.T) {
 	}
 	_, err := CompilePipeline([]bson.Raw{doc(t, `{"$foo": 1}`)}, PipelineOptions{})
 	require.EqualError(t, err, "Location40324 (40324): Unrecognized pipeline stage name: '$foo'")
+}
+
+// TestNAccumulatorBadN: n is checked on a group's first document: a positive integer.
+func TestNAccumulatorBadN(t *testing.T) {
+	for n, code := range map[string]mongoerr.Code{`0`: 5787908, `-2`: 5787908, `"a"`: 5787902, `1.5`: 5787902} {
+		_, err := runPipeline(t, []string{`{"$group": {"_id": null, "x": {"$firstN": {"input": "$v", "n": ` + n + `}}}}`}, stageInput, PipelineOptions{})
+		var me *mongoerr.Error
+		require.True(t, errors.As(err, &me), "n %s: %v", n, err)
+		require.Equal(t, code, me.Code, "n %s", n)
+	}
 }
 
 // TestBucketOutsideBoundaries: without a default, a value outside every bucket fails the

@@ -418,9 +418,11 @@ func (u *unwindStage) process(doc []byte, emit func([]byte) error) error {
 
 // accSpec is one output field of $group or $timeWindow: {name: {$op: expr}}.
 type accSpec struct {
-	name string
-	op   string
-	e    expr
+	name   string
+	op     string
+	e      expr
+	n      expr  // $firstN... $bottomN: how many values
+	sortBy *Sort // $top, $bottom, $topN, $bottomN
 }
 
 func compileAccumulators(stageName string, fields []element, env *exprEnv) ([]accSpec, error) {
@@ -440,11 +442,15 @@ func compileAccumulators(stageName string, fields []element, env *exprEnv) ([]ac
 			return nil, errf(40238, "The field '%s' must specify one accumulator", f.key)
 		}
 		op := els[0].key
-		if !accumulatorNames[op] {
+		if !accumulatorNames[op] && !multiAccumulators[op] {
 			return nil, errf(15952, "unknown group operator '%s'", op)
 		}
 		spec := accSpec{name: f.key, op: op}
-		if op == "$count" {
+		if multiAccumulators[op] {
+			if err := compileMulti(&spec, els[0].val, env); err != nil {
+				return nil, err
+			}
+		} else if op == "$count" {
 			if els[0].val.Type != bson.TypeEmbeddedDocument || len(els[0].val.Value) > 5 {
 				return nil, errf(codeBadValue, "$count takes no arguments, i.e. $count:{}")
 			}
@@ -469,6 +475,10 @@ type groupState struct {
 func newGroupState(key bson.RawValue, specs []accSpec) *groupState {
 	g := &groupState{key: cloneValue(key), accs: make([]accumulator, len(specs))}
 	for i, s := range specs {
+		if multiAccumulators[s.op] {
+			g.accs[i] = &multiAcc{op: s.op, sort: s.sortBy}
+			continue
+		}
 		g.accs[i] = newAccumulator(s.op)
 	}
 	return g
@@ -482,6 +492,23 @@ func (g *groupState) add(specs []accSpec, env *evalEnv) error {
 			if v, err = s.e.eval(env); err != nil {
 				return err
 			}
+		}
+		if m, ok := g.accs[i].(*multiAcc); ok {
+			if m.n == 0 && s.n != nil {
+				nv, err := s.n.eval(env)
+				if err != nil {
+					return err
+				}
+				if err := m.setN(nv); err != nil {
+					return err
+				}
+			}
+			var keys []bson.RawValue
+			if s.sortBy != nil {
+				keys = s.sortBy.keysOf(env.root)
+			}
+			m.addMulti(v, keys)
+			continue
 		}
 		g.accs[i].add(v)
 	}
