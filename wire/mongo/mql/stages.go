@@ -86,6 +86,8 @@ func compileStage(name string, arg bson.RawValue, o PipelineOptions, env *exprEn
 		return compileSample(arg, o)
 	case "$facet":
 		return compileFacet(arg, o, env)
+	case "$setWindowFields":
+		return compileSetWindowFields(arg, o, env)
 	}
 	return nil, errf(40324, "Unrecognized pipeline stage name: '%s'", name)
 }
