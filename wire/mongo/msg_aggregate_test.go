@@ -64,3 +64,42 @@ func TestAggregateTimeWindow(t *testing.T) {
 		require.InDelta(t, float64(10*i)+4.5, doc.Lookup("avg").Double(), 1e-9)
 	}
 }
+
+// TestAggregateWindowFunctions: through the driver, a moving average per series
+// ($setWindowFields) and the latest values per series ($group with $topN) come back as MongoDB
+// computes them. fill writes v = i at minute i, alternating series a and b.
+func TestAggregateWindowFunctions(t *testing.T) {
+	e := newEnv(t)
+	coll := e.createTS(t, "wf")
+	fill(t, coll, 20)
+	cur, err := coll.Aggregate(t.Context(), bson.A{
+		d("$match", d("meta", "a")),
+		d("$setWindowFields", d("partitionBy", "$meta", "sortBy", d("ts", 1),
+			"output", d("avg3", d("$avg", "$v", "window", d("documents", bson.A{-2, 0}))))),
+	})
+	require.NoError(t, err)
+	var got []bson.Raw
+	require.NoError(t, cur.All(t.Context(), &got))
+	require.Len(t, got, 10)
+	// a holds v = 0, 2, 4, ...: the average of the last three (fewer at the start)
+	for i, doc := range got {
+		lo := max(0, i-2)
+		want := 0.0
+		for j := lo; j <= i; j++ {
+			want += float64(2 * j)
+		}
+		want /= float64(i - lo + 1)
+		require.InDelta(t, want, doc.Lookup("avg3").Double(), 1e-9, "document %d", i)
+	}
+
+	cur, err = coll.Aggregate(t.Context(), bson.A{
+		d("$group", d("_id", "$meta", "last2", d("$topN", d("sortBy", d("ts", -1), "output", "$v", "n", 2)))),
+		d("$sort", d("_id", 1)),
+	})
+	require.NoError(t, err)
+	got = nil
+	require.NoError(t, cur.All(t.Context(), &got))
+	require.Len(t, got, 2)
+	require.Equal(t, bson.A{int32(18), int32(16)}, field(t, got[0], "last2"))
+	require.Equal(t, bson.A{int32(19), int32(17)}, field(t, got[1], "last2"))
+}
