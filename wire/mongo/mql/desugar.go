@@ -22,6 +22,8 @@ func desugar(name string, arg bson.RawValue) (stages [][]byte, ok bool, err erro
 		stages, err = desugarSortByCount(arg)
 	case "$bucket":
 		stages, err = desugarBucket(arg)
+	case "$fill":
+		stages, err = desugarFill(arg)
 	default:
 		return nil, false, nil
 	}
@@ -165,4 +167,101 @@ func desugarBucket(arg bson.RawValue) ([][]byte, error) {
 	sort := newBuilder(16)
 	sort.add("_id", vInt32(1))
 	return [][]byte{stageDoc("$group", group.doc()), stageDoc("$sort", sort.doc())}, nil
+}
+
+// desugarFill turns {$fill: {partitionBy | partitionByFields, sortBy, output: {f: {value: x} |
+// {method: "locf" | "linear"}}}} into what MongoDB defines it as: a $setWindowFields of $locf and
+// $linearFill for the methods, then an $addFields of {$ifNull: ["$f", x]} for the values.
+func desugarFill(arg bson.RawValue) ([][]byte, error) {
+	if arg.Type != bson.TypeEmbeddedDocument {
+		return nil, errf(mongoerr.TypeMismatch, "BSON field '$fill' is the wrong type '%s', expected type 'object'", typeName(arg.Type))
+	}
+	var partitionBy, partitionByFields, sortBy, output bson.RawValue
+	els, _ := elements(arg.Value)
+	for _, e := range els {
+		switch e.key {
+		case "partitionBy":
+			partitionBy = e.val
+		case "partitionByFields":
+			partitionByFields = e.val
+		case "sortBy":
+			sortBy = e.val
+		case "output":
+			output = e.val
+		default:
+			return nil, errf(mongoerr.IDLUnknownField, "BSON field '$fill.%s' is an unknown field.", e.key)
+		}
+	}
+	if output.Type != bson.TypeEmbeddedDocument {
+		return nil, errf(mongoerr.IDLFailedToParse, "BSON field '$fill.output' is missing but a required field")
+	}
+	if partitionBy.Type != 0 && partitionByFields.Type != 0 {
+		return nil, errf(6050204, "Maximum one of 'partitionBy' and 'partitionByFields' can be specified in '$fill'")
+	}
+	if partitionByFields.Type != 0 {
+		if partitionByFields.Type != bson.TypeArray {
+			return nil, errf(mongoerr.TypeMismatch, "BSON field '$fill.partitionByFields' is the wrong type '%s', expected type 'array'", typeName(partitionByFields.Type))
+		}
+		fields, _ := elements(partitionByFields.Value)
+		p := newBuilder(64)
+		for _, f := range fields {
+			if f.val.Type != bson.TypeString || strings.HasPrefix(f.val.StringValue(), "$") {
+				return nil, errf(mongoerr.FailedToParse, "'partitionByFields' field values must be field names, found %s", f.val.String())
+			}
+			p.add(f.val.StringValue(), vString("$"+f.val.StringValue()))
+		}
+		partitionBy = p.doc()
+	}
+	windows := newBuilder(256)
+	values := newBuilder(256)
+	nWin, nVal := 0, 0
+	outs, _ := elements(output.Value)
+	for _, o := range outs {
+		if o.val.Type != bson.TypeEmbeddedDocument {
+			return nil, errf(mongoerr.TypeMismatch, "BSON field '$fill.output.%s' is the wrong type '%s', expected type 'object'", o.key, typeName(o.val.Type))
+		}
+		spec, _ := elements(o.val.Value)
+		if len(spec) != 1 || (spec[0].key != "value" && spec[0].key != "method") {
+			return nil, errf(6050203, "Exactly one of 'value' and 'method' must be specified in '$fill.output.%s'", o.key)
+		}
+		if spec[0].key == "value" {
+			ifNull := newBuilder(64)
+			ifNull.push(vString("$" + o.key))
+			ifNull.push(spec[0].val)
+			x := newBuilder(64)
+			x.add("$ifNull", ifNull.array())
+			values.add(o.key, x.doc())
+			nVal++
+			continue
+		}
+		method := spec[0].val
+		fn := map[string]string{"locf": "$locf", "linear": "$linearFill"}[method.StringValue()]
+		if method.Type != bson.TypeString || fn == "" {
+			return nil, errf(6050202, "Method must be either locf or linear, found %s", method.String())
+		}
+		if sortBy.Type == 0 {
+			return nil, errf(6050201, "'sortBy' field is required for the '%s' fill method", method.StringValue())
+		}
+		w := newBuilder(64)
+		w.add(fn, vString("$"+o.key))
+		windows.add(o.key, w.doc())
+		nWin++
+	}
+	var stages [][]byte
+	if nWin > 0 {
+		swf := newBuilder(512)
+		if partitionBy.Type != 0 {
+			swf.add("partitionBy", partitionBy)
+		}
+		swf.add("sortBy", sortBy)
+		swf.add("output", windows.doc())
+		stages = append(stages, stageDoc("$setWindowFields", swf.doc()))
+	}
+	if nVal > 0 {
+		stages = append(stages, stageDoc("$addFields", values.doc()))
+	}
+	if len(stages) == 0 {
+		return nil, errf(mongoerr.FailedToParse, "'$fill.output' must specify at least one field")
+	}
+	return stages, nil
 }

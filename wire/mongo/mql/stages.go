@@ -88,6 +88,8 @@ func compileStage(name string, arg bson.RawValue, o PipelineOptions, env *exprEn
 		return compileFacet(arg, o, env)
 	case "$setWindowFields":
 		return compileSetWindowFields(arg, o, env)
+	case "$densify":
+		return compileDensify(arg, o)
 	}
 	return nil, errf(40324, "Unrecognized pipeline stage name: '%s'", name)
 }

@@ -66,6 +66,40 @@ func TestSetWindowFields(t *testing.T) {
 	}
 }
 
+// TestFill: $fill fills the missing v of partition a's t 3 by the last value, linearly between
+// its neighbours, or with a constant, and leaves the present values as they are.
+func TestFill(t *testing.T) {
+	for _, c := range []struct {
+		stage string
+		v3    string
+	}{
+		{`{"$fill": {"partitionBy": "$h", "sortBy": {"t": 1}, "output": {"v": {"method": "locf"}}}}`, `2`},
+		{`{"$fill": {"partitionByFields": ["h"], "sortBy": {"t": 1}, "output": {"v": {"method": "linear"}}}}`, `3.0`},
+		{`{"$fill": {"output": {"v": {"value": 0}}}}`, `0`},
+	} {
+		got, err := runPipeline(t, []string{c.stage, `{"$match": {"h": "a"}}`, `{"$sort": {"t": 1}}`, `{"$project": {"_id": 0, "v": 1}}`}, windowInput, PipelineOptions{})
+		require.NoError(t, err, c.stage)
+		want := []string{`{"v": 1}`, `{"v": 2}`, `{"v": ` + c.v3 + `}`, `{"v": 4}`, `{"v": 10}`}
+		require.Len(t, got, len(want), c.stage)
+		for i := range want {
+			require.JSONEq(t, canon(t, want[i]), got[i], c.stage)
+		}
+	}
+	for stage, code := range map[string]mongoerr.Code{
+		`{"$fill": {"sortBy": {"t": 1}}}`: mongoerr.IDLFailedToParse,
+		`{"$fill": {"partitionBy": "$h", "partitionByFields": ["h"], "output": {"v": {"value": 0}}}}`: 6050204,
+		`{"$fill": {"output": {"v": {"method": "locf"}}}}`:                                            6050201,
+		`{"$fill": {"sortBy": {"t": 1}, "output": {"v": {"method": "spline"}}}}`:                      6050202,
+		`{"$fill": {"output": {"v": {"value": 0, "method": "locf"}}}}`:                                6050203,
+		`{"$fill": {"output": {"v": {"value": 0}}, "x": 1}}`:                                          mongoerr.IDLUnknownField,
+	} {
+		_, err := runPipeline(t, []string{stage}, windowInput, PipelineOptions{})
+		var me *mongoerr.Error
+		require.True(t, errors.As(err, &me), "%s: %v", stage, err)
+		require.Equal(t, code, me.Code, stage)
+	}
+}
+
 // TestSetWindowFieldsErrors: malformed specifications are refused before anything runs.
 func TestSetWindowFieldsErrors(t *testing.T) {
 	for _, stage := range []string{
@@ -93,4 +127,54 @@ func TestSetWindowFieldsErrors(t *testing.T) {
 	var me *mongoerr.Error
 	require.True(t, errors.As(err, &me), "%v", err)
 	require.Equal(t, mongoerr.QueryExceededMemoryLimitNoDiskUseAllowed, me.Code)
+}
+
+// TestDensify: gaps are filled with documents holding the field and the partition fields,
+// within each partition's range, the whole input's, or given bounds (upper excluded); documents
+// off the step grid and documents without the field pass through.
+func TestDensify(t *testing.T) {
+	in := []string{`{"h": "a", "x": 1}`, `{"h": "b", "x": 2}`, `{"h": "a", "x": 4}`, `{"h": "b", "x": 3}`, `{"h": "a"}`}
+	cases := []struct {
+		stage string
+		input []string
+		want  []string
+	}{
+		{`{"$densify": {"field": "x", "partitionByFields": ["h"], "range": {"step": 1, "bounds": "partition"}}}`, in,
+			[]string{`{"h": "a", "x": 1}`, `{"x": 2, "h": "a"}`, `{"x": 3, "h": "a"}`, `{"h": "a", "x": 4}`, `{"h": "a"}`,
+				`{"h": "b", "x": 2}`, `{"h": "b", "x": 3}`}},
+		{`{"$densify": {"field": "x", "partitionByFields": ["h"], "range": {"step": 1, "bounds": "full"}}}`, in,
+			[]string{`{"h": "a", "x": 1}`, `{"x": 2, "h": "a"}`, `{"x": 3, "h": "a"}`, `{"h": "a", "x": 4}`, `{"h": "a"}`,
+				`{"x": 1, "h": "b"}`, `{"h": "b", "x": 2}`, `{"h": "b", "x": 3}`, `{"x": 4, "h": "b"}`}},
+		{`{"$densify": {"field": "x", "range": {"step": 2, "bounds": [0, 5]}}}`, []string{`{"x": 1.5}`, `{"x": 4}`, `{"y": 1}`},
+			[]string{`{"x": 0}`, `{"x": 1.5}`, `{"x": 2}`, `{"x": 4}`, `{"y": 1}`}},
+		{`{"$densify": {"field": "t", "range": {"step": 1, "unit": "minute", "bounds": "full"}}}`,
+			[]string{`{"t": {"$date": "2024-01-01T00:03:00Z"}, "v": 3}`, `{"t": {"$date": "2024-01-01T00:00:00Z"}, "v": 0}`},
+			[]string{`{"t": {"$date": "2024-01-01T00:00:00Z"}, "v": 0}`, `{"t": {"$date": "2024-01-01T00:01:00Z"}}`,
+				`{"t": {"$date": "2024-01-01T00:02:00Z"}}`, `{"t": {"$date": "2024-01-01T00:03:00Z"}, "v": 3}`}},
+	}
+	for _, c := range cases {
+		got, err := runPipeline(t, []string{c.stage}, c.input, PipelineOptions{})
+		require.NoError(t, err, c.stage)
+		require.Len(t, got, len(c.want), "%s: %v", c.stage, got)
+		for i := range c.want {
+			require.JSONEq(t, canon(t, c.want[i]), got[i], "%s: document %d", c.stage, i)
+		}
+	}
+	for _, stage := range []string{
+		`{"$densify": {"range": {"step": 1, "bounds": "full"}}}`,
+		`{"$densify": {"field": "x"}}`,
+		`{"$densify": {"field": "x", "range": {"step": 0, "bounds": "full"}}}`,
+		`{"$densify": {"field": "x", "range": {"step": 1, "bounds": "all"}}}`,
+		`{"$densify": {"field": "x", "range": {"step": 1, "bounds": [5, 1]}}}`,
+		`{"$densify": {"field": "x", "range": {"step": 1, "unit": "month", "bounds": "full"}}}`,
+		`{"$densify": {"field": "$x", "range": {"step": 1, "bounds": "full"}}}`,
+	} {
+		_, err := runPipeline(t, []string{stage}, in, PipelineOptions{})
+		var me *mongoerr.Error
+		require.True(t, errors.As(err, &me), "%s: %v", stage, err)
+	}
+	_, err := runPipeline(t, []string{`{"$densify": {"field": "h", "range": {"step": 1, "bounds": "full"}}}`}, in, PipelineOptions{})
+	var me *mongoerr.Error
+	require.True(t, errors.As(err, &me), "a string field: %v", err)
+	require.EqualValues(t, 5733201, me.Code)
 }
