@@ -194,8 +194,13 @@ func (d *densifyStage) process(doc []byte, _ func([]byte) error) error {
 	return nil
 }
 
+// maxDensifyDocs is how many documents one $densify may add (MongoDB's
+// internalQueryMaxAllowedDensifyDocs).
+const maxDensifyDocs = 500_000
+
 func (d *densifyStage) flush(emit func([]byte) error) error {
 	step := d.spec.step
+	added := 0
 	if d.spec.unitMs > 0 {
 		step *= d.spec.unitMs
 	}
@@ -232,6 +237,9 @@ func (d *densifyStage) flush(emit func([]byte) error) error {
 			for next < until || (!stopAtEqual && next == until) {
 				if next > hi || (!inclusive && next >= hi) {
 					return nil
+				}
+				if added++; added > maxDensifyDocs {
+					return errf(5897900, "Generated %d documents in $densify, which is over the limit of %d", added, maxDensifyDocs)
 				}
 				if err := emit(d.added(p, next)); err != nil {
 					return err

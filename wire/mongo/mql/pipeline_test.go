@@ -270,7 +270,13 @@ func TestTimeWindowPartitionOffset(t *testing.T) {
 func FuzzCompilePipeline(f *testing.F) {
 	for _, s := range []string{`{"$match": {"a": 1}}`, `{"$group": {"_id": "$a", "n": {"$sum": 1}}}`,
 		`{"$timeWindow": {"window": "1h", "output": {"a": {"$avg": "$v"}}}}`, `{"$project": {"x": {"$dateTrunc": {"date": "$t", "unit": "week"}}}}`,
-		`{"$unwind": {"path": "$arr", "preserveNullAndEmptyArrays": true}}`, `{"$addFields": {"y": {"$dateToString": {"date": "$t", "format": "%Y"}}}}`} {
+		`{"$unwind": {"path": "$arr", "preserveNullAndEmptyArrays": true}}`, `{"$addFields": {"y": {"$dateToString": {"date": "$t", "format": "%Y"}}}}`,
+		`{"$sortByCount": "$a"}`, `{"$bucket": {"groupBy": "$v", "boundaries": [0, 1, 3], "default": "x"}}`, `{"$sample": {"size": 1}}`,
+		`{"$facet": {"a": [{"$count": "n"}], "b": [{"$limit": 1}]}}`,
+		`{"$group": {"_id": null, "t": {"$topN": {"sortBy": {"v": 1}, "output": "$a", "n": 2}}, "f": {"$firstN": {"input": "$v", "n": 1}}}}`,
+		`{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"s": {"$sum": "$v", "window": {"range": [-1, 0], "unit": "hour"}}, "d": {"$derivative": {"input": "$v", "unit": "second"}, "window": {"documents": [-1, 0]}}}}}`,
+		`{"$fill": {"sortBy": {"t": 1}, "output": {"v": {"method": "linear"}}}}`,
+		`{"$densify": {"field": "v", "range": {"step": 0.5, "bounds": [0, 3]}}}`} {
 		f.Add([]byte(doc(f, s)))
 	}
 	input := []bson.Raw{doc(f, `{"t": {"$date": "2023-01-01T00:00:00Z"}, "a": [1, {"b": 2}], "v": 2.5, "arr": [1, 2]}`), doc(f, `{"a": "x"}`)}

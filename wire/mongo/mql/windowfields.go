@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -495,6 +496,26 @@ func (out *windowOutput) windowOf(i, n int, xs []float64, xsOK []bool) (int, int
 	if !w.hiUnb {
 		hi = xs[i] + w.hi*scale
 	}
+	if mono := monotone(xs, xsOK); mono != 0 {
+		// sorted by this value (ascending or descending): the window is one run, found by bisection
+		in := func(j int) bool { return xs[j] >= lo && xs[j] <= hi }
+		var first int
+		if mono > 0 {
+			first = sort.Search(n, func(j int) bool { return xs[j] >= lo })
+		} else {
+			first = sort.Search(n, func(j int) bool { return xs[j] <= hi })
+		}
+		last := first - 1
+		if mono > 0 {
+			last = sort.Search(n, func(j int) bool { return xs[j] > hi }) - 1
+		} else {
+			last = sort.Search(n, func(j int) bool { return xs[j] < lo }) - 1
+		}
+		if first > last || !in(first) {
+			return 0, -1
+		}
+		return first, last
+	}
 	from, to := n, -1
 	for j := 0; j < n; j++ {
 		if xsOK[j] && xs[j] >= lo && xs[j] <= hi {
@@ -503,6 +524,33 @@ func (out *windowOutput) windowOf(i, n int, xs []float64, xsOK []bool) (int, int
 	}
 	return from, to
 }
+
+// monotone says whether every value is present and they never decrease (1), never increase
+// (-1), or neither (0).
+func monotone(xs []float64, ok []bool) int {
+	up, down := true, true
+	for j := range xs {
+		if !ok[j] {
+			return 0
+		}
+		if j > 0 {
+			up = up && xs[j] >= xs[j-1]
+			down = down && xs[j] <= xs[j-1]
+		}
+	}
+	switch {
+	case up:
+		return 1
+	case down:
+		return -1
+	}
+	return 0
+}
+
+// maxWindowWork bounds the values one $setWindowFields output may feed its accumulators in a
+// partition (windows that are neither cumulative nor the whole partition cost their width per
+// document): past it the stage fails instead of running for hours.
+const maxWindowWork = 50_000_000
 
 // compute is one output field's value for every document of a sorted partition.
 func (s *windowFieldsSpec) compute(out windowOutput, docs [][]byte, keys [][]bson.RawValue, xs []float64, xsOK []bool, vals []bson.RawValue) ([]bson.RawValue, error) {
@@ -617,13 +665,39 @@ func (s *windowFieldsSpec) compute(out windowOutput, docs [][]byte, keys [][]bso
 			res[i] = vDouble(sum)
 		}
 	default: // a $group accumulator over the window
-		for i := range res {
-			from, to := out.windowOf(i, n, xs, xsOK)
+		w := out.win
+		switch {
+		case !w.set || (w.loUnb && w.hiUnb): // the whole partition: once
 			acc := newAccumulator(out.op)
-			for j := from; j <= to; j++ {
-				acc.add(vals[j])
+			for _, v := range vals {
+				acc.add(v)
 			}
-			res[i] = acc.result()
+			r := acc.result()
+			for i := range res {
+				res[i] = r
+			}
+		case w.loUnb: // cumulative: the window only grows
+			acc, added := newAccumulator(out.op), 0
+			for i := range res {
+				_, to := out.windowOf(i, n, xs, xsOK)
+				for ; added <= to; added++ {
+					acc.add(vals[added])
+				}
+				res[i] = acc.result()
+			}
+		default:
+			work := 0
+			for i := range res {
+				from, to := out.windowOf(i, n, xs, xsOK)
+				if work += max(0, to-from+1); work > maxWindowWork {
+					return nil, errf(mongoerr.ExceededMemoryLimit, "$setWindowFields output '%s' needs more than %d window values in one partition: use a narrower window", strings.Join(out.path, "."), maxWindowWork)
+				}
+				acc := newAccumulator(out.op)
+				for j := from; j <= to; j++ {
+					acc.add(vals[j])
+				}
+				res[i] = acc.result()
+			}
 		}
 	}
 	return res, nil

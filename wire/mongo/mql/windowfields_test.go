@@ -1,10 +1,15 @@
 package mql
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
@@ -177,4 +182,57 @@ func TestDensify(t *testing.T) {
 	var me *mongoerr.Error
 	require.True(t, errors.As(err, &me), "a string field: %v", err)
 	require.EqualValues(t, 5733201, me.Code)
+	_, err = runPipeline(t, []string{`{"$densify": {"field": "x", "range": {"step": 0.0001, "bounds": [0, 1000]}}}`}, in, PipelineOptions{})
+	require.True(t, errors.As(err, &me), "ten million documents: %v", err)
+	require.EqualValues(t, 5897900, me.Code, "refused past 500000 added documents")
+}
+
+// TestSetWindowFieldsModel checks window sums against a direct computation in the test, on random
+// data, for cumulative, sliding document and range windows in both sort directions.
+func TestSetWindowFieldsModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	var input []string
+	type row struct{ x, v int }
+	var rows []row
+	for i := range 300 {
+		x, v := r.IntN(100), r.IntN(50)-10
+		rows = append(rows, row{x, v})
+		input = append(input, fmt.Sprintf(`{"_id": %d, "x": %d, "v": %d}`, i, x, v))
+	}
+	for _, c := range []struct {
+		dir    int
+		window string
+		in     func(rows []row, i, j int) bool // whether sorted row j is in sorted row i's window
+	}{
+		{1, `{"documents": ["unbounded", "current"]}`, func(_ []row, i, j int) bool { return j <= i }},
+		{-1, `{"documents": [-3, 2]}`, func(_ []row, i, j int) bool { return j >= i-3 && j <= i+2 }},
+		{1, `{"range": [-5, 3]}`, func(rs []row, i, j int) bool { return rs[j].x >= rs[i].x-5 && rs[j].x <= rs[i].x+3 }},
+		{-1, `{"range": [-5, 3]}`, func(rs []row, i, j int) bool { return rs[j].x >= rs[i].x-5 && rs[j].x <= rs[i].x+3 }},
+		{1, `{"range": ["unbounded", 0]}`, func(rs []row, i, j int) bool { return rs[j].x <= rs[i].x }},
+	} {
+		stage := fmt.Sprintf(`{"$setWindowFields": {"sortBy": {"x": %d}, "output": {"s": {"$sum": "$v", "window": %s}}}}`, c.dir, c.window)
+		got, err := runPipeline(t, []string{stage}, input, PipelineOptions{})
+		require.NoError(t, err, stage)
+		sorted := slices.Clone(rows)
+		idx := make([]int, len(rows))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(a, b int) int { return c.dir * cmp.Compare(rows[a].x, rows[b].x) })
+		for i, j := range idx {
+			sorted[i] = rows[j]
+		}
+		for i := range sorted {
+			want := 0
+			for j := range sorted {
+				if c.in(sorted, i, j) {
+					want += sorted[j].v
+				}
+			}
+			var d bson.M
+			require.NoError(t, bson.UnmarshalExtJSON([]byte(got[i]), false, &d))
+			require.EqualValues(t, idx[i], d["_id"], "%s: order", stage)
+			require.EqualValues(t, want, d["s"], "%s: document %d", stage, i)
+		}
+	}
 }
