@@ -1,20 +1,26 @@
 package mql
 
 import (
+	"math"
 	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
 // The accumulators over n values (MongoDB 5.2+): $firstN, $lastN, $maxN and $minN take
 // {input, n}; $top and $bottom take {sortBy, output}, $topN and $bottomN {sortBy, output, n}.
 
 var multiAccumulators = map[string]bool{"$firstN": true, "$lastN": true, "$maxN": true, "$minN": true,
-	"$top": true, "$bottom": true, "$topN": true, "$bottomN": true}
+	"$top": true, "$bottom": true, "$topN": true, "$bottomN": true, "$percentile": true, "$median": true}
 
 // compileMulti fills spec for one of multiAccumulators from its argument object.
 func compileMulti(spec *accSpec, arg bson.RawValue, env *exprEnv) error {
 	op := spec.op
+	if op == "$percentile" || op == "$median" {
+		return compilePercentile(spec, arg, env)
+	}
 	sorted := op == "$top" || op == "$bottom" || op == "$topN" || op == "$bottomN"
 	withN := op != "$top" && op != "$bottom"
 	if arg.Type != bson.TypeEmbeddedDocument {
@@ -78,6 +84,10 @@ type multiAcc struct {
 	vals []bson.RawValue
 	keys [][]bson.RawValue // sort keys of vals ($top...), in vals' order
 	sort *Sort
+	// $percentile, $median
+	ps         []float64
+	continuous bool
+	nums       []float64
 }
 
 // setN evaluates n on the group's first document: a positive integer.
@@ -99,6 +109,10 @@ func (a *multiAcc) addMulti(v bson.RawValue, keys []bson.RawValue) {
 		v = vNull()
 	}
 	switch a.op {
+	case "$percentile", "$median":
+		if isNumber(v.Type) {
+			a.nums = append(a.nums, toFloat(v))
+		}
 	case "$firstN":
 		if int64(len(a.vals)) < a.n {
 			a.vals = append(a.vals, cloneValue(v))
@@ -158,6 +172,9 @@ func (a *multiAcc) addMulti(v bson.RawValue, keys []bson.RawValue) {
 func (a *multiAcc) add(bson.RawValue) {} // unused: groupState calls addMulti
 
 func (a *multiAcc) result() bson.RawValue {
+	if a.op == "$percentile" || a.op == "$median" {
+		return a.percentiles()
+	}
 	if a.op == "$top" || a.op == "$bottom" {
 		if len(a.vals) == 0 {
 			return vNull()
@@ -167,6 +184,97 @@ func (a *multiAcc) result() bson.RawValue {
 	b := newBuilder(64)
 	for _, v := range a.vals {
 		b.push(v)
+	}
+	return b.array()
+}
+
+// compilePercentile compiles {$percentile: {input, p: [..], method}} and {$median: {input,
+// method}} (MongoDB 7.0): "approximate" and "discrete" give the nearest-rank value of the group
+// (a value of the data), "continuous" interpolates between the two nearest values.
+func compilePercentile(spec *accSpec, arg bson.RawValue, env *exprEnv) error {
+	op := spec.op
+	if arg.Type != bson.TypeEmbeddedDocument {
+		return errf(7436100, "specification of %s must be an object, found %s", op, typeName(arg.Type))
+	}
+	els, _ := elements(arg.Value)
+	var input, p, method bson.RawValue
+	for _, e := range els {
+		switch {
+		case e.key == "input":
+			input = e.val
+		case e.key == "p" && op == "$percentile":
+			p = e.val
+		case e.key == "method":
+			method = e.val
+		default:
+			return errf(mongoerr.IDLUnknownField, "BSON field '%s.%s' is an unknown field.", op, e.key)
+		}
+	}
+	switch {
+	case input.Type == 0:
+		return errf(mongoerr.IDLFailedToParse, "BSON field '%s.input' is missing but a required field", op)
+	case method.Type == 0:
+		return errf(mongoerr.IDLFailedToParse, "BSON field '%s.method' is missing but a required field", op)
+	case op == "$percentile" && p.Type == 0:
+		return errf(mongoerr.IDLFailedToParse, "BSON field '$percentile.p' is missing but a required field")
+	}
+	switch method.StringValue() {
+	case "approximate", "discrete":
+	case "continuous":
+		spec.continuous = true
+	default:
+		return errf(mongoerr.BadValue, "Currently only 'approximate', 'discrete' and 'continuous' can be used as percentile 'method'")
+	}
+	if op == "$median" {
+		spec.ps = []float64{0.5}
+	} else {
+		if p.Type != bson.TypeArray {
+			return errf(7750301, "The $percentile 'p' field must be an array of numbers from [0.0, 1.0], but found: %s", p.String())
+		}
+		ps, _ := elements(p.Value)
+		if len(ps) == 0 {
+			return errf(7750301, "The $percentile 'p' field must be an array of numbers from [0.0, 1.0], but found: %s", p.String())
+		}
+		for _, e := range ps {
+			f := toFloat(e.val)
+			if !isNumber(e.val.Type) || f < 0 || f > 1 || f != f {
+				return errf(7750301, "The $percentile 'p' field must be an array of numbers from [0.0, 1.0], but found: %s", p.String())
+			}
+			spec.ps = append(spec.ps, f)
+		}
+	}
+	x, err := compileExpr(input, env)
+	if err != nil {
+		return err
+	}
+	spec.e = x
+	return nil
+}
+
+// percentiles is the $percentile array (or the $median value) of the numbers seen; null without
+// any.
+func (a *multiAcc) percentiles() bson.RawValue {
+	slices.Sort(a.nums)
+	n := len(a.nums)
+	one := func(p float64) bson.RawValue {
+		if n == 0 {
+			return vNull()
+		}
+		if a.continuous {
+			r := p * float64(n-1)
+			lo := int(math.Floor(r))
+			hi := min(lo+1, n-1)
+			return vDouble(a.nums[lo] + (a.nums[hi]-a.nums[lo])*(r-float64(lo)))
+		}
+		i := int(math.Ceil(p*float64(n))) - 1
+		return vDouble(a.nums[min(max(i, 0), n-1)])
+	}
+	if a.op == "$median" {
+		return one(0.5)
+	}
+	b := newBuilder(16 * len(a.ps))
+	for _, p := range a.ps {
+		b.push(one(p))
 	}
 	return b.array()
 }

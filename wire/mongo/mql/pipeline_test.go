@@ -2,6 +2,11 @@ package mql
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -140,6 +145,53 @@ func TestNAccumulatorBadN(t *testing.T) {
 		require.True(t, errors.As(err, &me), "n %s: %v", n, err)
 		require.Equal(t, code, me.Code, "n %s", n)
 	}
+}
+
+// TestPercentiles: $percentile and $median give the nearest-rank value (approximate, discrete)
+// or interpolate (continuous), ignore non-numbers, and are null for a group without numbers.
+func TestPercentiles(t *testing.T) {
+	var in []string
+	for i := 1; i <= 10; i++ {
+		in = append(in, fmt.Sprintf(`{"g": 1, "v": %d}`, 11-i))
+	}
+	in = append(in, `{"g": 1, "v": "x"}`, `{"g": 2, "v": null}`)
+	got, err := runPipeline(t, []string{`{"$group": {"_id": "$g",
+		"p": {"$percentile": {"input": "$v", "p": [0, 0.5, 0.9, 1], "method": "approximate"}},
+		"pc": {"$percentile": {"input": "$v", "p": [0.9], "method": "continuous"}},
+		"m": {"$median": {"input": "$v", "method": "approximate"}}}}`, `{"$sort": {"_id": 1}}`}, in, PipelineOptions{})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.JSONEq(t, canon(t, `{"_id": 1, "p": [1.0, 5.0, 9.0, 10.0], "pc": [9.1], "m": 5.0}`), roundFloats(t, got[0]))
+	require.JSONEq(t, canon(t, `{"_id": 2, "p": [null, null, null, null], "pc": [null], "m": null}`), got[1])
+	for stage, code := range map[string]mongoerr.Code{
+		`{"$group": {"_id": 1, "p": {"$percentile": {"input": "$v", "p": [1.5], "method": "approximate"}}}}`: 7750301,
+		`{"$group": {"_id": 1, "p": {"$percentile": {"input": "$v", "p": 0.5, "method": "approximate"}}}}`:   7750301,
+		`{"$group": {"_id": 1, "p": {"$percentile": {"input": "$v", "method": "approximate"}}}}`:             mongoerr.IDLFailedToParse,
+		`{"$group": {"_id": 1, "m": {"$median": {"input": "$v"}}}}`:                                          mongoerr.IDLFailedToParse,
+		`{"$group": {"_id": 1, "m": {"$median": {"input": "$v", "method": "tdigest"}}}}`:                     mongoerr.BadValue,
+		`{"$group": {"_id": 1, "m": {"$median": {"input": "$v", "method": "approximate", "p": [0.5]}}}}`:     mongoerr.IDLUnknownField,
+	} {
+		_, err := CompilePipeline([]bson.Raw{doc(t, stage)}, PipelineOptions{})
+		var me *mongoerr.Error
+		require.True(t, errors.As(err, &me), "%s: %v", stage, err)
+		require.Equal(t, code, me.Code, stage)
+	}
+}
+
+// roundFloats rounds the doubles of an extended JSON document to 9 decimals (9.1 computed by
+// interpolation is 9.099999999999999).
+func roundFloats(t *testing.T, ej string) string {
+	t.Helper()
+	re := regexp.MustCompile(`"\$numberDouble":"([0-9.eE+-]+)"`)
+	return re.ReplaceAllStringFunc(ej, func(m string) string {
+		f, err := strconv.ParseFloat(re.FindStringSubmatch(m)[1], 64)
+		require.NoError(t, err)
+		out := strconv.FormatFloat(math.Round(f*1e9)/1e9, 'g', -1, 64)
+		if !strings.ContainsAny(out, ".eE") {
+			out += ".0"
+		}
+		return `"$numberDouble":"` + out + `"`
+	})
 }
 
 // TestBucketOutsideBoundaries: without a default, a value outside every bucket fails the

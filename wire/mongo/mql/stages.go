@@ -427,6 +427,9 @@ type accSpec struct {
 	e      expr
 	n      expr  // $firstN... $bottomN: how many values
 	sortBy *Sort // $top, $bottom, $topN, $bottomN
+	// $percentile, $median
+	ps         []float64
+	continuous bool
 }
 
 func compileAccumulators(stageName string, fields []element, env *exprEnv) ([]accSpec, error) {
@@ -480,7 +483,7 @@ func newGroupState(key bson.RawValue, specs []accSpec) *groupState {
 	g := &groupState{key: cloneValue(key), accs: make([]accumulator, len(specs))}
 	for i, s := range specs {
 		if multiAccumulators[s.op] {
-			g.accs[i] = &multiAcc{op: s.op, sort: s.sortBy}
+			g.accs[i] = &multiAcc{op: s.op, sort: s.sortBy, ps: s.ps, continuous: s.continuous}
 			continue
 		}
 		g.accs[i] = newAccumulator(s.op)
