@@ -194,6 +194,50 @@ func roundFloats(t *testing.T, ej string) string {
 	})
 }
 
+// TestBucketAuto: documents sorted by groupBy split into buckets of about equal counts, equal
+// values never split, the last bucket taking the rest; max is the next bucket's min.
+func TestBucketAuto(t *testing.T) {
+	var in []string
+	for _, v := range []int{5, 2, 1, 6, 2, 4, 2, 3} {
+		in = append(in, fmt.Sprintf(`{"v": %d}`, v))
+	}
+	cases := []struct {
+		stage string
+		input []string
+		want  []string
+	}{
+		{`{"$bucketAuto": {"groupBy": "$v", "buckets": 3}}`, in, []string{`{"_id": {"min": 1, "max": 3}, "count": 4}`,
+			`{"_id": {"min": 3, "max": 6}, "count": 3}`, `{"_id": {"min": 6, "max": 6}, "count": 1}`}},
+		{`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "output": {"s": {"$sum": "$v"}}}}`, in,
+			[]string{`{"_id": {"min": 1, "max": 3}, "s": 7}`, `{"_id": {"min": 3, "max": 6}, "s": 18}`}},
+		{`{"$bucketAuto": {"groupBy": "$v", "buckets": 10}}`, in[:3], []string{`{"_id": {"min": 1, "max": 2}, "count": 1}`,
+			`{"_id": {"min": 2, "max": 5}, "count": 1}`, `{"_id": {"min": 5, "max": 5}, "count": 1}`}},
+	}
+	for _, c := range cases {
+		got, err := runPipeline(t, []string{c.stage}, c.input, PipelineOptions{})
+		require.NoError(t, err, c.stage)
+		require.Len(t, got, len(c.want), "%s: %v", c.stage, got)
+		for i := range c.want {
+			require.JSONEq(t, canon(t, c.want[i]), got[i], c.stage)
+		}
+	}
+	for stage, code := range map[string]mongoerr.Code{
+		`{"$bucketAuto": 1}`:                                                    40240,
+		`{"$bucketAuto": {"groupBy": "$v"}}`:                                    40246,
+		`{"$bucketAuto": {"groupBy": "v", "buckets": 2}}`:                       40239,
+		`{"$bucketAuto": {"groupBy": "$v", "buckets": "a"}}`:                    40241,
+		`{"$bucketAuto": {"groupBy": "$v", "buckets": 0}}`:                      40243,
+		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "x": 1}}`:              40245,
+		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "output": 1}}`:         40244,
+		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R5"}}`: mongoerr.FailedToParse,
+	} {
+		_, err := CompilePipeline([]bson.Raw{doc(t, stage)}, PipelineOptions{})
+		var me *mongoerr.Error
+		require.True(t, errors.As(err, &me), "%s: %v", stage, err)
+		require.Equal(t, code, me.Code, stage)
+	}
+}
+
 // TestBucketOutsideBoundaries: without a default, a value outside every bucket fails the
 // aggregation as MongoDB's $bucket does (its $switch finds no branch: 40066).
 func TestBucketOutsideBoundaries(t *testing.T) {
@@ -328,7 +372,8 @@ func FuzzCompilePipeline(f *testing.F) {
 		`{"$group": {"_id": null, "t": {"$topN": {"sortBy": {"v": 1}, "output": "$a", "n": 2}}, "f": {"$firstN": {"input": "$v", "n": 1}}}}`,
 		`{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"s": {"$sum": "$v", "window": {"range": [-1, 0], "unit": "hour"}}, "d": {"$derivative": {"input": "$v", "unit": "second"}, "window": {"documents": [-1, 0]}}}}}`,
 		`{"$fill": {"sortBy": {"t": 1}, "output": {"v": {"method": "linear"}}}}`,
-		`{"$densify": {"field": "v", "range": {"step": 0.5, "bounds": [0, 3]}}}`} {
+		`{"$densify": {"field": "v", "range": {"step": 0.5, "bounds": [0, 3]}}}`,
+		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "output": {"m": {"$median": {"input": "$v", "method": "approximate"}}}}}`} {
 		f.Add([]byte(doc(f, s)))
 	}
 	input := []bson.Raw{doc(f, `{"t": {"$date": "2023-01-01T00:00:00Z"}, "a": [1, {"b": 2}], "v": 2.5, "arr": [1, 2]}`), doc(f, `{"a": "x"}`)}

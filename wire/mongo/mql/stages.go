@@ -90,6 +90,8 @@ func compileStage(name string, arg bson.RawValue, o PipelineOptions, env *exprEn
 		return compileSetWindowFields(arg, o, env)
 	case "$densify":
 		return compileDensify(arg, o)
+	case "$bucketAuto":
+		return compileBucketAuto(arg, o, env)
 	}
 	return nil, errf(40324, "Unrecognized pipeline stage name: '%s'", name)
 }
