@@ -62,7 +62,13 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 		return nil, err
 	}
 	ns := req.db + ".$cmd.aggregate"
+	// runCtx is the context the pipeline runs in (set when the stream starts): $unionWith reads
+	// other collections with it
+	var runCtx context.Context
 	opts := mql.PipelineOptions{Now: time.Now(), Sort: s.sortLimits(allowDisk)}
+	opts.Union = func(coll string, stages []bson.Raw, out func(bson.Raw) error) error {
+		return s.unionWith(runCtx, req.db, coll, stages, opts, out)
+	}
 	var c *meta.Collection
 	if name != "" {
 		ns = req.db + "." + name
@@ -86,6 +92,7 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 	// the pipeline runs while the client fetches batches: blocking stages hold at most their
 	// limits, and the output is never held whole
 	st := startStream(meta.WithTenant(s.baseCtx, meta.TenantOf(ctx)), s.log, func(sctx context.Context, emit func(bson.Raw) error) error {
+		runCtx = sctx
 		out := func(doc bson.Raw) error { return emit(bson.Raw(append([]byte(nil), doc...))) }
 		if plan != nil {
 			if done, err := s.aggregatePushdown(sctx, c, plan, out); err != nil || done {
@@ -101,4 +108,22 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 		return queryErr(p.Run(in, out))
 	})
 	return s.streamReply(ctx, ns, st, batchSize, false)
+}
+
+// unionWith runs stages over collection coll of db (its documents, through the sub-pipeline)
+// for $unionWith; a collection that does not exist gives nothing, as in MongoDB.
+func (s *Server) unionWith(ctx context.Context, db, coll string, stages []bson.Raw, opts mql.PipelineOptions, out func(bson.Raw) error) error {
+	if err := validCollName(db, coll); err != nil {
+		return err
+	}
+	c, ok, err := s.b.Collection(ctx, db, coll)
+	if err != nil || !ok {
+		return err
+	}
+	opts.TimeField, opts.MetaField = c.TimeField, c.MetaField
+	p, err := mql.CompilePipeline(stages, opts)
+	if err != nil {
+		return err
+	}
+	return p.Run(func(yield func(bson.Raw) error) error { return s.scan(ctx, c, p.LeadingMatch(), yield) }, out)
 }

@@ -103,3 +103,32 @@ func TestAggregateWindowFunctions(t *testing.T) {
 	require.Equal(t, bson.A{int32(18), int32(16)}, field(t, got[0], "last2"))
 	require.Equal(t, bson.A{int32(19), int32(17)}, field(t, got[1], "last2"))
 }
+
+// TestAggregateUnionWith: $unionWith adds another collection's documents (through its own
+// pipeline) after the pipeline's own; a collection that does not exist adds nothing; a malformed
+// sub-pipeline is refused before anything runs.
+func TestAggregateUnionWith(t *testing.T) {
+	e := newEnv(t)
+	fill(t, e.createTS(t, "u1"), 4)  // v 0..3
+	fill(t, e.createTS(t, "u2"), 10) // v 0..9
+	coll := e.db.Collection("u1")
+	cur, err := coll.Aggregate(t.Context(), bson.A{
+		d("$match", d("meta", "a")),
+		d("$unionWith", d("coll", "u2", "pipeline", bson.A{d("$match", d("v", d("$gte", 7))), d("$project", d("_id", 0, "v", 1))})),
+		d("$unionWith", "nothing"),
+		d("$group", d("_id", nil, "vs", d("$push", "$v"))),
+	})
+	require.NoError(t, err)
+	var got []bson.Raw
+	require.NoError(t, cur.All(t.Context(), &got))
+	require.Len(t, got, 1)
+	vs := field(t, got[0], "vs").(bson.A)
+	require.ElementsMatch(t, bson.A{int32(0), int32(2), int32(7), int32(8), int32(9)}, vs)
+
+	_, err = coll.Aggregate(t.Context(), bson.A{d("$unionWith", d("coll", "u2", "pipeline", bson.A{d("$nope", 1)}))})
+	requireCode(t, err, 40324)
+	_, err = coll.Aggregate(t.Context(), bson.A{d("$unionWith", d("pipeline", bson.A{}))})
+	requireCode(t, err, 40414)
+	_, err = coll.Aggregate(t.Context(), bson.A{d("$unionWith", 5)})
+	requireCode(t, err, 9)
+}

@@ -20,6 +20,9 @@ type PipelineOptions struct {
 	TimeField, MetaField string     // of the time-series collection; may be empty
 	Now                  time.Time  // value of $$NOW (time.Now() when zero)
 	Sort                 SortLimits // of every $sort stage
+	// Union reads another collection of the database for $unionWith: it runs stages (possibly
+	// none) over collection coll and hands every result to out. Nil: $unionWith fails when run.
+	Union func(coll string, stages []bson.Raw, out func(bson.Raw) error) error
 }
 
 // stageSpec creates the per-run state of a compiled stage.

@@ -373,7 +373,8 @@ func FuzzCompilePipeline(f *testing.F) {
 		`{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"s": {"$sum": "$v", "window": {"range": [-1, 0], "unit": "hour"}}, "d": {"$derivative": {"input": "$v", "unit": "second"}, "window": {"documents": [-1, 0]}}}}}`,
 		`{"$fill": {"sortBy": {"t": 1}, "output": {"v": {"method": "linear"}}}}`,
 		`{"$densify": {"field": "v", "range": {"step": 0.5, "bounds": [0, 3]}}}`,
-		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "output": {"m": {"$median": {"input": "$v", "method": "approximate"}}}}}`} {
+		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "output": {"m": {"$median": {"input": "$v", "method": "approximate"}}}}}`,
+		`{"$unionWith": {"coll": "x", "pipeline": [{"$limit": 1}]}}`} {
 		f.Add([]byte(doc(f, s)))
 	}
 	input := []bson.Raw{doc(f, `{"t": {"$date": "2023-01-01T00:00:00Z"}, "a": [1, {"b": 2}], "v": 2.5, "arr": [1, 2]}`), doc(f, `{"a": "x"}`)}

@@ -92,6 +92,8 @@ func compileStage(name string, arg bson.RawValue, o PipelineOptions, env *exprEn
 		return compileDensify(arg, o)
 	case "$bucketAuto":
 		return compileBucketAuto(arg, o, env)
+	case "$unionWith":
+		return compileUnionWith(arg, o)
 	}
 	return nil, errf(40324, "Unrecognized pipeline stage name: '%s'", name)
 }
