@@ -33,7 +33,7 @@ var commandAction = map[string]action{
 	"listCommands": actAuthed, "hostInfo": actAuthed, "getParameter": actAuthed, "listDatabases": actAuthed,
 	"killAllSessions": actAuthed,
 	"find":            actRead, "aggregate": actRead, "count": actRead, "distinct": actRead, "getMore": actRead,
-	"killCursors": actRead, "listCollections": actRead, "listIndexes": actRead,
+	"killCursors": actRead, "listCollections": actRead, "listIndexes": actRead, "explain": actRead,
 	"insert": actWrite, "update": actWrite, "delete": actWrite,
 	"create": actCollAdmin, "drop": actCollAdmin, "createIndexes": actCollAdmin, "dropIndexes": actCollAdmin,
 	"collMod": actDBAdmin, "dropDatabase": actDropDB,

@@ -44,6 +44,7 @@ func init() {
 		"listDatabases":       {handler: msgListDatabases, Help: "Lists databases."},
 		"listIndexes":         {handler: msgListIndexes, Help: "Lists a collection's indexes."},
 		"ping":                {handler: msgPing, Help: "Checks that the server answers."},
+		"explain":             {handler: msgExplain, Help: "Shows what a find, count or aggregate pushes down to storage, and runs it with executionStats."},
 		"serverStatus":        {handler: msgServerStatus, Help: "Returns the server's connections, operation counters, memory and ChronoGo's node state."},
 		"getCmdLineOpts":      {handler: msgGetCmdLineOpts, Help: "Returns the server's command line and effective settings."},
 		"update":              {handler: msgUpdate, Help: "Updates documents (rejected on time series for now)."},

@@ -132,3 +132,38 @@ func TestAggregateUnionWith(t *testing.T) {
 	_, err = coll.Aggregate(t.Context(), bson.A{d("$unionWith", 5)})
 	requireCode(t, err, 9)
 }
+
+// TestExplain: explain shows the storage pushdown of find, count and aggregate and, with
+// executionStats, what storage returned and what came out.
+func TestExplain(t *testing.T) {
+	e := newEnv(t)
+	fill(t, e.createTS(t, "ex"), 20) // v = i at minute i, series a and b alternating
+	explain := func(cmd bson.D, verbosity string) bson.Raw {
+		return mustRun(t, e.db, d("explain", cmd, "verbosity", verbosity))
+	}
+	r := explain(d("find", "ex", "filter", d("meta", "a", "ts", d("$gte", at(10)))), "executionStats")
+	plan := r.Lookup("queryPlanner", "winningPlan").Document()
+	require.Equal(t, "CHRONOGO_STORAGE_SCAN", plan.Lookup("stage").StringValue())
+	require.Equal(t, time.Time(at(10).Time()).UTC().Format(time.RFC3339Nano), plan.Lookup("timeRange", "min").StringValue())
+	require.Equal(t, "+inf", plan.Lookup("timeRange", "max").StringValue())
+	require.Contains(t, plan.Lookup("metaFilter").StringValue(), "a")
+	require.EqualValues(t, 5, r.Lookup("executionStats", "nReturned").AsInt64(), "a at minutes 10, 12, ..., 18")
+	require.GreaterOrEqual(t, r.Lookup("executionStats", "totalDocsExamined").AsInt64(), int64(5))
+	require.Equal(t, "ex", r.Lookup("command", "find").StringValue())
+
+	r = explain(d("aggregate", "ex", "pipeline", bson.A{d("$match", d("meta", "b")), d("$group", d("_id", "$meta", "n", d("$sum", 1)))}, "cursor", d()), "executionStats")
+	require.EqualValues(t, 1, r.Lookup("executionStats", "nReturned").AsInt64())
+	require.Equal(t, "CHRONOGO_STORAGE_SCAN", r.Lookup("queryPlanner", "winningPlan", "stage").StringValue())
+	_, grp := r.Lookup("queryPlanner", "winningPlan", "groupOnBlockAggregates").BooleanOK()
+	require.True(t, grp, "the answer says whether the group runs on block aggregates")
+
+	r = explain(d("count", "nope"), "queryPlanner")
+	require.Equal(t, "EOF", r.Lookup("queryPlanner", "winningPlan", "stage").StringValue())
+	_, hasStats := r.LookupErr("executionStats")
+	require.Error(t, hasStats, "queryPlanner does not run the query")
+
+	_, err := run(t, e.db, d("explain", d("delete", "ex", "deletes", bson.A{})))
+	requireCode(t, err, 115)
+	_, err = run(t, e.db, d("explain", d("find", "ex"), "verbosity", "everything"))
+	requireCode(t, err, 2)
+}

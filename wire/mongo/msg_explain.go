@@ -1,0 +1,203 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/wire/mongo/mql"
+	"github.com/chronogo/chronogo/wire/mongoerr"
+)
+
+// msgExplain answers explain for find, count and aggregate: queryPlanner shows what goes to
+// storage (the time range and the meta predicate of the pushdown, whether it is the whole
+// filter, whether a $group or $timeWindow runs on block pre-aggregates); with the verbosity
+// executionStats (or allPlansExecution) the query also runs and executionStats counts the
+// documents storage returned and the results.
+func msgExplain(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	v, ok := lookup(req.doc, "explain")
+	if !ok || v.Type != bson.TypeEmbeddedDocument {
+		return nil, typeErr("explain", v.Type, "object")
+	}
+	inner := v.Document()
+	verbosity, _, err := optString(req.doc, "explain", "verbosity")
+	if err != nil {
+		return nil, err
+	}
+	if verbosity == "" {
+		verbosity = "allPlansExecution"
+	}
+	if verbosity != "queryPlanner" && verbosity != "executionStats" && verbosity != "allPlansExecution" {
+		return nil, mongoerr.New(mongoerr.BadValue, "verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}")
+	}
+	first, err := inner.IndexErr(0)
+	if err != nil {
+		return nil, mongoerr.New(mongoerr.FailedToParse, "explain command requires a nested object")
+	}
+	cmd := first.Key()
+	if cmd != "find" && cmd != "count" && cmd != "aggregate" {
+		return nil, mongoerr.New(mongoerr.CommandNotSupported, "explain of %s is not supported; find, count and aggregate are", cmd)
+	}
+	name, ok := first.Value().StringValueOK()
+	if !ok {
+		return nil, typeErr("explain."+cmd, first.Value().Type, "string")
+	}
+	if err := validCollName(req.db, name); err != nil {
+		return nil, err
+	}
+	c, found, err := s.b.Collection(ctx, req.db, name)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		filter bson.Raw
+		p      *mql.Pipeline
+		group  bool
+	)
+	switch cmd {
+	case "find":
+		if filter, err = optDoc(inner, "find", "filter"); err != nil {
+			return nil, err
+		}
+	case "count":
+		if filter, err = optDoc(inner, "count", "query"); err != nil {
+			return nil, err
+		}
+	case "aggregate":
+		vals, ok, err := optArray(inner, "aggregate", "pipeline")
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'aggregate.pipeline' is missing but a required field")
+		}
+		stages := make([]bson.Raw, 0, len(vals))
+		for _, sv := range vals {
+			d, ok := sv.DocumentOK()
+			if !ok {
+				return nil, typeErr("aggregate.pipeline", sv.Type, "object")
+			}
+			stages = append(stages, d)
+		}
+		opts := mql.PipelineOptions{Now: time.Now(), Sort: s.sortLimits(true)}
+		if found {
+			opts.TimeField, opts.MetaField = c.TimeField, c.MetaField
+		}
+		if p, err = mql.CompilePipeline(stages, opts); err != nil {
+			return nil, queryErr(err)
+		}
+		filter = p.LeadingMatch()
+		group = found && mql.PlanGroupPushdown(stages, opts) != nil
+	}
+	plan := bsoncore.NewDocumentBuilder()
+	var pd *Pushdown
+	if !found {
+		plan.AppendString("stage", "EOF") // no such collection: nothing to read
+	} else {
+		if pd, err = pushdownOf(c, filter); err != nil {
+			return nil, err
+		}
+		plan.AppendString("stage", "CHRONOGO_STORAGE_SCAN").
+			AppendDocument("timeRange", bsoncore.NewDocumentBuilder().
+				AppendString("min", msString(pd.MinTime)).AppendString("max", msString(pd.MaxTime)).Build()).
+			AppendString("metaFilter", exprString(pd)).
+			AppendBoolean("filterFullyPushedDown", pd.Exact)
+		if cmd == "aggregate" {
+			plan.AppendBoolean("groupOnBlockAggregates", group)
+		}
+	}
+	host, _ := os.Hostname()
+	b := bsoncore.NewDocumentBuilder().
+		AppendString("explainVersion", "1").
+		AppendDocument("queryPlanner", bsoncore.NewDocumentBuilder().
+			AppendString("namespace", req.db+"."+name).
+			AppendBoolean("indexFilterSet", false).
+			AppendDocument("parsedQuery", orEmpty(filter)).
+			AppendDocument("winningPlan", plan.Build()).
+			AppendArray("rejectedPlans", bsoncore.NewArrayBuilder().Build()).
+			Build())
+	if verbosity != "queryPlanner" {
+		stats, err := s.explainRun(ctx, c, found, filter, pd, p)
+		if err != nil {
+			return nil, err
+		}
+		b.AppendDocument("executionStats", stats)
+	}
+	return b.AppendDocument("command", inner).
+		AppendDocument("serverInfo", bsoncore.NewDocumentBuilder().AppendString("host", host).AppendString("version", mongoVersion).Build()), nil
+}
+
+// explainRun runs the explained query and counts what storage returned and what came out.
+func (s *Server) explainRun(ctx context.Context, c *meta.Collection, found bool, filter bson.Raw, pd *Pushdown, p *mql.Pipeline) (bsoncore.Document, error) {
+	began := time.Now()
+	var examined, returned int64
+	if found {
+		var f *mql.Filter
+		if len(filter) > 0 {
+			var err error
+			if f, err = mql.CompileFilter(filter); err != nil {
+				return nil, queryErr(err)
+			}
+		}
+		in := func(yield func(bson.Raw) error) error {
+			return s.b.Find(ctx, c, pd, func(doc bson.Raw) error {
+				examined++
+				if f != nil {
+					if ok, err := f.Match(doc); err != nil || !ok {
+						return err
+					}
+				}
+				return yield(doc)
+			})
+		}
+		var err error
+		if p != nil {
+			err = p.Run(in, func(bson.Raw) error { returned++; return nil })
+		} else {
+			err = in(func(bson.Raw) error { returned++; return nil })
+		}
+		if err != nil {
+			return nil, queryErr(err)
+		}
+	}
+	return bsoncore.NewDocumentBuilder().
+		AppendBoolean("executionSuccess", true).
+		AppendInt64("nReturned", returned).
+		AppendInt64("executionTimeMillis", time.Since(began).Milliseconds()).
+		AppendInt64("totalKeysExamined", 0).
+		AppendInt64("totalDocsExamined", examined).
+		Build(), nil
+}
+
+// msString renders a pushdown bound (BSON datetime ms) for explain.
+func msString(ms int64) string {
+	switch ms {
+	case math.MinInt64:
+		return "-inf"
+	case math.MaxInt64:
+		return "+inf"
+	}
+	return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
+}
+
+// exprString renders the pushdown's meta predicate ("" for every series).
+func exprString(p *Pushdown) string {
+	if p.Meta == nil {
+		return ""
+	}
+	return fmt.Sprint(p.Meta)
+}
+
+// orEmpty is d, or an empty document.
+func orEmpty(d bson.Raw) bsoncore.Document {
+	if len(d) == 0 {
+		return bsoncore.NewDocumentBuilder().Build()
+	}
+	return bsoncore.Document(d)
+}
