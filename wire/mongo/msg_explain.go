@@ -2,7 +2,6 @@ package mongo
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"os"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/storage/index"
 	"github.com/chronogo/chronogo/wire/mongo/mql"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
@@ -191,7 +191,7 @@ func exprString(p *Pushdown) string {
 	if p.Meta == nil {
 		return ""
 	}
-	return fmt.Sprint(p.Meta)
+	return index.Format(p.Meta)
 }
 
 // orEmpty is d, or an empty document.
