@@ -21,9 +21,20 @@ const (
 
 var levelNames = map[Level]string{Any: "any", One: "one", Quorum: "quorum", All: "all"}
 
+// replicasBase + n is the level "n replicas" (a write concern's numeric w).
+const replicasBase Level = 1 << 16
+
+// Replicas is the level of n acknowledging replicas (n >= 1): a MongoDB write concern's w: n. A
+// replica set with fewer replicas never reaches it (the write is applied, with a write concern
+// error).
+func Replicas(n int) Level { return replicasBase + Level(max(n, 1)) }
+
 func (l Level) String() string {
 	if s, ok := levelNames[l]; ok {
 		return s
+	}
+	if l > replicasBase {
+		return fmt.Sprintf("w:%d", int(l-replicasBase))
 	}
 	return fmt.Sprintf("Level(%d)", int(l))
 }
@@ -53,6 +64,9 @@ func (l Level) Proto() messages.Consistency {
 	case All:
 		return messages.Consistency_CONSISTENCY_ALL
 	}
+	if l > replicasBase {
+		return messages.Consistency_CONSISTENCY_ALL // the vnodes do not use it; the nearest level
+	}
 	return messages.Consistency_CONSISTENCY_UNSPECIFIED
 }
 
@@ -63,9 +77,13 @@ func (l Level) Required(n int) int {
 		return min(1, n)
 	case Quorum:
 		return n/2 + 1
-	default:
+	case All:
 		return n
 	}
+	if l > replicasBase {
+		return int(l - replicasBase)
+	}
+	return n
 }
 
 // Outcome is the state of one replica set's write.

@@ -34,6 +34,11 @@ func TestDecide(t *testing.T) {
 		{Any, 3, 0, 2, 0, Pending},
 		{Any, 3, 0, 3, 0, Failed},
 		{Any, 1, 1, 0, 0, Met},
+		{Replicas(2), 3, 2, 0, 0, Met},
+		{Replicas(2), 3, 1, 1, 0, Pending},
+		{Replicas(2), 3, 1, 2, 0, Failed},
+		{Replicas(4), 3, 3, 0, 0, Failed}, // more than the replica set has: never met
+		{Replicas(1), 2, 1, 0, 0, Met},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%v/n=%d/acks=%d/fails=%d/hinted=%d", tc.level, tc.n, tc.acks, tc.fails, tc.hinted), func(t *testing.T) {
@@ -45,6 +50,7 @@ func TestDecide(t *testing.T) {
 func TestRequired(t *testing.T) {
 	want := map[Level][]int{ // index: replicas 0..5
 		Any: {0, 1, 1, 1, 1, 1}, One: {0, 1, 1, 1, 1, 1}, Quorum: {1, 1, 2, 2, 3, 3}, All: {0, 1, 2, 3, 4, 5},
+		Replicas(2): {2, 2, 2, 2, 2, 2},
 	}
 	for l, w := range want {
 		for n, need := range w {
@@ -62,4 +68,6 @@ func TestParseLevel(t *testing.T) {
 	}
 	_, err := ParseLevel("most")
 	require.Error(t, err)
+	require.Equal(t, "w:3", Replicas(3).String())
+	require.Equal(t, "CONSISTENCY_ALL", Replicas(3).Proto().String())
 }

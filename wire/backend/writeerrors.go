@@ -52,9 +52,8 @@ func writeErr(err error) error {
 }
 
 // levelCtx is ctx asking the coordinator for the level of the command's writeConcern: w 0 is
-// Any, 1 One, more than one is All (every replica: a ChronoGo replica set has the database's
-// replication factor, 3 at most in practice), "majority" is Quorum, and ChronoGo's own level
-// names are those levels. Without a w, the database's default applies.
+// Any, 1 One, n > 1 that many replicas, "majority" is Quorum, and ChronoGo's own level names are
+// those levels. Without a w, the database's default applies.
 func levelCtx(ctx context.Context) context.Context {
 	wc := mongo.WriteConcernOf(ctx)
 	var l coordinator.Level
@@ -68,7 +67,7 @@ func levelCtx(ctx context.Context) context.Context {
 	case wc.W == 1:
 		l = coordinator.One
 	case wc.W > 1:
-		l = coordinator.All
+		l = coordinator.Replicas(wc.W)
 	default:
 		return ctx
 	}
