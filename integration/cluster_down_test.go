@@ -114,6 +114,11 @@ func TestClusterDeletesAndTTLWithANodeDown(t *testing.T) {
 			return ok && v > 0
 		}, 10*time.Second, 100*time.Millisecond, "the placement marks dnode3 down")
 	}
+	out, err := ctl(t, "nodes", "--addr", c.Data[0].HTTPAddr)
+	require.NoError(t, err, out)
+	require.Regexp(t, `(?m)^dnode3\s+dnode\s+\S+\s+\S+\s+down since `, out, "ctl nodes shows dnode3 down")
+	require.Regexp(t, `(?m)^dnode1\s+dnode\s+.*up \(this node\)$`, out)
+	require.Regexp(t, `(?m)^dnode2\s+dnode\s+.*\sup$`, out)
 	require.Eventually(t, func() bool {
 		v, _ := metricWith(t, c.Meta[0], "chronogo_node_down_too_long", `node="dnode3"`)
 		return v == 1 && strings.Contains(c.Meta[0].Log(), "down too long")

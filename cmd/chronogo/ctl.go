@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,40 +30,85 @@ func ctlCommand() *cobra.Command {
 		Example: "  chronogo ctl compact\n  chronogo ctl compact --addr 10.0.0.5:8080 --user admin --password secret",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			base := addr
-			if !strings.Contains(base, "://") {
-				base = "http://" + base
-			}
-			req, err := http.NewRequestWithContext(c.Context(), http.MethodPost, strings.TrimRight(base, "/")+"/api/v1/compact", nil)
-			if err != nil {
-				return err
-			}
-			if user != "" {
-				req.SetBasicAuth(user, password)
-			}
-			resp, err := (&http.Client{Timeout: 2 * time.Hour}).Do(req)
-			if err != nil {
-				return fmt.Errorf("compact: %w", err)
-			}
-			defer resp.Body.Close()
-			body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			if err != nil {
-				return fmt.Errorf("compact: %w", err)
-			}
-			if resp.StatusCode != http.StatusOK {
-				var e struct{ Error string }
-				if json.Unmarshal(body, &e) == nil && e.Error != "" {
-					return fmt.Errorf("compact: %s (HTTP %d)", e.Error, resp.StatusCode)
-				}
-				return fmt.Errorf("compact: HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
-			}
 			var r httpapi.CompactResult
-			if err := json.Unmarshal(body, &r); err != nil {
-				return fmt.Errorf("compact: unexpected answer %q: %w", body, err)
+			if err := adminCall(c, http.MethodPost, addr, "/api/v1/compact", user, password, 2*time.Hour, &r); err != nil {
+				return fmt.Errorf("compact: %w", err)
 			}
 			fmt.Fprintf(c.OutOrStdout(), "compacted %d vnodes in %.1f s\n", r.Vnodes, r.Seconds)
 			return nil
 		},
 	})
+	cmd.AddCommand(&cobra.Command{
+		Use:     "nodes",
+		Short:   "List the cluster's nodes: role, addresses, and whether they are up",
+		Example: "  chronogo ctl nodes --addr 127.0.0.1:9190",
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var r struct{ Nodes []httpapi.NodeInfo }
+			if err := adminCall(c, http.MethodGet, addr, "/api/v1/nodes", user, password, time.Minute, &r); err != nil {
+				return fmt.Errorf("nodes: %w", err)
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NODE\tROLE\tMONGO\tHTTP\tSTATE")
+			for _, n := range r.Nodes {
+				state := "up"
+				switch {
+				case n.DownSince != "":
+					state = "down since " + n.DownSince
+				case n.Seen == "down":
+					state = "down (seen from here)"
+				}
+				if n.Self {
+					state += " (this node)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, n.Role, dash(n.MongoAddr), dash(n.HTTPAddr), state)
+			}
+			return tw.Flush()
+		},
+	})
 	return cmd
+}
+
+// adminCall calls the admin API of the node at addr and decodes its JSON answer into out; a
+// refusal is its one-line reason.
+func adminCall(c *cobra.Command, method, addr, path, user, password string, timeout time.Duration, out any) error {
+	base := addr
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	req, err := http.NewRequestWithContext(c.Context(), method, strings.TrimRight(base, "/")+path, nil)
+	if err != nil {
+		return err
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s (HTTP %d)", e.Error, resp.StatusCode)
+		}
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("unexpected answer %q: %w", body, err)
+	}
+	return nil
+}
+
+// dash is s, or "-" when empty.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

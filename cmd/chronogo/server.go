@@ -297,7 +297,8 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	var hs *http.Server
 	if httpLn != nil {
 		health := func(ctx context.Context) error { return host.WaitReady(ctx) }
-		hopts := httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof, Admin: n}
+		hopts := httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof,
+			Admin: nodeAdmin{n: n, mc: mc, self: cfg.nodeID()}}
 		if cfg.Auth {
 			hopts.AdminAuth = func(ctx context.Context, user, pwd string) (bool, error) {
 				u, ok, err := ms.CheckPassword(ctx, "admin", user, pwd)

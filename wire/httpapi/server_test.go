@@ -32,6 +32,10 @@ type compacter struct{ calls int }
 
 func (c *compacter) Settle(context.Context) (int, error) { c.calls++; return 3, nil }
 
+func (c *compacter) Nodes(context.Context) ([]NodeInfo, error) {
+	return []NodeInfo{{ID: 1, Name: "dnode1", Role: "dnode", Self: true}, {ID: 2, Name: "dnode2", Role: "dnode", Seen: "down"}}, nil
+}
+
 // TestWriteStatus: the backend's errors become InfluxDB's statuses: an overloaded node is 503 with
 // Retry-After (the client slows down and retries), a full disk 507, bad input 400, the rest 500.
 func TestWriteStatus(t *testing.T) {
@@ -74,6 +78,15 @@ func TestCompactEndpoint(t *testing.T) {
 		require.Equal(t, tc.status, rec.Code, "%s/%s: %s", tc.user, tc.pwd, rec.Body)
 	}
 	require.Equal(t, 1, c.calls, "settled only for the administrator")
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/nodes", nil)
+	rec0 := httptest.NewRecorder()
+	h.ServeHTTP(rec0, req)
+	require.Equal(t, http.StatusUnauthorized, rec0.Code, "the node list needs an administrator too")
+	req.SetBasicAuth("root", "pw")
+	rec0 = httptest.NewRecorder()
+	h.ServeHTTP(rec0, req)
+	require.Equal(t, http.StatusOK, rec0.Code)
+	require.JSONEq(t, `{"nodes": [{"id": 1, "name": "dnode1", "role": "dnode", "self": true}, {"id": 2, "name": "dnode2", "role": "dnode", "seen": "down"}]}`, rec0.Body.String())
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/compact", nil))
 	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/chronogo/chronogo/actors/node"
+	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/wire/httpapi"
+)
+
+// nodeAdmin serves the admin API of a data node from its actor node and meta client.
+type nodeAdmin struct {
+	n    *node.Node
+	mc   *meta.Client
+	self uint64
+}
+
+func (a nodeAdmin) Settle(ctx context.Context) (int, error) { return a.n.Settle(ctx) }
+
+// Nodes lists the placement's nodes (a linearizable read), each with the placement's down mark
+// and how this node's liveness watcher sees it.
+func (a nodeAdmin) Nodes(ctx context.Context) ([]httpapi.NodeInfo, error) {
+	nodes, err := a.mc.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	down := a.mc.CachedDownSince()
+	seen := map[uint64]string{}
+	for _, p := range a.n.Peers() {
+		seen[p.ID] = map[bool]string{true: "up", false: "down"}[p.Up]
+	}
+	out := make([]httpapi.NodeInfo, 0, len(nodes))
+	for _, nd := range nodes {
+		info := httpapi.NodeInfo{ID: nd.ID, Name: nodeLabel(nd), Role: nd.Role, MongoAddr: nd.MongoAddr, HTTPAddr: nd.HTTPAddr,
+			ActorAddr: nd.ActorAddr, RaftAddr: nd.RaftAddr, Self: nd.ID == a.self, Seen: seen[nd.ID]}
+		if since, ok := down[nd.ID]; ok {
+			info.DownSince = time.Unix(0, since).UTC().Format(time.RFC3339)
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
