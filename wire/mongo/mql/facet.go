@@ -21,6 +21,10 @@ func compileFacet(arg bson.RawValue, o PipelineOptions, env *exprEnv) (stageSpec
 		return nil, errf(40169, "the $facet specification must be a non-empty object")
 	}
 	o.Now = env.now // one $$NOW for the whole pipeline
+	o, err := o.nested()
+	if err != nil {
+		return nil, err
+	}
 	spec := facetSpec{}
 	for _, e := range els {
 		switch {

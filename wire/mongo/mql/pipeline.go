@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
 // Pipeline is a compiled aggregation pipeline. It is safe for concurrent use; each Run has its
@@ -23,6 +25,20 @@ type PipelineOptions struct {
 	// Union reads another collection of the database for $unionWith: it runs stages (possibly
 	// none) over collection coll and hands every result to out. Nil: $unionWith fails when run.
 	Union func(coll string, stages []bson.Raw, out func(bson.Raw) error) error
+	depth int // of sub-pipelines ($facet, $unionWith) around the one being compiled
+}
+
+// maxSubPipelineDepth bounds the nesting of sub-pipelines, as MongoDB does (20): a pipeline is
+// small on the wire but each level may read a collection again.
+const maxSubPipelineDepth = 20
+
+// nested is o for a sub-pipeline one level deeper, or an error past maxSubPipelineDepth.
+func (o PipelineOptions) nested() (PipelineOptions, error) {
+	o.depth++
+	if o.depth > maxSubPipelineDepth {
+		return o, errf(mongoerr.FailedToParse, "Maximum number of nested sub-pipelines exceeded. Limit is %d", maxSubPipelineDepth)
+	}
+	return o, nil
 }
 
 // stageSpec creates the per-run state of a compiled stage.

@@ -238,6 +238,26 @@ func TestBucketAuto(t *testing.T) {
 	}
 }
 
+// TestSubPipelineDepth: sub-pipelines nest 20 deep at most ($unionWith in $unionWith, $facet in
+// $unionWith...), so a small request cannot make the server read a collection without end.
+func TestSubPipelineDepth(t *testing.T) {
+	nest := func(depth int) string {
+		stage := `{"$limit": 1}`
+		for range depth {
+			stage = `{"$unionWith": {"coll": "c", "pipeline": [` + stage + `]}}`
+		}
+		return stage
+	}
+	_, err := CompilePipeline([]bson.Raw{doc(t, nest(20))}, PipelineOptions{})
+	require.NoError(t, err, "20 levels")
+	_, err = CompilePipeline([]bson.Raw{doc(t, nest(21))}, PipelineOptions{})
+	var me *mongoerr.Error
+	require.True(t, errors.As(err, &me), "21 levels: %v", err)
+	require.Contains(t, me.Msg, "Maximum number of nested sub-pipelines exceeded")
+	_, err = CompilePipeline([]bson.Raw{doc(t, `{"$facet": {"a": [`+nest(20)+`]}}`)}, PipelineOptions{})
+	require.True(t, errors.As(err, &me), "a $facet around 20 levels: %v", err)
+}
+
 // TestBucketOutsideBoundaries: without a default, a value outside every bucket fails the
 // aggregation as MongoDB's $bucket does (its $switch finds no branch: 40066).
 func TestBucketOutsideBoundaries(t *testing.T) {

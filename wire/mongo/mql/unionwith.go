@@ -54,7 +54,10 @@ func compileUnionWith(arg bson.RawValue, o PipelineOptions) (stageSpec, error) {
 		return nil, errf(mongoerr.IDLFailedToParse, "BSON field '$unionWith.coll' is missing but a required field")
 	}
 	// the sub-pipeline must compile (with the other collection's fields it compiles again when run)
-	check := o
+	check, err := o.nested()
+	if err != nil {
+		return nil, err
+	}
 	check.TimeField, check.MetaField = "", ""
 	if _, err := CompilePipeline(s.stages, check); err != nil {
 		return nil, err
