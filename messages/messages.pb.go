@@ -86,30 +86,32 @@ type ErrorCode int32
 
 const (
 	ErrorCode_ERROR_CODE_OK              ErrorCode = 0
-	ErrorCode_ERROR_CODE_INTERNAL        ErrorCode = 1 // a bug or an unexpected error; not retryable
-	ErrorCode_ERROR_CODE_BAD_REQUEST     ErrorCode = 2 // the request is malformed (bad batch, unknown vnode spec)
-	ErrorCode_ERROR_CODE_OVERLOADED      ErrorCode = 3 // write stall or full queue: retry later
-	ErrorCode_ERROR_CODE_UNAVAILABLE     ErrorCode = 4 // vnode restarting or closing: retry (the write may or may not be applied)
-	ErrorCode_ERROR_CODE_NOT_OWNER       ErrorCode = 5 // the vnode is not placed on this node
-	ErrorCode_ERROR_CODE_UNSUPPORTED     ErrorCode = 6 // unknown message type or schema version
-	ErrorCode_ERROR_CODE_CORRUPTION      ErrorCode = 7 // the vnode found corrupt files and is stopped until repaired
-	ErrorCode_ERROR_CODE_PATH_NOT_VIABLE ErrorCode = 8 // a meta update would create a field inside a non-document
-	ErrorCode_ERROR_CODE_DISK_FULL       ErrorCode = 9 // the disk is full: nothing was written; retry once space is free
+	ErrorCode_ERROR_CODE_INTERNAL        ErrorCode = 1  // a bug or an unexpected error; not retryable
+	ErrorCode_ERROR_CODE_BAD_REQUEST     ErrorCode = 2  // the request is malformed (bad batch, unknown vnode spec)
+	ErrorCode_ERROR_CODE_OVERLOADED      ErrorCode = 3  // write stall or full queue: retry later
+	ErrorCode_ERROR_CODE_UNAVAILABLE     ErrorCode = 4  // vnode restarting or closing: retry (the write may or may not be applied)
+	ErrorCode_ERROR_CODE_NOT_OWNER       ErrorCode = 5  // the vnode is not placed on this node
+	ErrorCode_ERROR_CODE_UNSUPPORTED     ErrorCode = 6  // unknown message type or schema version
+	ErrorCode_ERROR_CODE_CORRUPTION      ErrorCode = 7  // the vnode found corrupt files and is stopped until repaired
+	ErrorCode_ERROR_CODE_PATH_NOT_VIABLE ErrorCode = 8  // a meta update would create a field inside a non-document
+	ErrorCode_ERROR_CODE_DISK_FULL       ErrorCode = 9  // the disk is full: nothing was written; retry once space is free
+	ErrorCode_ERROR_CODE_TOO_LATE        ErrorCode = 10 // a write, delete or rename stamped more than half the late-write
 )
 
 // Enum value maps for ErrorCode.
 var (
 	ErrorCode_name = map[int32]string{
-		0: "ERROR_CODE_OK",
-		1: "ERROR_CODE_INTERNAL",
-		2: "ERROR_CODE_BAD_REQUEST",
-		3: "ERROR_CODE_OVERLOADED",
-		4: "ERROR_CODE_UNAVAILABLE",
-		5: "ERROR_CODE_NOT_OWNER",
-		6: "ERROR_CODE_UNSUPPORTED",
-		7: "ERROR_CODE_CORRUPTION",
-		8: "ERROR_CODE_PATH_NOT_VIABLE",
-		9: "ERROR_CODE_DISK_FULL",
+		0:  "ERROR_CODE_OK",
+		1:  "ERROR_CODE_INTERNAL",
+		2:  "ERROR_CODE_BAD_REQUEST",
+		3:  "ERROR_CODE_OVERLOADED",
+		4:  "ERROR_CODE_UNAVAILABLE",
+		5:  "ERROR_CODE_NOT_OWNER",
+		6:  "ERROR_CODE_UNSUPPORTED",
+		7:  "ERROR_CODE_CORRUPTION",
+		8:  "ERROR_CODE_PATH_NOT_VIABLE",
+		9:  "ERROR_CODE_DISK_FULL",
+		10: "ERROR_CODE_TOO_LATE",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_OK":              0,
@@ -122,6 +124,7 @@ var (
 		"ERROR_CODE_CORRUPTION":      7,
 		"ERROR_CODE_PATH_NOT_VIABLE": 8,
 		"ERROR_CODE_DISK_FULL":       9,
+		"ERROR_CODE_TOO_LATE":        10,
 	}
 )
 
@@ -227,6 +230,7 @@ type WriteBatch struct {
 	Batch         []byte                 `protobuf:"bytes,7,opt,name=batch,proto3" json:"batch,omitempty"`
 	Compressed    bool                   `protobuf:"varint,8,opt,name=compressed,proto3" json:"compressed,omitempty"`
 	Consistency   Consistency            `protobuf:"varint,9,opt,name=consistency,proto3,enum=chronogo.messages.Consistency" json:"consistency,omitempty"`
+	Hinted        bool                   `protobuf:"varint,10,opt,name=hinted,proto3" json:"hinted,omitempty"` // a hinted-handoff replay: its version may be as old as the hint window
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -322,6 +326,13 @@ func (x *WriteBatch) GetConsistency() Consistency {
 		return x.Consistency
 	}
 	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+func (x *WriteBatch) GetHinted() bool {
+	if x != nil {
+		return x.Hinted
+	}
+	return false
 }
 
 // WriteAck answers a WriteBatch: seq is the vnode's WAL sequence number of the batch.
@@ -1160,6 +1171,7 @@ type DeleteRequest struct {
 	MinTime       int64                  `protobuf:"varint,4,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
 	MaxTime       int64                  `protobuf:"varint,5,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
 	Version       uint64                 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
+	Hinted        bool                   `protobuf:"varint,7,opt,name=hinted,proto3" json:"hinted,omitempty"` // a hinted-handoff replay
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1234,6 +1246,13 @@ func (x *DeleteRequest) GetVersion() uint64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *DeleteRequest) GetHinted() bool {
+	if x != nil {
+		return x.Hinted
+	}
+	return false
 }
 
 // DropTableRequest removes a table's data and series from one vnode; answered with an ErrorReply.
@@ -1352,6 +1371,7 @@ type RenameRequest struct {
 	Filter        []byte                 `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	Update        []byte                 `protobuf:"bytes,4,opt,name=update,proto3" json:"update,omitempty"`
 	Version       uint64                 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	Hinted        bool                   `protobuf:"varint,6,opt,name=hinted,proto3" json:"hinted,omitempty"` // a hinted-handoff replay
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1419,6 +1439,13 @@ func (x *RenameRequest) GetVersion() uint64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *RenameRequest) GetHinted() bool {
+	if x != nil {
+		return x.Hinted
+	}
+	return false
 }
 
 // RenameReply counts what a rename matched and changed on one vnode: series and rows (distinct
@@ -2141,7 +2168,7 @@ const file_messages_proto_rawDesc = "" +
 	"\bEnvelope\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x1b\n" +
 	"\ttype_name\x18\x02 \x01(\tR\btypeName\x12\x18\n" +
-	"\apayload\x18\x03 \x01(\fR\apayload\"\xa4\x02\n" +
+	"\apayload\x18\x03 \x01(\fR\apayload\"\xbc\x02\n" +
 	"\n" +
 	"WriteBatch\x12\x19\n" +
 	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\x12\x16\n" +
@@ -2154,7 +2181,9 @@ const file_messages_proto_rawDesc = "" +
 	"\n" +
 	"compressed\x18\b \x01(\bR\n" +
 	"compressed\x12@\n" +
-	"\vconsistency\x18\t \x01(\x0e2\x1e.chronogo.messages.ConsistencyR\vconsistency\"h\n" +
+	"\vconsistency\x18\t \x01(\x0e2\x1e.chronogo.messages.ConsistencyR\vconsistency\x12\x16\n" +
+	"\x06hinted\x18\n" +
+	" \x01(\bR\x06hinted\"h\n" +
 	"\bWriteAck\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x120\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
@@ -2235,26 +2264,28 @@ const file_messages_proto_rawDesc = "" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x1b\n" +
 	"\tcursor_id\x18\x05 \x01(\x04R\bcursorId\"*\n" +
 	"\vCloseCursor\x12\x1b\n" +
-	"\tcursor_id\x18\x01 \x01(\x04R\bcursorId\"\xc0\x01\n" +
+	"\tcursor_id\x18\x01 \x01(\x04R\bcursorId\"\xd8\x01\n" +
 	"\rDeleteRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x12\x16\n" +
 	"\x06filter\x18\x03 \x01(\fR\x06filter\x12\x19\n" +
 	"\bmin_time\x18\x04 \x01(\x03R\aminTime\x12\x19\n" +
 	"\bmax_time\x18\x05 \x01(\x03R\amaxTime\x12\x18\n" +
-	"\aversion\x18\x06 \x01(\x04R\aversion\"[\n" +
+	"\aversion\x18\x06 \x01(\x04R\aversion\x12\x16\n" +
+	"\x06hinted\x18\a \x01(\bR\x06hinted\"[\n" +
 	"\x10DropTableRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\"V\n" +
 	"\rExpireRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x12\n" +
-	"\x04time\x18\x02 \x01(\x03R\x04time\"\xa2\x01\n" +
+	"\x04time\x18\x02 \x01(\x03R\x04time\"\xba\x01\n" +
 	"\rRenameRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x12\x16\n" +
 	"\x06filter\x18\x03 \x01(\fR\x06filter\x12\x16\n" +
 	"\x06update\x18\x04 \x01(\fR\x06update\x12\x18\n" +
-	"\aversion\x18\x05 \x01(\x04R\aversion\"\xc2\x01\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x12\x16\n" +
+	"\x06hinted\x18\x06 \x01(\bR\x06hinted\"\xc2\x01\n" +
 	"\vRenameReply\x120\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
@@ -2322,7 +2353,7 @@ const file_messages_proto_rawDesc = "" +
 	"\x0fCONSISTENCY_ANY\x10\x01\x12\x13\n" +
 	"\x0fCONSISTENCY_ONE\x10\x02\x12\x16\n" +
 	"\x12CONSISTENCY_QUORUM\x10\x03\x12\x13\n" +
-	"\x0fCONSISTENCY_ALL\x10\x04*\x95\x02\n" +
+	"\x0fCONSISTENCY_ALL\x10\x04*\xae\x02\n" +
 	"\tErrorCode\x12\x11\n" +
 	"\rERROR_CODE_OK\x10\x00\x12\x17\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x01\x12\x1a\n" +
@@ -2333,7 +2364,9 @@ const file_messages_proto_rawDesc = "" +
 	"\x16ERROR_CODE_UNSUPPORTED\x10\x06\x12\x19\n" +
 	"\x15ERROR_CODE_CORRUPTION\x10\a\x12\x1e\n" +
 	"\x1aERROR_CODE_PATH_NOT_VIABLE\x10\b\x12\x18\n" +
-	"\x14ERROR_CODE_DISK_FULL\x10\tB'Z%github.com/chronogo/chronogo/messagesb\x06proto3"
+	"\x14ERROR_CODE_DISK_FULL\x10\t\x12\x17\n" +
+	"\x13ERROR_CODE_TOO_LATE\x10\n" +
+	"B'Z%github.com/chronogo/chronogo/messagesb\x06proto3"
 
 var (
 	file_messages_proto_rawDescOnce sync.Once

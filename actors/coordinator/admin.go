@@ -81,6 +81,9 @@ func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, max
 	case *vnode.Rename:
 		versioned, expr, table = true, d.Filter, d.Table
 	}
+	if versioned {
+		timeout = min(timeout, actors.MaxVersionedTime) // its version must not arrive too late
+	}
 	remoteTimeout := timeout
 	if versioned {
 		// a late replay of a versioned request orders right: it follows the level, and a replica

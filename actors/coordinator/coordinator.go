@@ -163,7 +163,9 @@ func (c *Client) Write(ctx context.Context, tenant, db, collection string, b *st
 	if err := checkTable(b, collection); err != nil {
 		return fmt.Errorf("write to %s: %w", collection, err)
 	}
-	deadline := c.deadline(ctx)
+	// the version is stamped when the job starts; it must reach the replicas before they refuse
+	// it as too late (actors.TooLate)
+	deadline := minTime(c.deadline(ctx), time.Now().Add(actors.MaxVersionedTime))
 	req := &writeRequest{tenant: tenant, db: db, collection: collection, batch: b, deadline: deadline,
 		level: askedLevel(ctx)}
 	res, err := c.root.RequestFuture(c.pid, req, time.Until(deadline)+100*time.Millisecond).Result()
@@ -175,6 +177,13 @@ func (c *Client) Write(ctx context.Context, tenant, db, collection string, b *st
 		return fmt.Errorf("write to %s: unexpected reply %T", collection, res)
 	}
 	return r.err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // deadline is ctx's deadline, or RequestTimeout from now.

@@ -105,6 +105,15 @@ func Spawn(sys *actor.ActorSystem, cfg Config) (*Handoff, error) {
 		return nil, fmt.Errorf("spawning handoff: %w", err)
 	}
 	reg := newRegistry()
+	entries, err := os.ReadDir(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("spawning handoff: %w", err)
+	}
+	for _, e := range entries {
+		if id, ok := parseQueueDirName(e.Name()); ok && e.IsDir() {
+			reg.unknown[id] = true // until its actor has opened it and published its figures
+		}
+	}
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &manager{cfg: cfg, reg: reg, log: cfg.Logger, targets: map[uint64]*actor.PID{}}
 	})
@@ -120,6 +129,10 @@ func (h *Handoff) PID() *actor.PID { return h.pid }
 
 // Stats returns the figures of every target node that has (or had) a queue, by node id.
 func (h *Handoff) Stats() []TargetStats { return h.reg.all() }
+
+// Holding reports whether any queue holds (or, not yet opened since the start, may hold) a hint:
+// a hint replays a version older than the late-write window allows fresh writes.
+func (h *Handoff) Holding() bool { return h.reg.holding() }
 
 // Store sends a hint and waits for its answer (for callers outside actors, and tests).
 func (h *Handoff) Store(target uint64, wb *messages.WriteBatch, timeout time.Duration) error {

@@ -20,16 +20,35 @@ type TargetStats struct {
 
 // registry holds the latest TargetStats of every target actor; the actors write, Stats reads.
 type registry struct {
-	mu sync.Mutex
-	m  map[uint64]TargetStats
+	mu      sync.Mutex
+	m       map[uint64]TargetStats
+	unknown map[uint64]bool // queues found on disk at start whose actor has not published yet
 }
 
-func newRegistry() *registry { return &registry{m: map[uint64]TargetStats{}} }
+func newRegistry() *registry {
+	return &registry{m: map[uint64]TargetStats{}, unknown: map[uint64]bool{}}
+}
 
 func (r *registry) set(s TargetStats) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.m[s.Node] = s
+	delete(r.unknown, s.Node)
+}
+
+// holding reports whether any queue may hold a hint.
+func (r *registry) holding() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.unknown) > 0 {
+		return true
+	}
+	for _, s := range r.m {
+		if s.Hints > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // all returns every target's stats sorted by node id.

@@ -30,6 +30,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/messages"
@@ -182,6 +183,7 @@ func (t *target) hint(ctx actor.Context, h *Hint) {
 		t.reply(ctx, ctx.Sender(), err)
 		return
 	}
+	t.publish() // at once: the node's stable version must lag while a hint waits
 	t.pending = append(t.pending, ctx.Sender())
 	if !t.syncQueued {
 		t.syncQueued = true
@@ -245,7 +247,7 @@ func (t *target) kick(ctx actor.Context) {
 		if r.done[i] {
 			continue
 		}
-		env, err := messages.Wrap(e.Message())
+		env, err := messages.Wrap(markHinted(e.Message()))
 		if err != nil {
 			t.answered(ctx, r, i, nil, err)
 			continue
@@ -253,6 +255,20 @@ func (t *target) kick(ctx actor.Context) {
 		f := ctx.RequestFuture(pid, env, t.cfg.ReplayTimeout)
 		ctx.ReenterAfter(f, func(res any, err error) { t.answered(ctx, r, i, res, err) })
 	}
+}
+
+// markHinted flags a replayed request as a hint, whose version may be older than the vnode
+// accepts from fresh requests (actors.TooLate).
+func markHinted(m proto.Message) proto.Message {
+	switch r := m.(type) {
+	case *messages.WriteBatch:
+		r.Hinted = true
+	case *messages.DeleteRequest:
+		r.Hinted = true
+	case *messages.RenameRequest:
+		r.Hinted = true
+	}
+	return m
 }
 
 // peek reads the next round from the queue.

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -50,24 +51,29 @@ import (
 	"github.com/chronogo/chronogo/storage/index"
 )
 
-// LateWriteWindow bounds how old the version of a write can be when it reaches a vnode: the
-// coordinator stamps versions from its hybrid logical clock just before sending, and a write that
-// takes longer fails its deadline. Hinted handoff replays writes up to its hint window later
-// still, so a node's stable version lags by LateWriteWindow plus the hint window (stableVersion);
-// every node of a cluster must use the same MaxHintWindow.
-const LateWriteWindow = time.Hour
+// LateWriteWindow is actors.LateWriteWindow: how old a fresh write's version can be when a vnode
+// applies it.
+const LateWriteWindow = actors.LateWriteWindow
 
 // StableVersion is a version no future write can be at or below when no write is hinted: the HLC
 // value of now minus LateWriteWindow. Compaction uses it to store a column's versions once instead
-// of per point; a node uses stableVersion(hint window) instead.
+// of per point; a node uses stableVersion instead.
 func StableVersion() uint64 {
-	return stableVersion(0)()
+	return actors.StableVersion(actors.HLCOf(time.Now()), 0)
 }
 
-// stableVersion is StableVersion for hints replayed up to hintWindow after their write.
-func stableVersion(hintWindow time.Duration) func() uint64 {
+// stableVersion is the node's stable version. A standalone node (no remote: every write, delete
+// and rename comes through its own coordinators and hint queues) lags LateWriteWindow while it
+// holds no hint, so data that has been quiet for a minute is compacted with one version per
+// column; it lags the hint window too while hints wait. A cluster node cannot see the other
+// nodes' hint queues, so it always lags the hint window as well.
+func stableVersion(clock *actors.HLC, standalone bool, hintWindow time.Duration, hints func() bool) func() uint64 {
 	return func() uint64 {
-		return uint64(time.Now().Add(-LateWriteWindow-hintWindow).UnixMilli()) << actors.HLCLogicalBits
+		lag := hintWindow
+		if standalone && !hints() {
+			lag = 0
+		}
+		return actors.StableVersion(clock.Now(), lag)
 	}
 }
 
@@ -130,6 +136,7 @@ type Node struct {
 	manager *actor.PID
 	reader  *actor.PID
 	handoff *handoff.Handoff
+	hints   atomic.Pointer[handoff.Handoff] // handoff, for the engine's stable version
 	coord   *coordinator.Client
 	live    *liveness.Watcher // nil without remote or Peers
 
@@ -165,15 +172,15 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Handoff.MaxHintWindow <= 0 {
 		cfg.Handoff.MaxHintWindow = handoff.DefaultMaxHintWindow
 	}
-	if cfg.Engine.StableVersion == nil {
-		cfg.Engine.StableVersion = stableVersion(cfg.Handoff.MaxHintWindow)
-	}
 	if cfg.Clock == nil {
 		cfg.Clock = actors.NewHLC(nil)
 		n.cfg.Clock = cfg.Clock
 	}
+	if cfg.Engine.StableVersion == nil {
+		cfg.Engine.StableVersion = stableVersion(cfg.Clock, cfg.ActorAddr == "", cfg.Handoff.MaxHintWindow, n.holdsHints)
+	}
 	vcfg := cfg.Vnodes
-	vcfg.Root, vcfg.Engine, vcfg.Logger, vcfg.Observe = cfg.DataDir, cfg.Engine, log, cfg.Clock.Observe
+	vcfg.Root, vcfg.Engine, vcfg.Logger, vcfg.Observe, vcfg.Clock = cfg.DataDir, cfg.Engine, log, cfg.Clock.Observe, cfg.Clock.Now
 	mgr, err := n.sys.Root.SpawnNamed(vnode.ManagerProps(vcfg), actors.ManagerName)
 	if err != nil {
 		n.shutdownSystem()
@@ -195,6 +202,7 @@ func Start(cfg Config) (*Node, error) {
 		n.shutdownSystem()
 		return nil, fmt.Errorf("starting node: %w", err)
 	}
+	n.hints.Store(n.handoff)
 	var down coordinator.Liveness
 	if cfg.ActorAddr != "" && cfg.Peers != nil {
 		lcfg := cfg.Liveness
@@ -483,6 +491,13 @@ func (n *Node) Peers() []liveness.Peer {
 
 // HandoffStats returns the hint queues' figures by target node (for /metrics).
 func (n *Node) HandoffStats() []handoff.TargetStats { return n.handoff.Stats() }
+
+// holdsHints reports whether any hint queue of this node holds a hint (true until the queues
+// are open: they may).
+func (n *Node) holdsHints() bool {
+	h := n.hints.Load()
+	return h == nil || h.Holding()
+}
 
 // Stop stops accepting calls, waits for running ones, flushes every vnode, stops the actors (which
 // closes the vnodes) and the remote. Unflushed data would be safe in the WAL anyway; flushing

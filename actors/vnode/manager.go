@@ -49,7 +49,10 @@ type Config struct {
 	// Observe, when set, is given the version of every write, delete and rename the manager
 	// receives (the node's HLC observes it).
 	Observe func(version uint64)
-	Logger  logrus.FieldLogger
+	// Clock, when set, reads the node's hybrid logical clock: fresh writes, deletes and renames
+	// stamped more than half the late-write window before it are refused (actors.TooLate).
+	Clock  func() uint64
+	Logger logrus.FieldLogger
 }
 
 func (c Config) withDefaults() Config {
@@ -127,6 +130,24 @@ func (m *manager) observe(version uint64) {
 	}
 }
 
+// late refuses a fresh (not hinted) write, delete or rename stamped more than half the
+// late-write window ago (actors.TooLate): the node's stable version promises that none lands
+// under data compacted with one version per column. It reports whether it refused.
+func (m *manager) late(ctx actor.Context, version uint64, hinted bool) bool {
+	if m.cfg.Clock == nil {
+		return false
+	}
+	now := m.cfg.Clock()
+	if !actors.TooLate(version, hinted, now) {
+		return false
+	}
+	age := actors.HLCTime(now).Sub(actors.HLCTime(version)).Round(time.Millisecond)
+	m.log.WithFields(logrus.Fields{"version": version, "age": age}).Warn("refusing a request stamped too long ago")
+	m.replyErr(ctx, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_TOO_LATE,
+		Message: fmt.Sprintf("request stamped %s ago, more than half the late-write window (%s): refused, nothing applied", age, actors.LateWriteWindow)})
+	return true
+}
+
 func (m *manager) handle(ctx actor.Context, msg any) {
 	switch r := msg.(type) {
 	case *messages.Envelope:
@@ -144,6 +165,16 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 		}
 		ctx.Respond(pid)
 	case *Forward:
+		switch f := r.Msg.(type) {
+		case *Delete:
+			if m.late(ctx, f.Version, false) {
+				return
+			}
+		case *Rename:
+			if m.late(ctx, f.Version, false) {
+				return
+			}
+		}
 		m.forward(ctx, r.Spec, r.Msg)
 	case *RemoveBucket:
 		m.removeBucket(ctx, r)
@@ -157,10 +188,16 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 		ctx.Respond(refs)
 	case *messages.WriteBatch:
 		m.observe(r.GetVersion())
+		if m.late(ctx, r.GetVersion(), r.GetHinted()) {
+			return
+		}
 		m.forward(ctx, Spec{Tenant: r.GetTenant(), DB: r.GetDb(), BucketID: r.GetBucketId(), ReplicaSetID: r.GetReplicaSetId(), VnodeID: r.GetVnodeId()}, r)
 	case *LocalWrite:
 		h := r.Header
 		m.observe(h.GetVersion())
+		if m.late(ctx, h.GetVersion(), h.GetHinted()) {
+			return
+		}
 		m.forward(ctx, Spec{Tenant: h.GetTenant(), DB: h.GetDb(), BucketID: h.GetBucketId(), ReplicaSetID: h.GetReplicaSetId(), VnodeID: h.GetVnodeId()}, r)
 	case *messages.DeleteRequest:
 		filter, err := index.UnmarshalExpr(r.GetFilter())
@@ -169,6 +206,9 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 			return
 		}
 		m.observe(r.GetVersion())
+		if m.late(ctx, r.GetVersion(), r.GetHinted()) {
+			return
+		}
 		m.forward(ctx, SpecOf(r.GetVnode()), &Delete{Table: r.GetTable(), Filter: filter, MinTime: r.GetMinTime(), MaxTime: r.GetMaxTime(), Version: r.GetVersion()})
 	case *messages.DropTableRequest:
 		m.forward(ctx, SpecOf(r.GetVnode()), &DropTable{Table: r.GetTable()})
@@ -183,6 +223,9 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 			return
 		}
 		m.observe(r.GetVersion())
+		if m.late(ctx, r.GetVersion(), r.GetHinted()) {
+			return
+		}
 		m.forward(ctx, SpecOf(r.GetVnode()), &Rename{Table: r.GetTable(), Filter: filter, Update: upd, Version: r.GetVersion()})
 	case *messages.ExpireRequest:
 		m.forward(ctx, SpecOf(r.GetVnode()), &ExpireBefore{Time: r.GetTime()})

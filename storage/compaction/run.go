@@ -58,13 +58,9 @@ func Run(ctx context.Context, p *Plan, inputs []Input, o RunOptions) (meta summa
 		}
 		k, parts := it.key, it.parts
 		hidden := o.SeriesHidden != nil && o.SeriesHidden(k.Series)
-		if len(parts) == 1 && !hidden && rawCopyable(parts[0].entry.Blocks, p.Complete) {
+		if len(parts) == 1 && !hidden && rawCopyable(parts[0].entry.Blocks, p.Complete, o.StableVersion) {
 			for _, m := range parts[0].entry.Blocks {
-				raw, err := parts[0].r.ReadRawBlock(m)
-				if err != nil {
-					return meta, false, err
-				}
-				if err := w.WriteRawBlock(k, m, raw); err != nil {
+				if err := w.CopyBlock(k, m, parts[0].r); err != nil {
 					return meta, false, err
 				}
 				written += int64(m.Agg.Count)
@@ -121,33 +117,36 @@ func Run(ctx context.Context, p *Plan, inputs []Input, o RunOptions) (meta summa
 }
 
 // rawCopyable: blocks can be copied unchanged unless collapsing would make them smaller.
-func rawCopyable(blocks []tsm.BlockMeta, complete bool) bool {
-	if !complete {
+func rawCopyable(blocks []tsm.BlockMeta, complete bool, stable uint64) bool {
+	if !complete || stable == 0 {
 		return true
 	}
+	varies := false
 	for _, m := range blocks {
-		if m.MinSeq != m.MaxSeq || m.MinVersion != m.MaxVersion {
-			return false
+		if m.MaxVersion > stable {
+			return true // the column keeps its versions
 		}
+		varies = varies || m.MinSeq != m.MaxSeq || m.MinVersion != m.MaxVersion
 	}
-	return true
+	return !varies
 }
 
-// collapse rewrites per-point seqs (and versions, when all are <= stable) to one value per column.
-// Safe only when the output is the sole holder of its time range: seqs then only order points against
-// data that is newer by seq anyway, and versions only against writes that are newer than stable.
+// collapse rewrites per-point versions and seqs to one value per column when every version is <=
+// stable. Safe only when the output is the sole holder of its time range: versions then only order
+// points against writes that are newer than stable, and seqs against data that is newer by seq
+// anyway. Otherwise both stay per point: as ids into the file's version table (tsm format 3) they
+// cost a few bytes per block, and seqs collapsed alone would turn one id per write batch into one
+// per (batch, column) pair.
 func collapse(p *storage.Points, stable uint64) {
 	var maxV, maxS uint64
 	for i := range p.Seqs {
 		maxV, maxS = max(maxV, p.Versions[i]), max(maxS, p.Seqs[i])
 	}
-	for i := range p.Seqs {
-		p.Seqs[i] = maxS
+	if stable == 0 || maxV > stable {
+		return
 	}
-	if stable != 0 && maxV <= stable {
-		for i := range p.Versions {
-			p.Versions[i] = maxV
-		}
+	for i := range p.Seqs {
+		p.Seqs[i], p.Versions[i] = maxS, maxV
 	}
 }
 

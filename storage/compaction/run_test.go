@@ -110,7 +110,8 @@ func (h hideRule) hides(s storage.SeriesID, t int64, v, q uint64) bool {
 }
 
 // mergeModel: per key and time the highest (version, seq), ties to the later input; hidden winners
-// dropped; then, for a complete plan, seqs (and versions when all <= stable) collapsed per key.
+// dropped; then, for a complete plan whose versions of a key are all <= stable, versions and seqs
+// collapsed to the key's max.
 func mergeModel(inputs []fileModel, hide []hideRule, complete bool, stable uint64) fileModel {
 	type slot struct {
 		p  pt
@@ -155,9 +156,8 @@ func mergeModel(inputs []fileModel, hide []hideRule, complete bool, stable uint6
 				maxV, maxS = max(maxV, p.version), max(maxS, p.seq)
 			}
 			for i := range ps {
-				ps[i].seq = maxS
 				if stable != 0 && maxV <= stable {
-					ps[i].version = maxV
+					ps[i].version, ps[i].seq = maxV, maxS
 				}
 			}
 		}
@@ -300,10 +300,10 @@ func TestRunCollapse(t *testing.T) {
 	}{
 		// Not complete: every point keeps its own (version, seq). At t=2 the tie goes to the later input.
 		{false, 5, []pt{{t: 1, val: 10, version: 1, seq: 3}, {t: 2, val: 21, version: 2, seq: 4}, {t: 3, val: 30, version: 1, seq: 9}}},
-		// Complete, stable unknown: seqs collapse to the column's max, versions stay.
-		{true, 0, []pt{{t: 1, val: 10, version: 1, seq: 9}, {t: 2, val: 21, version: 2, seq: 9}, {t: 3, val: 30, version: 1, seq: 9}}},
-		// Complete, a version above stable: versions stay.
-		{true, 1, []pt{{t: 1, val: 10, version: 1, seq: 9}, {t: 2, val: 21, version: 2, seq: 9}, {t: 3, val: 30, version: 1, seq: 9}}},
+		// Complete, stable unknown: versions and seqs stay (as ids into the version table).
+		{true, 0, []pt{{t: 1, val: 10, version: 1, seq: 3}, {t: 2, val: 21, version: 2, seq: 4}, {t: 3, val: 30, version: 1, seq: 9}}},
+		// Complete, a version above stable: both stay.
+		{true, 1, []pt{{t: 1, val: 10, version: 1, seq: 3}, {t: 2, val: 21, version: 2, seq: 4}, {t: 3, val: 30, version: 1, seq: 9}}},
 		// Complete, all versions <= stable: both collapse.
 		{true, 2, []pt{{t: 1, val: 10, version: 2, seq: 9}, {t: 2, val: 21, version: 2, seq: 9}, {t: 3, val: 30, version: 2, seq: 9}}},
 	} {
@@ -329,16 +329,20 @@ func TestRunRawCopy(t *testing.T) {
 		}
 		m[k] = ps
 	}
-	for _, complete := range []bool{false, true} {
+	for _, c := range []struct {
+		complete bool
+		stable   uint64
+	}{{false, 0}, {true, 0}, {true, 2}} {
+		complete := c.complete && c.stable != 0 // versions collapse only then
 		dir := t.TempDir()
 		inputs, plan := openInputs(t, dir, []fileModel{m})
-		plan.Complete = complete
+		plan.Complete = c.complete
 		path := filepath.Join(dir, "out.tsm")
-		_, ok, err := compaction.Run(context.Background(), plan, inputs, compaction.RunOptions{ID: 1, Path: path})
+		_, ok, err := compaction.Run(context.Background(), plan, inputs, compaction.RunOptions{ID: 1, Path: path, StableVersion: c.stable})
 		require.NoError(t, err)
 		require.True(t, ok)
 		got := readAll(t, path)
-		require.Equal(t, mergeModel([]fileModel{m}, nil, complete, 0), got)
+		require.Equal(t, mergeModel([]fileModel{m}, nil, c.complete, c.stable), got)
 
 		in, out := inputs[0].Reader, openReader(t, path)
 		require.Len(t, out.Entries(), len(in.Entries()))
@@ -346,9 +350,10 @@ func TestRunRawCopy(t *testing.T) {
 			oe := out.Entries()[i]
 			require.Equal(t, e.Key, oe.Key)
 			if complete {
-				// Blocks with mixed seqs are re-encoded with collapsed seqs: one seq per block now.
+				// Blocks with mixed versions and seqs are re-encoded collapsed: one of each per block now.
 				for _, bm := range oe.Blocks {
 					require.Equal(t, bm.MinSeq, bm.MaxSeq)
+					require.Equal(t, bm.MinVersion, bm.MaxVersion)
 				}
 				continue
 			}

@@ -18,9 +18,12 @@ func EncodeBlock(dst []byte, times []int64, vals *storage.Values, versions, seqs
 	return e.appendBlock(dst, times, vals, versions, seqs)
 }
 
-// blockEncoder keeps scratch space between blocks so encoding does not allocate.
+// blockEncoder keeps scratch space between blocks so encoding does not allocate. With a table
+// (a Writer's), blocks whose versions or seqs differ store ids into it.
 type blockEncoder struct {
 	scratch []byte
+	ids     []uint64
+	table   *tableBuilder
 }
 
 func (e *blockEncoder) appendBlock(dst []byte, times []int64, vals *storage.Values, versions, seqs []uint64) ([]byte, BlockMeta, error) {
@@ -63,18 +66,30 @@ func (e *blockEncoder) appendBlock(dst []byte, times []int64, vals *storage.Valu
 	if m.MinSeq == m.MaxSeq {
 		flags |= blockSeqsConst
 	}
+	byID := false
+	if e.table != nil && flags&(blockVersionsConst|blockSeqsConst) != blockVersionsConst|blockSeqsConst {
+		e.ids, byID = e.table.idsFor(e.ids[:0], versions, seqs)
+	}
+	if byID {
+		flags = flags&^(blockVersionsConst|blockSeqsConst) | blockVersionsByID
+	}
 	dst = append(dst, flags)
 	if !implied {
 		e.scratch = codec.EncodeTimestamps(e.scratch[:0], times)
 		dst = appendSection(dst, e.scratch)
 	}
-	if flags&blockVersionsConst == 0 {
-		e.scratch = codec.EncodeUints(e.scratch[:0], versions)
+	if byID {
+		e.scratch = codec.EncodeUints(e.scratch[:0], e.ids)
 		dst = appendSection(dst, e.scratch)
-	}
-	if flags&blockSeqsConst == 0 {
-		e.scratch = codec.EncodeUints(e.scratch[:0], seqs)
-		dst = appendSection(dst, e.scratch)
+	} else {
+		if flags&blockVersionsConst == 0 {
+			e.scratch = codec.EncodeUints(e.scratch[:0], versions)
+			dst = appendSection(dst, e.scratch)
+		}
+		if flags&blockSeqsConst == 0 {
+			e.scratch = codec.EncodeUints(e.scratch[:0], seqs)
+			dst = appendSection(dst, e.scratch)
+		}
 	}
 	switch class {
 	case storage.ClassFloat:
@@ -110,23 +125,25 @@ func minMax(x []uint64) (lo, hi uint64) {
 }
 
 // DecodeBlock decodes a whole block (raw is Size bytes including its CRC32) of a key of type typ into
-// dst, reusing dst's slices. It checks the CRC and that the content matches m.
+// dst, reusing dst's slices. It checks the CRC and that the content matches m. A block that stores
+// version ids (format 3) needs its file's version table: read it with Reader.ReadBlock.
 func DecodeBlock(m BlockMeta, typ storage.FieldType, raw []byte, dst *Block) error {
-	body, err := checkBlockCRC(m, raw)
-	if err != nil {
-		return err
-	}
-	return decodeBlockBody(&m, typ, body, dst, false)
+	return decodeBlock(m, typ, raw, dst, nil, false)
 }
 
 // DecodeBlockValues is DecodeBlock without the versions and seqs: dst.Versions and dst.Seqs are
 // left empty. Readers that do not merge overlapping data (no last-write-wins to decide) use it.
 func DecodeBlockValues(m BlockMeta, typ storage.FieldType, raw []byte, dst *Block) error {
+	return decodeBlock(m, typ, raw, dst, nil, true)
+}
+
+// decodeBlock is DecodeBlock with the file's version table (nil before format 3).
+func decodeBlock(m BlockMeta, typ storage.FieldType, raw []byte, dst *Block, tab *versionTable, noVersions bool) error {
 	body, err := checkBlockCRC(m, raw)
 	if err != nil {
 		return err
 	}
-	return decodeBlockBodyOpts(&m, typ, body, dst, false, true)
+	return decodeBlockBodyOpts(&m, typ, body, dst, false, noVersions, tab)
 }
 
 var errBlockCRC = errors.New("block checksum mismatch")
@@ -165,11 +182,12 @@ func checkMeta(m *BlockMeta) error {
 
 // decodeBlockBody decodes a block body (without its CRC). With timesOnly only dst.Times is filled.
 func decodeBlockBody(m *BlockMeta, typ storage.FieldType, body []byte, dst *Block, timesOnly bool) error {
-	return decodeBlockBodyOpts(m, typ, body, dst, timesOnly, false)
+	return decodeBlockBodyOpts(m, typ, body, dst, timesOnly, false, nil)
 }
 
 // decodeBlockBodyOpts is decodeBlockBody; with noVersions the version and seq columns are skipped.
-func decodeBlockBodyOpts(m *BlockMeta, typ storage.FieldType, body []byte, dst *Block, timesOnly, noVersions bool) error {
+// tab is the file's version table (nil before format 3, where blocks cannot use ids).
+func decodeBlockBodyOpts(m *BlockMeta, typ storage.FieldType, body []byte, dst *Block, timesOnly, noVersions bool, tab *versionTable) error {
 	if err := checkMeta(m); err != nil {
 		return err
 	}
@@ -187,6 +205,9 @@ func decodeBlockBodyOpts(m *BlockMeta, typ storage.FieldType, body []byte, dst *
 	}
 	if got := blockClass(flags); got != class && !timesOnly {
 		return fmt.Errorf("block value class: got %d; want %d", got, class)
+	}
+	if flags&blockVersionsByID != 0 && flags&(blockVersionsConst|blockSeqsConst) != 0 {
+		return fmt.Errorf("block flags %#02x: version ids with a constant column", flags)
 	}
 	if m.timesImplied && flags&blockTimesImplied == 0 {
 		return errors.New("block times: index says implied, block stores them")
@@ -211,7 +232,24 @@ func decodeBlockBodyOpts(m *BlockMeta, typ storage.FieldType, body []byte, dst *
 	}
 
 	// Versions and seqs.
-	if noVersions {
+	if flags&blockVersionsByID != 0 {
+		if tab == nil {
+			return errors.New("block versions: ids, but the file has no version table")
+		}
+		src := d.section()
+		if d.err != nil {
+			return fmt.Errorf("block version ids: %w", d.err)
+		}
+		dst.Versions, dst.Seqs = dst.Versions[:0], dst.Seqs[:0]
+		if !noVersions {
+			if dst.Seqs, err = decodeColumn(dst.Seqs, src, n, codec.DecodeUints); err == nil {
+				dst.Versions, err = idsToPairs(tab, m, dst.Seqs, dst.Versions)
+			}
+			if err != nil {
+				return fmt.Errorf("block version ids: %w", err)
+			}
+		}
+	} else if noVersions {
 		dst.Versions, dst.Seqs = dst.Versions[:0], dst.Seqs[:0]
 		if flags&blockVersionsConst == 0 {
 			d.section()

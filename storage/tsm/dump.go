@@ -39,6 +39,14 @@ func (r *Reader) DumpWith(w io.Writer, o DumpOptions) error {
 	}
 	fmt.Fprintf(bw, "tsm %s: version %d, %d bytes, %d keys, %d series, %d points, time [%s, %s], seq [%d, %d]\n",
 		filepath.Base(r.path), r.version, in.Size, in.Keys, in.Series, in.Points, fmtTime(in.MinTime), fmtTime(in.MaxTime), in.MinSeq, in.MaxSeq)
+	if t := r.table; t != nil {
+		fmt.Fprintf(bw, "version table: %d pairs\n", t.len())
+		for i := range t.versions {
+			if o.Raw && o.Points {
+				fmt.Fprintf(bw, "  id %d: version=%d seq=%d\n", i, t.versions[i], t.seqs[i])
+			}
+		}
+	}
 	names := map[storage.SeriesID]string{}
 	if r.version >= FormatV2 {
 		err := r.SeriesKeys(func(id storage.SeriesID, key []byte) error {

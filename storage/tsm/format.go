@@ -14,11 +14,13 @@ const (
 	MagicNumber uint32 = 0x4347544D
 	// FormatV1 is the first format version: read, no longer written.
 	FormatV1 byte = 1
-	// FormatV2 adds the series-key table at the end of the index section; it is what the writer
-	// writes. Readers read both.
+	// FormatV2 adds the series-key table at the end of the index section: read, no longer written.
 	FormatV2 byte = 2
+	// FormatV3 adds the version table (versiontable.go) and blocks that store version ids; it is
+	// what the writer writes. Readers read all three.
+	FormatV3 byte = 3
 	// FormatVersion is the version the writer writes.
-	FormatVersion = FormatV2
+	FormatVersion = FormatV3
 
 	// HeaderSize is magic(4) + version(1).
 	HeaderSize = 5
@@ -43,9 +45,10 @@ const (
 	blockTimesImplied  = 1 << 0 // timestamps evenly spaced from MinTime to MaxTime: no time column
 	blockVersionsConst = 1 << 1 // every version equals BlockMeta.MinVersion: no version column
 	blockSeqsConst     = 1 << 2 // every seq equals BlockMeta.MinSeq: no seq column
+	blockVersionsByID  = 1 << 3 // (v3) one column of ids into the file's version table replaces both
 	blockClassShift    = 4      // bits 4-5: storage.Class of the values minus 1 (0..3)
 	blockClassMask     = 3 << blockClassShift
-	blockKnownFlags    = blockTimesImplied | blockVersionsConst | blockSeqsConst | blockClassMask
+	blockKnownFlags    = blockTimesImplied | blockVersionsConst | blockSeqsConst | blockVersionsByID | blockClassMask
 )
 
 // Block meta flags: the first byte of every block meta in the index.

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -78,9 +81,9 @@ func fixSectionCRCs(in []byte) ([]byte, bool) {
 	}
 	data := bytes.Clone(in)
 	binary.BigEndian.PutUint32(data, MagicNumber)
-	version := data[4] // keep a known version: both have their own decoders
-	if version != FormatV1 {
-		version = FormatV2
+	version := data[4] // keep a known version: each has its own decoders
+	if version < FormatV1 || version > FormatV3 {
+		version = FormatVersion
 	}
 	data[4] = version
 	ft := data[len(data)-FooterSize:]
@@ -96,6 +99,13 @@ func fixSectionCRCs(in []byte) ([]byte, bool) {
 	binary.BigEndian.PutUint32(ft[24:], checksum(ft[:24]))
 	binary.BigEndian.PutUint32(ft[28:], MagicNumber)
 	return data, true
+}
+
+var fuzzCopies atomic.Int64
+
+// fuzzCopyPath is a fresh file name in the system temp dir (t.TempDir per input is too slow).
+func fuzzCopyPath() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("chronogo-fuzz-copy-%d-%d.tsm", os.Getpid(), fuzzCopies.Add(1)))
 }
 
 // fuzzFile opens data as a file and reads everything; it returns the reader if Open succeeded.
@@ -122,6 +132,15 @@ func fuzzFile(t *testing.T, data []byte) *Reader {
 			requireCorruptionOnly(t, err)
 		}
 		_ = r.DumpIndex(io.Discard)
+		// Copying blocks renumbers version ids: it must not panic on what Open accepted.
+		if w, err := NewWriter(fuzzCopyPath(), WriterOptions{}); err == nil {
+			for _, e := range r.Entries() {
+				for _, m := range e.Blocks {
+					_ = w.CopyBlock(e.Key, m, r)
+				}
+			}
+			_ = w.Abort()
+		}
 	}
 	return r
 }

@@ -27,7 +27,8 @@ type Reader struct {
 	blocksEnd int64 // = index offset
 	indexLen  int64 // of the index section, CRC included
 	version   byte
-	keysPos   int // where the series-key table starts in the index payload (v2)
+	keysPos   int           // where the series-key table starts in the index payload (v2, v3)
+	table     *versionTable // v3: the version table (nil before)
 	bufs      sync.Pool
 }
 
@@ -74,8 +75,8 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 		return nil, corrupt(path, 0, fmt.Errorf("header magic: got %#08x; want %#08x", got, MagicNumber))
 	}
 	version := hf[4]
-	if version != FormatV1 && version != FormatV2 {
-		return nil, corrupt(path, 4, fmt.Errorf("header version: got %d; want %d or %d", version, FormatV1, FormatV2))
+	if version < FormatV1 || version > FormatV3 {
+		return nil, corrupt(path, 4, fmt.Errorf("header version: got %d; want %d..%d", version, FormatV1, FormatV3))
 	}
 	footOff := size - FooterSize
 	if err := readFull(f, hf[:], footOff); err != nil {
@@ -108,9 +109,17 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 	if err := checkSectionCRC(bl); err != nil {
 		return nil, corrupt(path, bloomOff, fmt.Errorf("bloom: %w", err))
 	}
-	entries, pos, err := decodeIndex(idx[:len(idx)-crcSize], indexOff)
+	payload := idx[:len(idx)-crcSize]
+	entries, pos, err := decodeIndex(payload, indexOff)
+	var table *versionTable
+	if err == nil && version >= FormatV3 {
+		d := decoder{b: payload, pos: pos}
+		var t versionTable
+		t, err = decodeVersionTable(&d)
+		pos, table = d.pos, &t
+	}
 	if err == nil {
-		pos, err = checkSeriesKeys(idx[:len(idx)-crcSize], pos, version, entries)
+		pos, err = checkSeriesKeys(payload, pos, version, entries)
 	}
 	if err != nil {
 		return nil, corrupt(path, indexOff+int64(pos), fmt.Errorf("index: %w", err))
@@ -120,7 +129,7 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 		return nil, corrupt(path, bloomOff, err)
 	}
 	r := &Reader{path: path, f: f, entries: entries, bloom: bf, blocksEnd: indexOff, version: version,
-		indexLen: int64(ft.indexLen), keysPos: pos}
+		indexLen: int64(ft.indexLen), keysPos: pos, table: table}
 	r.info = Info{Path: path, Size: size, Keys: int64(len(entries))}
 	for i := range entries {
 		if i == 0 || entries[i].Key.Series != entries[i-1].Key.Series {
@@ -221,7 +230,7 @@ func (r *Reader) ReadBlock(m BlockMeta, typ storage.FieldType, dst *Block) error
 		return err
 	}
 	defer r.putBuf(bp)
-	if err := DecodeBlock(m, typ, *bp, dst); err != nil {
+	if err := decodeBlock(m, typ, *bp, dst, r.table, false); err != nil {
 		return corrupt(r.path, m.Offset, err)
 	}
 	return nil
@@ -234,7 +243,7 @@ func (r *Reader) ReadBlockValues(m BlockMeta, typ storage.FieldType, dst *Block)
 		return err
 	}
 	defer r.putBuf(bp)
-	if err := DecodeBlockValues(m, typ, *bp, dst); err != nil {
+	if err := decodeBlock(m, typ, *bp, dst, r.table, true); err != nil {
 		return corrupt(r.path, m.Offset, err)
 	}
 	return nil

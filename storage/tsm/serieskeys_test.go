@@ -51,7 +51,7 @@ func TestSeriesKeysRoundTrip(t *testing.T) {
 				return nil
 			}))
 			require.Equal(t, want, got)
-			require.Equal(t, FormatV2, r.Version())
+			require.Equal(t, FormatVersion, r.Version())
 		})
 	}
 }

@@ -311,19 +311,26 @@ func TestWriteRawBlock(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 
-	// Copy every block raw, and continue the last key with WriteColumn after its raw blocks.
+	// Copy every block raw, and continue the last key with WriteColumn after its raw blocks. Blocks
+	// with version ids cannot be copied with WriteRawBlock (their ids refer to r's table).
 	dir := t.TempDir()
 	dst := filepath.Join(dir, "copy.tsm")
 	w, err := NewWriter(dst, WriterOptions{})
 	require.NoError(t, err)
+	ids := 0
 	for _, e := range r.Entries() {
 		for _, m := range e.Blocks {
 			raw, err := r.ReadRawBlock(m)
 			require.NoError(t, err)
 			require.Len(t, raw, int(m.Size))
-			require.NoError(t, w.WriteRawBlock(e.Key, m, raw))
+			if raw[0]&blockVersionsByID != 0 {
+				ids++
+				require.ErrorContains(t, w.WriteRawBlock(e.Key, m, raw), "use CopyBlock")
+			}
+			require.NoError(t, w.CopyBlock(e.Key, m, r))
 		}
 	}
+	require.Positive(t, ids, "some blocks store version ids")
 	last := &cols[len(cols)-1]
 	ext := genColumn(rng, last.key, 1500)
 	shift := last.times[last.n()-1] + 1 - ext.times[0]
@@ -332,26 +339,28 @@ func TestWriteRawBlock(t *testing.T) {
 	}
 	require.NoError(t, w.WriteColumn(last.key, ext.times, &ext.vals, ext.versions, ext.seqs))
 
-	// Errors: a raw block going back in time, a bad CRC, a class mismatch.
+	// Errors: a block going back in time, a bad CRC (a meta whose size is off by one), a class
+	// mismatch, impossible aggregates.
 	m0 := r.Entries()[0].Blocks[0]
+	require.Error(t, w.CopyBlock(last.key, m0, r), "out of order")
+	short := m0
+	short.Size--
+	require.Error(t, w.CopyBlock(Key{Series: 1000, Field: "x", Type: r.Entries()[0].Key.Type}, short, r), "bad crc")
 	raw0, err := r.ReadRawBlock(m0)
 	require.NoError(t, err)
-	require.Error(t, w.WriteRawBlock(last.key, m0, raw0), "out of order")
 	bad := slices.Clone(raw0)
-	bad[1] ^= 0xff
+	bad[len(bad)-1] ^= 0xff
 	require.Error(t, w.WriteRawBlock(Key{Series: 1000, Field: "x", Type: r.Entries()[0].Key.Type}, m0, bad), "bad crc")
 	wrong := storage.TypeInt64
 	if r.Entries()[0].Key.Type.Class() == storage.ClassInt {
 		wrong = storage.TypeDouble
 	}
-	require.Error(t, w.WriteRawBlock(Key{Series: 1000, Field: "x", Type: wrong}, m0, raw0), "class mismatch")
+	require.Error(t, w.CopyBlock(Key{Series: 1000, Field: "x", Type: wrong}, m0, r), "class mismatch")
 	for _, e := range r.Entries() {
 		if e.Key.Type.Class() == storage.ClassInt {
 			m := e.Blocks[0]
-			raw, err := r.ReadRawBlock(m)
-			require.NoError(t, err)
 			m.Agg.Min, m.Agg.Max = 5, 4
-			require.Error(t, w.WriteRawBlock(Key{Series: 1000, Field: "x", Type: e.Key.Type}, m, raw), "impossible aggregates")
+			require.Error(t, w.CopyBlock(Key{Series: 1000, Field: "x", Type: e.Key.Type}, m, r), "impossible aggregates")
 		}
 	}
 	_, err = w.Finish()

@@ -35,8 +35,12 @@ type Writer struct {
 	closed    bool
 
 	enc      blockEncoder
+	table    tableBuilder
 	blockBuf []byte
-	idx      indexEncoder
+
+	copyBuf            []byte // CopyBlock's rebuilt block
+	copyVers, copySeqs []uint64
+	idx                indexEncoder
 
 	hasKey   bool
 	cur      Key
@@ -81,6 +85,7 @@ func NewWriter(path string, opts WriterOptions) (*Writer, error) {
 		return nil, fmt.Errorf("create tsm %s: %w", path, err)
 	}
 	w := &Writer{path: path, tmp: tmp, opts: opts, f: f, bw: bufio.NewWriterSize(f, 256<<10)}
+	w.enc.table = &w.table
 	w.write(appendHeader(nil))
 	if w.err != nil {
 		_ = w.Abort()
@@ -291,11 +296,20 @@ func (w *Writer) finishKey() {
 }
 
 // WriteRawBlock copies an encoded block (raw, as returned by Reader.ReadRawBlock) of key k with its
-// meta from another file, unchanged. It checks the block's CRC and the key and time order first.
+// meta from another file, unchanged. It checks the block's CRC and the key and time order first. A
+// block that stores version ids refers to its own file's table: copy it with CopyBlock.
 func (w *Writer) WriteRawBlock(k Key, meta BlockMeta, raw []byte) error {
 	if err := w.usable(); err != nil {
 		return err
 	}
+	if len(raw) > 0 && raw[0]&blockVersionsByID != 0 {
+		return fmt.Errorf("tsm writer %s: raw block of %v: it stores version ids of its file's table; use CopyBlock", w.path, k)
+	}
+	return w.writeRaw(k, meta, raw)
+}
+
+// writeRaw is WriteRawBlock for a block that refers to no other file's table.
+func (w *Writer) writeRaw(k Key, meta BlockMeta, raw []byte) error {
 	if err := checkMeta(&meta); err != nil {
 		return fmt.Errorf("tsm writer %s: raw block of %v: %w", w.path, k, err)
 	}
@@ -331,6 +345,7 @@ func (w *Writer) Finish() (Info, error) {
 	}
 	indexOff := w.offset
 	buf := w.idx.appendIndex(w.blockBuf[:0])
+	buf = appendVersionTable(buf, &w.table.versionTable)
 	buf, err := appendSeriesKeys(buf, w.series, w.opts.SeriesKey)
 	if err != nil && w.err == nil {
 		w.err = fmt.Errorf("tsm writer %s: %w", w.path, err)
@@ -444,8 +459,8 @@ func parseFooter(b []byte) (footer, error) {
 	if b[20]|b[21]|b[22] != 0 {
 		return f, fmt.Errorf("footer reserved bytes: got %x; want 0", b[20:23])
 	}
-	if f.version != FormatV1 && f.version != FormatV2 {
-		return f, fmt.Errorf("footer version: got %d; want %d or %d", f.version, FormatV1, FormatV2)
+	if f.version < FormatV1 || f.version > FormatV3 {
+		return f, fmt.Errorf("footer version: got %d; want %d..%d", f.version, FormatV1, FormatV3)
 	}
 	return f, nil
 }

@@ -23,6 +23,7 @@ const (
 	encConst    = 0x8 // bools: one byte, the value of every element
 	encLZ4      = 0x9 // bytes: uvarint raw length, then an lz4 block of the raw form's payload
 	encEntropy2 = 0xA // int64 family: first value, static rANS of zigzag deltas, two interleaved states
+	encRuns     = 0xB // int64 family: runs of equal values, as a column of values and one of lengths
 )
 
 var (

@@ -79,6 +79,8 @@ func intCases() map[string][]int64 {
 		"random":       rnd,
 		"decimal":      regularTS(1000, 1000, 1000),
 		"max-values":   big,
+		"batch-ids":    batchIDs(1000, 5),
+		"step-seqs":    stepSeqs(r, 1000),
 	}
 }
 
@@ -98,7 +100,7 @@ func roundTripInts(t *testing.T, v []int64, enc []byte) {
 // ---- int64 family ----
 
 func TestIntFormsRoundTripAndChooser(t *testing.T) {
-	forms := map[byte]string{encRaw: "raw", encRLE: "rle", encDelta8b: "delta8b", encDoD8b: "dod8b", encEntropy: "entropy", encEntropy2: "entropy2"}
+	forms := map[byte]string{encRaw: "raw", encRLE: "rle", encDelta8b: "delta8b", encDoD8b: "dod8b", encEntropy: "entropy", encEntropy2: "entropy2", encRuns: "runs"}
 	for name, v := range intCases() {
 		t.Run(name, func(t *testing.T) {
 			size := map[byte]int{}
@@ -134,6 +136,7 @@ func TestIntFormsRoundTripAndChooser(t *testing.T) {
 					require.InDelta(t, e1+3, size[encEntropy2], 2, "entropy2 vs entropy")
 				}
 				require.Equal(t, smallest(encRaw, encRLE, encDelta8b, encDoD8b), len(ts), "EncodeTimestamps picks the smallest form")
+				require.Equal(t, smallest(encRaw, encRLE, encDelta8b, encEntropy2, encRuns), len(EncodeUints(nil, i2u(v))), "EncodeUints picks the smallest form")
 			}
 		})
 	}
@@ -557,4 +560,73 @@ func TestCountRejectsHugeHeader(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, MaxValues)
 	require.Equal(t, int64(MaxValues), got[MaxValues-1])
+}
+
+// batchIDs is a block's column of per-point version ids: n points, run points per write batch, ids
+// numbered by first appearance.
+func batchIDs(n, run int) []int64 {
+	v := make([]int64, n)
+	for i := range v {
+		v[i] = int64(i / run)
+	}
+	return v
+}
+
+// stepSeqs is a seq column of batches that arrived out of order: runs of 5, values jumping around.
+func stepSeqs(r *rand.Rand, n int) []int64 {
+	v := make([]int64, n)
+	x := int64(1700)
+	for i := range v {
+		if i%5 == 0 {
+			x += int64(r.IntN(7)) - 2
+		}
+		v[i] = x
+	}
+	return v
+}
+
+func TestRunsForm(t *testing.T) {
+	// 1000 ids in runs of 5: both nested columns are RLE (values step by 1, lengths constant).
+	ids := batchIDs(1000, 5)
+	b, ok := encodeIntForm(nil, ids, encRuns)
+	require.True(t, ok)
+	require.LessOrEqual(t, len(b), 16, "runs of a block written from 200 batches")
+	roundTripInts(t, ids, b)
+	require.Equal(t, len(b), len(EncodeUints(nil, i2u(ids))), "EncodeUints picks runs")
+	// Short runs do not try the form.
+	_, ok = encodeIntForm(nil, batchIDs(1000, 3), encRuns)
+	require.False(t, ok)
+
+	// Hostile payloads fail without panicking: the run lengths must cover the count exactly, a
+	// nested column must not be runs again, the exponent must be 0.
+	bad := map[string][]byte{}
+	hdr := func(n int) []byte { return appendHeader(nil, encRuns, 0, n) }
+	col := func(v ...int64) []byte { return EncodeInts(nil, v) }
+	runs := func(n int, vals, lens []byte) []byte {
+		c := append(hdr(n), 2)
+		c = binary.AppendUvarint(c, uint64(len(vals)))
+		return append(append(c, vals...), lens...)
+	}
+	require.Equal(t, []int64{7, 7, 7, 9}, must(DecodeInts(nil, runs(4, col(7, 9), col(2, 0)))))
+	bad["lengths short"] = runs(5, col(7, 9), col(2, 0))
+	bad["lengths long"] = runs(3, col(7, 9), col(2, 0))
+	bad["negative length"] = runs(4, col(7, 9), col(-1, 3))
+	bad["values count"] = runs(4, col(7, 9, 9), col(2, 0))
+	bad["nested runs"] = runs(8, must2(encodeIntForm(nil, []int64{1, 1, 1, 1, 1, 1, 1, 1}, encRuns)), col(3, 3))
+	bad["values past payload"] = append(append(hdr(4), 2, 100), col(7, 9)...)
+	bad["zero runs"] = append(append(hdr(4), 0, 0))
+	exp := runs(4, col(7, 9), col(2, 0))
+	exp[0] |= 1
+	bad["exponent"] = exp
+	for name, src := range bad {
+		_, err := DecodeInts(nil, src)
+		require.Error(t, err, name)
+	}
+}
+
+func must2(b []byte, ok bool) []byte {
+	if !ok {
+		panic("form does not apply")
+	}
+	return b
 }

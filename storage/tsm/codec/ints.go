@@ -18,6 +18,7 @@ import (
 //	             deltas of deltas
 //	encEntropy   zigzag uvarint first, then the count-1 zigzag deltas coded by static rANS (entropy.go)
 //	encEntropy2  the same with two interleaved rANS states (what the encoder writes since it exists)
+//	encRuns      runs of equal values: a column of run values and one of run lengths (runs.go)
 //
 // All arithmetic wraps modulo 2^64, so any int64 sequence (MinInt64/MaxInt64 neighbours too) round-trips.
 
@@ -56,10 +57,11 @@ func DecodeInts(dst []int64, src []byte) ([]int64, error) {
 	return decodeFamily(dst, src)
 }
 
-// EncodeUints appends an encoded uint64 column to dst: the int64 encoding of the same bits, whose deltas
-// are small for the non-decreasing version and seq columns (a constant column is an RLE of a few bytes).
+// EncodeUints appends an encoded uint64 column to dst: the int64 encoding of the same bits (a constant
+// column is an RLE of a few bytes). It also tries the runs form (runs.go), which makes a column of
+// per-point version ids or seqs, in runs of one write batch each, cost a few bytes.
 func EncodeUints(dst []byte, v []uint64) []byte {
-	return encodeFamily(dst, u2i(v), formRLE|formDelta8b|formEntropy)
+	return encodeFamily(dst, u2i(v), formRLE|formDelta8b|formEntropy|formRuns)
 }
 
 // DecodeUints appends the uint64 values encoded in src to dst.
@@ -82,6 +84,7 @@ const (
 	formDelta8b
 	formDoD8b
 	formEntropy
+	formRuns
 )
 
 type encScratch struct {
@@ -141,6 +144,14 @@ func encodeFamily(dst []byte, v []int64, forms int) []byte {
 	defer scratchPool.Put(s)
 	w, e := s.prepare(v)
 	s.best = encodeRaw(s.best[:0], v)
+	if forms&formRuns != 0 {
+		if c, ok := s.appendRuns(s.cand[:0], v); ok && len(c) < len(s.best) {
+			s.best, c = c, s.best
+			s.cand = c
+		} else {
+			s.cand = c
+		}
+	}
 	for _, f := range intForms {
 		if forms&f.form == 0 {
 			continue
@@ -160,6 +171,10 @@ func encodeIntForm(dst []byte, v []int64, enc byte) ([]byte, bool) {
 		return encodeRaw(dst, v), enc == encRaw
 	}
 	s := new(encScratch)
+	if enc == encRuns {
+		c, ok := s.appendRuns(nil, v)
+		return append(dst, c...), ok
+	}
 	w, e := s.prepare(v)
 	c, ok := s.appendIntForm(nil, enc, w, e)
 	return append(dst, c...), ok
@@ -311,6 +326,14 @@ func decodeFamily(dst []int64, src []byte) ([]int64, error) {
 		} else {
 			prefixSum(out)
 		}
+	case encRuns:
+		if e != 0 {
+			return dst[:l], fmt.Errorf("codec: runs column: header byte %#x: got exponent %d; want 0: %w", src[0], e, errBadHeader)
+		}
+		if err := decodeRuns(out, p); err != nil {
+			return dst[:l], err
+		}
+		return dst, nil
 	case encEntropy, encEntropy2:
 		first, err := readUvarint(p, &pos, "first value")
 		if err != nil {
