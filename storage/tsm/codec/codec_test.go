@@ -614,7 +614,7 @@ func TestRunsForm(t *testing.T) {
 	bad["values count"] = runs(4, col(7, 9, 9), col(2, 0))
 	bad["nested runs"] = runs(8, must2(encodeIntForm(nil, []int64{1, 1, 1, 1, 1, 1, 1, 1}, encRuns)), col(3, 3))
 	bad["values past payload"] = append(append(hdr(4), 2, 100), col(7, 9)...)
-	bad["zero runs"] = append(append(hdr(4), 0, 0))
+	bad["zero runs"] = append(hdr(4), 0, 0)
 	exp := runs(4, col(7, 9), col(2, 0))
 	exp[0] |= 1
 	bad["exponent"] = exp
