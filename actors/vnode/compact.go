@@ -11,6 +11,7 @@ package vnode
 
 import (
 	"context"
+	"weak"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -25,7 +26,11 @@ type compactActor struct {
 }
 
 func compactProps(eng *engine.Vnode, job *engine.CompactionJob, ctx context.Context) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &compactActor{eng: eng, job: job, ctx: ctx} })
+	if jobSpawned != nil {
+		jobSpawned(weak.Make(job))
+	}
+	a := &compactActor{eng: eng, job: job, ctx: ctx} // not the producer's closure: the props outlive the job
+	return actor.PropsFromProducer(func() actor.Actor { return a })
 }
 
 // Receive implements actor.Actor.
@@ -33,7 +38,12 @@ func (c *compactActor) Receive(ctx actor.Context) {
 	if _, ok := ctx.Message().(*actor.Started); !ok {
 		return
 	}
-	err := runRecovered(func() error { return c.job.Run(c.ctx) })
-	ctx.Send(ctx.Parent(), &compactionDone{eng: c.eng, job: c.job, err: err})
+	if c.job == nil {
+		return // never restarted (jobStrategy stops it): nothing to run twice
+	}
+	job, eng, jctx := c.job, c.eng, c.ctx // they leave the actor (see flushActor)
+	c.job, c.eng, c.ctx = nil, nil, nil
+	err := runRecovered(func() error { return job.Run(jctx) })
+	ctx.Send(ctx.Parent(), &compactionDone{eng: eng, job: job, err: err})
 	ctx.Stop(ctx.Self())
 }

@@ -10,6 +10,7 @@ package vnode
 
 import (
 	"fmt"
+	"weak"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -23,7 +24,11 @@ type flushActor struct {
 }
 
 func flushProps(eng *engine.Vnode, job *engine.FlushJob) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &flushActor{eng: eng, job: job} })
+	if jobSpawned != nil {
+		jobSpawned(weak.Make(job))
+	}
+	a := &flushActor{eng: eng, job: job} // not the producer's closure: the props outlive the job
+	return actor.PropsFromProducer(func() actor.Actor { return a })
 }
 
 // Receive implements actor.Actor.
@@ -31,10 +36,21 @@ func (f *flushActor) Receive(ctx actor.Context) {
 	if _, ok := ctx.Message().(*actor.Started); !ok {
 		return
 	}
-	err := runRecovered(f.job.Run)
-	ctx.Send(ctx.Parent(), &flushDone{eng: f.eng, job: f.job, err: err})
+	if f.job == nil {
+		return // never restarted (jobStrategy stops it): nothing to run twice
+	}
+	eng := f.eng
+	// The job leaves the actor with its result: a stopped actor can stay reachable through a PID
+	// that caches its process, and the job holds memcaches and the file version it flushed.
+	job := f.job
+	f.job, f.eng = nil, nil
+	err := runRecovered(job.Run)
+	ctx.Send(ctx.Parent(), &flushDone{eng: eng, job: job, err: err})
 	ctx.Stop(ctx.Self())
 }
+
+// jobSpawned, when a test sets it, is given a weak pointer to every flush and compaction job.
+var jobSpawned func(any)
 
 // runRecovered runs f and turns a panic into an error.
 func runRecovered(f func() error) (err error) {

@@ -43,7 +43,7 @@ var (
 // Describe sends the descriptors.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{vnodeDisk, vnodeCache, vnodeFiles, vnodeSeries, vnodeImmut, vnodeWrites, vnodeCommits, vnodeSeq, vnodeFlushSeq, scrapeErrors, pendingComp,
-		hintsQueued, hintBytes, hintsReplayed, hintsDropped, peerUp, peerRestarts} {
+		hintsQueued, hintBytes, hintsReplayed, hintsDropped, peerUp, peerRestarts, memoryBytes} {
 		ch <- d
 	}
 }
@@ -65,6 +65,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(pendingComp, prometheus.GaugeValue, float64(due))
+	var memcache uint64
+	for _, s := range stats {
+		memcache += uint64(max(s.GetCacheBytes(), 0))
+	}
+	collectMemory(ch, memcache)
 	for _, s := range stats {
 		l := []string{s.GetTenant(), s.GetDb(), strconv.FormatUint(s.GetVnodeId(), 10)}
 		ch <- prometheus.MustNewConstMetric(vnodeDisk, prometheus.GaugeValue, float64(s.GetDiskBytes()), l...)
