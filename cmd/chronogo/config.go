@@ -41,7 +41,8 @@ type config struct {
 	// ReplicationFactor and ShardCount are the defaults of new databases (0: the catalog's, 1).
 	ReplicationFactor int `yaml:"replication-factor"`
 	ShardCount        int `yaml:"shard-count"`
-	// CacheSize is the memcache size of each vnode (e.g. 64MiB) at which it is flushed to a TSM file.
+	// CacheSize is the memcache size of each vnode (e.g. 64MiB) at which it is flushed to a TSM file,
+	// or "auto": a share of MemoryLimit (cacheBytes).
 	CacheSize string `yaml:"cache-size"`
 	// MaxBodySize bounds a /write body (e.g. 25MB).
 	MaxBodySize string `yaml:"max-body-size"`
@@ -54,6 +55,7 @@ type config struct {
 	FrameTimeout    time.Duration `yaml:"frame-timeout"`
 	// MemoryLimit is the Go runtime's soft memory limit: a size, a share of memory ("50%"), or 0.
 	MemoryLimit string `yaml:"memory-limit"`
+	memLimit    int64  // MemoryLimit in bytes once applied (0: none)
 	// NodeDownAfter is how long a data node may be seen down before every node warns about it.
 	NodeDownAfter time.Duration `yaml:"node-down-after"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
@@ -85,7 +87,7 @@ func settingsDoc(fs *pflag.FlagSet) bson.Raw {
 func defaultConfig() config {
 	// Loopback by default, as mongod >= 3.6: listening wider is a choice (--mongo-addr=:27017).
 	return config{DataDir: "./data", MongoAddr: "127.0.0.1:27017", HTTPAddr: "127.0.0.1:8080", ClusterRole: "standalone",
-		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "64MiB", MaxBodySize: "25MB",
+		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "auto", MaxBodySize: "25MB",
 		MaxConnections: 4096, CursorMemory: "1GiB", SortMemory: "32MiB", MessageMemory: "1GiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
 		TTLInterval: 60 * time.Second, SweepInterval: 5 * time.Minute, SettleAfter: time.Minute, NodeDownAfter: 5 * time.Minute, MemoryLimit: "50%"}
 }
@@ -193,7 +195,7 @@ func (c *config) validate() error {
 	if c.ClusterRole != "standalone" && c.RaftAddr == "" {
 		return fmt.Errorf("--cluster-role=%s needs --raft-addr", c.ClusterRole)
 	}
-	if _, err := c.cacheBytes(); err != nil {
+	if _, err := c.cacheBytes(0); err != nil {
 		return err
 	}
 	if _, err := c.maxBodyBytes(); err != nil {
@@ -223,11 +225,28 @@ func (c *config) validate() error {
 	return nil
 }
 
-// cacheBytes is --cache-size in bytes: 64KiB to 16GiB.
-func (c *config) cacheBytes() (int64, error) {
+// Memcaches from the memory budget: with --cache-size auto (the default), each vnode's memcache
+// is a sixteenth of --memory-limit, between 4 MiB and 64 MiB (64 MiB without a limit). A vnode
+// holds its mutable memcache and up to 4 waiting for a flush before writes meet backpressure, so
+// one busy vnode's memcaches stay within about a third of the budget.
+const (
+	cacheShare = 16
+	cacheMin   = 4 << 20
+	cacheMax   = 64 << 20
+)
+
+// cacheBytes is --cache-size in bytes (64KiB to 16GiB), or for "auto" the share of limit (the
+// memory limit in bytes, 0 for none).
+func (c *config) cacheBytes(limit int64) (int64, error) {
+	if c.CacheSize == "auto" {
+		if limit <= 0 {
+			return cacheMax, nil
+		}
+		return min(max(limit/cacheShare, cacheMin), cacheMax), nil
+	}
 	n, err := humanize.ParseBytes(c.CacheSize)
 	if err != nil || n < 64<<10 || n > 16<<30 {
-		return 0, fmt.Errorf("--cache-size=%q: want a size from 64KiB to 16GiB, e.g. 64MiB", c.CacheSize)
+		return 0, fmt.Errorf("--cache-size=%q: want auto or a size from 64KiB to 16GiB, e.g. 64MiB", c.CacheSize)
 	}
 	return int64(n), nil
 }

@@ -68,7 +68,7 @@ func rootCommand() *cobra.Command {
 	f.StringVar(&cfg.ActorAddr, "actor-addr", cfg.ActorAddr, "actor remote address of a dnode (host:port others dial); empty in standalone")
 	f.IntVar(&cfg.ReplicationFactor, "replication-factor", cfg.ReplicationFactor, "replicas of new databases (default 1)")
 	f.IntVar(&cfg.ShardCount, "shard-count", cfg.ShardCount, "replica sets per bucket of new databases (default 1)")
-	f.StringVar(&cfg.CacheSize, "cache-size", cfg.CacheSize, "memcache size of each vnode before it is flushed to disk (e.g. 16MiB, 1GiB)")
+	f.StringVar(&cfg.CacheSize, "cache-size", cfg.CacheSize, "memcache size of each vnode before it is flushed to disk (e.g. 16MiB, 1GiB), or auto: a sixteenth of --memory-limit, 4MiB to 64MiB")
 	f.StringVar(&cfg.MaxBodySize, "max-body-size", cfg.MaxBodySize, "largest /write body accepted (413 past it)")
 	f.StringVar(&cfg.CursorMemory, "cursor-memory", cfg.CursorMemory, "memory all open MongoDB cursors may hold; a query past it fails with code 146")
 	f.StringVar(&cfg.SortMemory, "sort-memory", cfg.SortMemory, "memory one sort holds before it spills to <data-dir>/tmp (its limit with allowDiskUse: false)")

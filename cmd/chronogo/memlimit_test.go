@@ -33,3 +33,26 @@ func TestMemoryLimit(t *testing.T) {
 		require.Contains(t, err.Error(), "--memory-limit")
 	}
 }
+
+// TestCacheSizeFromBudget: --cache-size auto takes a sixteenth of the memory limit, from 4 MiB
+// to 64 MiB (64 MiB without a limit); a size given is taken as it is.
+func TestCacheSizeFromBudget(t *testing.T) {
+	for _, c := range []struct {
+		flag  string
+		limit int64
+		want  int64
+	}{
+		{"auto", 0, 64 << 20},
+		{"auto", 256 << 20, 16 << 20},
+		{"auto", 12 << 30, 64 << 20},
+		{"auto", 32 << 20, 4 << 20},
+		{"8MiB", 12 << 30, 8 << 20},
+		{"64KiB", 0, 64 << 10},
+	} {
+		got, err := (&config{CacheSize: c.flag}).cacheBytes(c.limit)
+		require.NoError(t, err)
+		require.Equal(t, c.want, got, "%s with limit %d", c.flag, c.limit)
+	}
+	_, err := (&config{CacheSize: "tiny"}).cacheBytes(0)
+	require.ErrorContains(t, err, "want auto or a size")
+}

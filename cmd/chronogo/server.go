@@ -59,6 +59,7 @@ func runServer(ctx context.Context, cfg config) error {
 		return err
 	}
 	memoryLimitGauge.Set(float64(limit))
+	cfg.memLimit = limit
 	if limit > 0 {
 		entry.WithField("memory_limit", humanize.IBytes(uint64(limit))).Debug("go runtime soft memory limit set")
 	}
@@ -247,7 +248,8 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	}
 	defer host.Close()
 	mc := host.Client()
-	cacheSize, _ := cfg.cacheBytes() // checked by validate
+	cacheSize, _ := cfg.cacheBytes(cfg.memLimit) // checked by validate
+	entry.WithField("cache_size", humanize.IBytes(uint64(cacheSize))).Debug("memcache size of each vnode")
 	n, err := node.Start(node.Config{NodeID: cfg.nodeID(), DataDir: cfg.DataDir, ActorAddr: cfg.ActorAddr,
 		PeerTLSServer: cfg.tls.peerServer, PeerTLSClient: cfg.tls.peerClient, SweepInterval: cfg.SweepInterval,
 		Vnodes:    vnode.Config{SettleAfter: cfg.SettleAfter},
