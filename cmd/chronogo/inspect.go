@@ -74,6 +74,12 @@ func inspectCommand() *cobra.Command {
 			},
 		},
 		&cobra.Command{
+			Use: "reportdisk DIR", Short: "Where a data directory's bytes go: files by kind, and TSM bytes by column (values, timestamps, versions, index) per point",
+			Example: "  chronogo inspect reportdisk ./data\n  chronogo inspect reportdisk data/default/demo/1/2/3",
+			Args:    cobra.ExactArgs(1),
+			RunE:    func(c *cobra.Command, args []string) error { return reportDisk(c.OutOrStdout(), args[0]) },
+		},
+		&cobra.Command{
 			Use: "verify DIR", Short: "Check the checksums of every TSM, WAL and summary file under DIR (a data or vnode directory)",
 			Args: cobra.ExactArgs(1),
 			RunE: func(c *cobra.Command, args []string) error { return verifyTree(c.OutOrStdout(), args[0]) },

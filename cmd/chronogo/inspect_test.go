@@ -41,6 +41,8 @@ func TestInspectGolden(t *testing.T) {
 		{"dumpwal raw", []string{"dumpwal", "--raw", "../../storage/wal/testdata/v1/00000001.wal"}, "testdata/dumpwal-raw.golden"},
 		{"dumpsummary", []string{"dumpsummary", "../../storage/summary/testdata/v1/summary"}, "testdata/dumpsummary.golden"},
 		{"dumpsummary rename", []string{"dumpsummary", "../../storage/summary/testdata/v1/summary-rename"}, "testdata/dumpsummary-rename.golden"},
+		// a data directory holding copies of the TSM v3 and WAL golden files
+		{"reportdisk", []string{"reportdisk", "testdata/reportdisk"}, "testdata/reportdisk.golden"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

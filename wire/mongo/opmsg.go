@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"strconv"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
@@ -152,29 +153,51 @@ func (m *OpMsg) Command() (bson.Raw, error) {
 	if len(m.Sequences) == 0 {
 		return m.Body, nil
 	}
-	elems, err := m.Body.Elements()
-	if err != nil {
+	if _, err := m.Body.Elements(); err != nil || len(m.Body) < 5 {
 		return nil, mongoerr.New(mongoerr.InvalidBSON, "OP_MSG body: %v", err)
 	}
-	b := bsoncore.NewDocumentBuilder()
-	for _, e := range elems {
-		b.AppendValue(e.Key(), bsoncore.Value{Type: bsoncore.Type(e.Value().Type), Data: e.Value().Value})
-	}
+	// The merged document is sized once and written in place: copying thousands of documents into
+	// a growing builder was a tenth of an insertMany's server time.
+	n := len(m.Body)
 	for _, s := range m.Sequences {
 		if _, err := m.Body.LookupErr(s.Identifier); err == nil {
 			return nil, protocolErr("OP_MSG field %q is both in the body and a document sequence", s.Identifier)
 		}
-		ab := bsoncore.NewArrayBuilder()
-		for _, d := range s.Docs {
-			ab.AppendDocument(d)
+		n += 1 + len(s.Identifier) + 1 + 4 + 1
+		for i, d := range s.Docs {
+			n += 1 + decimalLen(i) + 1 + len(d)
 		}
-		b.AppendArray(s.Identifier, ab.Build())
 	}
-	doc := b.Build()
-	if len(doc) > MaxMessageSize {
-		return nil, protocolErr("merged command of %d bytes is too large", len(doc))
+	if n > MaxMessageSize {
+		return nil, protocolErr("merged command of %d bytes is too large", n)
 	}
+	doc := make([]byte, 4, n)
+	doc = append(doc, m.Body[4:len(m.Body)-1]...)
+	for _, s := range m.Sequences {
+		doc = append(doc, byte(bsoncore.TypeArray))
+		doc = append(append(doc, s.Identifier...), 0)
+		start := len(doc)
+		doc = append(doc, 0, 0, 0, 0)
+		for i, d := range s.Docs {
+			doc = append(doc, byte(bsoncore.TypeEmbeddedDocument))
+			doc = append(strconv.AppendInt(doc, int64(i), 10), 0)
+			doc = append(doc, d...)
+		}
+		doc = append(doc, 0)
+		binary.LittleEndian.PutUint32(doc[start:], uint32(len(doc)-start))
+	}
+	doc = append(doc, 0)
+	binary.LittleEndian.PutUint32(doc, uint32(len(doc)))
 	return bson.Raw(doc), nil
+}
+
+// decimalLen is the number of digits of i >= 0.
+func decimalLen(i int) int {
+	n := 1
+	for ; i >= 10; i /= 10 {
+		n++
+	}
+	return n
 }
 
 // appendOpMsg appends a whole OP_MSG (header, flags, one body section) to dst.
