@@ -42,6 +42,7 @@ type scanner struct {
 	s         *Snapshot
 	q         ScanQuery
 	blk       tsm.Block
+	sel       []tsm.BlockMeta // gather: the blocks of one file to read
 	pool      []storage.Points
 	srcs      []*storage.Points
 	merged    storage.Points
@@ -293,21 +294,22 @@ func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []ser
 			continue
 		}
 		p := sc.source(nf, k.Type)
+		sel := sc.sel[:0]
 		for bi := range e.Blocks {
 			m := &e.Blocks[bi]
 			if m.MaxTime < sc.q.MinTime || m.MinTime > sc.q.MaxTime || (skip != nil && skip(fi, m)) {
 				continue
 			}
-			var err error
-			if needVersions {
-				err = f.h.r.ReadBlock(*m, k.Type, &sc.blk)
-			} else {
-				err = f.h.r.ReadBlockValues(*m, k.Type, &sc.blk)
-			}
-			if err != nil {
-				return nil, sc.s.noticeDamage(err)
-			}
-			appendTrimmed(p, &sc.blk, sc.q.MinTime, sc.q.MaxTime)
+			sel = append(sel, *m)
+		}
+		sc.sel = sel
+		// adjacent blocks are read together (one read per megabyte, not per block)
+		err := f.h.r.ReadBlocks(sel, k.Type, needVersions, &sc.blk, func(_ *tsm.BlockMeta, b *tsm.Block) error {
+			appendTrimmed(p, b, sc.q.MinTime, sc.q.MaxTime)
+			return nil
+		})
+		if err != nil {
+			return nil, sc.s.noticeDamage(err)
 		}
 		if p.Len() > 0 {
 			sc.srcs = append(sc.srcs, p)
