@@ -138,7 +138,7 @@ func (j *FlushJob) Run() (err error) {
 		for _, k := range keys {
 			srcs = srcs[:0]
 			for i, c := range j.caches {
-				if c.Read(id, k, &pool[i]) {
+				if c.ReadOnce(id, k, &pool[i]) {
 					srcs = append(srcs, &pool[i])
 				}
 			}

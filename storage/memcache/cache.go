@@ -337,7 +337,14 @@ func (c *Cache) ColumnStats(id storage.SeriesID, k ColumnKey) (lo, hi int64, n i
 // Read fills dst with the points of one column, sorted by time with last-write-wins applied inside
 // the cache (one point per timestamp). It reports false if the column does not exist.
 func (c *Cache) Read(id storage.SeriesID, k ColumnKey, dst *storage.Points) bool {
-	return c.read(id, k, math.MaxUint64, dst)
+	return c.read(id, k, math.MaxUint64, dst, true)
+}
+
+// ReadOnce is Read for the last reader of a column (the flush): an unsorted column's sorted copy
+// is not kept for later reads. Kept, it would hold the cache's points a second time, with a
+// version and a seq each, until the flushed cache is dropped.
+func (c *Cache) ReadOnce(id storage.SeriesID, k ColumnKey, dst *storage.Points) bool {
+	return c.read(id, k, math.MaxUint64, dst, false)
 }
 
 // ReadUpTo is Read of the points written with seq <= maxSeq only: what a snapshot taken at
@@ -345,10 +352,10 @@ func (c *Cache) Read(id storage.SeriesID, k ColumnKey, dst *storage.Points) bool
 // snapshot keeps its old value instead of vanishing. Writes append in seq order, so they are a
 // prefix of the column.
 func (c *Cache) ReadUpTo(id storage.SeriesID, k ColumnKey, maxSeq uint64, dst *storage.Points) bool {
-	return c.read(id, k, maxSeq, dst)
+	return c.read(id, k, maxSeq, dst, true)
 }
 
-func (c *Cache) read(id storage.SeriesID, k ColumnKey, maxSeq uint64, dst *storage.Points) bool {
+func (c *Cache) read(id storage.SeriesID, k ColumnKey, maxSeq uint64, dst *storage.Points, keepView bool) bool {
 	c.mu.RLock()
 	s := c.series[id]
 	var col *column
@@ -408,8 +415,8 @@ func (c *Cache) read(id storage.SeriesID, k ColumnKey, maxSeq uint64, dst *stora
 	}
 	if !sorted {
 		dst.SortDedup()
-		if !full {
-			return true // a snapshot's prefix: not the view later reads want
+		if !full || !keepView {
+			return true // a snapshot's prefix is not the view later reads want; a last read keeps none
 		}
 		v := &sortedView{n: n}
 		v.pts.Values.Type = k.Type
