@@ -232,3 +232,18 @@ func requireValueEqual(t testing.TB, a *storage.Values, i int, b *storage.Values
 		t.Fatalf("%s: value mismatch: %s vs %s", msg, formatValue(a, i), formatValue(b, j))
 	}
 }
+
+// openEveryType writes a file with one generated key of every type (1 to maxPoints points each,
+// series ids 1, 2, …) and opens it; cols are the keys written, sorted.
+func openEveryType(t *testing.T, rng *rand.Rand, maxPoints int) (r *Reader, path string, cols []column) {
+	t.Helper()
+	for i, typ := range allTypes {
+		cols = append(cols, genColumn(rng, Key{Series: storage.SeriesID(i + 1), Field: "v", Type: typ}, 1+rng.IntN(maxPoints)))
+	}
+	sortColumns(cols)
+	path, _ = writeColumns(t, rng, t.TempDir(), cols)
+	r, err := Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close() })
+	return r, path, cols
+}

@@ -301,15 +301,7 @@ func TestWriterOrderErrors(t *testing.T) {
 
 func TestWriteRawBlock(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	var cols []column
-	for i, typ := range allTypes {
-		cols = append(cols, genColumn(rng, Key{Series: storage.SeriesID(i + 1), Field: "v", Type: typ}, 1+rng.IntN(2500)))
-	}
-	sortColumns(cols)
-	src, _ := writeColumns(t, rng, t.TempDir(), cols)
-	r, err := Open(src)
-	require.NoError(t, err)
-	defer r.Close()
+	r, _, cols := openEveryType(t, rng, 2500)
 
 	// Copy every block raw, and continue the last key with WriteColumn after its raw blocks. Blocks
 	// with version ids cannot be copied with WriteRawBlock (their ids refer to r's table).

@@ -16,16 +16,7 @@ import (
 // blocks to the index's; a file of constant versions spends nothing on them, one with many
 // batches per block spends its version ids.
 func TestUsageAccountsForEveryByte(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	var cols []column
-	for i, typ := range allTypes {
-		cols = append(cols, genColumn(rng, Key{Series: storage.SeriesID(i + 1), Field: "v", Type: typ}, 1+rng.IntN(2500)))
-	}
-	sortColumns(cols)
-	path, _ := writeColumns(t, rng, t.TempDir(), cols)
-	r, err := Open(path)
-	require.NoError(t, err)
-	defer r.Close()
+	r, _, _ := openEveryType(t, rand.New(rand.NewPCG(5, 6)), 2500)
 	u, err := r.Usage()
 	require.NoError(t, err)
 	require.Equal(t, r.Info().Size, u.Total())
@@ -51,16 +42,7 @@ func TestUsageAccountsForEveryByte(t *testing.T) {
 // them one by one gives, with and without versions, for all of them and for a subset with gaps;
 // a damaged block fails with its own offset.
 func TestReadBlocksMatchesReadBlock(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	var cols []column
-	for i, typ := range allTypes {
-		cols = append(cols, genColumn(rng, Key{Series: storage.SeriesID(i + 1), Field: "v", Type: typ}, 1+rng.IntN(5000)))
-	}
-	sortColumns(cols)
-	path, _ := writeColumns(t, rng, t.TempDir(), cols)
-	r, err := Open(path)
-	require.NoError(t, err)
-	defer r.Close()
+	r, path, _ := openEveryType(t, rand.New(rand.NewPCG(7, 8)), 5000)
 	for _, e := range r.Entries() {
 		subsets := [][]BlockMeta{e.Blocks}
 		if len(e.Blocks) > 2 {
