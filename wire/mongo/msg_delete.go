@@ -11,9 +11,9 @@ import (
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
-// msgDelete runs delete statements (limit 0) whose filter the storage engine can evaluate
-// entirely: metaField and timeField predicates. Other filters, and limit 1, are a write error 72,
-// as MongoDB before 7.0 did for time series.
+// msgDelete runs delete statements. Limit 0 (deleteMany) takes filters the storage engine can
+// evaluate entirely: metaField and timeField predicates; other filters are a write error 72, as
+// MongoDB before 7.0 did for time series. Limit 1 (deleteOne, MongoDB 7.0) takes any filter.
 func msgDelete(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
 	ctx, err := withWriteConcern(ctx, req.doc)
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *Server) deleteOne(ctx context.Context, c *meta.Collection, v bson.RawVa
 		return 0, nil
 	}
 	if limit == 1 {
-		return 0, mongoerr.New(mongoerr.InvalidOptions, "Cannot perform a non-multi delete on a time-series collection")
+		return s.deleteFirst(ctx, c, q)
 	}
 	p, err := pushdownOf(c, q)
 	if err != nil {
@@ -83,6 +83,46 @@ func (s *Server) deleteOne(ctx context.Context, c *meta.Collection, v bson.RawVa
 	}
 	if !p.Exact {
 		if err := s.verifyPushdown(ctx, c, p, q); err != nil {
+			return 0, err
+		}
+		p.Exact = true
+	}
+	return s.b.Delete(ctx, c, p)
+}
+
+// deleteFirst is deleteOne (limit 1, MongoDB 7.0, any filter): the first document the filter
+// matches is removed. A document is one series' row at one time, so it is deleted by its
+// metaField value and its time, which select exactly it.
+func (s *Server) deleteFirst(ctx context.Context, c *meta.Collection, q bson.Raw) (int64, error) {
+	var found bson.Raw
+	if err := s.scan(ctx, c, q, func(doc bson.Raw) error { found = doc; return errStopScan }); err != nil {
+		return 0, err
+	}
+	if found == nil {
+		return 0, nil
+	}
+	tv, err := found.LookupErr(c.TimeField)
+	if err != nil {
+		return 0, mongoerr.New(mongoerr.InternalError, "stored document without its timeField %q", c.TimeField)
+	}
+	sel := bson.D{{Key: c.TimeField, Value: tv}}
+	if c.MetaField != "" {
+		if mv, err := found.LookupErr(c.MetaField); err == nil {
+			sel = append(sel, bson.E{Key: c.MetaField, Value: mv})
+		} else {
+			sel = append(sel, bson.E{Key: c.MetaField, Value: nil})
+		}
+	}
+	f, err := bson.Marshal(sel)
+	if err != nil {
+		return 0, mongoerr.New(mongoerr.InternalError, "deleteOne selector: %v", err)
+	}
+	p, err := pushdownOf(c, f)
+	if err != nil {
+		return 0, err
+	}
+	if !p.Exact {
+		if err := s.verifyPushdown(ctx, c, p, f); err != nil {
 			return 0, err
 		}
 		p.Exact = true
