@@ -77,6 +77,12 @@ func (s *Server) deleteOne(ctx context.Context, c *meta.Collection, v bson.RawVa
 	if limit == 1 {
 		return s.deleteFirst(ctx, c, q)
 	}
+	return s.deleteMatching(ctx, c, q)
+}
+
+// deleteMatching deletes every document filter q matches through the storage pushdown, which
+// must select exactly those documents (checked against the stored data when mql cannot tell).
+func (s *Server) deleteMatching(ctx context.Context, c *meta.Collection, q bson.Raw) (int64, error) {
 	p, err := pushdownOf(c, q)
 	if err != nil {
 		return 0, err
@@ -117,17 +123,7 @@ func (s *Server) deleteFirst(ctx context.Context, c *meta.Collection, q bson.Raw
 	if err != nil {
 		return 0, mongoerr.New(mongoerr.InternalError, "deleteOne selector: %v", err)
 	}
-	p, err := pushdownOf(c, f)
-	if err != nil {
-		return 0, err
-	}
-	if !p.Exact {
-		if err := s.verifyPushdown(ctx, c, p, f); err != nil {
-			return 0, err
-		}
-		p.Exact = true
-	}
-	return s.b.Delete(ctx, c, p)
+	return s.deleteMatching(ctx, c, f)
 }
 
 // verifyPushdown checks that every stored document the pushdown selects also matches the whole
