@@ -22,9 +22,9 @@ func ctl(t *testing.T, args ...string) (string, error) {
 }
 
 // TestCtlCompact is issue #9's "chronogo ctl compact forces the same at once": on a server that
-// would not settle by itself for an hour, ctl compact leaves one TSM file per vnode and no data in
-// memory, every point readable; under --auth it needs a cluster administrator, and a refusal is a
-// one-line reason and a non-zero exit.
+// would not settle by itself for an hour, ctl flush empties the memcaches and ctl compact leaves one
+// TSM file per vnode, every point readable; under --auth both need a cluster administrator, and a
+// refusal is a one-line reason and a non-zero exit.
 func TestCtlCompact(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
@@ -64,6 +64,16 @@ func TestCtlCompact(t *testing.T) {
 		require.Contains(t, out, tc.want)
 		require.Equal(t, 1, strings.Count(strings.TrimSpace(out), "\n")+1, "one line: %q", out)
 	}
+	// ctl flush empties the memcaches into TSM files (not yet one per vnode: that is compact's work)
+	out, err = ctl(t, "flush", "--addr", srv.HTTPAddr)
+	require.Error(t, err, out)
+	require.Contains(t, out, "authentication required")
+	out, err = ctl(t, "flush", "--addr", srv.HTTPAddr, "--user", "root", "--password", pwd)
+	require.NoError(t, err, out)
+	require.Regexp(t, `^flushed in [0-9.]+ s\n$`, out)
+	cache, _ = metricWith(t, srv, "chronogo_vnode_cache_bytes", "")
+	require.Zero(t, cache, "nothing left in memory after ctl flush")
+
 	out, err = ctl(t, "compact", "--addr", srv.HTTPAddr, "--user", "root", "--password", pwd)
 	require.NoError(t, err, out)
 	m := regexp.MustCompile(`^compacted (\d+) vnodes in [0-9.]+ s\n$`).FindStringSubmatch(out)

@@ -18,6 +18,9 @@ type nodeAdmin struct {
 
 func (a nodeAdmin) Settle(ctx context.Context) (int, error) { return a.n.Settle(ctx) }
 
+// Flush writes every vnode's memcaches to TSM files.
+func (a nodeAdmin) Flush(ctx context.Context) error { return a.n.Flush(ctx) }
+
 // Nodes lists the placement's nodes (a linearizable read), each with the placement's down mark
 // and how this node's liveness watcher sees it.
 func (a nodeAdmin) Nodes(ctx context.Context) ([]httpapi.NodeInfo, error) {

@@ -39,6 +39,22 @@ func ctlCommand() *cobra.Command {
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
+		Use:   "flush",
+		Short: "Write every vnode's memcaches to TSM files now (and remove the flushed WAL segments)",
+		Long: "Does at once what a vnode does when its memcache fills: writes what it holds in memory to TSM files and\n" +
+			"removes the WAL segments they cover. It answers when every vnode of the node is done.",
+		Example: "  chronogo ctl flush\n  chronogo ctl flush --addr 10.0.0.5:8080 --user admin --password secret",
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var r httpapi.FlushResult
+			if err := adminCall(c, http.MethodPost, addr, "/api/v1/flush", user, password, time.Hour, &r); err != nil {
+				return fmt.Errorf("flush: %w", err)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "flushed in %.1f s\n", r.Seconds)
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
 		Use:     "nodes",
 		Short:   "List the cluster's nodes: role, addresses, and whether they are up",
 		Example: "  chronogo ctl nodes --addr 127.0.0.1:9190",

@@ -11,6 +11,8 @@ import (
 type Admin interface {
 	// Settle puts every vnode of the node in its most compact form now and returns how many.
 	Settle(ctx context.Context) (int, error)
+	// Flush writes every vnode's memcaches to TSM files now.
+	Flush(ctx context.Context) error
 	// Nodes lists the cluster's nodes as this node sees them.
 	Nodes(ctx context.Context) ([]NodeInfo, error)
 }
@@ -97,6 +99,28 @@ func compactHandler(a Admin, auth AdminAuth) http.HandlerFunc {
 		}
 		rw.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(rw).Encode(CompactResult{Vnodes: n, Seconds: time.Since(began).Seconds()})
+	}
+}
+
+// FlushResult is the answer of POST /api/v1/flush.
+type FlushResult struct {
+	Seconds float64 `json:"seconds"`
+}
+
+// flushHandler serves POST /api/v1/flush: every vnode's memcaches written to TSM files (and the
+// flushed WAL segments removed); it answers when they are.
+func flushHandler(a Admin, auth AdminAuth) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		if !adminAllowed(rw, r, auth) {
+			return
+		}
+		began := time.Now()
+		if err := a.Flush(r.Context()); err != nil {
+			adminError(rw, http.StatusInternalServerError, err.Error())
+			return
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(rw).Encode(FlushResult{Seconds: time.Since(began).Seconds()})
 	}
 }
 

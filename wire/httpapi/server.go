@@ -44,7 +44,7 @@ type Options struct {
 	// Basic auth, or "Authorization: Token user:password"): 401 unless it says the user may write
 	// into db (403 when the user may not). The lines land in the user's tenant.
 	Auth func(ctx context.Context, db, user, password string) (tenant string, mayWrite bool, ok bool, err error)
-	// Admin, when set, serves the admin API: POST /api/v1/compact, GET /api/v1/nodes. AdminAuth, when set, admits
+	// Admin, when set, serves the admin API: POST /api/v1/compact, POST /api/v1/flush, GET /api/v1/nodes. AdminAuth, when set, admits
 	// only the cluster administrators it names (Basic auth).
 	Admin     Admin
 	AdminAuth AdminAuth
@@ -115,6 +115,7 @@ func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
 	mux.Handle("GET /metrics", promhttp.Handler())
 	if opts.Admin != nil {
 		mux.Handle("POST /api/v1/compact", compactHandler(opts.Admin, opts.AdminAuth))
+		mux.Handle("POST /api/v1/flush", flushHandler(opts.Admin, opts.AdminAuth))
 		mux.Handle("GET /api/v1/nodes", nodesHandler(opts.Admin, opts.AdminAuth))
 	}
 	if opts.Pprof {

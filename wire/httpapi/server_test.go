@@ -27,10 +27,12 @@ type overloaded struct{ yes bool }
 func (o overloaded) Error() string    { return "overloaded" }
 func (o overloaded) Overloaded() bool { return o.yes }
 
-// compacter counts Settle calls.
-type compacter struct{ calls int }
+// compacter counts Settle and Flush calls.
+type compacter struct{ calls, flushes int }
 
 func (c *compacter) Settle(context.Context) (int, error) { c.calls++; return 3, nil }
+
+func (c *compacter) Flush(context.Context) error { c.flushes++; return nil }
 
 func (c *compacter) Nodes(context.Context) ([]NodeInfo, error) {
 	return []NodeInfo{{ID: 1, Name: "dnode1", Role: "dnode", Self: true}, {ID: 2, Name: "dnode2", Role: "dnode", Seen: "down"}}, nil
@@ -78,6 +80,19 @@ func TestCompactEndpoint(t *testing.T) {
 		require.Equal(t, tc.status, rec.Code, "%s/%s: %s", tc.user, tc.pwd, rec.Body)
 	}
 	require.Equal(t, 1, c.calls, "settled only for the administrator")
+	for _, tc := range []struct {
+		user   string
+		status int
+	}{{"", http.StatusUnauthorized}, {"app", http.StatusForbidden}, {"root", http.StatusOK}} {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/flush", nil)
+		if tc.user != "" {
+			req.SetBasicAuth(tc.user, "pw")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, tc.status, rec.Code, "flush as %q: %s", tc.user, rec.Body)
+	}
+	require.Equal(t, 1, c.flushes, "flushed only for the administrator")
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/nodes", nil)
 	rec0 := httptest.NewRecorder()
 	h.ServeHTTP(rec0, req)
