@@ -82,3 +82,24 @@ func TestInspectWrongKind(t *testing.T) {
 		require.NotContains(t, err.Error(), "\n", "one line")
 	}
 }
+
+// TestDiskKindOf: files are classified by their place; a database named like one of the node's
+// own directories stays data.
+func TestDiskKindOf(t *testing.T) {
+	for rel, want := range map[string]string{
+		"data/default/db/1/2/3/tsm/000001.tsm":     "tsm",
+		"data/default/db/1/2/3/delta/000002.delta": "delta",
+		"data/default/db/1/2/3/wal/00000001.wal":   "wal",
+		"data/default/db/1/2/3/index/index.snap":   "series index",
+		"data/default/db/1/2/3/summary":            "summary",
+		"handoff/node-2/00000001.hint":             "hint queues",
+		"meta/NODEHOST.ID":                         "meta (raft)",
+		"data/default/meta/1/2/3/tsm/000001.tsm":   "tsm",
+		"data/default/handoff/1/2/3/summary":       "summary",
+		"data/default/meta/1/2/3/LOCK":             "other",
+		"LOCK":                                     "other",
+		"tsm/000001.tsm":                           "tsm", // DIR a vnode directory
+	} {
+		require.Equal(t, want, diskKindOf(rel), rel)
+	}
+}

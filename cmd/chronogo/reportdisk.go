@@ -23,19 +23,29 @@ type diskReport struct {
 // diskKinds are the report's rows in print order.
 var diskKinds = []string{"tsm", "delta", "wal", "series index", "summary", "hint queues", "meta (raft)", "other"}
 
-// diskKindOf classifies a file by its place under the data directory.
+// diskKindOf classifies a file by its place under the directory being reported. The node's own
+// directories (handoff, meta) count only at the top of a server's data directory, where they are,
+// not as a database or tenant of that name under data/.
 func diskKindOf(rel string) string {
 	parts := strings.Split(filepath.ToSlash(rel), "/")
+	dirs, base := parts[:len(parts)-1], parts[len(parts)-1]
 	has := func(dir string) bool {
-		for _, p := range parts[:len(parts)-1] {
+		for _, p := range dirs {
 			if p == dir {
 				return true
 			}
 		}
 		return false
 	}
-	base := parts[len(parts)-1]
+	top := ""
+	if len(dirs) > 0 {
+		top = dirs[0]
+	}
 	switch {
+	case top == "handoff":
+		return "hint queues"
+	case top == "meta":
+		return "meta (raft)"
 	case strings.HasSuffix(base, layout.TSMExt) && has(layout.TSMDir):
 		return "tsm"
 	case strings.HasSuffix(base, layout.DeltaExt) && has(layout.DeltaDir):
@@ -46,10 +56,6 @@ func diskKindOf(rel string) string {
 		return "series index"
 	case base == layout.SummaryFile:
 		return "summary"
-	case has("handoff"):
-		return "hint queues"
-	case has("meta"):
-		return "meta (raft)"
 	}
 	return "other"
 }
