@@ -69,7 +69,7 @@ type fieldKey struct {
 func (b *Batch) validate() error {
 	for si := range b.Series {
 		s := &b.Series[si]
-		if _, err := ParseSeriesKey(s.Key); err != nil {
+		if err := CheckSeriesKey(s.Key); err != nil {
 			return fmt.Errorf("series %d: %w", si, err)
 		}
 		if len(s.Times) == 0 {

@@ -106,15 +106,32 @@ func (p *Points) SortDedup() {
 		}
 		keep = append(keep, j)
 	}
-	var out Points
-	out.Values.Type = p.Values.Type
-	out.Times = make([]int64, 0, len(keep))
-	out.Versions = make([]uint64, 0, len(keep))
-	out.Seqs = make([]uint64, 0, len(keep))
-	for _, j := range keep {
-		out.Append(p, int(j))
+	out := Points{Times: gather(p.Times, keep), Versions: gather(p.Versions, keep), Seqs: gather(p.Seqs, keep)}
+	out.Values = Values{Type: p.Values.Type}
+	switch p.Values.Type.Class() {
+	case ClassFloat:
+		out.Values.Floats = gather(p.Values.Floats, keep)
+	case ClassInt:
+		out.Values.Ints = gather(p.Values.Ints, keep)
+	case ClassBool:
+		out.Values.Bools = gather(p.Values.Bools, keep)
+	case ClassBytes:
+		out.Values.Bytes = gather(p.Values.Bytes, keep)
 	}
 	*p = out
+}
+
+// gather returns src's elements at idx, in one allocation (nil for an empty src: a column that a
+// point set does not carry, such as Versions of unversioned points).
+func gather[T any](src []T, idx []int32) []T {
+	if len(src) == 0 {
+		return nil
+	}
+	out := make([]T, len(idx))
+	for i, j := range idx {
+		out[i] = src[j]
+	}
+	return out
 }
 
 // FloorDiv is a/b rounded toward negative infinity (b > 0): the index of the window of length b

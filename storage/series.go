@@ -169,6 +169,48 @@ func ParseSeriesKey(key []byte) (SeriesKey, error) {
 	return k, nil
 }
 
+// CheckSeriesKey is ParseSeriesKey's verdict without decoding: it walks the key in place and
+// allocates nothing for a good key (every write checks the key of every series it holds, at each
+// layer it passes). A bad key gets ParseSeriesKey's error.
+func CheckSeriesKey(key []byte) error {
+	if seriesKeyOK(key) {
+		return nil
+	}
+	if _, err := ParseSeriesKey(key); err != nil {
+		return err
+	}
+	return errors.New("series key: invalid") // not reached while the two agree (FuzzCheckSeriesKey)
+}
+
+// seriesKeyOK reports whether ParseSeriesKey accepts key: minimal varints (so the encoding is
+// canonical), a table name, non-empty tag keys strictly ascending, valid tag types, no trailing bytes.
+func seriesKeyOK(key []byte) bool {
+	if len(key) == 0 || len(key) > MaxSeriesKeyLen {
+		return false
+	}
+	table, rest, err := readBytes(key)
+	if err != nil || len(table) == 0 {
+		return false
+	}
+	n, m := readUvarint(rest)
+	if m <= 0 || n > uint64(len(rest)) {
+		return false
+	}
+	rest = rest[m:]
+	var prev []byte
+	for i := uint64(0); i < n; i++ {
+		k, r, err := readBytes(rest)
+		if err != nil || len(k) == 0 || len(r) < 1 || (i > 0 && bytes.Compare(k, prev) <= 0) || !FieldType(r[0]).Valid() {
+			return false
+		}
+		if _, r, err = readBytes(r[1:]); err != nil {
+			return false
+		}
+		prev, rest = k, r
+	}
+	return len(rest) == 0
+}
+
 // Tag returns the value of tag key and whether the series has it.
 func (k *SeriesKey) Tag(key string) (TagValue, bool) {
 	for _, t := range k.Tags {

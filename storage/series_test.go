@@ -302,3 +302,34 @@ func TestEncodeTagIntOrder(t *testing.T) {
 	require.Equal(t, -1, s.Compare(a), "string (0x02) sorts before int64 (0x12)")
 	require.Equal(t, 1, a.Compare(s))
 }
+
+// FuzzCheckSeriesKey: the in-place check accepts exactly the keys that ParseSeriesKey accepts
+// (ParseSeriesKey is the reference: it decodes, checks and re-encodes).
+func FuzzCheckSeriesKey(f *testing.F) {
+	for _, k := range keyCases() {
+		f.Add(k.Marshal(nil))
+	}
+	for _, b := range keyErrorCases() {
+		if len(b) < 1024 {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte{1, 't', 2, 1, 'a', 0x10, 0, 1, 'a', 0x10, 0}) // duplicate tag key
+	f.Add([]byte{1, 't', 2, 1, 'b', 0x10, 0, 1, 'a', 0x10, 0}) // tags out of order
+	f.Add([]byte{0x81, 0x00, 't'})                             // non-minimal varint
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, want := storage.ParseSeriesKey(b)
+		got := storage.CheckSeriesKey(b)
+		require.Equal(t, want == nil, got == nil, "ParseSeriesKey: %v, CheckSeriesKey: %v", want, got)
+		if want != nil {
+			require.Equal(t, want.Error(), got.Error())
+		}
+	})
+}
+
+// TestCheckSeriesKeyAllocatesNothing: the write path checks every series key of every batch.
+func TestCheckSeriesKeyAllocatesNothing(t *testing.T) {
+	k := storage.SeriesKey{Table: "cpu", Tags: []storage.Tag{{Key: "tags.host", Value: storage.StringTag("h1")}, {Key: "tags.region", Value: storage.StringTag("eu")}}}
+	enc := k.Marshal(nil)
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = storage.CheckSeriesKey(enc) }))
+}

@@ -23,8 +23,18 @@ type Cache struct {
 	minVersion       uint64
 }
 
+// seriesCols holds a series' columns and the rows they share. Most writes give every field of a
+// series a value in every row (a sensor reports all its readings at once), so a column that has
+// had a value in each row so far is dense: its times and runs are a prefix of the series' own,
+// stored once for all such columns. A column that misses a row gets its own times and runs
+// (sparse) from then on.
 type seriesCols struct {
 	cols []*column
+	// times and runs of the series' rows, in insertion order
+	times []int64
+	runs  []run
+	// sortedTo is the length of the longest strictly ascending prefix of times
+	sortedTo int
 }
 
 // run is a stretch of points written by one batch: points [previous end, end) share (version, seq).
@@ -34,10 +44,13 @@ type run struct {
 }
 
 type column struct {
-	field  string
-	typ    storage.FieldType
+	field string
+	typ   storage.FieldType
+	vals  storage.Values
+	// dense: the column's points are the series' rows [0, n) (n = vals.Len()); times, runs and
+	// sorted below are unused. Otherwise the column keeps its own.
+	dense  bool
 	times  []int64
-	vals   storage.Values
 	runs   []run
 	sorted bool // times strictly increase
 	// minTime and maxTime bound the column's times
@@ -58,7 +71,8 @@ func New() *Cache {
 	return &Cache{series: map[storage.SeriesID]*seriesCols{}, minTime: math.MaxInt64, minSeq: math.MaxUint64, maxTime: math.MinInt64, minVersion: math.MaxUint64}
 }
 
-// footprint is the bytes a column's slices hold (their capacity, which is what the process pays for).
+// footprint is the bytes a column's own slices hold (their capacity, which is what the process
+// pays for); a dense column's times and runs are the series' (seriesCols.footprint).
 func (c *column) footprint() int64 {
 	n := int64(cap(c.times))*8 + int64(cap(c.runs))*24
 	switch c.typ.Class() {
@@ -72,6 +86,34 @@ func (c *column) footprint() int64 {
 		n += int64(cap(c.vals.Bytes)) * 24
 	}
 	return n
+}
+
+// footprint is the bytes the series' shared rows hold.
+func (s *seriesCols) footprint() int64 { return int64(cap(s.times))*8 + int64(cap(s.runs))*24 }
+
+// rowsOf returns the times, runs (a copy: the last run's end moves as the writer appends) and
+// sortedness of the column's first n points. Call with the cache's lock held.
+func (s *seriesCols) rowsOf(col *column, n int) (times []int64, runs []run, sorted bool) {
+	if !col.dense {
+		return col.times[:n:n], slices.Clone(col.runs), col.sorted
+	}
+	if n == 0 {
+		return nil, nil, true
+	}
+	i, _ := slices.BinarySearchFunc(s.runs, n, func(r run, n int) int { return cmp.Compare(r.end, n) })
+	runs = slices.Clone(s.runs[:min(i+1, len(s.runs))])
+	if len(runs) > 0 {
+		runs[len(runs)-1].end = n
+	}
+	return s.times[:n:n], runs, n <= s.sortedTo
+}
+
+// makeSparse gives a dense column its own copy of its times and runs.
+func (s *seriesCols) makeSparse(col *column) {
+	n := col.vals.Len()
+	col.times, col.runs, col.sorted = s.rowsOf(col, n)
+	col.times = slices.Clone(col.times)
+	col.dense = false
 }
 
 // Insert appends the rows of one series written with (version, seq).
@@ -91,44 +133,63 @@ func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, s
 			slices.SortFunc(s.cols, func(a, b *column) int { return CompareColumnKeys(ColumnKey{a.field, a.typ}, ColumnKey{b.field, b.typ}) })
 		}
 	}()
+	// the series' rows first: dense columns take their times and runs from them
+	base := len(s.times)
+	before := s.footprint()
+	s.times = append(s.times, rows.Times...)
+	s.runs = appendRun(s.runs, len(s.times), version, seq)
+	if s.sortedTo == base {
+		for s.sortedTo < len(s.times) && (s.sortedTo == 0 || s.times[s.sortedTo] > s.times[s.sortedTo-1]) {
+			s.sortedTo++
+		}
+	}
+	c.size += s.footprint() - before
+	rowsMin, rowsMax := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, t := range rows.Times {
+		rowsMin, rowsMax = min(rowsMin, t), max(rowsMax, t)
+	}
 	for fi := range rows.Fields {
 		f := &rows.Fields[fi]
 		if f.Values.Len() == 0 {
 			continue // no empty columns: Columns lists only columns with points
 		}
+		every := f.Rows == nil || len(f.Rows) == len(rows.Times) // a value in each row of this insert
 		col := s.find(f.Name, f.Values.Type)
 		if col == nil {
-			col = &column{field: f.Name, typ: f.Values.Type, sorted: true, minTime: math.MaxInt64, maxTime: math.MinInt64}
+			col = &column{field: f.Name, typ: f.Values.Type, dense: base == 0, sorted: true, minTime: math.MaxInt64, maxTime: math.MinInt64}
 			col.vals.Type = f.Values.Type
 			added = append(added, col) // into s.cols after the loop: one sort, not an insert each
 		}
-		start := len(col.times)
 		before := col.footprint()
+		if col.dense && (!every || col.vals.Len() != base) {
+			s.makeSparse(col) // it missed rows before these, or misses some of these
+		}
 		n := f.Values.Len()
-		if f.Rows == nil {
-			col.times = append(col.times, rows.Times...)
-		} else {
-			for _, r := range f.Rows {
-				col.times = append(col.times, rows.Times[r])
-			}
-		}
 		appendValues(&col.vals, &f.Values)
-		for _, t := range col.times[start:] {
-			col.minTime = min(col.minTime, t)
-			col.maxTime = max(col.maxTime, t)
-		}
-		if col.sorted {
-			for i := max(start, 1); i < len(col.times); i++ {
-				if col.times[i] <= col.times[i-1] {
-					col.sorted = false
-					break
+		if col.dense {
+			col.minTime, col.maxTime = min(col.minTime, rowsMin), max(col.maxTime, rowsMax)
+		} else {
+			start := len(col.times)
+			if f.Rows == nil {
+				col.times = append(col.times, rows.Times...)
+			} else {
+				for _, r := range f.Rows {
+					col.times = append(col.times, rows.Times[r])
 				}
 			}
-		}
-		if k := len(col.runs); k > 0 && col.runs[k-1].version == version && col.runs[k-1].seq == seq {
-			col.runs[k-1].end = len(col.times)
-		} else {
-			col.runs = append(col.runs, run{end: len(col.times), version: version, seq: seq})
+			for _, t := range col.times[start:] {
+				col.minTime = min(col.minTime, t)
+				col.maxTime = max(col.maxTime, t)
+			}
+			if col.sorted {
+				for i := max(start, 1); i < len(col.times); i++ {
+					if col.times[i] <= col.times[i-1] {
+						col.sorted = false
+						break
+					}
+				}
+			}
+			col.runs = appendRun(col.runs, len(col.times), version, seq)
 		}
 		c.points += int64(n)
 		c.size += col.footprint() - before
@@ -138,13 +199,19 @@ func (c *Cache) Insert(id storage.SeriesID, rows *storage.SeriesRows, version, s
 			}
 		}
 	}
-	for _, t := range rows.Times {
-		c.minTime = min(c.minTime, t)
-		c.maxTime = max(c.maxTime, t)
-	}
+	c.minTime, c.maxTime = min(c.minTime, rowsMin), max(c.maxTime, rowsMax)
 	c.minSeq = min(c.minSeq, seq)
 	c.minVersion = min(c.minVersion, version)
 	c.maxSeq = max(c.maxSeq, seq)
+}
+
+// appendRun ends the last run at end when it has the same (version, seq), else adds a run.
+func appendRun(runs []run, end int, version, seq uint64) []run {
+	if k := len(runs); k > 0 && runs[k-1].version == version && runs[k-1].seq == seq {
+		runs[k-1].end = end
+		return runs
+	}
+	return append(runs, run{end: end, version: version, seq: seq})
 }
 
 func appendValues(dst, src *storage.Values) {
@@ -278,10 +345,15 @@ func (c *Cache) ReadShared(id storage.SeriesID, k ColumnKey, withVersions bool, 
 		c.mu.RUnlock()
 		return false
 	}
-	n := len(col.times)
-	times := col.times[:n:n]
+	n := col.vals.Len()
+	var times []int64
+	var sorted bool
+	if col.dense {
+		times, sorted = s.times[:n:n], n <= s.sortedTo
+	} else {
+		times, sorted = col.times[:n:n], col.sorted
+	}
 	vals := col.vals
-	sorted := col.sorted
 	c.mu.RUnlock()
 	if !sorted {
 		v := col.view.Load()
@@ -315,7 +387,7 @@ func (c *Cache) ColumnTimeRange(id storage.SeriesID, k ColumnKey) (lo, hi int64,
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if s := c.series[id]; s != nil {
-		if col := s.find(k.Field, k.Type); col != nil && len(col.times) > 0 {
+		if col := s.find(k.Field, k.Type); col != nil && col.vals.Len() > 0 {
 			return col.minTime, col.maxTime, true
 		}
 	}
@@ -327,8 +399,8 @@ func (c *Cache) ColumnStats(id storage.SeriesID, k ColumnKey) (lo, hi int64, n i
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if s := c.series[id]; s != nil {
-		if col := s.find(k.Field, k.Type); col != nil && len(col.times) > 0 {
-			return col.minTime, col.maxTime, len(col.times), true
+		if col := s.find(k.Field, k.Type); col != nil && col.vals.Len() > 0 {
+			return col.minTime, col.maxTime, col.vals.Len(), true
 		}
 	}
 	return 0, 0, 0, false
@@ -367,8 +439,8 @@ func (c *Cache) read(id storage.SeriesID, k ColumnKey, maxSeq uint64, dst *stora
 		return false
 	}
 	// Captured under the lock: the writer only appends, so these prefixes never change.
-	n := len(col.times)
-	runs := slices.Clone(col.runs)
+	n := col.vals.Len()
+	times, runs, sorted := s.rowsOf(col, n)
 	full := true
 	if len(runs) > 0 && runs[len(runs)-1].seq > maxSeq {
 		// keep the runs written up to maxSeq (seqs grow along the column)
@@ -379,9 +451,8 @@ func (c *Cache) read(id storage.SeriesID, k ColumnKey, maxSeq uint64, dst *stora
 			n = runs[i-1].end
 		}
 	}
-	times := col.times[:n:n]
+	times = times[:n:n]
 	vals := col.vals
-	sorted := col.sorted
 	c.mu.RUnlock()
 
 	dst.Reset(k.Type)

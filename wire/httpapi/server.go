@@ -193,7 +193,9 @@ func (h *writeHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		wait.Stop()
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, h.opts.MaxBodySize))
+	buf := getBodyBuffer()
+	defer putBodyBuffer(buf)
+	_, err := buf.ReadFrom(http.MaxBytesReader(rw, r.Body, h.opts.MaxBodySize))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -203,13 +205,12 @@ func (h *writeHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(rw, http.StatusBadRequest, "read", "reading body: "+err.Error())
 		return
 	}
-	batches, err := lineproto.Parse(body, q.Get("precision"), time.Now().UnixNano())
-	body = nil
+	// the batches keep no reference to the body: its buffer goes back to the pool at return
+	batches, err := lineproto.Parse(buf.Bytes(), q.Get("precision"), time.Now().UnixNano())
 	if err != nil {
 		writeError(rw, http.StatusBadRequest, "parse", "unable to parse: "+err.Error())
 		return
 	}
-	batches.Finish()
 	if err := h.w.WriteLines(ctx, db, batches); err != nil {
 		status, reason := writeStatus(err)
 		if status == http.StatusServiceUnavailable {

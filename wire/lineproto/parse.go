@@ -37,6 +37,7 @@ type Batches struct {
 	// wide maps the columns of a series with many fields (name, type -> index in Fields), so a line
 	// of 100k fields costs linear time, not quadratic.
 	wide   map[seriesRef]map[colKey]int
+	slab   slab
 	Lines  int
 	Values int
 }
@@ -45,6 +46,8 @@ type colKey struct {
 	name string
 	typ  storage.FieldType
 }
+
+var comma = []byte{','}
 
 // wideFields is the field count past which a series' columns are found through a map.
 const wideFields = 16
@@ -92,6 +95,7 @@ func Parse(data []byte, precision string, now int64) (*Batches, error) {
 		}
 		out.Lines++
 	}
+	out.finish()
 	return out, nil
 }
 
@@ -158,7 +162,7 @@ func (p *parser) line(out *Batches, line []byte, mult, now int64) error {
 	}
 	s := &ref.batch.Series[ref.index]
 	row := uint32(len(s.Times))
-	s.Times = append(s.Times, ts)
+	s.Times = appendTo(&out.slab.times, s.Times, ts)
 	nfields := 0
 	for len(fieldPart) > 0 {
 		var kv []byte
@@ -168,7 +172,7 @@ func (p *parser) line(out *Batches, line []byte, mult, now int64) error {
 			rollback(s, row)
 			return fmt.Errorf("bad field %q", kv)
 		}
-		if err := addField(out, ref, s, k, v, row); err != nil {
+		if err := addField(out, ref, s, k, v, row, fieldPart); err != nil {
 			rollback(s, row)
 			return err
 		}
@@ -187,7 +191,10 @@ func rollback(s *storage.SeriesRows, row uint32) {
 	s.Times = s.Times[:row]
 	for i := range s.Fields {
 		c := &s.Fields[i]
-		if n := len(c.Rows); n > 0 && c.Rows[n-1] == row {
+		switch n := len(c.Rows); {
+		case c.Rows == nil && c.Values.Len() > int(row):
+			truncateValues(&c.Values, int(row))
+		case n > 0 && c.Rows[n-1] == row:
 			c.Rows = c.Rows[:n-1]
 			truncateValues(&c.Values, len(c.Rows))
 		}
@@ -315,7 +322,9 @@ func scanField(s []byte) (field, rest []byte) {
 	return s, nil
 }
 
-func addField(out *Batches, ref seriesRef, s *storage.SeriesRows, k, v []byte, row uint32) error {
+// addField adds field k=v of row to series s; lineRest is the rest of the line's fields (a size
+// hint for a new series' columns).
+func addField(out *Batches, ref seriesRef, s *storage.SeriesRows, k, v []byte, row uint32, lineRest []byte) error {
 	var typ storage.FieldType
 	var iv int64
 	var fv float64
@@ -374,7 +383,17 @@ func addField(out *Batches, ref seriesRef, s *storage.SeriesRows, k, v []byte, r
 		if len(name) > storage.MaxFieldNameLen {
 			return fmt.Errorf("field name of %d bytes: longer than %d", len(name), storage.MaxFieldNameLen)
 		}
-		s.Fields = append(s.Fields, storage.FieldColumn{Name: name, Rows: []uint32{}, Values: storage.Values{Type: typ}})
+		// Rows stays nil while the column has a value in every row so far (dense, the common case)
+		if len(s.Fields) == cap(s.Fields) {
+			// room for the rest of this line's fields at once (a series' lines mostly share them)
+			// (counted only here: a few times per series, not once per field)
+			left := bytes.Count(lineRest, comma)
+			if len(lineRest) > 0 {
+				left++
+			}
+			s.Fields = growTo(&out.slab.fields, s.Fields, max(2*cap(s.Fields), len(s.Fields)+1+left))
+		}
+		s.Fields = append(s.Fields, storage.FieldColumn{Name: name, Values: storage.Values{Type: typ}})
 		col = &s.Fields[len(s.Fields)-1]
 		switch idx := out.wide[ref]; {
 		case idx != nil:
@@ -393,15 +412,24 @@ func addField(out *Batches, ref seriesRef, s *storage.SeriesRows, k, v []byte, r
 	if typ == storage.TypeString && len(sv) > storage.MaxValueLen {
 		return fmt.Errorf("field %q: string of %d bytes: longer than %d", k, len(sv), storage.MaxValueLen)
 	}
-	if n := len(col.Rows); n > 0 && col.Rows[n-1] == row {
+	n := col.Values.Len()
+	if n > 0 && col.RowAt(n-1) == int(row) {
 		return fmt.Errorf("field %q appears twice", k)
 	}
-	col.Rows = append(col.Rows, row)
+	if col.Rows != nil || n < int(row) {
+		if col.Rows == nil { // a gap: the column stops being dense
+			col.Rows = make([]uint32, n, max(8, 2*n))
+			for i := range col.Rows {
+				col.Rows[i] = uint32(i)
+			}
+		}
+		col.Rows = appendTo(&out.slab.rows, col.Rows, row)
+	}
 	switch typ {
 	case storage.TypeInt64:
-		col.Values.Ints = append(col.Values.Ints, iv)
+		col.Values.Ints = appendTo(&out.slab.ints, col.Values.Ints, iv)
 	case storage.TypeDouble:
-		col.Values.Floats = append(col.Values.Floats, fv)
+		col.Values.Floats = appendTo(&out.slab.floats, col.Values.Floats, fv)
 	case storage.TypeBool:
 		col.Values.Bools = append(col.Values.Bools, bv)
 	default:
@@ -424,14 +452,23 @@ func unescapeString(b []byte) string {
 	return string(out)
 }
 
-// Finish drops row lists of columns that cover every row of their series (the common case).
-func (b *Batches) Finish() {
+// finish settles the row lists once every line is parsed: a column that was dense until its
+// field stopped appearing gets the rows it covers, and one that covers every row of its series
+// needs none (storage.FieldColumn: nil Rows mean every row).
+func (b *Batches) finish() {
 	for _, batch := range b.ByMeasurement {
 		for i := range batch.Series {
 			s := &batch.Series[i]
 			for j := range s.Fields {
-				if len(s.Fields[j].Rows) == len(s.Times) {
-					s.Fields[j].Rows = nil
+				c := &s.Fields[j]
+				switch n := c.Values.Len(); {
+				case n == len(s.Times):
+					c.Rows = nil
+				case c.Rows == nil:
+					c.Rows = make([]uint32, n)
+					for r := range c.Rows {
+						c.Rows[r] = uint32(r)
+					}
 				}
 			}
 		}

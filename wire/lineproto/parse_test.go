@@ -1,6 +1,7 @@
 package lineproto
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,7 +14,7 @@ func TestParse(t *testing.T) {
 		"# comment\n\ncpu,host=a,region=us\\ west usage=2 2000\nmem,host=b free=10i\n"
 	b, err := Parse([]byte(in), "s", 42)
 	require.NoError(t, err)
-	b.Finish()
+
 	require.Equal(t, 3, b.Lines)
 	require.Equal(t, 6, b.Values)
 	cpu := b.ByMeasurement["cpu"]
@@ -67,9 +68,84 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		b.Finish()
+
 		for _, batch := range b.ByMeasurement {
 			require.NoError(t, batch.Validate())
 		}
 	})
+}
+
+// TestParseSparseFieldsMatchModel: fields that come and go between lines of a series (dense
+// columns that turn sparse, columns that start late or stop early, long runs past the slab's
+// first pieces) hold the same (time, value) pairs as a model built from the lines themselves.
+func TestParseSparseFieldsMatchModel(t *testing.T) {
+	type point struct {
+		t int64
+		v int64
+	}
+	for _, c := range []struct {
+		name  string
+		lines int
+		keep  func(line, field int) bool
+	}{
+		{"dense", 300, func(int, int) bool { return true }},
+		{"every other", 300, func(l, f int) bool { return f == 0 || (l+f)%2 == 0 }},
+		{"late start", 300, func(l, f int) bool { return f != 2 || l >= 40 }},
+		{"early stop", 300, func(l, f int) bool { return f != 1 || l < 100 }},
+		{"random", 5000, func(l, f int) bool { return (l*7919+f*104729)%5 != 0 || f == 0 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var in []byte
+			want := map[string]map[string][]point{}
+			for l := 0; l < c.lines; l++ {
+				host := fmt.Sprintf("h%d", l%3)
+				ts := int64(1000 + l)
+				line := "cpu,host=" + host + " "
+				sep := ""
+				for f := 0; f < 3; f++ {
+					if !c.keep(l, f) {
+						continue
+					}
+					v := int64(l*10 + f)
+					name := fmt.Sprintf("f%d", f)
+					line += fmt.Sprintf("%s%s=%di", sep, name, v)
+					sep = ","
+					if want[host] == nil {
+						want[host] = map[string][]point{}
+					}
+					want[host][name] = append(want[host][name], point{ts, v})
+				}
+				in = append(in, fmt.Sprintf("%s %d\n", line, ts)...)
+			}
+			b, err := Parse(in, "ns", 0)
+			require.NoError(t, err)
+			got := map[string]map[string][]point{}
+			for _, s := range b.ByMeasurement["cpu"].Series {
+				key, err := storage.UnmarshalSeriesKey(s.Key)
+				require.NoError(t, err)
+				hv, _ := key.Tag("tags.host")
+				host := string(hv.Raw)
+				got[host] = map[string][]point{}
+				for _, f := range s.Fields {
+					if f.Rows != nil {
+						require.Less(t, len(f.Rows), len(s.Times), "a column covering every row has nil Rows")
+					}
+					for i, v := range f.Values.Ints {
+						got[host][f.Name] = append(got[host][f.Name], point{s.Times[f.RowAt(i)], v})
+					}
+				}
+			}
+			require.Equal(t, want, got)
+			require.NoError(t, b.ByMeasurement["cpu"].Validate())
+		})
+	}
+}
+
+// TestParseBadLineAfterSparseLines: a bad field in the middle of a line fails the request, whatever
+// the columns looked like before it.
+func TestParseBadLineAfterSparseLines(t *testing.T) {
+	_, err := Parse([]byte("m a=1i 1\nm b=2i 2\nm a=3i,b=x 3\n"), "ns", 0)
+	var pe *ParseError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, 3, pe.Line)
 }
