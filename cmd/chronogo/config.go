@@ -232,7 +232,7 @@ func (c *config) validate() error {
 const (
 	cacheShare = 16
 	cacheMin   = 4 << 20
-	cacheMax   = 64 << 20
+	cacheMax   = 32 << 20
 )
 
 // cacheBytes is --cache-size in bytes (64KiB to 16GiB), or for "auto" the share of limit (the

@@ -35,16 +35,17 @@ func TestMemoryLimit(t *testing.T) {
 }
 
 // TestCacheSizeFromBudget: --cache-size auto takes a sixteenth of the memory limit, from 4 MiB
-// to 64 MiB (64 MiB without a limit); a size given is taken as it is.
+// to 32 MiB (32 MiB without a limit); a size given is taken as it is.
 func TestCacheSizeFromBudget(t *testing.T) {
 	for _, c := range []struct {
 		flag  string
 		limit int64
 		want  int64
 	}{
-		{"auto", 0, 64 << 20},
+		{"auto", 0, 32 << 20},
 		{"auto", 256 << 20, 16 << 20},
-		{"auto", 12 << 30, 64 << 20},
+		{"auto", 400 << 20, 25 << 20},
+		{"auto", 12 << 30, 32 << 20},
 		{"auto", 32 << 20, 4 << 20},
 		{"8MiB", 12 << 30, 8 << 20},
 		{"64KiB", 0, 64 << 10},

@@ -249,11 +249,11 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	defer host.Close()
 	mc := host.Client()
 	cacheSize, _ := cfg.cacheBytes(cfg.memLimit) // checked by validate
-	entry.WithField("cache_size", humanize.IBytes(uint64(cacheSize))).Debug("memcache size of each vnode")
+	entry.WithFields(logrus.Fields{"cache_size": humanize.IBytes(uint64(cacheSize)), "cache_budget": humanize.IBytes(uint64(cacheBudget(cfg.memLimit)))}).Debug("memcache size of each vnode, and of all together")
 	n, err := node.Start(node.Config{NodeID: cfg.nodeID(), DataDir: cfg.DataDir, ActorAddr: cfg.ActorAddr,
 		PeerTLSServer: cfg.tls.peerServer, PeerTLSClient: cfg.tls.peerClient, SweepInterval: cfg.SweepInterval,
 		Vnodes:    vnode.Config{SettleAfter: cfg.SettleAfter},
-		Engine:    engine.Options{CacheSize: cacheSize},
+		Engine:    engine.Options{CacheSize: cacheSize, CacheBudget: engine.NewCacheBudget(cacheBudget(cfg.memLimit))},
 		Placement: actors.MetaPlacement{C: mc, Linearizable: cfg.ClusterRole == "dnode"}, Logger: entry.WithField("component", "node"),
 		Peers: mc.CachedNodes, ReportPeer: mc.SetNodeDown})
 	if err != nil {

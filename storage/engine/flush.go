@@ -240,6 +240,7 @@ func (v *Vnode) FinishFlush(j *FlushJob, runErr error) error {
 		return fmt.Errorf("flush: %w", err)
 	}
 	v.immutables = slices.Clone(v.immutables[len(j.caches):])
+	v.rechargeLocked()
 	if err := v.wal.RemoveThrough(j.seqHi); err != nil {
 		v.log.WithError(err).Warn("removing flushed wal segments")
 	}

@@ -17,6 +17,8 @@ type Options struct {
 	// MaxImmutable is how many immutable caches may wait for a flush before Write refuses with
 	// ErrWriteStall. Default 4.
 	MaxImmutable int
+	// CacheBudget, shared by a node's vnodes, bounds their memcaches together (nil: no bound).
+	CacheBudget *CacheBudget
 	Compaction   compaction.Options
 	// StableVersion, if set, returns a version that every future write is guaranteed to exceed
 	// (the coordinator's clock minus the hinted-handoff window). Compaction uses it to store columns

@@ -43,6 +43,7 @@ type Vnode struct {
 	nextFileID uint64
 	mutable    *memcache.Cache
 	immutables []*memcache.Cache // oldest first
+	charged    int64             // bytes of the caches counted in opts.CacheBudget
 	pending    []pendingWrite    // in the WAL, not yet committed: not in the memcache (see Write)
 	cur        *version
 	flushing   bool
@@ -186,6 +187,10 @@ func (v *Vnode) Close() error {
 }
 
 func (v *Vnode) closeAll() error {
+	if b := v.opts.CacheBudget; b != nil { // a closed vnode holds nothing of the budget
+		b.used.Add(-v.charged)
+		v.charged = 0
+	}
 	var errs []error
 	if v.wal != nil {
 		errs = append(errs, v.wal.Close())

@@ -24,7 +24,7 @@ func (v *Vnode) Write(b *storage.Batch) (uint64, error) {
 	if v.closed {
 		return 0, ErrClosed
 	}
-	if len(v.immutables) >= v.opts.MaxImmutable {
+	if len(v.immutables) >= v.opts.MaxImmutable || (len(v.immutables) > 0 && v.opts.CacheBudget.stalls()) {
 		return 0, ErrWriteStall
 	}
 	if v.nRedirects > 0 {
@@ -121,7 +121,8 @@ func (v *Vnode) insert(b *storage.Batch, ids []storage.SeriesID, seq uint64) {
 	for i := range b.Series {
 		v.mutable.Insert(ids[i], &b.Series[i], b.Version, seq)
 	}
-	if v.mutable.Size() >= v.opts.CacheSize {
+	v.rechargeLocked() // before the check: the write that crosses the budget switches
+	if size := v.mutable.Size(); size >= v.opts.CacheSize || (size >= EarlyFlushMin && v.opts.CacheBudget.over()) {
 		v.switchLocked()
 	}
 }
