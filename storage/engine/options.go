@@ -19,7 +19,7 @@ type Options struct {
 	MaxImmutable int
 	// CacheBudget, shared by a node's vnodes, bounds their memcaches together (nil: no bound).
 	CacheBudget *CacheBudget
-	Compaction   compaction.Options
+	Compaction  compaction.Options
 	// StableVersion, if set, returns a version that every future write is guaranteed to exceed
 	// (the coordinator's clock minus the hinted-handoff window). Compaction uses it to store columns
 	// with one version; without it per-point versions are kept.
