@@ -37,7 +37,7 @@ type Batches struct {
 	// wide maps the columns of a series with many fields (name, type -> index in Fields), so a line
 	// of 100k fields costs linear time, not quadratic.
 	wide   map[seriesRef]map[colKey]int
-	slab   slab
+	arena  storage.BatchArena
 	Lines  int
 	Values int
 }
@@ -161,8 +161,7 @@ func (p *parser) line(out *Batches, line []byte, mult, now int64) error {
 		}
 	}
 	s := &ref.batch.Series[ref.index]
-	row := uint32(len(s.Times))
-	s.Times = appendTo(&out.slab.times, s.Times, ts)
+	row := out.arena.AppendRow(s, ts)
 	nfields := 0
 	for len(fieldPart) > 0 {
 		var kv []byte
@@ -383,18 +382,10 @@ func addField(out *Batches, ref seriesRef, s *storage.SeriesRows, k, v []byte, r
 		if len(name) > storage.MaxFieldNameLen {
 			return fmt.Errorf("field name of %d bytes: longer than %d", len(name), storage.MaxFieldNameLen)
 		}
-		// Rows stays nil while the column has a value in every row so far (dense, the common case)
-		if len(s.Fields) == cap(s.Fields) {
-			// room for the rest of this line's fields at once (a series' lines mostly share them)
-			// (counted only here: a few times per series, not once per field)
-			left := bytes.Count(lineRest, comma)
-			if len(lineRest) > 0 {
-				left++
-			}
-			s.Fields = growTo(&out.slab.fields, s.Fields, max(2*cap(s.Fields), len(s.Fields)+1+left))
-		}
-		s.Fields = append(s.Fields, storage.FieldColumn{Name: name, Values: storage.Values{Type: typ}})
-		col = &s.Fields[len(s.Fields)-1]
+		// Rows stays nil while the column has a value in every row so far (dense, the common
+		// case); the series gets room for the rest of this line's fields at once (counted only
+		// when its columns must grow: a few times per series, not once per field)
+		col = out.arena.AddColumn(s, name, typ, func() int { return bytes.Count(lineRest, comma) + 1 })
 		switch idx := out.wide[ref]; {
 		case idx != nil:
 			idx[colKey{name, typ}] = len(s.Fields) - 1
@@ -412,28 +403,19 @@ func addField(out *Batches, ref seriesRef, s *storage.SeriesRows, k, v []byte, r
 	if typ == storage.TypeString && len(sv) > storage.MaxValueLen {
 		return fmt.Errorf("field %q: string of %d bytes: longer than %d", k, len(sv), storage.MaxValueLen)
 	}
-	n := col.Values.Len()
-	if n > 0 && col.RowAt(n-1) == int(row) {
+	if col.LastRow() == int(row) {
 		return fmt.Errorf("field %q appears twice", k)
 	}
-	if col.Rows != nil || n < int(row) {
-		if col.Rows == nil { // a gap: the column stops being dense
-			col.Rows = make([]uint32, n, max(8, 2*n))
-			for i := range col.Rows {
-				col.Rows[i] = uint32(i)
-			}
-		}
-		col.Rows = appendTo(&out.slab.rows, col.Rows, row)
-	}
+	out.arena.TakeRow(col, row)
 	switch typ {
 	case storage.TypeInt64:
-		col.Values.Ints = appendTo(&out.slab.ints, col.Values.Ints, iv)
+		out.arena.AppendInt(col, iv)
 	case storage.TypeDouble:
-		col.Values.Floats = appendTo(&out.slab.floats, col.Values.Floats, fv)
+		out.arena.AppendFloat(col, fv)
 	case storage.TypeBool:
-		col.Values.Bools = append(col.Values.Bools, bv)
+		out.arena.AppendBool(col, bv)
 	default:
-		col.Values.Bytes = append(col.Values.Bytes, sv)
+		out.arena.AppendBytes(col, sv)
 	}
 	return nil
 }
@@ -458,19 +440,7 @@ func unescapeString(b []byte) string {
 func (b *Batches) finish() {
 	for _, batch := range b.ByMeasurement {
 		for i := range batch.Series {
-			s := &batch.Series[i]
-			for j := range s.Fields {
-				c := &s.Fields[j]
-				switch n := c.Values.Len(); {
-				case n == len(s.Times):
-					c.Rows = nil
-				case c.Rows == nil:
-					c.Rows = make([]uint32, n)
-					for r := range c.Rows {
-						c.Rows[r] = uint32(r)
-					}
-				}
-			}
+			storage.FinishRows(&batch.Series[i])
 		}
 	}
 }

@@ -47,9 +47,9 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 			"Collection %s.%s does not exist; ChronoGo stores only time-series collections: create it with the 'timeseries' option first", req.db, name)
 	}
 	ins := inserter{s: s, c: c, ctx: ctx}
-	var lastMeta []byte
+	checkedMeta := map[string]struct{}{} // meta values of this command already found good
 	for i, v := range vals {
-		doc, err := measurement(c, v, &lastMeta)
+		doc, err := measurement(c, v, checkedMeta)
 		if err != nil {
 			ins.flush()
 			ins.out.add(err, i)
@@ -96,7 +96,7 @@ func (in *inserter) flush() {
 }
 
 // measurement validates one inserted document and gives it an _id if it has none.
-func measurement(c *meta.Collection, v bson.RawValue, lastMeta *[]byte) (bson.Raw, error) {
+func measurement(c *meta.Collection, v bson.RawValue, checkedMeta map[string]struct{}) (bson.Raw, error) {
 	doc, ok := v.DocumentOK()
 	if !ok {
 		return nil, typeErr("insert.documents", v.Type, "object")
@@ -107,7 +107,7 @@ func measurement(c *meta.Collection, v bson.RawValue, lastMeta *[]byte) (bson.Ra
 	if tv, err := doc.LookupErr(c.TimeField); err != nil || tv.Type != bson.TypeDateTime {
 		return nil, mongoerr.New(mongoerr.BadValue, "'%s' must be present and contain a valid BSON UTC datetime value", c.TimeField)
 	}
-	if err := checkFields(c, doc, lastMeta); err != nil {
+	if err := checkFields(c, doc, checkedMeta); err != nil {
 		return nil, err
 	}
 	if _, err := doc.LookupErr("_id"); err == nil {
@@ -126,10 +126,10 @@ func measurement(c *meta.Collection, v bson.RawValue, lastMeta *[]byte) (bson.Ra
 }
 
 // checkFields refuses, with BadValue and before anything is written, a document whose meta value or
-// measurement fields storage cannot keep (see tsdoc.CheckMeta). It reads the raw elements without
-// allocating, and checks a meta value only when it differs from the last good one (*lastMeta):
-// documents of one series share it.
-func checkFields(c *meta.Collection, doc bson.Raw, lastMeta *[]byte) error {
+// measurement fields storage cannot keep (see tsdoc.CheckMeta). It reads the raw elements in place,
+// and checks each distinct meta value of a command once (checkedMeta holds the good ones): the
+// documents of one series share it, interleaved with other series' as clients send them.
+func checkFields(c *meta.Collection, doc bson.Raw, checkedMeta map[string]struct{}) error {
 	if len(doc) < 5 {
 		return mongoerr.New(mongoerr.InvalidBSON, "insert: document too short")
 	}
@@ -143,13 +143,13 @@ func checkFields(c *meta.Collection, doc bson.Raw, lastMeta *[]byte) error {
 		switch {
 		case string(k) == c.TimeField:
 		case c.MetaField != "" && string(k) == c.MetaField:
-			if string(v.Data) == string(*lastMeta) && len(*lastMeta) > 0 {
+			if _, ok := checkedMeta[string(v.Data)]; ok {
 				continue
 			}
 			if err := tsdoc.CheckMeta(c.Name, c.MetaField, bson.RawValue{Type: bson.Type(v.Type), Value: v.Data}); err != nil {
 				return mongoerr.New(mongoerr.BadValue, "%v", err)
 			}
-			*lastMeta = append((*lastMeta)[:0], v.Data...)
+			checkedMeta[string(v.Data)] = struct{}{}
 		case !storage.FieldType(v.Type).Valid():
 			return mongoerr.New(mongoerr.BadValue, "field '%s' holds a value of BSON type %s, which ChronoGo does not store in a time-series collection", k, tsdoc.TypeAlias(bson.Type(v.Type)))
 		}

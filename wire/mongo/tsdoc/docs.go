@@ -42,6 +42,7 @@ type Builder struct {
 	bySeries map[string]int                   // encoded series key -> index in batch.Series
 	byMeta   map[bsoncore.Type]map[string]int // meta value type, raw bytes -> index in batch.Series
 	batch    storage.Batch
+	arena    storage.BatchArena
 	tags     []storage.Tag
 	key      []byte
 }
@@ -85,8 +86,7 @@ func (b *Builder) Add(doc bson.Raw) error {
 		return err
 	}
 	s := &b.batch.Series[si]
-	row := uint32(len(s.Times))
-	s.Times = append(s.Times, ts)
+	row := b.arena.AppendRow(s, ts)
 	for rest := body; len(rest) > 1; {
 		e, r, _ := bsoncore.ReadElement(rest)
 		rest = r
@@ -95,12 +95,12 @@ func (b *Builder) Add(doc bson.Raw) error {
 			continue
 		}
 		v := e.Value()
-		col := column(s, k, storage.FieldType(v.Type))
-		if n := len(col.Rows); n > 0 && col.Rows[n-1] == row {
+		col := b.column(s, k, storage.FieldType(v.Type), body)
+		if col.LastRow() == int(row) {
 			continue // a repeated field name: the first one wins
 		}
-		col.Rows = append(col.Rows, row)
-		appendValue(&col.Values, v)
+		b.arena.TakeRow(col, row)
+		b.appendValue(col, v)
 	}
 	return nil
 }
@@ -151,36 +151,49 @@ func (b *Builder) series(metaVal bsoncore.Value, hasMeta bool) (int, error) {
 	return si, nil
 }
 
-// column finds or adds the column (name, type) of a series.
-func column(s *storage.SeriesRows, name []byte, t storage.FieldType) *storage.FieldColumn {
+// column finds or adds the column (name, type) of a series; a series that must grow its columns
+// gets room for as many as the document has fields.
+func (b *Builder) column(s *storage.SeriesRows, name []byte, t storage.FieldType, body []byte) *storage.FieldColumn {
 	for i := range s.Fields {
 		if s.Fields[i].Values.Type == t && s.Fields[i].Name == string(name) {
 			return &s.Fields[i]
 		}
 	}
-	s.Fields = append(s.Fields, storage.FieldColumn{Name: string(name), Rows: []uint32{}, Values: storage.Values{Type: t}})
-	return &s.Fields[len(s.Fields)-1]
+	return b.arena.AddColumn(s, string(name), t, func() int { return countElements(body) })
 }
 
-func appendValue(dst *storage.Values, v bsoncore.Value) {
+// countElements is the number of elements of a document body (already validated by Add).
+func countElements(body []byte) int {
+	n := 0
+	for rest := body; len(rest) > 1; n++ {
+		_, r, ok := bsoncore.ReadElement(rest)
+		if !ok {
+			break
+		}
+		rest = r
+	}
+	return n
+}
+
+func (b *Builder) appendValue(col *storage.FieldColumn, v bsoncore.Value) {
 	switch v.Type {
 	case bsoncore.TypeDouble:
-		dst.Floats = append(dst.Floats, v.Double())
+		b.arena.AppendFloat(col, v.Double())
 	case bsoncore.TypeInt32:
-		dst.Ints = append(dst.Ints, int64(v.Int32()))
+		b.arena.AppendInt(col, int64(v.Int32()))
 	case bsoncore.TypeInt64:
-		dst.Ints = append(dst.Ints, v.Int64())
+		b.arena.AppendInt(col, v.Int64())
 	case bsoncore.TypeDateTime:
-		dst.Ints = append(dst.Ints, v.DateTime())
+		b.arena.AppendInt(col, v.DateTime())
 	case bsoncore.TypeTimestamp:
 		t, i := v.Timestamp()
-		dst.Ints = append(dst.Ints, int64(uint64(t)<<32|uint64(i)))
+		b.arena.AppendInt(col, int64(uint64(t)<<32|uint64(i)))
 	case bsoncore.TypeBoolean:
-		dst.Bools = append(dst.Bools, v.Boolean())
+		b.arena.AppendBool(col, v.Boolean())
 	case bsoncore.TypeString:
-		dst.Bytes = append(dst.Bytes, v.Data[4:len(v.Data)-1]) // int32 length, bytes, NUL
+		b.arena.AppendBytes(col, v.Data[4:len(v.Data)-1]) // int32 length, bytes, NUL
 	default: // document, array, binary, ObjectId, null, decimal: the raw value bytes
-		dst.Bytes = append(dst.Bytes, v.Data)
+		b.arena.AppendBytes(col, v.Data)
 	}
 }
 
@@ -188,12 +201,7 @@ func appendValue(dst *storage.Values, v bsoncore.Value) {
 // the builder must be Reset before reuse.
 func (b *Builder) Batch() *storage.Batch {
 	for i := range b.batch.Series {
-		s := &b.batch.Series[i]
-		for j := range s.Fields {
-			if len(s.Fields[j].Rows) == len(s.Times) {
-				s.Fields[j].Rows = nil
-			}
-		}
+		storage.FinishRows(&b.batch.Series[i])
 	}
 	return &b.batch
 }
