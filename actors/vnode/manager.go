@@ -114,6 +114,11 @@ type manager struct {
 func (m *manager) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
+		m.sweepUnsettled(ctx)
+	case *unsettledAtStart:
+		if !m.stopping {
+			m.openUnsettled(ctx, msg.spec)
+		}
 	case *actor.Stopping:
 		m.stopping = true
 	case *actor.Terminated:

@@ -3,7 +3,10 @@
 package layout
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -55,4 +58,78 @@ func ParseFileID(name string) (uint64, bool) {
 	}
 	id, err := strconv.ParseUint(base, 10, 64)
 	return id, err == nil
+}
+
+// VnodePath is a vnode directory found on disk, with the names its path gives.
+type VnodePath struct {
+	Tenant, DB                string
+	Bucket, ReplicaSet, Vnode uint64
+	Dir                       string
+}
+
+// VnodeDirs lists the vnode directories under root (<root>/data/<tenant>/<db>/<bucket>/<rs>/<vnode>,
+// numbers in decimal); entries of any other shape are skipped. A missing data directory has none.
+func VnodeDirs(root string) ([]VnodePath, error) {
+	var out []VnodePath
+	base := filepath.Join(root, DataDir)
+	tenants, err := subdirs(base)
+	if err != nil {
+		return nil, err
+	}
+	for _, tenant := range tenants {
+		dbs, err := subdirs(filepath.Join(base, tenant))
+		if err != nil {
+			return nil, err
+		}
+		for _, db := range dbs {
+			err := numbered(filepath.Join(base, tenant, db), func(bucket uint64, bdir string) error {
+				return numbered(bdir, func(rs uint64, rdir string) error {
+					return numbered(rdir, func(vn uint64, vdir string) error {
+						out = append(out, VnodePath{Tenant: tenant, DB: db, Bucket: bucket, ReplicaSet: rs, Vnode: vn, Dir: vdir})
+						return nil
+					})
+				})
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// subdirs lists the directories in dir (none when dir does not exist).
+func subdirs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// numbered calls fn for each subdirectory of dir named by a canonical decimal number.
+func numbered(dir string, fn func(n uint64, sub string) error) error {
+	names, err := subdirs(dir)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		n, err := strconv.ParseUint(name, 10, 64)
+		if err != nil || strconv.FormatUint(n, 10) != name {
+			continue
+		}
+		if err := fn(n, filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package layout_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -37,4 +38,29 @@ func TestFileNames(t *testing.T) {
 		_, ok := layout.ParseFileID(bad)
 		require.False(t, ok, bad)
 	}
+}
+
+// TestVnodeDirs: the vnode directories under a data directory, with the names their paths give;
+// files, non-numeric and non-canonical numbers ("007") at the numbered levels are not vnodes.
+func TestVnodeDirs(t *testing.T) {
+	root := t.TempDir()
+	got, err := layout.VnodeDirs(root)
+	require.NoError(t, err)
+	require.Empty(t, got, "no data directory yet")
+	want := []layout.VnodePath{
+		{Tenant: "acme", DB: "metrics", Bucket: 1, ReplicaSet: 2, Vnode: 3},
+		{Tenant: "acme", DB: "metrics", Bucket: 1, ReplicaSet: 2, Vnode: 4},
+		{Tenant: "default", DB: "db", Bucket: 18446744073709551615, ReplicaSet: 0, Vnode: 9},
+	}
+	for i := range want {
+		want[i].Dir = layout.VnodeDir(root, want[i].Tenant, want[i].DB, want[i].Bucket, want[i].ReplicaSet, want[i].Vnode)
+		require.NoError(t, os.MkdirAll(filepath.Join(want[i].Dir, layout.WALDir), 0o755))
+	}
+	for _, junk := range []string{"acme/metrics/x/2/3", "acme/metrics/1/007/3", "acme/metrics/1/2/-5", "acme/metrics/1/2/99999999999999999999"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, layout.DataDir, junk), 0o755))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(root, layout.DataDir, "acme", "metrics", "1", "2", "7"), nil, 0o644))
+	got, err = layout.VnodeDirs(root)
+	require.NoError(t, err)
+	require.ElementsMatch(t, want, got)
 }

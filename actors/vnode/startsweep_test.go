@@ -1,0 +1,73 @@
+package vnode
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/actors/actorstest"
+	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/layout"
+)
+
+// TestStartSweepSettlesVnodesLeftUnsettled: a node stopped before its vnode settled (data only in
+// the WAL) starts again, and the vnode settles without any client touching it; a node whose
+// vnodes are all settled opens none of them at start.
+func TestStartSweepSettlesVnodesLeftUnsettled(t *testing.T) {
+	root := t.TempDir()
+	dir := layout.VnodeDir(root, testSpec.Tenant, testSpec.DB, testSpec.BucketID, testSpec.ReplicaSetID, testSpec.VnodeID)
+	start := func(settleAfter time.Duration) (*actor.ActorSystem, *actor.PID, func()) {
+		sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+			return slog.New(slog.NewTextHandler(io.Discard, nil))
+		}))
+		pid, err := sys.Root.SpawnNamed(ManagerProps(Config{Root: root, SettleAfter: settleAfter, Logger: actorstest.QuietLogger()}), actors.ManagerName)
+		require.NoError(t, err)
+		stop := func() {
+			require.NoError(t, sys.Root.StopFuture(pid).Wait())
+			sys.Shutdown()
+		}
+		return sys, pid, stop
+	}
+	running := func(sys *actor.ActorSystem, mgr *actor.PID) int {
+		res, err := sys.Root.RequestFuture(mgr, &ListVnodes{}, timeout).Result()
+		require.NoError(t, err)
+		return len(res.([]Ref))
+	}
+
+	// a node that never settles takes writes and stops: they are in the WAL only
+	sys, mgr, stop := start(-1)
+	want := map[point]float64{}
+	for i := range 300 {
+		host := fmt.Sprintf("h%d", i%3)
+		res, err := sys.Root.RequestFuture(mgr, writeMsg(testSpec, pointBatch(t, host, int64(i/3), float64(i)), uint64(i+1)), timeout).Result()
+		require.True(t, assertAck(t, res, err))
+		want[point{host, int64(i / 3)}] = float64(i)
+	}
+	stop()
+	unsettled, err := engine.Unsettled(dir)
+	require.NoError(t, err)
+	require.True(t, unsettled, "the WAL holds the writes")
+
+	// started again with settling on: the sweep opens the vnode, which settles by itself
+	sys, mgr, stop = start(200 * time.Millisecond)
+	require.Eventually(t, func() bool { return running(sys, mgr) == 1 }, 5*time.Second, 20*time.Millisecond, "the sweep opened the vnode")
+	require.Eventually(t, func() bool {
+		u, err := engine.Unsettled(dir)
+		require.NoError(t, err)
+		return !u && stats(t, sys, mgr, testSpec.VnodeID).GetFiles() == 1
+	}, 10*time.Second, 50*time.Millisecond, "the vnode settled without a request")
+	require.Equal(t, want, scanAll(t, sys, mgr, testSpec))
+	stop()
+
+	// everything settled: a start opens nothing
+	sys, mgr, stop = start(200 * time.Millisecond)
+	defer stop()
+	time.Sleep(500 * time.Millisecond)
+	require.Zero(t, running(sys, mgr), "no vnode needed settling")
+}
