@@ -73,9 +73,6 @@ func memTotal() (uint64, error) {
 	return 0, fmt.Errorf("reading the machine's memory: no MemTotal in /proc/meminfo")
 }
 
-// gcPercent is the collector's GOGC unless the environment sets one.
-const gcPercent = 50
-
 // cacheBudget is the memory all vnodes' memcaches may hold together: a quarter of the limit
 // (0: no limit, no budget).
 func cacheBudget(limit int64) int64 { return limit / 4 }
@@ -89,12 +86,6 @@ func init() { prometheus.MustRegister(memoryLimitGauge) }
 // applyMemoryLimit sets the Go runtime's soft memory limit (the garbage collector works harder as
 // the heap nears it) and returns it; 0 leaves the runtime's default (none).
 func applyMemoryLimit(flag string) (int64, error) {
-	if os.Getenv("GOGC") == "" {
-		// The heap is mostly pointer-free columns, so a collection costs little (about 4 % of the
-		// CPU of a full-speed load at 100): collecting at half the live heap again, not the whole
-		// of it again, takes a sixth off peak memory for a few percent of CPU.
-		debug.SetGCPercent(gcPercent)
-	}
 	limit, err := memoryLimit(flag)
 	if err != nil || limit == 0 {
 		return 0, err

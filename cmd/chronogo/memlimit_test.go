@@ -57,3 +57,23 @@ func TestCacheSizeFromBudget(t *testing.T) {
 	_, err := (&config{CacheSize: "tiny"}).cacheBytes(0)
 	require.ErrorContains(t, err, "want auto or a size")
 }
+
+// TestGCPercentFor: the collector's headroom is half the live heap, at least 64 MiB: GOGC 100 up
+// to 64 MiB live, falling to 50 at 128 MiB, in steps of 5.
+func TestGCPercentFor(t *testing.T) {
+	for _, c := range []struct {
+		live uint64
+		want int
+	}{
+		{0, 100},
+		{10 << 20, 100},
+		{64 << 20, 100},
+		{80 << 20, 80},
+		{96 << 20, 65},
+		{128 << 20, 50},
+		{256 << 20, 50},
+		{8 << 30, 50},
+	} {
+		require.Equal(t, c.want, gcPercentFor(c.live), "live %d MiB", c.live>>20)
+	}
+}

@@ -319,6 +319,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	go b.RunTTL(ttlCtx, cfg.TTLInterval, fmt.Sprint(cfg.nodeID()))
 	go b.RunUsage(ttlCtx, usageInterval)
 	go releaseIdleMemory(ttlCtx, entry)
+	go tuneGC(ttlCtx)
 	entry.WithFields(logrus.Fields{"mongo_addr": mongoLn.Addr().String(), "http_addr": cfg.HTTPAddr, "data_dir": cfg.DataDir,
 		"actor_addr": cfg.ActorAddr, "version": version}).Info("chronogo is ready")
 
