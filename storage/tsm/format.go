@@ -16,11 +16,15 @@ const (
 	FormatV1 byte = 1
 	// FormatV2 adds the series-key table at the end of the index section: read, no longer written.
 	FormatV2 byte = 2
-	// FormatV3 adds the version table (versiontable.go) and blocks that store version ids; it is
-	// what the writer writes. Readers read all three.
+	// FormatV3 adds the version table (versiontable.go) and blocks that store version ids: read,
+	// no longer written.
 	FormatV3 byte = 3
+	// FormatV4 lets blocks hold up to MaxBlockPoints points (the writer makes BlockPoints; earlier
+	// writers made 1000): the same layout as version 3. It is what the writer writes; readers read
+	// all four.
+	FormatV4 byte = 4
 	// FormatVersion is the version the writer writes.
-	FormatVersion = FormatV3
+	FormatVersion = FormatV4
 
 	// HeaderSize is magic(4) + version(1).
 	HeaderSize = 5
@@ -28,8 +32,15 @@ const (
 	// CRC32(4) + magic(4).
 	FooterSize = 32
 
-	// MaxBlockPoints is the largest number of points in one block.
-	MaxBlockPoints = 1000
+	// BlockPoints is how many points the writer puts in a block (the last block of a column and
+	// blocks of a flush may hold fewer). Files of versions 1 to 3 hold at most 1000.
+	BlockPoints = 2000
+	// MaxBlockPoints is the most points a reader accepts in one block (1000 in files of versions
+	// 1 to 3).
+	MaxBlockPoints = 4096
+	// fullBlockPoints is the count the metaFull flag stands for: 1000, the block size of the
+	// writers of format 1 to 3, kept so their files read as they are.
+	fullBlockPoints = 1000
 	// MaxBlockValueBytes makes the writer close a bytes-class block early once its raw values reach
 	// this many bytes (a block always holds at least one point).
 	MaxBlockValueBytes = 1 << 20
@@ -53,7 +64,7 @@ const (
 
 // Block meta flags: the first byte of every block meta in the index.
 const (
-	metaFull         = 1 << 0 // Count == MaxBlockPoints; the count field is omitted
+	metaFull         = 1 << 0 // Count == fullBlockPoints (1000); the count field is omitted
 	metaSameDur      = 1 << 1 // MaxTime-MinTime equals the previous block's; the duration field is omitted
 	metaSameVersions = 1 << 2 // MinVersion, MaxVersion equal the previous block's; omitted
 	metaSameSeqs     = 1 << 3 // MinSeq, MaxSeq equal the previous block's; omitted

@@ -82,7 +82,7 @@ func fixSectionCRCs(in []byte) ([]byte, bool) {
 	data := bytes.Clone(in)
 	binary.BigEndian.PutUint32(data, MagicNumber)
 	version := data[4] // keep a known version: each has its own decoders
-	if version < FormatV1 || version > FormatV3 {
+	if version < FormatV1 || version > FormatV4 {
 		version = FormatVersion
 	}
 	data[4] = version

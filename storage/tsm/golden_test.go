@@ -25,6 +25,7 @@ var goldens = []struct {
 	{FormatV1, "testdata/v1/000001.tsm", "testdata/v1/000001.txt"},
 	{FormatV2, "testdata/v2/000001.tsm", "testdata/v2/000001.txt"},
 	{FormatV3, "testdata/v3/000001.tsm", "testdata/v3/000001.txt"},
+	{FormatV4, "testdata/v4/000001.tsm", "testdata/v4/000001.txt"},
 }
 
 // goldenKeys are the series keys of the golden file (version 2 and later): s1 has one, s2 none
@@ -151,7 +152,11 @@ func checkGolden(t *testing.T, version byte, goldenTSM, goldenDump string) {
 	require.Equal(t, int64(math.MinInt64+1), e.Blocks[0].Agg.Sum)
 	e, ok = r.Find(Key{storage.NewSeriesID(0xabc, 1), "cpu", storage.TypeInt64})
 	require.True(t, ok)
-	require.Len(t, e.Blocks, 2)
+	if version < FormatV4 {
+		require.Len(t, e.Blocks, 2, "1003 points: blocks of 1000 and 3")
+	} else {
+		require.Len(t, e.Blocks, 1, "1003 points: one block (up to BlockPoints)")
+	}
 	require.True(t, e.Blocks[0].TimesImplied())
 
 	// The series-key table: exactly what the writer was told.

@@ -47,7 +47,7 @@ func (e *indexEncoder) addEntry(k Key, blocks []BlockMeta) {
 		p := &e.prev
 		dur := uint64(m.MaxTime) - uint64(m.MinTime)
 		var flags byte
-		if m.Agg.Count == MaxBlockPoints {
+		if m.Agg.Count == fullBlockPoints {
 			flags |= metaFull
 		}
 		if dur == uint64(p.MaxTime)-uint64(p.MinTime) {
@@ -131,10 +131,11 @@ const (
 
 // decodeIndex decodes an index payload (without its CRC). Block offsets start at HeaderSize and follow
 // from the sizes; every block must end by blocksEnd, and together they must fill [HeaderSize, blocksEnd).
-// On error it returns the payload position where decoding failed.
-func decodeIndex(b []byte, blocksEnd int64) (entries []Entry, pos int, err error) {
+// Blocks hold at most maxPoints points (blockLimit of the file's version). On error it returns the
+// payload position where decoding failed.
+func decodeIndex(b []byte, blocksEnd int64, maxPoints uint64) (entries []Entry, pos int, err error) {
 	d := decoder{b: b}
-	entries, err = decodeIndexFrom(&d, blocksEnd)
+	entries, err = decodeIndexFrom(&d, blocksEnd, maxPoints)
 	if err == nil {
 		err = d.err
 	}
@@ -144,7 +145,15 @@ func decodeIndex(b []byte, blocksEnd int64) (entries []Entry, pos int, err error
 	return entries, d.pos, nil
 }
 
-func decodeIndexFrom(d *decoder, blocksEnd int64) ([]Entry, error) {
+// blockLimit is the most points a block of a file of the given version may hold.
+func blockLimit(version byte) uint64 {
+	if version >= FormatV4 {
+		return MaxBlockPoints
+	}
+	return fullBlockPoints
+}
+
+func decodeIndexFrom(d *decoder, blocksEnd int64, maxPoints uint64) ([]Entry, error) {
 	nfields := d.uvarint()
 	if nfields > uint64(d.remaining()) {
 		return nil, fmt.Errorf("index field count: got %d; want <= %d", nfields, d.remaining())
@@ -207,11 +216,11 @@ func decodeIndexFrom(d *decoder, blocksEnd int64) ([]Entry, error) {
 				return nil, fmt.Errorf("key %d block %d: meta flags %#02x: unknown bits", ki, bi, flags)
 			}
 			if flags&metaFull != 0 {
-				m.Agg.Count = MaxBlockPoints
+				m.Agg.Count = fullBlockPoints
 			} else {
 				c := d.uvarint()
-				if c == 0 || c > MaxBlockPoints {
-					return nil, fmt.Errorf("key %d block %d: count got %d; want 1..%d", ki, bi, c, MaxBlockPoints)
+				if c == 0 || c > maxPoints {
+					return nil, fmt.Errorf("key %d block %d: count got %d; want 1..%d", ki, bi, c, maxPoints)
 				}
 				m.Agg.Count = uint32(c)
 			}

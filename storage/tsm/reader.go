@@ -75,8 +75,8 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 		return nil, corrupt(path, 0, fmt.Errorf("header magic: got %#08x; want %#08x", got, MagicNumber))
 	}
 	version := hf[4]
-	if version < FormatV1 || version > FormatV3 {
-		return nil, corrupt(path, 4, fmt.Errorf("header version: got %d; want %d..%d", version, FormatV1, FormatV3))
+	if version < FormatV1 || version > FormatV4 {
+		return nil, corrupt(path, 4, fmt.Errorf("header version: got %d; want %d..%d", version, FormatV1, FormatV4))
 	}
 	footOff := size - FooterSize
 	if err := readFull(f, hf[:], footOff); err != nil {
@@ -110,7 +110,7 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 		return nil, corrupt(path, bloomOff, fmt.Errorf("bloom: %w", err))
 	}
 	payload := idx[:len(idx)-crcSize]
-	entries, pos, err := decodeIndex(payload, indexOff)
+	entries, pos, err := decodeIndex(payload, indexOff, blockLimit(version))
 	var table *versionTable
 	if err == nil && version >= FormatV3 {
 		d := decoder{b: payload, pos: pos}

@@ -167,8 +167,8 @@ func writeCPU(tb testing.TB, d *cpuData, path string) sizeReport {
 		for fi, f := range d.fields {
 			v := storage.Values{Type: storage.TypeInt64, Ints: d.vals[hi][fi]}
 			require.NoError(tb, w.WriteColumn(Key{Series: id, Field: f, Type: storage.TypeInt64}, d.times[hi], &v, versions[:n], seqs[:n]))
-			for i := 0; i < n; i += MaxBlockPoints {
-				enc = codec.EncodeInts(enc[:0], v.Ints[i:min(i+MaxBlockPoints, n)])
+			for i := 0; i < n; i += BlockPoints {
+				enc = codec.EncodeInts(enc[:0], v.Ints[i:min(i+BlockPoints, n)])
 				rep.valueBytes += int64(len(enc))
 				rep.blocks++
 			}
@@ -253,7 +253,7 @@ func benchFile(b *testing.B, typ storage.FieldType, n int) (*Reader, Entry) {
 }
 
 func benchReadBlock(b *testing.B, typ storage.FieldType) {
-	r, e := benchFile(b, typ, 100*MaxBlockPoints)
+	r, e := benchFile(b, typ, 100*BlockPoints)
 	var blk Block
 	b.ReportAllocs()
 	b.SetBytes(int64(e.Blocks[0].Size))
@@ -274,7 +274,7 @@ func BenchmarkReadBlockInt(b *testing.B)   { benchReadBlock(b, storage.TypeInt64
 func BenchmarkReadBlockFloat(b *testing.B) { benchReadBlock(b, storage.TypeDouble) }
 
 func BenchmarkReadTimesImplied(b *testing.B) {
-	r, e := benchFile(b, storage.TypeInt64, 10*MaxBlockPoints)
+	r, e := benchFile(b, storage.TypeInt64, 10*BlockPoints)
 	var ts []int64
 	var err error
 	b.ReportAllocs()

@@ -24,9 +24,13 @@ func requireAggEqual(t testing.TB, want, got Agg, msg string) {
 }
 
 // checkFile compares everything a reader returns with the model columns (sorted by key), assuming the
-// writer filled blocks greedily (full blocks of MaxBlockPoints, then the rest).
+// writer filled blocks greedily (full blocks of BlockPoints, then the rest; 1000 before version 4).
 func checkFile(t testing.TB, r *Reader, cols []column) {
 	t.Helper()
+	BlockPoints := BlockPoints
+	if r.Version() < FormatV4 {
+		BlockPoints = fullBlockPoints
+	}
 	entries := r.Entries()
 	require.Len(t, entries, len(cols))
 	var b Block
@@ -42,13 +46,13 @@ func checkFile(t testing.TB, r *Reader, cols []column) {
 		found, ok := r.Find(c.key)
 		require.True(t, ok)
 		require.Equal(t, e.Key, found.Key)
-		require.Len(t, e.Blocks, (c.n()+MaxBlockPoints-1)/MaxBlockPoints, "key %v", c.key)
+		require.Len(t, e.Blocks, (c.n()+BlockPoints-1)/BlockPoints, "key %v", c.key)
 		pos := 0
 		for bi, m := range e.Blocks {
 			msg := fmt.Sprintf("key %v block %d", c.key, bi)
 			require.Equal(t, offset, m.Offset, msg)
 			offset += int64(m.Size)
-			end := min(pos+MaxBlockPoints, c.n())
+			end := min(pos+BlockPoints, c.n())
 			require.EqualValues(t, end-pos, m.Agg.Count, msg)
 			require.Equal(t, c.times[pos], m.MinTime, msg)
 			require.Equal(t, c.times[end-1], m.MaxTime, msg)
@@ -212,9 +216,9 @@ func TestBlockSplitting(t *testing.T) {
 	w, err := NewWriter(path, WriterOptions{})
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(5, 5))
-	// Key 1: 300 calls of 7 points continue one another: blocks of 1000, 1000, 100.
-	c1 := genColumn(rng, Key{Series: 1, Field: "a", Type: storage.TypeInt64}, 2100)
-	for i := 0; i < 2100; i += 7 {
+	// Key 1: 600 calls of 7 points continue one another: blocks of 2000, 2000, 200.
+	c1 := genColumn(rng, Key{Series: 1, Field: "a", Type: storage.TypeInt64}, 4200)
+	for i := 0; i < 4200; i += 7 {
 		tm, v, vs, ss := subColumn(&c1, i, i+7)
 		require.NoError(t, w.WriteColumn(c1.key, tm, v, vs, ss))
 	}
@@ -244,7 +248,7 @@ func TestBlockSplitting(t *testing.T) {
 		}
 		counts = append(counts, cs)
 	}
-	require.Equal(t, [][]uint32{{1000, 1000, 100}, {4, 1}}, counts)
+	require.Equal(t, [][]uint32{{BlockPoints, BlockPoints, 200}, {4, 1}}, counts)
 	var b Block
 	require.NoError(t, r.ReadBlock(r.Entries()[1].Blocks[1], storage.TypeString, &b))
 	require.Equal(t, big.Bytes[4], b.Values.Bytes[0])

@@ -151,7 +151,7 @@ func (w *Writer) checkKey(k Key, firstTime int64) error {
 
 // WriteColumn appends points of key k: times strictly increasing, and after any points the key already
 // has in this file. Keys must come in ascending CompareKeys order; writing the same key again continues
-// it. Points are split into blocks of at most MaxBlockPoints (bytes-class blocks also close after
+// it. Points are split into blocks of at most BlockPoints (bytes-class blocks also close after
 // MaxBlockValueBytes). The slices are not retained.
 func (w *Writer) WriteColumn(k Key, times []int64, vals *storage.Values, versions, seqs []uint64) error {
 	if err := w.usable(); err != nil {
@@ -200,16 +200,16 @@ func (w *Writer) WriteColumn(k Key, times []int64, vals *storage.Values, version
 func (w *Writer) blockEnd(vals *storage.Values, i, n int) (end int, full bool) {
 	have := w.pending.len()
 	if vals.Type.Class() != storage.ClassBytes {
-		end = i + min(MaxBlockPoints-have, n-i)
-		return end, have+end-i == MaxBlockPoints
+		end = i + min(BlockPoints-have, n-i)
+		return end, have+end-i == BlockPoints
 	}
 	acc := w.pending.rawBytes
 	end = i
-	for end < n && have+end-i < MaxBlockPoints && acc < MaxBlockValueBytes {
+	for end < n && have+end-i < BlockPoints && acc < MaxBlockValueBytes {
 		acc += len(vals.Bytes[end])
 		end++
 	}
-	return end, have+end-i == MaxBlockPoints || acc >= MaxBlockValueBytes
+	return end, have+end-i == BlockPoints || acc >= MaxBlockValueBytes
 }
 
 func subValues(v *storage.Values, i, j int) *storage.Values {
@@ -459,8 +459,8 @@ func parseFooter(b []byte) (footer, error) {
 	if b[20]|b[21]|b[22] != 0 {
 		return f, fmt.Errorf("footer reserved bytes: got %x; want 0", b[20:23])
 	}
-	if f.version < FormatV1 || f.version > FormatV3 {
-		return f, fmt.Errorf("footer version: got %d; want %d..%d", f.version, FormatV1, FormatV3)
+	if f.version < FormatV1 || f.version > FormatV4 {
+		return f, fmt.Errorf("footer version: got %d; want %d..%d", f.version, FormatV1, FormatV4)
 	}
 	return f, nil
 }
