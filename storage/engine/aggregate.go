@@ -323,12 +323,12 @@ func foldAgg(r *AggResult, m *tsm.BlockMeta, t storage.FieldType) {
 	first := r.Count == 0
 	switch t.Class() {
 	case storage.ClassFloat:
-		addFloat(r, a.FSum, a.FMin, a.FMax, first)
+		addFloat(r, a.FSum(), a.FMin(), a.FMax(), first)
 		if first || m.MinTime < r.FirstTime {
-			r.FFirst, r.FirstTime = a.FFirst, m.MinTime
+			r.FFirst, r.FirstTime = a.FFirst(), m.MinTime
 		}
 		if first || m.MaxTime > r.LastTime {
-			r.FLast, r.LastTime = a.FLast, m.MaxTime
+			r.FLast, r.LastTime = a.FLast(), m.MaxTime
 		}
 	default:
 		addInt(r, a.Sum, a.SumOverflow, a.Min, a.Max, first)

@@ -107,8 +107,12 @@ func (sc *scanner) lastPoint(id storage.SeriesID, k memcache.ColumnKey, files []
 		return r, true, nil
 	}
 	a := &meta.Agg
-	r.First, r.Last, r.Min, r.Max, r.Sum = a.Last, a.Last, a.Last, a.Last, a.Last
-	r.FFirst, r.FLast, r.FMin, r.FMax, r.FSum = a.FLast, a.FLast, a.FLast, a.FLast, a.FLast
+	if k.Type.Class() == storage.ClassFloat {
+		f := a.FLast()
+		r.FFirst, r.FLast, r.FMin, r.FMax, r.FSum = f, f, f, f, f
+	} else {
+		r.First, r.Last, r.Min, r.Max, r.Sum = a.Last, a.Last, a.Last, a.Last, a.Last
+	}
 	return r, true, nil
 }
 

@@ -28,22 +28,21 @@ func computeAgg(v *storage.Values) Agg {
 		a.SumOverflow = !(hi == 0 && lo < 1<<63 || hi == -1 && lo >= 1<<63)
 	case storage.ClassFloat:
 		x := v.Floats
-		a.FFirst, a.FLast = x[0], x[len(x)-1]
-		a.FMin, a.FMax = math.NaN(), math.NaN()
+		lo, hi := math.NaN(), math.NaN()
 		var sum float64
 		for _, f := range x {
 			sum += f
 			if f != f {
 				continue
 			}
-			if a.FMin != a.FMin || f < a.FMin {
-				a.FMin = f
+			if lo != lo || f < lo {
+				lo = f
 			}
-			if a.FMax != a.FMax || f > a.FMax {
-				a.FMax = f
+			if hi != hi || f > hi {
+				hi = f
 			}
 		}
-		a.FSum = sum
+		a.SetFloats(sum, lo, hi, x[0], x[len(x)-1])
 	case storage.ClassBool:
 		x := v.Bools
 		for _, b := range x {

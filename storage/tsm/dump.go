@@ -98,7 +98,7 @@ func formatAgg(a *Agg, c storage.Class) string {
 		return fmt.Sprintf("sum=%d overflow=%t min=%d max=%d first=%d last=%d", a.Sum, a.SumOverflow, a.Min, a.Max, a.First, a.Last)
 	case storage.ClassFloat:
 		return fmt.Sprintf("sum=%s min=%s max=%s first=%s last=%s",
-			formatFloat(a.FSum), formatFloat(a.FMin), formatFloat(a.FMax), formatFloat(a.FFirst), formatFloat(a.FLast))
+			formatFloat(a.FSum()), formatFloat(a.FMin()), formatFloat(a.FMax()), formatFloat(a.FFirst()), formatFloat(a.FLast()))
 	case storage.ClassBool:
 		return fmt.Sprintf("true=%d first=%d last=%d", a.Sum, a.First, a.Last)
 	}

@@ -177,25 +177,25 @@ func modelAgg(v *storage.Values, i, j int) Agg {
 		a.Sum = int64(low.Uint64())
 		a.First, a.Last = v.Ints[i], v.Ints[j-1]
 	case storage.ClassFloat:
-		a.FMin, a.FMax = math.NaN(), math.NaN()
+		lo, hi, sum := math.NaN(), math.NaN(), 0.0
 		have := false
 		for _, f := range v.Floats[i:j] {
-			a.FSum += f
+			sum += f
 			if math.IsNaN(f) {
 				continue
 			}
 			if !have {
-				a.FMin, a.FMax, have = f, f, true
+				lo, hi, have = f, f, true
 				continue
 			}
-			if f < a.FMin {
-				a.FMin = f
+			if f < lo {
+				lo = f
 			}
-			if f > a.FMax {
-				a.FMax = f
+			if f > hi {
+				hi = f
 			}
 		}
-		a.FFirst, a.FLast = v.Floats[i], v.Floats[j-1]
+		a.SetFloats(sum, lo, hi, v.Floats[i], v.Floats[j-1])
 	case storage.ClassBool:
 		trues := 0
 		for _, b := range v.Bools[i:j] {

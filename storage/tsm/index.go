@@ -97,7 +97,7 @@ func (e *indexEncoder) addEntry(k Key, blocks []BlockMeta) {
 			b = appendVarint(b, a.Sum)
 			prevIntMin = a.Min
 		case storage.ClassFloat:
-			for _, f := range [...]float64{a.FSum, a.FMin, a.FMax, a.FFirst, a.FLast} {
+			for _, f := range [...]float64{a.FSum(), a.FMin(), a.FMax(), a.FFirst(), a.FLast()} {
 				b = appendUvarint(b, bits.ReverseBytes64(math.Float64bits(f)))
 			}
 		case storage.ClassBool:
@@ -301,8 +301,8 @@ func decodeAgg(d *decoder, a *Agg, class storage.Class, prevIntMin *int64) error
 		a.First, a.Last = int64(uint64(a.Min)+first), int64(uint64(a.Min)+last)
 		*prevIntMin = a.Min
 	case storage.ClassFloat:
-		for _, p := range [...]*float64{&a.FSum, &a.FMin, &a.FMax, &a.FFirst, &a.FLast} {
-			*p = math.Float64frombits(bits.ReverseBytes64(d.uvarint()))
+		for _, p := range [...]*int64{&a.Sum, &a.Min, &a.Max, &a.First, &a.Last} { // float bits
+			*p = int64(bits.ReverseBytes64(d.uvarint()))
 		}
 	case storage.ClassBool:
 		sum := d.uvarint()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"sort"
 	"sync"
@@ -325,22 +324,18 @@ func checkBlockAgainstMeta(m *BlockMeta, b *Block) error {
 	if lo, hi := minMax(b.Seqs); lo != m.MinSeq || hi != m.MaxSeq {
 		return fmt.Errorf("seq range: got [%d, %d]; want [%d, %d]", lo, hi, m.MinSeq, m.MaxSeq)
 	}
-	if a := computeAgg(&b.Values); !aggEqual(&a, &m.Agg) {
+	if a := computeAgg(&b.Values); !aggEqual(&a, &m.Agg, b.Values.Type.Class() == storage.ClassFloat) {
 		return fmt.Errorf("aggregates: got %+v; want %+v", a, m.Agg)
 	}
 	return nil
 }
 
-// aggEqual compares aggregates, floats by bits, except that any two NaN sums are equal: which NaN
-// payload an addition propagates depends on the CPU.
-func aggEqual(a, b *Agg) bool {
-	fa := [...]float64{a.FSum, a.FMin, a.FMax, a.FFirst, a.FLast}
-	fb := [...]float64{b.FSum, b.FMin, b.FMax, b.FFirst, b.FLast}
-	for i := range fa {
-		if math.Float64bits(fa[i]) != math.Float64bits(fb[i]) && !(i == 0 && fa[i] != fa[i] && fb[i] != fb[i]) {
-			return false
-		}
+// aggEqual compares aggregates; those of a float block by bits, except that any two NaN sums are
+// equal: which NaN payload an addition propagates depends on the CPU.
+func aggEqual(a, b *Agg, float bool) bool {
+	if a.Count != b.Count || a.SumOverflow != b.SumOverflow || a.Min != b.Min || a.Max != b.Max ||
+		a.First != b.First || a.Last != b.Last {
+		return false
 	}
-	return a.Count == b.Count && a.Sum == b.Sum && a.Min == b.Min && a.Max == b.Max &&
-		a.First == b.First && a.Last == b.Last && a.SumOverflow == b.SumOverflow
+	return a.Sum == b.Sum || (float && a.FSum() != a.FSum() && b.FSum() != b.FSum())
 }

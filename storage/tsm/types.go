@@ -2,6 +2,7 @@ package tsm
 
 import (
 	"cmp"
+	"math"
 	"strings"
 
 	"github.com/chronogo/chronogo/storage"
@@ -35,10 +36,33 @@ func CompareKeys(a, b Key) int {
 //   - ClassBool: Sum is the number of true values; First, Last, Min, Max are 0 or 1.
 //   - ClassBytes: only Count.
 type Agg struct {
-	Count                           uint32
-	SumOverflow                     bool
-	Sum, Min, Max, First, Last      int64
-	FSum, FMin, FMax, FFirst, FLast float64
+	Count       uint32
+	SumOverflow bool
+	// Sum, Min, Max, First, Last are the aggregates of an int or bool block; a float block keeps
+	// its float64 bits in them (FSum, FMin, ... read them, SetFloats writes them), so a block meta
+	// carries one set of five words, not one per class.
+	Sum, Min, Max, First, Last int64
+}
+
+// FSum is the sum of a float block.
+func (a *Agg) FSum() float64 { return math.Float64frombits(uint64(a.Sum)) }
+
+// FMin is the smallest non-NaN value of a float block (NaN when all are NaN).
+func (a *Agg) FMin() float64 { return math.Float64frombits(uint64(a.Min)) }
+
+// FMax is the largest non-NaN value of a float block (NaN when all are NaN).
+func (a *Agg) FMax() float64 { return math.Float64frombits(uint64(a.Max)) }
+
+// FFirst is the first value of a float block.
+func (a *Agg) FFirst() float64 { return math.Float64frombits(uint64(a.First)) }
+
+// FLast is the last value of a float block.
+func (a *Agg) FLast() float64 { return math.Float64frombits(uint64(a.Last)) }
+
+// SetFloats stores the aggregates of a float block.
+func (a *Agg) SetFloats(sum, lo, hi, first, last float64) {
+	a.Sum, a.Min, a.Max = int64(math.Float64bits(sum)), int64(math.Float64bits(lo)), int64(math.Float64bits(hi))
+	a.First, a.Last = int64(math.Float64bits(first)), int64(math.Float64bits(last))
 }
 
 // BlockMeta describes one block: its time range, where its bytes are, the range of its versions and
