@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -41,20 +40,7 @@ func Unsettled(dir string) (bool, error) {
 	return len(deltas) > 0, nil
 }
 
-// listNames lists the names in dir ending in ext (none when dir does not exist).
+// listNames lists the files in dir ending in ext (none when dir does not exist).
 func listNames(dir, ext string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", dir, err)
-	}
-	var out []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ext) {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
+	return layout.List(dir, func(e fs.DirEntry) bool { return !e.IsDir() && strings.HasSuffix(e.Name(), ext) })
 }

@@ -100,6 +100,11 @@ func VnodeDirs(root string) ([]VnodePath, error) {
 
 // subdirs lists the directories in dir (none when dir does not exist).
 func subdirs(dir string) ([]string, error) {
+	return List(dir, func(e fs.DirEntry) bool { return e.IsDir() })
+}
+
+// List lists the names of the entries of dir that keep accepts (none when dir does not exist).
+func List(dir string, keep func(fs.DirEntry) bool) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -109,7 +114,7 @@ func subdirs(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.IsDir() {
+		if keep(e) {
 			out = append(out, e.Name())
 		}
 	}
