@@ -14,15 +14,20 @@ type BatchArena struct {
 	fields      []FieldColumn
 }
 
-// arenaChunk is the elements of each fresh array of an arena.
-const arenaChunk = 4096
+// An arena's arrays start at arenaFirstChunk elements and double up to arenaChunk, so a request
+// of one line or document reserves a few KiB, not what a large batch needs.
+const (
+	arenaFirstChunk = 64
+	arenaChunk      = 4096
+)
 
 // growTo returns a copy of s with a capacity of want (> len(s)), carved from *pool (a fresh chunk
 // when it has too little left). The copy's capacity ends where its piece does, so appends past it
 // reallocate instead of writing into a neighbour's piece.
 func growTo[T any](pool *[]T, s []T, want int) []T {
 	if cap(*pool)-len(*pool) < want {
-		*pool = make([]T, 0, max(arenaChunk, want))
+		next := min(arenaChunk, max(arenaFirstChunk, 2*cap(*pool)))
+		*pool = make([]T, 0, max(next, want))
 	}
 	p := *pool
 	start := len(p)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"math/rand"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -92,5 +93,31 @@ func TestBatchArenaAllocations(t *testing.T) {
 			}
 		}
 	})
-	require.Less(t, allocs, 10.0)
+	require.Less(t, allocs, 40.0, "chunk allocations (doubling from 64 elements), not several per column")
+}
+
+// TestBatchArenaSmallRequestSmallMemory: one row of a few fields reserves a few KiB, whatever the
+// arena would reserve for a large batch (thousands of connections may each send one).
+func TestBatchArenaSmallRequestSmallMemory(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	arenas := make([]*BatchArena, 200)
+	series := make([]SeriesRows, 200)
+	for i := range arenas {
+		a := &BatchArena{}
+		arenas[i] = a
+		s := &series[i]
+		row := a.AppendRow(s, 1)
+		for f := range 5 {
+			c := a.AddColumn(s, "f", TypeDouble, func() int { return 5 - f })
+			a.TakeRow(c, row)
+			a.AppendFloat(c, 1)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	perRequest := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(arenas))
+	require.Less(t, perRequest, 16.0*1024, "bytes allocated for one row of five fields")
+	runtime.KeepAlive(arenas)
+	runtime.KeepAlive(series)
 }
