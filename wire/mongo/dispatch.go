@@ -59,6 +59,9 @@ func (s *Server) dispatch(ctx context.Context, c *conn, db string, cmd bson.Raw)
 	if err := s.authorize(ctx, req); err != nil {
 		return errorReply(err)
 	}
+	if err := checkReadConcern(cmd); err != nil {
+		return errorReply(err)
+	}
 	ctx = meta.WithTenant(ctx, c.tenant())
 	start := time.Now()
 	b, err := cmdDef.handler(ctx, s, req)
