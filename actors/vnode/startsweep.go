@@ -1,6 +1,9 @@
 package vnode
 
 import (
+	"os"
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
@@ -9,9 +12,11 @@ import (
 )
 
 // The start-up sweep: vnodes spawn on demand, so a node that stopped (or was killed) before its
-// vnodes settled would keep their WAL and level-0 files until a client touched them. At start the
-// manager lists the vnode directories on disk and spawns those with work for a settling
-// (engine.Unsettled); each then settles after its quiet spell, as if it had just taken a write.
+// vnodes settled would keep their WAL and level-0 files until a client touched them. SettleAfter
+// after start (a returning node first serves its hint replays and clients, and removes the
+// buckets dropped while it was away) the manager lists the vnode directories on disk and spawns
+// those with work for a settling (engine.Unsettled); each then settles after its quiet spell, as
+// if it had just taken a write.
 
 // unsettledAtStart is a vnode the sweep found with work for a settling.
 type unsettledAtStart struct{ spec Spec }
@@ -22,8 +27,9 @@ func (m *manager) sweepUnsettled(ctx actor.Context) {
 	if m.cfg.SettleAfter <= 0 {
 		return
 	}
-	sys, self, root, log := ctx.ActorSystem(), ctx.Self(), m.cfg.Root, m.log
+	sys, self, root, log, wait := ctx.ActorSystem(), ctx.Self(), m.cfg.Root, m.log, m.cfg.SettleAfter
 	go func() {
+		time.Sleep(wait)
 		paths, err := layout.VnodeDirs(root)
 		if err != nil {
 			log.WithError(err).Warn("start-up sweep: listing vnode directories")
@@ -42,8 +48,16 @@ func (m *manager) sweepUnsettled(ctx actor.Context) {
 	}()
 }
 
-// openUnsettled spawns a vnode the sweep found (unless it runs already or cannot run).
+// openUnsettled spawns a vnode the sweep found (unless it runs already or cannot run, or its
+// directory is gone meanwhile: a bucket removed since the listing is not created again).
 func (m *manager) openUnsettled(ctx actor.Context, spec Spec) {
+	if _, running := m.vnodes[spec.VnodeID]; running {
+		return
+	}
+	dir := layout.VnodeDir(m.cfg.Root, spec.Tenant, spec.DB, spec.BucketID, spec.ReplicaSetID, spec.VnodeID)
+	if _, err := os.Stat(dir); err != nil {
+		return
+	}
 	if _, reply := m.ensure(ctx, spec); reply != nil {
 		m.log.WithFields(logrus.Fields{"vnode_id": spec.VnodeID, "error": reply.GetMessage()}).Warn("start-up sweep: vnode not opened")
 		return
