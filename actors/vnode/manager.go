@@ -108,6 +108,8 @@ type manager struct {
 	strategy *backoffStrategy
 	// stopping is set once the manager stops: its children then stop on purpose
 	stopping bool
+	// sweepStop ends the start-up sweep while it waits (startsweep.go)
+	sweepStop chan struct{}
 }
 
 // Receive implements actor.Actor.
@@ -121,6 +123,9 @@ func (m *manager) Receive(ctx actor.Context) {
 		}
 	case *actor.Stopping:
 		m.stopping = true
+		m.stopSweep()
+	case *actor.Restarting:
+		m.stopSweep() // the restarted manager sweeps again
 	case *actor.Terminated:
 		m.terminated(msg)
 	default:

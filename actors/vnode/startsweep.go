@@ -27,9 +27,17 @@ func (m *manager) sweepUnsettled(ctx actor.Context) {
 	if m.cfg.SettleAfter <= 0 {
 		return
 	}
-	sys, self, root, log, wait := ctx.ActorSystem(), ctx.Self(), m.cfg.Root, m.log, m.cfg.SettleAfter
+	sys, self, root, log := ctx.ActorSystem(), ctx.Self(), m.cfg.Root, m.log
+	stop := make(chan struct{})
+	m.sweepStop = stop
 	go func() {
-		time.Sleep(wait)
+		t := time.NewTimer(m.cfg.SettleAfter)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-stop: // the manager stopped first
+			return
+		}
 		paths, err := layout.VnodeDirs(root)
 		if err != nil {
 			log.WithError(err).Warn("start-up sweep: listing vnode directories")
@@ -46,6 +54,14 @@ func (m *manager) sweepUnsettled(ctx actor.Context) {
 			}
 		}
 	}()
+}
+
+// stopSweep ends a sweep still waiting (the manager stops).
+func (m *manager) stopSweep() {
+	if m.sweepStop != nil {
+		close(m.sweepStop)
+		m.sweepStop = nil
+	}
 }
 
 // openUnsettled spawns a vnode the sweep found (unless it runs already or cannot run, or its
