@@ -324,7 +324,7 @@ func TestRunRawCopy(t *testing.T) {
 	m := fileModel{}
 	for i, k := range runKeys {
 		var ps []pt
-		for tm := range int64(2500) { // several blocks per key
+		for tm := range int64(2*tsm.BlockPoints + 500) { // several blocks per key
 			ps = append(ps, pt{t: tm*3 + int64(i), val: r.Int63n(1000), version: uint64(1 + r.Intn(2)), seq: uint64(r.Intn(5))})
 		}
 		m[k] = ps

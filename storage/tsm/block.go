@@ -22,6 +22,8 @@ func EncodeBlock(dst []byte, times []int64, vals *storage.Values, versions, seqs
 // (a Writer's), blocks whose versions or seqs differ store ids into it.
 type blockEncoder struct {
 	scratch []byte
+	sums    []byte
+	runs    [][2]int
 	ids     []uint64
 	table   *tableBuilder
 }
@@ -73,10 +75,18 @@ func (e *blockEncoder) appendBlock(dst []byte, times []int64, vals *storage.Valu
 	if byID {
 		flags = flags&^(blockVersionsConst|blockSeqsConst) | blockVersionsByID
 	}
+	e.runs = hourRuns(e.runs[:0], times)
+	e.sums, m.hourSums = appendHourSums(e.sums[:0], e.runs, vals, &m.Agg)
+	if m.hourSums {
+		flags |= blockHourSums
+	}
 	dst = append(dst, flags)
 	if !implied {
 		e.scratch = codec.EncodeTimestamps(e.scratch[:0], times)
 		dst = appendSection(dst, e.scratch)
+	}
+	if m.hourSums {
+		dst = appendSection(dst, e.sums)
 	}
 	if byID {
 		e.scratch = codec.EncodeUints(e.scratch[:0], e.ids)
@@ -226,6 +236,14 @@ func decodeBlockBodyOpts(m *BlockMeta, typ storage.FieldType, body []byte, dst *
 	}
 	if err = firstErr(d.err, err); err != nil {
 		return fmt.Errorf("block times: %w", err)
+	}
+	if m.hourSums != (flags&blockHourSums != 0) {
+		return fmt.Errorf("block hour sums: index says %t, block flags %#02x", m.hourSums, flags)
+	}
+	if flags&blockHourSums != 0 {
+		if d.section(); d.err != nil {
+			return fmt.Errorf("block hour sums: %w", d.err)
+		}
 	}
 	if timesOnly {
 		return nil

@@ -55,6 +55,9 @@ func (w *Writer) renumber(raw []byte, m *BlockMeta, tab *versionTable) ([]byte, 
 	if flags&blockTimesImplied == 0 {
 		d.section()
 	}
+	if flags&blockHourSums != 0 {
+		d.section()
+	}
 	head := d.pos
 	ids := d.section()
 	if d.err != nil {

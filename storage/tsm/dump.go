@@ -77,6 +77,22 @@ func (r *Reader) DumpWith(w io.Writer, o DumpOptions) error {
 			fmt.Fprintf(bw, "  block %d: offset=%d size=%d count=%d time=[%s, %s] implied=%t version=[%d, %d] seq=[%d, %d] %s\n",
 				i, m.Offset, m.Size, m.Agg.Count, fmtTime(m.MinTime), fmtTime(m.MaxTime), m.timesImplied, m.MinVersion, m.MaxVersion, m.MinSeq, m.MaxSeq,
 				formatAgg(&m.Agg, e.Key.Type.Class()))
+			if m.hourSums {
+				err := r.ReadHourSums(e.Blocks[i:i+1], e.Key.Type, func(_ *BlockMeta, sums []HourSum) error {
+					for _, h := range sums {
+						sum := strconv.FormatInt(h.Sum, 10)
+						if e.Key.Type.Class() == storage.ClassFloat {
+							sum = formatFloat(h.FSum)
+						}
+						fmt.Fprintf(bw, "    hour %s: count=%d time=[%s, %s] sum=%s\n", fmtTime(h.Start), h.Count, fmtTime(h.FirstTime), fmtTime(h.LastTime), sum)
+					}
+					return nil
+				})
+				if err != nil {
+					bw.Flush()
+					return err
+				}
+			}
 			if !o.Points {
 				continue
 			}

@@ -20,11 +20,14 @@ const (
 	// no longer written.
 	FormatV3 byte = 3
 	// FormatV4 lets blocks hold up to MaxBlockPoints points (the writer makes BlockPoints; earlier
-	// writers made 1000): the same layout as version 3. It is what the writer writes; readers read
-	// all four.
+	// writers made 1000): the same layout as version 3. Read, no longer written.
 	FormatV4 byte = 4
+	// FormatV5 adds hour sums (hoursums.go) to int and float blocks that span several hours, and
+	// the writer makes blocks of BlockPoints = 4000. It is what the writer writes; readers read all
+	// five.
+	FormatV5 byte = 5
 	// FormatVersion is the version the writer writes.
-	FormatVersion = FormatV4
+	FormatVersion = FormatV5
 
 	// HeaderSize is magic(4) + version(1).
 	HeaderSize = 5
@@ -33,8 +36,9 @@ const (
 	FooterSize = 32
 
 	// BlockPoints is how many points the writer puts in a block (the last block of a column and
-	// blocks of a flush may hold fewer). Files of versions 1 to 3 hold at most 1000.
-	BlockPoints = 2000
+	// blocks of a flush may hold fewer). Files of versions 1 to 3 hold at most 1000, the writers of
+	// version 4 made 2000.
+	BlockPoints = 4000
 	// MaxBlockPoints is the most points a reader accepts in one block (1000 in files of versions
 	// 1 to 3).
 	MaxBlockPoints = 4096
@@ -59,7 +63,8 @@ const (
 	blockVersionsByID  = 1 << 3 // (v3) one column of ids into the file's version table replaces both
 	blockClassShift    = 4      // bits 4-5: storage.Class of the values minus 1 (0..3)
 	blockClassMask     = 3 << blockClassShift
-	blockKnownFlags    = blockTimesImplied | blockVersionsConst | blockSeqsConst | blockVersionsByID | blockClassMask
+	blockHourSums      = 1 << 6 // (v5) an hour-sums section follows the times
+	blockKnownFlags    = blockTimesImplied | blockVersionsConst | blockSeqsConst | blockVersionsByID | blockClassMask | blockHourSums
 )
 
 // Block meta flags: the first byte of every block meta in the index.
@@ -70,7 +75,8 @@ const (
 	metaSameSeqs     = 1 << 3 // MinSeq, MaxSeq equal the previous block's; omitted
 	metaSumOverflow  = 1 << 4 // Agg.SumOverflow
 	metaTimesImplied = 1 << 5 // the block's timestamps are implied (block flag bit 0 is set)
-	metaKnownFlags   = metaFull | metaSameDur | metaSameVersions | metaSameSeqs | metaSumOverflow | metaTimesImplied
+	metaHourSums     = 1 << 6 // (v5) the block stores hour sums (block flag bit 6 is set)
+	metaKnownFlags   = metaFull | metaSameDur | metaSameVersions | metaSameSeqs | metaSumOverflow | metaTimesImplied | metaHourSums
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

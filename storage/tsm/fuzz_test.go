@@ -122,6 +122,9 @@ func fuzzFile(t *testing.T, data []byte) *Reader {
 				requireCorruptionOnly(t, r.ReadBlock(m, e.Key.Type, &b))
 				_, err := r.ReadTimes(m, nil)
 				requireCorruptionOnly(t, err)
+				if m.HasHourSums() {
+					requireCorruptionOnly(t, r.ReadHourSums([]BlockMeta{m}, e.Key.Type, func(*BlockMeta, []HourSum) error { return nil }))
+				}
 			}
 			r.Find(e.Key)
 			r.SeriesEntries(e.Key.Series)
@@ -156,15 +159,27 @@ func FuzzDecodeBlock(f *testing.F) {
 			raw, err := r.ReadRawBlock(m)
 			require.NoError(f, err)
 			f.Add(raw[:len(raw)-crcSize], byte(e.Key.Type), uint16(m.Agg.Count), m.MinTime, m.MaxTime,
-				m.MinVersion, m.MaxVersion, m.MinSeq, m.MaxSeq, m.TimesImplied())
+				m.MinVersion, m.MaxVersion, m.MinSeq, m.MaxSeq, m.TimesImplied(), m.HasHourSums(), m.Agg.Sum)
 		}
 	}
-	f.Fuzz(func(t *testing.T, body []byte, typ byte, count uint16, minT, maxT int64, minV, maxV, minS, maxS uint64, implied bool) {
+	f.Fuzz(func(t *testing.T, body []byte, typ byte, count uint16, minT, maxT int64, minV, maxV, minS, maxS uint64, implied, sums bool, sum int64) {
 		m := BlockMeta{MinTime: minT, MaxTime: maxT, MinVersion: minV, MaxVersion: maxV, MinSeq: minS, MaxSeq: maxS,
-			Agg: Agg{Count: uint32(count)}, timesImplied: implied}
+			Agg: Agg{Count: uint32(count), Sum: sum}, timesImplied: implied, hourSums: sums}
 		ft := storage.FieldType(typ)
 		var b Block
 		err := decodeBlockBody(&m, ft, body, &b, false)
+		if sums {
+			// the hour-sums reader must not panic on any body; when the block decodes, its sums
+			// (if they parse) hold every point
+			hs, herr := readBlockHourSums(nil, &m, ft.Class(), body, &hourScratch{})
+			if herr == nil && err == nil {
+				n := int64(0)
+				for _, h := range hs {
+					n += h.Count
+				}
+				require.Equal(t, int64(count), n)
+			}
+		}
 
 		// The CRC-checked path agrees with the body decoder.
 		raw := binary.BigEndian.AppendUint32(bytes.Clone(body), checksum(body))

@@ -26,6 +26,7 @@ var goldens = []struct {
 	{FormatV2, "testdata/v2/000001.tsm", "testdata/v2/000001.txt"},
 	{FormatV3, "testdata/v3/000001.tsm", "testdata/v3/000001.txt"},
 	{FormatV4, "testdata/v4/000001.tsm", "testdata/v4/000001.txt"},
+	{FormatV5, "testdata/v5/000001.tsm", "testdata/v5/000001.txt"},
 }
 
 // goldenKeys are the series keys of the golden file (version 2 and later): s1 has one, s2 none
@@ -44,8 +45,9 @@ func goldenKeys(t *testing.T) func(storage.SeriesID) ([]byte, bool) {
 }
 
 // goldenColumns are the fixed contents of testdata/v1/000001.tsm, from formulas only (no RNG), so a
-// later version of the code must read back exactly these points.
-func goldenColumns() []column {
+// later version of the code must read back exactly these points. Version 5 adds a float column that
+// spans several hours (so it has hour sums, as the int column "cpu" has).
+func goldenColumns(version byte) []column {
 	const t0 = int64(1_700_000_000_000_000_000)
 	times := func(n int, f func(i int) int64) []int64 {
 		t := make([]int64, n)
@@ -96,6 +98,14 @@ func goldenColumns() []column {
 		vals: storage.Values{Type: storage.TypeDocument, Bytes: [][]byte{doc, {5, 0, 0, 0, 0}}}, versions: same(2, 1), seqs: same(2, 1)})
 	cols = append(cols, column{key: Key{s2, "sum", storage.TypeInt64}, times: times(2, regular),
 		vals: storage.Values{Type: storage.TypeInt64, Ints: []int64{math.MaxInt64, 2}}, versions: same(2, 1), seqs: same(2, 1)})
+	if version >= FormatV5 {
+		load := make([]float64, 900)
+		for i := range load {
+			load[i] = float64(i%17)*0.25 - 1
+		}
+		cols = append(cols, column{key: Key{s2, "load", storage.TypeDouble}, times: times(900, func(i int) int64 { return t0 + int64(i)*30e9 + int64(i%3) }),
+			vals: storage.Values{Type: storage.TypeDouble, Floats: load}, versions: same(900, 1), seqs: same(900, 1)})
+	}
 	sortColumns(cols)
 	return cols
 }
@@ -107,7 +117,7 @@ func TestGolden(t *testing.T) {
 }
 
 func checkGolden(t *testing.T, version byte, goldenTSM, goldenDump string) {
-	cols := goldenColumns()
+	cols := goldenColumns(version)
 	write := func(path string) {
 		w, err := NewWriter(path, WriterOptions{SeriesKey: goldenKeys(t)})
 		require.NoError(t, err)
@@ -158,6 +168,9 @@ func checkGolden(t *testing.T, version byte, goldenTSM, goldenDump string) {
 		require.Len(t, e.Blocks, 1, "1003 points: one block (up to BlockPoints)")
 	}
 	require.True(t, e.Blocks[0].TimesImplied())
+	if version >= FormatV5 {
+		checkGoldenHourSums(t, r, cols)
+	}
 
 	// The series-key table: exactly what the writer was told.
 	keys := map[storage.SeriesID]string{}
@@ -178,4 +191,55 @@ func checkGolden(t *testing.T, version byte, goldenTSM, goldenDump string) {
 	var got bytes.Buffer
 	require.NoError(t, r.Dump(&got))
 	require.Equal(t, string(want), got.String(), "dump of %s changed", goldenTSM)
+}
+
+// checkGoldenHourSums checks that the multi-hour int and float columns of a version 5 file have hour
+// sums, equal to sums computed here from the columns.
+func checkGoldenHourSums(t *testing.T, r *Reader, cols []column) {
+	withSums := 0
+	for _, c := range cols {
+		e, ok := r.Find(c.key)
+		require.True(t, ok)
+		m := e.Blocks[0]
+		multiHour := c.times[0]/HourSpan != c.times[len(c.times)-1]/HourSpan
+		class := c.key.Type.Class()
+		want := multiHour && (class == storage.ClassInt && c.key.Field == "cpu" || class == storage.ClassFloat)
+		require.Equal(t, want, m.HasHourSums(), "%v", c.key)
+		if !want {
+			continue
+		}
+		withSums++
+		type hour struct {
+			n            int64
+			first, last  int64
+			sum          int64
+			fsum         float64
+		}
+		model := map[int64]*hour{}
+		for i, tm := range c.times {
+			h := model[tm/HourSpan]
+			if h == nil {
+				h = &hour{first: tm}
+				model[tm/HourSpan] = h
+			}
+			h.n++
+			h.last = tm
+			if class == storage.ClassInt {
+				h.sum += c.vals.Ints[i]
+			} else {
+				h.fsum += c.vals.Floats[i]
+			}
+		}
+		err := r.ReadHourSums(e.Blocks[:1], c.key.Type, func(_ *BlockMeta, sums []HourSum) error {
+			require.Len(t, sums, len(model))
+			for _, s := range sums {
+				h := model[s.Start/HourSpan]
+				require.NotNil(t, h, "hour %d", s.Start)
+				require.Equal(t, hour{h.n, h.first, h.last, h.sum, h.fsum}, hour{s.Count, s.FirstTime, s.LastTime, s.Sum, s.FSum})
+			}
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	require.Equal(t, 2, withSums)
 }

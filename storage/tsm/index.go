@@ -65,6 +65,9 @@ func (e *indexEncoder) addEntry(k Key, blocks []BlockMeta) {
 		if m.timesImplied {
 			flags |= metaTimesImplied
 		}
+		if m.hourSums {
+			flags |= metaHourSums
+		}
 		b = append(b, flags)
 		if flags&metaFull == 0 {
 			b = appendUvarint(b, uint64(m.Agg.Count))
@@ -266,6 +269,7 @@ func decodeIndexFrom(d *decoder, blocksEnd int64, maxPoints uint64) ([]Entry, er
 			}
 			m.Agg.SumOverflow = flags&metaSumOverflow != 0
 			m.timesImplied = flags&metaTimesImplied != 0
+			m.hourSums = flags&metaHourSums != 0
 			if d.err != nil {
 				return nil, fmt.Errorf("key %d block %d: %w", ki, bi, d.err)
 			}

@@ -16,6 +16,35 @@ const maxRunBytes = 1 << 20
 // a scan of a column costs a read per megabyte instead of one per block. A checksum or decode
 // failure is a *storage.CorruptionError with the failing block's offset.
 func (r *Reader) ReadBlocks(ms []BlockMeta, typ storage.FieldType, versions bool, dst *Block, fn func(m *BlockMeta, b *Block) error) error {
+	return r.eachBlock(ms, func(m *BlockMeta, raw []byte) error {
+		if err := decodeBlock(*m, typ, raw, dst, r.table, !versions); err != nil {
+			return corrupt(r.path, m.Offset, err)
+		}
+		return fn(m, dst)
+	})
+}
+
+// ReadHourSums reads the hour sums of the blocks ms (of one key of type typ, in file order, each
+// with HasHourSums), calling fn with each block's sums (valid during the call), without decoding
+// the values. Adjacent blocks are read together as in ReadBlocks.
+func (r *Reader) ReadHourSums(ms []BlockMeta, typ storage.FieldType, fn func(m *BlockMeta, sums []HourSum) error) error {
+	var s hourScratch
+	var sums []HourSum
+	return r.eachBlock(ms, func(m *BlockMeta, raw []byte) error {
+		body, err := checkBlockCRC(*m, raw)
+		if err == nil {
+			sums, err = readBlockHourSums(sums[:0], m, typ.Class(), body, &s)
+		}
+		if err != nil {
+			return corrupt(r.path, m.Offset, err)
+		}
+		return fn(m, sums)
+	})
+}
+
+// eachBlock reads the blocks ms (in file order), physically adjacent ones up to maxRunBytes with
+// one read, and calls fn with each block's bytes (CRC included, not yet checked).
+func (r *Reader) eachBlock(ms []BlockMeta, fn func(m *BlockMeta, raw []byte) error) error {
 	for i := 0; i < len(ms); {
 		// the run [i, j): physically adjacent blocks, at most maxRunBytes (or one block)
 		j, size := i+1, int64(ms[i].Size)
@@ -37,11 +66,7 @@ func (r *Reader) ReadBlocks(ms []BlockMeta, typ storage.FieldType, versions bool
 			m := &ms[k]
 			raw := (*bp)[off : off+int(m.Size)]
 			off += int(m.Size)
-			if err := decodeBlock(*m, typ, raw, dst, r.table, !versions); err != nil {
-				r.putBuf(bp)
-				return corrupt(r.path, m.Offset, err)
-			}
-			if err := fn(m, dst); err != nil {
+			if err := fn(m, raw); err != nil {
 				r.putBuf(bp)
 				return err
 			}

@@ -74,8 +74,8 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 		return nil, corrupt(path, 0, fmt.Errorf("header magic: got %#08x; want %#08x", got, MagicNumber))
 	}
 	version := hf[4]
-	if version < FormatV1 || version > FormatV4 {
-		return nil, corrupt(path, 4, fmt.Errorf("header version: got %d; want %d..%d", version, FormatV1, FormatV4))
+	if version < FormatV1 || version > FormatV5 {
+		return nil, corrupt(path, 4, fmt.Errorf("header version: got %d; want %d..%d", version, FormatV1, FormatV5))
 	}
 	footOff := size - FooterSize
 	if err := readFull(f, hf[:], footOff); err != nil {
@@ -296,11 +296,20 @@ func (r *Reader) ReadRawBlock(m BlockMeta) ([]byte, error) {
 func (r *Reader) Verify() error {
 	var b Block
 	for _, e := range r.entries {
-		for _, m := range e.Blocks {
+		for bi, m := range e.Blocks {
 			if err := r.ReadBlock(m, e.Key.Type, &b); err != nil {
 				return err
 			}
 			if err := checkBlockAgainstMeta(&m, &b); err != nil {
+				return corrupt(r.path, m.Offset, fmt.Errorf("key %v: %w", e.Key, err))
+			}
+			if !m.hourSums {
+				continue
+			}
+			err := r.ReadHourSums(e.Blocks[bi:bi+1], e.Key.Type, func(_ *BlockMeta, sums []HourSum) error {
+				return checkHourSums(sums, &b)
+			})
+			if err != nil {
 				return corrupt(r.path, m.Offset, fmt.Errorf("key %v: %w", e.Key, err))
 			}
 		}

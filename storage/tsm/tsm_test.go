@@ -216,10 +216,10 @@ func TestBlockSplitting(t *testing.T) {
 	w, err := NewWriter(path, WriterOptions{})
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(5, 5))
-	// Key 1: 600 calls of 7 points continue one another: blocks of 2000, 2000, 200.
-	c1 := genColumn(rng, Key{Series: 1, Field: "a", Type: storage.TypeInt64}, 4200)
-	for i := 0; i < 4200; i += 7 {
-		tm, v, vs, ss := subColumn(&c1, i, i+7)
+	// Key 1: calls of 7 points continue one another: blocks of BlockPoints, BlockPoints, 200.
+	c1 := genColumn(rng, Key{Series: 1, Field: "a", Type: storage.TypeInt64}, 2*BlockPoints+200)
+	for i := 0; i < 2*BlockPoints+200; i += 7 {
+		tm, v, vs, ss := subColumn(&c1, i, min(i+7, 2*BlockPoints+200))
 		require.NoError(t, w.WriteColumn(c1.key, tm, v, vs, ss))
 	}
 	// Key 2: 5 strings of 300 KiB: the bytes limit closes blocks after 4 values (1.2 MiB >= 1 MiB).

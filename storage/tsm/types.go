@@ -75,6 +75,8 @@ type BlockMeta struct {
 	// timesImplied mirrors the block's "times implied" flag (index meta flag bit 5), so ReadTimes can
 	// compute evenly spaced timestamps without reading the block.
 	timesImplied bool
+	// hourSums mirrors the block's "hour sums" flag (index meta flag bit 6).
+	hourSums bool
 
 	MinVersion, MaxVersion uint64
 	MinSeq, MaxSeq         uint64

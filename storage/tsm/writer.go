@@ -328,6 +328,7 @@ func (w *Writer) writeRaw(k Key, meta BlockMeta, raw []byte) error {
 	w.flushPending()
 	w.lastTime = meta.MaxTime
 	meta.timesImplied = raw[0]&blockTimesImplied != 0
+	meta.hourSums = raw[0]&blockHourSums != 0
 	meta.Offset = w.offset
 	w.write(raw)
 	w.addMeta(meta)
@@ -459,8 +460,8 @@ func parseFooter(b []byte) (footer, error) {
 	if b[20]|b[21]|b[22] != 0 {
 		return f, fmt.Errorf("footer reserved bytes: got %x; want 0", b[20:23])
 	}
-	if f.version < FormatV1 || f.version > FormatV4 {
-		return f, fmt.Errorf("footer version: got %d; want %d..%d", f.version, FormatV1, FormatV4)
+	if f.version < FormatV1 || f.version > FormatV5 {
+		return f, fmt.Errorf("footer version: got %d; want %d..%d", f.version, FormatV1, FormatV5)
 	}
 	return f, nil
 }
