@@ -210,10 +210,10 @@ func checkGoldenHourSums(t *testing.T, r *Reader, cols []column) {
 		}
 		withSums++
 		type hour struct {
-			n            int64
-			first, last  int64
-			sum          int64
-			fsum         float64
+			n           int64
+			first, last int64
+			sum         int64
+			fsum        float64
 		}
 		model := map[int64]*hour{}
 		for i, tm := range c.times {
