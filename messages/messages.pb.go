@@ -541,10 +541,12 @@ type ScanRequest struct {
 	MaxChunkBytes uint32                 `protobuf:"varint,7,opt,name=max_chunk_bytes,json=maxChunkBytes,proto3" json:"max_chunk_bytes,omitempty"`
 	CursorId      uint64                 `protobuf:"varint,8,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"` // 0: open a new cursor
 	// aggregate: when set, the answer is AggChunks of window aggregates instead of ScanChunks.
-	Aggregate     bool  `protobuf:"varint,9,opt,name=aggregate,proto3" json:"aggregate,omitempty"`
-	Window        int64 `protobuf:"varint,10,opt,name=window,proto3" json:"window,omitempty"`
-	Origin        int64 `protobuf:"varint,11,opt,name=origin,proto3" json:"origin,omitempty"`
-	LastOnly      bool  `protobuf:"varint,12,opt,name=last_only,json=lastOnly,proto3" json:"last_only,omitempty"`
+	Aggregate bool  `protobuf:"varint,9,opt,name=aggregate,proto3" json:"aggregate,omitempty"`
+	Window    int64 `protobuf:"varint,10,opt,name=window,proto3" json:"window,omitempty"`
+	Origin    int64 `protobuf:"varint,11,opt,name=origin,proto3" json:"origin,omitempty"`
+	LastOnly  bool  `protobuf:"varint,12,opt,name=last_only,json=lastOnly,proto3" json:"last_only,omitempty"`
+	// sums_only: the answer needs only counts, sums and first/last times (engine.AggQuery.SumsOnly).
+	SumsOnly      bool `protobuf:"varint,13,opt,name=sums_only,json=sumsOnly,proto3" json:"sums_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -659,6 +661,13 @@ func (x *ScanRequest) GetOrigin() int64 {
 func (x *ScanRequest) GetLastOnly() bool {
 	if x != nil {
 		return x.LastOnly
+	}
+	return false
+}
+
+func (x *ScanRequest) GetSumsOnly() bool {
+	if x != nil {
+		return x.SumsOnly
 	}
 	return false
 }
@@ -2197,7 +2206,7 @@ const file_messages_proto_rawDesc = "" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02db\x18\x03 \x01(\tR\x02db\x12\x1b\n" +
 	"\tbucket_id\x18\x04 \x01(\x04R\bbucketId\x12$\n" +
-	"\x0ereplica_set_id\x18\x05 \x01(\x04R\freplicaSetId\"\xec\x02\n" +
+	"\x0ereplica_set_id\x18\x05 \x01(\x04R\freplicaSetId\"\x89\x03\n" +
 	"\vScanRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x12\x16\n" +
@@ -2211,7 +2220,8 @@ const file_messages_proto_rawDesc = "" +
 	"\x06window\x18\n" +
 	" \x01(\x03R\x06window\x12\x16\n" +
 	"\x06origin\x18\v \x01(\x03R\x06origin\x12\x1b\n" +
-	"\tlast_only\x18\f \x01(\bR\blastOnly\"\xdb\x01\n" +
+	"\tlast_only\x18\f \x01(\bR\blastOnly\x12\x1b\n" +
+	"\tsums_only\x18\r \x01(\bR\bsumsOnly\"\xdb\x01\n" +
 	"\n" +
 	"ScanColumn\x12\x1d\n" +
 	"\n" +

@@ -59,7 +59,7 @@ func (c *Client) Scan(ctx context.Context, tenant, db, table string, q engine.Sc
 func (c *Client) Aggregate(ctx context.Context, tenant, db, table string, q engine.AggQuery, fn AggFunc) error {
 	q.Table = table
 	op := &readOp{
-		aggregate: true, window: q.Window, origin: q.Origin, lastOnly: q.LastOnly,
+		aggregate: true, window: q.Window, origin: q.Origin, lastOnly: q.LastOnly, sumsOnly: q.SumsOnly,
 		local: func(snap *engine.Snapshot, delivered *bool) error {
 			_, err := snap.Aggregate(q, func(r *engine.AggResult) error {
 				*delivered = true
@@ -78,6 +78,7 @@ type readOp struct {
 	aggregate        bool
 	window, origin   int64
 	lastOnly         bool
+	sumsOnly         bool
 	local            func(snap *engine.Snapshot, delivered *bool) error
 	remote           func(delivered *bool) chunkConsumer
 	filter           []byte // the encoded filter of remote requests
@@ -91,7 +92,7 @@ type readOp struct {
 func (op *readOp) request(c *Client, b meta.Bucket, rs meta.ReplicaSet, v meta.Vnode) *messages.ScanRequest {
 	spec := vnode.Spec{Tenant: b.Tenant, DB: b.DB, BucketID: b.ID, ReplicaSetID: rs.ID, VnodeID: v.ID}
 	return &messages.ScanRequest{Vnode: spec.VnodeRef(), Table: op.table, Filter: op.filter, MinTime: op.minTime, MaxTime: op.maxTime,
-		Fields: op.fields, MaxChunkBytes: c.cfg.ScanChunkBytes, Aggregate: op.aggregate, Window: op.window, Origin: op.origin, LastOnly: op.lastOnly}
+		Fields: op.fields, MaxChunkBytes: c.cfg.ScanChunkBytes, Aggregate: op.aggregate, Window: op.window, Origin: op.origin, LastOnly: op.lastOnly, SumsOnly: op.sumsOnly}
 }
 
 // callerError marks an error returned by the caller's callback: it ends the read as it is, never

@@ -24,6 +24,10 @@ type AggQuery struct {
 	// Last, LastTime (and First, FirstTime set to the same point) and Count 1. The newest point of
 	// each source is compared instead of folding every point.
 	LastOnly bool
+	// SumsOnly promises that the caller reads only Count, Sum, SumOverflow, FSum, FirstTime and
+	// LastTime of the results (Min, Max, First and Last may then be left unset): blocks with hour
+	// sums are folded from them when every window is a whole number of UTC hours.
+	SumsOnly bool
 }
 
 // AggResult is the aggregate of one (series, field, type) column in one window. Sum, Min, Max,
@@ -46,6 +50,7 @@ type AggResult struct {
 // AggStats say how an aggregate was computed (for tests and benchmarks).
 type AggStats struct {
 	BlocksFromAgg, BlocksDecoded int
+	BlocksFromSums               int // folded from their hour sums
 	Points                       int64 // points aggregated
 }
 
@@ -132,6 +137,7 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 		}
 		st.BlocksFromAgg += p.st.BlocksFromAgg
 		st.BlocksDecoded += p.st.BlocksDecoded
+		st.BlocksFromSums += p.st.BlocksFromSums
 		st.Points += p.st.Points
 		for j := range p.res {
 			if err := fn(&p.res[j]); err != nil {
@@ -158,6 +164,7 @@ const (
 // aggregateSeries aggregates the given series in order.
 func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggStats, fn func(r *AggResult) error) error {
 	sc := s.newScanner(q.ScanQuery)
+	sc.agg = &q
 	windowOf := func(t int64) int64 {
 		if q.Window <= 0 {
 			return q.MinTime
@@ -199,13 +206,33 @@ func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggSt
 				}
 				return &slab[i] // valid until the next get (which may grow slab)
 			}
-			clean := sc.cleanBlocks(id, k, files, hide, windowOf)
+			clean, summed := sc.cleanBlocks(id, k, files, hide, windowOf)
 			clear(cleanSet)
 			for _, m := range clean {
 				cleanSet[m] = struct{}{}
 				foldAgg(get(m.MinTime), m, k.Type)
 				st.BlocksFromAgg++
 				st.Points += int64(m.Agg.Count)
+			}
+			if len(summed) > 0 {
+				class := k.Type.Class()
+				err := sc.readHourSums(summed, files, k.Type, func(m *tsm.BlockMeta, sums []tsm.HourSum) {
+					st.BlocksFromSums++
+					for i := range sums {
+						h := &sums[i]
+						if h.LastTime < q.MinTime || h.FirstTime > q.MaxTime {
+							continue // a whole hour outside the range (its edges are hour starts)
+						}
+						foldHourSum(get(h.FirstTime), h, class)
+						st.Points += h.Count
+					}
+				})
+				if err != nil {
+					return err
+				}
+				for _, b := range summed {
+					cleanSet[b.m] = struct{}{}
+				}
 			}
 			srcs, err := sc.gather(id, k, files, func(fi int, m *tsm.BlockMeta) bool {
 				if _, ok := cleanSet[m]; ok {
@@ -258,11 +285,11 @@ type fileBlock struct {
 	m    *tsm.BlockMeta
 }
 
-// cleanBlocks returns the blocks of column k whose pre-aggregates can be used (valid until the
-// next call).
-func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile, hide storage.HideFunc, windowOf func(int64) int64) []*tsm.BlockMeta {
+// cleanBlocks returns the blocks of column k whose pre-aggregates can be used, and those (with
+// SumsOnly) whose hour sums can (both valid until the next call).
+func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile, hide storage.HideFunc, windowOf func(int64) int64) ([]*tsm.BlockMeta, []fileBlock) {
 	if k.Type.Class() == storage.ClassBytes {
-		return nil
+		return nil, nil
 	}
 	all := sc.fileBlocks[:0]
 	for fi, f := range files {
@@ -286,7 +313,6 @@ func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files 
 		}
 		return 0
 	})
-	// cached points in the query range, for overlap checks
 	// the time ranges of the column in the caches: a block they touch is not clean (conservative:
 	// the range, not the points, which keeps this cheap)
 	cached := sc.cacheRanges[:0]
@@ -297,25 +323,90 @@ func (sc *scanner) cleanBlocks(id storage.SeriesID, k memcache.ColumnKey, files 
 	}
 	sc.cacheRanges = cached
 	out := sc.clean[:0]
+	summed := sc.summed[:0]
+	sums := sc.sumsOK()
 	prevMax := int64(math.MinInt64)
 	for i, b := range all {
 		m := b.m
-		ok := m.MinTime >= sc.q.MinTime && m.MaxTime <= sc.q.MaxTime && (hide == nil || !sc.s.v.rangeHidden(id, m.MinTime, m.MaxTime)) &&
-			windowOf(m.MinTime) == windowOf(m.MaxTime) &&
+		// alone: no other block or cached point in its range, nothing hidden in it
+		alone := (hide == nil || !sc.s.v.rangeHidden(id, m.MinTime, m.MaxTime)) &&
 			(i == 0 || prevMax < m.MinTime) &&
 			(i+1 == len(all) || all[i+1].m.MinTime > m.MaxTime)
 		for _, r := range cached {
 			if r[0] <= m.MaxTime && r[1] >= m.MinTime {
-				ok = false
+				alone = false
 			}
 		}
-		if ok {
+		inside := m.MinTime >= sc.q.MinTime && m.MaxTime <= sc.q.MaxTime
+		switch {
+		case alone && inside && windowOf(m.MinTime) == windowOf(m.MaxTime):
 			out = append(out, m)
+		case alone && sums && m.HasHourSums() &&
+			(m.MinTime >= sc.q.MinTime || storage.FloorDiv(sc.q.MinTime, tsm.HourSpan)*tsm.HourSpan == sc.q.MinTime) &&
+			(m.MaxTime <= sc.q.MaxTime || storage.FloorDiv(sc.q.MaxTime, tsm.HourSpan)*tsm.HourSpan == sc.q.MaxTime-tsm.HourSpan+1):
+			// the range's edges inside the block are hour starts: each hour is in or out whole
+			summed = append(summed, b)
 		}
 		prevMax = max(prevMax, m.MaxTime)
 	}
-	sc.clean = out
-	return out
+	sc.clean, sc.summed = out, summed
+	return out, summed
+}
+
+// sumsOK reports whether hour sums can stand for the points of an hour: only counts and sums are
+// asked for, and every hour lies in one window.
+func (sc *scanner) sumsOK() bool {
+	q := sc.agg
+	if q == nil || !q.SumsOnly || q.LastOnly {
+		return false
+	}
+	return q.Window <= 0 || (q.Window%tsm.HourSpan == 0 && storage.FloorDiv(q.Origin, tsm.HourSpan)*tsm.HourSpan == q.Origin)
+}
+
+// readHourSums reads the hour sums of blocks (file blocks in time order), the adjacent blocks of
+// one file with one call, and calls fn for each block.
+func (sc *scanner) readHourSums(blocks []fileBlock, files []seriesFile, typ storage.FieldType, fn func(m *tsm.BlockMeta, sums []tsm.HourSum)) error {
+	for i := 0; i < len(blocks); {
+		j := i + 1
+		for j < len(blocks) && blocks[j].file == blocks[i].file {
+			j++
+		}
+		sel := sc.sel[:0]
+		for _, b := range blocks[i:j] {
+			sel = append(sel, *b.m)
+		}
+		sc.sel = sel
+		err := files[blocks[i].file].h.r.ReadHourSums(sel, typ, func(m *tsm.BlockMeta, sums []tsm.HourSum) error {
+			fn(m, sums)
+			return nil
+		})
+		if err != nil {
+			return sc.s.noticeDamage(err)
+		}
+		i = j
+	}
+	return nil
+}
+
+// foldHourSum adds an hour's count and sum to r (SumsOnly: Min, Max, First and Last untouched).
+func foldHourSum(r *AggResult, h *tsm.HourSum, c storage.Class) {
+	first := r.Count == 0
+	if c == storage.ClassFloat {
+		r.FSum += h.FSum
+	} else {
+		s := r.Sum + h.Sum
+		if (r.Sum >= 0) == (h.Sum >= 0) && (s >= 0) != (h.Sum >= 0) {
+			r.SumOverflow = true
+		}
+		r.Sum = s
+	}
+	if first || h.FirstTime < r.FirstTime {
+		r.FirstTime = h.FirstTime
+	}
+	if first || h.LastTime > r.LastTime {
+		r.LastTime = h.LastTime
+	}
+	r.Count += h.Count
 }
 
 func foldAgg(r *AggResult, m *tsm.BlockMeta, t storage.FieldType) {

@@ -51,9 +51,11 @@ type scanner struct {
 	shared    []storage.Points  // cache columns read in place (read-only, never appended to)
 	cacheSrcs []*storage.Points // this column's cache sources
 	// buffers of the aggregate path
+	agg         *AggQuery // nil for a plain scan
 	fileBlocks  []fileBlock
 	cacheRanges [][2]int64
 	clean       []*tsm.BlockMeta
+	summed      []fileBlock
 }
 
 func (s *Snapshot) newScanner(q ScanQuery) *scanner { return &scanner{s: s, q: q} }

@@ -28,6 +28,7 @@ func (b *Backend) Aggregate(ctx context.Context, c *meta.Collection, p *mongo.Pu
 		Window:    q.Window * nsPerMs,
 		Origin:    q.Origin * nsPerMs,
 		LastOnly:  q.LastOnly,
+		SumsOnly:  q.SumsOnly,
 	}
 	if p.Fields != nil {
 		aq.Fields = p.Fields

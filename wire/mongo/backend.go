@@ -56,6 +56,9 @@ type AggPlanQuery struct {
 	// LastOnly: only the last point of each column is needed (Window is 0); parts then carry
 	// Last/LastTime (First/FirstTime equal to them) and Count 1.
 	LastOnly bool
+	// SumsOnly: only Count, Sum, FSum, SumOverflow and the first and last times of parts are
+	// read (Min, Max, First and Last may be unset), so storage may fold hour sums.
+	SumsOnly bool
 }
 
 // AggPart is the (partial) aggregate of one column (a field stored with one BSON type) of one

@@ -431,6 +431,20 @@ func (p *GroupPlan) sortOK(keys []sortKey, groupPaths [][]string) bool {
 	return true
 }
 
+// SumsOnly reports whether the group reads only counts and sums of fields ($count, $sum, $avg) and
+// the first and last times of cells: then Min, Max, First and Last of the parts are not read.
+func (p *GroupPlan) SumsOnly() bool {
+	if p.timeWindow || len(p.accs) == 0 {
+		return false
+	}
+	for _, a := range p.accs {
+		if a.isTime || (a.kind != accCount && a.kind != accSum && a.kind != accAvg) {
+			return false
+		}
+	}
+	return true
+}
+
 // LastOnly reports whether the group needs only the newest point of each column: one bin over all
 // time, no count, and every accumulator the value (or time) of the group's latest document.
 func (p *GroupPlan) LastOnly() bool {
