@@ -50,7 +50,7 @@ type AggResult struct {
 // AggStats say how an aggregate was computed (for tests and benchmarks).
 type AggStats struct {
 	BlocksFromAgg, BlocksDecoded int
-	BlocksFromSums               int // folded from their hour sums
+	BlocksFromSums               int   // folded from their hour sums
 	Points                       int64 // points aggregated
 }
 
@@ -78,7 +78,7 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 	nChunks := min(workers*chunksPerWorker, (len(ids)+minSeriesPerWorker-1)/minSeriesPerWorker)
 	size := (len(ids) + nChunks - 1) / nChunks
 	type part struct {
-		res  []AggResult
+		res  resultChunks
 		st   AggStats
 		err  error
 		done chan struct{}
@@ -90,7 +90,6 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 	var (
 		next atomic.Int64
 		wg   sync.WaitGroup
-		free = make(chan []AggResult, workers) // result buffers handed back for reuse
 	)
 	stop := make(chan struct{})
 	// On every return the workers stop after their current chunk and are waited for: they read
@@ -116,13 +115,9 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 				default:
 				}
 				p := &parts[i]
-				select {
-				case p.res = <-free: // a buffer the caller has consumed
-				default:
-				}
 				lo, hi := i*size, min((i+1)*size, len(ids))
 				p.err = s.aggregateSeries(q, ids[lo:hi], &p.st, func(r *AggResult) error {
-					p.res = append(p.res, *r)
+					p.res.add(r)
 					return nil
 				})
 				close(p.done)
@@ -139,16 +134,11 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 		st.BlocksDecoded += p.st.BlocksDecoded
 		st.BlocksFromSums += p.st.BlocksFromSums
 		st.Points += p.st.Points
-		for j := range p.res {
-			if err := fn(&p.res[j]); err != nil {
-				return st, err
-			}
+		err := p.res.each(fn)
+		p.res.release()
+		if err != nil {
+			return st, err
 		}
-		select {
-		case free <- p.res[:0]:
-		default:
-		}
-		p.res = nil
 	}
 	return st, nil
 }
@@ -585,4 +575,43 @@ func addFloat(r *AggResult, sum, lo, hi float64, first bool) {
 	if first || hi > r.FMax || math.IsNaN(r.FMax) {
 		r.FMax = hi
 	}
+}
+
+// resultChunks holds a worker's results in fixed-size chunks from a pool: appending never copies
+// (a chunk of series can hold thousands of results), and consumed chunks are reused.
+type resultChunks struct {
+	chunks []*[resultChunk]AggResult
+	n      int
+}
+
+const resultChunk = 256
+
+var resultPool = sync.Pool{New: func() any { return new([resultChunk]AggResult) }}
+
+func (c *resultChunks) add(r *AggResult) {
+	if c.n%resultChunk == 0 {
+		c.chunks = append(c.chunks, resultPool.Get().(*[resultChunk]AggResult))
+	}
+	c.chunks[c.n/resultChunk][c.n%resultChunk] = *r
+	c.n++
+}
+
+func (c *resultChunks) each(fn func(r *AggResult) error) error {
+	for i := 0; i < c.n; i++ {
+		if err := fn(&c.chunks[i/resultChunk][i%resultChunk]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// release returns the chunks to the pool (results keep no references: bytes are cleared).
+func (c *resultChunks) release() {
+	for i, ch := range c.chunks {
+		for j := range min(resultChunk, c.n-i*resultChunk) {
+			ch[j].FirstBytes, ch[j].LastBytes = nil, nil
+		}
+		resultPool.Put(ch)
+	}
+	c.chunks, c.n = nil, 0
 }

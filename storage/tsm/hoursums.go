@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"sync"
 
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/tsm/codec"
@@ -225,7 +226,10 @@ func readBlockHourSums(dst []HourSum, m *BlockMeta, c storage.Class, body []byte
 type hourScratch struct {
 	times []int64
 	runs  [][2]int
+	sums  []HourSum
 }
+
+var hourScratches = sync.Pool{New: func() any { return new(hourScratch) }}
 
 // checkHourSums compares a block's hour sums with its decoded points, hour by hour.
 func checkHourSums(sums []HourSum, b *Block) error {

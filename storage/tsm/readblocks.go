@@ -28,17 +28,17 @@ func (r *Reader) ReadBlocks(ms []BlockMeta, typ storage.FieldType, versions bool
 // with HasHourSums), calling fn with each block's sums (valid during the call), without decoding
 // the values. Adjacent blocks are read together as in ReadBlocks.
 func (r *Reader) ReadHourSums(ms []BlockMeta, typ storage.FieldType, fn func(m *BlockMeta, sums []HourSum) error) error {
-	var s hourScratch
-	var sums []HourSum
+	s := hourScratches.Get().(*hourScratch)
+	defer hourScratches.Put(s)
 	return r.eachBlock(ms, func(m *BlockMeta, raw []byte) error {
 		body, err := checkBlockCRC(*m, raw)
 		if err == nil {
-			sums, err = readBlockHourSums(sums[:0], m, typ.Class(), body, &s)
+			s.sums, err = readBlockHourSums(s.sums[:0], m, typ.Class(), body, s)
 		}
 		if err != nil {
 			return corrupt(r.path, m.Offset, err)
 		}
-		return fn(m, sums)
+		return fn(m, s.sums)
 	})
 }
 

@@ -78,12 +78,16 @@ func (c *conn) serve() {
 		if !c.setActive(true) {
 			return
 		}
-		out, keep := c.handleMessage(h, body)
+		head, out, keep := c.handleMessage(h, body)
 		body = nil
 		c.srv.inflight.Release(held)
-		if out != nil {
+		if head != nil {
 			_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.FrameTimeout))
-			if _, err := w.Write(out); err == nil {
+			_, err := w.Write(head)
+			if err == nil {
+				_, err = w.Write(out)
+			}
+			if err == nil {
 				err = w.Flush()
 			}
 			if err != nil {
@@ -163,37 +167,37 @@ func (c *conn) forceClose() {
 	_ = c.nc.Close()
 }
 
-// handleMessage answers one message. It returns the reply bytes (nil for none) and whether the
-// connection can go on.
-func (c *conn) handleMessage(h MsgHeader, body []byte) ([]byte, bool) {
+// handleMessage answers one message. It returns the reply as its head and the rest (a nil head for
+// no reply: the body is not copied behind the head) and whether the connection can go on.
+func (c *conn) handleMessage(h MsgHeader, body []byte) (head, rest []byte, keep bool) {
 	switch h.OpCode {
 	case OpCodeMsg:
-		return c.handleOpMsg(h, body), true
+		head, rest = c.handleOpMsg(h, body)
+		return head, rest, true
 	case OpCodeQuery:
-		return c.handleOpQuery(h, body), true
+		return c.handleOpQuery(h, body), nil, true
 	default:
 		c.log.WithField("op_code", h.OpCode.String()).Warn("closing connection after an unsupported opcode")
-		return nil, false
+		return nil, nil, false
 	}
 }
 
-func (c *conn) handleOpMsg(h MsgHeader, body []byte) []byte {
+func (c *conn) handleOpMsg(h MsgHeader, body []byte) (head, reply []byte) {
 	m, err := decodeOpMsg(h, body)
 	var cmd bson.Raw
 	if err == nil {
 		cmd, err = m.Command()
 	}
-	var reply []byte
 	if err != nil {
 		c.log.WithError(err).Warn("malformed OP_MSG")
 		reply = errorReply(err)
 	} else {
 		reply = c.srv.dispatch(c.srv.baseCtx, c, "", cmd)
 		if m.Flags&FlagMoreToCome != 0 {
-			return nil
+			return nil, nil
 		}
 	}
-	return appendOpMsg(nil, c.srv.reqIDs.Add(1), h.RequestID, 0, reply)
+	return appendOpMsgHead(make([]byte, 0, MsgHeaderLen+5), c.srv.reqIDs.Add(1), h.RequestID, 0, len(reply)), reply
 }
 
 func (c *conn) handleOpQuery(h MsgHeader, body []byte) []byte {

@@ -202,9 +202,14 @@ func decimalLen(i int) int {
 
 // appendOpMsg appends a whole OP_MSG (header, flags, one body section) to dst.
 func appendOpMsg(dst []byte, requestID, responseTo int32, flags uint32, body []byte) []byte {
-	h := MsgHeader{MessageLength: int32(MsgHeaderLen + 4 + 1 + len(body)), RequestID: requestID, ResponseTo: responseTo, OpCode: OpCodeMsg}
+	return append(appendOpMsgHead(dst, requestID, responseTo, flags, len(body)), body...)
+}
+
+// appendOpMsgHead appends what precedes a body of n bytes in an OP_MSG: the header, the flags and
+// the kind-0 section byte.
+func appendOpMsgHead(dst []byte, requestID, responseTo int32, flags uint32, n int) []byte {
+	h := MsgHeader{MessageLength: int32(MsgHeaderLen + 4 + 1 + n), RequestID: requestID, ResponseTo: responseTo, OpCode: OpCodeMsg}
 	dst = appendHeader(dst, h)
 	dst = binary.LittleEndian.AppendUint32(dst, flags)
-	dst = append(dst, 0)
-	return append(dst, body...)
+	return append(dst, 0)
 }
