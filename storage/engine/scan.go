@@ -56,6 +56,8 @@ type scanner struct {
 	cacheRanges [][2]int64
 	clean       []*tsm.BlockMeta
 	summed      []fileBlock
+	entryBuf    []tsm.Entry
+	metaBuf     []tsm.BlockMeta
 }
 
 func (s *Snapshot) newScanner(q ScanQuery) *scanner { return &scanner{s: s, q: q} }
@@ -177,11 +179,17 @@ func (sc *scanner) columns(id storage.SeriesID) ([]memcache.ColumnKey, []seriesF
 			keys = keys[:n]
 		}
 	}
+	// the files' entries are decoded into buffers reused from series to series (valid until the
+	// next call)
+	ebuf, mbuf := sc.entryBuf[:0], sc.metaBuf[:0]
+	defer func() { sc.entryBuf, sc.metaBuf = ebuf, mbuf }()
 	for _, h := range sc.s.v.files {
 		if h.meta.MaxTime < sc.q.MinTime || h.meta.MinTime > sc.q.MaxTime || !h.r.MayContain(id) {
 			continue
 		}
-		es := h.r.SeriesEntries(id)
+		e0 := len(ebuf)
+		ebuf, mbuf = h.r.AppendSeriesEntries(ebuf, mbuf, id)
+		es := ebuf[e0:len(ebuf):len(ebuf)]
 		if len(es) == 0 {
 			continue
 		}

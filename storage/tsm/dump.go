@@ -63,7 +63,7 @@ func (r *Reader) DumpWith(w io.Writer, o DumpOptions) error {
 		}
 	}
 	var b Block
-	for _, e := range r.entries {
+	for _, e := range r.Entries() {
 		if o.Raw {
 			fmt.Fprintf(bw, "key series=%#016x field=%q type=%#02x blocks=%d\n", uint64(e.Key.Series), e.Key.Field, uint8(e.Key.Type), len(e.Blocks))
 		} else {

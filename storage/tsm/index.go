@@ -1,9 +1,11 @@
 package tsm
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/bits"
+	"sort"
 
 	"github.com/chronogo/chronogo/storage"
 )
@@ -132,20 +134,21 @@ const (
 	minMetaSize = 3
 )
 
-// decodeIndex decodes an index payload (without its CRC). Block offsets start at HeaderSize and follow
-// from the sizes; every block must end by blocksEnd, and together they must fill [HeaderSize, blocksEnd).
-// Blocks hold at most maxPoints points (blockLimit of the file's version). On error it returns the
-// payload position where decoding failed.
-func decodeIndex(b []byte, blocksEnd int64, maxPoints uint64) (entries []Entry, pos int, err error) {
+// decodeIndex checks an index payload (without its CRC) and returns what a Reader keeps of it (see
+// fileIndex), calling onBlock (if not nil) with each block meta. Block offsets start at HeaderSize
+// and follow from the sizes; every block must end by blocksEnd, and together they must fill
+// [HeaderSize, blocksEnd). Blocks hold at most maxPoints points (blockLimit of the file's version).
+// It returns the position after the key entries, or on error where decoding failed.
+func decodeIndex(b []byte, blocksEnd int64, maxPoints uint64, onBlock func(*BlockMeta)) (ix *fileIndex, pos int, err error) {
 	d := decoder{b: b}
-	entries, err = decodeIndexFrom(&d, blocksEnd, maxPoints)
+	ix, err = decodeIndexFrom(&d, blocksEnd, maxPoints, onBlock)
 	if err == nil {
 		err = d.err
 	}
 	if err != nil {
 		return nil, d.pos, err
 	}
-	return entries, d.pos, nil
+	return ix, d.pos, nil
 }
 
 // blockLimit is the most points a block of a file of the given version may hold.
@@ -156,7 +159,39 @@ func blockLimit(version byte) uint64 {
 	return fullBlockPoints
 }
 
-func decodeIndexFrom(d *decoder, blocksEnd int64, maxPoints uint64) ([]Entry, error) {
+// fileIndex is the index as an open Reader holds it: the key entries in their encoded form, and
+// for each series where its keys start with the decoder's state there. Entries are decoded when
+// asked for (a series' keys at a time), so an open file costs about its index bytes instead of
+// 112 bytes per block meta: tens of MB for the small-block files of a load in progress.
+type fileIndex struct {
+	fields    []string
+	raw       []byte // the key entries
+	series    []seriesStart
+	nkeys     int
+	blocksEnd int64
+	maxPoints uint64
+}
+
+// seriesStart locates the keys of one series in fileIndex.raw.
+type seriesStart struct {
+	id    storage.SeriesID
+	pos   int // in raw
+	nkeys int
+	st    metaState // before its first key
+}
+
+// metaState is the delta state of the block-meta decoder between keys (FORMAT.md "Block meta").
+type metaState struct {
+	prevSeries               uint64
+	prevKeyMin               int64
+	prevMax                  int64  // the previous block's MaxTime (file order)
+	prevDur                  uint64 // and its MaxTime - MinTime
+	minVersion, maxVersion   uint64
+	minSeq, maxSeq           uint64
+	offset                   int64 // of the next block
+}
+
+func decodeIndexFrom(d *decoder, blocksEnd int64, maxPoints uint64, onBlock func(*BlockMeta)) (*fileIndex, error) {
 	nfields := d.uvarint()
 	if nfields > uint64(d.remaining()) {
 		return nil, fmt.Errorf("index field count: got %d; want <= %d", nfields, d.remaining())
@@ -176,119 +211,167 @@ func decodeIndexFrom(d *decoder, blocksEnd int64, maxPoints uint64) ([]Entry, er
 	if nkeys > uint64(d.remaining()/minKeySize) {
 		return nil, fmt.Errorf("index key count: got %d; want <= %d", nkeys, d.remaining()/minKeySize)
 	}
-	entries := make([]Entry, nkeys)
-	starts := make([]int, nkeys+1)
+	ix := &fileIndex{fields: fields, nkeys: int(nkeys), blocksEnd: blocksEnd, maxPoints: maxPoints}
+	start := d.pos
+	st := metaState{offset: HeaderSize}
+	var prevKey Key
 	var metas []BlockMeta
-	var prevSeries uint64
-	var prevKeyMin int64
-	var prev BlockMeta
-	offset := int64(HeaderSize)
-	for ki := range entries {
-		delta := d.uvarint()
-		series := prevSeries + delta
-		fi := d.uvarint()
-		typ := storage.FieldType(d.byte())
-		nblocks := d.uvarint()
+	for ki := 0; ki < int(nkeys); ki++ {
+		before, pos := st, d.pos
+		var k Key
+		var err error
+		k, metas, err = st.decodeKey(d, ix, ki, metas[:0])
+		if err != nil {
+			return nil, err
+		}
+		if ki > 0 && CompareKeys(prevKey, k) >= 0 {
+			return nil, fmt.Errorf("key %d: %v not after %v", ki, k, prevKey)
+		}
+		if ki == 0 || k.Series != prevKey.Series {
+			ix.series = append(ix.series, seriesStart{id: k.Series, pos: pos - start, st: before})
+		}
+		ix.series[len(ix.series)-1].nkeys++
+		if onBlock != nil {
+			for i := range metas {
+				onBlock(&metas[i])
+			}
+		}
+		prevKey = k
+	}
+	if st.offset != blocksEnd {
+		return nil, fmt.Errorf("index blocks end at %d; want %d", st.offset, blocksEnd)
+	}
+	ix.raw = bytes.Clone(d.b[start:d.pos])
+	return ix, nil
+}
+
+// decodeKey decodes key entry ki at d, appending its block metas to dst, and advances st.
+func (st *metaState) decodeKey(d *decoder, ix *fileIndex, ki int, dst []BlockMeta) (Key, []BlockMeta, error) {
+	nfields := uint64(len(ix.fields))
+	delta := d.uvarint()
+	series := st.prevSeries + delta
+	fi := d.uvarint()
+	typ := storage.FieldType(d.byte())
+	nblocks := d.uvarint()
+	if d.err != nil {
+		return Key{}, dst, d.err
+	}
+	if series < st.prevSeries {
+		return Key{}, dst, fmt.Errorf("key %d: series delta %d overflows", ki, delta)
+	}
+	if fi >= nfields {
+		return Key{}, dst, fmt.Errorf("key %d: field index got %d; want < %d", ki, fi, nfields)
+	}
+	if !typ.Valid() {
+		return Key{}, dst, fmt.Errorf("key %d: invalid field type %#x", ki, uint8(typ))
+	}
+	if nblocks == 0 || nblocks > uint64(d.remaining()/minMetaSize) {
+		return Key{}, dst, fmt.Errorf("key %d: block count got %d; want 1..%d", ki, nblocks, d.remaining()/minMetaSize)
+	}
+	k := Key{Series: storage.SeriesID(series), Field: ix.fields[fi], Type: typ}
+	class := typ.Class()
+	var prevIntMin int64
+	for bi := uint64(0); bi < nblocks; bi++ {
+		var m BlockMeta
+		flags := d.byte()
+		if flags&^metaKnownFlags != 0 {
+			return k, dst, fmt.Errorf("key %d block %d: meta flags %#02x: unknown bits", ki, bi, flags)
+		}
+		if flags&metaFull != 0 {
+			m.Agg.Count = fullBlockPoints
+		} else {
+			c := d.uvarint()
+			if c == 0 || c > ix.maxPoints {
+				return k, dst, fmt.Errorf("key %d block %d: count got %d; want 1..%d", ki, bi, c, ix.maxPoints)
+			}
+			m.Agg.Count = uint32(c)
+		}
+		size := d.uvarint()
+		if size < minBlockSize || size > uint64(ix.blocksEnd-st.offset) {
+			return k, dst, fmt.Errorf("key %d block %d: size got %d; want %d..%d", ki, bi, size, minBlockSize, ix.blocksEnd-st.offset)
+		}
+		m.Offset, m.Size = st.offset, uint32(size)
+		st.offset += int64(size)
+		if bi == 0 {
+			m.MinTime = int64(uint64(st.prevKeyMin) + uint64(d.varint()))
+			st.prevKeyMin = m.MinTime
+		} else {
+			gap := d.decUvarint()
+			m.MinTime = int64(uint64(st.prevMax) + gap)
+			if gap == 0 || m.MinTime < st.prevMax {
+				return k, dst, fmt.Errorf("key %d block %d: time gap %d after %d", ki, bi, gap, st.prevMax)
+			}
+		}
+		dur := st.prevDur
+		if flags&metaSameDur == 0 {
+			dur = d.decUvarint()
+		}
+		m.MaxTime = int64(uint64(m.MinTime) + dur)
+		if m.MaxTime < m.MinTime {
+			return k, dst, fmt.Errorf("key %d block %d: duration %d overflows", ki, bi, dur)
+		}
+		m.MinVersion, m.MaxVersion = st.minVersion, st.maxVersion
+		if flags&metaSameVersions == 0 {
+			m.MinVersion = st.minVersion + uint64(d.varint())
+			m.MaxVersion = m.MinVersion + d.uvarint()
+		}
+		m.MinSeq, m.MaxSeq = st.minSeq, st.maxSeq
+		if flags&metaSameSeqs == 0 {
+			m.MinSeq = st.minSeq + uint64(d.varint())
+			m.MaxSeq = m.MinSeq + d.uvarint()
+		}
+		if flags&metaSumOverflow != 0 && class != storage.ClassInt {
+			return k, dst, fmt.Errorf("key %d block %d: sum overflow flag on class %d", ki, bi, class)
+		}
+		if err := decodeAgg(d, &m.Agg, class, &prevIntMin); err != nil {
+			return k, dst, fmt.Errorf("key %d block %d: %w", ki, bi, err)
+		}
+		m.Agg.SumOverflow = flags&metaSumOverflow != 0
+		m.timesImplied = flags&metaTimesImplied != 0
+		m.hourSums = flags&metaHourSums != 0
 		if d.err != nil {
-			return nil, d.err
+			return k, dst, fmt.Errorf("key %d block %d: %w", ki, bi, d.err)
 		}
-		if series < prevSeries {
-			return nil, fmt.Errorf("key %d: series delta %d overflows", ki, delta)
+		if err := checkMeta(&m); err != nil {
+			return k, dst, fmt.Errorf("key %d block %d: %w", ki, bi, err)
 		}
-		if fi >= nfields {
-			return nil, fmt.Errorf("key %d: field index got %d; want < %d", ki, fi, nfields)
-		}
-		if !typ.Valid() {
-			return nil, fmt.Errorf("key %d: invalid field type %#x", ki, uint8(typ))
-		}
-		if nblocks == 0 || nblocks > uint64(d.remaining()/minMetaSize) {
-			return nil, fmt.Errorf("key %d: block count got %d; want 1..%d", ki, nblocks, d.remaining()/minMetaSize)
-		}
-		k := Key{Series: storage.SeriesID(series), Field: fields[fi], Type: typ}
-		if ki > 0 && CompareKeys(entries[ki-1].Key, k) >= 0 {
-			return nil, fmt.Errorf("key %d: %v not after %v", ki, k, entries[ki-1].Key)
-		}
-		entries[ki].Key = k
-		starts[ki] = len(metas)
-		class := typ.Class()
-		var prevIntMin int64
-		for bi := uint64(0); bi < nblocks; bi++ {
-			var m BlockMeta
-			flags := d.byte()
-			if flags&^metaKnownFlags != 0 {
-				return nil, fmt.Errorf("key %d block %d: meta flags %#02x: unknown bits", ki, bi, flags)
-			}
-			if flags&metaFull != 0 {
-				m.Agg.Count = fullBlockPoints
-			} else {
-				c := d.uvarint()
-				if c == 0 || c > maxPoints {
-					return nil, fmt.Errorf("key %d block %d: count got %d; want 1..%d", ki, bi, c, maxPoints)
-				}
-				m.Agg.Count = uint32(c)
-			}
-			size := d.uvarint()
-			if size < minBlockSize || size > uint64(blocksEnd-offset) {
-				return nil, fmt.Errorf("key %d block %d: size got %d; want %d..%d", ki, bi, size, minBlockSize, blocksEnd-offset)
-			}
-			m.Offset, m.Size = offset, uint32(size)
-			offset += int64(size)
-			if bi == 0 {
-				m.MinTime = int64(uint64(prevKeyMin) + uint64(d.varint()))
-				prevKeyMin = m.MinTime
-			} else {
-				gap := d.decUvarint()
-				m.MinTime = int64(uint64(prev.MaxTime) + gap)
-				if gap == 0 || m.MinTime < prev.MaxTime {
-					return nil, fmt.Errorf("key %d block %d: time gap %d after %d", ki, bi, gap, prev.MaxTime)
-				}
-			}
-			dur := uint64(prev.MaxTime) - uint64(prev.MinTime)
-			if flags&metaSameDur == 0 {
-				dur = d.decUvarint()
-			}
-			m.MaxTime = int64(uint64(m.MinTime) + dur)
-			if m.MaxTime < m.MinTime {
-				return nil, fmt.Errorf("key %d block %d: duration %d overflows", ki, bi, dur)
-			}
-			m.MinVersion, m.MaxVersion = prev.MinVersion, prev.MaxVersion
-			if flags&metaSameVersions == 0 {
-				m.MinVersion = prev.MinVersion + uint64(d.varint())
-				m.MaxVersion = m.MinVersion + d.uvarint()
-			}
-			m.MinSeq, m.MaxSeq = prev.MinSeq, prev.MaxSeq
-			if flags&metaSameSeqs == 0 {
-				m.MinSeq = prev.MinSeq + uint64(d.varint())
-				m.MaxSeq = m.MinSeq + d.uvarint()
-			}
-			if flags&metaSumOverflow != 0 && class != storage.ClassInt {
-				return nil, fmt.Errorf("key %d block %d: sum overflow flag on class %d", ki, bi, class)
-			}
-			if err := decodeAgg(d, &m.Agg, class, &prevIntMin); err != nil {
-				return nil, fmt.Errorf("key %d block %d: %w", ki, bi, err)
-			}
-			m.Agg.SumOverflow = flags&metaSumOverflow != 0
-			m.timesImplied = flags&metaTimesImplied != 0
-			m.hourSums = flags&metaHourSums != 0
-			if d.err != nil {
-				return nil, fmt.Errorf("key %d block %d: %w", ki, bi, d.err)
-			}
-			if err := checkMeta(&m); err != nil {
-				return nil, fmt.Errorf("key %d block %d: %w", ki, bi, err)
-			}
-			metas = append(metas, m)
-			prev = m
-		}
-		prevSeries = series
+		dst = append(dst, m)
+		st.prevMax, st.prevDur = m.MaxTime, dur
+		st.minVersion, st.maxVersion, st.minSeq, st.maxSeq = m.MinVersion, m.MaxVersion, m.MinSeq, m.MaxSeq
 	}
-	starts[nkeys] = len(metas)
-	if offset != blocksEnd {
-		return nil, fmt.Errorf("index blocks end at %d; want %d", offset, blocksEnd)
+	st.prevSeries = series
+	return k, dst, nil
+}
+
+// appendSeries decodes the keys of series i, appending the entries to dst and their block metas
+// to blocks (the entries' Blocks point into the returned blocks).
+func (ix *fileIndex) appendSeries(i int, dst []Entry, blocks []BlockMeta) ([]Entry, []BlockMeta, error) {
+	s := &ix.series[i]
+	st := s.st
+	d := decoder{b: ix.raw, pos: s.pos}
+	first := len(dst)
+	starts := make([]int, 0, 16)
+	for ki := 0; ki < s.nkeys; ki++ {
+		starts = append(starts, len(blocks))
+		k, b, err := st.decodeKey(&d, ix, ki, blocks)
+		if err != nil {
+			return dst, blocks, err
+		}
+		blocks = b
+		dst = append(dst, Entry{Key: k})
 	}
-	for i := range entries {
-		entries[i].Blocks = metas[starts[i]:starts[i+1]:starts[i+1]]
+	starts = append(starts, len(blocks))
+	for j := first; j < len(dst); j++ {
+		lo, hi := starts[j-first], starts[j-first+1]
+		dst[j].Blocks = blocks[lo:hi:hi]
 	}
-	return entries, nil
+	return dst, blocks, nil
+}
+
+// findSeries returns the position of series s in ix.series.
+func (ix *fileIndex) findSeries(s storage.SeriesID) (int, bool) {
+	i := sort.Search(len(ix.series), func(i int) bool { return ix.series[i].id >= s })
+	return i, i < len(ix.series) && ix.series[i].id == s
 }
 
 func decodeAgg(d *decoder, a *Agg, class storage.Class, prevIntMin *int64) error {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"sync"
 
 	"github.com/bits-and-blooms/bloom/v3"
@@ -21,7 +20,7 @@ type Reader struct {
 	path      string
 	f         readerAtCloser
 	info      Info
-	entries   []Entry
+	ix        *fileIndex
 	bloom     *bloom.BloomFilter
 	blocksEnd int64 // = index offset
 	indexLen  int64 // of the index section, CRC included
@@ -109,7 +108,8 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 		return nil, corrupt(path, bloomOff, fmt.Errorf("bloom: %w", err))
 	}
 	payload := idx[:len(idx)-crcSize]
-	entries, pos, err := decodeIndex(payload, indexOff, blockLimit(version))
+	info := Info{Path: path, Size: size}
+	ix, pos, err := decodeIndex(payload, indexOff, blockLimit(version), info.addBlock)
 	var table *versionTable
 	if err == nil && version >= FormatV3 {
 		d := decoder{b: payload, pos: pos}
@@ -118,7 +118,7 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 		pos, table = d.pos, &t
 	}
 	if err == nil {
-		pos, err = checkSeriesKeys(payload, pos, version, entries)
+		pos, err = checkSeriesKeys(payload, pos, version, ix.series)
 	}
 	if err != nil {
 		return nil, corrupt(path, indexOff+int64(pos), fmt.Errorf("index: %w", err))
@@ -127,17 +127,10 @@ func openReaderAt(path string, f readerAtCloser, size int64) (*Reader, error) {
 	if err != nil {
 		return nil, corrupt(path, bloomOff, err)
 	}
-	r := &Reader{path: path, f: f, entries: entries, bloom: bf, blocksEnd: indexOff, version: version,
+	r := &Reader{path: path, f: f, ix: ix, bloom: bf, blocksEnd: indexOff, version: version,
 		indexLen: int64(ft.indexLen), keysPos: pos, table: table}
-	r.info = Info{Path: path, Size: size, Keys: int64(len(entries))}
-	for i := range entries {
-		if i == 0 || entries[i].Key.Series != entries[i-1].Key.Series {
-			r.info.Series++
-		}
-		for j := range entries[i].Blocks {
-			r.info.addBlock(&entries[i].Blocks[j])
-		}
-	}
+	info.Keys, info.Series = int64(ix.nkeys), len(ix.series)
+	r.info = info
 	return r, nil
 }
 
@@ -172,24 +165,43 @@ func (r *Reader) MayContain(s storage.SeriesID) bool {
 	return r.bloom.Test(b[:])
 }
 
-// Entries returns every key with its blocks, sorted by CompareKeys. The slice is shared: do not modify.
-func (r *Reader) Entries() []Entry { return r.entries }
-
-// SeriesEntries returns the entries of series s (sorted by field, type); shared, do not modify.
-func (r *Reader) SeriesEntries(s storage.SeriesID) []Entry {
-	i := sort.Search(len(r.entries), func(i int) bool { return r.entries[i].Key.Series >= s })
-	j := i
-	for j < len(r.entries) && r.entries[j].Key.Series == s {
-		j++
+// Entries decodes every key with its blocks, sorted by CompareKeys (a new slice each call: the
+// reader keeps its index encoded).
+func (r *Reader) Entries() []Entry {
+	blocks := make([]BlockMeta, 0, r.info.Blocks)
+	entries := make([]Entry, 0, r.ix.nkeys)
+	for i := range r.ix.series {
+		var err error
+		if entries, blocks, err = r.ix.appendSeries(i, entries, blocks); err != nil {
+			return entries // unreachable: Open decoded the same bytes
+		}
 	}
-	return r.entries[i:j:j]
+	return entries
+}
+
+// SeriesEntries decodes the entries of series s (sorted by field, type) into a new slice.
+func (r *Reader) SeriesEntries(s storage.SeriesID) []Entry {
+	es, _ := r.AppendSeriesEntries(nil, nil, s)
+	return es
+}
+
+// AppendSeriesEntries decodes the entries of series s (sorted by field, type), appending them to
+// dst and their block metas to blocks, which callers reuse between series.
+func (r *Reader) AppendSeriesEntries(dst []Entry, blocks []BlockMeta, s storage.SeriesID) ([]Entry, []BlockMeta) {
+	i, ok := r.ix.findSeries(s)
+	if !ok {
+		return dst, blocks
+	}
+	dst, blocks, _ = r.ix.appendSeries(i, dst, blocks) // an error is unreachable: Open decoded the same bytes
+	return dst, blocks
 }
 
 // Find returns the entry of key k.
 func (r *Reader) Find(k Key) (Entry, bool) {
-	i := sort.Search(len(r.entries), func(i int) bool { return CompareKeys(r.entries[i].Key, k) >= 0 })
-	if i < len(r.entries) && CompareKeys(r.entries[i].Key, k) == 0 {
-		return r.entries[i], true
+	for _, e := range r.SeriesEntries(k.Series) {
+		if CompareKeys(e.Key, k) == 0 {
+			return e, true
+		}
 	}
 	return Entry{}, false
 }
@@ -295,7 +307,7 @@ func (r *Reader) ReadRawBlock(m BlockMeta) ([]byte, error) {
 // ranges, pre-aggregates) agrees with the index.
 func (r *Reader) Verify() error {
 	var b Block
-	for _, e := range r.entries {
+	for _, e := range r.Entries() {
 		for bi, m := range e.Blocks {
 			if err := r.ReadBlock(m, e.Key.Type, &b); err != nil {
 				return err

@@ -46,7 +46,7 @@ func appendSeriesKeys(dst []byte, series []storage.SeriesID, keyOf func(storage.
 // checkSeriesKeys checks what follows the key entries of an index payload at pos: nothing in
 // version 1, a well-formed series-key table naming only the file's series in version 2. It
 // returns pos (where the table starts), or where checking failed.
-func checkSeriesKeys(payload []byte, pos int, version byte, entries []Entry) (int, error) {
+func checkSeriesKeys(payload []byte, pos int, version byte, series []seriesStart) (int, error) {
 	if version == FormatV1 {
 		if pos != len(payload) {
 			return pos, fmt.Errorf("%d trailing bytes", len(payload)-pos)
@@ -54,16 +54,16 @@ func checkSeriesKeys(payload []byte, pos int, version byte, entries []Entry) (in
 		return pos, nil
 	}
 	d := decoder{b: payload, pos: pos}
-	err := walkSeriesKeys(&d, entries, nil)
+	err := walkSeriesKeys(&d, series, nil)
 	if err != nil {
 		return d.pos, err
 	}
 	return pos, nil
 }
 
-// walkSeriesKeys decodes the table at d, checking it against entries, and calls fn (if not nil)
-// for each series; key is only valid during the call.
-func walkSeriesKeys(d *decoder, entries []Entry, fn func(id storage.SeriesID, key []byte) error) error {
+// walkSeriesKeys decodes the table at d, checking it against the file's series, and calls fn (if
+// not nil) for each series; key is only valid during the call.
+func walkSeriesKeys(d *decoder, series []seriesStart, fn func(id storage.SeriesID, key []byte) error) error {
 	n := d.uvarint()
 	if d.err != nil {
 		return d.err
@@ -90,10 +90,10 @@ func walkSeriesKeys(d *decoder, entries []Entry, fn func(id storage.SeriesID, ke
 		if d.err != nil {
 			return d.err
 		}
-		for ei < len(entries) && uint64(entries[ei].Key.Series) < id {
+		for ei < len(series) && uint64(series[ei].id) < id {
 			ei++
 		}
-		if ei == len(entries) || uint64(entries[ei].Key.Series) != id {
+		if ei == len(series) || uint64(series[ei].id) != id {
 			return fmt.Errorf("series key %d: series %#016x has no column in the file", i, id)
 		}
 		if fn != nil {
@@ -128,7 +128,7 @@ func (r *Reader) SeriesKeys(fn func(id storage.SeriesID, key []byte) error) erro
 	}
 	d := decoder{b: sec[:len(sec)-crcSize], pos: r.keysPos}
 	var cbErr error
-	err := walkSeriesKeys(&d, r.entries, func(id storage.SeriesID, key []byte) error {
+	err := walkSeriesKeys(&d, r.ix.series, func(id storage.SeriesID, key []byte) error {
 		if cbErr = fn(id, key); cbErr != nil {
 			return cbErr
 		}

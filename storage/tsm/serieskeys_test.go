@@ -70,7 +70,7 @@ func TestSeriesKeysWriterRefusesBadKeys(t *testing.T) {
 
 // TestSeriesKeysTableChecks feeds hand-made tables to the open-time check.
 func TestSeriesKeysTableChecks(t *testing.T) {
-	entries := []Entry{{Key: Key{Series: 3}}, {Key: Key{Series: 3, Field: "b"}}, {Key: Key{Series: 9}}}
+	entries := []seriesStart{{id: 3, nkeys: 2}, {id: 9, nkeys: 1}}
 	cases := []struct {
 		name  string
 		table []byte

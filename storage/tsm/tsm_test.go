@@ -669,3 +669,55 @@ func TestReadBlockValuesSkipsVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestLazyIndex: the reader keeps its index encoded and decodes a series at a time; every way of
+// reading the entries gives the same keys and metas as the file's columns, and the columns written.
+func TestLazyIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	var cols []column
+	for s := 1; s <= 40; s++ {
+		for _, f := range []string{"a", "b", "c"} {
+			if rng.IntN(4) == 0 {
+				continue // series with different field sets
+			}
+			cols = append(cols, genColumn(rng, Key{Series: storage.SeriesID(s * 7), Field: f, Type: storage.TypeInt64}, 1+rng.IntN(3*BlockPoints)))
+		}
+	}
+	sortColumns(cols)
+	path, _ := writeColumns(t, rng, t.TempDir(), cols)
+	r, err := Open(path)
+	require.NoError(t, err)
+	defer r.Close()
+	all := r.Entries()
+	require.Len(t, all, len(cols))
+	var es []Entry
+	var blocks []BlockMeta
+	for i, c := range cols {
+		require.Equal(t, c.key, all[i].Key)
+		n := 0
+		for _, m := range all[i].Blocks {
+			n += int(m.Agg.Count)
+		}
+		require.Equal(t, len(c.times), n, "%v", c.key)
+		if i > 0 && cols[i-1].key.Series == c.key.Series {
+			continue
+		}
+		series := r.SeriesEntries(c.key.Series)
+		es, blocks = r.AppendSeriesEntries(es[:0], blocks[:0], c.key.Series)
+		var want []Entry
+		for _, e := range all {
+			if e.Key.Series == c.key.Series {
+				want = append(want, e)
+			}
+		}
+		require.Equal(t, want, series)
+		require.Equal(t, want, es)
+		e, ok := r.Find(c.key)
+		require.True(t, ok)
+		require.Equal(t, all[i], e)
+	}
+	require.Empty(t, r.SeriesEntries(1), "a series the file lacks")
+	_, ok := r.Find(Key{Series: 7, Field: "zz", Type: storage.TypeInt64})
+	require.False(t, ok)
+	require.Equal(t, int64(len(cols)), r.Info().Keys)
+}

@@ -111,6 +111,7 @@ type Info struct {
 	MinTime, MaxTime int64 // 0, 0 for a file without keys
 	MinSeq, MaxSeq   uint64
 	Keys, Points     int64
+	Blocks           int64
 	Series           int
 }
 
@@ -124,4 +125,5 @@ func (i *Info) addBlock(m *BlockMeta) {
 		i.MaxSeq = max(i.MaxSeq, m.MaxSeq)
 	}
 	i.Points += int64(m.Agg.Count)
+	i.Blocks++
 }

@@ -34,7 +34,7 @@ func (u *Usage) Add(o Usage) {
 func (r *Reader) Usage() (Usage, error) {
 	var u Usage
 	var blocks int64
-	for _, e := range r.entries {
+	for _, e := range r.Entries() {
 		for _, m := range e.Blocks {
 			raw, err := r.ReadRawBlock(m)
 			if err != nil {
