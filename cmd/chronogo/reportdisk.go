@@ -118,7 +118,7 @@ func reportDisk(w io.Writer, dir string) error {
 			for _, p := range []struct {
 				name string
 				b    int64
-			}{{"  values", r.tsm.Values}, {"  timestamps", r.tsm.Times}, {"  versions and seqs", r.tsm.Versions},
+			}{{"  values", r.tsm.Values}, {"  timestamps", r.tsm.Times}, {"  versions and seqs", r.tsm.Versions}, {"  hour sums", r.tsm.HourSums},
 				{"  block headers, CRCs", r.tsm.BlockOverhead}, {"  index, bloom, footer", r.tsm.Index}} {
 				fmt.Fprintf(w, "%-22s %7s %14d %9s\n", p.name, "", p.b, per(p.b))
 			}

@@ -182,13 +182,13 @@ type seriesStart struct {
 
 // metaState is the delta state of the block-meta decoder between keys (FORMAT.md "Block meta").
 type metaState struct {
-	prevSeries               uint64
-	prevKeyMin               int64
-	prevMax                  int64  // the previous block's MaxTime (file order)
-	prevDur                  uint64 // and its MaxTime - MinTime
-	minVersion, maxVersion   uint64
-	minSeq, maxSeq           uint64
-	offset                   int64 // of the next block
+	prevSeries             uint64
+	prevKeyMin             int64
+	prevMax                int64  // the previous block's MaxTime (file order)
+	prevDur                uint64 // and its MaxTime - MinTime
+	minVersion, maxVersion uint64
+	minSeq, maxSeq         uint64
+	offset                 int64 // of the next block
 }
 
 func decodeIndexFrom(d *decoder, blocksEnd int64, maxPoints uint64, onBlock func(*BlockMeta)) (*fileIndex, error) {

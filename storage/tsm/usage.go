@@ -12,12 +12,15 @@ type Usage struct {
 	Times          int64 // timestamp columns (absent when implied)
 	Versions       int64 // version ids, or version and seq columns, with their length prefixes
 	Values         int64 // value columns
+	HourSums       int64 // hour-sums sections with their length prefixes (format 5)
 	BlockOverhead  int64 // flags bytes, CRCs and the length prefixes of time columns
 	Index          int64 // header, index (with the version and series-key tables), bloom filter, footer
 }
 
 // Total is the file's size.
-func (u Usage) Total() int64 { return u.Times + u.Versions + u.Values + u.BlockOverhead + u.Index }
+func (u Usage) Total() int64 {
+	return u.Times + u.Versions + u.Values + u.HourSums + u.BlockOverhead + u.Index
+}
 
 // Add sums usages.
 func (u *Usage) Add(o Usage) {
@@ -26,6 +29,7 @@ func (u *Usage) Add(o Usage) {
 	u.Times += o.Times
 	u.Versions += o.Versions
 	u.Values += o.Values
+	u.HourSums += o.HourSums
 	u.BlockOverhead += o.BlockOverhead
 	u.Index += o.Index
 }
@@ -72,6 +76,13 @@ func splitBlock(u *Usage, raw []byte) error {
 		}
 		u.BlockOverhead += int64(h)
 		u.Times += int64(b)
+	}
+	if flags&blockHourSums != 0 {
+		h, b, err := section()
+		if err != nil {
+			return err
+		}
+		u.HourSums += int64(h + b)
 	}
 	var versionSections []byte
 	switch {
