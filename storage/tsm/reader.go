@@ -196,6 +196,16 @@ func (r *Reader) AppendSeriesEntries(dst []Entry, blocks []BlockMeta, s storage.
 	return dst, blocks
 }
 
+// SeriesCount is the number of series the file holds columns of.
+func (r *Reader) SeriesCount() int { return len(r.ix.series) }
+
+// AppendSeriesAt is AppendSeriesEntries for the i-th series of the file (0 <= i < SeriesCount, in
+// SeriesID order): walking i from 0 visits every entry in key order, a series at a time.
+func (r *Reader) AppendSeriesAt(i int, dst []Entry, blocks []BlockMeta) ([]Entry, []BlockMeta) {
+	dst, blocks, _ = r.ix.appendSeries(i, dst, blocks) // an error is unreachable: Open decoded the same bytes
+	return dst, blocks
+}
+
 // Find returns the entry of key k.
 func (r *Reader) Find(k Key) (Entry, bool) {
 	for _, e := range r.SeriesEntries(k.Series) {
