@@ -176,6 +176,7 @@ type fileIndex struct {
 type seriesStart struct {
 	id    storage.SeriesID
 	pos   int // in raw
+	first int // the index of its first key in the file
 	nkeys int
 	st    metaState // before its first key
 }
@@ -228,7 +229,7 @@ func decodeIndexFrom(d *decoder, blocksEnd int64, maxPoints uint64, onBlock func
 			return nil, fmt.Errorf("key %d: %v not after %v", ki, k, prevKey)
 		}
 		if ki == 0 || k.Series != prevKey.Series {
-			ix.series = append(ix.series, seriesStart{id: k.Series, pos: pos - start, st: before})
+			ix.series = append(ix.series, seriesStart{id: k.Series, pos: pos - start, first: ki, st: before})
 		}
 		ix.series[len(ix.series)-1].nkeys++
 		if onBlock != nil {

@@ -673,14 +673,20 @@ func TestReadBlockValuesSkipsVersions(t *testing.T) {
 // TestLazyIndex: the reader keeps its index encoded and decodes a series at a time; every way of
 // reading the entries gives the same keys and metas as the file's columns, and the columns written.
 func TestLazyIndex(t *testing.T) {
-	rng := rand.New(rand.NewPCG(21, 22))
+	for _, maxPoints := range []int{300, 3 * BlockPoints} {
+		t.Run(fmt.Sprint(maxPoints), func(t *testing.T) { testLazyIndex(t, maxPoints) })
+	}
+}
+
+func testLazyIndex(t *testing.T, maxPoints int) {
+	rng := rand.New(rand.NewPCG(21, uint64(maxPoints)))
 	var cols []column
 	for s := 1; s <= 40; s++ {
 		for _, f := range []string{"a", "b", "c"} {
 			if rng.IntN(4) == 0 {
 				continue // series with different field sets
 			}
-			cols = append(cols, genColumn(rng, Key{Series: storage.SeriesID(s * 7), Field: f, Type: storage.TypeInt64}, 1+rng.IntN(3*BlockPoints)))
+			cols = append(cols, genColumn(rng, Key{Series: storage.SeriesID(s * 7), Field: f, Type: storage.TypeInt64}, 1+rng.IntN(maxPoints)))
 		}
 	}
 	sortColumns(cols)
@@ -688,6 +694,8 @@ func TestLazyIndex(t *testing.T) {
 	r, err := Open(path)
 	require.NoError(t, err)
 	defer r.Close()
+	// small blocks: the index stays encoded; large ones: decoded at Open
+	require.Equal(t, maxPoints > BlockPoints, r.entries != nil, "%d points per block", r.Info().Points/r.Info().Blocks)
 	all := r.Entries()
 	require.Len(t, all, len(cols))
 	var es []Entry
