@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -129,7 +130,8 @@ func runQueries(ctx context.Context, uri, dbName, coll, file, only string, runs 
 		if r.Check != "" {
 			check = "WRONG RESULT: " + r.Check
 		}
-		fmt.Printf("%s %-52s median %10.2f ms of %d runs, %d rows, %s\n", q.name, q.title, r.MedianMS, runs, r.Rows, check)
+		fmt.Printf("%s %-52s median %10.2f ms of %d runs (min %.2f, max %.2f), %d rows, %s\n", q.name, q.title, r.MedianMS, runs,
+			slices.Min(r.RunsMS), slices.Max(r.RunsMS), r.Rows, check)
 		out.Queries = append(out.Queries, r)
 	}
 	return writeResults(jsonOut, out)
