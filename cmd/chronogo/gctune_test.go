@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestIdleRelease: memory is released once per idle period, after idleAfter of quiet ticks, and a
-// busy tick starts a new period.
+// TestIdleRelease: memory is released once per idle period, after idleAfter of quiet ticks, when
+// enough of it is free; a busy tick starts a new period.
 func TestIdleRelease(t *testing.T) {
 	const tick = 250 * time.Millisecond
 	quietTicks := int(idleAfter / tick)
@@ -24,10 +24,16 @@ func TestIdleRelease(t *testing.T) {
 		seq = append(seq, 0)
 	}
 	for i, a := range seq {
-		if r.tick(a, tick) {
+		if r.tick(a, idleFreeBytes, tick) {
 			got = append(got, i)
 		}
 	}
+	// a heap with little free memory is kept warm
+	var warm idleRelease
+	for range 3 * quietTicks {
+		require.False(t, warm.tick(0, idleFreeBytes-1, tick))
+	}
+	require.True(t, warm.tick(0, idleFreeBytes, tick), "released once enough is free")
 	// the first quiet tick is index 2; the release comes on the quietTicks-th of them; after the
 	// busy tick at 2+2*quietTicks, again on the quietTicks-th quiet tick
 	require.Equal(t, []int{2 + quietTicks - 1, 2 + 2*quietTicks + quietTicks}, got)
