@@ -198,16 +198,18 @@ func BenchmarkAggregate(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
 		window int64
+		sums   bool // SumsOnly: $avg/$sum/$count, hour sums usable
 	}{
-		{"window=24h", 24 * 3600e9},
-		{"window=1h", 3600e9},
+		{"window=24h", 24 * 3600e9, false},
+		{"window=1h", 3600e9, false},
+		{"window=1h/sums-only", 3600e9, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var n int64
 			var st AggStats
 			for i := 0; i < b.N; i++ {
 				s := v.Snapshot()
-				q := AggQuery{ScanQuery: ScanQuery{Table: "cpu", MinTime: minTime, MaxTime: maxTime}, Window: bc.window}
+				q := AggQuery{ScanQuery: ScanQuery{Table: "cpu", MinTime: minTime, MaxTime: maxTime}, Window: bc.window, SumsOnly: bc.sums}
 				got, err := s.Aggregate(q, func(r *AggResult) error { return nil })
 				if err != nil {
 					b.Fatal(err)
@@ -217,7 +219,9 @@ func BenchmarkAggregate(b *testing.B) {
 				st = got
 			}
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "values/s")
-			b.ReportMetric(float64(st.BlocksFromAgg)/float64(st.BlocksFromAgg+st.BlocksDecoded), "preagg-fraction")
+			all := float64(st.BlocksFromAgg + st.BlocksDecoded + st.BlocksFromSums)
+			b.ReportMetric(float64(st.BlocksFromAgg)/all, "preagg-fraction")
+			b.ReportMetric(float64(st.BlocksFromSums)/all, "hoursums-fraction")
 		})
 	}
 }
