@@ -577,20 +577,30 @@ func addFloat(r *AggResult, sum, lo, hi float64, first bool) {
 	}
 }
 
-// resultChunks holds a worker's results in fixed-size chunks from a pool: appending never copies
-// (a chunk of series can hold thousands of results), and consumed chunks are reused.
+// resultChunks holds a worker's results in fixed-size chunks from a free list: appending never
+// copies (a chunk of series can hold thousands of results), and consumed chunks are reused (a
+// sync.Pool is emptied by every collection, which a big aggregate triggers itself).
 type resultChunks struct {
 	chunks []*[resultChunk]AggResult
 	n      int
 }
 
-const resultChunk = 256
+const (
+	resultChunk     = 256
+	freeChunksLimit = 64 // kept for reuse: 64 × 256 results, about 3 MiB
+)
 
-var resultPool = sync.Pool{New: func() any { return new([resultChunk]AggResult) }}
+var freeChunks = make(chan *[resultChunk]AggResult, freeChunksLimit)
 
 func (c *resultChunks) add(r *AggResult) {
 	if c.n%resultChunk == 0 {
-		c.chunks = append(c.chunks, resultPool.Get().(*[resultChunk]AggResult))
+		var ch *[resultChunk]AggResult
+		select {
+		case ch = <-freeChunks:
+		default:
+			ch = new([resultChunk]AggResult)
+		}
+		c.chunks = append(c.chunks, ch)
 	}
 	c.chunks[c.n/resultChunk][c.n%resultChunk] = *r
 	c.n++
@@ -611,7 +621,10 @@ func (c *resultChunks) release() {
 		for j := range min(resultChunk, c.n-i*resultChunk) {
 			ch[j].FirstBytes, ch[j].LastBytes = nil, nil
 		}
-		resultPool.Put(ch)
+		select {
+		case freeChunks <- ch:
+		default:
+		}
 	}
 	c.chunks, c.n = nil, 0
 }
