@@ -28,6 +28,7 @@ func (m *manager) sweepUnsettled(ctx actor.Context) {
 		return
 	}
 	sys, self, root, log := ctx.ActorSystem(), ctx.Self(), m.cfg.Root, m.log
+	compactionOpts := m.cfg.Engine.Compaction
 	stop := make(chan struct{})
 	m.sweepStop = stop
 	go func() {
@@ -44,7 +45,7 @@ func (m *manager) sweepUnsettled(ctx actor.Context) {
 			return
 		}
 		for _, p := range paths {
-			unsettled, err := engine.Unsettled(p.Dir)
+			unsettled, err := engine.Unsettled(p.Dir, compactionOpts)
 			if err != nil {
 				log.WithError(err).WithField("vnode_dir", p.Dir).Warn("start-up sweep")
 				continue

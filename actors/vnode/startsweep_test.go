@@ -12,6 +12,7 @@ import (
 
 	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/actors/actorstest"
+	"github.com/chronogo/chronogo/storage/compaction"
 	"github.com/chronogo/chronogo/storage/engine"
 	"github.com/chronogo/chronogo/storage/layout"
 )
@@ -50,7 +51,7 @@ func TestStartSweepSettlesVnodesLeftUnsettled(t *testing.T) {
 		want[point{host, int64(i / 3)}] = float64(i)
 	}
 	stop()
-	unsettled, err := engine.Unsettled(dir)
+	unsettled, err := engine.Unsettled(dir, compaction.Options{})
 	require.NoError(t, err)
 	require.True(t, unsettled, "the WAL holds the writes")
 
@@ -58,7 +59,7 @@ func TestStartSweepSettlesVnodesLeftUnsettled(t *testing.T) {
 	sys, mgr, stop = start(200 * time.Millisecond)
 	require.Eventually(t, func() bool { return running(sys, mgr) == 1 }, 5*time.Second, 20*time.Millisecond, "the sweep opened the vnode")
 	require.Eventually(t, func() bool {
-		u, err := engine.Unsettled(dir)
+		u, err := engine.Unsettled(dir, compaction.Options{})
 		require.NoError(t, err)
 		return !u && stats(t, sys, mgr, testSpec.VnodeID).GetFiles() == 1
 	}, 10*time.Second, 50*time.Millisecond, "the vnode settled without a request")

@@ -78,6 +78,31 @@ func Open(path string, log logrus.FieldLogger) (*File, *State, error) {
 	return f, st.Clone(), nil
 }
 
+// ReadState folds the summary at path into a State without opening it for appending or changing
+// it (a torn last record is left as it is and ignored, as Open would truncate it); a summary that
+// does not exist is an empty vnode's state. Other damage is a *storage.CorruptionError.
+func ReadState(path string) (*State, error) {
+	st := NewState()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	_, err := recordfile.Scan(path, Magic, func(off int64, payload []byte) error {
+		e, err := UnmarshalVersionEdit(payload)
+		if err == nil {
+			err = st.Apply(e)
+		}
+		if err != nil {
+			return &storage.CorruptionError{Path: path, Offset: off, Err: err}
+		}
+		return nil
+	})
+	var torn *recordfile.TornTailError
+	if err != nil && !errors.As(err, &torn) {
+		return nil, fmt.Errorf("read summary: %w", err)
+	}
+	return st, nil
+}
+
 // Append makes e durable (write + fsync) and folds it into the file's state. If e does not apply
 // to the state, nothing is written. A large summary is rewritten atomically as one snapshot edit;
 // if that rewrite fails, e is nevertheless durable and applied, the error says so, and the file keeps
