@@ -9,7 +9,7 @@
 set -euo pipefail
 
 : "${LP_DATA:?path of the line-protocol file to load through /write}"
-: "${LOADER:?path of peers.sh's loader (built by ../shared/tools/peerbench/peers.sh)}"
+: "${LOADER:?path of the loader that ../shared/tools/peerbench/peers.sh builds}"
 SERVER=${SERVER:-bin/chronogo}
 BENCH=${BENCH:-bin/chronogo-bench}
 D=${SETTLE_DIR:-/tmp/chronogo-bench/settle-data}

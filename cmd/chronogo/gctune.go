@@ -36,12 +36,12 @@ func gcPercentFor(live uint64) int {
 // An idle server gives its free heap back to the system at once: after a load or a big query the
 // runtime's scavenger returns it only slowly (RSS stayed ~80 MiB above the live heap for minutes).
 // Idle means less than idleAllocBytes allocated per gcTuneEvery for idleAfter; the release happens
-// only when at least idleFreeBytes are free and not yet released (a warm heap of small queries is
+// only when at least idleFreeBytes are free and not yet released (the warm heap of small queries is
 // kept: a query on a cold heap pays its page faults, 1 ms → 3 ms for Q1).
 const (
 	idleAllocBytes = 1 << 20
 	idleAfter      = 10 * time.Second
-	idleFreeBytes  = 64 << 20
+	idleFreeBytes  = 16 << 20
 )
 
 // idleRelease decides when to release memory: once per idle period.
