@@ -87,6 +87,7 @@ func (b *Builder) Add(doc bson.Raw) error {
 	}
 	s := &b.batch.Series[si]
 	row := b.arena.AppendRow(s, ts)
+	next := 0 // where the next field's column probably is: documents repeat their field order
 	for rest := body; len(rest) > 1; {
 		e, r, _ := bsoncore.ReadElement(rest)
 		rest = r
@@ -95,7 +96,8 @@ func (b *Builder) Add(doc bson.Raw) error {
 			continue
 		}
 		v := e.Value()
-		col := b.column(s, k, storage.FieldType(v.Type), body)
+		var col *storage.FieldColumn
+		col, next = b.column(s, k, storage.FieldType(v.Type), body, next)
 		if col.LastRow() == int(row) {
 			continue // a repeated field name: the first one wins
 		}
@@ -153,13 +155,21 @@ func (b *Builder) series(metaVal bsoncore.Value, hasMeta bool) (int, error) {
 
 // column finds or adds the column (name, type) of a series; a series that must grow its columns
 // gets room for as many as the document has fields.
-func (b *Builder) column(s *storage.SeriesRows, name []byte, t storage.FieldType, body []byte) *storage.FieldColumn {
-	for i := range s.Fields {
+// column returns the series' column of field name and type t (added if new) and the position
+// after it; the search starts at hint, where the column of the same field of the series' previous
+// document usually is.
+func (b *Builder) column(s *storage.SeriesRows, name []byte, t storage.FieldType, body []byte, hint int) (*storage.FieldColumn, int) {
+	n := len(s.Fields)
+	for j := range n {
+		i := hint + j
+		if i >= n {
+			i -= n
+		}
 		if s.Fields[i].Values.Type == t && s.Fields[i].Name == string(name) {
-			return &s.Fields[i]
+			return &s.Fields[i], i + 1
 		}
 	}
-	return b.arena.AddColumn(s, string(name), t, func() int { return countElements(body) })
+	return b.arena.AddColumn(s, string(name), t, func() int { return countElements(body) }), len(s.Fields)
 }
 
 // countElements is the number of elements of a document body (already validated by Add).
