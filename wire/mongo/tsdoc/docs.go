@@ -45,6 +45,7 @@ type Builder struct {
 	arena    storage.BatchArena
 	tags     []storage.Tag
 	key      []byte
+	memoKey  []byte
 }
 
 // NewBuilder returns a builder for collection c.
@@ -120,21 +121,8 @@ func (b *Builder) series(metaVal bsoncore.Value, hasMeta bool) (int, error) {
 	if si, ok := b.byMeta[metaVal.Type][string(metaVal.Data)]; ok && hasMeta {
 		return si, nil
 	}
-	b.tags = b.tags[:0]
-	if hasMeta {
-		var err error
-		b.tags, err = FlattenMeta(b.tags, b.c.MetaField, bson.RawValue{Type: bson.Type(metaVal.Type), Value: metaVal.Data})
-		if err != nil {
-			return 0, err
-		}
-	}
-	sk := storage.SeriesKey{Table: b.c.Name, Tags: b.tags}
-	if err := sk.Normalize(); err != nil {
+	if err := b.seriesKey(metaVal, hasMeta); err != nil {
 		return 0, err
-	}
-	b.key = sk.Marshal(b.key[:0])
-	if len(b.key) > storage.MaxSeriesKeyLen {
-		return 0, fmt.Errorf("the value of metaField '%s' is too large: %d bytes as a series key; ChronoGo allows at most %d", b.c.MetaField, len(b.key), storage.MaxSeriesKeyLen)
 	}
 	si, ok := b.bySeries[string(b.key)]
 	if !ok {
@@ -155,6 +143,39 @@ func (b *Builder) series(metaVal bsoncore.Value, hasMeta bool) (int, error) {
 
 // column finds or adds the column (name, type) of a series; a series that must grow its columns
 // gets room for as many as the document has fields.
+// seriesKey sets b.key to the encoded series key of a document with meta value metaVal (or none),
+// from the memo when the value was seen before (by any command).
+func (b *Builder) seriesKey(metaVal bsoncore.Value, hasMeta bool) error {
+	b.memoKey = b.memoKey[:0]
+	if hasMeta {
+		b.memoKey = memoKey(b.memoKey, b.c.Name, b.c.MetaField, byte(metaVal.Type), metaVal.Data)
+		if key, ok := seriesKeys.get(b.memoKey); ok {
+			b.key = append(b.key[:0], key...)
+			return nil
+		}
+	}
+	b.tags = b.tags[:0]
+	if hasMeta {
+		var err error
+		b.tags, err = FlattenMeta(b.tags, b.c.MetaField, bson.RawValue{Type: bson.Type(metaVal.Type), Value: metaVal.Data})
+		if err != nil {
+			return err
+		}
+	}
+	sk := storage.SeriesKey{Table: b.c.Name, Tags: b.tags}
+	if err := sk.Normalize(); err != nil {
+		return err
+	}
+	b.key = sk.Marshal(b.key[:0])
+	if len(b.key) > storage.MaxSeriesKeyLen {
+		return fmt.Errorf("the value of metaField '%s' is too large: %d bytes as a series key; ChronoGo allows at most %d", b.c.MetaField, len(b.key), storage.MaxSeriesKeyLen)
+	}
+	if hasMeta {
+		seriesKeys.put(b.memoKey, b.key)
+	}
+	return nil
+}
+
 // column returns the series' column of field name and type t (added if new) and the position
 // after it; the search starts at hint, where the column of the same field of the series' previous
 // document usually is.
