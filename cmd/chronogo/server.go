@@ -89,7 +89,9 @@ func runServer(ctx context.Context, cfg config) error {
 		run = runMetaNode
 	}
 	err = run(sctx, cfg, entry)
-	if err != nil && signalled.Load() && errors.Is(err, context.Canceled) {
+	if err != nil && signalled.Load() {
+		// whatever the signal interrupted (context.Canceled, or a Raft proposal dragonboat gives
+		// up as "request canceled"), the stop was asked for: exit 0, as after a clean stop
 		entry.WithError(err).Info("stopped during start-up")
 		return nil
 	}
