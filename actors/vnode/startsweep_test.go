@@ -26,16 +26,7 @@ func TestStartSweepSettlesVnodesLeftUnsettled(t *testing.T) {
 	root := t.TempDir()
 	dir := layout.VnodeDir(root, testSpec.Tenant, testSpec.DB, testSpec.BucketID, testSpec.ReplicaSetID, testSpec.VnodeID)
 	start := func(settleAfter time.Duration) (*actor.ActorSystem, *actor.PID, func()) {
-		sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return slog.New(slog.NewTextHandler(io.Discard, nil))
-		}))
-		pid, err := sys.Root.SpawnNamed(ManagerProps(Config{Root: root, SettleAfter: settleAfter, Logger: actorstest.QuietLogger()}), actors.ManagerName)
-		require.NoError(t, err)
-		stop := func() {
-			require.NoError(t, sys.Root.StopFuture(pid).Wait())
-			sys.Shutdown()
-		}
-		return sys, pid, stop
+		return startSweepNode(t, root, settleAfter)
 	}
 	running := func(sys *actor.ActorSystem, mgr *actor.PID) int {
 		res, err := sys.Root.RequestFuture(mgr, &ListVnodes{}, timeout).Result()
@@ -83,15 +74,7 @@ func TestStartSweepCorruptVnode(t *testing.T) {
 	root := t.TempDir()
 	dir := layout.VnodeDir(root, testSpec.Tenant, testSpec.DB, testSpec.BucketID, testSpec.ReplicaSetID, testSpec.VnodeID)
 	start := func(settleAfter time.Duration) (*actor.ActorSystem, *actor.PID, func()) {
-		sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return slog.New(slog.NewTextHandler(io.Discard, nil))
-		}))
-		pid, err := sys.Root.SpawnNamed(ManagerProps(Config{Root: root, SettleAfter: settleAfter, Logger: actorstest.QuietLogger()}), actors.ManagerName)
-		require.NoError(t, err)
-		return sys, pid, func() {
-			require.NoError(t, sys.Root.StopFuture(pid).Wait())
-			sys.Shutdown()
-		}
+		return startSweepNode(t, root, settleAfter)
 	}
 	sys, mgr, stop := start(-1)
 	want := map[point]float64{}
@@ -119,4 +102,18 @@ func TestStartSweepCorruptVnode(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, damaged, got, "the damaged summary is kept for inspection")
 	require.Equal(t, want, scanAll(t, sys, mgr, testSpec), "every acknowledged point")
+}
+
+// startSweepNode starts a vnode manager on root with the given settle delay, as a node's start
+// would; the returned func stops it.
+func startSweepNode(t *testing.T, root string, settleAfter time.Duration) (*actor.ActorSystem, *actor.PID, func()) {
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}))
+	pid, err := sys.Root.SpawnNamed(ManagerProps(Config{Root: root, SettleAfter: settleAfter, Logger: actorstest.QuietLogger()}), actors.ManagerName)
+	require.NoError(t, err)
+	return sys, pid, func() {
+		require.NoError(t, sys.Root.StopFuture(pid).Wait())
+		sys.Shutdown()
+	}
 }
