@@ -1,7 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,4 +113,51 @@ func TestMedian(t *testing.T) {
 		require.Equal(t, tc.want, median(tc.xs), "%v", tc.xs)
 		require.Equal(t, in, tc.xs, "median must not reorder its input")
 	}
+}
+
+func TestPrepareDocuments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.lp")
+	var lines []string
+	for i := range 7 {
+		lines = append(lines, fmt.Sprintf("cpu,hostname=host_%d usage_user=%di,usage_idle=%d.5 %d", i%3, i, i, 1451606400000000000+int64(i)*1e10))
+	}
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	batches, err := prepareDocuments(path, 3)
+	require.NoError(t, err)
+	require.Len(t, batches, 3, "7 lines in batches of 3")
+	var got []any
+	for _, b := range batches {
+		require.Equal(t, int64(len(b.docs)), b.lines)
+		require.Equal(t, 2*b.lines, b.values)
+		got = append(got, b.docs...)
+	}
+	require.Len(t, got, 7)
+	for i, d := range got {
+		doc := d.(bson.Raw)
+		require.NoError(t, doc.Validate())
+		_, err := doc.LookupErr("_id")
+		require.Error(t, err, "the driver adds the _id")
+		require.Equal(t, fmt.Sprintf("host_%d", i%3), doc.Lookup("tags", "hostname").StringValue())
+		require.Equal(t, int64(i), doc.Lookup("usage_user").Int64())
+		require.Equal(t, float64(i)+0.5, doc.Lookup("usage_idle").Double())
+	}
+
+	// sendPrepared delivers every batch once and sums lines and values.
+	var mu sync.Mutex
+	seen := map[*any]int{}
+	l, v, err := sendPrepared(context.Background(), batches, 2, func(_ context.Context, docs []any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[&docs[0]]++
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, int64(7), l)
+	require.Equal(t, int64(14), v)
+	require.Len(t, seen, 3)
+	for _, n := range seen {
+		require.Equal(t, 1, n)
+	}
+	_, _, err = sendPrepared(context.Background(), batches, 2, func(context.Context, []any) error { return errors.New("refused") })
+	require.ErrorContains(t, err, "refused")
 }

@@ -19,6 +19,14 @@ func runLoad(ctx context.Context, kind string, f loadFlags, send func(ctx contex
 		return fmt.Errorf("opening data: %w", err)
 	}
 	defer in.Close()
+	return measureLoad(kind, f, info, func() (int64, int64, error) {
+		return pipeline(ctx, in, f.batch, f.workers, send)
+	})
+}
+
+// measureLoad runs load, which returns the lines and values it sent, while measuring the client and
+// the server, then prints and saves the result.
+func measureLoad(kind string, f loadFlags, info dataInfo, load func() (lines, values int64, err error)) error {
 	w, err := watchServer(f.serverPID)
 	if err != nil {
 		return err
@@ -28,7 +36,7 @@ func runLoad(ctx context.Context, kind string, f loadFlags, send func(ctx contex
 		return err
 	}
 	start, cpu0 := time.Now(), selfCPUSeconds()
-	lines, values, err := pipeline(ctx, in, f.batch, f.workers, send)
+	lines, values, err := load()
 	if err != nil {
 		return err
 	}
