@@ -33,6 +33,8 @@ type conn struct {
 	closed bool
 	sasl   *saslState // a login in progress
 	user   *authUser  // the authenticated user (nil: none)
+
+	lastBody int // the size of the last message body received whole (see readGrowing)
 }
 
 // tenant is the tenant the connection acts for: its user's, or the default one.
@@ -102,7 +104,7 @@ func (c *conn) serve() {
 }
 
 // readMessage reads the next message: the first header byte may take IdleTimeout, the rest of
-// the message FrameTimeout from then on; the body's memory grows as its bytes arrive. Before the
+// the message FrameTimeout from then on; the body's memory grows as its bytes arrive (readGrowing). Before the
 // body is read, its length is taken from the server's budget of message memory (MessageMemory;
 // held is what to give back once the message is handled): when the budget is spent the read waits
 // for it, and a connection that cannot get it within FrameTimeout is closed.
@@ -126,10 +128,11 @@ func (c *conn) readMessage(r *bufio.Reader) (h MsgHeader, body []byte, held int6
 		return h, nil, 0, fmt.Errorf("%w for %d bytes within %s (%d bytes are in use by other messages)",
 			errNoMessageMemory, n, c.srv.cfg.FrameTimeout, c.srv.cfg.MessageMemory)
 	}
-	if body, err = readGrowing(r, int(n)); err != nil {
+	if body, err = readGrowing(r, int(n), c.lastBody); err != nil {
 		c.srv.inflight.Release(held)
 		return h, nil, 0, fmt.Errorf("reading %s body of %d bytes: %w", h.OpCode, n, err)
 	}
+	c.lastBody = len(body)
 	return h, body, held, nil
 }
 

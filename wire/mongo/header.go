@@ -88,7 +88,7 @@ func ReadMessage(r io.Reader) (MsgHeader, []byte, error) {
 		return h, nil, err
 	}
 	n := int(h.MessageLength - MsgHeaderLen)
-	body, err := readGrowing(r, n)
+	body, err := readGrowing(r, n, 0)
 	if err != nil {
 		return h, nil, fmt.Errorf("reading %s body of %d bytes: %w", h.OpCode, n, err)
 	}
@@ -98,10 +98,17 @@ func ReadMessage(r io.Reader) (MsgHeader, []byte, error) {
 // firstBodyChunk is how much of a body is reserved before any of it has arrived.
 const firstBodyChunk = 64 << 10
 
+// maxBodyReserve bounds what readGrowing reserves up front for a connection that sent large
+// messages before (see conn.lastBody).
+const maxBodyReserve = 4 << 20
+
 // readGrowing reads exactly n bytes, growing its buffer as they arrive (at most doubling what was
-// received), so a header that announces 48 MB costs 64 KiB until the bytes come.
-func readGrowing(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, 0, min(n, firstBodyChunk))
+// received), so a header that announces 48 MB costs 64 KiB until the bytes come. reserve (at most
+// maxBodyReserve) is what may be reserved before any byte arrived beyond firstBodyChunk: the size
+// of the connection's previous message, so a client that streams messages of one size gets its
+// buffer at once instead of growing (and copying) it.
+func readGrowing(r io.Reader, n, reserve int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, max(firstBodyChunk, min(reserve, maxBodyReserve))))
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, min(n-len(buf), cap(buf)))
