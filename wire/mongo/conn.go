@@ -187,15 +187,18 @@ func (c *conn) handleMessage(h MsgHeader, body []byte) (head, rest []byte, keep 
 
 func (c *conn) handleOpMsg(h MsgHeader, body []byte) (head, reply []byte) {
 	m, err := decodeOpMsg(h, body)
-	var cmd bson.Raw
+	req := &request{conn: c}
 	if err == nil {
-		cmd, err = m.Command()
+		var ok bool
+		if req.doc, req.docs, ok = m.insertDocuments(); !ok {
+			req.doc, err = m.Command()
+		}
 	}
 	if err != nil {
 		c.log.WithError(err).Warn("malformed OP_MSG")
 		reply = errorReply(err)
 	} else {
-		reply = c.srv.dispatch(c.srv.baseCtx, c, "", cmd)
+		reply = c.srv.run(c.srv.baseCtx, req)
 		if m.Flags&FlagMoreToCome != 0 {
 			return nil, nil
 		}

@@ -21,6 +21,9 @@ type request struct {
 	db   string   // from $db (OP_MSG) or the namespace (OP_QUERY)
 	name string   // the command name: the first key
 	doc  bson.Raw // the whole command, document sequences merged in
+	// docs is an insert's "documents" sequence when it was not merged into doc (see
+	// OpMsg.insertDocuments); read it with insertDocs.
+	docs []bson.Raw
 }
 
 // handlerFunc runs a command and returns its reply without "ok" (dispatch adds ok: 1).
@@ -28,7 +31,12 @@ type handlerFunc func(ctx context.Context, s *Server, req *request) (*bsoncore.D
 
 // dispatch runs cmd and returns the reply document; it never panics.
 func (s *Server) dispatch(ctx context.Context, c *conn, db string, cmd bson.Raw) (reply []byte) {
-	req := &request{conn: c, db: db, doc: cmd}
+	return s.run(ctx, &request{conn: c, db: db, doc: cmd})
+}
+
+// run runs the command of req (conn, doc, and db unless doc has $db); it never panics.
+func (s *Server) run(ctx context.Context, req *request) (reply []byte) {
+	c, cmd := req.conn, req.doc
 	if first, err := cmd.IndexErr(0); err == nil {
 		req.name = first.Key()
 	}

@@ -31,12 +31,9 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	if err != nil {
 		return nil, err
 	}
-	vals, ok, err := optArray(req.doc, "insert", "documents")
+	vals, err := req.insertDocs()
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'insert.documents' is missing but a required field")
 	}
 	s.ops.insert.Add(int64(len(vals)))
 	if len(vals) > 100000 {
@@ -62,6 +59,26 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	}
 	ins.flush()
 	return ins.out.reply(func(b *bsoncore.DocumentBuilder) { b.AppendInt32("n", int32(ins.n)) })
+}
+
+// insertDocs returns the documents of an insert command: its document sequence, or the elements
+// of its documents array.
+func (req *request) insertDocs() ([]bson.RawValue, error) {
+	if req.docs != nil {
+		vals := make([]bson.RawValue, len(req.docs))
+		for i, d := range req.docs {
+			vals[i] = bson.RawValue{Type: bson.TypeEmbeddedDocument, Value: d}
+		}
+		return vals, nil
+	}
+	vals, ok, err := optArray(req.doc, "insert", "documents")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'insert.documents' is missing but a required field")
+	}
+	return vals, nil
 }
 
 // inserter batches valid measurements for Backend.Insert.
@@ -104,13 +121,11 @@ func measurement(c *meta.Collection, v bson.RawValue, checkedMeta map[string]str
 	if len(doc) > MaxBSONObjectSize {
 		return nil, mongoerr.New(mongoerr.BSONObjectTooLarge, "object to insert too large. size in bytes: %d, max size: %d", len(doc), MaxBSONObjectSize)
 	}
-	if tv, err := doc.LookupErr(c.TimeField); err != nil || tv.Type != bson.TypeDateTime {
-		return nil, mongoerr.New(mongoerr.BadValue, "'%s' must be present and contain a valid BSON UTC datetime value", c.TimeField)
-	}
-	if err := checkFields(c, doc, checkedMeta); err != nil {
+	hasID, err := checkFields(c, doc, checkedMeta)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := doc.LookupErr("_id"); err == nil {
+	if hasID {
 		return doc, nil
 	}
 	oid := bson.NewObjectID()
@@ -125,34 +140,47 @@ func measurement(c *meta.Collection, v bson.RawValue, checkedMeta map[string]str
 	return bson.Raw(b.Build()), nil
 }
 
-// checkFields refuses, with BadValue and before anything is written, a document whose meta value or
-// measurement fields storage cannot keep (see tsdoc.CheckMeta). It reads the raw elements in place,
-// and checks each distinct meta value of a command once (checkedMeta holds the good ones): the
-// documents of one series share it, interleaved with other series' as clients send them.
-func checkFields(c *meta.Collection, doc bson.Raw, checkedMeta map[string]struct{}) error {
+// checkFields refuses, with BadValue and before anything is written, a document without a valid
+// time field, or whose meta value or measurement fields storage cannot keep (see tsdoc.CheckMeta);
+// it says whether the document has an _id. It reads the raw elements in place, once, and checks
+// each distinct meta value of a command once (checkedMeta holds the good ones): the documents of
+// one series share it, interleaved with other series' as clients send them. A bad time field is
+// reported before a bad measurement field.
+func checkFields(c *meta.Collection, doc bson.Raw, checkedMeta map[string]struct{}) (hasID bool, err error) {
 	if len(doc) < 5 {
-		return mongoerr.New(mongoerr.InvalidBSON, "insert: document too short")
+		return false, mongoerr.New(mongoerr.InvalidBSON, "insert: document too short")
 	}
+	timeOK, seenTime := false, false
+	var fieldErr error
 	for rest := []byte(doc[4 : len(doc)-1]); len(rest) > 0; {
-		e, r, ok := bsoncore.ReadElement(rest)
+		t, k, v, r, ok := tsdoc.NextElement(rest)
 		if !ok {
-			return mongoerr.New(mongoerr.InvalidBSON, "insert: malformed element")
+			return false, mongoerr.New(mongoerr.InvalidBSON, "insert: malformed element")
 		}
 		rest = r
-		k, v := e.KeyBytes(), e.Value()
 		switch {
 		case string(k) == c.TimeField:
+			if !seenTime { // the first of repeated keys counts, as for lookups
+				seenTime, timeOK = true, t == bsoncore.TypeDateTime
+			}
+		case fieldErr != nil:
 		case c.MetaField != "" && string(k) == c.MetaField:
-			if _, ok := checkedMeta[string(v.Data)]; ok {
+			if _, ok := checkedMeta[string(v)]; ok {
 				continue
 			}
-			if err := tsdoc.CheckMeta(c.Name, c.MetaField, bson.RawValue{Type: bson.Type(v.Type), Value: v.Data}); err != nil {
-				return mongoerr.New(mongoerr.BadValue, "%v", err)
+			if err := tsdoc.CheckMeta(c.Name, c.MetaField, bson.RawValue{Type: bson.Type(t), Value: v}); err != nil {
+				fieldErr = mongoerr.New(mongoerr.BadValue, "%v", err)
+				continue
 			}
-			checkedMeta[string(v.Data)] = struct{}{}
-		case !storage.FieldType(v.Type).Valid():
-			return mongoerr.New(mongoerr.BadValue, "field '%s' holds a value of BSON type %s, which ChronoGo does not store in a time-series collection", k, tsdoc.TypeAlias(bson.Type(v.Type)))
+			checkedMeta[string(v)] = struct{}{}
+		case !storage.FieldType(t).Valid():
+			fieldErr = mongoerr.New(mongoerr.BadValue, "field '%s' holds a value of BSON type %s, which ChronoGo does not store in a time-series collection", k, tsdoc.TypeAlias(bson.Type(t)))
+		case string(k) == "_id":
+			hasID = true
 		}
 	}
-	return nil
+	if !timeOK {
+		return false, mongoerr.New(mongoerr.BadValue, "'%s' must be present and contain a valid BSON UTC datetime value", c.TimeField)
+	}
+	return hasID, fieldErr
 }

@@ -150,6 +150,31 @@ func readSequence(b []byte) (DocSequence, []byte, error) {
 
 // Command returns the body with every document sequence merged in as an array field.
 func (m *OpMsg) Command() (bson.Raw, error) {
+	return m.merged()
+}
+
+// insertDocuments recognises an insert whose documents come as the only sequence: its handler
+// reads them from the sequence, and merging them into the command (a copy of the whole message)
+// is skipped.
+func (m *OpMsg) insertDocuments() (bson.Raw, []bson.Raw, bool) {
+	if len(m.Sequences) != 1 || m.Sequences[0].Identifier != "documents" {
+		return nil, nil, false
+	}
+	first, err := m.Body.IndexErr(0)
+	if err != nil || first.Key() != "insert" {
+		return nil, nil, false
+	}
+	if _, err := m.Body.LookupErr("documents"); err == nil {
+		return nil, nil, false // both: merged() refuses it
+	}
+	if m.Sequences[0].Docs == nil {
+		return m.Body, []bson.Raw{}, true // an empty sequence: no documents, not a missing field
+	}
+	return m.Body, m.Sequences[0].Docs, true
+}
+
+// merged returns the body with the document sequences merged in as arrays.
+func (m *OpMsg) merged() (bson.Raw, error) {
 	if len(m.Sequences) == 0 {
 		return m.Body, nil
 	}

@@ -46,11 +46,12 @@ type Builder struct {
 	tags     []storage.Tag
 	key      []byte
 	memoKey  []byte
+	names    map[string]string // field names seen, kept across batches
 }
 
 // NewBuilder returns a builder for collection c.
 func NewBuilder(c *meta.Collection) *Builder {
-	return &Builder{c: c, bySeries: map[string]int{}, byMeta: map[bsoncore.Type]map[string]int{}}
+	return &Builder{c: c, bySeries: map[string]int{}, byMeta: map[bsoncore.Type]map[string]int{}, names: map[string]string{}}
 }
 
 // Add appends one document. Documents must have passed TimeOf; other problems (a field of a type
@@ -68,18 +69,17 @@ func (b *Builder) Add(doc bson.Raw) error {
 	var metaVal bsoncore.Value
 	hasMeta := false
 	for rest := body; len(rest) > 1; {
-		e, r, ok := bsoncore.ReadElement(rest)
+		t, k, v, r, ok := NextElement(rest)
 		if !ok {
 			return errors.New("decode document: malformed element")
 		}
 		rest = r
-		k := e.KeyBytes()
 		switch {
 		case string(k) == b.c.TimeField:
 		case b.c.MetaField != "" && string(k) == b.c.MetaField:
-			metaVal, hasMeta = e.Value(), true
-		case !storage.FieldType(e.Value().Type).Valid():
-			return fmt.Errorf("field %q has BSON type %s, which time-series collections in ChronoGo do not store", k, e.Value().Type)
+			metaVal, hasMeta = bsoncore.Value{Type: t, Data: v}, true
+		case !storage.FieldType(t).Valid():
+			return fmt.Errorf("field %q has BSON type %s, which time-series collections in ChronoGo do not store", k, bson.Type(t))
 		}
 	}
 	si, err := b.series(metaVal, hasMeta)
@@ -90,20 +90,18 @@ func (b *Builder) Add(doc bson.Raw) error {
 	row := b.arena.AppendRow(s, ts)
 	next := 0 // where the next field's column probably is: documents repeat their field order
 	for rest := body; len(rest) > 1; {
-		e, r, _ := bsoncore.ReadElement(rest)
+		t, k, v, r, _ := NextElement(rest)
 		rest = r
-		k := e.KeyBytes()
 		if string(k) == b.c.TimeField || (b.c.MetaField != "" && string(k) == b.c.MetaField) {
 			continue
 		}
-		v := e.Value()
 		var col *storage.FieldColumn
-		col, next = b.column(s, k, storage.FieldType(v.Type), body, next)
+		col, next = b.column(s, k, storage.FieldType(t), body, next)
 		if col.LastRow() == int(row) {
 			continue // a repeated field name: the first one wins
 		}
 		b.arena.TakeRow(col, row)
-		b.appendValue(col, v)
+		b.appendValue(col, bsoncore.Value{Type: t, Data: v})
 	}
 	return nil
 }
@@ -190,8 +188,24 @@ func (b *Builder) column(s *storage.SeriesRows, name []byte, t storage.FieldType
 			return &s.Fields[i], i + 1
 		}
 	}
-	return b.arena.AddColumn(s, string(name), t, func() int { return countElements(body) }), len(s.Fields)
+	return b.arena.AddColumn(s, b.name(name), t, func() int { return countElements(body) }), len(s.Fields)
 }
+
+// name returns a field name as a string shared by every column of that name the builder made.
+func (b *Builder) name(k []byte) string {
+	if s, ok := b.names[string(k)]; ok {
+		return s
+	}
+	if len(b.names) >= maxNames {
+		clear(b.names)
+	}
+	s := string(k)
+	b.names[s] = s
+	return s
+}
+
+// maxNames bounds a builder's field names: documents with ever new field names start it afresh.
+const maxNames = 4096
 
 // countElements is the number of elements of a document body (already validated by Add).
 func countElements(body []byte) int {
