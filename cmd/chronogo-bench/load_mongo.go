@@ -38,7 +38,7 @@ func loadMongoCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&drop, "drop", true, "drop the collection first")
 	cmd.Flags().BoolVar(&prepare, "prepare", true, "build every document before the clock starts "+
 		"(as the line-protocol load sends a prepared file); false converts lines while loading")
-	f.register(cmd, "batch", 1000)
+	f.register(cmd, "batch", 5000)
 	return cmd
 }
 

@@ -66,7 +66,7 @@ fi
 
 log "load-mongo $MONGO_DATA"
 profile load-mongo
-"$BENCH" load-mongo --uri "$URI" --db benchmongo --coll cpu --file "$MONGO_DATA" --workers "$WORKERS" --batch 1000 \
+"$BENCH" load-mongo --uri "$URI" --db benchmongo --coll cpu --file "$MONGO_DATA" --workers "$WORKERS" --batch 5000 \
   --server-pid "$PID" --json "$WORK/load-mongo.json" "${CLIENT_PROF[@]}" >&2
 
 [[ -z "$PROF_PID" ]] || wait "$PROF_PID" || true

@@ -12,8 +12,9 @@ import (
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
-// insertBatch is how many valid measurements go to Backend.Insert at once.
-const insertBatch = 1000
+// insertBatch is how many valid measurements go to Backend.Insert at once: as many as a
+// line-protocol request of 5000 lines, so series get tens of rows per write, not a few.
+const insertBatch = 5000
 
 // msgInsert inserts measurements. Each document needs a BSON date in the timeField (else a
 // write error 2 for that document); ordered inserts stop at the first error, unordered ones
