@@ -223,8 +223,16 @@ func appendValues(dst, src *storage.Values) {
 	case storage.ClassBool:
 		dst.Bools = append(dst.Bools, src.Bools...)
 	case storage.ClassBytes:
+		// The batch's buffers are not ours to keep: the values are copied, all into one allocation.
+		n := 0
 		for _, b := range src.Bytes {
-			dst.Bytes = append(dst.Bytes, slices.Clone(b)) // the batch's buffer is not ours to keep
+			n += len(b)
+		}
+		buf := make([]byte, 0, n)
+		for _, b := range src.Bytes {
+			start := len(buf)
+			buf = append(buf, b...)
+			dst.Bytes = append(dst.Bytes, buf[start:len(buf):len(buf)])
 		}
 	}
 }

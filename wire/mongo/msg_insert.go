@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"encoding/binary"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
@@ -44,14 +45,23 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 		return nil, mongoerr.New(mongoerr.NamespaceNotFound,
 			"Collection %s.%s does not exist; ChronoGo stores only time-series collections: create it with the 'timeseries' option first", req.db, name)
 	}
-	ins := inserter{s: s, c: c, ctx: ctx}
+	// Check every document first: a document that is not valid BSON fails the whole command, as
+	// a malformed message does, before anything is written.
+	checked := make([]checkedDoc, len(vals))
 	checkedMeta := map[string]struct{}{} // meta values of this command already found good
 	for i, v := range vals {
 		doc, err := measurement(c, v, checkedMeta)
-		if err != nil {
+		if err != nil && asMongoErr(err).Code == mongoerr.InvalidBSON {
+			return nil, mongoerr.New(mongoerr.InvalidBSON, "insert.documents.%d: %s", i, asMongoErr(err).Msg)
+		}
+		checked[i] = checkedDoc{doc, err}
+	}
+	ins := inserter{s: s, c: c, ctx: ctx}
+	for i, cd := range checked {
+		if cd.err != nil {
 			ins.flush()
-			ins.out.add(err, i)
-		} else if ins.add(i, doc); len(ins.docs) >= insertBatch {
+			ins.out.add(cd.err, i)
+		} else if ins.add(i, cd.doc); len(ins.docs) >= insertBatch {
 			ins.flush()
 		}
 		if ins.out.stop(ordered) {
@@ -60,6 +70,12 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	}
 	ins.flush()
 	return ins.out.reply(func(b *bsoncore.DocumentBuilder) { b.AppendInt32("n", int32(ins.n)) })
+}
+
+// checkedDoc is a document of an insert, ready to write (with its _id), or why it is not.
+type checkedDoc struct {
+	doc bson.Raw
+	err error
 }
 
 // insertDocs returns the documents of an insert command: its document sequence, or the elements
@@ -148,8 +164,8 @@ func measurement(c *meta.Collection, v bson.RawValue, checkedMeta map[string]str
 // one series share it, interleaved with other series' as clients send them. A bad time field is
 // reported before a bad measurement field.
 func checkFields(c *meta.Collection, doc bson.Raw, checkedMeta map[string]struct{}) (hasID bool, err error) {
-	if len(doc) < 5 {
-		return false, mongoerr.New(mongoerr.InvalidBSON, "insert: document too short")
+	if len(doc) < 5 || int(int32(binary.LittleEndian.Uint32(doc))) != len(doc) || doc[len(doc)-1] != 0 {
+		return false, mongoerr.New(mongoerr.InvalidBSON, "insert: bad document length or terminator")
 	}
 	timeOK, seenTime := false, false
 	var fieldErr error
@@ -159,6 +175,11 @@ func checkFields(c *meta.Collection, doc bson.Raw, checkedMeta map[string]struct
 			return false, mongoerr.New(mongoerr.InvalidBSON, "insert: malformed element")
 		}
 		rest = r
+		if string(k) != c.MetaField || c.MetaField == "" {
+			if err := validValue(t, v, 0); err != nil {
+				return false, mongoerr.New(mongoerr.InvalidBSON, "insert: field '%s': %v", k, err)
+			}
+		}
 		switch {
 		case string(k) == c.TimeField:
 			if !seenTime { // the first of repeated keys counts, as for lookups
@@ -167,7 +188,10 @@ func checkFields(c *meta.Collection, doc bson.Raw, checkedMeta map[string]struct
 		case fieldErr != nil:
 		case c.MetaField != "" && string(k) == c.MetaField:
 			if _, ok := checkedMeta[string(v)]; ok {
-				continue
+				continue // the same bytes as a value found valid and good
+			}
+			if err := validValue(t, v, 0); err != nil {
+				return false, mongoerr.New(mongoerr.InvalidBSON, "insert: field '%s': %v", k, err)
 			}
 			if err := tsdoc.CheckMeta(c.Name, c.MetaField, bson.RawValue{Type: bson.Type(t), Value: v}); err != nil {
 				fieldErr = mongoerr.New(mongoerr.BadValue, "%v", err)

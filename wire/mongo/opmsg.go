@@ -45,6 +45,19 @@ func protocolErr(format string, args ...any) error {
 
 // readDoc splits one BSON document off the front of b and validates it.
 func readDoc(b []byte, what string) (bson.Raw, []byte, error) {
+	doc, rest, err := frameDoc(b, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := validDoc(doc); err != nil {
+		return nil, nil, mongoerr.New(mongoerr.InvalidBSON, "%s: %v", what, err)
+	}
+	return doc, rest, nil
+}
+
+// frameDoc splits one BSON document off the front of b, checking only its framing: its length
+// and terminator.
+func frameDoc(b []byte, what string) (bson.Raw, []byte, error) {
 	if len(b) < 5 {
 		return nil, nil, mongoerr.New(mongoerr.InvalidBSON, "%s: %d bytes left; want at least 5", what, len(b))
 	}
@@ -55,11 +68,10 @@ func readDoc(b []byte, what string) (bson.Raw, []byte, error) {
 	if n > MaxBSONObjectSize {
 		return nil, nil, mongoerr.New(mongoerr.BSONObjectTooLarge, "%s: document of %d bytes exceeds %d", what, n, MaxBSONObjectSize)
 	}
-	doc := bson.Raw(b[:n])
-	if err := doc.Validate(); err != nil {
-		return nil, nil, mongoerr.New(mongoerr.InvalidBSON, "%s: %v", what, err)
+	if b[n-1] != 0 {
+		return nil, nil, mongoerr.New(mongoerr.InvalidBSON, "%s: document does not end in a NUL byte", what)
 	}
-	return doc, b[n:], nil
+	return bson.Raw(b[:n]), b[n:], nil
 }
 
 // readCString splits a NUL-terminated string off the front of b.
@@ -122,7 +134,9 @@ func decodeOpMsg(h MsgHeader, body []byte) (*OpMsg, error) {
 	return m, nil
 }
 
-// readSequence reads a kind 1 section (size, identifier, documents).
+// readSequence reads a kind 1 section (size, identifier, documents). The documents are framed,
+// not validated: Command validates them as it merges them, and the insert handler as it reads them
+// (checkFields), in the walk it makes anyway.
 func readSequence(b []byte) (DocSequence, []byte, error) {
 	var seq DocSequence
 	if len(b) < 4 {
@@ -140,7 +154,7 @@ func readSequence(b []byte) (DocSequence, []byte, error) {
 	seq.Identifier = id
 	for len(sec) > 0 {
 		var doc bson.Raw
-		if doc, sec, err = readDoc(sec, "OP_MSG document sequence "+id); err != nil {
+		if doc, sec, err = frameDoc(sec, "OP_MSG document sequence "+id); err != nil {
 			return seq, nil, err
 		}
 		seq.Docs = append(seq.Docs, doc)
@@ -155,7 +169,7 @@ func (m *OpMsg) Command() (bson.Raw, error) {
 
 // insertDocuments recognises an insert whose documents come as the only sequence: its handler
 // reads them from the sequence, and merging them into the command (a copy of the whole message)
-// is skipped.
+// is skipped. The documents are framed but not validated: the handler validates each.
 func (m *OpMsg) insertDocuments() (bson.Raw, []bson.Raw, bool) {
 	if len(m.Sequences) != 1 || m.Sequences[0].Identifier != "documents" {
 		return nil, nil, false
@@ -173,8 +187,16 @@ func (m *OpMsg) insertDocuments() (bson.Raw, []bson.Raw, bool) {
 	return m.Body, m.Sequences[0].Docs, true
 }
 
-// merged returns the body with the document sequences merged in as arrays.
+// merged returns the body with the document sequences merged in as arrays, validating their
+// documents.
 func (m *OpMsg) merged() (bson.Raw, error) {
+	for _, s := range m.Sequences {
+		for _, d := range s.Docs {
+			if err := validDoc(d); err != nil {
+				return nil, mongoerr.New(mongoerr.InvalidBSON, "OP_MSG document sequence %s: %v", s.Identifier, err)
+			}
+		}
+	}
 	if len(m.Sequences) == 0 {
 		return m.Body, nil
 	}

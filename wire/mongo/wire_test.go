@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,10 @@ func docSeq(t testing.TB, id string, docs ...any) []byte {
 	payload = append(payload, id...)
 	payload = append(payload, 0)
 	for _, doc := range docs {
+		if raw, ok := doc.([]byte); ok { // sent as it is, valid or not
+			payload = append(payload, raw...)
+			continue
+		}
 		b, err := bson.Marshal(doc)
 		require.NoError(t, err)
 		payload = append(payload, b...)
@@ -163,6 +168,51 @@ func TestRawFrames(t *testing.T) {
 		// a field both in the body and a sequence is a protocol error
 		_, doc = c.roundTrip(opMsg(t, 3, 0, d("insert", "s", "documents", bson.A{}, "$db", "db"), seq...))
 		require.EqualValues(t, 17, doc.Lookup("code").Int32())
+	})
+	t.Run("bad bson in a sequence document", func(t *testing.T) {
+		// Sequence documents are validated as the handler reads them: any bad one fails the whole
+		// command with 22 and nothing is written, for an insert as for other commands.
+		b := newMemBackend()
+		_, addr := startServer(t, Config{}, b)
+		c := dialRaw(t, addr)
+		_, doc := c.roundTrip(opMsg(t, 1, 0, d("create", "s", "timeseries", d("timeField", "ts", "metaField", "meta"), "$db", "db")))
+		require.EqualValues(t, 1, doc.Lookup("ok").Double())
+		corruptions := map[string]func(doc []byte) []byte{
+			"string length past its value": func(doc []byte) []byte {
+				i := bytes.Index(doc, []byte("text"))
+				binary.LittleEndian.PutUint32(doc[i-4:], 200)
+				return doc
+			},
+			"string without its NUL": func(doc []byte) []byte {
+				i := bytes.Index(doc, []byte("text"))
+				doc[i+4] = 'x'
+				return doc
+			},
+			"nested document length": func(doc []byte) []byte {
+				i := bytes.Index(doc, []byte("meta\x00"))
+				binary.LittleEndian.PutUint32(doc[i+5:], 3)
+				return doc
+			},
+			"unknown type": func(doc []byte) []byte {
+				i := bytes.Index(doc, []byte("sv\x00"))
+				doc[i-1] = 0x7f
+				return doc
+			},
+		}
+		for name, corrupt := range corruptions {
+			t.Run(name, func(t *testing.T) {
+				good := mustMarshal(t, d("ts", at(1), "meta", d("h", "a"), "sv", "text"))
+				bad := corrupt(slices.Clone([]byte(mustMarshal(t, d("ts", at(2), "meta", d("h", "a"), "sv", "text")))))
+				seq := docSeq(t, "documents", good, bad, good)
+				for _, ordered := range []bool{true, false} {
+					_, doc := c.roundTrip(opMsg(t, 2, 0, d("insert", "s", "ordered", ordered, "$db", "db"), seq...))
+					require.EqualValues(t, 22, doc.Lookup("code").Int32(), "%s", doc)
+					require.Equal(t, 0, b.count("db", "s"), "nothing of a command with a bad document is written")
+				}
+				_, doc = c.roundTrip(opMsg(t, 3, 0, d("update", "s", "$db", "db"), docSeq(t, "updates", bad)...))
+				require.EqualValues(t, 22, doc.Lookup("code").Int32(), "%s", doc)
+			})
+		}
 	})
 	t.Run("bad bson body", func(t *testing.T) {
 		c := dialRaw(t, addr)
