@@ -56,7 +56,7 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 		}
 		checked[i] = checkedDoc{doc, err}
 	}
-	ins := inserter{s: s, c: c, ctx: ctx}
+	ins := inserter{s: s, c: c, ctx: ctx, batch: min(len(checked), insertBatch)}
 	for i, cd := range checked {
 		if cd.err != nil {
 			ins.flush()
@@ -100,16 +100,20 @@ func (req *request) insertDocs() ([]bson.RawValue, error) {
 
 // inserter batches valid measurements for Backend.Insert.
 type inserter struct {
-	s    *Server
-	c    *meta.Collection
-	ctx  context.Context
-	docs []bson.Raw
-	idx  []int // command index of each doc
-	n    int
-	out  stmtOutcomes
+	s     *Server
+	c     *meta.Collection
+	ctx   context.Context
+	docs  []bson.Raw
+	idx   []int // command index of each doc
+	batch int   // the capacity to give docs and idx
+	n     int
+	out   stmtOutcomes
 }
 
 func (in *inserter) add(i int, doc bson.Raw) {
+	if in.docs == nil {
+		in.docs, in.idx = make([]bson.Raw, 0, in.batch), make([]int, 0, in.batch)
+	}
 	in.docs = append(in.docs, doc)
 	in.idx = append(in.idx, i)
 }

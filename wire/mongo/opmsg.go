@@ -152,14 +152,30 @@ func readSequence(b []byte) (DocSequence, []byte, error) {
 		return seq, nil, err
 	}
 	seq.Identifier = id
+	what := "OP_MSG document sequence " + id
+	seq.Docs = make([]bson.Raw, 0, countDocs(sec))
 	for len(sec) > 0 {
 		var doc bson.Raw
-		if doc, sec, err = frameDoc(sec, "OP_MSG document sequence "+id); err != nil {
+		if doc, sec, err = frameDoc(sec, what); err != nil {
 			return seq, nil, err
 		}
 		seq.Docs = append(seq.Docs, doc)
 	}
 	return seq, tail, nil
+}
+
+// countDocs counts the documents of a sequence by their lengths, stopping where one is bad
+// (frameDoc reports it).
+func countDocs(sec []byte) int {
+	n := 0
+	for len(sec) >= 5 {
+		l := int(int32(binary.LittleEndian.Uint32(sec)))
+		if l < 5 || l > len(sec) {
+			break
+		}
+		sec, n = sec[l:], n+1
+	}
+	return n
 }
 
 // Command returns the body with every document sequence merged in as an array field.

@@ -47,6 +47,13 @@ type Builder struct {
 	key      []byte
 	memoKey  []byte
 	names    map[string]string // field names seen, kept across batches
+	elems    []element         // the measurement fields of the document being added
+}
+
+// element is a field of a document: its type, name and value bytes.
+type element struct {
+	typ      bsoncore.Type
+	key, val []byte
 }
 
 // NewBuilder returns a builder for collection c.
@@ -65,9 +72,11 @@ func (b *Builder) Add(doc bson.Raw) error {
 	if err != nil {
 		return err
 	}
-	// First pass: validate every field and find the meta value, so a bad document changes nothing.
+	// First pass: validate every field and find the meta value, so a bad document changes nothing;
+	// the elements are kept for the second.
 	var metaVal bsoncore.Value
 	hasMeta := false
+	b.elems = b.elems[:0]
 	for rest := body; len(rest) > 1; {
 		t, k, v, r, ok := NextElement(rest)
 		if !ok {
@@ -80,6 +89,8 @@ func (b *Builder) Add(doc bson.Raw) error {
 			metaVal, hasMeta = bsoncore.Value{Type: t, Data: v}, true
 		case !storage.FieldType(t).Valid():
 			return fmt.Errorf("field %q has BSON type %s, which time-series collections in ChronoGo do not store", k, bson.Type(t))
+		default:
+			b.elems = append(b.elems, element{t, k, v})
 		}
 	}
 	si, err := b.series(metaVal, hasMeta)
@@ -89,19 +100,14 @@ func (b *Builder) Add(doc bson.Raw) error {
 	s := &b.batch.Series[si]
 	row := b.arena.AppendRow(s, ts)
 	next := 0 // where the next field's column probably is: documents repeat their field order
-	for rest := body; len(rest) > 1; {
-		t, k, v, r, _ := NextElement(rest)
-		rest = r
-		if string(k) == b.c.TimeField || (b.c.MetaField != "" && string(k) == b.c.MetaField) {
-			continue
-		}
+	for _, e := range b.elems {
 		var col *storage.FieldColumn
-		col, next = b.column(s, k, storage.FieldType(t), body, next)
+		col, next = b.column(s, e.key, storage.FieldType(e.typ), len(b.elems), next)
 		if col.LastRow() == int(row) {
 			continue // a repeated field name: the first one wins
 		}
 		b.arena.TakeRow(col, row)
-		b.appendValue(col, bsoncore.Value{Type: t, Data: v})
+		b.appendValue(col, bsoncore.Value{Type: e.typ, Data: e.val})
 	}
 	return nil
 }
@@ -177,7 +183,7 @@ func (b *Builder) seriesKey(metaVal bsoncore.Value, hasMeta bool) error {
 // column returns the series' column of field name and type t (added if new) and the position
 // after it; the search starts at hint, where the column of the same field of the series' previous
 // document usually is.
-func (b *Builder) column(s *storage.SeriesRows, name []byte, t storage.FieldType, body []byte, hint int) (*storage.FieldColumn, int) {
+func (b *Builder) column(s *storage.SeriesRows, name []byte, t storage.FieldType, fields int, hint int) (*storage.FieldColumn, int) {
 	n := len(s.Fields)
 	for j := range n {
 		i := hint + j
@@ -188,7 +194,7 @@ func (b *Builder) column(s *storage.SeriesRows, name []byte, t storage.FieldType
 			return &s.Fields[i], i + 1
 		}
 	}
-	return b.arena.AddColumn(s, b.name(name), t, func() int { return countElements(body) }), len(s.Fields)
+	return b.arena.AddColumn(s, b.name(name), t, func() int { return fields }), len(s.Fields)
 }
 
 // name returns a field name as a string shared by every column of that name the builder made.
@@ -206,19 +212,6 @@ func (b *Builder) name(k []byte) string {
 
 // maxNames bounds a builder's field names: documents with ever new field names start it afresh.
 const maxNames = 4096
-
-// countElements is the number of elements of a document body (already validated by Add).
-func countElements(body []byte) int {
-	n := 0
-	for rest := body; len(rest) > 1; n++ {
-		_, r, ok := bsoncore.ReadElement(rest)
-		if !ok {
-			break
-		}
-		rest = r
-	}
-	return n
-}
 
 func (b *Builder) appendValue(col *storage.FieldColumn, v bsoncore.Value) {
 	switch v.Type {
@@ -245,6 +238,8 @@ func (b *Builder) appendValue(col *storage.FieldColumn, v bsoncore.Value) {
 // Batch returns the batch built so far, with row lists dropped where a column covers every row;
 // the builder must be Reset before reuse.
 func (b *Builder) Batch() *storage.Batch {
+	clear(b.elems[:cap(b.elems)]) // they point into the last document
+	b.elems = b.elems[:0]
 	for i := range b.batch.Series {
 		storage.FinishRows(&b.batch.Series[i])
 	}
