@@ -15,6 +15,7 @@ const (
 	ShardCatalog   uint64 = 1
 	ShardPlacement uint64 = 2
 	ShardLocks     uint64 = 3
+	ShardPlain     uint64 = 4 // plain collections: an on-disk state machine (meta/docs/plain.md)
 )
 
 // Defaults for the zero fields of Config.

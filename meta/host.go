@@ -17,6 +17,7 @@ import (
 	"github.com/chronogo/chronogo/meta/catalog"
 	"github.com/chronogo/chronogo/meta/locks"
 	"github.com/chronogo/chronogo/meta/placement"
+	"github.com/chronogo/chronogo/meta/plain"
 )
 
 // logDBWriteBuffer is tan's per-worker encode buffer (it keeps one for each of 16 workers, and a
@@ -28,15 +29,23 @@ const logDBWriteBuffer = 64 << 10
 // goroutines. ExecShards can never change once a NodeHostDir exists.
 var engineConfig = config.EngineConfig{ExecShards: 4, CommitShards: 2, ApplyShards: 2, SnapshotShards: 2, CloseShards: 2}
 
-// shards lists the meta shards with their state machine constructors.
-var shards = []struct {
+// shard is a meta shard with its state machine constructor: in memory (create) or on disk
+// (onDisk, given the data dir).
+type shard struct {
 	id     uint64
 	name   string
 	create sm.CreateStateMachineFunc
-}{
-	{ShardCatalog, "catalog", catalog.NewStateMachine},
-	{ShardPlacement, "placement", placement.NewStateMachine},
-	{ShardLocks, "locks", locks.NewStateMachine},
+	onDisk func(dataDir string) sm.CreateOnDiskStateMachineFunc
+}
+
+// shards lists the meta shards.
+var shards = []shard{
+	{id: ShardCatalog, name: "catalog", create: catalog.NewStateMachine},
+	{id: ShardPlacement, name: "placement", create: placement.NewStateMachine},
+	{id: ShardLocks, name: "locks", create: locks.NewStateMachine},
+	{id: ShardPlain, name: "plain", onDisk: func(dir string) sm.CreateOnDiskStateMachineFunc {
+		return plain.NewStateMachineFunc(dir, plain.DefaultLimits)
+	}},
 }
 
 // Host runs this node's replicas of the meta shards in one dragonboat NodeHost.
@@ -45,6 +54,8 @@ type Host struct {
 	log    logrus.FieldLogger
 	nh     *dragonboat.NodeHost
 	client *Client
+	// restart: the node's meta shards existed before this start.
+	restart bool
 }
 
 // Start opens (or recovers) the NodeHost in cfg.DataDir with the tan LogDB and starts the catalog,
@@ -84,13 +95,13 @@ func Start(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening meta node host in %s: %w", cfg.DataDir, err)
 	}
-	h := &Host{cfg: cfg, log: cfg.Logger.WithField("node_id", cfg.NodeID), nh: nh}
+	h := &Host{cfg: cfg, log: cfg.Logger.WithField("node_id", cfg.NodeID), nh: nh, restart: nh.HasNodeInfo(ShardCatalog, cfg.NodeID)}
 	if err := h.prepareFirstStart(); err != nil {
 		nh.Close()
 		return nil, err
 	}
 	for _, s := range shards {
-		if err := h.startShard(s.id, s.name, s.create); err != nil {
+		if err := h.startShard(s); err != nil {
 			nh.Close()
 			return nil, err
 		}
@@ -105,7 +116,7 @@ func Start(cfg Config) (*Host, error) {
 func (h *Host) prepareFirstStart() error {
 	fresh := false
 	for _, s := range shards {
-		if !h.nh.HasNodeInfo(s.id, h.cfg.NodeID) {
+		if !h.nh.HasNodeInfo(s.id, h.cfg.NodeID) && s.id != ShardPlain {
 			fresh = true
 		}
 	}
@@ -137,7 +148,8 @@ func (h *Host) prepareFirstStart() error {
 
 // startShard starts one replica: a restart when the LogDB knows it, else a join or a bootstrap
 // with the initial members (this node alone when none are configured).
-func (h *Host) startShard(id uint64, name string, create sm.CreateStateMachineFunc) error {
+func (h *Host) startShard(s shard) error {
+	id, name := s.id, s.name
 	rc := config.Config{
 		ShardID:            id,
 		ReplicaID:          h.cfg.NodeID,
@@ -155,6 +167,14 @@ func (h *Host) startShard(id uint64, name string, create sm.CreateStateMachineFu
 	switch {
 	case h.nh.HasNodeInfo(id, h.cfg.NodeID):
 		mode = "restart"
+	case id == ShardPlain && h.restart:
+		// A data dir made before plain collections: a standalone node starts the shard alone; in a
+		// cluster the shard needs every meta node, which only a new cluster has.
+		if h.cfg.Join || len(h.cfg.InitialMembers) > 1 {
+			h.log.Warn("this data dir predates plain collections; they are unavailable in this cluster")
+			return nil
+		}
+		members[h.cfg.NodeID] = h.cfg.RaftAddr
 	case h.cfg.Join:
 		join, mode = true, "join"
 	case len(h.cfg.InitialMembers) == 0:
@@ -167,7 +187,13 @@ func (h *Host) startShard(id uint64, name string, create sm.CreateStateMachineFu
 	if mode != "bootstrap" {
 		members = nil
 	}
-	if err := h.nh.StartReplica(members, join, create, rc); err != nil {
+	var err error
+	if s.onDisk != nil {
+		err = h.nh.StartOnDiskReplica(members, join, s.onDisk(h.cfg.DataDir), rc)
+	} else {
+		err = h.nh.StartReplica(members, join, s.create, rc)
+	}
+	if err != nil {
 		return fmt.Errorf("starting meta shard %s (%s): %w", name, mode, err)
 	}
 	h.log.WithFields(logrus.Fields{"shard": name, "shard_id": id, "mode": mode}).Info("meta replica started")
@@ -199,6 +225,11 @@ func (h *Host) WaitReady(ctx context.Context) error {
 			q = catalog.VersionQuery{}
 		case ShardPlacement:
 			q = placement.VersionQuery{}
+		case ShardPlain:
+			if !h.nh.HasNodeInfo(ShardPlain, h.cfg.NodeID) {
+				continue // a data dir from before plain collections, in a cluster
+			}
+			q = plain.AppliedQuery{}
 		default:
 			q = locks.VersionQuery{}
 		}

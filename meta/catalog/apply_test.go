@@ -141,8 +141,14 @@ func TestApply(t *testing.T) {
 			func(t *testing.T, s *State, _ Result) {
 				require.Equal(t, int64(24*time.Hour), s.Tenants[def].Databases["new"].Options.BucketDuration)
 			}},
-		{"create collection no time field", Command{Op: OpCreateCollection, Tenant: def, DB: "db",
-			Collection: &model.Collection{Name: "x"}}, CodeInvalid, false, nil},
+		{"create plain collection (no time field)", Command{Op: OpCreateCollection, Tenant: def, DB: "db",
+			Collection: &model.Collection{Name: "x"}}, CodeCreated, true, func(t *testing.T, s *State, _ Result) {
+			require.True(t, s.Tenants[def].Databases["db"].Collections["x"].Plain())
+		}},
+		{"create collection meta field without time field", Command{Op: OpCreateCollection, Tenant: def, DB: "db",
+			Collection: &model.Collection{Name: "x", MetaField: "m"}}, CodeInvalid, false, nil},
+		{"create collection ttl without time field", Command{Op: OpCreateCollection, Tenant: def, DB: "db",
+			Collection: &model.Collection{Name: "x", HasTTL: true}}, CodeInvalid, false, nil},
 		{"create collection bad granularity", Command{Op: OpCreateCollection, Tenant: def, DB: "db",
 			Collection: &model.Collection{Name: "x", TimeField: "t", Granularity: "days"}}, CodeInvalid, false, nil},
 		{"create collection time equals meta", Command{Op: OpCreateCollection, Tenant: def, DB: "db",

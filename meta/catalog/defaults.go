@@ -86,8 +86,11 @@ func normalizeCollection(c *model.Collection) error {
 	if c.Name == "" {
 		return fmt.Errorf("collection name is empty")
 	}
-	if c.TimeField == "" {
-		return fmt.Errorf("timeField is required")
+	if c.TimeField == "" { // a plain collection: none of the time-series options
+		if c.MetaField != "" || c.Granularity != "" || c.BucketMaxSpanSeconds != 0 || c.BucketRoundingSeconds != 0 || c.HasTTL {
+			return fmt.Errorf("time-series options without a timeField")
+		}
+		return nil
 	}
 	if c.TimeField == c.MetaField {
 		return fmt.Errorf("timeField and metaField are both %q", c.TimeField)

@@ -47,6 +47,10 @@ type Collection struct {
 	CreatedAt             int64 // unix ns, from the proposing node's clock
 }
 
+// Plain reports whether c is a plain (regular) collection: one without a timeField, whose documents
+// live in the plain-collections shard (meta/docs/plain.md).
+func (c *Collection) Plain() bool { return c.TimeField == "" }
+
 // Index is a secondary index as the user declared it (ChronoGo serves meta and time indexes from
 // its own series index; the spec is kept for listIndexes).
 type Index struct {

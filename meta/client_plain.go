@@ -1,0 +1,47 @@
+package meta
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/chronogo/chronogo/meta/plain"
+)
+
+// PlainWrite proposes a write or drop to the plain-collections shard and returns its result; a
+// command the shard finds malformed is an error.
+func (c *Client) PlainWrite(ctx context.Context, cmd plain.Command) (plain.Result, error) {
+	if cmd.OpID == nil {
+		id := plain.NewOpID()
+		cmd.OpID = id[:]
+	}
+	b, err := plain.EncodeCommand(cmd)
+	if err != nil {
+		return plain.Result{}, err
+	}
+	var res plain.Result
+	err = c.retry(ctx, func(actx context.Context) error {
+		r, err := c.nh.SyncPropose(actx, c.sessions[ShardPlain], b)
+		if err != nil {
+			return err
+		}
+		res, err = plain.DecodeResult(r.Data)
+		return err
+	})
+	if err != nil {
+		return plain.Result{}, fmt.Errorf("plain %s of %s.%s: %w", cmd.Op, cmd.NS.DB, cmd.NS.Coll, err)
+	}
+	if res.Code != plain.CodeOK {
+		return res, fmt.Errorf("plain %s of %s.%s: %s", cmd.Op, cmd.NS.DB, cmd.NS.Coll, res.Message)
+	}
+	return res, nil
+}
+
+// PlainRead runs a linearizable query (plain.GetQuery, ScanQuery, StatsQuery, DBStatsQuery) on
+// the local replica of the plain-collections shard.
+func (c *Client) PlainRead(ctx context.Context, q any) (any, error) {
+	v, err := c.read(ctx, ShardPlain, q)
+	if err != nil {
+		return nil, fmt.Errorf("plain read %T: %w", q, err)
+	}
+	return v, nil
+}
