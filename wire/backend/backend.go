@@ -80,7 +80,7 @@ func (b *Backend) DropDatabase(ctx context.Context, db string) error {
 		return err
 	}
 	b.node.TriggerSweep()
-	return nil
+	return b.dropPlain(ctx, meta.TenantOf(ctx), db, "")
 }
 
 // CreateCollection creates a time-series collection (code 48 if it exists with other options).
@@ -145,8 +145,19 @@ func (b *Backend) ListCollections(ctx context.Context, db string) ([]*meta.Colle
 // it can (a replica that misses it keeps only hidden points, which compactions drop).
 func (b *Backend) DropCollection(ctx context.Context, db, name string) (bool, error) {
 	tenant := meta.TenantOf(ctx)
-	if _, ok, err := b.Collection(ctx, db, name); err != nil || !ok {
+	c, ok, err := b.Collection(ctx, db, name)
+	if err != nil || !ok {
 		return false, err
+	}
+	if c.Plain() {
+		if err := b.dropPlain(ctx, tenant, db, name); err != nil {
+			return false, err
+		}
+		existed, err := b.meta.DropCollection(ctx, tenant, db, name)
+		if errors.Is(err, meta.ErrDatabaseNotFound) || errors.Is(err, meta.ErrCollectionNotFound) {
+			return false, nil
+		}
+		return existed, err
 	}
 	if err := b.node.Delete(ctx, tenant, db, name, nil, math.MinInt64, math.MaxInt64); err != nil {
 		return false, fmt.Errorf("drop %s.%s: %w", db, name, err)

@@ -6,6 +6,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/meta/plain"
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/index"
 )
@@ -47,6 +48,12 @@ type Backend interface {
 	// arrive in several parts (one per storage bucket) to be merged. Parts are only valid during
 	// the call.
 	Aggregate(ctx context.Context, c *meta.Collection, p *Pushdown, q AggPlanQuery, fn func(*AggPart) error) error
+	// PlainWrite applies document writes to a plain collection (meta/docs/plain.md) and returns
+	// the status of each.
+	PlainWrite(ctx context.Context, c *meta.Collection, items []plain.Item, ordered bool) (plain.Result, error)
+	// PlainScan calls fn with every document of a plain collection in key order, a page at a time
+	// (a consistent view of each page, not of the whole). Documents are only valid during the call.
+	PlainScan(ctx context.Context, c *meta.Collection, fn func(d *plain.Doc) error) error
 }
 
 // AggPlanQuery gives the time bins of Backend.Aggregate: bins start at Origin + k*Window (BSON

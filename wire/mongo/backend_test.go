@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -12,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/meta/plain"
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/index"
 	"github.com/chronogo/chronogo/wire/mongo/tsdoc"
@@ -28,6 +30,7 @@ type memBackend struct {
 	failInsert string
 	// aggCalls and findCalls count Aggregate (group pushdown) and Find calls
 	aggCalls, findCalls int
+	plain               memPlain
 }
 
 func newMemBackend() *memBackend {
@@ -249,4 +252,70 @@ func pushdownMatches(c *meta.Collection, p *Pushdown, d bson.Raw) bool {
 		}
 	}
 	return index.Matches(p.Meta, &key)
+}
+
+// memPlain is the plain collections of a memBackend: documents by key with a revision.
+type memPlain struct {
+	rev  uint64
+	docs map[string]map[string]plain.Doc // "db.coll" -> key -> doc
+}
+
+func (m *memBackend) PlainWrite(_ context.Context, c *meta.Collection, items []plain.Item, ordered bool) (plain.Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.plain.docs == nil {
+		m.plain.docs = map[string]map[string]plain.Doc{}
+	}
+	ns := c.DB + "." + c.Name
+	coll := m.plain.docs[ns]
+	if coll == nil {
+		coll = map[string]plain.Doc{}
+		m.plain.docs[ns] = coll
+	}
+	m.plain.rev++
+	res := plain.Result{Statuses: make([]plain.Status, len(items)), Revs: make([]uint64, len(items))}
+	failed := false
+	for i, it := range items {
+		cur, found := coll[string(it.Key)]
+		st := plain.StatusOK
+		switch {
+		case failed && ordered:
+			st = plain.StatusSkipped
+		case it.Mode == plain.ModeInsert && found:
+			st = plain.StatusExists
+		case (it.Mode == plain.ModeReplace || it.Mode == plain.ModeDelete) && !found:
+			st = plain.StatusMissing
+		case (it.Mode == plain.ModeReplace || it.Mode == plain.ModeDelete) && it.Rev != 0 && it.Rev != cur.Rev:
+			st = plain.StatusConflict
+		case it.Mode == plain.ModeDelete:
+			delete(coll, string(it.Key))
+		default:
+			coll[string(it.Key)] = plain.Doc{Key: bytes.Clone(it.Key), Rev: m.plain.rev, Doc: bytes.Clone(it.Doc)}
+			res.Revs[i] = m.plain.rev
+		}
+		res.Statuses[i] = st
+		failed = failed || st != plain.StatusOK
+	}
+	return res, nil
+}
+
+func (m *memBackend) PlainScan(_ context.Context, c *meta.Collection, fn func(d *plain.Doc) error) error {
+	m.mu.Lock()
+	coll := m.plain.docs[c.DB+"."+c.Name]
+	keys := make([]string, 0, len(coll))
+	for k := range coll {
+		keys = append(keys, k)
+	}
+	docs := make([]plain.Doc, 0, len(keys))
+	slices.Sort(keys)
+	for _, k := range keys {
+		docs = append(docs, coll[k])
+	}
+	m.mu.Unlock()
+	for i := range docs {
+		if err := fn(&docs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

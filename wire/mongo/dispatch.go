@@ -110,6 +110,7 @@ func errorReply(err error) []byte {
 		}
 		b.AppendArray("errorLabels", labels.Build())
 	}
+	appendExtra(b, me)
 	return b.Build()
 }
 

@@ -56,6 +56,9 @@ func parseIndexSpec(c *meta.Collection, v bson.RawValue) (meta.Index, error) {
 			idx.Name = name
 		case "unique":
 			if e.Value().Boolean() || (isNumber(e.Value()) && rawValueString(e.Value()) != "0") {
+				if c.Plain() {
+					return meta.Index{}, mongoerr.New(mongoerr.CannotCreateIndex, "ChronoGo's plain collections have no unique secondary indexes yet (only _id is unique)")
+				}
 				return meta.Index{}, mongoerr.New(mongoerr.InvalidOptions, "Unique indexes are not supported on time-series collections")
 			}
 		case "expireAfterSeconds":

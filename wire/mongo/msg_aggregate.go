@@ -86,7 +86,7 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 		return nil, queryErr(err)
 	}
 	var plan *mql.GroupPlan
-	if c != nil {
+	if c != nil && !c.Plain() {
 		plan = mql.PlanGroupPushdown(stages, opts)
 	}
 	// the pipeline runs while the client fetches batches: blocking stages hold at most their

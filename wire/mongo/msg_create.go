@@ -28,7 +28,7 @@ var createTSFields = map[string]bool{
 	"timeField": true, "metaField": true, "granularity": true, "bucketMaxSpanSeconds": true, "bucketRoundingSeconds": true,
 }
 
-// msgCreate creates a time-series collection; ChronoGo stores nothing else.
+// msgCreate creates a time-series collection, or a plain one without the timeseries option.
 func msgCreate(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
 	name, err := req.collectionName()
 	if err != nil {
@@ -38,17 +38,6 @@ func msgCreate(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	if err != nil {
 		return nil, err
 	}
-	if c == nil {
-		_, exists, err := s.b.Collection(ctx, req.db, name)
-		if err != nil {
-			return nil, err
-		}
-		if exists {
-			return nil, mongoerr.New(mongoerr.NamespaceExists, "Collection %s.%s already exists.", req.db, name)
-		}
-		return nil, mongoerr.New(mongoerr.InvalidOptions,
-			"ChronoGo stores only time-series collections: create %s.%s with the 'timeseries' option (timeField required)", req.db, name)
-	}
 	c.Tenant, c.DB, c.Name, c.CreatedAt = meta.TenantOf(ctx), req.db, name, time.Now().UnixNano()
 	if err := s.b.CreateCollection(ctx, c); err != nil {
 		return nil, err
@@ -57,7 +46,8 @@ func msgCreate(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 }
 
 // parseCreate validates a create command: type and unknown-field errors first (in document
-// order, like MongoDB's IDL parser), then the option rules. It returns nil without timeseries.
+// order, like MongoDB's IDL parser), then the option rules. Without timeseries the collection is
+// plain (no timeField).
 func parseCreate(req *request) (*meta.Collection, error) {
 	elems, err := req.doc.Elements()
 	if err != nil {
@@ -91,7 +81,13 @@ func parseCreate(req *request) (*meta.Collection, error) {
 		}
 	}
 	if ts == nil {
-		return nil, nil
+		if len(rejected) > 0 {
+			return nil, plainCreateErr(rejected[0])
+		}
+		if _, ok := lookup(req.doc, "expireAfterSeconds"); ok {
+			return nil, plainCreateErr("expireAfterSeconds")
+		}
+		return &meta.Collection{}, nil
 	}
 	if len(rejected) > 0 {
 		return nil, mongoerr.New(mongoerr.InvalidOptions, "Time-series collections do not support the '%s' option", rejected[0])

@@ -54,7 +54,8 @@ func TestCreateOptions(t *testing.T) {
 		{"viewOn", d("timeseries", d("timeField", "t"), "viewOn", "x"), 72, nil},
 		{"clusteredIndex", d("timeseries", d("timeField", "t"), "clusteredIndex", d("key", d("_id", 1), "unique", true)), 72, nil},
 		{"unknown timeseries field", d("timeseries", d("timeField", "t", "x", 1)), 40415, nil},
-		{"plain collection", d(), 72, nil},
+		{"plain collection, capped", d("capped", true, "size", 100), 72, nil},
+		{"plain collection, expireAfterSeconds", d("expireAfterSeconds", 10), 72, nil},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,9 +27,10 @@ func msgCreateIndexes(ctx context.Context, s *Server, req *request) (*bsoncore.D
 	if len(vals) == 0 {
 		return nil, mongoerr.New(mongoerr.BadValue, "Must specify at least one index to create")
 	}
-	if c == nil {
-		return nil, mongoerr.New(mongoerr.NamespaceNotFound,
-			"Collection %s.%s does not exist; ChronoGo stores only time-series collections: create it with the 'timeseries' option first", req.db, name)
+	if c == nil { // MongoDB creates the collection (a plain one) with its first index
+		if c, err = s.createPlain(ctx, req.db, name); err != nil {
+			return nil, err
+		}
 	}
 	before := indexCount(c)
 	upd := *c

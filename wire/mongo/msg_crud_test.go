@@ -76,9 +76,13 @@ func TestInsertKeepsDocumentsAndDuplicateIDs(t *testing.T) {
 	require.Equal(t, bson.Raw(want), got[0])
 	require.Equal(t, bson.TypeObjectID, got[2].Lookup("_id").Type)
 
-	// an insert into a collection that does not exist is refused
-	_, err = run(t, e.db, d("insert", "nope", "documents", bson.A{d("ts", at(1))}))
-	requireCode(t, err, 26)
+	// an insert into a collection that does not exist creates a plain one, as in MongoDB
+	r = mustRun(t, e.db, d("insert", "nope", "documents", bson.A{d("ts", at(1))}))
+	require.EqualValues(t, 1, r.Lookup("n").Int32())
+	list := mustRun(t, e.db, d("listCollections", 1, "filter", d("name", "nope")))
+	batch := field(t, list.Lookup("cursor").Document(), "firstBatch").(bson.A)
+	require.Len(t, batch, 1)
+	require.Equal(t, bson.E{Key: "type", Value: "collection"}, batch[0].(bson.D)[1])
 }
 
 func TestInsertBackendFailure(t *testing.T) {

@@ -74,6 +74,9 @@ func (s *Server) deleteOne(ctx context.Context, c *meta.Collection, v bson.RawVa
 	if c == nil {
 		return 0, nil
 	}
+	if c.Plain() {
+		return s.plainDelete(ctx, c, q, limit == 1)
+	}
 	if limit == 1 {
 		return s.deleteFirst(ctx, c, q)
 	}

@@ -73,6 +73,9 @@ func indexesAfterDrop(c *meta.Collection, target bson.RawValue) ([]meta.Index, e
 	}
 	keep := append([]meta.Index(nil), c.Indexes...)
 	for _, n := range names {
+		if c.Plain() && n == autoIndexName(c) {
+			return nil, mongoerr.New(mongoerr.InvalidOptions, "cannot drop _id index")
+		}
 		if c.MetaField != "" && n == autoIndexName(c) {
 			return nil, mongoerr.New(mongoerr.InvalidOptions,
 				"index '%s' is ChronoGo's series index on the metaField and timeField and cannot be dropped", n)

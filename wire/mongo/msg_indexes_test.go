@@ -62,8 +62,15 @@ func TestIndexes(t *testing.T) {
 	mustRun(t, e.db, d("create", "nometa", "timeseries", d("timeField", "ts")))
 	r = mustRun(t, e.db, d("listIndexes", "nometa"))
 	require.Empty(t, field(t, r.Lookup("cursor").Document(), "firstBatch"))
-	_, err = run(t, e.db, d("createIndexes", "missing", "indexes", bson.A{d("key", d("a", 1), "name", "a_1")}))
-	requireCode(t, err, 26)
+	// createIndexes creates a missing collection, a plain one, as MongoDB does
+	mustRun(t, e.db, d("createIndexes", "missing", "indexes", bson.A{d("key", d("a", 1), "name", "a_1")}))
+	r = mustRun(t, e.db, d("listIndexes", "missing"))
+	require.Equal(t, bson.A{d("v", int32(2), "key", d("_id", int32(1)), "name", "_id_"), d("v", int32(2), "key", d("a", int32(1)), "name", "a_1")},
+		field(t, r.Lookup("cursor").Document(), "firstBatch"))
+	_, err = run(t, e.db, d("dropIndexes", "missing", "index", "_id_"))
+	requireCode(t, err, 72)
+	_, err = run(t, e.db, d("createIndexes", "missing", "indexes", bson.A{d("key", d("b", 1), "name", "b_1", "unique", true)}))
+	requireCode(t, err, 67)
 }
 
 func TestCollMod(t *testing.T) {

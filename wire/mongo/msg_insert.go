@@ -41,9 +41,13 @@ func msgInsert(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	if len(vals) > 100000 {
 		return nil, mongoerr.New(mongoerr.InvalidLength, "Write batch sizes must be between 1 and 100000. Got %d operations.", len(vals))
 	}
-	if c == nil {
-		return nil, mongoerr.New(mongoerr.NamespaceNotFound,
-			"Collection %s.%s does not exist; ChronoGo stores only time-series collections: create it with the 'timeseries' option first", req.db, name)
+	if c == nil { // MongoDB creates a (plain) collection on its first insert
+		if c, err = s.createPlain(ctx, req.db, name); err != nil {
+			return nil, err
+		}
+	}
+	if c.Plain() {
+		return s.plainInsert(ctx, c, vals, ordered)
 	}
 	// Check every document first: a document that is not valid BSON fails the whole command, as
 	// a malformed message does, before anything is written.

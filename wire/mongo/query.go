@@ -49,6 +49,13 @@ func (s *Server) scan(ctx context.Context, c *meta.Collection, filter bson.Raw, 
 			return queryErr(err)
 		}
 	}
+	if c.Plain() {
+		err := s.plainScan(ctx, c, f, fn)
+		if errors.Is(err, errStopScan) {
+			return nil
+		}
+		return err
+	}
 	p, err := pushdownOf(c, filter)
 	if err != nil {
 		return err

@@ -24,14 +24,29 @@ func appendWriteErrors(b *bsoncore.DocumentBuilder, errs []writeError) {
 	slices.SortStableFunc(errs, func(a, b writeError) int { return a.index - b.index })
 	ab := bsoncore.NewArrayBuilder()
 	for _, e := range errs {
-		ab.AppendDocument(bsoncore.NewDocumentBuilder().
+		d := bsoncore.NewDocumentBuilder().
 			AppendInt32("index", int32(e.index)).
 			AppendInt32("code", int32(e.err.Code)).
 			AppendString("codeName", e.err.Code.Name()).
-			AppendString("errmsg", e.err.Msg).
-			Build())
+			AppendString("errmsg", e.err.Msg)
+		appendExtra(d, e.err)
+		ab.AppendDocument(d.Build())
 	}
 	b.AppendArray("writeErrors", ab.Build())
+}
+
+// appendExtra appends the extra fields of an error (Extra: the elements of a document).
+func appendExtra(b *bsoncore.DocumentBuilder, e *mongoerr.Error) {
+	if len(e.Extra) == 0 {
+		return
+	}
+	elems, err := bsoncore.Document(e.Extra).Elements()
+	if err != nil {
+		return
+	}
+	for _, el := range elems {
+		b.AppendValue(el.Key(), el.Value())
+	}
 }
 
 // WriteConcernError is a write applied where it could be that did not reach its write concern

@@ -63,6 +63,10 @@ const (
 	RoleNotFound            Code = 31
 	MechanismUnavailable    Code = 334
 	Location51003           Code = 51003 // createUser of a user that exists
+	// DuplicateKey: a write would give a unique index (_id) a second document with one key
+	DuplicateKey Code = 11000
+	// OperationFailed: a plain collection is at its limit of documents or bytes
+	OperationFailed Code = 96
 )
 
 var names = map[Code]string{
@@ -84,6 +88,7 @@ var names = map[Code]string{
 	WriteConcernFailed:                       "WriteConcernFailed", IngressRequestRateLimitExceeded: "IngressRequestRateLimitExceeded",
 	AuthenticationFailed: "AuthenticationFailed", UserNotFound: "UserNotFound", RoleNotFound: "RoleNotFound",
 	MechanismUnavailable: "MechanismUnavailable", UnknownReplWriteConcern: "UnknownReplWriteConcern",
+	DuplicateKey: "DuplicateKey", OperationFailed: "OperationFailed",
 }
 
 // Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).
@@ -102,6 +107,9 @@ type Error struct {
 	Cause error
 	// Labels are the reply's errorLabels, e.g. RetryableWriteError: a driver may retry the write.
 	Labels []string
+	// Extra is a BSON document whose fields the error document also gets (a duplicate key's
+	// keyPattern and keyValue), or nil.
+	Extra []byte
 }
 
 // LabelRetryableWrite tells drivers a write may be retried safely (ChronoGo's writes are

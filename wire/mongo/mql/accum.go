@@ -253,3 +253,8 @@ func appendKey(dst []byte, v bson.RawValue) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(v.Value)))
 	return append(dst, v.Value...)
 }
+
+// AppendKey appends the canonical encoding of v: values MongoDB compares equal (1, 1.0 and
+// NumberLong(1); documents with equal fields) encode identically. Plain collections key their
+// documents by it.
+func AppendKey(dst []byte, v bson.RawValue) []byte { return appendKey(dst, v) }

@@ -1,0 +1,59 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/meta/plain"
+)
+
+// plainPage bounds one page of a plain collection scan.
+const (
+	plainPageDocs  = 1000
+	plainPageBytes = 4 << 20
+)
+
+func plainNS(ctx context.Context, c *meta.Collection) plain.NS {
+	return plain.NS{Tenant: collTenant(ctx, c), DB: c.DB, Coll: c.Name}
+}
+
+// PlainWrite applies writes to a plain collection through the meta cluster's plain shard.
+func (b *Backend) PlainWrite(ctx context.Context, c *meta.Collection, items []plain.Item, ordered bool) (plain.Result, error) {
+	return b.meta.PlainWrite(ctx, plain.Command{Op: plain.OpWrite, NS: plainNS(ctx, c), Items: items, Ordered: ordered})
+}
+
+// PlainScan reads a plain collection page by page from this node's replica (linearizable reads).
+func (b *Backend) PlainScan(ctx context.Context, c *meta.Collection, fn func(d *plain.Doc) error) error {
+	q := plain.ScanQuery{NS: plainNS(ctx, c), Limit: plainPageDocs, MaxBytes: plainPageBytes}
+	for {
+		v, err := b.meta.PlainRead(ctx, q)
+		if err != nil {
+			return err
+		}
+		page, ok := v.(plain.ScanPage)
+		if !ok {
+			return fmt.Errorf("plain scan of %s.%s: answer %T", c.DB, c.Name, v)
+		}
+		for i := range page.Docs {
+			if err := fn(&page.Docs[i]); err != nil {
+				return err
+			}
+		}
+		if !page.More || len(page.Docs) == 0 {
+			return nil
+		}
+		q.After = page.Docs[len(page.Docs)-1].Key
+	}
+}
+
+// dropPlain removes the documents of a plain collection, or of every plain collection of a
+// database when c.Name is "".
+func (b *Backend) dropPlain(ctx context.Context, tenant, db, name string) error {
+	op := plain.OpDropCollection
+	if name == "" {
+		op = plain.OpDropDatabase
+	}
+	_, err := b.meta.PlainWrite(ctx, plain.Command{Op: op, NS: plain.NS{Tenant: tenant, DB: db, Coll: name}})
+	return err
+}

@@ -1,0 +1,254 @@
+package mongo
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/meta/plain"
+	"github.com/chronogo/chronogo/wire/mongo/mql"
+	"github.com/chronogo/chronogo/wire/mongoerr"
+)
+
+// Plain collections keep whole documents in the meta cluster's plain shard, keyed by the
+// canonical encoding of their _id (mql.AppendKey): the _id index is unique by construction.
+
+// plainBatchItems and plainBatchBytes bound one proposal of plain writes.
+const (
+	plainBatchItems = 1000
+	plainBatchBytes = 4 << 20
+)
+
+// withID returns doc with an _id (an ObjectId first when it has none), the _id and its key.
+func withID(doc bson.Raw) (bson.Raw, bson.RawValue, []byte, error) {
+	id, err := doc.LookupErr("_id")
+	if err != nil {
+		oid := bson.NewObjectID()
+		b := bsoncore.NewDocumentBuilder().AppendObjectID("_id", oid)
+		elems, err := doc.Elements()
+		if err != nil {
+			return nil, id, nil, mongoerr.New(mongoerr.InvalidBSON, "insert: %v", err)
+		}
+		for _, e := range elems {
+			b.AppendValue(e.Key(), bsoncore.Value{Type: bsoncore.Type(e.Value().Type), Data: e.Value().Value})
+		}
+		doc = bson.Raw(b.Build())
+		id = bson.RawValue{Type: bson.TypeObjectID, Value: oid[:]}
+	}
+	switch id.Type {
+	case bson.TypeArray:
+		return nil, id, nil, mongoerr.New(mongoerr.BadValue, "can't use an array for _id")
+	case bson.TypeRegex:
+		return nil, id, nil, mongoerr.New(mongoerr.BadValue, "can't use a regex for _id")
+	case bson.TypeUndefined:
+		return nil, id, nil, mongoerr.New(mongoerr.BadValue, "can't use a undefined for _id")
+	}
+	return doc, id, mql.AppendKey(nil, id), nil
+}
+
+// dupKeyErr is MongoDB's duplicate key error for _id value id of collection c.
+func dupKeyErr(c *meta.Collection, id bson.RawValue) *mongoerr.Error {
+	kv := bsoncore.NewDocumentBuilder().AppendValue("_id", bsoncore.Value{Type: bsoncore.Type(id.Type), Data: id.Value}).Build()
+	extra := bsoncore.NewDocumentBuilder().
+		AppendDocument("keyPattern", bsoncore.NewDocumentBuilder().AppendInt32("_id", 1).Build()).
+		AppendDocument("keyValue", kv).Build()
+	e := mongoerr.New(mongoerr.DuplicateKey, "E11000 duplicate key error collection: %s.%s index: _id_ dup key: { _id: %s }",
+		c.DB, c.Name, id.String())
+	e.Extra = extra
+	return e
+}
+
+// plainStatusErr is the write error of an item's status (nil for ok and skipped).
+func plainStatusErr(c *meta.Collection, st plain.Status, id bson.RawValue) error {
+	switch st {
+	case plain.StatusExists:
+		return dupKeyErr(c, id)
+	case plain.StatusFull:
+		return mongoerr.New(mongoerr.OperationFailed, "collection %s.%s is full: plain collections hold at most %d documents and %d bytes",
+			c.DB, c.Name, plain.DefaultLimits.MaxDocs, plain.DefaultLimits.MaxBytes)
+	case plain.StatusMissing, plain.StatusConflict:
+		return mongoerr.New(mongoerr.WriteConflict, "the document changed while it was being written; retry")
+	}
+	return nil
+}
+
+// plainPending is a write of a plain collection with the command index it answers for.
+type plainPending struct {
+	item plain.Item
+	idx  int
+	id   bson.RawValue
+}
+
+// plainWriter sends plain writes in bounded batches and records their outcomes.
+type plainWriter struct {
+	s       *Server
+	c       *meta.Collection
+	ordered bool
+	pending []plainPending
+	size    int
+	n       int64 // items applied
+	out     stmtOutcomes
+}
+
+func (w *plainWriter) add(ctx context.Context, p plainPending) {
+	w.pending = append(w.pending, p)
+	w.size += len(p.item.Doc)
+	if len(w.pending) >= plainBatchItems || w.size >= plainBatchBytes {
+		w.flush(ctx)
+	}
+}
+
+func (w *plainWriter) flush(ctx context.Context) {
+	if len(w.pending) == 0 {
+		return
+	}
+	items := make([]plain.Item, len(w.pending))
+	for i, p := range w.pending {
+		items[i] = p.item
+	}
+	res, err := w.s.b.PlainWrite(ctx, w.c, items, w.ordered)
+	if err != nil {
+		idx := make([]int, len(w.pending))
+		for i, p := range w.pending {
+			idx[i] = p.idx
+		}
+		w.out.add(err, idx...)
+	} else {
+		for i, p := range w.pending {
+			if i >= len(res.Statuses) || res.Statuses[i] == plain.StatusSkipped {
+				continue
+			}
+			if err := plainStatusErr(w.c, res.Statuses[i], p.id); err != nil {
+				w.out.add(err, p.idx)
+				continue
+			}
+			w.n++
+		}
+	}
+	w.pending, w.size = w.pending[:0], 0
+}
+
+// plainInsert inserts documents into a plain collection.
+func (s *Server) plainInsert(ctx context.Context, c *meta.Collection, vals []bson.RawValue, ordered bool) (*bsoncore.DocumentBuilder, error) {
+	w := plainWriter{s: s, c: c, ordered: ordered}
+	for i, v := range vals {
+		doc, ok := v.DocumentOK()
+		var err error
+		switch {
+		case !ok:
+			err = typeErr("insert.documents", v.Type, "object")
+		case len(doc) > MaxBSONObjectSize:
+			err = mongoerr.New(mongoerr.BSONObjectTooLarge, "object to insert too large. size in bytes: %d, max size: %d", len(doc), MaxBSONObjectSize)
+		default:
+			if verr := validDoc(doc); verr != nil {
+				return nil, mongoerr.New(mongoerr.InvalidBSON, "insert.documents.%d: %v", i, verr)
+			}
+		}
+		if err == nil {
+			var id bson.RawValue
+			var key []byte
+			if doc, id, key, err = withID(doc); err == nil {
+				w.add(ctx, plainPending{item: plain.Item{Mode: plain.ModeInsert, Key: key, Doc: doc}, idx: i, id: id})
+				continue
+			}
+		}
+		w.flush(ctx)
+		w.out.add(err, i)
+		if w.out.stop(ordered) {
+			break
+		}
+	}
+	if !w.out.stop(ordered) {
+		w.flush(ctx)
+	}
+	return w.out.reply(func(b *bsoncore.DocumentBuilder) { b.AppendInt32("n", int32(w.n)) })
+}
+
+// plainScan calls fn with a private copy of every document of plain collection c matching f
+// (nil: all).
+func (s *Server) plainScan(ctx context.Context, c *meta.Collection, f *mql.Filter, fn func(bson.Raw) error) error {
+	return s.b.PlainScan(ctx, c, func(d *plain.Doc) error {
+		doc := bson.Raw(d.Doc)
+		if f != nil {
+			ok, err := f.Match(doc)
+			if err != nil {
+				return queryErr(err)
+			}
+			if !ok {
+				return nil
+			}
+		}
+		return fn(bson.Raw(append([]byte(nil), doc...)))
+	})
+}
+
+// plainDelete removes the documents of plain collection c that q matches (the first only when
+// one is true). A document that changes between the scan and the delete is left.
+func (s *Server) plainDelete(ctx context.Context, c *meta.Collection, q bson.Raw, one bool) (int64, error) {
+	var f *mql.Filter
+	if len(q) > 0 {
+		var err error
+		if f, err = mql.CompileFilter(q); err != nil {
+			return 0, queryErr(err)
+		}
+	}
+	var items []plain.Item
+	err := s.b.PlainScan(ctx, c, func(d *plain.Doc) error {
+		if f != nil {
+			ok, err := f.Match(bson.Raw(d.Doc))
+			if err != nil {
+				return queryErr(err)
+			}
+			if !ok {
+				return nil
+			}
+		}
+		items = append(items, plain.Item{Mode: plain.ModeDelete, Key: append([]byte(nil), d.Key...), Rev: d.Rev})
+		if one {
+			return errStopScan
+		}
+		return nil
+	})
+	if err != nil && err != errStopScan {
+		return 0, err
+	}
+	var n int64
+	for start := 0; start < len(items); start += plainBatchItems {
+		batch := items[start:min(len(items), start+plainBatchItems)]
+		res, err := s.b.PlainWrite(ctx, c, batch, false)
+		if err != nil {
+			return n, err
+		}
+		for _, st := range res.Statuses {
+			if st == plain.StatusOK {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// plainCreateErr is the error for create options a plain collection cannot have.
+func plainCreateErr(option string) error {
+	return mongoerr.New(mongoerr.InvalidOptions, "ChronoGo's plain collections do not support the '%s' option", option)
+}
+
+// createPlain creates plain collection db.name (nothing when it exists) and returns the
+// collection now under that name.
+func (s *Server) createPlain(ctx context.Context, db, name string) (*meta.Collection, error) {
+	c := &meta.Collection{Tenant: meta.TenantOf(ctx), DB: db, Name: name, CreatedAt: time.Now().UnixNano()}
+	if err := s.b.CreateCollection(ctx, c); err != nil {
+		return nil, err
+	}
+	got, ok, err := s.b.Collection(ctx, db, name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, mongoerr.New(mongoerr.NamespaceNotFound, "collection %s.%s was dropped while it was created", db, name)
+	}
+	return got, nil
+}

@@ -1,0 +1,97 @@
+package mongo
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// TestPlainCollections: create without timeseries makes a plain collection whose documents keep
+// their _id unique (MongoDB's equal numbers included), read back through find, count and
+// aggregate, and go with deletes and drop. The store is the handler tests' model of meta/plain;
+// the integration tests run the real one.
+func TestPlainCollections(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	mustRun(t, e.db, d("create", "devices"))
+	mustRun(t, e.db, d("create", "devices")) // again: nothing changes
+	list := mustRun(t, e.db, d("listCollections", 1, "filter", d("name", "devices")))
+	batch := field(t, list.Lookup("cursor").Document(), "firstBatch").(bson.A)
+	require.Len(t, batch, 1)
+	require.Equal(t, d("name", "devices", "type", "collection", "options", d(), "info", d("readOnly", false),
+		"idIndex", d("v", int32(2), "key", d("_id", int32(1)), "name", "_id_")), batch[0])
+	_, err := run(t, e.db, d("create", "devices", "timeseries", d("timeField", "t")))
+	requireCode(t, err, 48)
+
+	coll := e.db.Collection("devices")
+	docs := []any{
+		d("_id", 1, "site", "a", "model", "x1"),
+		d("_id", "dev-2", "site", "b", "model", "x2"),
+		d("_id", 1.0, "site", "c"),    // equals 1
+		d("site", "a", "model", "x3"), // gets an ObjectId
+		d("_id", int64(3), "site", "b", "tags", bson.A{"r", "s"}),
+	}
+	_, err = coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	require.True(t, errors.As(err, &bwe), "%v", err)
+	require.Len(t, bwe.WriteErrors, 1)
+	we := bwe.WriteErrors[0]
+	require.Equal(t, 2, we.Index)
+	require.Equal(t, 11000, we.Code)
+	require.Contains(t, we.Message, "E11000 duplicate key error collection: testdb.devices index: _id_ dup key")
+	raw := we.Raw
+	require.Equal(t, bson.Raw(mustMarshal(t, d("_id", int32(1)))), raw.Lookup("keyPattern").Document())
+	require.Equal(t, 1.0, raw.Lookup("keyValue", "_id").Double())
+
+	// ordered: stops at the duplicate
+	_, err = coll.InsertMany(ctx, []any{d("_id", 9), d("_id", "dev-2"), d("_id", 10)})
+	require.True(t, errors.As(err, &bwe), "%v", err)
+	require.Len(t, bwe.WriteErrors, 1)
+	require.Equal(t, 1, bwe.WriteErrors[0].Index)
+	require.ErrorIs(t, coll.FindOne(ctx, d("_id", 10)).Err(), mongo.ErrNoDocuments, "not inserted after the error")
+	_, err = coll.DeleteOne(ctx, d("_id", 9))
+	require.NoError(t, err)
+
+	n, err := coll.CountDocuments(ctx, d("site", "a"))
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n)
+	cur, err := coll.Find(ctx, d("site", d("$in", bson.A{"a", "b"})), options.Find().SetSort(d("site", 1, "model", -1)).SetProjection(d("_id", 0, "model", 1)))
+	require.NoError(t, err)
+	var got []bson.D
+	require.NoError(t, cur.All(ctx, &got))
+	require.Equal(t, []bson.D{d("model", "x3"), d("model", "x1"), d("model", "x2"), d()}, got)
+	var one bson.D
+	require.NoError(t, coll.FindOne(ctx, d("_id", int64(1))).Decode(&one), "_id 1 found as a long")
+	require.Equal(t, d("_id", int32(1), "site", "a", "model", "x1"), one)
+
+	agg, err := coll.Aggregate(ctx, bson.A{d("$group", d("_id", "$site", "n", d("$sum", 1))), d("$sort", d("_id", 1))})
+	require.NoError(t, err)
+	var groups []bson.D
+	require.NoError(t, agg.All(ctx, &groups))
+	require.Equal(t, []bson.D{d("_id", "a", "n", int32(2)), d("_id", "b", "n", int32(2))}, groups)
+
+	// bad _ids
+	_, err = coll.InsertOne(ctx, d("_id", bson.A{1}))
+	var we2 mongo.WriteException
+	require.True(t, errors.As(err, &we2), "%v", err)
+	require.Equal(t, 2, we2.WriteErrors[0].Code)
+
+	// deletes
+	dr, err := coll.DeleteOne(ctx, d("site", "b"))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, dr.DeletedCount)
+	dr, err = coll.DeleteMany(ctx, d("site", d("$ne", "zzz")))
+	require.NoError(t, err)
+	require.EqualValues(t, 3, dr.DeletedCount)
+	n, err = coll.CountDocuments(ctx, d())
+	require.NoError(t, err)
+	require.Zero(t, n)
+
+	require.NoError(t, coll.Drop(ctx))
+	list = mustRun(t, e.db, d("listCollections", 1, "filter", d("name", "devices")))
+	require.Empty(t, field(t, list.Lookup("cursor").Document(), "firstBatch").(bson.A))
+}
