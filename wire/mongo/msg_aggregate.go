@@ -69,6 +69,9 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 	opts.Union = func(coll string, stages []bson.Raw, out func(bson.Raw) error) error {
 		return s.unionWith(runCtx, req.db, coll, stages, opts, out)
 	}
+	opts.Lookup = func(coll string, out func(bson.Raw) error) error {
+		return s.readCollection(runCtx, req.db, coll, out)
+	}
 	var c *meta.Collection
 	if name != "" {
 		ns = req.db + "." + name
@@ -108,6 +111,19 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 		return queryErr(p.Run(in, out))
 	})
 	return s.streamReply(ctx, ns, st, batchSize, false)
+}
+
+// readCollection hands every document of collection coll of db to out ($lookup); a collection
+// that does not exist gives nothing.
+func (s *Server) readCollection(ctx context.Context, db, coll string, out func(bson.Raw) error) error {
+	if err := validCollName(db, coll); err != nil {
+		return err
+	}
+	c, ok, err := s.b.Collection(ctx, db, coll)
+	if err != nil || !ok {
+		return err
+	}
+	return s.scan(ctx, c, nil, out)
 }
 
 // unionWith runs stages over collection coll of db (its documents, through the sub-pipeline)

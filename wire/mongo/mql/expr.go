@@ -10,7 +10,9 @@ import (
 // exprEnv is the compile-time environment of expressions.
 type exprEnv struct {
 	now   time.Time
-	bound []string // user variables in scope ($let, $map, $filter, $reduce)
+	bound []string // user variables in scope ($let, $map, $filter, $reduce, $lookup's let)
+	// lets are the values of a $lookup sub-pipeline's let variables, set before each run
+	lets []binding
 }
 
 // evalEnv is the evaluation environment: the current document and variable values.
@@ -147,10 +149,16 @@ func (x varExpr) eval(env *evalEnv) (bson.RawValue, error) {
 	var v bson.RawValue
 	switch {
 	case x.user:
+		found := false
 		for i := len(env.vars) - 1; i >= 0; i-- {
 			if env.vars[i].name == x.name {
-				v = env.vars[i].val
+				v, found = env.vars[i].val, true
 				break
+			}
+		}
+		for i := 0; !found && env.static != nil && i < len(env.static.lets); i++ {
+			if env.static.lets[i].name == x.name {
+				v, found = env.static.lets[i].val, true
 			}
 		}
 	case x.name == "ROOT" || x.name == "CURRENT":

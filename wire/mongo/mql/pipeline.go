@@ -25,7 +25,11 @@ type PipelineOptions struct {
 	// Union reads another collection of the database for $unionWith: it runs stages (possibly
 	// none) over collection coll and hands every result to out. Nil: $unionWith fails when run.
 	Union func(coll string, stages []bson.Raw, out func(bson.Raw) error) error
-	depth int // of sub-pipelines ($facet, $unionWith) around the one being compiled
+	// Lookup reads every document of another collection of the database for $lookup (none when
+	// it does not exist). Nil: $lookup fails when run.
+	Lookup func(coll string, out func(bson.Raw) error) error
+	depth  int      // of sub-pipelines ($facet, $unionWith, $lookup) around the one being compiled
+	lets   []string // the let variables of a $lookup sub-pipeline
 }
 
 // maxSubPipelineDepth bounds the nesting of sub-pipelines, as MongoDB does (20): a pipeline is
@@ -61,7 +65,7 @@ func CompilePipeline(stages []bson.Raw, o PipelineOptions) (p *Pipeline, err err
 	if now.IsZero() {
 		now = time.Now()
 	}
-	p = &Pipeline{env: &exprEnv{now: now}}
+	p = &Pipeline{env: &exprEnv{now: now, bound: append([]string(nil), o.lets...)}}
 	var leading [][]byte
 	leadingDone := false
 	for _, s := range stages {

@@ -94,6 +94,8 @@ func compileStage(name string, arg bson.RawValue, o PipelineOptions, env *exprEn
 		return compileBucketAuto(arg, o, env)
 	case "$unionWith":
 		return compileUnionWith(arg, o)
+	case "$lookup":
+		return compileLookup(arg, o, env)
 	}
 	return nil, errf(40324, "Unrecognized pipeline stage name: '%s'", name)
 }
