@@ -43,8 +43,28 @@ func msgUpdate(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	var (
 		out               stmtOutcomes
 		matched, modified int64
+		upserted          []upsertedID
 	)
 	for i, v := range stmts {
+		if c == nil && updateUpserts(v) { // MongoDB creates the collection (a plain one) to upsert into
+			if c, err = s.createPlain(ctx, req.db, req.doc.Index(0).Value().StringValue()); err != nil {
+				return nil, err
+			}
+		}
+		if c != nil && c.Plain() {
+			n, m, id, err := s.plainUpdate(ctx, c, v)
+			if out.add(err, i) || err != nil && out.fatal == nil {
+				matched += n
+				modified += m
+			}
+			if err == nil && id.Type != 0 {
+				upserted = append(upserted, upsertedID{i, id})
+			}
+			if out.stop(ordered) {
+				break
+			}
+			continue
+		}
 		n, m, err := s.updateOne(ctx, c, v)
 		if out.add(err, i) || err != nil && out.fatal == nil {
 			// a statement that failed part way may have changed some series (as in MongoDB,
@@ -57,9 +77,33 @@ func msgUpdate(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 		}
 	}
 	return out.reply(func(b *bsoncore.DocumentBuilder) {
-		b.AppendInt32("n", int32(min(matched, math.MaxInt32))).
+		b.AppendInt32("n", int32(min(matched+int64(len(upserted)), math.MaxInt32))).
 			AppendInt32("nModified", int32(min(modified, math.MaxInt32)))
+		if len(upserted) > 0 {
+			ab := bsoncore.NewArrayBuilder()
+			for _, u := range upserted {
+				ab.AppendDocument(bsoncore.NewDocumentBuilder().AppendInt32("index", int32(u.index)).
+					AppendValue("_id", bsoncore.Value{Type: bsoncore.Type(u.id.Type), Data: u.id.Value}).Build())
+			}
+			b.AppendArray("upserted", ab.Build())
+		}
 	})
+}
+
+// upsertedID is the _id an update statement upserted.
+type upsertedID struct {
+	index int
+	id    bson.RawValue
+}
+
+// updateUpserts reports whether an update statement asks for an upsert.
+func updateUpserts(v bson.RawValue) bool {
+	d, ok := v.DocumentOK()
+	if !ok {
+		return false
+	}
+	u, _ := optBool(d, "update.updates", "upsert", false)
+	return u
 }
 
 // updateOne runs one statement {q, u, multi, upsert}.

@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -251,4 +252,157 @@ func (s *Server) createPlain(ctx context.Context, db, name string) (*meta.Collec
 		return nil, mongoerr.New(mongoerr.NamespaceNotFound, "collection %s.%s was dropped while it was created", db, name)
 	}
 	return got, nil
+}
+
+// plainUpdateRetries bounds how often a statement retries documents that changed under it.
+const plainUpdateRetries = 5
+
+// plainUpdate runs one update statement {q, u, multi, upsert} on a plain collection: the matching
+// documents are read, changed here and written back if their revision did not change meanwhile
+// (else read and tried again). It returns the documents matched and modified, and the _id of an
+// upserted document.
+func (s *Server) plainUpdate(ctx context.Context, c *meta.Collection, v bson.RawValue) (matched, modified int64, upserted bson.RawValue, err error) {
+	if err := updateStmtErr(v); err != nil {
+		return 0, 0, upserted, err
+	}
+	stmt := v.Document()
+	multi, _ := optBool(stmt, "update.updates", "multi", false)
+	upsert, err := optBool(stmt, "update.updates", "upsert", false)
+	if err != nil {
+		return 0, 0, upserted, err
+	}
+	if _, ok := lookup(stmt, "arrayFilters"); ok {
+		return 0, 0, upserted, mongoerr.New(mongoerr.CommandNotSupported, "arrayFilters are not supported by ChronoGo's plain collections")
+	}
+	q, _ := optDoc(stmt, "update.updates", "q")
+	u, _ := lookup(stmt, "u")
+	up, err := mql.CompileUpdate(u, time.Now())
+	if err != nil {
+		return 0, 0, upserted, queryErr(err)
+	}
+	if multi && u.Type == bson.TypeEmbeddedDocument && !isOperatorUpdate(u.Document()) {
+		return 0, 0, upserted, mongoerr.New(mongoerr.FailedToParse, "multi update is not supported for replacement-style update")
+	}
+	var f *mql.Filter
+	if len(q) > 0 {
+		if f, err = mql.CompileFilter(q); err != nil {
+			return 0, 0, upserted, queryErr(err)
+		}
+	}
+	done := map[string]bool{} // keys already updated by this statement
+	for attempt := 0; ; attempt++ {
+		var items []plain.Item
+		var ids []bson.RawValue
+		var applyErr error
+		err := s.b.PlainScan(ctx, c, func(d *plain.Doc) error {
+			if done[string(d.Key)] {
+				return nil
+			}
+			if f != nil {
+				ok, err := f.Match(bson.Raw(d.Doc))
+				if err != nil {
+					return queryErr(err)
+				}
+				if !ok {
+					return nil
+				}
+			}
+			matched++
+			next, err := up.Apply(d.Doc, false)
+			if err != nil {
+				applyErr = queryErr(err)
+				return errStopScan
+			}
+			if !bytes.Equal(next, d.Doc) {
+				if err := validDoc(next); err != nil || len(next) > MaxBSONObjectSize {
+					applyErr = mongoerr.New(mongoerr.BSONObjectTooLarge, "updated document is too large or invalid")
+					return errStopScan
+				}
+				items = append(items, plain.Item{Mode: plain.ModeReplace, Key: append([]byte(nil), d.Key...), Doc: next, Rev: d.Rev})
+				ids = append(ids, bson.Raw(next).Lookup("_id"))
+			} else {
+				done[string(d.Key)] = true
+			}
+			if !multi {
+				return errStopScan
+			}
+			return nil
+		})
+		if err != nil && err != errStopScan {
+			return matched, modified, upserted, err
+		}
+		if applyErr != nil {
+			return matched, modified, upserted, applyErr
+		}
+		conflicts := 0
+		for start := 0; start < len(items); start += plainBatchItems {
+			batch := items[start:min(len(items), start+plainBatchItems)]
+			res, err := s.b.PlainWrite(ctx, c, batch, false)
+			if err != nil {
+				return matched, modified, upserted, err
+			}
+			for i, st := range res.Statuses {
+				switch st {
+				case plain.StatusOK:
+					modified++
+					done[string(batch[i].Key)] = true
+				case plain.StatusConflict, plain.StatusMissing:
+					conflicts++
+					matched-- // counted again when read again
+				default:
+					return matched, modified, upserted, plainStatusErr(c, st, ids[start+i])
+				}
+			}
+		}
+		if conflicts == 0 || attempt >= plainUpdateRetries {
+			break
+		}
+	}
+	if matched > 0 || len(done) > 0 || !upsert {
+		return matched, modified, upserted, nil
+	}
+	// upsert: the query's equalities, then the update (with $setOnInsert)
+	seed, err := mql.UpsertSeed(q)
+	if err != nil {
+		return 0, 0, upserted, queryErr(err)
+	}
+	var doc []byte
+	if u.Type == bson.TypeEmbeddedDocument && !isOperatorUpdate(u.Document()) {
+		doc = u.Document()
+		if id, err := bson.Raw(seed).LookupErr("_id"); err == nil {
+			if _, err := bson.Raw(doc).LookupErr("_id"); err != nil {
+				doc = prependID(doc, id)
+			}
+		}
+	} else if doc, err = up.Apply(seed, true); err != nil {
+		return 0, 0, upserted, queryErr(err)
+	}
+	doc, id, key, err := withID(doc)
+	if err != nil {
+		return 0, 0, upserted, err
+	}
+	res, err := s.b.PlainWrite(ctx, c, []plain.Item{{Mode: plain.ModeInsert, Key: key, Doc: doc}}, true)
+	if err != nil {
+		return 0, 0, upserted, err
+	}
+	if err := plainStatusErr(c, res.Statuses[0], id); err != nil {
+		return 0, 0, upserted, err
+	}
+	return 0, 0, id, nil
+}
+
+// isOperatorUpdate reports whether an update document is operator-style (its first key is $...).
+func isOperatorUpdate(u bson.Raw) bool {
+	e, err := u.IndexErr(0)
+	return err == nil && len(e.Key()) > 0 && e.Key()[0] == '$'
+}
+
+// prependID returns doc with _id id first.
+func prependID(doc bson.Raw, id bson.RawValue) bson.Raw {
+	b := bsoncore.NewDocumentBuilder().AppendValue("_id", bsoncore.Value{Type: bsoncore.Type(id.Type), Data: id.Value})
+	elems, _ := doc.Elements()
+	for _, e := range elems {
+		b.AppendValue(e.Key(), bsoncore.Value{Type: bsoncore.Type(e.Value().Type), Data: e.Value().Value})
+	}
+	return bson.Raw(b.Build())
 }

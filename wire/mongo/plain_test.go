@@ -95,3 +95,52 @@ func TestPlainCollections(t *testing.T) {
 	list = mustRun(t, e.db, d("listCollections", 1, "filter", d("name", "devices")))
 	require.Empty(t, field(t, list.Lookup("cursor").Document(), "firstBatch").(bson.A))
 }
+
+// TestPlainUpdates: updateOne, updateMany, replaceOne and upserts on a plain collection, with
+// the counts and upserted ids MongoDB reports.
+func TestPlainUpdates(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	coll := e.db.Collection("reg")
+	_, err := coll.InsertMany(ctx, []any{d("_id", 1, "site", "a", "n", 1), d("_id", 2, "site", "a", "n", 2), d("_id", 3, "site", "b", "n", 3)})
+	require.NoError(t, err)
+
+	r, err := coll.UpdateMany(ctx, d("site", "a"), d("$inc", d("n", 10), "$set", d("seen", true)))
+	require.NoError(t, err)
+	require.EqualValues(t, 2, r.MatchedCount)
+	require.EqualValues(t, 2, r.ModifiedCount)
+	r, err = coll.UpdateOne(ctx, d("site", "a"), d("$set", d("seen", true))) // no change
+	require.NoError(t, err)
+	require.EqualValues(t, 1, r.MatchedCount)
+	require.EqualValues(t, 0, r.ModifiedCount)
+	r, err = coll.ReplaceOne(ctx, d("_id", 3), d("site", "c"))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, r.ModifiedCount)
+	r, err = coll.UpdateOne(ctx, d("_id", 7, "site", "z"), d("$set", d("n", 70), "$setOnInsert", d("new", true)), options.UpdateOne().SetUpsert(true))
+	require.NoError(t, err)
+	require.EqualValues(t, 0, r.MatchedCount)
+	require.EqualValues(t, int32(7), r.UpsertedID)
+	r, err = coll.UpdateOne(ctx, d("site", "q"), d("$set", d("n", 1)), options.UpdateOne().SetUpsert(true))
+	require.NoError(t, err)
+	require.IsType(t, bson.ObjectID{}, r.UpsertedID, "an upsert without _id in the query gets an ObjectId")
+	_, err = coll.UpdateOne(ctx, d("_id", 1), d("$set", d("_id", 9)))
+	var we mongo.WriteException
+	require.True(t, errors.As(err, &we), "%v", err)
+	require.Equal(t, 66, we.WriteErrors[0].Code)
+
+	cur, err := coll.Find(ctx, d("_id", d("$lte", 7)), options.Find().SetSort(d("_id", 1)))
+	require.NoError(t, err)
+	var got []bson.D
+	require.NoError(t, cur.All(ctx, &got))
+	require.Equal(t, []bson.D{
+		d("_id", int32(1), "site", "a", "n", int32(11), "seen", true),
+		d("_id", int32(2), "site", "a", "n", int32(12), "seen", true),
+		d("_id", int32(3), "site", "c"),
+		d("_id", int32(7), "site", "z", "n", int32(70), "new", true),
+	}, got)
+
+	// an upsert into a collection that does not exist creates it
+	r, err = e.db.Collection("fresh").UpdateOne(ctx, d("_id", "k"), d("$set", d("v", 1)), options.UpdateOne().SetUpsert(true))
+	require.NoError(t, err)
+	require.Equal(t, "k", r.UpsertedID)
+}

@@ -67,6 +67,10 @@ const (
 	DuplicateKey Code = 11000
 	// OperationFailed: a plain collection is at its limit of documents or bytes
 	OperationFailed Code = 96
+	// ImmutableField: an update would change a document's _id
+	ImmutableField Code = 66
+	// DollarPrefixedFieldName: a replacement document has a $-prefixed field
+	DollarPrefixedFieldName Code = 52
 )
 
 var names = map[Code]string{
@@ -88,7 +92,8 @@ var names = map[Code]string{
 	WriteConcernFailed:                       "WriteConcernFailed", IngressRequestRateLimitExceeded: "IngressRequestRateLimitExceeded",
 	AuthenticationFailed: "AuthenticationFailed", UserNotFound: "UserNotFound", RoleNotFound: "RoleNotFound",
 	MechanismUnavailable: "MechanismUnavailable", UnknownReplWriteConcern: "UnknownReplWriteConcern",
-	DuplicateKey: "DuplicateKey", OperationFailed: "OperationFailed",
+	DuplicateKey: "DuplicateKey", OperationFailed: "OperationFailed", ImmutableField: "ImmutableField",
+	DollarPrefixedFieldName: "DollarPrefixedFieldName",
 }
 
 // Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).
