@@ -144,3 +144,42 @@ func TestPlainUpdates(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "k", r.UpsertedID)
 }
+
+// TestPlainFindAndModify: findOneAndUpdate/Replace/Delete return the document before or after,
+// in sort order, and upsert; time series refuse it.
+func TestPlainFindAndModify(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	coll := e.db.Collection("jobs")
+	_, err := coll.InsertMany(ctx, []any{d("_id", 1, "state", "new", "pri", 2), d("_id", 2, "state", "new", "pri", 5), d("_id", 3, "state", "done", "pri", 9)})
+	require.NoError(t, err)
+
+	var got bson.D
+	err = coll.FindOneAndUpdate(ctx, d("state", "new"), d("$set", d("state", "taken")),
+		options.FindOneAndUpdate().SetSort(d("pri", -1)).SetReturnDocument(options.After).SetProjection(d("pri", 0))).Decode(&got)
+	require.NoError(t, err)
+	require.Equal(t, d("_id", int32(2), "state", "taken"), got, "the highest priority, after")
+	err = coll.FindOneAndUpdate(ctx, d("state", "new"), d("$inc", d("pri", 1))).Decode(&got)
+	require.NoError(t, err)
+	require.Equal(t, d("_id", int32(1), "state", "new", "pri", int32(2)), got, "before, by default")
+	err = coll.FindOneAndReplace(ctx, d("_id", 3), d("state", "archived"), options.FindOneAndReplace().SetReturnDocument(options.After)).Decode(&got)
+	require.NoError(t, err)
+	require.Equal(t, d("_id", int32(3), "state", "archived"), got)
+	err = coll.FindOneAndDelete(ctx, d("_id", 1)).Decode(&got)
+	require.NoError(t, err)
+	require.Equal(t, d("_id", int32(1), "state", "new", "pri", int32(3)), got)
+	require.ErrorIs(t, coll.FindOneAndDelete(ctx, d("_id", 1)).Err(), mongo.ErrNoDocuments)
+	err = coll.FindOneAndUpdate(ctx, d("_id", 8), d("$set", d("state", "new")),
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&got)
+	require.NoError(t, err)
+	require.Equal(t, d("_id", int32(8), "state", "new"), got)
+	n, err := coll.CountDocuments(ctx, d())
+	require.NoError(t, err)
+	require.EqualValues(t, 3, n)
+
+	_, err = run(t, e.db, d("findAndModify", "jobs", "remove", true, "update", d("$set", d("a", 1))))
+	requireCode(t, err, 9)
+	e.createTS(t, "ts")
+	_, err = run(t, e.db, d("findAndModify", "ts", "remove", true))
+	requireCode(t, err, 72)
+}
