@@ -75,6 +75,8 @@ func miscOps() map[string]opCompiler {
 			}
 			return arr[i], nil
 		}),
+		"$first": arrayEnd("$first", true),
+		"$last":  arrayEnd("$last", false),
 		"$in": fixed("$in", 2, func(v []bson.RawValue) (bson.RawValue, error) {
 			if v[1].Type != bson.TypeArray {
 				return missing, errf(40081, "$in requires an array as a second argument, found: %s", typeName(v[1].Type))
@@ -134,4 +136,25 @@ func miscOps() map[string]opCompiler {
 			return vDoc(out), nil
 		}),
 	}
+}
+
+// arrayEnd is the $first or $last array expression (MongoDB 4.4): the first or last element,
+// missing for an empty array, null for null or missing.
+func arrayEnd(name string, first bool) opCompiler {
+	return fixed(name, 1, func(v []bson.RawValue) (bson.RawValue, error) {
+		if isNullish(v[0]) {
+			return vNull(), nil
+		}
+		if v[0].Type != bson.TypeArray {
+			return missing, errf(28689, "%s's argument must be an array, but is %s", name, typeName(v[0].Type))
+		}
+		arr := values(v[0].Value)
+		switch {
+		case len(arr) == 0:
+			return missing, nil
+		case first:
+			return arr[0], nil
+		}
+		return arr[len(arr)-1], nil
+	})
 }

@@ -1,0 +1,214 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/chronogo/chronogo/integration/setup"
+)
+
+// TestPlainCollectionsSurviveKill9 writes a device registry (a plain collection) from four
+// clients, inserts and $inc updates, SIGKILLs the server mid-load three times and checks after
+// each restart that every acknowledged insert is there and every device's counter is at least
+// its acknowledged increments and at most those tried. Then readings (a time-series collection)
+// are joined with the registry by $lookup through the Go driver and through mongosh.
+func TestPlainCollectionsSurviveKill9(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	srv := setup.Start(t, "")
+	db := srv.Client().Database("app")
+	require.NoError(t, db.CreateCollection(ctx, "devices"))
+
+	var (
+		mu      sync.Mutex
+		acked   = map[string]bool{}
+		incOK   = map[string]int{}
+		incTry  = map[string]int{}
+		counter int
+	)
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
+	for trial := range 3 {
+		client := srv.Client()
+		coll := client.Database("app").Collection("devices")
+		loadCtx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for loadCtx.Err() == nil {
+					mu.Lock()
+					counter++
+					id := fmt.Sprintf("dev-%d-%d-%d", trial, w, counter)
+					mu.Unlock()
+					_, err := coll.InsertOne(loadCtx, bson.D{{Key: "_id", Value: id}, {Key: "site", Value: fmt.Sprintf("s%d", w)}, {Key: "n", Value: int32(0)}})
+					if err != nil {
+						continue
+					}
+					mu.Lock()
+					acked[id] = true
+					incTry[id]++
+					mu.Unlock()
+					if _, err := coll.UpdateOne(loadCtx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: int32(1)}}}}); err == nil {
+						mu.Lock()
+						incOK[id]++
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(300+r.IntN(700)) * time.Millisecond)
+		srv.Kill()
+		stop()
+		wg.Wait()
+		srv.Restart()
+
+		got := map[string]int32{}
+		cur, err := srv.Client().Database("app").Collection("devices").Find(ctx, bson.D{})
+		require.NoError(t, err)
+		for cur.Next(ctx) {
+			got[cur.Current.Lookup("_id").StringValue()] = cur.Current.Lookup("n").Int32()
+		}
+		require.NoError(t, cur.Err())
+		mu.Lock()
+		require.NotEmpty(t, acked, "trial %d acknowledged nothing", trial)
+		for id := range acked {
+			n, ok := got[id]
+			require.True(t, ok, "trial %d: acknowledged insert %s lost", trial, id)
+			require.GreaterOrEqual(t, int(n), incOK[id], "trial %d: %s lost an acknowledged $inc", trial, id)
+			require.LessOrEqual(t, int(n), incTry[id], "trial %d: %s has more increments than tried", trial, id)
+		}
+		mu.Unlock()
+	}
+
+	// $lookup from readings to the registry
+	coll := srv.Client().Database("app").Collection("devices")
+	insertRetry(t, ctx, coll, []any{bson.D{{Key: "_id", Value: "d1"}, {Key: "room", Value: "lab"}}, bson.D{{Key: "_id", Value: "d2"}, {Key: "room", Value: "hall"}}})
+	db = srv.Client().Database("app")
+	require.NoError(t, db.CreateCollection(ctx, "readings", options.CreateCollection().SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("dev"))))
+	readings := srv.Client().Database("app").Collection("readings")
+	base := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	_, err := readings.InsertMany(ctx, []any{
+		bson.D{{Key: "t", Value: base}, {Key: "dev", Value: "d1"}, {Key: "v", Value: 1.5}},
+		bson.D{{Key: "t", Value: base.Add(time.Minute)}, {Key: "dev", Value: "d2"}, {Key: "v", Value: 2.5}},
+		bson.D{{Key: "t", Value: base.Add(2 * time.Minute)}, {Key: "dev", Value: "d9"}, {Key: "v", Value: 3.5}},
+	})
+	require.NoError(t, err)
+	agg, err := readings.Aggregate(ctx, bson.A{
+		bson.D{{Key: "$sort", Value: bson.D{{Key: "t", Value: 1}}}},
+		bson.D{{Key: "$lookup", Value: bson.D{{Key: "from", Value: "devices"}, {Key: "localField", Value: "dev"}, {Key: "foreignField", Value: "_id"}, {Key: "as", Value: "device"}}}},
+		bson.D{{Key: "$project", Value: bson.D{{Key: "_id", Value: 0}, {Key: "dev", Value: 1}, {Key: "room", Value: bson.D{{Key: "$first", Value: "$device.room"}}}}}},
+	})
+	require.NoError(t, err)
+	var rows []bson.D
+	require.NoError(t, agg.All(ctx, &rows))
+	require.Equal(t, []bson.D{
+		{{Key: "dev", Value: "d1"}, {Key: "room", Value: "lab"}},
+		{{Key: "dev", Value: "d2"}, {Key: "room", Value: "hall"}},
+		{{Key: "dev", Value: "d9"}},
+	}, rows)
+
+	if mongoshInstalled() || os.Getenv("CHRONOGO_MONGOSH") != "" {
+		out := runMongosh(t, srv, "app", nil, `
+db.devices.updateOne({_id: "d1"}, {$set: {room: "lab2"}});
+db.readings.aggregate([{$match: {dev: "d1"}}, {$lookup: {from: "devices", let: {d: "$dev"}, pipeline: [{$match: {$expr: {$eq: ["$_id", "$$d"]}}}], as: "dd"}}]).forEach(r => print("ROOM " + r.dd[0].room));
+print("TYPE " + db.getCollectionInfos({name: "devices"})[0].type);
+`)
+		require.Contains(t, out, "ROOM lab2")
+		require.Contains(t, out, "TYPE collection")
+	}
+}
+
+// TestClusterPlainCollections: a plain collection written through one dnode is read the same on
+// every dnode (each reads its own replica of the plain shard), with one of three mnodes SIGKILLed
+// writes go on, and what was written meanwhile is read on every dnode after it returns.
+func TestClusterPlainCollections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts five processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 3, 2)
+	nodes := c.Data // the nodes that serve MongoDB clients
+	write := c.Data[0].Client().Database("reg").Collection("devices")
+	var docs []any
+	for i := range 50 {
+		docs = append(docs, bson.D{{Key: "_id", Value: i}, {Key: "name", Value: fmt.Sprintf("d%02d", i)}})
+	}
+	insertRetry(t, ctx, write, docs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, s := range nodes {
+				lines := strings.Split(s.Log(), "\n")
+				t.Logf("log of %s:\n%s", s.MongoAddr, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+			}
+		}
+	})
+	readAll := func(s *setup.Server) []string {
+		var names []string
+		require.Eventually(t, func() bool {
+			fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			cur, err := s.Client().Database("reg").Collection("devices").Find(fctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+			if err != nil {
+				t.Logf("find on %s: %v", s.MongoAddr, err)
+				return false
+			}
+			names = nil
+			for cur.Next(fctx) {
+				names = append(names, cur.Current.Lookup("name").StringValue())
+			}
+			if len(names) != len(docs) {
+				t.Logf("node %s: %d of %d documents (%v)", s.MongoAddr, len(names), len(docs), cur.Err())
+			}
+			return cur.Err() == nil && len(names) == len(docs)
+		}, 20*time.Second, 100*time.Millisecond, "node %s", s.MongoAddr)
+		return names
+	}
+	want := readAll(c.Data[0])
+	for _, s := range nodes {
+		require.Equal(t, want, readAll(s), "node %s", s.MongoAddr)
+	}
+
+	c.Meta[2].Kill()
+	more := []any{bson.D{{Key: "_id", Value: 100}, {Key: "name", Value: "late"}}}
+	insertRetry(t, ctx, c.Data[1].Client().Database("reg").Collection("devices"), more)
+	docs = append(docs, more...)
+	c.Meta[2].Restart()
+	want = readAll(c.Data[1])
+	require.Equal(t, "late", want[len(want)-1])
+	for _, s := range nodes {
+		require.Equal(t, want, readAll(s), "node %s after the mnode returned", s.MongoAddr)
+	}
+}
+
+// insertRetry inserts docs, retrying while the cluster elects leaders; a duplicate key on a retry
+// means the earlier attempt took the document.
+func insertRetry(t *testing.T, ctx context.Context, coll *mongo.Collection, docs []any) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		_, err := coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		var bwe mongo.BulkWriteException
+		if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+			for _, we := range bwe.WriteErrors {
+				if we.Code != 11000 {
+					return false
+				}
+			}
+			return true
+		}
+		return err == nil
+	}, 30*time.Second, 200*time.Millisecond)
+}
