@@ -2,7 +2,10 @@ package meta
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/lni/dragonboat/v4"
 
 	"github.com/chronogo/chronogo/meta/plain"
 )
@@ -28,7 +31,7 @@ func (c *Client) PlainWrite(ctx context.Context, cmd plain.Command) (plain.Resul
 		return err
 	})
 	if err != nil {
-		return plain.Result{}, fmt.Errorf("plain %s of %s.%s: %w", cmd.Op, cmd.NS.DB, cmd.NS.Coll, err)
+		return plain.Result{}, fmt.Errorf("plain %s of %s.%s: %w", cmd.Op, cmd.NS.DB, cmd.NS.Coll, plainErr(err))
 	}
 	if res.Code != plain.CodeOK {
 		return res, fmt.Errorf("plain %s of %s.%s: %s", cmd.Op, cmd.NS.DB, cmd.NS.Coll, res.Message)
@@ -41,7 +44,15 @@ func (c *Client) PlainWrite(ctx context.Context, cmd plain.Command) (plain.Resul
 func (c *Client) PlainRead(ctx context.Context, q any) (any, error) {
 	v, err := c.read(ctx, ShardPlain, q)
 	if err != nil {
-		return nil, fmt.Errorf("plain read %T: %w", q, err)
+		return nil, fmt.Errorf("plain read %T: %w", q, plainErr(err))
 	}
 	return v, nil
+}
+
+// plainErr names the missing shard of an old cluster.
+func plainErr(err error) error {
+	if errors.Is(err, dragonboat.ErrShardNotFound) {
+		return ErrPlainUnavailable
+	}
+	return err
 }

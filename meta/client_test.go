@@ -70,7 +70,7 @@ func TestClient(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, ExistsDifferent, out)
 		require.Empty(t, existing.MetaField)
-		_, _, err = c.CreateCollection(ctx, Collection{Tenant: DefaultTenant, DB: "ddl", Name: "bad"})
+		_, _, err = c.CreateCollection(ctx, Collection{Tenant: DefaultTenant, DB: "ddl", Name: "bad", MetaField: "m"}) // time-series options without a timeField
 		require.ErrorIs(t, err, ErrInvalid)
 
 		upd, err := c.UpdateCollection(ctx, DefaultTenant, "ddl", "m", CollectionUpdate{SetTTL: true, HasTTL: true, ExpireAfterSeconds: 30})

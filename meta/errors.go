@@ -28,6 +28,9 @@ var (
 	ErrNotLockHolder = errors.New("not the lock holder")
 	// ErrLeaseExpired: the lease expired before the renewal; acquire it again (new token).
 	ErrLeaseExpired = errors.New("lease expired")
+	// ErrPlainUnavailable: this node runs no replica of the plain-collections shard (a cluster
+	// whose data dirs predate plain collections).
+	ErrPlainUnavailable = errors.New("plain collections are not available in this cluster: its meta data predates them")
 )
 
 // CollectionUpdate is a collMod (catalog.CollectionUpdate).

@@ -80,7 +80,10 @@ func (b *Backend) DropDatabase(ctx context.Context, db string) error {
 		return err
 	}
 	b.node.TriggerSweep()
-	return b.dropPlain(ctx, meta.TenantOf(ctx), db, "")
+	if err := b.dropPlain(ctx, meta.TenantOf(ctx), db, ""); err != nil && !errors.Is(err, meta.ErrPlainUnavailable) {
+		return err
+	}
+	return nil
 }
 
 // CreateCollection creates a time-series collection (code 48 if it exists with other options).

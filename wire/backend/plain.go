@@ -2,10 +2,12 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/meta/plain"
+	"github.com/chronogo/chronogo/wire/mongo"
 )
 
 // plainPage bounds one page of a plain collection scan.
@@ -56,4 +58,34 @@ func (b *Backend) dropPlain(ctx context.Context, tenant, db, name string) error 
 	}
 	_, err := b.meta.PlainWrite(ctx, plain.Command{Op: op, NS: plain.NS{Tenant: tenant, DB: db, Coll: name}})
 	return err
+}
+
+// DBStorage sums this node's vnodes of database db and reads the stats of its plain collections.
+func (b *Backend) DBStorage(ctx context.Context, db string) (mongo.DBStorage, error) {
+	tenant := meta.TenantOf(ctx)
+	out := mongo.DBStorage{Plain: map[string]mongo.PlainStats{}}
+	stats, err := b.node.Stats(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, s := range stats {
+		if s.Tenant == tenant && s.Db == db {
+			out.DiskBytes += s.DiskBytes
+			out.CacheBytes += s.CacheBytes
+			out.Series += s.Series
+		}
+	}
+	v, err := b.meta.PlainRead(ctx, plain.DBStatsQuery{Tenant: tenant, DB: db})
+	if errors.Is(err, meta.ErrPlainUnavailable) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	if m, ok := v.(map[string]plain.Stats); ok {
+		for name, st := range m {
+			out.Plain[name] = mongo.PlainStats{Count: st.Count, Bytes: st.Bytes}
+		}
+	}
+	return out, nil
 }

@@ -34,6 +34,7 @@ var commandAction = map[string]action{
 	"killAllSessions": actAuthed,
 	"find":            actRead, "aggregate": actRead, "count": actRead, "distinct": actRead, "getMore": actRead,
 	"killCursors": actRead, "listCollections": actRead, "listIndexes": actRead, "explain": actRead,
+	"collStats": actRead, "dbStats": actRead,
 	"insert": actWrite, "update": actWrite, "delete": actWrite, "findAndModify": actWrite, "findandmodify": actWrite,
 	"create": actCollAdmin, "drop": actCollAdmin, "createIndexes": actCollAdmin, "dropIndexes": actCollAdmin,
 	"collMod": actDBAdmin, "dropDatabase": actDropDB,

@@ -54,6 +54,8 @@ type Backend interface {
 	// PlainScan calls fn with every document of a plain collection in key order, a page at a time
 	// (a consistent view of each page, not of the whole). Documents are only valid during the call.
 	PlainScan(ctx context.Context, c *meta.Collection, fn func(d *plain.Doc) error) error
+	// DBStorage returns what database db takes (for dbStats and collStats).
+	DBStorage(ctx context.Context, db string) (DBStorage, error)
 }
 
 // AggPlanQuery gives the time bins of Backend.Aggregate: bins start at Origin + k*Window (BSON

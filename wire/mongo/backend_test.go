@@ -319,3 +319,28 @@ func (m *memBackend) PlainScan(_ context.Context, c *meta.Collection, fn func(d 
 	}
 	return nil
 }
+
+func (m *memBackend) DBStorage(_ context.Context, db string) (DBStorage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := DBStorage{Plain: map[string]PlainStats{}}
+	for k, docs := range m.docs {
+		if strings.HasPrefix(k, db+".") {
+			for _, d := range docs {
+				out.DiskBytes += int64(len(d))
+			}
+		}
+	}
+	for k, coll := range m.plain.docs {
+		name, ok := strings.CutPrefix(k, db+".")
+		if !ok || len(coll) == 0 {
+			continue
+		}
+		st := PlainStats{Count: int64(len(coll))}
+		for _, d := range coll {
+			st.Bytes += int64(len(d.Doc))
+		}
+		out.Plain[name] = st
+	}
+	return out, nil
+}

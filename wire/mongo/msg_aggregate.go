@@ -46,6 +46,19 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 		}
 		stages[i] = d
 	}
+	// a leading $collStats makes the input: one document of the collection's statistics
+	var collStatsArg *bson.RawValue
+	if len(stages) > 0 {
+		if first, err := stages[0].IndexErr(0); err == nil && first.Key() == "$collStats" {
+			v := first.Value()
+			collStatsArg, stages = &v, stages[1:]
+		}
+	}
+	for _, st := range stages {
+		if first, err := st.IndexErr(0); err == nil && first.Key() == "$collStats" {
+			return nil, mongoerr.New(40602, "$collStats is only valid as the first stage in a pipeline")
+		}
+	}
 	if explain, _ := optBool(req.doc, "aggregate", "explain", false); explain {
 		return nil, mongoerr.New(mongoerr.CommandNotSupported, "explain is not supported by ChronoGo")
 	}
@@ -88,8 +101,17 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 	if err != nil {
 		return nil, queryErr(err)
 	}
+	var statsDoc bson.Raw
+	if collStatsArg != nil {
+		if name == "" {
+			return nil, mongoerr.New(mongoerr.InvalidNamespace, "$collStats must be run against a collection namespace")
+		}
+		if statsDoc, err = s.collStatsDoc(ctx, req.db, c, name, *collStatsArg); err != nil {
+			return nil, err
+		}
+	}
 	var plan *mql.GroupPlan
-	if c != nil && !c.Plain() {
+	if c != nil && !c.Plain() && statsDoc == nil {
 		plan = mql.PlanGroupPushdown(stages, opts)
 	}
 	// the pipeline runs while the client fetches batches: blocking stages hold at most their
@@ -103,6 +125,9 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 			}
 		}
 		in := func(yield func(bson.Raw) error) error {
+			if statsDoc != nil {
+				return yield(statsDoc)
+			}
 			if c == nil {
 				return nil
 			}

@@ -93,13 +93,16 @@ func msgExplain(ctx context.Context, s *Server, req *request) (*bsoncore.Documen
 			return nil, queryErr(err)
 		}
 		filter = p.LeadingMatch()
-		group = found && mql.PlanGroupPushdown(stages, opts) != nil
+		group = found && !c.Plain() && mql.PlanGroupPushdown(stages, opts) != nil
 	}
 	plan := bsoncore.NewDocumentBuilder()
 	var pd *Pushdown
-	if !found {
+	switch {
+	case !found:
 		plan.AppendString("stage", "EOF") // no such collection: nothing to read
-	} else {
+	case c.Plain():
+		plan.AppendString("stage", "COLLSCAN").AppendString("direction", "forward") // the plain shard, in _id key order
+	default:
 		if pd, err = pushdownOf(c, filter); err != nil {
 			return nil, err
 		}
@@ -146,6 +149,17 @@ func (s *Server) explainRun(ctx context.Context, c *meta.Collection, found bool,
 			}
 		}
 		in := func(yield func(bson.Raw) error) error {
+			if c.Plain() {
+				return s.plainScan(ctx, c, nil, func(doc bson.Raw) error {
+					examined++
+					if f != nil {
+						if ok, err := f.Match(doc); err != nil || !ok {
+							return err
+						}
+					}
+					return yield(doc)
+				})
+			}
 			return s.b.Find(ctx, c, pd, func(doc bson.Raw) error {
 				examined++
 				if f != nil {
