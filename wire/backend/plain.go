@@ -89,3 +89,16 @@ func (b *Backend) DBStorage(ctx context.Context, db string) (mongo.DBStorage, er
 	}
 	return out, nil
 }
+
+// PlainGet reads one document of a plain collection (linearizable).
+func (b *Backend) PlainGet(ctx context.Context, c *meta.Collection, key []byte) (plain.Doc, bool, error) {
+	v, err := b.meta.PlainRead(ctx, plain.GetQuery{NS: plainNS(ctx, c), Key: key})
+	if err != nil {
+		return plain.Doc{}, false, err
+	}
+	r, ok := v.(plain.GetResult)
+	if !ok {
+		return plain.Doc{}, false, fmt.Errorf("plain get in %s.%s: answer %T", c.DB, c.Name, v)
+	}
+	return r.Doc, r.Found, nil
+}

@@ -54,6 +54,8 @@ type Backend interface {
 	// PlainScan calls fn with every document of a plain collection in key order, a page at a time
 	// (a consistent view of each page, not of the whole). Documents are only valid during the call.
 	PlainScan(ctx context.Context, c *meta.Collection, fn func(d *plain.Doc) error) error
+	// PlainGet reads the document of a plain collection at key.
+	PlainGet(ctx context.Context, c *meta.Collection, key []byte) (plain.Doc, bool, error)
 	// DBStorage returns what database db takes (for dbStats and collStats).
 	DBStorage(ctx context.Context, db string) (DBStorage, error)
 }

@@ -59,6 +59,7 @@ func (m *memBackend) DropDatabase(_ context.Context, db string) error {
 		if strings.HasPrefix(k, db+".") {
 			delete(m.colls, k)
 			delete(m.docs, k)
+			delete(m.plain.docs, k)
 		}
 	}
 	return nil
@@ -112,6 +113,7 @@ func (m *memBackend) DropCollection(_ context.Context, db, name string) (bool, e
 	_, ok := m.colls[k]
 	delete(m.colls, k)
 	delete(m.docs, k)
+	delete(m.plain.docs, k)
 	return ok, nil
 }
 
@@ -343,4 +345,11 @@ func (m *memBackend) DBStorage(_ context.Context, db string) (DBStorage, error) 
 		out.Plain[name] = st
 	}
 	return out, nil
+}
+
+func (m *memBackend) PlainGet(_ context.Context, c *meta.Collection, key []byte) (plain.Doc, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.plain.docs[c.DB+"."+c.Name][string(key)]
+	return d, ok, nil
 }

@@ -54,9 +54,26 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 			collStatsArg, stages = &v, stages[1:]
 		}
 	}
+	// a final $out or $merge writes the results into a collection instead of the cursor
+	var outTo *outStage
+	if n := len(stages); n > 0 {
+		if outTo, err = parseOutStage(stages[n-1], req.db); err != nil {
+			return nil, err
+		}
+		if outTo != nil {
+			stages = stages[:n-1]
+		}
+	}
 	for _, st := range stages {
-		if first, err := st.IndexErr(0); err == nil && first.Key() == "$collStats" {
+		first, err := st.IndexErr(0)
+		if err != nil {
+			continue
+		}
+		switch first.Key() {
+		case "$collStats":
 			return nil, mongoerr.New(40602, "$collStats is only valid as the first stage in a pipeline")
+		case "$out", "$merge":
+			return nil, mongoerr.New(40601, "%s can only be the final stage in the pipeline", first.Key())
 		}
 	}
 	if explain, _ := optBool(req.doc, "aggregate", "explain", false); explain {
@@ -119,11 +136,6 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 	st := startStream(meta.WithTenant(s.baseCtx, meta.TenantOf(ctx)), s.log, func(sctx context.Context, emit func(bson.Raw) error) error {
 		runCtx = sctx
 		out := func(doc bson.Raw) error { return emit(bson.Raw(append([]byte(nil), doc...))) }
-		if plan != nil {
-			if done, err := s.aggregatePushdown(sctx, c, plan, out); err != nil || done {
-				return err
-			}
-		}
 		in := func(yield func(bson.Raw) error) error {
 			if statsDoc != nil {
 				return yield(statsDoc)
@@ -132,6 +144,22 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 				return nil
 			}
 			return s.scan(sctx, c, p.LeadingMatch(), yield)
+		}
+		if outTo != nil {
+			written := func(yield func(bson.Raw) error) error {
+				if plan != nil {
+					if done, err := s.aggregatePushdown(sctx, c, plan, yield); err != nil || done {
+						return err
+					}
+				}
+				return queryErr(p.Run(in, yield))
+			}
+			return s.runOut(sctx, outTo, written)
+		}
+		if plan != nil {
+			if done, err := s.aggregatePushdown(sctx, c, plan, out); err != nil || done {
+				return err
+			}
 		}
 		return queryErr(p.Run(in, out))
 	})
