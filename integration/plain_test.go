@@ -133,7 +133,8 @@ print("TYPE " + db.getCollectionInfos({name: "devices"})[0].type);
 
 // TestClusterPlainCollections: a plain collection written through one dnode is read the same on
 // every dnode (each reads its own replica of the plain shard), with one of three mnodes SIGKILLed
-// writes go on, and what was written meanwhile is read on every dnode after it returns.
+// writes go on, and what was written meanwhile is read on every dnode after it returns; with a
+// dnode SIGKILLed the other serves reads and writes, and the dnode has them when it restarts.
 func TestClusterPlainCollections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts five processes")
@@ -192,6 +193,15 @@ func TestClusterPlainCollections(t *testing.T) {
 	for _, s := range nodes {
 		require.Equal(t, want, readAll(s), "node %s after the mnode returned", s.MongoAddr)
 	}
+
+	// a dnode SIGKILLed: the other keeps reading and writing; the dnode catches up on restart
+	c.Data[0].Kill()
+	last := []any{bson.D{{Key: "_id", Value: 101}, {Key: "name", Value: "while a dnode was down"}}}
+	insertRetry(t, ctx, c.Data[1].Client().Database("reg").Collection("devices"), last)
+	docs = append(docs, last...)
+	want = readAll(c.Data[1])
+	c.Data[0].Restart()
+	require.Equal(t, want, readAll(c.Data[0]), "the restarted dnode has what was written while it was down")
 }
 
 // insertRetry inserts docs, retrying while the cluster elects leaders; a duplicate key on a retry
