@@ -148,31 +148,8 @@ func msgFindAndModify(ctx context.Context, s *Server, req *request) (*bsoncore.D
 		break
 	}
 	if !found && upsert {
-		seed, err := mql.UpsertSeed(q)
+		doc, id, err := s.plainUpsert(ctx, c, q, u, up)
 		if err != nil {
-			return nil, queryErr(err)
-		}
-		doc, err := up.Apply(seed, true)
-		if err != nil {
-			return nil, queryErr(err)
-		}
-		if u.Type == bson.TypeEmbeddedDocument && !isOperatorUpdate(u.Document()) {
-			doc = u.Document()
-			if id, err := bson.Raw(seed).LookupErr("_id"); err == nil {
-				if _, err := bson.Raw(doc).LookupErr("_id"); err != nil {
-					doc = prependID(doc, id)
-				}
-			}
-		}
-		doc, id, key, err := withID(doc)
-		if err != nil {
-			return nil, err
-		}
-		res, err := s.b.PlainWrite(ctx, c, []plain.Item{{Mode: plain.ModeInsert, Key: key, Doc: doc}}, true)
-		if err != nil {
-			return nil, err
-		}
-		if err := plainStatusErr(c, res.Statuses[0], id); err != nil {
 			return nil, err
 		}
 		after, upsertedID = doc, id

@@ -361,34 +361,41 @@ func (s *Server) plainUpdate(ctx context.Context, c *meta.Collection, v bson.Raw
 	if matched > 0 || len(done) > 0 || !upsert {
 		return matched, modified, upserted, nil
 	}
-	// upsert: the query's equalities, then the update (with $setOnInsert)
+	_, id, err := s.plainUpsert(ctx, c, q, u, up)
+	if err != nil {
+		return 0, 0, upserted, err
+	}
+	return 0, 0, id, nil
+}
+
+// plainUpsert inserts the document an upsert makes when nothing matched q: the query's
+// equalities changed by the update (with $setOnInsert), or the replacement with the query's _id.
+// It returns the document and its _id.
+func (s *Server) plainUpsert(ctx context.Context, c *meta.Collection, q bson.Raw, u bson.RawValue, up *mql.Update) (bson.Raw, bson.RawValue, error) {
 	seed, err := mql.UpsertSeed(q)
 	if err != nil {
-		return 0, 0, upserted, queryErr(err)
+		return nil, bson.RawValue{}, queryErr(err)
 	}
-	var doc []byte
+	var doc bson.Raw
 	if u.Type == bson.TypeEmbeddedDocument && !isOperatorUpdate(u.Document()) {
 		doc = u.Document()
 		if id, err := bson.Raw(seed).LookupErr("_id"); err == nil {
-			if _, err := bson.Raw(doc).LookupErr("_id"); err != nil {
+			if _, err := doc.LookupErr("_id"); err != nil {
 				doc = prependID(doc, id)
 			}
 		}
 	} else if doc, err = up.Apply(seed, true); err != nil {
-		return 0, 0, upserted, queryErr(err)
+		return nil, bson.RawValue{}, queryErr(err)
 	}
 	doc, id, key, err := withID(doc)
 	if err != nil {
-		return 0, 0, upserted, err
+		return nil, id, err
 	}
 	res, err := s.b.PlainWrite(ctx, c, []plain.Item{{Mode: plain.ModeInsert, Key: key, Doc: doc}}, true)
 	if err != nil {
-		return 0, 0, upserted, err
+		return nil, id, err
 	}
-	if err := plainStatusErr(c, res.Statuses[0], id); err != nil {
-		return 0, 0, upserted, err
-	}
-	return 0, 0, id, nil
+	return doc, id, plainStatusErr(c, res.Statuses[0], id)
 }
 
 // isOperatorUpdate reports whether an update document is operator-style (its first key is $...).

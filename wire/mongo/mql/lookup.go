@@ -82,15 +82,8 @@ func compileLookup(arg bson.RawValue, o PipelineOptions, env *exprEnv) (stageSpe
 			if e.val.Type != bson.TypeArray {
 				return nil, errf(mongoerr.FailedToParse, "$lookup argument 'pipeline' must be an array, is type %s", typeName(e.val.Type))
 			}
-			subs, _ := elements(e.val.Value)
-			for _, st := range subs {
-				if st.val.Type != bson.TypeEmbeddedDocument {
-					return nil, errf(mongoerr.TypeMismatch, "Each element of the 'pipeline' array must be an object")
-				}
-				if inner, _ := elements(st.val.Value); len(inner) == 1 && (inner[0].key == "$out" || inner[0].key == "$merge") {
-					return nil, errf(51047, "%s is not allowed within a $lookup's sub-pipeline", inner[0].key)
-				}
-				stages = append(stages, st.val.Value)
+			if stages, err = subPipeline(e.val, "$lookup", 51047); err != nil {
+				return nil, err
 			}
 			hasPipeline = true
 		default:

@@ -33,15 +33,9 @@ func compileUnionWith(arg bson.RawValue, o PipelineOptions) (stageSpec, error) {
 				if e.val.Type != bson.TypeArray {
 					return nil, errf(mongoerr.TypeMismatch, "BSON field '$unionWith.pipeline' is the wrong type '%s', expected type 'array'", typeName(e.val.Type))
 				}
-				subs, _ := elements(e.val.Value)
-				for _, st := range subs {
-					if st.val.Type != bson.TypeEmbeddedDocument {
-						return nil, errf(mongoerr.TypeMismatch, "Each element of the 'pipeline' array must be an object")
-					}
-					if inner, _ := elements(st.val.Value); len(inner) == 1 && (inner[0].key == "$out" || inner[0].key == "$merge") {
-						return nil, errf(31441, "%s is not allowed within a $unionWith's sub-pipeline", inner[0].key)
-					}
-					s.stages = append(s.stages, st.val.Value)
+				var err error
+				if s.stages, err = subPipeline(e.val, "$unionWith", 31441); err != nil {
+					return nil, err
 				}
 			default:
 				return nil, errf(mongoerr.IDLUnknownField, "BSON field '$unionWith.%s' is an unknown field.", e.key)
@@ -76,4 +70,21 @@ func (u *unionWithStage) flush(emit func([]byte) error) error {
 		return errf(mongoerr.CommandNotSupported, "$unionWith cannot read other collections here")
 	}
 	return u.spec.union(u.spec.coll, u.spec.stages, func(d bson.Raw) error { return emit(d) })
+}
+
+// subPipeline reads the stages of a sub-pipeline (of $unionWith or $lookup: stage), which may not
+// write ($out, $merge: code).
+func subPipeline(arr bson.RawValue, stage string, code mongoerr.Code) ([]bson.Raw, error) {
+	var stages []bson.Raw
+	subs, _ := elements(arr.Value)
+	for _, st := range subs {
+		if st.val.Type != bson.TypeEmbeddedDocument {
+			return nil, errf(mongoerr.TypeMismatch, "Each element of the 'pipeline' array must be an object")
+		}
+		if inner, _ := elements(st.val.Value); len(inner) == 1 && (inner[0].key == "$out" || inner[0].key == "$merge") {
+			return nil, errf(code, "%s is not allowed within a %s's sub-pipeline", inner[0].key, stage)
+		}
+		stages = append(stages, st.val.Value)
+	}
+	return stages, nil
 }
