@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -71,13 +72,40 @@ func binary(t testing.TB, race bool) string {
 	return b.path
 }
 
-// FreePort returns a free TCP port on 127.0.0.1.
+// Ports handed out by FreePort come from below the kernel's ephemeral range (32768 and up on
+// Linux), so that a client connection's local port never takes the port of a server that was
+// killed and is about to restart, and each is handed out once per test binary.
+const (
+	firstPort = 10000
+	lastPort  = 32767
+)
+
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)
+
+// FreePort returns a free TCP port on 127.0.0.1 that no other caller in this process got.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	start := firstPort + rand.IntN(lastPort-firstPort+1)
+	for i := 0; i <= lastPort-firstPort; i++ {
+		p := firstPort + (start-firstPort+i)%(lastPort-firstPort+1)
+		if portsUsed[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		portsUsed[p] = true
+		return p
+	}
+	t.Fatalf("no free port in %d..%d", firstPort, lastPort)
+	return 0
 }
 
 // Server is a running chronogo process.
