@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -19,15 +20,17 @@ import (
 // the first and last value of the whole input, [lo, hi] from lo (included) to hi (excluded). An
 // added document holds only the field and the partition fields. The output is sorted by the
 // partitions (in the order they first appear) and the field. Documents without the field pass
-// through at the end of their partition. Dates step by fixed units (millisecond to week); the
-// calendar units month, quarter and year are not supported. Everything is held in memory, up to
-// the sort memory.
+// through at the end of their partition. Dates step by fixed units (millisecond to week) or by
+// calendar units (month, quarter, year: whole steps, counted from the first value and clamped to
+// the end of shorter months, as $dateAdd does). Everything is held in memory, up to the sort
+// memory.
 type densifySpec struct {
 	field      []string
 	fieldName  string
 	partitions []string
 	step       float64
 	unitMs     float64 // 0: numbers
+	months     int     // calendar units: months per unit (unitMs is then 1)
 	boundsKind string  // "full", "partition" or "range"
 	lo, hi     float64
 	mem        int64
@@ -84,9 +87,13 @@ func compileDensify(arg bson.RawValue, o PipelineOptions) (stageSpec, error) {
 			}
 			s.step = toFloat(e.val)
 		case "unit":
+			if m, ok := calendarMonths[e.val.StringValue()]; ok && e.val.Type == bson.TypeString {
+				s.unitMs, s.months = 1, m
+				continue
+			}
 			ms, ok := windowUnits[e.val.StringValue()]
 			if e.val.Type != bson.TypeString || !ok {
-				return nil, errf(mongoerr.FailedToParse, "unit %s is not supported by $densify (millisecond to week)", e.val.String())
+				return nil, errf(mongoerr.FailedToParse, "unknown time unit value: %s", e.val.String())
 			}
 			s.unitMs = ms
 		case "bounds":
@@ -97,6 +104,9 @@ func compileDensify(arg bson.RawValue, o PipelineOptions) (stageSpec, error) {
 	}
 	if s.step == 0 {
 		return nil, errf(mongoerr.IDLFailedToParse, "BSON field '$densify.range.step' is missing but a required field")
+	}
+	if s.months > 0 && (s.step != math.Trunc(s.step) || s.step > 1e6) {
+		return nil, errf(6586400, "The step parameter in a range statement must be a whole number when densifying a date range")
 	}
 	switch {
 	case bounds.Type == bson.TypeString && (bounds.StringValue() == "full" || bounds.StringValue() == "partition"):
@@ -233,6 +243,14 @@ func (d *densifyStage) flush(emit func([]byte) error) error {
 			lo, hi = 0, -1
 		}
 		next := lo // the next value to add where no document has it
+		k := int64(0)
+		advance := func() {
+			if k++; d.spec.months > 0 {
+				next = float64(addMonths(int64(lo), k*int64(d.spec.step)*int64(d.spec.months)))
+			} else {
+				next += step
+			}
+		}
 		emitAdded := func(until float64, stopAtEqual bool) error {
 			for next < until || (!stopAtEqual && next == until) {
 				if next > hi || (!inclusive && next >= hi) {
@@ -244,7 +262,7 @@ func (d *densifyStage) flush(emit func([]byte) error) error {
 				if err := emit(d.added(p, next)); err != nil {
 					return err
 				}
-				next += step
+				advance()
 			}
 			return nil
 		}
@@ -254,7 +272,7 @@ func (d *densifyStage) flush(emit func([]byte) error) error {
 				return err
 			}
 			for next <= x {
-				next += step // this document stands for the grid value it sits on
+				advance() // this document stands for the grid value it sits on
 			}
 			if err := emit(p.docs[i]); err != nil {
 				return err
@@ -288,4 +306,25 @@ func (d *densifyStage) added(p *densifyPart, x float64) []byte {
 		out = setPath(out, strings.Split(e.Key, "."), e.Value.(bson.RawValue))
 	}
 	return out
+}
+
+// calendarMonths are the calendar units of $densify, in months.
+var calendarMonths = map[string]int{"month": 1, "quarter": 3, "year": 12}
+
+// addMonths adds n months to a UTC date (ms), clamping the day to the end of a shorter month.
+func addMonths(ms int64, n int64) int64 {
+	t := time.UnixMilli(ms).UTC()
+	total := int64(t.Month()-1) + n
+	y := int64(t.Year()) + floorDivInt(total, 12)
+	m := time.Month(total-12*floorDivInt(total, 12)) + 1
+	last := time.Date(int(y), m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	return time.Date(int(y), m, min(t.Day(), last), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC).UnixMilli()
+}
+
+func floorDivInt(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
 }
