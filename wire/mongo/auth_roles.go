@@ -43,6 +43,7 @@ var commandAction = map[string]action{
 	"getLog": actClusterAdmin, "createTenant": actClusterAdmin, "updateTenant": actClusterAdmin,
 	"dropTenant": actClusterAdmin, "listTenants": actClusterAdmin,
 	"serverStatus": actClusterAdmin, "getCmdLineOpts": actClusterAdmin,
+	"currentOp": actClusterAdmin, "killOp": actClusterAdmin,
 }
 
 // roleRef is a granted role: {role, db}.

@@ -20,6 +20,8 @@ func init() {
 		"collMod":             {handler: msgCollMod, Help: "Changes a collection's TTL or bucketing."},
 		"connectionStatus":    {handler: msgConnectionStatus, Help: "Returns the connection's authentication state."},
 		"count":               {handler: msgCount, Help: "Counts the documents matching a query."},
+		"currentOp":           {handler: msgCurrentOp, Help: "Lists the commands running (filters on the entries as fields)."},
+		"killOp":              {handler: msgKillOp, Help: "Interrupts a running command by its opid."},
 		"collStats":           {handler: msgCollStats, Help: "Returns a collection's document count and sizes."},
 		"dbStats":             {handler: msgDBStats, Help: "Returns a database's collections, documents and sizes."},
 		"create":              {handler: msgCreate, Help: "Creates a time-series collection, or a plain one."},

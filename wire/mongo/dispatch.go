@@ -71,8 +71,12 @@ func (s *Server) run(ctx context.Context, req *request) (reply []byte) {
 		return errorReply(err)
 	}
 	ctx = meta.WithTenant(ctx, c.tenant())
+	ctx, op := s.running.begin(ctx, req)
 	start := time.Now()
 	b, err := cmdDef.handler(ctx, s, req)
+	if s.running.end(op) { // killed: whatever the handler made of its cancelled context
+		err = interruptedErr()
+	}
 	commandSeconds.WithLabelValues(req.name).Observe(time.Since(start).Seconds())
 	outcome := "ok"
 	if err != nil {

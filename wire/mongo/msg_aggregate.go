@@ -46,12 +46,22 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 		}
 		stages[i] = d
 	}
-	// a leading $collStats makes the input: one document of the collection's statistics
+	// a leading $collStats makes the input: one document of the collection's statistics; a
+	// leading $currentOp (aggregate: 1 on admin) the running commands
 	var collStatsArg *bson.RawValue
+	var currentOps []bson.Raw
 	if len(stages) > 0 {
 		if first, err := stages[0].IndexErr(0); err == nil && first.Key() == "$collStats" {
 			v := first.Value()
 			collStatsArg, stages = &v, stages[1:]
+		} else if err == nil && first.Key() == "$currentOp" {
+			if req.db != "admin" || name != "" {
+				return nil, mongoerr.New(mongoerr.InvalidNamespace, "$currentOp must be run against the 'admin' database with {aggregate: 1}")
+			}
+			if err := s.authorize(ctx, &request{conn: req.conn, db: req.db, name: "currentOp", doc: req.doc}); err != nil {
+				return nil, err
+			}
+			currentOps, stages = s.currentOps(ctx), stages[1:]
 		}
 	}
 	// a final $out or $merge writes the results into a collection instead of the cursor
@@ -72,6 +82,8 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 		switch first.Key() {
 		case "$collStats":
 			return nil, mongoerr.New(40602, "$collStats is only valid as the first stage in a pipeline")
+		case "$currentOp":
+			return nil, mongoerr.New(40602, "$currentOp is only valid as the first stage in a pipeline")
 		case "$out", "$merge":
 			return nil, mongoerr.New(40601, "%s can only be the final stage in the pipeline", first.Key())
 		}
@@ -139,6 +151,14 @@ func msgAggregate(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 		in := func(yield func(bson.Raw) error) error {
 			if statsDoc != nil {
 				return yield(statsDoc)
+			}
+			for _, d := range currentOps {
+				if err := yield(d); err != nil {
+					return err
+				}
+			}
+			if currentOps != nil {
+				return nil
 			}
 			if c == nil {
 				return nil

@@ -107,7 +107,10 @@ func (s *Server) streamReply(ctx context.Context, ns string, st *docStream, batc
 	exhausted := false
 	if first > 0 || batchSize < 0 {
 		var err error
-		if batch, exhausted, err = st.next(first); err != nil {
+		stop := context.AfterFunc(ctx, st.cancel) // killOp of the command stops the query
+		batch, exhausted, err = st.next(first)
+		stop()
+		if err != nil {
 			st.close()
 			return nil, err
 		}

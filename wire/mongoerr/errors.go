@@ -71,6 +71,8 @@ const (
 	ImmutableField Code = 66
 	// DollarPrefixedFieldName: a replacement document has a $-prefixed field
 	DollarPrefixedFieldName Code = 52
+	// Interrupted: killOp stopped the operation
+	Interrupted Code = 11601
 )
 
 var names = map[Code]string{
@@ -93,7 +95,7 @@ var names = map[Code]string{
 	AuthenticationFailed: "AuthenticationFailed", UserNotFound: "UserNotFound", RoleNotFound: "RoleNotFound",
 	MechanismUnavailable: "MechanismUnavailable", UnknownReplWriteConcern: "UnknownReplWriteConcern",
 	DuplicateKey: "DuplicateKey", OperationFailed: "OperationFailed", ImmutableField: "ImmutableField",
-	DollarPrefixedFieldName: "DollarPrefixedFieldName",
+	DollarPrefixedFieldName: "DollarPrefixedFieldName", Interrupted: "Interrupted",
 }
 
 // Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).
