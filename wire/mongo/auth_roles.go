@@ -39,7 +39,7 @@ var commandAction = map[string]action{
 	"create": actCollAdmin, "drop": actCollAdmin, "createIndexes": actCollAdmin, "dropIndexes": actCollAdmin,
 	"collMod": actDBAdmin, "dropDatabase": actDropDB,
 	"createUser": actUserAdmin, "dropUser": actUserAdmin, "usersInfo": actUserAdmin, "updateUser": actUserAdmin,
-	"grantRolesToUser": actUserAdmin, "revokeRolesFromUser": actUserAdmin,
+	"grantRolesToUser": actUserAdmin, "revokeRolesFromUser": actUserAdmin, "dropAllUsersFromDatabase": actUserAdmin,
 	"getLog": actClusterAdmin, "createTenant": actClusterAdmin, "updateTenant": actClusterAdmin,
 	"dropTenant": actClusterAdmin, "listTenants": actClusterAdmin,
 	"serverStatus": actClusterAdmin, "getCmdLineOpts": actClusterAdmin,

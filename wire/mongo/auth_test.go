@@ -164,3 +164,21 @@ func mustDoc(t testing.TB, d bson.D) bson.Raw {
 	require.NoError(t, err)
 	return b
 }
+
+// TestDropAllUsersFromDatabase drops the users of one database only and counts them.
+func TestDropAllUsersFromDatabase(t *testing.T) {
+	users := &memUsers{m: map[string]meta.User{}}
+	_, addr := startServer(t, Config{Users: users}, newMemBackend())
+	client := connect(t, addr)
+	for _, u := range []struct{ db, name string }{{"d", "a"}, {"d", "b"}, {"e", "a"}} {
+		mustRun(t, client.Database(u.db), d("createUser", u.name, "pwd", "secret-"+u.name, "roles", bson.A{}))
+	}
+	r := mustRun(t, client.Database("d"), d("dropAllUsersFromDatabase", 1))
+	require.EqualValues(t, 2, r.Lookup("n").Int32())
+	left, err := users.ListUsers(t.Context(), meta.DefaultTenant)
+	require.NoError(t, err)
+	require.Len(t, left, 1)
+	require.Equal(t, userKey("e", "a"), left[0].Name)
+	r = mustRun(t, client.Database("d"), d("dropAllUsersFromDatabase", 1))
+	require.EqualValues(t, 0, r.Lookup("n").Int32())
+}

@@ -107,6 +107,34 @@ func msgDropUser(ctx context.Context, s *Server, req *request) (*bsoncore.Docume
 	return nil, nil
 }
 
+// msgDropAllUsersFromDatabase drops every user of the command's database and says how many.
+func msgDropAllUsersFromDatabase(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
+	if s.cfg.Users == nil {
+		return nil, mongoerr.New(mongoerr.CommandNotSupported, "this server keeps no users")
+	}
+	tenant, err := s.commandTenant(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.cfg.Users.ListUsers(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	n := int32(0)
+	for _, u := range users {
+		if db, _ := splitUserKey(u.Name); db != req.db {
+			continue
+		}
+		switch err := s.cfg.Users.DropUser(ctx, tenant, u.Name); {
+		case err == nil:
+			n++
+		case !errors.Is(err, meta.ErrUserNotFound): // dropped meanwhile: not counted
+			return nil, err
+		}
+	}
+	return bsoncore.NewDocumentBuilder().AppendInt32("n", n), nil
+}
+
 // msgUsersInfo: {usersInfo: 1 | name | {user, db} | [...]}: the users of the command's database
 // (1) or the ones named, without credentials.
 func msgUsersInfo(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBuilder, error) {
