@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -116,7 +117,7 @@ func opDoc(op *runningOp, now time.Time) bson.Raw {
 	running := now.Sub(op.start)
 	b := bsoncore.NewDocumentBuilder().
 		AppendString("type", "op").
-		AppendString("desc", "conn"+itoa(int64(op.conn.id))).
+		AppendString("desc", "conn"+strconv.Itoa(int(op.conn.id))).
 		AppendInt32("connectionId", op.conn.id).
 		AppendString("client", op.conn.nc.RemoteAddr().String()).
 		AppendBoolean("active", true).
@@ -131,18 +132,6 @@ func opDoc(op *runningOp, now time.Time) bson.Raw {
 		b.AppendBoolean("killPending", true)
 	}
 	return bson.Raw(b.Build())
-}
-
-func itoa(n int64) string { return string(appendInt(nil, n)) }
-
-func appendInt(dst []byte, n int64) []byte {
-	if n < 0 {
-		return appendInt(append(dst, '-'), -n)
-	}
-	if n >= 10 {
-		dst = appendInt(dst, n/10)
-	}
-	return append(dst, byte('0'+n%10))
 }
 
 // currentOpFields are the options of currentOp besides filters on the entries.

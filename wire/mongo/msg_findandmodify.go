@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"time"
@@ -130,7 +131,7 @@ func msgFindAndModify(ctx context.Context, s *Server, req *request) (*bsoncore.D
 			}
 			item = plain.Item{Mode: plain.ModeReplace, Key: target.Key, Rev: target.Rev, Doc: next}
 		}
-		if remove || !slicesEqual(next, target.Doc) {
+		if remove || !bytes.Equal(next, target.Doc) {
 			res, err := s.b.PlainWrite(ctx, c, []plain.Item{item}, true)
 			if err != nil {
 				return nil, err
@@ -193,14 +194,8 @@ func (s *Server) plainFirst(ctx context.Context, c *meta.Collection, f *mql.Filt
 	var best plain.Doc
 	found := false
 	err := s.b.PlainScan(ctx, c, func(d *plain.Doc) error {
-		if f != nil {
-			ok, err := f.Match(bson.Raw(d.Doc))
-			if err != nil {
-				return queryErr(err)
-			}
-			if !ok {
-				return nil
-			}
+		if ok, err := matches(f, d.Doc); err != nil || !ok {
+			return err
 		}
 		if !found || (sorter != nil && sorter.Compare(d.Doc, best.Doc) < 0) {
 			best = plain.Doc{Key: slices.Clone(d.Key), Rev: d.Rev, Doc: slices.Clone(d.Doc)}
@@ -216,5 +211,3 @@ func (s *Server) plainFirst(ctx context.Context, c *meta.Collection, f *mql.Filt
 	}
 	return best, found, nil
 }
-
-func slicesEqual(a, b []byte) bool { return string(a) == string(b) }

@@ -152,7 +152,9 @@ func (s *Server) plainInsert(ctx context.Context, c *meta.Collection, vals []bso
 			var id bson.RawValue
 			var key []byte
 			if doc, id, key, err = withID(doc); err == nil {
-				w.add(ctx, plainPending{item: plain.Item{Mode: plain.ModeInsert, Key: key, Doc: doc}, idx: i, id: id})
+				if w.add(ctx, plainPending{item: plain.Item{Mode: plain.ModeInsert, Key: key, Doc: doc}, idx: i, id: id}); w.out.stop(ordered) {
+					break // a batch sent by add failed: nothing after it
+				}
 				continue
 			}
 		}
@@ -172,18 +174,20 @@ func (s *Server) plainInsert(ctx context.Context, c *meta.Collection, vals []bso
 // (nil: all).
 func (s *Server) plainScan(ctx context.Context, c *meta.Collection, f *mql.Filter, fn func(bson.Raw) error) error {
 	return s.b.PlainScan(ctx, c, func(d *plain.Doc) error {
-		doc := bson.Raw(d.Doc)
-		if f != nil {
-			ok, err := f.Match(doc)
-			if err != nil {
-				return queryErr(err)
-			}
-			if !ok {
-				return nil
-			}
+		if ok, err := matches(f, d.Doc); err != nil || !ok {
+			return err
 		}
-		return fn(bson.Raw(append([]byte(nil), doc...)))
+		return fn(bson.Raw(append([]byte(nil), d.Doc...)))
 	})
+}
+
+// matches reports whether f (nil: everything) matches doc.
+func matches(f *mql.Filter, doc []byte) (bool, error) {
+	if f == nil {
+		return true, nil
+	}
+	ok, err := f.Match(bson.Raw(doc))
+	return ok, queryErr(err)
 }
 
 // plainDelete removes the documents of plain collection c that q matches (the first only when
@@ -198,14 +202,8 @@ func (s *Server) plainDelete(ctx context.Context, c *meta.Collection, q bson.Raw
 	}
 	var items []plain.Item
 	err := s.b.PlainScan(ctx, c, func(d *plain.Doc) error {
-		if f != nil {
-			ok, err := f.Match(bson.Raw(d.Doc))
-			if err != nil {
-				return queryErr(err)
-			}
-			if !ok {
-				return nil
-			}
+		if ok, err := matches(f, d.Doc); err != nil || !ok {
+			return err
 		}
 		items = append(items, plain.Item{Mode: plain.ModeDelete, Key: append([]byte(nil), d.Key...), Rev: d.Rev})
 		if one {
@@ -298,14 +296,8 @@ func (s *Server) plainUpdate(ctx context.Context, c *meta.Collection, v bson.Raw
 			if done[string(d.Key)] {
 				return nil
 			}
-			if f != nil {
-				ok, err := f.Match(bson.Raw(d.Doc))
-				if err != nil {
-					return queryErr(err)
-				}
-				if !ok {
-					return nil
-				}
+			if ok, err := matches(f, d.Doc); err != nil || !ok {
+				return err
 			}
 			matched++
 			next, err := up.Apply(d.Doc, false)

@@ -183,3 +183,24 @@ func TestPlainFindAndModify(t *testing.T) {
 	_, err = run(t, e.db, d("findAndModify", "ts", "remove", true))
 	requireCode(t, err, 72)
 }
+
+// TestPlainOrderedInsertStopsAcrossBatches: an ordered insert larger than one proposal stops at
+// its first duplicate; nothing of the later batches is written.
+func TestPlainOrderedInsertStopsAcrossBatches(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	coll := e.db.Collection("big")
+	docs := make([]any, 2*plainBatchItems+500)
+	for i := range docs {
+		docs[i] = d("_id", i)
+	}
+	docs[10] = d("_id", 0)
+	_, err := coll.InsertMany(ctx, docs)
+	var bwe mongo.BulkWriteException
+	require.True(t, errors.As(err, &bwe), "%v", err)
+	require.Len(t, bwe.WriteErrors, 1)
+	require.Equal(t, 10, bwe.WriteErrors[0].Index)
+	n, err := coll.CountDocuments(ctx, d())
+	require.NoError(t, err)
+	require.EqualValues(t, 10, n, "only the documents before the duplicate")
+}
