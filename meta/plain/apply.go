@@ -45,6 +45,9 @@ func writeStats(b *pebble.Batch, ns NS, s Stats) error {
 	return b.Set(collPrefix(spaceStats, ns), encodeStats(s), nil)
 }
 
+// collSpaces are the key spaces a collection's data lives in.
+var collSpaces = []byte{spaceDocs, spaceStats, spaceIndexSpecs, spaceIndex}
+
 // apply runs one decoded command at Raft index idx into batch b. A returned error is a storage
 // failure (the replica stops); everything about the command itself is in the Result.
 func (m *Machine) apply(b *pebble.Batch, idx uint64, c *Command) (Result, error) {
@@ -58,7 +61,7 @@ func (m *Machine) apply(b *pebble.Batch, idx uint64, c *Command) (Result, error)
 		if err != nil {
 			return Result{}, err
 		}
-		for _, space := range []byte{spaceDocs, spaceStats} {
+		for _, space := range collSpaces {
 			p := collPrefix(space, c.NS)
 			if err := b.DeleteRange(p, prefixEnd(p), nil); err != nil {
 				return Result{}, err
@@ -77,13 +80,17 @@ func (m *Machine) apply(b *pebble.Batch, idx uint64, c *Command) (Result, error)
 		if err := it.Close(); err != nil {
 			return Result{}, err
 		}
-		for _, space := range []byte{spaceDocs, spaceStats} {
+		for _, space := range collSpaces {
 			p := dbPrefix(space, c.NS.Tenant, c.NS.DB)
 			if err := b.DeleteRange(p, prefixEnd(p), nil); err != nil {
 				return Result{}, err
 			}
 		}
 		return Result{Removed: removed}, nil
+	case OpCreateIndexes:
+		return createIndexes(b, c.NS, c.Indexes)
+	case OpDropIndexes:
+		return dropIndexes(b, c.NS, c.Names)
 	}
 	return Result{Code: CodeInvalid, Message: fmt.Sprintf("unknown op %q", c.Op)}, nil
 }
@@ -95,6 +102,10 @@ func (m *Machine) applyWrite(b *pebble.Batch, idx uint64, op OpID, c *Command) (
 	if err != nil {
 		return Result{}, err
 	}
+	ixs, err := loadIndexes(b, c.NS)
+	if err != nil {
+		return Result{}, err
+	}
 	res := Result{Statuses: make([]Status, len(c.Items)), Revs: make([]uint64, len(c.Items))}
 	failed := false
 	for i := range c.Items {
@@ -103,9 +114,13 @@ func (m *Machine) applyWrite(b *pebble.Batch, idx uint64, op OpID, c *Command) (
 			res.Statuses[i] = StatusSkipped
 			continue
 		}
-		status, rev, err := m.applyItem(b, idx, op, c.NS, it, &st)
+		status, rev, prob, err := m.applyItem(b, idx, op, c.NS, ixs, it, &st)
 		if err != nil {
 			return Result{}, err
+		}
+		if prob != nil {
+			prob.Item = i
+			res.Problems = append(res.Problems, *prob)
 		}
 		res.Statuses[i], res.Revs[i] = status, rev
 		failed = failed || status != StatusOK
@@ -113,11 +128,12 @@ func (m *Machine) applyWrite(b *pebble.Batch, idx uint64, op OpID, c *Command) (
 	return res, writeStats(b, c.NS, st)
 }
 
-func (m *Machine) applyItem(b *pebble.Batch, idx uint64, op OpID, ns NS, it *Item, st *Stats) (Status, uint64, error) {
+// applyItem applies one write item and maintains the collection's indexes.
+func (m *Machine) applyItem(b *pebble.Batch, idx uint64, op OpID, ns NS, ixs []compiledIndex, it *Item, st *Stats) (Status, uint64, *Problem, error) {
 	key := docKey(ns, it.Key)
 	cur, found, err := get(b, key)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	var curRev uint64
 	var curOp OpID
@@ -125,34 +141,37 @@ func (m *Machine) applyItem(b *pebble.Batch, idx uint64, op OpID, ns NS, it *Ite
 	if found {
 		var ok bool
 		if curRev, curOp, curDoc, ok = decodeValue(cur); !ok {
-			return 0, 0, fmt.Errorf("document value of %d bytes at %x", len(cur), key)
+			return 0, 0, nil, fmt.Errorf("document value of %d bytes at %x", len(cur), key)
 		}
 		if curOp == op && curRev != idx && it.Mode != ModeDelete {
-			return StatusOK, curRev, nil // this op wrote it at an earlier index: a retried proposal
+			return StatusOK, curRev, nil, nil // this op wrote it at an earlier index: a retried proposal
 		}
 	}
 	switch it.Mode {
 	case ModeInsert:
 		if found {
-			return StatusExists, 0, nil
+			return StatusExists, 0, nil, nil
 		}
 	case ModeReplace:
 		if !found {
-			return StatusMissing, 0, nil
+			return StatusMissing, 0, nil, nil
 		}
 		if it.Rev != 0 && it.Rev != curRev {
-			return StatusConflict, 0, nil
+			return StatusConflict, 0, nil, nil
 		}
 	case ModeDelete:
 		if !found {
-			return StatusMissing, 0, nil
+			return StatusMissing, 0, nil, nil
 		}
 		if it.Rev != 0 && it.Rev != curRev {
-			return StatusConflict, 0, nil
+			return StatusConflict, 0, nil, nil
+		}
+		if _, _, err := reindex(b, ixs, it.Key, curDoc, nil); err != nil {
+			return 0, 0, nil, err
 		}
 		st.Count--
 		st.Bytes -= int64(len(curDoc))
-		return StatusOK, 0, b.Delete(key, nil)
+		return StatusOK, 0, nil, b.Delete(key, nil)
 	}
 	next := *st
 	if !found {
@@ -160,8 +179,11 @@ func (m *Machine) applyItem(b *pebble.Batch, idx uint64, op OpID, ns NS, it *Ite
 	}
 	next.Bytes += int64(len(it.Doc)) - int64(len(curDoc))
 	if next.Count > m.limits.MaxDocs || (next.Bytes > m.limits.MaxBytes && next.Bytes > st.Bytes) {
-		return StatusFull, 0, nil
+		return StatusFull, 0, nil, nil
+	}
+	if status, prob, err := reindex(b, ixs, it.Key, curDoc, it.Doc); err != nil || status != StatusOK {
+		return status, 0, prob, err
 	}
 	*st = next
-	return StatusOK, idx, b.Set(key, encodeValue(idx, op, it.Doc), nil)
+	return StatusOK, idx, nil, b.Set(key, encodeValue(idx, op, it.Doc), nil)
 }

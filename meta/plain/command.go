@@ -29,6 +29,8 @@ const (
 	OpWrite          Op = "write"          // Items in order
 	OpDropCollection Op = "dropCollection" // every document of NS
 	OpDropDatabase   Op = "dropDatabase"   // every collection of NS.Tenant, NS.DB
+	OpCreateIndexes  Op = "createIndexes"  // build Indexes over NS (all or none)
+	OpDropIndexes    Op = "dropIndexes"    // remove the indexes Names of NS
 )
 
 // Mode is what a write item does.
@@ -56,6 +58,9 @@ type Command struct {
 	NS      NS     `bson:"ns"`
 	Items   []Item `bson:"items,omitempty"`
 	Ordered bool   `bson:"ordered,omitempty"` // stop at the first item that is not StatusOK
+
+	Indexes []IndexSpec `bson:"indexes,omitempty"` // createIndexes
+	Names   []string    `bson:"names,omitempty"`   // dropIndexes
 }
 
 // Status is the outcome of one item.
@@ -68,21 +73,36 @@ const (
 	StatusConflict Status = 3 // replace, delete: the document has another revision
 	StatusFull     Status = 4 // the collection is at its limit of documents or bytes
 	StatusSkipped  Status = 5 // not tried: an earlier item of an ordered command failed
+	StatusDupKey   Status = 6 // a unique secondary index already holds the key (see Problems)
+	StatusBadKey   Status = 7 // the document cannot be indexed, e.g. parallel arrays (see Problems)
 )
 
 // Result code of a command (the Value of dragonboat's Result).
 const (
 	CodeOK      uint64 = 0
 	CodeInvalid uint64 = 1 // the command could not be decoded or is malformed
+	CodeIndex   uint64 = 2 // createIndexes failed: a clash, a duplicate key or a bad document (see Problems)
 )
+
+// Problem explains an item's StatusDupKey or StatusBadKey, or a failed createIndexes (Item is
+// then the position of the index in Indexes).
+type Problem struct {
+	Item       int      `bson:"item"`
+	Index      string   `bson:"index"`
+	KeyPattern bson.Raw `bson:"keyPattern,omitempty"`
+	KeyValue   bson.Raw `bson:"keyValue,omitempty"` // duplicate keys: the key as {field: value}
+	Message    string   `bson:"message,omitempty"`
+}
 
 // Result is the outcome of a command.
 type Result struct {
-	Code     uint64   `bson:"code"`
-	Message  string   `bson:"message,omitempty"`
-	Statuses []Status `bson:"statuses,omitempty"` // per item
-	Revs     []uint64 `bson:"revs,omitempty"`     // per item: the revision written (0 if none)
-	Removed  int64    `bson:"removed,omitempty"`  // drops: documents removed
+	Code     uint64    `bson:"code"`
+	Message  string    `bson:"message,omitempty"`
+	Statuses []Status  `bson:"statuses,omitempty"` // per item
+	Revs     []uint64  `bson:"revs,omitempty"`     // per item: the revision written (0 if none)
+	Removed  int64     `bson:"removed,omitempty"`  // drops: documents (dropIndexes: indexes) removed
+	Problems []Problem `bson:"problems,omitempty"`
+	Built    int       `bson:"built,omitempty"` // createIndexes: indexes built (others existed)
 }
 
 // EncodeCommand frames a command for a proposal.
@@ -126,7 +146,16 @@ func (c *Command) validate() error {
 				return fmt.Errorf("plain command: item %d has mode %q", i, it.Mode)
 			}
 		}
-	case OpDropCollection, OpDropDatabase:
+	case OpCreateIndexes:
+		if len(c.Indexes) == 0 {
+			return errors.New("plain command: createIndexes without indexes")
+		}
+		for _, s := range c.Indexes {
+			if _, err := fieldsOf(s); err != nil {
+				return fmt.Errorf("plain command: %w", err)
+			}
+		}
+	case OpDropCollection, OpDropDatabase, OpDropIndexes:
 	default:
 		return fmt.Errorf("plain command: unknown op %q", c.Op)
 	}
@@ -149,4 +178,14 @@ func DecodeResult(b []byte) (Result, error) {
 		return r, fmt.Errorf("decoding plain result: %w", err)
 	}
 	return r, nil
+}
+
+// ProblemOf returns the problem reported for item i, or nil.
+func (r *Result) ProblemOf(i int) *Problem {
+	for k := range r.Problems {
+		if r.Problems[k].Item == i {
+			return &r.Problems[k]
+		}
+	}
+	return nil
 }

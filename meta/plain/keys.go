@@ -9,6 +9,9 @@ const (
 	spaceMeta  byte = 0x00 // spaceMeta + "applied": the last applied Raft index
 	spaceDocs  byte = 0x01 // spaceDocs + namespace + document key: revision, op id, document
 	spaceStats byte = 0x02 // spaceStats + namespace: count and bytes of a collection
+
+	spaceIndexSpecs byte = 0x03 // spaceIndexSpecs + namespace + lp(index name): IndexSpec as BSON
+	spaceIndex      byte = 0x04 // spaceIndex + namespace + lp(index name) + index key + document key: document key
 )
 
 // appliedKey holds the index of the last applied entry, written with every update.

@@ -16,6 +16,7 @@ type GetQuery struct {
 // Doc is a stored document with its key and revision.
 type Doc struct {
 	Key []byte
+	Pos []byte // where a scan resumes after this document (ScanQuery.After)
 	Rev uint64
 	Doc []byte
 }
@@ -26,20 +27,28 @@ type GetResult struct {
 	Found bool
 }
 
-// ScanQuery reads the documents of NS in key order after After (nil: from the first), at most
-// Limit documents or about MaxBytes of them (at least one).
+// ScanQuery reads the documents of NS after the position After (nil: from the first), at most
+// Limit documents or about MaxBytes of them (at least one). Without Preds, or when no index
+// helps them, it reads every document in key order; otherwise it reads an index's entries in
+// their order, where a multikey document may come more than once.
 type ScanQuery struct {
 	NS       NS
 	After    []byte
 	Limit    int
 	MaxBytes int
+	Preds    []Pred
 }
 
-// ScanPage answers a ScanQuery; More says documents follow the last one.
+// ScanPage answers a ScanQuery; More says documents follow the last one. Index names the index
+// read ("" for a collection scan).
 type ScanPage struct {
-	Docs []Doc
-	More bool
+	Docs  []Doc
+	More  bool
+	Index string
 }
+
+// IndexesQuery lists the indexes of NS (answer: []IndexSpec, by name).
+type IndexesQuery struct{ NS NS }
 
 // StatsQuery reads a collection's count and bytes.
 type StatsQuery struct{ NS NS }
@@ -69,7 +78,26 @@ func (m *Machine) Lookup(q any) (any, error) {
 		}
 		return GetResult{Doc: Doc{Key: q.Key, Rev: rev, Doc: doc}, Found: true}, nil
 	case ScanQuery:
+		if len(q.Preds) > 0 {
+			ixs, err := loadIndexes(m.db, q.NS)
+			if err != nil {
+				return nil, err
+			}
+			if ix, ranges := planIndex(ixs, q.Preds); ix != nil {
+				return m.indexScan(q, ix, ranges)
+			}
+		}
 		return m.scan(q)
+	case IndexesQuery:
+		ixs, err := loadIndexes(m.db, q.NS)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]IndexSpec, len(ixs))
+		for i := range ixs {
+			out[i] = ixs[i].spec
+		}
+		return out, nil
 	case StatsQuery:
 		return readStats(m.db, q.NS)
 	case DBStatsQuery:
@@ -111,7 +139,8 @@ func (m *Machine) scan(q ScanQuery) (ScanPage, error) {
 			return ScanPage{}, fmt.Errorf("document value of %d bytes", len(it.Value()))
 		}
 		k := it.Key()[len(p):]
-		page.Docs = append(page.Docs, Doc{Key: append([]byte(nil), k...), Rev: rev, Doc: append([]byte(nil), doc...)})
+		k = append([]byte(nil), k...)
+		page.Docs = append(page.Docs, Doc{Key: k, Pos: k, Rev: rev, Doc: append([]byte(nil), doc...)})
 		size += len(doc)
 	}
 	return page, it.Close()

@@ -26,27 +26,33 @@ func (b *Backend) PlainWrite(ctx context.Context, c *meta.Collection, items []pl
 }
 
 // PlainScan reads a plain collection page by page from this node's replica (linearizable reads).
-func (b *Backend) PlainScan(ctx context.Context, c *meta.Collection, fn func(d *plain.Doc) error) error {
-	q := plain.ScanQuery{NS: plainNS(ctx, c), Limit: plainPageDocs, MaxBytes: plainPageBytes}
+func (b *Backend) PlainScan(ctx context.Context, c *meta.Collection, preds []plain.Pred, fn func(index string, d *plain.Doc) error) (string, error) {
+	q := plain.ScanQuery{NS: plainNS(ctx, c), Limit: plainPageDocs, MaxBytes: plainPageBytes, Preds: preds}
 	for {
 		v, err := b.meta.PlainRead(ctx, q)
 		if err != nil {
-			return err
+			return "", err
 		}
 		page, ok := v.(plain.ScanPage)
 		if !ok {
-			return fmt.Errorf("plain scan of %s.%s: answer %T", c.DB, c.Name, v)
+			return "", fmt.Errorf("plain scan of %s.%s: answer %T", c.DB, c.Name, v)
 		}
 		for i := range page.Docs {
-			if err := fn(&page.Docs[i]); err != nil {
-				return err
+			if err := fn(page.Index, &page.Docs[i]); err != nil {
+				return page.Index, err
 			}
 		}
 		if !page.More || len(page.Docs) == 0 {
-			return nil
+			return page.Index, nil
 		}
-		q.After = page.Docs[len(page.Docs)-1].Key
+		q.After = page.Docs[len(page.Docs)-1].Pos
 	}
+}
+
+// PlainAdmin runs an index command on a plain collection through the plain shard.
+func (b *Backend) PlainAdmin(ctx context.Context, c *meta.Collection, cmd plain.Command) (plain.Result, error) {
+	cmd.NS = plainNS(ctx, c)
+	return b.meta.PlainWrite(ctx, cmd)
 }
 
 // dropPlain removes the documents of a plain collection, or of every plain collection of a

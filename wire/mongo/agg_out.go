@@ -254,7 +254,7 @@ func (s *Server) mergeInto(ctx context.Context, c *meta.Collection, o *outStage,
 			case st == plain.StatusMissing:
 				return mongoerr.New(13113, "$merge could not find a matching document in the target collection for at least one document in the source collection")
 			default:
-				return plainStatusErr(c, st, ids[i])
+				return plainStatusErr(c, st, ids[i], res.ProblemOf(i))
 			}
 		}
 		items, ids = items[:0], ids[:0]

@@ -132,7 +132,7 @@ func FuzzSASL(f *testing.F) {
 	creds, err := newCredentials("u", "secret")
 	require.NoError(f, err)
 	users.m[userKey("admin", "u")] = meta.User{Name: userKey("admin", "u"), Credentials: creds, Roles: []string{"root@admin"}}
-	s := NewServer(Config{Users: users, Auth: true, Logger: quietLogger()}, newMemBackend())
+	s := NewServer(Config{Users: users, Auth: true, Logger: quietLogger()}, newMemBackend(f))
 	client, _ := scram.SHA256.NewClient("u", "wrong", "")
 	conv := client.NewConversation()
 	first, _ := conv.Step("")
@@ -168,7 +168,7 @@ func mustDoc(t testing.TB, d bson.D) bson.Raw {
 // TestDropAllUsersFromDatabase drops the users of one database only and counts them.
 func TestDropAllUsersFromDatabase(t *testing.T) {
 	users := &memUsers{m: map[string]meta.User{}}
-	_, addr := startServer(t, Config{Users: users}, newMemBackend())
+	_, addr := startServer(t, Config{Users: users}, newMemBackend(t))
 	client := connect(t, addr)
 	for _, u := range []struct{ db, name string }{{"d", "a"}, {"d", "b"}, {"e", "a"}} {
 		mustRun(t, client.Database(u.db), d("createUser", u.name, "pwd", "secret-"+u.name, "roles", bson.A{}))

@@ -32,7 +32,7 @@ func benchServer(b *testing.B, auth bool) (string, *options.ClientOptions) {
 	creds, err := newCredentials("root", "bench-pw")
 	require.NoError(b, err)
 	users.m[userKey("admin", "root")] = meta.User{Tenant: meta.DefaultTenant, Name: userKey("admin", "root"), Credentials: creds, Roles: []string{"root@admin"}}
-	be := &discardInserts{memBackend: newMemBackend()}
+	be := &discardInserts{memBackend: newMemBackend(b)}
 	seedCollection(b, be.memBackend)
 	_, addr := startServer(b, Config{Users: users, Auth: auth}, be)
 	opts := options.Client().ApplyURI("mongodb://" + addr + "/?directConnection=true")

@@ -51,9 +51,14 @@ type Backend interface {
 	// PlainWrite applies document writes to a plain collection (meta/docs/plain.md) and returns
 	// the status of each.
 	PlainWrite(ctx context.Context, c *meta.Collection, items []plain.Item, ordered bool) (plain.Result, error)
-	// PlainScan calls fn with every document of a plain collection in key order, a page at a time
-	// (a consistent view of each page, not of the whole). Documents are only valid during the call.
-	PlainScan(ctx context.Context, c *meta.Collection, fn func(d *plain.Doc) error) error
+	// PlainScan calls fn with the documents of a plain collection a page at a time: through the
+	// index the store picks for preds (see plain.ScanQuery; a multikey document may come once per
+	// key), else all of them in key order. It returns the index read ("" for a collection scan),
+	// which fn also gets.
+	PlainScan(ctx context.Context, c *meta.Collection, preds []plain.Pred, fn func(index string, d *plain.Doc) error) (string, error)
+	// PlainAdmin runs an index command (plain.OpCreateIndexes, OpDropIndexes) on a plain
+	// collection.
+	PlainAdmin(ctx context.Context, c *meta.Collection, cmd plain.Command) (plain.Result, error)
 	// PlainGet reads the document of a plain collection at key.
 	PlainGet(ctx context.Context, c *meta.Collection, key []byte) (plain.Doc, bool, error)
 	// DBStorage returns what database db takes (for dbStats and collStats).

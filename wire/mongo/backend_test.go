@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
+	"testing"
 
+	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
@@ -20,8 +24,9 @@ import (
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
-// memBackend is an in-memory Backend for the handler tests only: collections in a map and the
-// documents of each in a slice. Real storage is tested by the integration tests.
+// memBackend is a Backend for the handler tests only: collections in a map, the documents of each
+// time-series collection in a slice, plain collections in the real plain store. Real storage is
+// tested by the integration tests.
 type memBackend struct {
 	mu    sync.Mutex
 	colls map[string]*meta.Collection // "db.name"
@@ -33,8 +38,16 @@ type memBackend struct {
 	plain               memPlain
 }
 
-func newMemBackend() *memBackend {
-	return &memBackend{colls: map[string]*meta.Collection{}, docs: map[string][]bson.Raw{}}
+func newMemBackend(t testing.TB) *memBackend {
+	m := &memBackend{colls: map[string]*meta.Collection{}, docs: map[string][]bson.Raw{}}
+	t.Cleanup(func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.plain.m != nil {
+			require.NoError(t, m.plain.m.Close())
+		}
+	})
+	return m
 }
 
 func (m *memBackend) ListDatabases(context.Context) ([]DatabaseInfo, error) {
@@ -59,7 +72,11 @@ func (m *memBackend) DropDatabase(_ context.Context, db string) error {
 		if strings.HasPrefix(k, db+".") {
 			delete(m.colls, k)
 			delete(m.docs, k)
-			delete(m.plain.docs, k)
+		}
+	}
+	if m.plain.m != nil {
+		if _, err := m.plainPropose(plain.Command{Op: plain.OpDropDatabase, NS: plain.NS{DB: db}}); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -113,7 +130,11 @@ func (m *memBackend) DropCollection(_ context.Context, db, name string) (bool, e
 	_, ok := m.colls[k]
 	delete(m.colls, k)
 	delete(m.docs, k)
-	delete(m.plain.docs, k)
+	if m.plain.m != nil {
+		if _, err := m.plainPropose(plain.Command{Op: plain.OpDropCollection, NS: plain.NS{DB: db, Coll: name}}); err != nil {
+			return ok, err
+		}
+	}
 	return ok, nil
 }
 
@@ -256,70 +277,89 @@ func pushdownMatches(c *meta.Collection, p *Pushdown, d bson.Raw) bool {
 	return index.Matches(p.Meta, &key)
 }
 
-// memPlain is the plain collections of a memBackend: documents by key with a revision.
+// memPlain is the plain collections of a memBackend: the real plain-shard state machine
+// (meta/plain) in a temporary directory, with commands applied in order as Raft would.
 type memPlain struct {
-	rev  uint64
-	docs map[string]map[string]plain.Doc // "db.coll" -> key -> doc
+	m   *plain.Machine
+	idx uint64
 }
+
+// plainMachine opens the backend's plain store on first use (m.mu held).
+func (m *memBackend) plainMachine() *plain.Machine {
+	if m.plain.m == nil {
+		dir, err := os.MkdirTemp(testTempDir, "plain-")
+		if err != nil {
+			panic(err)
+		}
+		m.plain.m = plain.NewMachine(dir, plain.DefaultLimits)
+		if _, err := m.plain.m.Open(nil); err != nil {
+			panic(err)
+		}
+	}
+	return m.plain.m
+}
+
+// plainPropose applies one command to the plain store (m.mu held).
+func (m *memBackend) plainPropose(cmd plain.Command) (plain.Result, error) {
+	id := plain.NewOpID()
+	cmd.OpID = id[:]
+	b, err := plain.EncodeCommand(cmd)
+	if err != nil {
+		return plain.Result{}, err
+	}
+	m.plain.idx++
+	out, err := m.plainMachine().Update([]sm.Entry{{Index: m.plain.idx, Cmd: b}})
+	if err != nil {
+		return plain.Result{}, err
+	}
+	res, err := plain.DecodeResult(out[0].Result.Data)
+	if err == nil && res.Code != plain.CodeOK {
+		err = fmt.Errorf("plain %s: %s", cmd.Op, res.Message)
+	}
+	return res, err
+}
+
+func memNS(c *meta.Collection) plain.NS { return plain.NS{DB: c.DB, Coll: c.Name} }
 
 func (m *memBackend) PlainWrite(_ context.Context, c *meta.Collection, items []plain.Item, ordered bool) (plain.Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.plain.docs == nil {
-		m.plain.docs = map[string]map[string]plain.Doc{}
-	}
-	ns := c.DB + "." + c.Name
-	coll := m.plain.docs[ns]
-	if coll == nil {
-		coll = map[string]plain.Doc{}
-		m.plain.docs[ns] = coll
-	}
-	m.plain.rev++
-	res := plain.Result{Statuses: make([]plain.Status, len(items)), Revs: make([]uint64, len(items))}
-	failed := false
-	for i, it := range items {
-		cur, found := coll[string(it.Key)]
-		st := plain.StatusOK
-		switch {
-		case failed && ordered:
-			st = plain.StatusSkipped
-		case it.Mode == plain.ModeInsert && found:
-			st = plain.StatusExists
-		case (it.Mode == plain.ModeReplace || it.Mode == plain.ModeDelete) && !found:
-			st = plain.StatusMissing
-		case (it.Mode == plain.ModeReplace || it.Mode == plain.ModeDelete) && it.Rev != 0 && it.Rev != cur.Rev:
-			st = plain.StatusConflict
-		case it.Mode == plain.ModeDelete:
-			delete(coll, string(it.Key))
-		default:
-			coll[string(it.Key)] = plain.Doc{Key: bytes.Clone(it.Key), Rev: m.plain.rev, Doc: bytes.Clone(it.Doc)}
-			res.Revs[i] = m.plain.rev
-		}
-		res.Statuses[i] = st
-		failed = failed || st != plain.StatusOK
-	}
-	return res, nil
+	return m.plainPropose(plain.Command{Op: plain.OpWrite, NS: memNS(c), Items: items, Ordered: ordered})
 }
 
-func (m *memBackend) PlainScan(_ context.Context, c *meta.Collection, fn func(d *plain.Doc) error) error {
+func (m *memBackend) PlainAdmin(_ context.Context, c *meta.Collection, cmd plain.Command) (plain.Result, error) {
 	m.mu.Lock()
-	coll := m.plain.docs[c.DB+"."+c.Name]
-	keys := make([]string, 0, len(coll))
-	for k := range coll {
-		keys = append(keys, k)
-	}
-	docs := make([]plain.Doc, 0, len(keys))
-	slices.Sort(keys)
-	for _, k := range keys {
-		docs = append(docs, coll[k])
-	}
+	defer m.mu.Unlock()
+	cmd.NS = memNS(c)
+	return m.plainPropose(cmd)
+}
+
+// plainRead runs a query on the plain store.
+func (m *memBackend) plainRead(q any) (any, error) {
+	m.mu.Lock()
+	mach := m.plainMachine()
 	m.mu.Unlock()
-	for i := range docs {
-		if err := fn(&docs[i]); err != nil {
-			return err
+	return mach.Lookup(q)
+}
+
+func (m *memBackend) PlainScan(_ context.Context, c *meta.Collection, preds []plain.Pred, fn func(index string, d *plain.Doc) error) (string, error) {
+	q := plain.ScanQuery{NS: memNS(c), Limit: 7, Preds: preds} // small pages: paging is exercised
+	for {
+		v, err := m.plainRead(q)
+		if err != nil {
+			return "", err
 		}
+		page := v.(plain.ScanPage)
+		for i := range page.Docs {
+			if err := fn(page.Index, &page.Docs[i]); err != nil {
+				return page.Index, err
+			}
+		}
+		if !page.More {
+			return page.Index, nil
+		}
+		q.After = page.Docs[len(page.Docs)-1].Pos
 	}
-	return nil
 }
 
 func (m *memBackend) DBStorage(_ context.Context, db string) (DBStorage, error) {
@@ -333,23 +373,23 @@ func (m *memBackend) DBStorage(_ context.Context, db string) (DBStorage, error) 
 			}
 		}
 	}
-	for k, coll := range m.plain.docs {
-		name, ok := strings.CutPrefix(k, db+".")
-		if !ok || len(coll) == 0 {
-			continue
-		}
-		st := PlainStats{Count: int64(len(coll))}
-		for _, d := range coll {
-			st.Bytes += int64(len(d.Doc))
-		}
-		out.Plain[name] = st
+	m.mu.Unlock()
+	v, err := m.plainRead(plain.DBStatsQuery{DB: db})
+	m.mu.Lock()
+	if err != nil {
+		return out, err
+	}
+	for name, st := range v.(map[string]plain.Stats) {
+		out.Plain[name] = PlainStats{Count: st.Count, Bytes: st.Bytes}
 	}
 	return out, nil
 }
 
 func (m *memBackend) PlainGet(_ context.Context, c *meta.Collection, key []byte) (plain.Doc, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	d, ok := m.plain.docs[c.DB+"."+c.Name][string(key)]
-	return d, ok, nil
+	v, err := m.plainRead(plain.GetQuery{NS: memNS(c), Key: key})
+	if err != nil {
+		return plain.Doc{}, false, err
+	}
+	r := v.(plain.GetResult)
+	return r.Doc, r.Found, nil
 }

@@ -29,7 +29,7 @@ func FuzzConnection(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
-	_, addr := startServer(f, Config{FrameTimeout: time.Second, IdleTimeout: 2 * time.Second}, newMemBackend())
+	_, addr := startServer(f, Config{FrameTimeout: time.Second, IdleTimeout: 2 * time.Second}, newMemBackend(f))
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		nc, err := net.Dial("tcp", addr)
 		require.NoError(t, err)

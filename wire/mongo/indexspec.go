@@ -55,14 +55,35 @@ func parseIndexSpec(c *meta.Collection, v bson.RawValue) (meta.Index, error) {
 			}
 			idx.Name = name
 		case "unique":
-			if e.Value().Boolean() || (isNumber(e.Value()) && rawValueString(e.Value()) != "0") {
-				if c.Plain() {
-					return meta.Index{}, mongoerr.New(mongoerr.CannotCreateIndex, "ChronoGo's plain collections have no unique secondary indexes yet (only _id is unique)")
-				}
+			on, ok := truthy(e.Value())
+			if !ok {
+				return meta.Index{}, typeErr("createIndexes.indexes.unique", e.Value().Type, "bool")
+			}
+			if on && !c.Plain() {
 				return meta.Index{}, mongoerr.New(mongoerr.InvalidOptions, "Unique indexes are not supported on time-series collections")
 			}
+			if on {
+				opts.AppendBoolean("unique", true)
+				hasOpts = true
+			}
+		case "sparse":
+			on, ok := truthy(e.Value())
+			if !ok {
+				return meta.Index{}, typeErr("createIndexes.indexes.sparse", e.Value().Type, "bool")
+			}
+			opts.AppendBoolean("sparse", on)
+			hasOpts = true
 		case "expireAfterSeconds":
+			if c.Plain() {
+				return meta.Index{}, mongoerr.New(mongoerr.CannotCreateIndex, "TTL indexes are not supported on ChronoGo's plain collections (time-series collections expire with expireAfterSeconds)")
+			}
 			return meta.Index{}, mongoerr.New(mongoerr.InvalidOptions, "TTL indexes are not supported on time-series collections")
+		case "partialFilterExpression", "collation", "wildcardProjection", "weights", "default_language", "language_override", "textIndexVersion", "2dsphereIndexVersion", "bits", "min", "max", "hidden":
+			if c.Plain() && e.Key() != "hidden" {
+				return meta.Index{}, mongoerr.New(mongoerr.CannotCreateIndex, "the index option '%s' is not supported on ChronoGo's plain collections", e.Key())
+			}
+			opts.AppendValue(e.Key(), bsoncore.Value{Type: bsoncore.Type(e.Value().Type), Data: e.Value().Value})
+			hasOpts = true
 		default:
 			opts.AppendValue(e.Key(), bsoncore.Value{Type: bsoncore.Type(e.Value().Type), Data: e.Value().Value})
 			hasOpts = true
@@ -78,6 +99,12 @@ func parseIndexSpec(c *meta.Collection, v bson.RawValue) (meta.Index, error) {
 // on any field; text and 2d cannot index time series.
 func checkIndexKey(c *meta.Collection, key bson.Raw, e bson.RawElement) error {
 	v := e.Value()
+	if s, ok := v.StringValueOK(); ok && c.Plain() {
+		return mongoerr.New(mongoerr.CannotCreateIndex, "ChronoGo's plain collections have ascending (1) and descending (-1) indexes only, not '%s'", s)
+	}
+	if strings.Contains(e.Key(), "$**") && c.Plain() {
+		return mongoerr.New(mongoerr.CannotCreateIndex, "ChronoGo's plain collections have no wildcard indexes")
+	}
 	if s, ok := v.StringValueOK(); ok {
 		switch s {
 		case "2dsphere", "hashed":
@@ -115,3 +142,14 @@ func rawValueString(v bson.RawValue) string {
 
 // sameIndexKey compares two key documents byte for byte.
 func sameIndexKey(a, b []byte) bool { return bytes.Equal(a, b) }
+
+// truthy reads a boolean option given as a bool or a number (0 is false).
+func truthy(v bson.RawValue) (bool, bool) {
+	if b, ok := v.BooleanOK(); ok {
+		return b, true
+	}
+	if isNumber(v) {
+		return rawValueString(v) != "0", true
+	}
+	return false, false
+}

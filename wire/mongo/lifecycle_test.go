@@ -38,7 +38,7 @@ func seedCollection(t testing.TB, b *memBackend) {
 
 func TestShutdownWaitsForInFlightRequests(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b := &slowBackend{memBackend: newMemBackend(), entered: make(chan struct{}), release: make(chan struct{})}
+	b := &slowBackend{memBackend: newMemBackend(t), entered: make(chan struct{}), release: make(chan struct{})}
 	seedCollection(t, b.memBackend)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -78,7 +78,7 @@ func TestShutdownWaitsForInFlightRequests(t *testing.T) {
 }
 
 func TestShutdownDeadline(t *testing.T) {
-	b := &slowBackend{memBackend: newMemBackend(), entered: make(chan struct{}), release: make(chan struct{})}
+	b := &slowBackend{memBackend: newMemBackend(t), entered: make(chan struct{}), release: make(chan struct{})}
 	seedCollection(t, b.memBackend)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -96,7 +96,7 @@ func TestShutdownDeadline(t *testing.T) {
 }
 
 func TestHandlerPanicIsInternalError(t *testing.T) {
-	b := panicBackend{newMemBackend()}
+	b := panicBackend{newMemBackend(t)}
 	seedCollection(t, b.memBackend)
 	_, addr := startServer(t, Config{}, b)
 	c := dialRaw(t, addr)
@@ -108,7 +108,7 @@ func TestHandlerPanicIsInternalError(t *testing.T) {
 }
 
 func TestIdleCursorsAreReaped(t *testing.T) {
-	b := newMemBackend()
+	b := newMemBackend(t)
 	seedCollection(t, b)
 	srv, addr := startServer(t, Config{IdleCursorTimeout: 50 * time.Millisecond, CursorReapInterval: 10 * time.Millisecond}, b)
 	c, ok, err := b.Collection(t.Context(), "db", "c")

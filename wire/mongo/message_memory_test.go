@@ -17,7 +17,7 @@ import (
 // its memory serves the next large message.
 func TestMessageMemoryBudget(t *testing.T) {
 	const budget = 1 << 20
-	b := &slowBackend{memBackend: newMemBackend(), entered: make(chan struct{}), release: make(chan struct{})}
+	b := &slowBackend{memBackend: newMemBackend(t), entered: make(chan struct{}), release: make(chan struct{})}
 	seedCollection(t, b.memBackend)
 	_, addr := startServer(t, Config{MessageMemory: budget, FrameTimeout: 700 * time.Millisecond}, b)
 	pad := strings.Repeat("x", 700<<10)

@@ -2,10 +2,13 @@ package mongo
 
 import (
 	"context"
+	"strings"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/meta/plain"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
@@ -57,10 +60,43 @@ func msgCreateIndexes(ctx context.Context, s *Server, req *request) (*bsoncore.D
 		b.AppendString("note", "all indexes already exist")
 		return b, nil
 	}
+	if c.Plain() { // built first: a failed build (or a crash before the catalog update) lists nothing; a retry finds them built
+		if err := s.buildPlainIndexes(ctx, c, upd.Indexes[len(c.Indexes):]); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.b.UpdateCollection(ctx, &upd); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// plainIndexSpec is the store's form of a plain collection's index.
+func plainIndexSpec(idx meta.Index) plain.IndexSpec {
+	spec := plain.IndexSpec{Name: idx.Name, Key: bson.Raw(idx.Key)}
+	if len(idx.Options) > 0 {
+		opts := bson.Raw(idx.Options)
+		spec.Unique, _ = opts.Lookup("unique").BooleanOK()
+		spec.Sparse, _ = opts.Lookup("sparse").BooleanOK()
+	}
+	return spec
+}
+
+// buildPlainIndexes builds indexes over plain collection c, all or none.
+func (s *Server) buildPlainIndexes(ctx context.Context, c *meta.Collection, idxs []meta.Index) error {
+	cmd := plain.Command{Op: plain.OpCreateIndexes}
+	for _, idx := range idxs {
+		cmd.Indexes = append(cmd.Indexes, plainIndexSpec(idx))
+	}
+	res, err := s.b.PlainAdmin(ctx, c, cmd)
+	if res.Code == plain.CodeIndex && len(res.Problems) > 0 {
+		p := res.Problems[0]
+		if len(p.KeyValue) == 0 && !strings.Contains(p.Message, "parallel arrays") {
+			return mongoerr.New(mongoerr.IndexOptionsConflict, "index %s: %s", p.Index, p.Message)
+		}
+		return indexProblemErr(c, plain.StatusBadKey, &p)
+	}
+	return err
 }
 
 // checkIndexClash reports whether idx already exists identically; a same name with another key

@@ -24,7 +24,7 @@ func (b *blockingFinds) Find(ctx context.Context, _ *meta.Collection, _ *Pushdow
 // TestCurrentOpAndKillOp: a running find shows in currentOp (filtered by its fields), and killOp
 // of its opid ends it with Interrupted (11601); killOp of an unknown opid answers ok.
 func TestCurrentOpAndKillOp(t *testing.T) {
-	b := &blockingFinds{newMemBackend()}
+	b := &blockingFinds{newMemBackend(t)}
 	_, addr := startServer(t, Config{}, b)
 	client := connect(t, addr)
 	db := client.Database("testdb")

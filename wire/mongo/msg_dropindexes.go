@@ -2,11 +2,13 @@ package mongo
 
 import (
 	"context"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/meta/plain"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
@@ -28,6 +30,17 @@ func msgDropIndexes(ctx context.Context, s *Server, req *request) (*bsoncore.Doc
 	keep, err := indexesAfterDrop(c, target)
 	if err != nil {
 		return nil, err
+	}
+	if c.Plain() { // dropped from the store first: after a crash the catalog still lists them and a retry ends the drop
+		var names []string
+		for _, x := range c.Indexes {
+			if !slices.ContainsFunc(keep, func(k meta.Index) bool { return k.Name == x.Name }) {
+				names = append(names, x.Name)
+			}
+		}
+		if _, err := s.b.PlainAdmin(ctx, c, plain.Command{Op: plain.OpDropIndexes, Names: names}); err != nil {
+			return nil, err
+		}
 	}
 	upd := *c
 	upd.Indexes = keep

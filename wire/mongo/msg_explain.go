@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/meta/plain"
 	"github.com/chronogo/chronogo/storage/index"
 	"github.com/chronogo/chronogo/wire/mongo/mql"
 	"github.com/chronogo/chronogo/wire/mongoerr"
@@ -101,7 +103,9 @@ func msgExplain(ctx context.Context, s *Server, req *request) (*bsoncore.Documen
 	case !found:
 		plan.AppendString("stage", "EOF") // no such collection: nothing to read
 	case c.Plain():
-		plan.AppendString("stage", "COLLSCAN").AppendString("direction", "forward") // the plain shard, in _id key order
+		if err := s.plainPlan(ctx, c, filter, plan); err != nil {
+			return nil, err
+		}
 	default:
 		if pd, err = pushdownOf(c, filter); err != nil {
 			return nil, err
@@ -150,7 +154,7 @@ func (s *Server) explainRun(ctx context.Context, c *meta.Collection, found bool,
 		}
 		in := func(yield func(bson.Raw) error) error {
 			if c.Plain() {
-				return s.plainScan(ctx, c, nil, func(doc bson.Raw) error {
+				return s.plainScan(ctx, c, filter, nil, func(doc bson.Raw) error {
 					examined++
 					if f != nil {
 						if ok, err := f.Match(doc); err != nil || !ok {
@@ -214,4 +218,28 @@ func orEmpty(d bson.Raw) bsoncore.Document {
 		return bsoncore.NewDocumentBuilder().Build()
 	}
 	return bsoncore.Document(d)
+}
+
+// plainPlan describes how a query on plain collection c reads: by _id (IDHACK), through a
+// secondary index (FETCH of an IXSCAN), or a collection scan in _id key order.
+func (s *Server) plainPlan(ctx context.Context, c *meta.Collection, filter bson.Raw, plan *bsoncore.DocumentBuilder) error {
+	index, err := s.plainDocs(ctx, c, filter, func(*plain.Doc) error { return errStopScan })
+	if err != nil && !errors.Is(err, errStopScan) {
+		return err
+	}
+	switch index {
+	case "":
+		plan.AppendString("stage", "COLLSCAN").AppendString("direction", "forward")
+	case "_id_":
+		plan.AppendString("stage", "IDHACK")
+	default:
+		ix := bsoncore.NewDocumentBuilder().AppendString("stage", "IXSCAN").AppendString("indexName", index)
+		for _, x := range c.Indexes {
+			if x.Name == index {
+				ix.AppendDocument("keyPattern", x.Key)
+			}
+		}
+		plan.AppendString("stage", "FETCH").AppendDocument("inputStage", ix.AppendString("direction", "forward").Build())
+	}
+	return nil
 }

@@ -116,7 +116,7 @@ func msgFindAndModify(ctx context.Context, s *Server, req *request) (*bsoncore.D
 		found         bool
 	)
 	for attempt := 0; c != nil; attempt++ {
-		target, ok, err := s.plainFirst(ctx, c, f, sorter)
+		target, ok, err := s.plainFirst(ctx, c, q, f, sorter)
 		if err != nil {
 			return nil, err
 		}
@@ -140,8 +140,8 @@ func msgFindAndModify(ctx context.Context, s *Server, req *request) (*bsoncore.D
 				if attempt < plainUpdateRetries {
 					continue // changed meanwhile: find again
 				}
-				return nil, plainStatusErr(c, st, bson.Raw(target.Doc).Lookup("_id"))
-			} else if err := plainStatusErr(c, st, bson.Raw(target.Doc).Lookup("_id")); err != nil {
+				return nil, plainStatusErr(c, st, bson.Raw(target.Doc).Lookup("_id"), res.ProblemOf(0))
+			} else if err := plainStatusErr(c, st, bson.Raw(target.Doc).Lookup("_id"), res.ProblemOf(0)); err != nil {
 				return nil, err
 			}
 		}
@@ -190,10 +190,10 @@ func msgFindAndModify(ctx context.Context, s *Server, req *request) (*bsoncore.D
 
 // plainFirst returns the first document of plain collection c matching f, in sorter's order
 // (key order without one).
-func (s *Server) plainFirst(ctx context.Context, c *meta.Collection, f *mql.Filter, sorter *mql.Sort) (plain.Doc, bool, error) {
+func (s *Server) plainFirst(ctx context.Context, c *meta.Collection, filter bson.Raw, f *mql.Filter, sorter *mql.Sort) (plain.Doc, bool, error) {
 	var best plain.Doc
 	found := false
-	err := s.b.PlainScan(ctx, c, func(d *plain.Doc) error {
+	_, err := s.plainDocs(ctx, c, filter, func(d *plain.Doc) error {
 		if ok, err := matches(f, d.Doc); err != nil || !ok {
 			return err
 		}

@@ -69,8 +69,14 @@ func TestIndexes(t *testing.T) {
 		field(t, r.Lookup("cursor").Document(), "firstBatch"))
 	_, err = run(t, e.db, d("dropIndexes", "missing", "index", "_id_"))
 	requireCode(t, err, 72)
-	_, err = run(t, e.db, d("createIndexes", "missing", "indexes", bson.A{d("key", d("b", 1), "name", "b_1", "unique", true)}))
-	requireCode(t, err, 67)
+	mustRun(t, e.db, d("createIndexes", "missing", "indexes", bson.A{d("key", d("b", 1), "name", "b_1", "unique", true)}))
+	for _, bad := range []bson.D{
+		d("key", d("h", "hashed")), d("key", d("$**", 1)), d("key", d("t", 1), "expireAfterSeconds", 10),
+		d("key", d("p", 1), "partialFilterExpression", d("p", d("$gt", 1))),
+	} {
+		_, err = run(t, e.db, d("createIndexes", "missing", "indexes", bson.A{bad}))
+		requireCode(t, err, 67)
+	}
 }
 
 func TestCollMod(t *testing.T) {

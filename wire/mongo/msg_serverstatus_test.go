@@ -13,7 +13,7 @@ import (
 // statements, finds, getMores, other commands) and the open connections, and carries the section
 // the node gives; getCmdLineOpts answers the configured command line.
 func TestServerStatus(t *testing.T) {
-	b := newMemBackend()
+	b := newMemBackend(t)
 	seedCollection(t, b)
 	parsed, err := bson.Marshal(bson.D{{Key: "data-dir", Value: "/d"}})
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package mongo
 import (
 	"bytes"
 	"context"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -53,18 +54,43 @@ func withID(doc bson.Raw) (bson.Raw, bson.RawValue, []byte, error) {
 // dupKeyErr is MongoDB's duplicate key error for _id value id of collection c.
 func dupKeyErr(c *meta.Collection, id bson.RawValue) *mongoerr.Error {
 	kv := bsoncore.NewDocumentBuilder().AppendValue("_id", bsoncore.Value{Type: bsoncore.Type(id.Type), Data: id.Value}).Build()
-	extra := bsoncore.NewDocumentBuilder().
-		AppendDocument("keyPattern", bsoncore.NewDocumentBuilder().AppendInt32("_id", 1).Build()).
-		AppendDocument("keyValue", kv).Build()
-	e := mongoerr.New(mongoerr.DuplicateKey, "E11000 duplicate key error collection: %s.%s index: _id_ dup key: { _id: %s }",
-		c.DB, c.Name, id.String())
-	e.Extra = extra
+	return indexDupErr(c, "_id_", bsoncore.NewDocumentBuilder().AppendInt32("_id", 1).Build(), kv)
+}
+
+// indexDupErr is MongoDB's duplicate key error of index name (key pattern pattern) for the key
+// keyValue ({field: value}).
+func indexDupErr(c *meta.Collection, name string, pattern, keyValue []byte) *mongoerr.Error {
+	var parts []string
+	elems, _ := bson.Raw(keyValue).Elements()
+	for _, e := range elems {
+		parts = append(parts, e.Key()+": "+e.Value().String())
+	}
+	e := mongoerr.New(mongoerr.DuplicateKey, "E11000 duplicate key error collection: %s.%s index: %s dup key: { %s }",
+		c.DB, c.Name, name, strings.Join(parts, ", "))
+	e.Extra = bsoncore.NewDocumentBuilder().AppendDocument("keyPattern", pattern).AppendDocument("keyValue", keyValue).Build()
 	return e
 }
 
-// plainStatusErr is the write error of an item's status (nil for ok and skipped).
-func plainStatusErr(c *meta.Collection, st plain.Status, id bson.RawValue) error {
+// indexProblemErr is the error of a secondary index's problem with a document (or an index
+// build): a duplicate key, parallel arrays, or another reason the store gave.
+func indexProblemErr(c *meta.Collection, st plain.Status, p *plain.Problem) error {
+	switch {
+	case p == nil:
+		return mongoerr.New(mongoerr.InternalError, "the store reported status %d without a reason", st)
+	case len(p.KeyValue) > 0:
+		return indexDupErr(c, p.Index, p.KeyPattern, p.KeyValue)
+	case strings.Contains(p.Message, "parallel arrays"):
+		return mongoerr.New(mongoerr.CannotIndexParallelArrays, "cannot index parallel arrays: index %s %s", p.Index, p.KeyPattern)
+	}
+	return mongoerr.New(mongoerr.CannotCreateIndex, "index %s: %s", p.Index, p.Message)
+}
+
+// plainStatusErr is the write error of an item's status (nil for ok and skipped); p is the
+// store's explanation of an index problem.
+func plainStatusErr(c *meta.Collection, st plain.Status, id bson.RawValue, p *plain.Problem) error {
 	switch st {
+	case plain.StatusDupKey, plain.StatusBadKey:
+		return indexProblemErr(c, st, p)
 	case plain.StatusExists:
 		return dupKeyErr(c, id)
 	case plain.StatusFull:
@@ -122,7 +148,7 @@ func (w *plainWriter) flush(ctx context.Context) {
 			if i >= len(res.Statuses) || res.Statuses[i] == plain.StatusSkipped {
 				continue
 			}
-			if err := plainStatusErr(w.c, res.Statuses[i], p.id); err != nil {
+			if err := plainStatusErr(w.c, res.Statuses[i], p.id, res.ProblemOf(i)); err != nil {
 				w.out.add(err, p.idx)
 				continue
 			}
@@ -170,15 +196,16 @@ func (s *Server) plainInsert(ctx context.Context, c *meta.Collection, vals []bso
 	return w.out.reply(func(b *bsoncore.DocumentBuilder) { b.AppendInt32("n", int32(w.n)) })
 }
 
-// plainScan calls fn with a private copy of every document of plain collection c matching f
-// (nil: all).
-func (s *Server) plainScan(ctx context.Context, c *meta.Collection, f *mql.Filter, fn func(bson.Raw) error) error {
-	return s.b.PlainScan(ctx, c, func(d *plain.Doc) error {
+// plainScan calls fn with a private copy of every document of plain collection c matching
+// filter, compiled as f (nil: all).
+func (s *Server) plainScan(ctx context.Context, c *meta.Collection, filter bson.Raw, f *mql.Filter, fn func(bson.Raw) error) error {
+	_, err := s.plainDocs(ctx, c, filter, func(d *plain.Doc) error {
 		if ok, err := matches(f, d.Doc); err != nil || !ok {
 			return err
 		}
 		return fn(bson.Raw(append([]byte(nil), d.Doc...)))
 	})
+	return err
 }
 
 // matches reports whether f (nil: everything) matches doc.
@@ -201,7 +228,7 @@ func (s *Server) plainDelete(ctx context.Context, c *meta.Collection, q bson.Raw
 		}
 	}
 	var items []plain.Item
-	err := s.b.PlainScan(ctx, c, func(d *plain.Doc) error {
+	_, err := s.plainDocs(ctx, c, q, func(d *plain.Doc) error {
 		if ok, err := matches(f, d.Doc); err != nil || !ok {
 			return err
 		}
@@ -292,7 +319,7 @@ func (s *Server) plainUpdate(ctx context.Context, c *meta.Collection, v bson.Raw
 		var items []plain.Item
 		var ids []bson.RawValue
 		var applyErr error
-		err := s.b.PlainScan(ctx, c, func(d *plain.Doc) error {
+		_, err := s.plainDocs(ctx, c, q, func(d *plain.Doc) error {
 			if done[string(d.Key)] {
 				return nil
 			}
@@ -342,7 +369,7 @@ func (s *Server) plainUpdate(ctx context.Context, c *meta.Collection, v bson.Raw
 					conflicts++
 					matched-- // counted again when read again
 				default:
-					return matched, modified, upserted, plainStatusErr(c, st, ids[start+i])
+					return matched, modified, upserted, plainStatusErr(c, st, ids[start+i], res.ProblemOf(i))
 				}
 			}
 		}
@@ -387,7 +414,7 @@ func (s *Server) plainUpsert(ctx context.Context, c *meta.Collection, q bson.Raw
 	if err != nil {
 		return nil, id, err
 	}
-	return doc, id, plainStatusErr(c, res.Statuses[0], id)
+	return doc, id, plainStatusErr(c, res.Statuses[0], id, res.ProblemOf(0))
 }
 
 // isOperatorUpdate reports whether an update document is operator-style (its first key is $...).

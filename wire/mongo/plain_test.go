@@ -2,6 +2,9 @@ package mongo
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,8 +15,8 @@ import (
 
 // TestPlainCollections: create without timeseries makes a plain collection whose documents keep
 // their _id unique (MongoDB's equal numbers included), read back through find, count and
-// aggregate, and go with deletes and drop. The store is the handler tests' model of meta/plain;
-// the integration tests run the real one.
+// aggregate, and go with deletes and drop. The store is meta/plain's state machine, applied
+// directly; the integration tests run it under Raft.
 func TestPlainCollections(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
@@ -203,4 +206,131 @@ func TestPlainOrderedInsertStopsAcrossBatches(t *testing.T) {
 	n, err := coll.CountDocuments(ctx, d())
 	require.NoError(t, err)
 	require.EqualValues(t, 10, n, "only the documents before the duplicate")
+}
+
+// TestPlainSecondaryIndexes: unique, compound and multikey indexes on a plain collection keep
+// their constraints through inserts, updates and index builds (11000 with keyPattern and
+// keyValue, 171 for parallel arrays), and the queries that read through them (explain shows
+// which) return what a scan of the inserted documents in the test returns.
+func TestPlainSecondaryIndexes(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	coll := e.db.Collection("devices")
+	type dev struct {
+		id     int
+		serial string
+		site   string
+		rack   int
+		tags   []string
+	}
+	var devs []dev
+	var docs []any
+	for i := range 60 {
+		v := dev{id: i, serial: fmt.Sprintf("sn-%03d", i), site: []string{"ams", "fra", "par"}[i%3], rack: i % 7}
+		for k := range i % 4 {
+			v.tags = append(v.tags, []string{"gpu", "ssd", "edge"}[(i+k)%3])
+		}
+		devs = append(devs, v)
+		tags := bson.A{}
+		for _, x := range v.tags {
+			tags = append(tags, x)
+		}
+		docs = append(docs, d("_id", v.id, "serial", v.serial, "site", v.site, "rack", v.rack, "tags", tags))
+	}
+	_, err := coll.InsertMany(ctx, docs)
+	require.NoError(t, err)
+	mustRun(t, e.db, d("createIndexes", "devices", "indexes", bson.A{
+		d("key", d("serial", 1), "name", "serial_1", "unique", true),
+		d("key", d("site", 1, "rack", -1), "name", "site_rack"),
+		d("key", d("tags", 1), "name", "tags_1"),
+		d("key", d("rack", 1), "name", "rack_1"),
+	}))
+
+	// a duplicate serial: 11000 naming the index, with keyPattern and keyValue
+	_, err = coll.InsertOne(ctx, d("_id", 100, "serial", "sn-007"))
+	var we mongo.WriteException
+	require.True(t, errors.As(err, &we), "%v", err)
+	require.Equal(t, 11000, we.WriteErrors[0].Code)
+	require.Contains(t, we.WriteErrors[0].Message, "index: serial_1 dup key: { serial: \"sn-007\" }")
+	require.Equal(t, bson.Raw(mustMarshal(t, d("serial", int32(1)))), we.WriteErrors[0].Raw.Lookup("keyPattern").Document())
+	require.Equal(t, "sn-007", we.WriteErrors[0].Raw.Lookup("keyValue", "serial").StringValue())
+	require.ErrorIs(t, coll.FindOne(ctx, d("_id", 100)).Err(), mongo.ErrNoDocuments, "nothing written")
+	// an update to another device's serial fails; rewriting its own serial does not
+	_, err = coll.UpdateOne(ctx, d("_id", 1), d("$set", d("serial", "sn-002")))
+	require.True(t, errors.As(err, &we), "%v", err)
+	require.Equal(t, 11000, we.WriteErrors[0].Code)
+	_, err = coll.UpdateOne(ctx, d("_id", 1), d("$set", d("serial", "sn-001", "note", "same")))
+	require.NoError(t, err)
+	// parallel arrays in a compound index
+	mustRun(t, e.db, d("createIndexes", "devices", "indexes", bson.A{d("key", d("tags", 1, "ports", 1), "name", "tags_ports")}))
+	_, err = coll.InsertOne(ctx, d("_id", 101, "serial", "sn-101", "tags", bson.A{"a"}, "ports", bson.A{1, 2}))
+	require.True(t, errors.As(err, &we), "%v", err)
+	require.Equal(t, 171, we.WriteErrors[0].Code)
+	mustRun(t, e.db, d("dropIndexes", "devices", "index", "tags_ports"))
+	// a unique index over existing duplicates is refused and not listed
+	_, err = run(t, e.db, d("createIndexes", "devices", "indexes", bson.A{d("key", d("site", 1), "name", "site_u", "unique", true)}))
+	requireCode(t, err, 11000)
+	list := mustRun(t, e.db, d("listIndexes", "devices"))
+	require.Len(t, field(t, list.Lookup("cursor").Document(), "firstBatch"), 5)
+
+	ids := func(filter bson.D) []int {
+		cur, err := coll.Find(ctx, filter)
+		require.NoError(t, err)
+		var out []int
+		for cur.Next(ctx) {
+			out = append(out, int(cur.Current.Lookup("_id").Int32()))
+		}
+		require.NoError(t, cur.Err())
+		sort.Ints(out)
+		return out
+	}
+	want := func(keep func(dev) bool) []int {
+		var out []int
+		for _, v := range devs {
+			if keep(v) {
+				out = append(out, v.id)
+			}
+		}
+		return out
+	}
+	plan := func(filter bson.D) bson.Raw {
+		r := mustRun(t, e.db, d("explain", d("find", "devices", "filter", filter)))
+		return r.Lookup("queryPlanner", "winningPlan").Document()
+	}
+	has := func(v dev, tag string) bool { return slices.Contains(v.tags, tag) }
+	cases := []struct {
+		filter bson.D
+		keep   func(dev) bool
+		stage  string
+		index  string
+	}{
+		{d("serial", "sn-042"), func(v dev) bool { return v.serial == "sn-042" }, "FETCH", "serial_1"},
+		{d("site", "fra", "rack", d("$in", bson.A{2, 5.0})), func(v dev) bool { return v.site == "fra" && (v.rack == 2 || v.rack == 5) }, "FETCH", "site_rack"},
+		{d("tags", "gpu"), func(v dev) bool { return has(v, "gpu") }, "FETCH", "tags_1"},
+		{d("tags", d("$in", bson.A{"gpu", "ssd"})), func(v dev) bool { return has(v, "gpu") || has(v, "ssd") }, "FETCH", "tags_1"},
+		{d("rack", d("$gte", 2, "$lt", int64(5))), func(v dev) bool { return v.rack >= 2 && v.rack < 5 }, "FETCH", "rack_1"},
+		{d("$and", bson.A{d("rack", d("$gt", 4.5)), d("site", "ams")}), func(v dev) bool { return v.rack > 4 && v.site == "ams" }, "FETCH", "site_rack"},
+		{d("_id", d("$in", bson.A{3, 4.0, int64(5), 999})), func(v dev) bool { return v.id >= 3 && v.id <= 5 }, "IDHACK", ""},
+		{d("site", d("$regex", "^a")), func(v dev) bool { return v.site == "ams" }, "COLLSCAN", ""},
+	}
+	for _, c := range cases {
+		require.Equal(t, want(c.keep), ids(c.filter), "%v", c.filter)
+		p := plan(c.filter)
+		require.Equal(t, c.stage, p.Lookup("stage").StringValue(), "%v", c.filter)
+		if c.index != "" {
+			require.Equal(t, c.index, p.Lookup("inputStage", "indexName").StringValue(), "%v", c.filter)
+		}
+	}
+	// deletes through an index leave the others
+	res, err := coll.DeleteMany(ctx, d("tags", "edge"))
+	require.NoError(t, err)
+	require.EqualValues(t, len(want(func(v dev) bool { return has(v, "edge") })), res.DeletedCount)
+	require.Empty(t, ids(d("tags", "edge")))
+	require.Equal(t, want(func(v dev) bool { return has(v, "gpu") && !has(v, "edge") }), ids(d("tags", "gpu")))
+
+	// after dropIndexes the duplicate goes in
+	mustRun(t, e.db, d("dropIndexes", "devices", "index", "serial_1"))
+	_, err = coll.InsertOne(ctx, d("_id", 100, "serial", "sn-007"))
+	require.NoError(t, err)
+	require.Equal(t, "COLLSCAN", plan(d("serial", "sn-007")).Lookup("stage").StringValue())
 }

@@ -50,7 +50,7 @@ func (s *Server) scan(ctx context.Context, c *meta.Collection, filter bson.Raw, 
 		}
 	}
 	if c.Plain() {
-		err := s.plainScan(ctx, c, f, fn)
+		err := s.plainScan(ctx, c, filter, f, fn)
 		if errors.Is(err, errStopScan) {
 			return nil
 		}

@@ -11,7 +11,7 @@ import (
 // TestReadConcern: every level mongod knows is accepted on a read; malformed read concerns get
 // mongod's codes and messages (repl/read_concern_args.cpp), before anything runs.
 func TestReadConcern(t *testing.T) {
-	_, addr := startServer(t, Config{}, newMemBackend())
+	_, addr := startServer(t, Config{}, newMemBackend(t))
 	client := connect(t, addr)
 	ctx := context.Background()
 	db := client.Database("db")

@@ -52,7 +52,7 @@ func startServer(t testing.TB, cfg Config, b Backend) (*Server, string) {
 
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
-	b := newMemBackend()
+	b := newMemBackend(t)
 	srv, addr := startServer(t, Config{}, b)
 	client := connect(t, addr)
 	return &testEnv{srv: srv, b: b, addr: addr, client: client, db: client.Database("testdb")}

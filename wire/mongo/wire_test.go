@@ -119,7 +119,7 @@ func (c *rawConn) requireClosed(msg []byte) {
 }
 
 func TestRawFrames(t *testing.T) {
-	_, addr := startServer(t, Config{}, newMemBackend())
+	_, addr := startServer(t, Config{}, newMemBackend(t))
 	ping := d("ping", 1, "$db", "admin")
 
 	t.Run("op_query handshake", func(t *testing.T) {
@@ -156,7 +156,7 @@ func TestRawFrames(t *testing.T) {
 		require.EqualValues(t, 1, doc.Lookup("ok").Double())
 	})
 	t.Run("document sequence", func(t *testing.T) {
-		b := newMemBackend()
+		b := newMemBackend(t)
 		_, addr := startServer(t, Config{}, b)
 		c := dialRaw(t, addr)
 		_, doc := c.roundTrip(opMsg(t, 1, 0, d("create", "s", "timeseries", d("timeField", "ts"), "$db", "db")))
@@ -172,7 +172,7 @@ func TestRawFrames(t *testing.T) {
 	t.Run("bad bson in a sequence document", func(t *testing.T) {
 		// Sequence documents are validated as the handler reads them: any bad one fails the whole
 		// command with 22 and nothing is written, for an insert as for other commands.
-		b := newMemBackend()
+		b := newMemBackend(t)
 		_, addr := startServer(t, Config{}, b)
 		c := dialRaw(t, addr)
 		_, doc := c.roundTrip(opMsg(t, 1, 0, d("create", "s", "timeseries", d("timeField", "ts", "metaField", "meta"), "$db", "db")))
@@ -295,7 +295,7 @@ func TestGoldenHandshake(t *testing.T) {
 	require.EqualValues(t, -1, q.NumberToReturn)
 	require.Equal(t, "mongo-go-driver", q.Query.Lookup("client", "driver", "name").StringValue())
 
-	_, addr := startServer(t, Config{}, newMemBackend())
+	_, addr := startServer(t, Config{}, newMemBackend(t))
 	rh, doc := dialRaw(t, addr).roundTrip(golden)
 	require.Equal(t, OpCodeReply, rh.OpCode)
 	require.EqualValues(t, 25, doc.Lookup("maxWireVersion").Int32())

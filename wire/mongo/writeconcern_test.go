@@ -30,7 +30,7 @@ func (f *failingInserts) Insert(context.Context, *meta.Collection, []bson.Raw) e
 func TestWriteErrorsDriversActOn(t *testing.T) {
 	docs := []any{bson.D{{Key: "ts", Value: time.Now()}, {Key: "v", Value: 1}}, bson.D{{Key: "ts", Value: time.Now()}, {Key: "v", Value: 2}}}
 
-	b := &failingInserts{memBackend: newMemBackend(), err: &WriteConcernError{Msg: "1 of 2 replica sets missed quorum",
+	b := &failingInserts{memBackend: newMemBackend(t), err: &WriteConcernError{Msg: "1 of 2 replica sets missed quorum",
 		Info: mustDoc(t, bson.D{{Key: "writeConcern", Value: bson.D{{Key: "w", Value: "quorum"}}}})}}
 	seedCollection(t, b.memBackend)
 	_, addr := startServer(t, Config{}, b)
@@ -47,7 +47,7 @@ func TestWriteErrorsDriversActOn(t *testing.T) {
 
 	over := mongoerr.New(mongoerr.IngressRequestRateLimitExceeded, "coordinator overloaded")
 	over.Labels = []string{mongoerr.LabelRetryableWrite}
-	b2 := &failingInserts{memBackend: newMemBackend(), err: over}
+	b2 := &failingInserts{memBackend: newMemBackend(t), err: over}
 	seedCollection(t, b2.memBackend)
 	_, addr2 := startServer(t, Config{}, b2)
 	noRetry := options.Client().ApplyURI("mongodb://" + addr2 + "/?directConnection=true").SetRetryWrites(false)
@@ -97,7 +97,7 @@ func (f *flakyBackend) Delete(ctx context.Context, c *meta.Collection, p *Pushdo
 func TestDriverRetriesOverloadedWrite(t *testing.T) {
 	over := mongoerr.New(mongoerr.IngressRequestRateLimitExceeded, "coordinator overloaded")
 	over.Labels = []string{mongoerr.LabelRetryableWrite}
-	b := &flakyBackend{memBackend: newMemBackend(), failFirst: 1, err: over}
+	b := &flakyBackend{memBackend: newMemBackend(t), failFirst: 1, err: over}
 	seedCollection(t, b.memBackend)
 	_, addr := startServer(t, Config{}, b)
 	coll := connect(t, addr).Database("db").Collection("c")
@@ -125,7 +125,7 @@ func TestDriverRetriesOverloadedWrite(t *testing.T) {
 // consistency level); malformed ones are refused with mongod's codes before anything is written;
 // a delete applied without reaching its write concern reports writeConcernError with n counted.
 func TestWriteConcernAsked(t *testing.T) {
-	b := &flakyBackend{memBackend: newMemBackend()}
+	b := &flakyBackend{memBackend: newMemBackend(t)}
 	seedCollection(t, b.memBackend)
 	_, addr := startServer(t, Config{}, b)
 	client := connect(t, addr)

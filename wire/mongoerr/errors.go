@@ -73,6 +73,8 @@ const (
 	DollarPrefixedFieldName Code = 52
 	// Interrupted: killOp stopped the operation
 	Interrupted Code = 11601
+	// CannotIndexParallelArrays: a compound index would take arrays from two fields of a document
+	CannotIndexParallelArrays Code = 171
 )
 
 var names = map[Code]string{
@@ -96,6 +98,7 @@ var names = map[Code]string{
 	MechanismUnavailable: "MechanismUnavailable", UnknownReplWriteConcern: "UnknownReplWriteConcern",
 	DuplicateKey: "DuplicateKey", OperationFailed: "OperationFailed", ImmutableField: "ImmutableField",
 	DollarPrefixedFieldName: "DollarPrefixedFieldName", Interrupted: "Interrupted",
+	CannotIndexParallelArrays: "CannotIndexParallelArrays",
 }
 
 // Name is the code name MongoDB reports in codeName ("Location<code>" for unnamed codes).
