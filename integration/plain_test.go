@@ -30,6 +30,8 @@ func TestPlainCollectionsSurviveKill9(t *testing.T) {
 	srv := setup.Start(t, "")
 	db := srv.Client().Database("app")
 	require.NoError(t, db.CreateCollection(ctx, "devices"))
+	_, err := db.Collection("devices").Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "serial", Value: 1}}, Options: options.Index().SetUnique(true)})
+	require.NoError(t, err)
 
 	var (
 		mu      sync.Mutex
@@ -53,7 +55,7 @@ func TestPlainCollectionsSurviveKill9(t *testing.T) {
 					counter++
 					id := fmt.Sprintf("dev-%d-%d-%d", trial, w, counter)
 					mu.Unlock()
-					_, err := coll.InsertOne(loadCtx, bson.D{{Key: "_id", Value: id}, {Key: "site", Value: fmt.Sprintf("s%d", w)}, {Key: "n", Value: int32(0)}})
+					_, err := coll.InsertOne(loadCtx, bson.D{{Key: "_id", Value: id}, {Key: "serial", Value: "sn-" + id}, {Key: "site", Value: fmt.Sprintf("s%d", w)}, {Key: "n", Value: int32(0)}})
 					if err != nil {
 						continue
 					}
@@ -91,16 +93,29 @@ func TestPlainCollectionsSurviveKill9(t *testing.T) {
 			require.LessOrEqual(t, int(n), incTry[id], "trial %d: %s has more increments than tried", trial, id)
 		}
 		mu.Unlock()
+		// the unique index came through the crash with its documents: every document is found
+		// through it, once, and a second document with a taken serial is refused
+		devices := srv.Client().Database("app").Collection("devices")
+		viaIndex, err := devices.CountDocuments(ctx, bson.D{{Key: "serial", Value: bson.D{{Key: "$gte", Value: ""}}}})
+		require.NoError(t, err)
+		require.EqualValues(t, len(got), viaIndex, "trial %d: documents read through the serial index", trial)
+		for id := range got {
+			_, err := devices.InsertOne(ctx, bson.D{{Key: "_id", Value: "other-" + id}, {Key: "serial", Value: "sn-" + id}})
+			var we mongo.WriteException
+			require.True(t, errors.As(err, &we), "trial %d: a duplicate serial of %s: %v", trial, id, err)
+			require.Equal(t, 11000, we.WriteErrors[0].Code)
+			break
+		}
 	}
 
 	// $lookup from readings to the registry
 	coll := srv.Client().Database("app").Collection("devices")
-	insertRetry(t, ctx, coll, []any{bson.D{{Key: "_id", Value: "d1"}, {Key: "room", Value: "lab"}}, bson.D{{Key: "_id", Value: "d2"}, {Key: "room", Value: "hall"}}})
+	insertRetry(t, ctx, coll, []any{bson.D{{Key: "_id", Value: "d1"}, {Key: "serial", Value: "x1"}, {Key: "room", Value: "lab"}}, bson.D{{Key: "_id", Value: "d2"}, {Key: "serial", Value: "x2"}, {Key: "room", Value: "hall"}}})
 	db = srv.Client().Database("app")
 	require.NoError(t, db.CreateCollection(ctx, "readings", options.CreateCollection().SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("dev"))))
 	readings := srv.Client().Database("app").Collection("readings")
 	base := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-	_, err := readings.InsertMany(ctx, []any{
+	_, err = readings.InsertMany(ctx, []any{
 		bson.D{{Key: "t", Value: base}, {Key: "dev", Value: "d1"}, {Key: "v", Value: 1.5}},
 		bson.D{{Key: "t", Value: base.Add(time.Minute)}, {Key: "dev", Value: "d2"}, {Key: "v", Value: 2.5}},
 		bson.D{{Key: "t", Value: base.Add(2 * time.Minute)}, {Key: "dev", Value: "d9"}, {Key: "v", Value: 3.5}},
