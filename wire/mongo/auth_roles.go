@@ -32,6 +32,7 @@ var commandAction = map[string]action{
 	"logout": actNone, "whatsmyuri": actNone, "endSessions": actNone,
 	"listCommands": actAuthed, "hostInfo": actAuthed, "getParameter": actAuthed, "listDatabases": actAuthed,
 	"killAllSessions": actAuthed,
+	"bulkWrite":       actAuthed, // each op is authorized as the insert, update or delete it runs as
 	"find":            actRead, "aggregate": actRead, "count": actRead, "distinct": actRead, "getMore": actRead,
 	"killCursors": actRead, "listCollections": actRead, "listIndexes": actRead, "explain": actRead,
 	"collStats": actRead, "dbStats": actRead,

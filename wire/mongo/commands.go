@@ -15,6 +15,7 @@ func init() {
 	// assigned in init because listCommands reads the table it is part of
 	commands = map[string]command{
 		"aggregate":                {handler: msgAggregate, Help: "Runs an aggregation pipeline."},
+		"bulkWrite":                {handler: msgBulkWrite, Help: "Runs inserts, updates and deletes on several collections (admin)."},
 		"buildInfo":                {handler: msgBuildInfo, Help: "Returns the server's build information."},
 		"buildinfo":                {handler: msgBuildInfo}, // old lowercase variant
 		"collMod":                  {handler: msgCollMod, Help: "Changes a collection's TTL or bucketing."},
