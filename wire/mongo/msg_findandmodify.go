@@ -70,12 +70,13 @@ func msgFindAndModify(ctx context.Context, s *Server, req *request) (*bsoncore.D
 	case remove && (upsert || returnNew):
 		return nil, mongoerr.New(mongoerr.FailedToParse, "Cannot specify both upsert=true and remove=true, or new=true and remove=true")
 	}
-	if _, ok := lookup(req.doc, "arrayFilters"); ok {
-		return nil, mongoerr.New(mongoerr.CommandNotSupported, "arrayFilters are not supported by ChronoGo's plain collections")
+	filters, _, err := optArray(req.doc, "findAndModify", "arrayFilters")
+	if err != nil {
+		return nil, err
 	}
 	var up *mql.Update
 	if hasUpdate {
-		if up, err = mql.CompileUpdate(u, time.Now()); err != nil {
+		if up, err = mql.CompileUpdateIn(u, time.Now(), mql.UpdateContext{Query: q, ArrayFilters: filters}); err != nil {
 			return nil, queryErr(err)
 		}
 	}

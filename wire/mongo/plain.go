@@ -296,12 +296,13 @@ func (s *Server) plainUpdate(ctx context.Context, c *meta.Collection, v bson.Raw
 	if err != nil {
 		return 0, 0, upserted, err
 	}
-	if _, ok := lookup(stmt, "arrayFilters"); ok {
-		return 0, 0, upserted, mongoerr.New(mongoerr.CommandNotSupported, "arrayFilters are not supported by ChronoGo's plain collections")
+	filters, _, err := optArray(stmt, "update.updates", "arrayFilters")
+	if err != nil {
+		return 0, 0, upserted, err
 	}
 	q, _ := optDoc(stmt, "update.updates", "q")
 	u, _ := lookup(stmt, "u")
-	up, err := mql.CompileUpdate(u, time.Now())
+	up, err := mql.CompileUpdateIn(u, time.Now(), mql.UpdateContext{Query: q, ArrayFilters: filters})
 	if err != nil {
 		return 0, 0, upserted, queryErr(err)
 	}

@@ -334,3 +334,26 @@ func TestPlainSecondaryIndexes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "COLLSCAN", plan(d("serial", "sn-007")).Lookup("stage").StringValue())
 }
+
+// TestPlainArrayUpdates: arrayFilters, the positional operators and the array operators through
+// the Go driver's updateOne and findOneAndUpdate.
+func TestPlainArrayUpdates(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	coll := e.db.Collection("sensors")
+	_, err := coll.InsertOne(ctx, d("_id", 1, "ports", bson.A{d("n", 1, "state", "up"), d("n", 2, "state", "down"), d("n", 3, "state", "down")}, "readings", bson.A{3, 5, 6, 7, 8}))
+	require.NoError(t, err)
+	_, err = coll.UpdateOne(ctx, d("_id", 1), d("$set", d("ports.$[p].state", "repair")),
+		options.UpdateOne().SetArrayFilters([]any{d("p.state", "down")}))
+	require.NoError(t, err)
+	_, err = coll.UpdateOne(ctx, d("_id", 1, "ports.n", 1), d("$set", d("ports.$.state", "off"), "$pull", d("readings", d("$gte", 7))))
+	require.NoError(t, err)
+	var got bson.M
+	require.NoError(t, coll.FindOneAndUpdate(ctx, d("_id", 1), d("$push", d("readings", d("$each", bson.A{1, 2}, "$sort", 1, "$slice", -4))),
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&got))
+	require.Equal(t, bson.M{"_id": int32(1),
+		"ports":    bson.A{d("n", int32(1), "state", "off"), d("n", int32(2), "state", "repair"), d("n", int32(3), "state", "repair")},
+		"readings": bson.A{int32(2), int32(3), int32(5), int32(6)}}, got)
+	_, err = coll.UpdateOne(ctx, d("_id", 1), d("$set", d("ports.$[q].state", 1)), options.UpdateOne().SetArrayFilters([]any{d("p.state", "x")}))
+	requireCode(t, err, 2)
+}

@@ -15,10 +15,13 @@ import (
 // update operators ($set, $unset, $inc, $mul, $min, $max, $rename, $setOnInsert, $currentDate,
 // $push, $addToSet, $pop) or an aggregation pipeline.
 type Update struct {
-	replacement []byte
-	ops         []updateOp
-	stages      []bson.Raw
-	now         time.Time
+	replacement  []byte
+	ops          []updateOp
+	stages       []bson.Raw
+	now          time.Time
+	query        *Filter // the statement's query, for "$" (CompileUpdateIn)
+	rawQuery     []byte
+	arrayFilters map[string]*Filter // by identifier, for "$[id]" (CompileUpdateIn)
 }
 
 type updateOp struct {
@@ -30,7 +33,8 @@ type updateOp struct {
 // updateOps are the operators Update applies, in MongoDB's order within one update they are
 // applied in the order given.
 var updateOps = map[string]bool{"$set": true, "$unset": true, "$inc": true, "$mul": true, "$min": true, "$max": true,
-	"$rename": true, "$setOnInsert": true, "$currentDate": true, "$push": true, "$addToSet": true, "$pop": true}
+	"$rename": true, "$setOnInsert": true, "$currentDate": true, "$push": true, "$addToSet": true, "$pop": true,
+	"$pull": true, "$pullAll": true, "$bit": true}
 
 // CompileUpdate compiles the u of an update statement.
 func CompileUpdate(u bson.RawValue, now time.Time) (up *Update, err error) {
@@ -80,6 +84,12 @@ func CompileUpdate(u bson.RawValue, now time.Time) (up *Update, err error) {
 			}
 			if err := checkUpdateArg(e.key, f.key, f.val); err != nil {
 				return nil, err
+			}
+			if err := checkArrayArg(e.key, f.key, f.val); err != nil {
+				return nil, err
+			}
+			if e.key == "$rename" && (positional(splitPath(f.key)) || positional(splitPath(f.val.StringValue()))) {
+				return nil, errf(mongoerr.BadValue, "The source field for $rename may not be dynamic: %s", f.key)
 			}
 			targets := []string{f.key}
 			if e.key == "$rename" {
@@ -179,8 +189,20 @@ func (up *Update) Apply(doc []byte, insert bool) (out []byte, err error) {
 	default:
 		out = doc
 		for _, op := range up.ops {
-			if out, err = up.applyOp(out, op, insert); err != nil {
+			if !positional(op.path) {
+				if out, err = up.applyOp(out, op, insert); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			paths, err := up.expandPath(out, op.path)
+			if err != nil {
 				return nil, err
+			}
+			for _, p := range paths {
+				if out, err = up.applyOp(out, updateOp{op: op.op, path: p, arg: op.arg}, insert); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -245,6 +267,8 @@ func (up *Update) applyOp(doc []byte, op updateOp, insert bool) ([]byte, error) 
 		}
 		out := unsetAt(vDoc(doc), op.path).Value
 		return setAtRoot(out, splitPath(op.arg.StringValue()), cur)
+	case "$pull", "$pullAll", "$bit":
+		return applyArrayOp(doc, op, cur)
 	case "$push", "$addToSet", "$pop":
 		if !isMissing(cur) && cur.Type != bson.TypeArray {
 			return nil, errf(mongoerr.BadValue, "The field '%s' must be an array but is of type %s in document {_id: %s}", field, typeName(cur.Type), lookup(doc, "_id").String())
@@ -271,6 +295,13 @@ func (up *Update) applyOp(doc []byte, op updateOp, insert bool) ([]byte, error) 
 					return nil, errf(mongoerr.BadValue, "The argument to $each in %s must be an array but it was of type: %s", op.op, typeName(each.Type))
 				}
 				add = values(each.Value)
+				if op.op == "$push" {
+					out, err := pushModifiers(elems, add, op.arg)
+					if err != nil {
+						return nil, err
+					}
+					return set(arrayOf(out))
+				}
 			}
 		}
 		for _, a := range add {

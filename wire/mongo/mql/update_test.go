@@ -46,6 +46,31 @@ func TestUpdateOperators(t *testing.T) {
 		{"conflicting paths", `{"_id": 1}`, `{"$set": {"a.b": 1}, "$inc": {"a": 1}}`, ``, false, 40},
 		{"dollar field in a replacement", `{"_id": 1}`, `{"a": 1, "$set": {"b": 1}}`, ``, false, 52},
 		{"modifier on a non-document", `{"_id": 1}`, `{"$set": 5}`, ``, false, 9},
+		// the array operators, rows from MongoDB's documentation of each
+		{"pull in and value", `{"_id": 1, "fruits": ["apples", "pears", "oranges", "grapes", "bananas"], "vegetables": ["carrots", "celery", "squash", "carrots"]}`,
+			`{"$pull": {"fruits": {"$in": ["apples", "oranges"]}, "vegetables": "carrots"}}`, `{"_id": 1, "fruits": ["pears", "grapes", "bananas"], "vegetables": ["celery", "squash"]}`, false, 0},
+		{"pull condition", `{"_id": 1, "votes": [3, 5, 6, 7, 7, 8]}`, `{"$pull": {"votes": {"$gte": 6}}}`, `{"_id": 1, "votes": [3, 5]}`, false, 0},
+		{"pull documents", `{"_id": 1, "results": [{"item": "A", "score": 5}, {"item": "B", "score": 8}]}`, `{"$pull": {"results": {"score": 8, "item": "B"}}}`, `{"_id": 1, "results": [{"item": "A", "score": 5}]}`, false, 0},
+		{"pull regex", `{"_id": 1, "a": ["ab", "cd", "ax"]}`, `{"$pull": {"a": {"$regularExpression": {"pattern": "^a", "options": ""}}}}`, `{"_id": 1, "a": ["cd"]}`, false, 0},
+		{"pull missing", `{"_id": 1}`, `{"$pull": {"a": 1}}`, `{"_id": 1}`, false, 0},
+		{"pull a scalar", `{"_id": 1, "a": 1}`, `{"$pull": {"a": 1}}`, ``, false, 2},
+		{"pullAll", `{"_id": 1, "scores": [0, 2, 5, 5, 1, 0]}`, `{"$pullAll": {"scores": [0, 5]}}`, `{"_id": 1, "scores": [2, 1]}`, false, 0},
+		{"pullAll not an array", `{"_id": 1, "scores": [0]}`, `{"$pullAll": {"scores": 0}}`, ``, false, 2},
+		{"bit and", `{"_id": 1, "expdata": 13}`, `{"$bit": {"expdata": {"and": 10}}}`, `{"_id": 1, "expdata": 8}`, false, 0},
+		{"bit or long", `{"_id": 2, "expdata": {"$numberLong": "3"}}`, `{"$bit": {"expdata": {"or": 5}}}`, `{"_id": 2, "expdata": {"$numberLong": "7"}}`, false, 0},
+		{"bit xor", `{"_id": 3, "expdata": 1}`, `{"$bit": {"expdata": {"xor": 5}}}`, `{"_id": 3, "expdata": 4}`, false, 0},
+		{"bit on a double", `{"_id": 3, "expdata": 1.5}`, `{"$bit": {"expdata": {"xor": 5}}}`, ``, false, 2},
+		{"bit bad operator", `{"_id": 3}`, `{"$bit": {"expdata": {"nand": 5}}}`, ``, false, 2},
+		{"push sort slice", `{"_id": 5, "quizzes": [{"wk": 1, "score": 10}, {"wk": 2, "score": 8}, {"wk": 3, "score": 5}, {"wk": 4, "score": 6}]}`,
+			`{"$push": {"quizzes": {"$each": [{"wk": 5, "score": 8}, {"wk": 6, "score": 7}, {"wk": 7, "score": 6}], "$sort": {"score": -1}, "$slice": 3}}}`,
+			`{"_id": 5, "quizzes": [{"wk": 1, "score": 10}, {"wk": 2, "score": 8}, {"wk": 5, "score": 8}]}`, false, 0},
+		{"push position", `{"_id": 1, "scores": [100]}`, `{"$push": {"scores": {"$each": [50, 60, 70], "$position": 0}}}`, `{"_id": 1, "scores": [50, 60, 70, 100]}`, false, 0},
+		{"push negative position", `{"_id": 1, "scores": [50, 60, 70, 100]}`, `{"$push": {"scores": {"$each": [20, 30], "$position": -2}}}`, `{"_id": 1, "scores": [50, 60, 20, 30, 70, 100]}`, false, 0},
+		{"push slice last", `{"_id": 1, "s": [1, 2, 3]}`, `{"$push": {"s": {"$each": [4, 5], "$slice": -3.0}}}`, `{"_id": 1, "s": [3, 4, 5]}`, false, 0},
+		{"push sort values", `{"_id": 1, "s": [3, 1]}`, `{"$push": {"s": {"$each": [2], "$sort": -1}}}`, `{"_id": 1, "s": [3, 2, 1]}`, false, 0},
+		{"all positional", `{"_id": 1, "grades": [85, 82, 80]}`, `{"$inc": {"grades.$[]": 10}}`, `{"_id": 1, "grades": [95, 92, 90]}`, false, 0},
+		{"all positional on missing", `{"_id": 1}`, `{"$inc": {"grades.$[]": 10}}`, ``, false, 2},
+		{"rename dynamic", `{"_id": 1, "a": [1]}`, `{"$rename": {"a.$[]": "b"}}`, ``, false, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -76,5 +101,49 @@ func TestUpsertSeed(t *testing.T) {
 		got, err := UpsertSeed(doc(t, c.q))
 		require.NoError(t, err)
 		require.Equal(t, canon(t, c.want), ej(t, got), c.q)
+	}
+}
+
+// TestPositionalUpdates: "$", "$[]" and "$[id]" with the statement's query and arrayFilters; rows
+// from MongoDB's documentation of the positional operators.
+func TestPositionalUpdates(t *testing.T) {
+	cases := []struct {
+		name, doc, query, upd, filters, want string
+		code                                 int32
+	}{
+		{"filtered element", `{"_id": 3, "grades": [95, 110, 100]}`, `{}`, `{"$set": {"grades.$[element]": 100}}`, `[{"element": {"$gte": 100}}]`, `{"_id": 3, "grades": [95, 100, 100]}`, 0},
+		{"filtered documents", `{"_id": 1, "grades": [{"grade": 80, "mean": 75, "std": 6}, {"grade": 85, "mean": 90, "std": 4}, {"grade": 85, "mean": 85, "std": 6}]}`, `{}`,
+			`{"$set": {"grades.$[elem].mean": 100}}`, `[{"elem.grade": {"$gte": 85}}]`,
+			`{"_id": 1, "grades": [{"grade": 80, "mean": 75, "std": 6}, {"grade": 85, "mean": 100, "std": 4}, {"grade": 85, "mean": 100, "std": 6}]}`, 0},
+		{"two filters", `{"_id": 1, "a": [{"b": [1, 2, 3]}, {"b": [4]}]}`, `{}`, `{"$inc": {"a.$[x].b.$[y]": 10}}`, `[{"x.b": 4}, {"y": {"$gte": 2}}]`,
+			`{"_id": 1, "a": [{"b": [1, 2, 3]}, {"b": [14]}]}`, 0},
+		{"first matched", `{"_id": 1, "grades": [85, 80, 80]}`, `{"_id": 1, "grades": 80}`, `{"$set": {"grades.$": 82}}`, `[]`, `{"_id": 1, "grades": [85, 82, 80]}`, 0},
+		{"first matched document", `{"_id": 4, "grades": [{"grade": 80, "std": 8}, {"grade": 85, "std": 5}, {"grade": 85, "std": 8}]}`, `{"_id": 4, "grades.grade": 85}`,
+			`{"$set": {"grades.$.std": 6}}`, `[]`, `{"_id": 4, "grades": [{"grade": 80, "std": 8}, {"grade": 85, "std": 6}, {"grade": 85, "std": 8}]}`, 0},
+		{"first matched pull", `{"_id": 1, "a": [{"k": 1, "v": [1, 2]}, {"k": 2, "v": [1, 2]}]}`, `{"a.k": 2}`, `{"$pull": {"a.$.v": 1}}`, `[]`,
+			`{"_id": 1, "a": [{"k": 1, "v": [1, 2]}, {"k": 2, "v": [2]}]}`, 0},
+		{"no match for $", `{"_id": 1, "grades": [85]}`, `{"_id": 1}`, `{"$set": {"grades.$": 1}}`, `[]`, ``, 2},
+		{"missing filter", `{"_id": 1, "a": [1]}`, `{}`, `{"$set": {"a.$[x]": 1}}`, `[]`, ``, 2},
+		{"unused filter", `{"_id": 1, "a": [1]}`, `{}`, `{"$set": {"a.$[]": 1}}`, `[{"x": 1}]`, ``, 9},
+		{"bad identifier", `{"_id": 1, "a": [1]}`, `{}`, `{"$set": {"a.$[X]": 1}}`, `[{"X": 1}]`, ``, 2},
+		{"two identifiers in one filter", `{"_id": 1, "a": [1]}`, `{}`, `{"$set": {"a.$[x]": 1}}`, `[{"x": 1, "y": 2}]`, ``, 9},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			filters := val(t, c.filters)
+			up, err := CompileUpdateIn(val(t, c.upd), time.Now(), UpdateContext{Query: doc(t, c.query), ArrayFilters: values(filters.Value)})
+			if err == nil {
+				var out []byte
+				out, err = up.Apply(doc(t, c.doc), false)
+				if err == nil {
+					require.Zero(t, c.code, "want error %d, got %s", c.code, ej(t, out))
+					require.Equal(t, canon(t, c.want), ej(t, out))
+					return
+				}
+			}
+			var me *mongoerr.Error
+			require.True(t, errors.As(err, &me), "%v", err)
+			require.EqualValues(t, c.code, me.Code, "%v", err)
+		})
 	}
 }
