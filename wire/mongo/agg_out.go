@@ -9,6 +9,7 @@ import (
 
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/meta/plain"
+	"github.com/chronogo/chronogo/wire/mongo/mql"
 	"github.com/chronogo/chronogo/wire/mongoerr"
 )
 
@@ -22,6 +23,8 @@ type outStage struct {
 	ts             *meta.Collection // $out's timeseries option
 	whenMatched    string           // $merge: replace, keepExisting, merge, fail
 	whenNotMatched string           // $merge: insert, discard, fail
+	on             []string           // $merge: the fields joining results to documents (nil: _id)
+	pipeline       *mql.MergePipeline // $merge: whenMatched as a pipeline
 }
 
 // parseOutStage recognises a final {$out} or {$merge} stage.
@@ -68,6 +71,12 @@ func parseOutStage(st bson.Raw, db string) (*outStage, error) {
 		return o, o.validate()
 	case "$merge":
 		o := &outStage{db: db, merge: true, whenMatched: "merge", whenNotMatched: "insert"}
+		var (
+			whenPipeline bson.RawValue
+			letDoc       bson.Raw
+			ok           bool
+			err          error
+		)
 		switch v.Type {
 		case bson.TypeString:
 			o.coll = v.StringValue()
@@ -84,18 +93,21 @@ func parseOutStage(st bson.Raw, db string) (*outStage, error) {
 						o.coll = ev.StringValue()
 					}
 				case "on":
-					if !(ev.Type == bson.TypeString && ev.StringValue() == "_id") &&
-						!(ev.Type == bson.TypeArray && len(ev.Array()) > 0 && ev.Array().Index(0).StringValue() == "_id" && len(mustValues(ev.Array())) == 1) {
-						return nil, mongoerr.New(51183, "Cannot find index to verify that join fields will be unique: ChronoGo's $merge joins on _id only")
+					if o.on, err = parseMergeOn(ev); err != nil {
+						return nil, err
 					}
 				case "whenMatched":
 					if ev.Type == bson.TypeArray {
-						return nil, mongoerr.New(mongoerr.CommandNotSupported, "$merge's whenMatched pipeline is not supported by ChronoGo")
+						o.whenMatched, whenPipeline = "pipeline", ev
+						continue
 					}
 					o.whenMatched = ev.StringValue()
 				case "whenNotMatched":
 					o.whenNotMatched = ev.StringValue()
 				case "let":
+					if letDoc, ok = ev.DocumentOK(); !ok {
+						return nil, typeErr("$merge.let", ev.Type, "object")
+					}
 				default:
 					return nil, mongoerr.New(mongoerr.IDLUnknownField, "BSON field '$merge.%s' is an unknown field.", e.Key())
 				}
@@ -103,8 +115,15 @@ func parseOutStage(st bson.Raw, db string) (*outStage, error) {
 		default:
 			return nil, mongoerr.New(51182, "$merge requires a string or object argument, but found %s", typeName(v.Type))
 		}
+		if o.whenMatched == "pipeline" {
+			if o.pipeline, err = mql.CompileMergePipeline(whenPipeline, letDoc, time.Now()); err != nil {
+				return nil, queryErr(err)
+			}
+		} else if len(letDoc) > 0 {
+			return nil, mongoerr.New(51199, "Cannot use 'let' variables with 'whenMatched: %s' mode", o.whenMatched)
+		}
 		switch o.whenMatched {
-		case "replace", "keepExisting", "merge", "fail":
+		case "replace", "keepExisting", "merge", "fail", "pipeline":
 		default:
 			return nil, mongoerr.New(mongoerr.BadValue, "Enumeration value '%s' for field '$merge.whenMatched' is not a valid value.", o.whenMatched)
 		}
@@ -158,6 +177,9 @@ func (s *Server) runOut(ctx context.Context, o *outStage, in func(yield func(bso
 			if target, err = s.createPlain(ctx, o.db, o.coll); err != nil {
 				return err
 			}
+		}
+		if o.pipeline != nil || !(len(o.on) == 0 || (len(o.on) == 1 && o.on[0] == "_id")) {
+			return s.mergeOn(ctx, target, o, in)
 		}
 		return s.mergeInto(ctx, target, o, in)
 	}

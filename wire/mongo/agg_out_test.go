@@ -62,3 +62,83 @@ func TestOutAndMerge(t *testing.T) {
 	_, err = run(t, e.db, d("aggregate", "m", "pipeline", bson.A{group, d("$merge", d("into", "m"))}, "cursor", d()))
 	requireCode(t, err, 115)
 }
+
+// TestMergeOnFields: $merge joins on fields with a unique index (51183 without one), merges,
+// replaces or runs a whenMatched pipeline with $$new, and results that meet the same target
+// document one after the other each apply. The expected totals are summed in the test.
+func TestMergeOnFields(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	src := e.db.Collection("events")
+	type ev struct {
+		site, dev string
+		v         int32
+	}
+	var evs []ev
+	var docs []any
+	for i := range 40 {
+		x := ev{site: []string{"ams", "fra"}[i%2], dev: []string{"d1", "d2", "d3"}[i%3], v: int32(i)}
+		evs = append(evs, x)
+		docs = append(docs, d("_id", i, "site", x.site, "dev", x.dev, "v", x.v))
+	}
+	_, err := src.InsertMany(ctx, docs)
+	require.NoError(t, err)
+	reg := e.db.Collection("registry")
+	_, err = reg.InsertOne(ctx, d("_id", "r1", "site", "ams", "dev", "d1", "owner", "ann", "total", int32(1000)))
+	require.NoError(t, err)
+	merge := func(spec bson.D) error {
+		_, err := run(t, e.db, d("aggregate", "events", "pipeline", bson.A{d("$sort", d("_id", 1)), d("$project", d("_id", 0, "site", 1, "dev", 1, "v", 1)), d("$merge", spec)}, "cursor", d()))
+		return err
+	}
+	requireCode(t, merge(d("into", "registry", "on", bson.A{"site", "dev"})), 51183)
+	mustRun(t, e.db, d("createIndexes", "registry", "indexes", bson.A{d("key", d("site", 1, "dev", 1), "name", "site_dev", "unique", true)}))
+
+	// a pipeline adds every event's v to its device's total, in order
+	require.NoError(t, merge(d("into", "registry", "on", bson.A{"dev", "site"},
+		"whenMatched", bson.A{d("$set", d("total", d("$add", bson.A{"$total", "$$new.v"}), "last", "$$new.v"))})))
+	want := map[[2]string][2]int32{{"ams", "d1"}: {1000, 0}}
+	seen := map[[2]string]bool{{"ams", "d1"}: true}
+	for _, x := range evs {
+		k := [2]string{x.site, x.dev}
+		cur := want[k]
+		if !seen[k] { // inserted as the event itself: total missing, v set
+			seen[k] = true
+			want[k] = [2]int32{-1, x.v}
+			continue
+		}
+		if cur[0] >= 0 {
+			cur[0] += x.v
+		}
+		want[k] = [2]int32{cur[0], x.v}
+	}
+	cur, err := reg.Find(ctx, d())
+	require.NoError(t, err)
+	var got []bson.M
+	require.NoError(t, cur.All(ctx, &got))
+	require.Len(t, got, len(want))
+	for _, g := range got {
+		k := [2]string{g["site"].(string), g["dev"].(string)}
+		w := want[k]
+		if w[0] >= 0 {
+			require.Equal(t, w[0], g["total"], "%v", k)
+			require.Equal(t, w[1], g["last"], "%v", k)
+		} else {
+			require.Nil(t, g["total"], "%v", k)
+			require.NotNil(t, g["v"], "%v", k)
+		}
+	}
+	var owner bson.M
+	require.NoError(t, reg.FindOne(ctx, d("_id", "r1")).Decode(&owner))
+	require.Equal(t, "ann", owner["owner"], "the pipeline keeps the document's other fields")
+
+	// replace keeps the target's _id
+	require.NoError(t, merge(d("into", "registry", "on", bson.A{"site", "dev"}, "whenMatched", "replace")))
+	owner = nil
+	require.NoError(t, reg.FindOne(ctx, d("_id", "r1")).Decode(&owner))
+	require.Nil(t, owner["owner"], "%v", owner)
+	require.Equal(t, "ams", owner["site"])
+
+	requireCode(t, merge(d("into", "registry", "on", "site", "let", d("x", 1))), 51199)
+	_, err = run(t, e.db, d("aggregate", "events", "pipeline", bson.A{d("$project", d("_id", 0, "dev", 1)), d("$merge", d("into", "registry", "on", bson.A{"site", "dev"}))}, "cursor", d()))
+	requireCode(t, err, 51132)
+}

@@ -128,6 +128,9 @@ func (w *plainWriter) add(ctx context.Context, p plainPending) {
 	}
 }
 
+// err is the first error recorded so far (nil: none).
+func (w *plainWriter) err() error { return outErr(&w.out) }
+
 func (w *plainWriter) flush(ctx context.Context) {
 	if len(w.pending) == 0 {
 		return
