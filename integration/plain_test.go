@@ -197,6 +197,7 @@ func TestClusterPlainCollections(t *testing.T) {
 	for _, s := range nodes {
 		require.Equal(t, want, readAll(s), "node %s", s.MongoAddr)
 	}
+	explainStatsOnEveryNode(t, ctx, c)
 
 	c.Meta[2].Kill()
 	more := []any{bson.D{{Key: "_id", Value: 100}, {Key: "name", Value: "late"}}}
@@ -236,4 +237,36 @@ func insertRetry(t *testing.T, ctx context.Context, coll *mongo.Collection, docs
 		}
 		return err == nil
 	}, 30*time.Second, 200*time.Millisecond)
+}
+
+// explainStatsOnEveryNode: explain's executionStats say what storage read on every node, whose
+// vnodes are local or remote: one series matched of three, every replica set read once, and the
+// points found in blocks or memcache columns.
+func explainStatsOnEveryNode(t *testing.T, ctx context.Context, c *setup.Cluster) {
+	t.Helper()
+	db := c.Data[0].Client().Database("reg")
+	require.NoError(t, db.CreateCollection(ctx, "readings", options.CreateCollection().SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("dev"))))
+	base := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	var docs []any
+	for i := range 30 {
+		docs = append(docs, bson.D{{Key: "t", Value: base.Add(time.Duration(i) * time.Minute)}, {Key: "dev", Value: fmt.Sprintf("d%d", i%3)}, {Key: "v", Value: float64(i)}})
+	}
+	insertRetry(t, ctx, db.Collection("readings"), docs)
+	for _, s := range c.Data {
+		var r bson.Raw
+		require.Eventually(t, func() bool {
+			var err error
+			r, err = s.Client().Database("reg").RunCommand(ctx, bson.D{{Key: "explain", Value: bson.D{{Key: "find", Value: "readings"},
+				{Key: "filter", Value: bson.D{{Key: "dev", Value: "d1"}, {Key: "t", Value: bson.D{{Key: "$gte", Value: base}}}}}}},
+				{Key: "verbosity", Value: "executionStats"}}).Raw()
+			return err == nil
+		}, 20*time.Second, 100*time.Millisecond)
+		st := r.Lookup("executionStats")
+		require.EqualValues(t, 10, st.Document().Lookup("nReturned").AsInt64(), "node %s", s.MongoAddr)
+		cg := st.Document().Lookup("chronogo").Document()
+		require.EqualValues(t, 1, cg.Lookup("seriesMatched").AsInt64(), "node %s: %s", s.MongoAddr, cg)
+		require.GreaterOrEqual(t, cg.Lookup("buckets").AsInt64(), int64(1), "node %s: %s", s.MongoAddr, cg)
+		require.GreaterOrEqual(t, cg.Lookup("vnodesRead").AsInt64(), cg.Lookup("buckets").AsInt64(), "node %s: %s", s.MongoAddr, cg)
+		require.Positive(t, cg.Lookup("blocksRead").AsInt64()+cg.Lookup("memcacheColumns").AsInt64(), "node %s: %s", s.MongoAddr, cg)
+	}
 }

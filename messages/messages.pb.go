@@ -782,6 +782,7 @@ type ScanChunk struct {
 	Code          ErrorCode              `protobuf:"varint,3,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
 	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	CursorId      uint64                 `protobuf:"varint,5,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"`
+	Stats         *ScanStats             `protobuf:"bytes,6,opt,name=stats,proto3" json:"stats,omitempty"` // with done: what the vnode's scan read (engine.ScanStats)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -851,6 +852,82 @@ func (x *ScanChunk) GetCursorId() uint64 {
 	return 0
 }
 
+func (x *ScanChunk) GetStats() *ScanStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+// ScanStats counts what a vnode's scan read, for explain.
+type ScanStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Series        int64                  `protobuf:"varint,1,opt,name=series,proto3" json:"series,omitempty"`
+	BlocksRead    int64                  `protobuf:"varint,2,opt,name=blocks_read,json=blocksRead,proto3" json:"blocks_read,omitempty"`
+	BlocksSkipped int64                  `protobuf:"varint,3,opt,name=blocks_skipped,json=blocksSkipped,proto3" json:"blocks_skipped,omitempty"`
+	CacheColumns  int64                  `protobuf:"varint,4,opt,name=cache_columns,json=cacheColumns,proto3" json:"cache_columns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanStats) Reset() {
+	*x = ScanStats{}
+	mi := &file_messages_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanStats) ProtoMessage() {}
+
+func (x *ScanStats) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanStats.ProtoReflect.Descriptor instead.
+func (*ScanStats) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ScanStats) GetSeries() int64 {
+	if x != nil {
+		return x.Series
+	}
+	return 0
+}
+
+func (x *ScanStats) GetBlocksRead() int64 {
+	if x != nil {
+		return x.BlocksRead
+	}
+	return 0
+}
+
+func (x *ScanStats) GetBlocksSkipped() int64 {
+	if x != nil {
+		return x.BlocksSkipped
+	}
+	return 0
+}
+
+func (x *ScanStats) GetCacheColumns() int64 {
+	if x != nil {
+		return x.CacheColumns
+	}
+	return 0
+}
+
 // AggRow is one window aggregate of one (series, field, type) column (engine.AggResult).
 type AggRow struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -880,7 +957,7 @@ type AggRow struct {
 
 func (x *AggRow) Reset() {
 	*x = AggRow{}
-	mi := &file_messages_proto_msgTypes[8]
+	mi := &file_messages_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -892,7 +969,7 @@ func (x *AggRow) String() string {
 func (*AggRow) ProtoMessage() {}
 
 func (x *AggRow) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[8]
+	mi := &file_messages_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -905,7 +982,7 @@ func (x *AggRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AggRow.ProtoReflect.Descriptor instead.
 func (*AggRow) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{8}
+	return file_messages_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AggRow) GetSeriesKey() []byte {
@@ -1062,7 +1139,7 @@ type AggChunk struct {
 
 func (x *AggChunk) Reset() {
 	*x = AggChunk{}
-	mi := &file_messages_proto_msgTypes[9]
+	mi := &file_messages_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1151,7 @@ func (x *AggChunk) String() string {
 func (*AggChunk) ProtoMessage() {}
 
 func (x *AggChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[9]
+	mi := &file_messages_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1164,7 @@ func (x *AggChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AggChunk.ProtoReflect.Descriptor instead.
 func (*AggChunk) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{9}
+	return file_messages_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AggChunk) GetRows() []*AggRow {
@@ -1135,7 +1212,7 @@ type CloseCursor struct {
 
 func (x *CloseCursor) Reset() {
 	*x = CloseCursor{}
-	mi := &file_messages_proto_msgTypes[10]
+	mi := &file_messages_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1224,7 @@ func (x *CloseCursor) String() string {
 func (*CloseCursor) ProtoMessage() {}
 
 func (x *CloseCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[10]
+	mi := &file_messages_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1237,7 @@ func (x *CloseCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCursor.ProtoReflect.Descriptor instead.
 func (*CloseCursor) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{10}
+	return file_messages_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CloseCursor) GetCursorId() uint64 {
@@ -1187,7 +1264,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_messages_proto_msgTypes[11]
+	mi := &file_messages_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1276,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[11]
+	mi := &file_messages_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1289,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{11}
+	return file_messages_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteRequest) GetVnode() *VnodeRef {
@@ -1275,7 +1352,7 @@ type DropTableRequest struct {
 
 func (x *DropTableRequest) Reset() {
 	*x = DropTableRequest{}
-	mi := &file_messages_proto_msgTypes[12]
+	mi := &file_messages_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1364,7 @@ func (x *DropTableRequest) String() string {
 func (*DropTableRequest) ProtoMessage() {}
 
 func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[12]
+	mi := &file_messages_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1377,7 @@ func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTableRequest.ProtoReflect.Descriptor instead.
 func (*DropTableRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{12}
+	return file_messages_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DropTableRequest) GetVnode() *VnodeRef {
@@ -1328,7 +1405,7 @@ type ExpireRequest struct {
 
 func (x *ExpireRequest) Reset() {
 	*x = ExpireRequest{}
-	mi := &file_messages_proto_msgTypes[13]
+	mi := &file_messages_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1340,7 +1417,7 @@ func (x *ExpireRequest) String() string {
 func (*ExpireRequest) ProtoMessage() {}
 
 func (x *ExpireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[13]
+	mi := &file_messages_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1353,7 +1430,7 @@ func (x *ExpireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireRequest.ProtoReflect.Descriptor instead.
 func (*ExpireRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{13}
+	return file_messages_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExpireRequest) GetVnode() *VnodeRef {
@@ -1387,7 +1464,7 @@ type RenameRequest struct {
 
 func (x *RenameRequest) Reset() {
 	*x = RenameRequest{}
-	mi := &file_messages_proto_msgTypes[14]
+	mi := &file_messages_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1399,7 +1476,7 @@ func (x *RenameRequest) String() string {
 func (*RenameRequest) ProtoMessage() {}
 
 func (x *RenameRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[14]
+	mi := &file_messages_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1412,7 +1489,7 @@ func (x *RenameRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenameRequest.ProtoReflect.Descriptor instead.
 func (*RenameRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{14}
+	return file_messages_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RenameRequest) GetVnode() *VnodeRef {
@@ -1473,7 +1550,7 @@ type RenameReply struct {
 
 func (x *RenameReply) Reset() {
 	*x = RenameReply{}
-	mi := &file_messages_proto_msgTypes[15]
+	mi := &file_messages_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +1562,7 @@ func (x *RenameReply) String() string {
 func (*RenameReply) ProtoMessage() {}
 
 func (x *RenameReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[15]
+	mi := &file_messages_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +1575,7 @@ func (x *RenameReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenameReply.ProtoReflect.Descriptor instead.
 func (*RenameReply) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{15}
+	return file_messages_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RenameReply) GetCode() ErrorCode {
@@ -1553,7 +1630,7 @@ type MetaHello struct {
 
 func (x *MetaHello) Reset() {
 	*x = MetaHello{}
-	mi := &file_messages_proto_msgTypes[16]
+	mi := &file_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +1642,7 @@ func (x *MetaHello) String() string {
 func (*MetaHello) ProtoMessage() {}
 
 func (x *MetaHello) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[16]
+	mi := &file_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1578,7 +1655,7 @@ func (x *MetaHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaHello.ProtoReflect.Descriptor instead.
 func (*MetaHello) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{16}
+	return file_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MetaHello) GetClusterId() string {
@@ -1602,7 +1679,7 @@ type MetaHelloReply struct {
 
 func (x *MetaHelloReply) Reset() {
 	*x = MetaHelloReply{}
-	mi := &file_messages_proto_msgTypes[17]
+	mi := &file_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1614,7 +1691,7 @@ func (x *MetaHelloReply) String() string {
 func (*MetaHelloReply) ProtoMessage() {}
 
 func (x *MetaHelloReply) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[17]
+	mi := &file_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,7 +1704,7 @@ func (x *MetaHelloReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaHelloReply.ProtoReflect.Descriptor instead.
 func (*MetaHelloReply) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{17}
+	return file_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MetaHelloReply) GetNodeId() uint64 {
@@ -1678,7 +1755,7 @@ type MetaJoin struct {
 
 func (x *MetaJoin) Reset() {
 	*x = MetaJoin{}
-	mi := &file_messages_proto_msgTypes[18]
+	mi := &file_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1690,7 +1767,7 @@ func (x *MetaJoin) String() string {
 func (*MetaJoin) ProtoMessage() {}
 
 func (x *MetaJoin) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[18]
+	mi := &file_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1703,7 +1780,7 @@ func (x *MetaJoin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaJoin.ProtoReflect.Descriptor instead.
 func (*MetaJoin) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{18}
+	return file_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MetaJoin) GetNodeId() uint64 {
@@ -1739,7 +1816,7 @@ type FlushRequest struct {
 
 func (x *FlushRequest) Reset() {
 	*x = FlushRequest{}
-	mi := &file_messages_proto_msgTypes[19]
+	mi := &file_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1828,7 @@ func (x *FlushRequest) String() string {
 func (*FlushRequest) ProtoMessage() {}
 
 func (x *FlushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[19]
+	mi := &file_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1841,7 @@ func (x *FlushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushRequest.ProtoReflect.Descriptor instead.
 func (*FlushRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{19}
+	return file_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *FlushRequest) GetVnodeId() uint64 {
@@ -1792,7 +1869,7 @@ type CompactRequest struct {
 
 func (x *CompactRequest) Reset() {
 	*x = CompactRequest{}
-	mi := &file_messages_proto_msgTypes[20]
+	mi := &file_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +1881,7 @@ func (x *CompactRequest) String() string {
 func (*CompactRequest) ProtoMessage() {}
 
 func (x *CompactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[20]
+	mi := &file_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +1894,7 @@ func (x *CompactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactRequest.ProtoReflect.Descriptor instead.
 func (*CompactRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{20}
+	return file_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CompactRequest) GetVnodeId() uint64 {
@@ -1844,7 +1921,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_messages_proto_msgTypes[21]
+	mi := &file_messages_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1856,7 +1933,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[21]
+	mi := &file_messages_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1869,7 +1946,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{21}
+	return file_messages_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StatsRequest) GetVnodeId() uint64 {
@@ -1905,7 +1982,7 @@ type VnodeStats struct {
 
 func (x *VnodeStats) Reset() {
 	*x = VnodeStats{}
-	mi := &file_messages_proto_msgTypes[22]
+	mi := &file_messages_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +1994,7 @@ func (x *VnodeStats) String() string {
 func (*VnodeStats) ProtoMessage() {}
 
 func (x *VnodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[22]
+	mi := &file_messages_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2007,7 @@ func (x *VnodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VnodeStats.ProtoReflect.Descriptor instead.
 func (*VnodeStats) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{22}
+	return file_messages_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *VnodeStats) GetVnodeId() uint64 {
@@ -2065,7 +2142,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_messages_proto_msgTypes[23]
+	mi := &file_messages_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2077,7 +2154,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[23]
+	mi := &file_messages_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2090,7 +2167,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{23}
+	return file_messages_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Ping) GetFromNode() uint64 {
@@ -2120,7 +2197,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_messages_proto_msgTypes[24]
+	mi := &file_messages_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2209,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_proto_msgTypes[24]
+	mi := &file_messages_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2222,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_messages_proto_rawDescGZIP(), []int{24}
+	return file_messages_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Pong) GetNodeId() uint64 {
@@ -2233,13 +2310,20 @@ const file_messages_proto_rawDesc = "" +
 	"\x06floats\x18\x05 \x03(\x01R\x06floats\x12\x12\n" +
 	"\x04ints\x18\x06 \x03(\x03R\x04ints\x12\x14\n" +
 	"\x05bools\x18\a \x03(\bR\x05bools\x12!\n" +
-	"\fbytes_values\x18\b \x03(\fR\vbytesValues\"\xc1\x01\n" +
+	"\fbytes_values\x18\b \x03(\fR\vbytesValues\"\xf5\x01\n" +
 	"\tScanChunk\x127\n" +
 	"\acolumns\x18\x01 \x03(\v2\x1d.chronogo.messages.ScanColumnR\acolumns\x12\x12\n" +
 	"\x04done\x18\x02 \x01(\bR\x04done\x120\n" +
 	"\x04code\x18\x03 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x1b\n" +
-	"\tcursor_id\x18\x05 \x01(\x04R\bcursorId\"\xf1\x03\n" +
+	"\tcursor_id\x18\x05 \x01(\x04R\bcursorId\x122\n" +
+	"\x05stats\x18\x06 \x01(\v2\x1c.chronogo.messages.ScanStatsR\x05stats\"\x90\x01\n" +
+	"\tScanStats\x12\x16\n" +
+	"\x06series\x18\x01 \x01(\x03R\x06series\x12\x1f\n" +
+	"\vblocks_read\x18\x02 \x01(\x03R\n" +
+	"blocksRead\x12%\n" +
+	"\x0eblocks_skipped\x18\x03 \x01(\x03R\rblocksSkipped\x12#\n" +
+	"\rcache_columns\x18\x04 \x01(\x03R\fcacheColumns\"\xf1\x03\n" +
 	"\x06AggRow\x12\x1d\n" +
 	"\n" +
 	"series_key\x18\x01 \x01(\fR\tseriesKey\x12\x14\n" +
@@ -2391,7 +2475,7 @@ func file_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_messages_proto_goTypes = []any{
 	(Consistency)(0),         // 0: chronogo.messages.Consistency
 	(ErrorCode)(0),           // 1: chronogo.messages.ErrorCode
@@ -2403,23 +2487,24 @@ var file_messages_proto_goTypes = []any{
 	(*ScanRequest)(nil),      // 7: chronogo.messages.ScanRequest
 	(*ScanColumn)(nil),       // 8: chronogo.messages.ScanColumn
 	(*ScanChunk)(nil),        // 9: chronogo.messages.ScanChunk
-	(*AggRow)(nil),           // 10: chronogo.messages.AggRow
-	(*AggChunk)(nil),         // 11: chronogo.messages.AggChunk
-	(*CloseCursor)(nil),      // 12: chronogo.messages.CloseCursor
-	(*DeleteRequest)(nil),    // 13: chronogo.messages.DeleteRequest
-	(*DropTableRequest)(nil), // 14: chronogo.messages.DropTableRequest
-	(*ExpireRequest)(nil),    // 15: chronogo.messages.ExpireRequest
-	(*RenameRequest)(nil),    // 16: chronogo.messages.RenameRequest
-	(*RenameReply)(nil),      // 17: chronogo.messages.RenameReply
-	(*MetaHello)(nil),        // 18: chronogo.messages.MetaHello
-	(*MetaHelloReply)(nil),   // 19: chronogo.messages.MetaHelloReply
-	(*MetaJoin)(nil),         // 20: chronogo.messages.MetaJoin
-	(*FlushRequest)(nil),     // 21: chronogo.messages.FlushRequest
-	(*CompactRequest)(nil),   // 22: chronogo.messages.CompactRequest
-	(*StatsRequest)(nil),     // 23: chronogo.messages.StatsRequest
-	(*VnodeStats)(nil),       // 24: chronogo.messages.VnodeStats
-	(*Ping)(nil),             // 25: chronogo.messages.Ping
-	(*Pong)(nil),             // 26: chronogo.messages.Pong
+	(*ScanStats)(nil),        // 10: chronogo.messages.ScanStats
+	(*AggRow)(nil),           // 11: chronogo.messages.AggRow
+	(*AggChunk)(nil),         // 12: chronogo.messages.AggChunk
+	(*CloseCursor)(nil),      // 13: chronogo.messages.CloseCursor
+	(*DeleteRequest)(nil),    // 14: chronogo.messages.DeleteRequest
+	(*DropTableRequest)(nil), // 15: chronogo.messages.DropTableRequest
+	(*ExpireRequest)(nil),    // 16: chronogo.messages.ExpireRequest
+	(*RenameRequest)(nil),    // 17: chronogo.messages.RenameRequest
+	(*RenameReply)(nil),      // 18: chronogo.messages.RenameReply
+	(*MetaHello)(nil),        // 19: chronogo.messages.MetaHello
+	(*MetaHelloReply)(nil),   // 20: chronogo.messages.MetaHelloReply
+	(*MetaJoin)(nil),         // 21: chronogo.messages.MetaJoin
+	(*FlushRequest)(nil),     // 22: chronogo.messages.FlushRequest
+	(*CompactRequest)(nil),   // 23: chronogo.messages.CompactRequest
+	(*StatsRequest)(nil),     // 24: chronogo.messages.StatsRequest
+	(*VnodeStats)(nil),       // 25: chronogo.messages.VnodeStats
+	(*Ping)(nil),             // 26: chronogo.messages.Ping
+	(*Pong)(nil),             // 27: chronogo.messages.Pong
 }
 var file_messages_proto_depIdxs = []int32{
 	0,  // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
@@ -2428,19 +2513,20 @@ var file_messages_proto_depIdxs = []int32{
 	6,  // 3: chronogo.messages.ScanRequest.vnode:type_name -> chronogo.messages.VnodeRef
 	8,  // 4: chronogo.messages.ScanChunk.columns:type_name -> chronogo.messages.ScanColumn
 	1,  // 5: chronogo.messages.ScanChunk.code:type_name -> chronogo.messages.ErrorCode
-	10, // 6: chronogo.messages.AggChunk.rows:type_name -> chronogo.messages.AggRow
-	1,  // 7: chronogo.messages.AggChunk.code:type_name -> chronogo.messages.ErrorCode
-	6,  // 8: chronogo.messages.DeleteRequest.vnode:type_name -> chronogo.messages.VnodeRef
-	6,  // 9: chronogo.messages.DropTableRequest.vnode:type_name -> chronogo.messages.VnodeRef
-	6,  // 10: chronogo.messages.ExpireRequest.vnode:type_name -> chronogo.messages.VnodeRef
-	6,  // 11: chronogo.messages.RenameRequest.vnode:type_name -> chronogo.messages.VnodeRef
-	1,  // 12: chronogo.messages.RenameReply.code:type_name -> chronogo.messages.ErrorCode
-	1,  // 13: chronogo.messages.MetaHelloReply.code:type_name -> chronogo.messages.ErrorCode
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	10, // 6: chronogo.messages.ScanChunk.stats:type_name -> chronogo.messages.ScanStats
+	11, // 7: chronogo.messages.AggChunk.rows:type_name -> chronogo.messages.AggRow
+	1,  // 8: chronogo.messages.AggChunk.code:type_name -> chronogo.messages.ErrorCode
+	6,  // 9: chronogo.messages.DeleteRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	6,  // 10: chronogo.messages.DropTableRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	6,  // 11: chronogo.messages.ExpireRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	6,  // 12: chronogo.messages.RenameRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	1,  // 13: chronogo.messages.RenameReply.code:type_name -> chronogo.messages.ErrorCode
+	1,  // 14: chronogo.messages.MetaHelloReply.code:type_name -> chronogo.messages.ErrorCode
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_messages_proto_init() }
@@ -2454,7 +2540,7 @@ func file_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_proto_rawDesc), len(file_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

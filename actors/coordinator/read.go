@@ -49,7 +49,7 @@ func (c *Client) Scan(ctx context.Context, tenant, db, table string, q engine.Sc
 				return callerErr(fn(snap, col))
 			})
 		},
-		remote: func(delivered *bool) chunkConsumer { return newScanConsumer(fn, delivered) },
+		remote: func(delivered *bool) chunkConsumer { return newScanConsumer(fn, delivered, q.Stats) },
 	}
 	return c.read(ctx, tenant, db, q, op)
 }
@@ -123,9 +123,15 @@ func (c *Client) read(ctx context.Context, tenant, db string, q engine.ScanQuery
 	if err != nil {
 		return fmt.Errorf("read %s/%s: %w", tenant, db, err)
 	}
+	if q.Stats != nil {
+		q.Stats.Buckets += int64(len(buckets))
+	}
 	for _, b := range buckets {
 		for _, rs := range b.ReplicaSets {
 			err := c.readReplicaSet(ctx, b, rs, op)
+			if err == nil && q.Stats != nil {
+				q.Stats.Vnodes++
+			}
 			var ce *callerError
 			if errors.As(err, &ce) {
 				return ce.err

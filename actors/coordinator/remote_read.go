@@ -207,16 +207,20 @@ type scanConsumer struct {
 	pendPts   storage.Points
 	pendKey   []byte
 	has       bool
+	stats     *engine.ScanStats // nil: not counted
 }
 
-func newScanConsumer(fn ScanFunc, delivered *bool) *scanConsumer {
-	return &scanConsumer{fn: fn, delivered: delivered, src: newRemoteSource()}
+func newScanConsumer(fn ScanFunc, delivered *bool, stats *engine.ScanStats) *scanConsumer {
+	return &scanConsumer{fn: fn, delivered: delivered, src: newRemoteSource(), stats: stats}
 }
 
 func (sc *scanConsumer) chunk(ch chunk) error {
 	sch, ok := ch.(*messages.ScanChunk)
 	if !ok {
 		return errors.New("got an AggChunk; want a ScanChunk")
+	}
+	if st := sch.GetStats(); st != nil && sc.stats != nil {
+		sc.stats.Add(engine.ScanStats{Series: st.GetSeries(), BlocksRead: st.GetBlocksRead(), BlocksSkipped: st.GetBlocksSkipped(), CacheColumns: st.GetCacheColumns()})
 	}
 	for _, col := range sch.GetColumns() {
 		pts, err := reader.ColumnPoints(col)

@@ -38,9 +38,10 @@ type cursor struct {
 	requester *actor.PID
 	log       logrus.FieldLogger
 
-	snap *engine.Snapshot
-	next func() (part, bool)
-	stop func()
+	snap  *engine.Snapshot
+	next  func() (part, bool)
+	stop  func()
+	stats engine.ScanStats // what the scan read so far, sent with its last chunk
 }
 
 func newCursor(cfg Config, id uint64, req *messages.ScanRequest, filter index.Expr, requester *actor.PID) *cursor {
@@ -86,6 +87,7 @@ func (c *cursor) opened(ctx actor.Context, res any, err error) {
 	if c.req.GetAggregate() {
 		seq = aggParts(c.snap, engine.AggQuery{ScanQuery: q, Window: c.req.GetWindow(), Origin: c.req.GetOrigin(), LastOnly: c.req.GetLastOnly(), SumsOnly: c.req.GetSumsOnly()}, budget)
 	} else {
+		q.Stats = &c.stats
 		seq = scanParts(c.snap, q, budget)
 	}
 	c.next, c.stop = iter.Pull(seq)
@@ -110,7 +112,12 @@ func (c *cursor) serve(ctx actor.Context, to *actor.PID) {
 	case c.req.GetAggregate():
 		reply = &messages.AggChunk{Rows: p.rows, Done: p.last, CursorId: c.id}
 	default:
-		reply = &messages.ScanChunk{Columns: p.cols, Done: p.last, CursorId: c.id}
+		ch := &messages.ScanChunk{Columns: p.cols, Done: p.last, CursorId: c.id}
+		if p.last {
+			st := c.stats
+			ch.Stats = &messages.ScanStats{Series: st.Series, BlocksRead: st.BlocksRead, BlocksSkipped: st.BlocksSkipped, CacheColumns: st.CacheColumns}
+		}
+		reply = ch
 	}
 	actors.SendReply(ctx, to, reply, c.log)
 	if p.last || p.err != nil {

@@ -22,6 +22,29 @@ type ScanQuery struct {
 	// than this in the range is delivered in consecutive time slices of about this many rows
 	// (ScanColumn.Part numbers them), each slice all columns. Zero: one part per series.
 	SliceRows int
+	// Stats, when set, counts what the scan reads (explain).
+	Stats *ScanStats
+}
+
+// ScanStats counts what reads did, for explain: the coordinator counts buckets and vnodes, the
+// engine series, blocks and memcache columns. Counters only add; a retried replica adds again.
+type ScanStats struct {
+	Buckets       int64 // buckets of the time range
+	Vnodes        int64 // vnodes read (one per replica set)
+	Series        int64 // series the filter matched
+	BlocksRead    int64 // TSM blocks decoded
+	BlocksSkipped int64 // blocks of the matched columns left unread: outside the time range
+	CacheColumns  int64 // memcache columns read
+}
+
+// Add adds o's counters to s.
+func (s *ScanStats) Add(o ScanStats) {
+	s.Buckets += o.Buckets
+	s.Vnodes += o.Vnodes
+	s.Series += o.Series
+	s.BlocksRead += o.BlocksRead
+	s.BlocksSkipped += o.BlocksSkipped
+	s.CacheColumns += o.CacheColumns
 }
 
 // ScanColumn is one (series, field, type) column of a scan result, sorted by time, one point per
@@ -69,6 +92,9 @@ func (s *Snapshot) Scan(q ScanQuery, fn func(c *ScanColumn) error) error {
 		return err
 	}
 	sc := s.newScanner(q)
+	if q.Stats != nil {
+		q.Stats.Series += int64(len(ids))
+	}
 	col := &ScanColumn{}
 	for _, id := range ids {
 		parts := sc.slices(id)
@@ -313,6 +339,10 @@ func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []ser
 			sel = append(sel, *m)
 		}
 		sc.sel = sel
+		if st := sc.q.Stats; st != nil {
+			st.BlocksRead += int64(len(sel))
+			st.BlocksSkipped += int64(len(e.Blocks) - len(sel))
+		}
 		// adjacent blocks are read together (one read per megabyte, not per block)
 		err := f.h.r.ReadBlocks(sel, k.Type, needVersions, &sc.blk, func(_ *tsm.BlockMeta, b *tsm.Block) error {
 			appendTrimmed(p, b, sc.q.MinTime, sc.q.MaxTime)
@@ -327,6 +357,9 @@ func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []ser
 		}
 	}
 	sc.srcs = append(sc.srcs, sc.cacheSrcs...)
+	if st := sc.q.Stats; st != nil {
+		st.CacheColumns += int64(len(sc.cacheSrcs))
+	}
 	return sc.srcs, nil
 }
 

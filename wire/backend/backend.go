@@ -245,6 +245,14 @@ func (b *Backend) Find(ctx context.Context, c *meta.Collection, p *mongo.Pushdow
 	if p.Fields != nil {
 		q.Fields = append([]string{"_id"}, p.Fields...)
 	}
+	if p.Stats != nil {
+		st := &engine.ScanStats{}
+		q.Stats = st
+		defer func() {
+			*p.Stats = mongo.ScanStats{Buckets: st.Buckets, Vnodes: st.Vnodes, Series: st.Series,
+				BlocksRead: st.BlocksRead, BlocksSkipped: st.BlocksSkipped, CacheColumns: st.CacheColumns}
+		}()
+	}
 	var (
 		cur     storage.SeriesID
 		curPart int

@@ -117,4 +117,12 @@ type Pushdown struct {
 	Fields []string
 	// Exact is true when the pushdown is the whole filter (nothing left to evaluate on documents).
 	Exact bool
+	// Stats, when set, receives what Find read (explain).
+	Stats *ScanStats
+}
+
+// ScanStats is what a Find read: buckets of the time range, vnodes read, series the meta
+// predicate matched, TSM blocks decoded and skipped (outside the range), memcache columns.
+type ScanStats struct {
+	Buckets, Vnodes, Series, BlocksRead, BlocksSkipped, CacheColumns int64
 }

@@ -144,6 +144,13 @@ func msgExplain(ctx context.Context, s *Server, req *request) (*bsoncore.Documen
 func (s *Server) explainRun(ctx context.Context, c *meta.Collection, found bool, filter bson.Raw, pd *Pushdown, p *mql.Pipeline) (bsoncore.Document, error) {
 	began := time.Now()
 	var examined, returned int64
+	var st *ScanStats
+	if found && !c.Plain() && pd != nil {
+		st = &ScanStats{}
+		withStats := *pd
+		withStats.Stats = st
+		pd = &withStats
+	}
 	if found {
 		var f *mql.Filter
 		if len(filter) > 0 {
@@ -184,13 +191,22 @@ func (s *Server) explainRun(ctx context.Context, c *meta.Collection, found bool,
 			return nil, queryErr(err)
 		}
 	}
-	return bsoncore.NewDocumentBuilder().
+	b := bsoncore.NewDocumentBuilder().
 		AppendBoolean("executionSuccess", true).
 		AppendInt64("nReturned", returned).
 		AppendInt64("executionTimeMillis", time.Since(began).Milliseconds()).
 		AppendInt64("totalKeysExamined", 0).
-		AppendInt64("totalDocsExamined", examined).
-		Build(), nil
+		AppendInt64("totalDocsExamined", examined)
+	if st != nil {
+		b.AppendDocument("chronogo", bsoncore.NewDocumentBuilder().
+			AppendInt64("buckets", st.Buckets).
+			AppendInt64("vnodesRead", st.Vnodes).
+			AppendInt64("seriesMatched", st.Series).
+			AppendInt64("blocksRead", st.BlocksRead).
+			AppendInt64("blocksSkipped", st.BlocksSkipped).
+			AppendInt64("memcacheColumns", st.CacheColumns).Build())
+	}
+	return b.Build(), nil
 }
 
 // msString renders a pushdown bound (BSON datetime ms) for explain.
