@@ -20,9 +20,9 @@ const outMemory = 100 << 20
 type outStage struct {
 	merge          bool
 	db, coll       string
-	ts             *meta.Collection // $out's timeseries option
-	whenMatched    string           // $merge: replace, keepExisting, merge, fail
-	whenNotMatched string           // $merge: insert, discard, fail
+	ts             *meta.Collection   // $out's timeseries option
+	whenMatched    string             // $merge: replace, keepExisting, merge, fail
+	whenNotMatched string             // $merge: insert, discard, fail
 	on             []string           // $merge: the fields joining results to documents (nil: _id)
 	pipeline       *mql.MergePipeline // $merge: whenMatched as a pipeline
 }
