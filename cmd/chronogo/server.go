@@ -313,6 +313,10 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 				u, ok, err := ms.CheckPassword(ctx, "admin", user, pwd)
 				return u.Tenant, ok && mongo.MayWrite(u.Roles, db), ok, err
 			}
+			hopts.ReadAuth = func(ctx context.Context, db, user, pwd string) (string, bool, bool, error) {
+				u, ok, err := ms.CheckPassword(ctx, "admin", user, pwd)
+				return u.Tenant, ok && mongo.MayRead(u.Roles, db), ok, err
+			}
 		}
 		hs = &http.Server{Handler: httpapi.Handler(b, health, hopts), ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(entry)}
 		go func() { errc <- hs.Serve(httpLn) }()

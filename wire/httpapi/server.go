@@ -44,6 +44,8 @@ type Options struct {
 	// Basic auth, or "Authorization: Token user:password"): 401 unless it says the user may write
 	// into db (403 when the user may not). The lines land in the user's tenant.
 	Auth func(ctx context.Context, db, user, password string) (tenant string, mayWrite bool, ok bool, err error)
+	// ReadAuth is Auth for Prometheus remote reads (mayRead in place of mayWrite).
+	ReadAuth func(ctx context.Context, db, user, password string) (tenant string, mayRead bool, ok bool, err error)
 	// Admin, when set, serves the admin API: POST /api/v1/compact, POST /api/v1/flush, GET /api/v1/nodes. AdminAuth, when set, admits
 	// only the cluster administrators it names (Basic auth).
 	Admin     Admin
@@ -88,11 +90,13 @@ var (
 	writeValues = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "chronogo", Subsystem: "http",
 		Name: "write_values_total", Help: "Field values written through /write."})
 	writeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "chronogo", Subsystem: "http",
-		Name: "write_errors_total", Help: "Failed /write requests by reason."}, []string{"reason"})
+		Name: "write_errors_total", Help: "Failed /write, remote write and remote read requests by reason."}, []string{"reason"})
+	promSamples = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "chronogo", Subsystem: "http",
+		Name: "prom_write_samples_total", Help: "Samples written through Prometheus remote write."})
 )
 
 func init() {
-	prometheus.MustRegister(writeLines, writeValues, writeErrors)
+	prometheus.MustRegister(writeLines, writeValues, writeErrors, promSamples)
 }
 
 // Handler returns the HTTP routes; callers may add their own to the mux. A nil w (a meta node,
@@ -103,6 +107,11 @@ func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
 	if w != nil {
 		h := &writeHandler{w: w, opts: opts, slots: make(chan struct{}, opts.MaxConcurrentWrites)}
 		mux.Handle("POST /write", h)
+		mux.HandleFunc("POST /api/v1/prom/write", h.promWrite)
+		if pr, ok := w.(PromReader); ok {
+			h.prom = pr
+			mux.HandleFunc("POST /api/v1/prom/read", h.promRead)
+		}
 	}
 	mux.HandleFunc("GET /health", func(rw http.ResponseWriter, r *http.Request) {
 		if err := health(r.Context()); err != nil {
@@ -140,8 +149,62 @@ func writeError(rw http.ResponseWriter, status int, reason, msg string) {
 
 type writeHandler struct {
 	w     LineWriter
+	prom  PromReader // nil: no remote read
 	opts  Options
 	slots chan struct{}
+}
+
+// authorize checks the request's credentials for writing (or reading) db and returns the
+// context in the user's tenant; it answers the request itself when it refuses.
+func (h *writeHandler) authorize(rw http.ResponseWriter, r *http.Request, db string, write bool) (context.Context, bool) {
+	ctx := r.Context()
+	check := h.opts.Auth
+	if !write {
+		check = h.opts.ReadAuth
+	}
+	if check == nil {
+		if h.opts.Auth != nil { // authentication is on but nothing can grant this access
+			writeError(rw, http.StatusForbidden, "forbidden", "reads are not served with authentication on")
+			return ctx, false
+		}
+		return ctx, true
+	}
+	user, pwd := credentials(r)
+	tenant, allowed, ok, err := check(r.Context(), db, user, pwd)
+	ctx = meta.WithTenant(ctx, tenant)
+	switch {
+	case err != nil:
+		writeError(rw, http.StatusServiceUnavailable, "auth", "checking credentials: "+err.Error())
+		return ctx, false
+	case !ok:
+		rw.Header().Set("WWW-Authenticate", `Basic realm="chronogo"`)
+		writeError(rw, http.StatusUnauthorized, "unauthorized", "authorization failed")
+		return ctx, false
+	case !allowed:
+		verb := "write to"
+		if !write {
+			verb = "read"
+		}
+		writeError(rw, http.StatusForbidden, "forbidden", fmt.Sprintf("user %q is not allowed to %s database %q", user, verb, db))
+		return ctx, false
+	}
+	return ctx, true
+}
+
+// takeSlot waits for one of the concurrent write slots (503 after WriteQueueTimeout).
+func (h *writeHandler) takeSlot(rw http.ResponseWriter, r *http.Request) (func(), bool) {
+	wait := time.NewTimer(h.opts.WriteQueueTimeout)
+	select {
+	case h.slots <- struct{}{}:
+		wait.Stop()
+		return func() { <-h.slots }, true
+	case <-wait.C:
+		writeError(rw, http.StatusServiceUnavailable, "busy", "too many concurrent writes; retry later")
+		return nil, false
+	case <-r.Context().Done():
+		wait.Stop()
+		return nil, false
+	}
 }
 
 // ServeHTTP answers /write as InfluxDB 1.x does: 204 when everything is stored, 400 for a bad
@@ -159,40 +222,19 @@ func (h *writeHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(rw, http.StatusBadRequest, "bad_db", err.Error())
 		return
 	}
-	ctx := r.Context()
-	if h.opts.Auth != nil {
-		user, pwd := credentials(r)
-		tenant, mayWrite, ok, err := h.opts.Auth(r.Context(), db, user, pwd)
-		ctx = meta.WithTenant(ctx, tenant)
-		switch {
-		case err != nil:
-			writeError(rw, http.StatusServiceUnavailable, "auth", "checking credentials: "+err.Error())
-			return
-		case !ok:
-			rw.Header().Set("WWW-Authenticate", `Basic realm="chronogo"`)
-			writeError(rw, http.StatusUnauthorized, "unauthorized", "authorization failed")
-			return
-		case !mayWrite:
-			writeError(rw, http.StatusForbidden, "forbidden", fmt.Sprintf("user %q is not allowed to write to database %q", user, db))
-			return
-		}
+	ctx, ok := h.authorize(rw, r, db, true)
+	if !ok {
+		return
 	}
 	if r.ContentLength > h.opts.MaxBodySize {
 		writeError(rw, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body of %d bytes is larger than %d", r.ContentLength, h.opts.MaxBodySize))
 		return
 	}
-	wait := time.NewTimer(h.opts.WriteQueueTimeout)
-	select {
-	case h.slots <- struct{}{}:
-		wait.Stop()
-		defer func() { <-h.slots }()
-	case <-wait.C:
-		writeError(rw, http.StatusServiceUnavailable, "busy", "too many concurrent writes; retry later")
-		return
-	case <-r.Context().Done():
-		wait.Stop()
+	release, ok := h.takeSlot(rw, r)
+	if !ok {
 		return
 	}
+	defer release()
 	buf := getBodyBuffer()
 	defer putBodyBuffer(buf)
 	_, err := buf.ReadFrom(http.MaxBytesReader(rw, r.Body, h.opts.MaxBodySize))

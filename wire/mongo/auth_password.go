@@ -73,6 +73,11 @@ func IsClusterAdmin(u meta.User) bool {
 	return allows(parseRoles(u.Roles), actClusterAdmin, "admin")
 }
 
+// MayRead reports whether roles ("role@db") allow reading db.
+func MayRead(roles []string, db string) bool {
+	return allows(parseRoles(roles), actRead, db)
+}
+
 // MayWrite reports whether roles ("role@db") allow inserts into db.
 func MayWrite(roles []string, db string) bool {
 	return allows(parseRoles(roles), actWrite, db)
