@@ -72,6 +72,16 @@ type Delete struct {
 // success).
 type Settle struct{}
 
+// Checkpoint copies the vnode into Dir as it is now (engine.Vnode.Checkpoint); the answer is a
+// *CheckpointReply.
+type Checkpoint struct{ Dir string }
+
+// CheckpointReply answers a Checkpoint.
+type CheckpointReply struct {
+	Files []engine.CheckpointFile
+	Err   error
+}
+
 // DropTable removes a table's data and series (engine.Vnode.DropTable); answered like Delete.
 type DropTable struct{ Table string }
 

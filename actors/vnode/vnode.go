@@ -149,6 +149,9 @@ func (v *vnodeActor) handle(ctx actor.Context, msg any) {
 		v.settleCheck(ctx)
 	case *Settle:
 		v.settleNow(ctx)
+	case *Checkpoint:
+		files, err := v.eng.Checkpoint(m.Dir)
+		ctx.Respond(&CheckpointReply{Files: files, Err: err})
 	default:
 		v.log.WithField("message_type", fmt.Sprintf("%T", msg)).Warn("vnode got an unexpected message")
 		if ctx.Sender() != nil {

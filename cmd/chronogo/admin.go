@@ -6,14 +6,17 @@ import (
 
 	"github.com/chronogo/chronogo/actors/node"
 	"github.com/chronogo/chronogo/meta"
+	"github.com/chronogo/chronogo/wire/backend"
 	"github.com/chronogo/chronogo/wire/httpapi"
 )
 
 // nodeAdmin serves the admin API of a data node from its actor node and meta client.
 type nodeAdmin struct {
-	n    *node.Node
-	mc   *meta.Client
-	self uint64
+	n          *node.Node
+	mc         *meta.Client
+	self       uint64
+	b          *backend.Backend
+	backupRoot string // <data-dir>/backup: checkpoints of backups under way
 }
 
 func (a nodeAdmin) Settle(ctx context.Context) (int, error) { return a.n.Settle(ctx) }

@@ -85,7 +85,7 @@ func rootCommand() *cobra.Command {
 	_ = f.MarkHidden("sweep-interval")
 	f.DurationVar(&cfg.SettleAfter, "settle-after", cfg.SettleAfter, "how long a vnode is quiet before it is flushed and compacted")
 	_ = f.MarkHidden("settle-after")
-	root.AddCommand(inspectCommand(), ctlCommand(), exportCommand(), importCommand())
+	root.AddCommand(inspectCommand(), ctlCommand(), exportCommand(), importCommand(), backupCommand(), restoreCommand())
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version",

@@ -288,6 +288,10 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	cursorMem, _ := humanize.ParseBytes(cfg.CursorMemory)
 	sortMem, _ := humanize.ParseBytes(cfg.SortMemory)
 	msgMem, _ := humanize.ParseBytes(cfg.MessageMemory)
+	// checkpoints of backups that were under way when the node stopped are of no use now
+	if err := os.RemoveAll(filepath.Join(cfg.DataDir, layout.BackupDir)); err != nil {
+		return fmt.Errorf("clear backup checkpoints: %w", err)
+	}
 	tmp := filepath.Join(cfg.DataDir, layout.TempDir)
 	if err := resetTempDir(tmp); err != nil {
 		return err
@@ -302,7 +306,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	if httpLn != nil {
 		health := func(ctx context.Context) error { return host.WaitReady(ctx) }
 		hopts := httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof,
-			Admin: nodeAdmin{n: n, mc: mc, self: cfg.nodeID()}}
+			Admin: nodeAdmin{n: n, mc: mc, self: cfg.nodeID(), b: b, backupRoot: filepath.Join(cfg.DataDir, layout.BackupDir)}}
 		if cfg.Auth {
 			hopts.AdminAuth = func(ctx context.Context, user, pwd string) (bool, error) {
 				u, ok, err := ms.CheckPassword(ctx, "admin", user, pwd)

@@ -57,6 +57,9 @@ type ScanColumn struct {
 	Part   int // the time slice of the series (see ScanQuery.SliceRows); slices come in time order
 }
 
+// Tables lists the tables (collections) this snapshot's vnode holds series of.
+func (s *Snapshot) Tables() []string { return s.index.Tables() }
+
 // SeriesKey resolves a series id of this snapshot's vnode.
 func (s *Snapshot) SeriesKey(id storage.SeriesID) (storage.SeriesKey, bool) { return s.index.Key(id) }
 

@@ -17,6 +17,7 @@ import (
 const (
 	DataDir      = "data"      // <root>/data holds every tenant
 	TempDir      = "tmp"       // <root>/tmp holds query spill files (unlinked at creation)
+	BackupDir    = "backup"    // <root>/backup holds the checkpoints of backups under way
 	WALDir       = "wal"       // write-ahead log segments
 	TSMDir       = "tsm"       // level 1..4 TSM files
 	DeltaDir     = "delta"     // level 0 (out-of-order) TSM files

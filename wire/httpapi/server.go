@@ -126,6 +126,9 @@ func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
 		mux.Handle("POST /api/v1/compact", compactHandler(opts.Admin, opts.AdminAuth))
 		mux.Handle("POST /api/v1/flush", flushHandler(opts.Admin, opts.AdminAuth))
 		mux.Handle("GET /api/v1/nodes", nodesHandler(opts.Admin, opts.AdminAuth))
+		if bk, ok := opts.Admin.(Backups); ok {
+			backupRoutes(mux, bk, opts.AdminAuth)
+		}
 	}
 	if opts.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
