@@ -82,6 +82,7 @@ func ctlCommand() *cobra.Command {
 			return tw.Flush()
 		},
 	})
+	placementCommands(cmd, &addr, &user, &password)
 	return cmd
 }
 

@@ -129,6 +129,9 @@ func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
 		if bk, ok := opts.Admin.(Backups); ok {
 			backupRoutes(mux, bk, opts.AdminAuth)
 		}
+		if pl, ok := opts.Admin.(Placements); ok {
+			placementRoutes(mux, pl, opts.AdminAuth)
+		}
 	}
 	if opts.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
