@@ -91,6 +91,8 @@ func (m *Machine) apply(b *pebble.Batch, idx uint64, c *Command) (Result, error)
 		return createIndexes(b, c.NS, c.Indexes)
 	case OpDropIndexes:
 		return dropIndexes(b, c.NS, c.Names)
+	case OpReplaceFrom:
+		return replaceFrom(b, c.NS, c.From)
 	}
 	return Result{Code: CodeInvalid, Message: fmt.Sprintf("unknown op %q", c.Op)}, nil
 }

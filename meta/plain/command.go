@@ -31,6 +31,7 @@ const (
 	OpDropDatabase   Op = "dropDatabase"   // every collection of NS.Tenant, NS.DB
 	OpCreateIndexes  Op = "createIndexes"  // build Indexes over NS (all or none)
 	OpDropIndexes    Op = "dropIndexes"    // remove the indexes Names of NS
+	OpReplaceFrom    Op = "replaceFrom"    // NS takes the documents of collection From, which goes
 )
 
 // Mode is what a write item does.
@@ -61,6 +62,7 @@ type Command struct {
 
 	Indexes []IndexSpec `bson:"indexes,omitempty"` // createIndexes
 	Names   []string    `bson:"names,omitempty"`   // dropIndexes
+	From    string      `bson:"from,omitempty"`    // replaceFrom: a collection of NS's database
 }
 
 // Status is the outcome of one item.
@@ -141,6 +143,9 @@ func (c *Command) validate() error {
 				if len(it.Doc) < 5 {
 					return fmt.Errorf("plain command: item %d has no document", i)
 				}
+				if err := it.Doc.Validate(); err != nil {
+					return fmt.Errorf("plain command: item %d: %w", i, err)
+				}
 			case ModeDelete:
 			default:
 				return fmt.Errorf("plain command: item %d has mode %q", i, it.Mode)
@@ -151,9 +156,16 @@ func (c *Command) validate() error {
 			return errors.New("plain command: createIndexes without indexes")
 		}
 		for _, s := range c.Indexes {
+			if err := s.Key.Validate(); err != nil {
+				return fmt.Errorf("plain command: index %s: %w", s.Name, err)
+			}
 			if _, err := fieldsOf(s); err != nil {
 				return fmt.Errorf("plain command: %w", err)
 			}
+		}
+	case OpReplaceFrom:
+		if c.From == "" || c.From == c.NS.Coll {
+			return errors.New("plain command: replaceFrom needs another collection")
 		}
 	case OpDropCollection, OpDropDatabase, OpDropIndexes:
 	default:

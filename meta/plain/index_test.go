@@ -457,3 +457,51 @@ func FuzzIndexEntries(f *testing.F) {
 		}
 	})
 }
+
+// TestReplaceFrom: replaceFrom gives a collection another one's documents, counts and index
+// entries in one step; the source is left without a key, the target keeps its index specs.
+func TestReplaceFrom(t *testing.T) {
+	m := openMachine(t, t.TempDir(), DefaultLimits)
+	idx := uint64(0)
+	staging := NS{Tenant: ixNS.Tenant, DB: ixNS.DB, Coll: "devices\x00out.1"}
+	run := func(ns NS, c Command) Result {
+		idx++
+		c.OpID, c.NS = opBytes(NewOpID()), ns
+		return propose(t, m, idx, c)
+	}
+	spec := specOf(t, "u_1", true, false, bson.D{{Key: "u", Value: 1}})
+	items := func(from, n int) []Item {
+		var out []Item
+		for i := from; i < from+n; i++ {
+			out = append(out, Item{Mode: ModeInsert, Key: key(i), Doc: modelValues{hasU: true, u: fmt.Sprintf("u%d", i)}.doc(t, i)})
+		}
+		return out
+	}
+	require.Equal(t, CodeOK, run(ixNS, Command{Op: OpCreateIndexes, Indexes: []IndexSpec{spec}}).Code)
+	run(ixNS, Command{Op: OpWrite, Items: items(0, 5)})
+	require.Equal(t, CodeOK, run(staging, Command{Op: OpCreateIndexes, Indexes: []IndexSpec{spec}}).Code)
+	run(staging, Command{Op: OpWrite, Items: items(100, 3)})
+
+	res := run(ixNS, Command{Op: OpReplaceFrom, From: staging.Coll})
+	require.Equal(t, CodeOK, res.Code, res.Message)
+	require.EqualValues(t, 5, res.Removed)
+	got := contents(t, m, ixNS, 2)
+	require.Len(t, got, 3)
+	for i := 100; i < 103; i++ {
+		require.Contains(t, got, string(key(i)))
+	}
+	st, err := m.Lookup(StatsQuery{NS: ixNS})
+	require.NoError(t, err)
+	require.EqualValues(t, 3, st.(Stats).Count)
+	found, index := scanAll(t, m, []Pred{{Path: "u", Eq: []bson.RawValue{rv(t, "u101")}}})
+	require.Equal(t, "u_1", index)
+	require.Equal(t, map[string]bool{string(key(101)): true}, found)
+	old, _ := scanAll(t, m, []Pred{{Path: "u", Eq: []bson.RawValue{rv(t, "u1")}}})
+	require.Empty(t, old, "the old documents' entries are gone")
+	require.Equal(t, []Status{StatusDupKey}, run(ixNS, Command{Op: OpWrite, Items: []Item{{Mode: ModeInsert, Key: key(7), Doc: modelValues{hasU: true, u: "u102"}.doc(t, 7)}}}).Statuses)
+	it := m.db.NewIter(nil)
+	for it.First(); it.Valid(); it.Next() {
+		require.NotContains(t, string(it.Key()), "\x00out.1", "a key of the staging collection is left: %x", it.Key())
+	}
+	require.NoError(t, it.Close())
+}

@@ -2,6 +2,10 @@ package mongo
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -202,25 +206,13 @@ func (s *Server) runOut(ctx context.Context, o *outStage, in func(yield func(bso
 	case exists && o.ts == nil && !target.Plain():
 		o.ts = target // replace a time series with one of the same options
 	}
+	if o.ts == nil {
+		return s.outPlain(ctx, o, target, exists, docs)
+	}
 	if exists {
 		if _, err := s.b.DropCollection(ctx, o.db, o.coll); err != nil {
 			return err
 		}
-	}
-	if o.ts == nil {
-		if target, err = s.createPlain(ctx, o.db, o.coll); err != nil {
-			return err
-		}
-		w := plainWriter{s: s, c: target, ordered: true}
-		for i, d := range docs {
-			d, id, key, err := withID(d)
-			if err != nil {
-				return err
-			}
-			w.add(ctx, plainPending{item: plain.Item{Mode: plain.ModeInsert, Key: key, Doc: d}, idx: i, id: id})
-		}
-		w.flush(ctx)
-		return outErr(&w.out)
 	}
 	c := *o.ts
 	c.Tenant, c.DB, c.Name, c.CreatedAt, c.Indexes = meta.TenantOf(ctx), o.db, o.coll, time.Now().UnixNano(), nil
@@ -345,4 +337,59 @@ func mergeFields(cur []byte, d bson.Raw) bson.Raw {
 		}
 	}
 	return bson.Raw(b.Build())
+}
+
+// outPlain replaces plain collection o.coll by docs in one step: the documents go into a staging
+// collection of the plain store (with the target's indexes, so their constraints hold), which
+// then takes the target's place in one Raft entry. A failure leaves the target as it was.
+func (s *Server) outPlain(ctx context.Context, o *outStage, target *meta.Collection, exists bool, docs []bson.Raw) error {
+	var err error
+	if exists && !target.Plain() { // a time series becomes a plain collection: not in one step
+		if _, err := s.b.DropCollection(ctx, o.db, o.coll); err != nil {
+			return err
+		}
+		exists = false
+	}
+	if !exists {
+		if target, err = s.createPlain(ctx, o.db, o.coll); err != nil {
+			return err
+		}
+	}
+	var suffix [8]byte
+	_, _ = rand.Read(suffix[:])
+	staging := &meta.Collection{Tenant: target.Tenant, DB: o.db, Name: fmt.Sprintf("%s\x00out.%x", o.coll, suffix)}
+	drop := func() { _, _ = s.b.PlainAdmin(context.WithoutCancel(ctx), staging, plain.Command{Op: plain.OpDropCollection}) }
+	if len(target.Indexes) > 0 {
+		cmd := plain.Command{Op: plain.OpCreateIndexes}
+		for _, idx := range target.Indexes {
+			cmd.Indexes = append(cmd.Indexes, plainIndexSpec(idx))
+		}
+		if _, err := s.b.PlainAdmin(ctx, staging, cmd); err != nil {
+			drop()
+			return err
+		}
+	}
+	w := plainWriter{s: s, c: staging, ordered: true}
+	for i, d := range docs {
+		d, id, key, err := withID(d)
+		if err != nil {
+			drop()
+			return err
+		}
+		w.add(ctx, plainPending{item: plain.Item{Mode: plain.ModeInsert, Key: key, Doc: d}, idx: i, id: id})
+	}
+	w.flush(ctx)
+	if err := outErr(&w.out); err != nil {
+		drop()
+		var me *mongoerr.Error
+		if errors.As(err, &me) { // the errors name the target, as MongoDB's do
+			me.Msg = strings.ReplaceAll(me.Msg, staging.Name, o.coll)
+		}
+		return err
+	}
+	if _, err := s.b.PlainAdmin(ctx, target, plain.Command{Op: plain.OpReplaceFrom, From: staging.Name}); err != nil {
+		drop()
+		return err
+	}
+	return nil
 }

@@ -142,3 +142,36 @@ func TestMergeOnFields(t *testing.T) {
 	_, err = run(t, e.db, d("aggregate", "events", "pipeline", bson.A{d("$project", d("_id", 0, "dev", 1)), d("$merge", d("into", "registry", "on", bson.A{"site", "dev"}))}, "cursor", d()))
 	requireCode(t, err, 51132)
 }
+
+// TestOutIsAtomic: a $out whose results break the target's unique index fails with 11000 and
+// leaves the target as it was; one that succeeds replaces the documents and keeps the index.
+func TestOutIsAtomic(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	target := e.db.Collection("current")
+	_, err := target.InsertMany(ctx, []any{d("_id", 1, "k", "a"), d("_id", 2, "k", "b")})
+	require.NoError(t, err)
+	mustRun(t, e.db, d("createIndexes", "current", "indexes", bson.A{d("key", d("k", 1), "name", "k_1", "unique", true)}))
+	src := e.db.Collection("src")
+	_, err = src.InsertMany(ctx, []any{d("_id", 10, "k", "x"), d("_id", 11, "k", "x"), d("_id", 12, "k", "y")})
+	require.NoError(t, err)
+	all := func() []bson.D {
+		cur, err := target.Find(ctx, d(), options.Find().SetSort(d("_id", 1)))
+		require.NoError(t, err)
+		var out []bson.D
+		require.NoError(t, cur.All(ctx, &out))
+		return out
+	}
+	before := all()
+	_, err = run(t, e.db, d("aggregate", "src", "pipeline", bson.A{d("$out", "current")}, "cursor", d()))
+	requireCode(t, err, 11000)
+	require.NotContains(t, err.Error(), "\x00", "the error names the target")
+	require.Equal(t, before, all(), "a failed $out changes nothing")
+	mustRun(t, e.db, d("aggregate", "src", "pipeline", bson.A{d("$match", d("_id", d("$ne", 11))), d("$out", "current")}, "cursor", d()))
+	require.Equal(t, []bson.D{d("_id", int32(10), "k", "x"), d("_id", int32(12), "k", "y")}, all())
+	_, err = target.InsertOne(ctx, d("_id", 13, "k", "y"))
+	require.Error(t, err, "the unique index stayed")
+	names, err := e.db.ListCollectionNames(ctx, d())
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"current", "src"}, names)
+}
