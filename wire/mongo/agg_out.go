@@ -358,7 +358,9 @@ func (s *Server) outPlain(ctx context.Context, o *outStage, target *meta.Collect
 	var suffix [8]byte
 	_, _ = rand.Read(suffix[:])
 	staging := &meta.Collection{Tenant: target.Tenant, DB: o.db, Name: fmt.Sprintf("%s\x00out.%x", o.coll, suffix)}
-	drop := func() { _, _ = s.b.PlainAdmin(context.WithoutCancel(ctx), staging, plain.Command{Op: plain.OpDropCollection}) }
+	drop := func() {
+		_, _ = s.b.PlainAdmin(context.WithoutCancel(ctx), staging, plain.Command{Op: plain.OpDropCollection})
+	}
 	if len(target.Indexes) > 0 {
 		cmd := plain.Command{Op: plain.OpCreateIndexes}
 		for _, idx := range target.Indexes {
