@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/chronogo/chronogo/integration/setup"
 )
@@ -198,6 +199,22 @@ func TestClusterPlainCollections(t *testing.T) {
 		require.Equal(t, want, readAll(s), "node %s", s.MongoAddr)
 	}
 	explainStatsOnEveryNode(t, ctx, c)
+
+	// writeConcern: plain writes are acknowledged by a majority (2) of the 3 meta voters
+	wc := func(w any) *mongo.Collection {
+		return c.Data[0].Client().Database("reg").Collection("devices", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: w}))
+	}
+	_, err := wc("majority").InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-majority"}, {Key: "name", Value: "m"}})
+	require.NoError(t, err)
+	_, err = wc(2).InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-2"}, {Key: "name", Value: "2"}})
+	require.NoError(t, err)
+	_, err = wc(3).InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-3"}, {Key: "name", Value: "3"}})
+	var we mongo.WriteException
+	require.True(t, errors.As(err, &we) && we.WriteConcernError != nil, "w:3 is not confirmed: %v", err)
+	require.Equal(t, 64, we.WriteConcernError.Code)
+	require.NoError(t, write.FindOne(ctx, bson.D{{Key: "_id", Value: "wc-3"}}).Err(), "the write was applied")
+	_, err = write.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{"wc-majority", "wc-2", "wc-3"}}}}})
+	require.NoError(t, err)
 
 	c.Meta[2].Kill()
 	more := []any{bson.D{{Key: "_id", Value: 100}, {Key: "name", Value: "late"}}}

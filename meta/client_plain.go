@@ -56,3 +56,18 @@ func plainErr(err error) error {
 	}
 	return err
 }
+
+// PlainVoters is how many voting replicas the plain-collections shard has (a linearizable read
+// of its membership).
+func (c *Client) PlainVoters(ctx context.Context) (int, error) {
+	var n int
+	err := c.retry(ctx, func(actx context.Context) error {
+		m, err := c.nh.SyncGetShardMembership(actx, ShardPlain)
+		if err != nil {
+			return err
+		}
+		n = len(m.Nodes)
+		return nil
+	})
+	return n, err
+}

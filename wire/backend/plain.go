@@ -20,9 +20,38 @@ func plainNS(ctx context.Context, c *meta.Collection) plain.NS {
 	return plain.NS{Tenant: collTenant(ctx, c), DB: c.DB, Coll: c.Name}
 }
 
-// PlainWrite applies writes to a plain collection through the meta cluster's plain shard.
+// PlainWrite applies writes to a plain collection through the meta cluster's plain shard. A write
+// is acknowledged when a majority of the meta voters have it: a writeConcern asking for more
+// replicas gets its result with a *mongo.WriteConcernError.
 func (b *Backend) PlainWrite(ctx context.Context, c *meta.Collection, items []plain.Item, ordered bool) (plain.Result, error) {
-	return b.meta.PlainWrite(ctx, plain.Command{Op: plain.OpWrite, NS: plainNS(ctx, c), Items: items, Ordered: ordered})
+	res, err := b.meta.PlainWrite(ctx, plain.Command{Op: plain.OpWrite, NS: plainNS(ctx, c), Items: items, Ordered: ordered})
+	if err != nil {
+		return res, err
+	}
+	return res, b.plainConcern(ctx)
+}
+
+// plainConcern is the writeConcernError of a plain write whose writeConcern asks for more
+// replicas than the Raft majority of meta voters that acknowledged it.
+func (b *Backend) plainConcern(ctx context.Context) error {
+	wc := mongo.WriteConcernOf(ctx)
+	if wc.W <= 1 && wc.Mode != "all" {
+		return nil // w:0, w:1, majority, any, one, quorum: a Raft majority meets them
+	}
+	voters, err := b.meta.PlainVoters(ctx)
+	if err != nil {
+		return &mongo.WriteConcernError{Msg: "the write was applied; the meta voters could not be counted: " + err.Error()}
+	}
+	voters = max(voters, 1)
+	majority := voters/2 + 1
+	need := wc.W
+	if wc.Mode == "all" {
+		need = voters
+	}
+	if need <= majority {
+		return nil
+	}
+	return &mongo.WriteConcernError{Msg: fmt.Sprintf("plain collections are acknowledged once a majority (%d) of the %d meta voters have a write; w:%d is not confirmed", majority, voters, need)}
 }
 
 // PlainScan reads a plain collection page by page from this node's replica (linearizable reads).

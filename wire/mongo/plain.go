@@ -3,6 +3,7 @@ package mongo
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -140,6 +141,10 @@ func (w *plainWriter) flush(ctx context.Context) {
 		items[i] = p.item
 	}
 	res, err := w.s.b.PlainWrite(ctx, w.c, items, w.ordered)
+	var wce *WriteConcernError
+	if errors.As(err, &wce) { // applied, short of its write concern
+		w.out.wce, err = wce, nil
+	}
 	if err != nil {
 		idx := make([]int, len(w.pending))
 		for i, p := range w.pending {
