@@ -229,7 +229,8 @@ func TestBucketAuto(t *testing.T) {
 		`{"$bucketAuto": {"groupBy": "$v", "buckets": 0}}`:                      40243,
 		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "x": 1}}`:              40245,
 		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "output": 1}}`:         40244,
-		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R5"}}`: mongoerr.FailedToParse,
+		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R7"}}`: 40257,
+		`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": 5}}`:    40261,
 	} {
 		_, err := CompilePipeline([]bson.Raw{doc(t, stage)}, PipelineOptions{})
 		var me *mongoerr.Error
@@ -412,4 +413,80 @@ func FuzzCompilePipeline(f *testing.F) {
 			return nil
 		}, func(bson.Raw) error { return nil })
 	})
+}
+
+// TestBucketAutoGranularity: boundaries from a preferred number series, worked out by hand from
+// MongoDB's rules (each bucket takes its share, then the values below its last value rounded up;
+// the first minimum is rounded down; a bucket of zeros ends at the next value rounded down).
+func TestBucketAutoGranularity(t *testing.T) {
+	seq := func(vals ...string) []string {
+		var out []string
+		for _, v := range vals {
+			out = append(out, `{"v": `+v+`}`)
+		}
+		return out
+	}
+	ten := seq("3", "1", "2", "10", "4", "5", "6", "7", "8", "9")
+	cases := []struct {
+		stage string
+		input []string
+		want  []string
+	}{
+		{`{"$bucketAuto": {"groupBy": "$v", "buckets": 3, "granularity": "R5"}}`, ten, []string{
+			`{"_id": {"min": 0.63, "max": 4.0}, "count": 3}`, `{"_id": {"min": 4.0, "max": 6.3}, "count": 3}`,
+			`{"_id": {"min": 6.3, "max": 16.0}, "count": 4}`}},
+		{`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "POWERSOF2"}}`, ten, []string{
+			`{"_id": {"min": 0.5, "max": 8.0}, "count": 7}`, `{"_id": {"min": 8.0, "max": 16.0}, "count": 3}`}},
+		{`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R5"}}`, seq("0", "5", "0", "5", "0", "5"), []string{
+			`{"_id": {"min": 0.0, "max": 4.0}, "count": 3}`, `{"_id": {"min": 4.0, "max": 6.3}, "count": 3}`}},
+		{`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "1-2-5"}}`, seq("12", "30", "75", "160"), []string{
+			`{"_id": {"min": 10.0, "max": 50.0}, "count": 2}`, `{"_id": {"min": 50.0, "max": 200.0}, "count": 2}`}},
+	}
+	for _, c := range cases {
+		got, err := runPipeline(t, []string{c.stage}, c.input, PipelineOptions{})
+		require.NoError(t, err, c.stage)
+		require.Len(t, got, len(c.want), "%s: %v", c.stage, got)
+		for i := range c.want {
+			require.JSONEq(t, canon(t, c.want[i]), got[i], c.stage)
+		}
+	}
+	for input, code := range map[string]mongoerr.Code{`{"v": "a"}`: 40258, `{"v": -1}`: 40260} {
+		_, err := runPipeline(t, []string{`{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "E12"}}`}, []string{input}, PipelineOptions{})
+		var me *mongoerr.Error
+		require.True(t, errors.As(err, &me), "%s: %v", input, err)
+		require.Equal(t, code, me.Code, input)
+	}
+}
+
+// TestPreferredSeries: every series is strictly increasing in [1, 10) with its standard length,
+// and rounding is strict on both sides, across powers of ten.
+func TestPreferredSeries(t *testing.T) {
+	lengths := map[string]int{"R5": 5, "R10": 10, "R20": 20, "R40": 40, "R80": 80, "1-2-5": 3, "E6": 6, "E12": 12, "E24": 24, "E48": 48, "E96": 96, "E192": 192}
+	require.Len(t, preferredSeries, len(lengths))
+	for name, s := range preferredSeries {
+		require.Len(t, s, lengths[name], name)
+		for i, v := range s {
+			require.True(t, v >= 1 && v < 10, "%s[%d] = %v", name, i, v)
+			if i > 0 {
+				require.Greater(t, v, s[i-1], "%s[%d]", name, i)
+			}
+		}
+		r := rounderFor(name)
+		for _, x := range []float64{0.013, 0.7, 1, 3.3, 9.99, 10, 47, 1234.5} {
+			up, down := r.roundUp(x), r.roundDown(x)
+			require.Greater(t, up, x, "%s roundUp(%v)", name, x)
+			require.Less(t, down, x, "%s roundDown(%v)", name, x)
+			require.Less(t, r.roundDown(up), up, name)
+		}
+	}
+	r5 := rounderFor("R5")
+	for _, c := range [][3]float64{{3, 4, 2.5}, {4, 6.3, 2.5}, {6.3, 10, 4}, {1, 1.6, 0.63}, {25, 40, 16}, {0.07, 0.1, 0.063}, {0, 0, 0}} {
+		require.Equal(t, c[1], r5.roundUp(c[0]), "roundUp(%v)", c[0])
+		require.Equal(t, c[2], r5.roundDown(c[0]), "roundDown(%v)", c[0])
+	}
+	p2 := rounderFor("POWERSOF2")
+	for _, c := range [][3]float64{{4, 8, 2}, {5, 8, 4}, {0.3, 0.5, 0.25}, {1, 2, 0.5}, {0, 0, 0}} {
+		require.Equal(t, c[1], p2.roundUp(c[0]), "roundUp(%v)", c[0])
+		require.Equal(t, c[2], p2.roundDown(c[0]), "roundDown(%v)", c[0])
+	}
 }
