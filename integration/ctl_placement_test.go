@@ -34,7 +34,32 @@ func TestCtlVnodesAndTruncate(t *testing.T) {
 	_, err := db.Collection("m").InsertMany(ctx, docs)
 	require.NoError(t, err)
 
-	out, err := run(t, bin, "ctl", "vnodes", "--addr", srv.HTTPAddr, "--db", "hist")
+	// ctl flush --db flushes that database's vnodes only
+	other := srv.Client().Database("other")
+	require.NoError(t, other.CreateCollection(ctx, "m", options.CreateCollection().SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t"))))
+	_, err = other.Collection("m").InsertOne(ctx, bson.D{{Key: "t", Value: day}, {Key: "v", Value: 1}})
+	require.NoError(t, err)
+	out, err := run(t, bin, "ctl", "flush", "--addr", srv.HTTPAddr, "--db", "hist")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "flushed 3 vnodes")
+	memory := func(db string) []string {
+		out, err := run(t, bin, "ctl", "vnodes", "--addr", srv.HTTPAddr, "--db", db)
+		require.NoError(t, err, out)
+		var mem []string
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			f := strings.Fields(l)
+			mem = append(mem, f[len(f)-3]+" "+f[len(f)-2]) // MEMORY, as "N unit"
+		}
+		return mem
+	}
+	for _, m := range memory("hist") {
+		require.Equal(t, "0 B", m)
+	}
+	for _, m := range memory("other") {
+		require.NotEqual(t, "0 B", m, "another database's memcache is untouched")
+	}
+
+	out, err = run(t, bin, "ctl", "vnodes", "--addr", srv.HTTPAddr, "--db", "hist")
 	require.NoError(t, err, out)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 1+3, "a header and one vnode per day's bucket:\n%s", out)

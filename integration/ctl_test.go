@@ -70,7 +70,7 @@ func TestCtlCompact(t *testing.T) {
 	require.Contains(t, out, "authentication required")
 	out, err = ctl(t, "flush", "--addr", srv.HTTPAddr, "--user", "root", "--password", pwd)
 	require.NoError(t, err, out)
-	require.Regexp(t, `^flushed in [0-9.]+ s\n$`, out)
+	require.Regexp(t, `^flushed 2 vnodes in [0-9.]+ s\n$`, out)
 	cache, _ = metricWith(t, srv, "chronogo_vnode_cache_bytes", "")
 	require.Zero(t, cache, "nothing left in memory after ctl flush")
 

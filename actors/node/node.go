@@ -369,18 +369,44 @@ func (n *Node) ExpireBefore(ctx context.Context, tenant, db string, t int64) err
 
 // Flush writes the memory of every vnode running on this node to TSM files.
 func (n *Node) Flush(ctx context.Context) error {
+	_, err := n.FlushWhere(ctx, nil)
+	return err
+}
+
+// FlushWhere flushes the vnodes of this node that keep accepts (nil: all) and returns how many.
+func (n *Node) FlushWhere(ctx context.Context, keep func(vnode.Spec) bool) (int, error) {
 	done, err := n.enter()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer done()
-	return n.flush(ctx)
+	return n.flushWhere(ctx, keep)
 }
 
 func (n *Node) flush(ctx context.Context) error {
+	_, err := n.flushWhere(ctx, nil)
+	return err
+}
+
+// selectVnodes lists the vnodes of this node that keep accepts (nil: all).
+func (n *Node) selectVnodes(ctx context.Context, keep func(vnode.Spec) bool) ([]vnode.Ref, error) {
 	refs, err := n.vnodes(ctx)
+	if err != nil || keep == nil {
+		return refs, err
+	}
+	out := refs[:0]
+	for _, r := range refs {
+		if keep(r.Spec) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (n *Node) flushWhere(ctx context.Context, keep func(vnode.Spec) bool) (int, error) {
+	refs, err := n.selectVnodes(ctx, keep)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	futures := make([]*actor.Future, len(refs))
 	for i, r := range refs {
@@ -392,19 +418,22 @@ func (n *Node) flush(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("flushing vnode %d: %w", refs[i].Spec.VnodeID, err))
 		}
 	}
-	return errors.Join(errs...)
+	return len(refs), errors.Join(errs...)
 }
 
 // Settle puts every vnode of this node in its most compact form now (vnode.Settle: flush, WAL
 // reclaimed, full compaction, files with hidden points rewritten) and returns how many vnodes it
 // settled. Without a deadline in ctx it waits up to an hour.
-func (n *Node) Settle(ctx context.Context) (int, error) {
+func (n *Node) Settle(ctx context.Context) (int, error) { return n.SettleWhere(ctx, nil) }
+
+// SettleWhere settles the vnodes of this node that keep accepts (nil: all) and returns how many.
+func (n *Node) SettleWhere(ctx context.Context, keep func(vnode.Spec) bool) (int, error) {
 	done, err := n.enter()
 	if err != nil {
 		return 0, err
 	}
 	defer done()
-	refs, err := n.vnodes(ctx)
+	refs, err := n.selectVnodes(ctx, keep)
 	if err != nil {
 		return 0, err
 	}

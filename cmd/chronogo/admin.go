@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/chronogo/chronogo/actors/node"
+	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/backend"
 	"github.com/chronogo/chronogo/wire/httpapi"
@@ -19,10 +20,24 @@ type nodeAdmin struct {
 	backupRoot string // <data-dir>/backup: checkpoints of backups under way
 }
 
-func (a nodeAdmin) Settle(ctx context.Context) (int, error) { return a.n.Settle(ctx) }
+func (a nodeAdmin) Settle(ctx context.Context, f httpapi.VnodeFilter) (int, error) {
+	return a.n.SettleWhere(ctx, keepVnode(f))
+}
 
 // Flush writes every vnode's memcaches to TSM files.
-func (a nodeAdmin) Flush(ctx context.Context) error { return a.n.Flush(ctx) }
+func (a nodeAdmin) Flush(ctx context.Context, f httpapi.VnodeFilter) (int, error) {
+	return a.n.FlushWhere(ctx, keepVnode(f))
+}
+
+// keepVnode selects the vnodes a filter names (nil: all).
+func keepVnode(f httpapi.VnodeFilter) func(vnode.Spec) bool {
+	if f == (httpapi.VnodeFilter{}) {
+		return nil
+	}
+	return func(s vnode.Spec) bool {
+		return (f.Tenant == "" || s.Tenant == f.Tenant) && (f.DB == "" || s.DB == f.DB) && (f.Vnode == 0 || s.VnodeID == f.Vnode)
+	}
+}
 
 // Nodes lists the placement's nodes (a linearizable read), each with the placement's down mark
 // and how this node's liveness watcher sees it.

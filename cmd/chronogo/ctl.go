@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,11 +28,11 @@ func ctlCommand() *cobra.Command {
 		Long: "Does at once what a node does by itself once a vnode has been quiet for a minute: flushes the memcaches,\n" +
 			"removes the flushed WAL segments, compacts to one file per time range and rewrites the files that still\n" +
 			"hold deleted or expired points. It answers when every vnode is done.",
-		Example: "  chronogo ctl compact\n  chronogo ctl compact --addr 10.0.0.5:8080 --user admin --password secret",
+		Example: "  chronogo ctl compact\n  chronogo ctl compact --db metrics\n  chronogo ctl compact --addr 10.0.0.5:8080 --user admin --password secret",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var r httpapi.CompactResult
-			if err := adminCall(c, http.MethodPost, addr, "/api/v1/compact", user, password, 2*time.Hour, &r); err != nil {
+			if err := adminCall(c, http.MethodPost, addr, "/api/v1/compact?"+filterQuery(c), user, password, 2*time.Hour, &r); err != nil {
 				return fmt.Errorf("compact: %w", err)
 			}
 			fmt.Fprintf(c.OutOrStdout(), "compacted %d vnodes in %.1f s\n", r.Vnodes, r.Seconds)
@@ -43,14 +44,14 @@ func ctlCommand() *cobra.Command {
 		Short: "Write every vnode's memcaches to TSM files now (and remove the flushed WAL segments)",
 		Long: "Does at once what a vnode does when its memcache fills: writes what it holds in memory to TSM files and\n" +
 			"removes the WAL segments they cover. It answers when every vnode of the node is done.",
-		Example: "  chronogo ctl flush\n  chronogo ctl flush --addr 10.0.0.5:8080 --user admin --password secret",
+		Example: "  chronogo ctl flush\n  chronogo ctl flush --db metrics --vnode 12\n  chronogo ctl flush --addr 10.0.0.5:8080 --user admin --password secret",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var r httpapi.FlushResult
-			if err := adminCall(c, http.MethodPost, addr, "/api/v1/flush", user, password, time.Hour, &r); err != nil {
+			if err := adminCall(c, http.MethodPost, addr, "/api/v1/flush?"+filterQuery(c), user, password, time.Hour, &r); err != nil {
 				return fmt.Errorf("flush: %w", err)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "flushed in %.1f s\n", r.Seconds)
+			fmt.Fprintf(c.OutOrStdout(), "flushed %d vnodes in %.1f s\n", r.Vnodes, r.Seconds)
 			return nil
 		},
 	})
@@ -83,7 +84,25 @@ func ctlCommand() *cobra.Command {
 		},
 	})
 	placementCommands(cmd, &addr, &user, &password)
+	for _, sub := range cmd.Commands() {
+		if sub.Name() == "compact" || sub.Name() == "flush" {
+			sub.Flags().String("tenant", "", "only the vnodes of this tenant")
+			sub.Flags().String("db", "", "only the vnodes of this database")
+			sub.Flags().Uint64("vnode", 0, "only this vnode")
+		}
+	}
 	return cmd
+}
+
+// filterQuery is the ?tenant=&db=&vnode= of ctl compact and flush.
+func filterQuery(c *cobra.Command) string {
+	q := url.Values{}
+	for _, name := range []string{"tenant", "db", "vnode"} {
+		if f := c.Flags().Lookup(name); f != nil && f.Changed {
+			q.Set(name, f.Value.String())
+		}
+	}
+	return q.Encode()
 }
 
 // adminCall calls the admin API of the node at addr and decodes its JSON answer into out; a

@@ -3,18 +3,42 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
 // Admin is what the admin API (/api/v1/...) asks of the node.
 type Admin interface {
-	// Settle puts every vnode of the node in its most compact form now and returns how many.
-	Settle(ctx context.Context) (int, error)
-	// Flush writes every vnode's memcaches to TSM files now.
-	Flush(ctx context.Context) error
+	// Settle puts the node's vnodes that f selects in their most compact form now and returns how
+	// many.
+	Settle(ctx context.Context, f VnodeFilter) (int, error)
+	// Flush writes the memcaches of the node's vnodes that f selects to TSM files now and returns
+	// how many.
+	Flush(ctx context.Context, f VnodeFilter) (int, error)
 	// Nodes lists the cluster's nodes as this node sees them.
 	Nodes(ctx context.Context) ([]NodeInfo, error)
+}
+
+// VnodeFilter selects vnodes of a node by tenant, database and vnode id (zero values: any).
+type VnodeFilter struct {
+	Tenant, DB string
+	Vnode      uint64
+}
+
+// vnodeFilter reads ?tenant=&db=&vnode=.
+func vnodeFilter(r *http.Request) (VnodeFilter, error) {
+	q := r.URL.Query()
+	f := VnodeFilter{Tenant: q.Get("tenant"), DB: q.Get("db")}
+	if v := q.Get("vnode"); v != "" {
+		id, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return f, fmt.Errorf("vnode %q: not a vnode id", v)
+		}
+		f.Vnode = id
+	}
+	return f, nil
 }
 
 // NodeInfo is one node of GET /api/v1/nodes.
@@ -91,8 +115,13 @@ func compactHandler(a Admin, auth AdminAuth) http.HandlerFunc {
 		if !adminAllowed(rw, r, auth) {
 			return
 		}
+		f, err := vnodeFilter(r)
+		if err != nil {
+			adminError(rw, http.StatusBadRequest, err.Error())
+			return
+		}
 		began := time.Now()
-		n, err := a.Settle(r.Context())
+		n, err := a.Settle(r.Context(), f)
 		if err != nil {
 			adminError(rw, http.StatusInternalServerError, err.Error())
 			return
@@ -104,6 +133,7 @@ func compactHandler(a Admin, auth AdminAuth) http.HandlerFunc {
 
 // FlushResult is the answer of POST /api/v1/flush.
 type FlushResult struct {
+	Vnodes  int     `json:"vnodes"`
 	Seconds float64 `json:"seconds"`
 }
 
@@ -114,13 +144,19 @@ func flushHandler(a Admin, auth AdminAuth) http.HandlerFunc {
 		if !adminAllowed(rw, r, auth) {
 			return
 		}
+		f, err := vnodeFilter(r)
+		if err != nil {
+			adminError(rw, http.StatusBadRequest, err.Error())
+			return
+		}
 		began := time.Now()
-		if err := a.Flush(r.Context()); err != nil {
+		n, err := a.Flush(r.Context(), f)
+		if err != nil {
 			adminError(rw, http.StatusInternalServerError, err.Error())
 			return
 		}
 		rw.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(rw).Encode(FlushResult{Seconds: time.Since(began).Seconds()})
+		_ = json.NewEncoder(rw).Encode(FlushResult{Vnodes: n, Seconds: time.Since(began).Seconds()})
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/wire/console"
 	"github.com/chronogo/chronogo/wire/lineproto"
 )
 
@@ -131,6 +132,11 @@ func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
 		}
 		if pl, ok := opts.Admin.(Placements); ok {
 			placementRoutes(mux, pl, opts.AdminAuth)
+		}
+		if cv, ok := opts.Admin.(ClusterView); ok {
+			clusterRoutes(mux, cv, opts.AdminAuth)
+			mux.Handle("GET /console/", console.Handler())
+			mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 		}
 	}
 	if opts.Pprof {

@@ -27,12 +27,23 @@ type overloaded struct{ yes bool }
 func (o overloaded) Error() string    { return "overloaded" }
 func (o overloaded) Overloaded() bool { return o.yes }
 
-// compacter counts Settle and Flush calls.
-type compacter struct{ calls, flushes int }
+// compacter counts Settle and Flush calls and keeps the last filter.
+type compacter struct {
+	calls, flushes int
+	last           VnodeFilter
+}
 
-func (c *compacter) Settle(context.Context) (int, error) { c.calls++; return 3, nil }
+func (c *compacter) Settle(_ context.Context, f VnodeFilter) (int, error) {
+	c.calls++
+	c.last = f
+	return 3, nil
+}
 
-func (c *compacter) Flush(context.Context) error { c.flushes++; return nil }
+func (c *compacter) Flush(_ context.Context, f VnodeFilter) (int, error) {
+	c.flushes++
+	c.last = f
+	return 2, nil
+}
 
 func (c *compacter) Nodes(context.Context) ([]NodeInfo, error) {
 	return []NodeInfo{{ID: 1, Name: "dnode1", Role: "dnode", Self: true}, {ID: 2, Name: "dnode2", Role: "dnode", Seen: "down"}}, nil
@@ -105,4 +116,23 @@ func TestCompactEndpoint(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/compact", nil))
 	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+
+	// filters: tenant, database, vnode; a bad vnode id is 400
+	for path, want := range map[string]VnodeFilter{
+		"/api/v1/flush?db=metrics":             {DB: "metrics"},
+		"/api/v1/compact?tenant=t1&vnode=7":    {Tenant: "t1", Vnode: 7},
+		"/api/v1/compact?db=a&tenant=t&vnode=": {Tenant: "t", DB: "a"},
+	} {
+		req := httptest.NewRequest(http.MethodPost, path, nil)
+		req.SetBasicAuth("root", "pw")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code, "%s: %s", path, rec.Body)
+		require.Equal(t, want, c.last, path)
+	}
+	req = httptest.NewRequest(http.MethodPost, "/api/v1/flush?vnode=x", nil)
+	req.SetBasicAuth("root", "pw")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusBadRequest, rec.Code)
 }

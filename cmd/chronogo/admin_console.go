@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chronogo/chronogo/wire/httpapi"
+)
+
+var _ httpapi.ClusterView = nodeAdmin{}
+
+// started is when this process started (the console's uptime).
+var started = time.Now()
+
+// Cluster is the cluster as this node sees it: nodes and the meta shards it holds replicas of.
+func (a nodeAdmin) Cluster(ctx context.Context) (httpapi.ClusterInfo, error) {
+	nodes, err := a.Nodes(ctx)
+	if err != nil {
+		return httpapi.ClusterInfo{}, err
+	}
+	return httpapi.ClusterInfo{Node: a.self, Version: version, UptimeSeconds: time.Since(started).Seconds(), Nodes: nodes, Shards: a.mc.Shards()}, nil
+}
+
+// Actors is the node's actor tree as its actor system has it, each vnode actor with its stats.
+func (a nodeAdmin) Actors(ctx context.Context) (httpapi.ActorsInfo, error) {
+	ids := a.n.ActorIDs()
+	stats, err := a.n.Stats(ctx)
+	if err != nil {
+		return httpapi.ActorsInfo{}, err
+	}
+	byVnode := map[uint64]httpapi.VnodeStat{}
+	for _, s := range stats {
+		byVnode[s.GetVnodeId()] = httpapi.VnodeStat{Tenant: s.GetTenant(), DB: s.GetDb(), Bucket: s.GetBucketId(), ReplicaSet: s.GetReplicaSetId(),
+			Vnode: s.GetVnodeId(), Files: s.GetFiles(), DiskBytes: s.GetDiskBytes(), CacheBytes: s.GetCacheBytes(), Series: s.GetSeries()}
+	}
+	known := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		known[id] = true
+	}
+	info := httpapi.ActorsInfo{Node: a.self, Actors: make([]httpapi.ActorInfo, 0, len(ids))}
+	for _, id := range ids {
+		ai := httpapi.ActorInfo{ID: id}
+		for p := id; strings.Contains(p, "/"); { // the nearest ancestor that is an actor
+			p = p[:strings.LastIndex(p, "/")]
+			if known[p] {
+				ai.Parent = p
+				break
+			}
+		}
+		if i := strings.LastIndex(id, "vnode/"); i >= 0 {
+			if vid, err := strconv.ParseUint(id[i+len("vnode/"):], 10, 64); err == nil {
+				if s, ok := byVnode[vid]; ok {
+					ai.Vnode = &s
+				}
+			}
+		}
+		info.Actors = append(info.Actors, ai)
+	}
+	return info, nil
+}

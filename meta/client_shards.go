@@ -1,0 +1,34 @@
+package meta
+
+import (
+	"sort"
+
+	"github.com/lni/dragonboat/v4"
+)
+
+// ShardStatus is how this node sees one meta Raft shard.
+type ShardStatus struct {
+	ID        uint64            `json:"id"`
+	Name      string            `json:"name"`
+	ReplicaID uint64            `json:"replicaId"` // this node's replica
+	LeaderID  uint64            `json:"leaderId"`  // 0: no leader known
+	Term      uint64            `json:"term"`
+	Members   map[uint64]string `json:"members"` // voting replica id -> Raft address
+	NonVoting bool              `json:"nonVoting"`
+	Pending   bool              `json:"pending,omitempty"` // details not available yet
+}
+
+// shardNames name the meta shards.
+var shardNames = map[uint64]string{ShardCatalog: "catalog", ShardPlacement: "placement", ShardLocks: "locks", ShardPlain: "plain"}
+
+// Shards lists the meta shards this node holds a replica of, by id (local state, no Raft round).
+func (c *Client) Shards() []ShardStatus {
+	info := c.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
+	out := make([]ShardStatus, 0, len(info.ShardInfoList))
+	for _, s := range info.ShardInfoList {
+		out = append(out, ShardStatus{ID: s.ShardID, Name: shardNames[s.ShardID], ReplicaID: s.ReplicaID, LeaderID: s.LeaderID,
+			Term: s.Term, Members: s.Replicas, NonVoting: s.IsNonVoting, Pending: s.Pending})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
