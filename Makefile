@@ -4,7 +4,7 @@ BIN       := bin/chronogo
 PKGS      := ./...
 CPU_DATA  ?= /tmp/chronogo-bench/cpu-100h.lp
 
-.PHONY: all build install run test test-long fuzz bench bench-server vet fmt clean proto
+.PHONY: all build install run test test-long fuzz bench bench-server vet fmt clean proto chromium
 
 all: build
 
@@ -37,9 +37,14 @@ $(MONGOSH): $(NPM_PINS)
 	cd $(MONGOSH_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(MONGOSH)
 
+# A headless browser for the console's tests: Debian's chromium (installed if missing).
+chromium:
+	@command -v chromium >/dev/null || (apt-get install -y chromium >/dev/null || sudo apt-get install -y chromium >/dev/null) || \
+	  (echo "make test needs chromium for the console tests (Debian: apt-get install chromium)"; exit 1)
+
 # The default test suite: unit, property, golden, fuzz seeds, crash tests with real processes and
-# integration tests that run the real binary with the Go driver and mongosh.
-test: vet $(MONGOSH)
+# integration tests that run the real binary with the Go driver, mongosh and a headless browser.
+test: vet $(MONGOSH) chromium
 	CHRONOGO_RACE=1 CHRONOGO_MONGOSH=$(abspath $(MONGOSH)) $(GO) test -race -count=1 -timeout 20m $(PKGS)
 	# tests with two protoactor remotes in one process are built without -race (remote.Start sets
 	# gRPC's process-global logger, which the race detector reports): run them once more here
