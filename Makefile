@@ -39,7 +39,8 @@ $(MONGOSH): $(NPM_PINS)
 
 # A headless browser for the console's tests: Debian's chromium (installed if missing).
 chromium:
-	@command -v chromium >/dev/null || (apt-get install -y chromium >/dev/null || sudo apt-get install -y chromium >/dev/null) || \
+	@command -v chromium >/dev/null || (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null) || \
+	  (sudo apt-get update >/dev/null && sudo apt-get install -y chromium >/dev/null)) || \
 	  (echo "make test needs chromium for the console tests (Debian: apt-get install chromium)"; exit 1)
 
 # The default test suite: unit, property, golden, fuzz seeds, crash tests with real processes and

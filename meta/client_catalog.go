@@ -166,6 +166,16 @@ func (c *Client) CreateDatabase(ctx context.Context, db Database) (bool, Databas
 	return r.Code == catalog.CodeCreated, *r.Database, nil
 }
 
+// SetDatabaseConsistency sets a database's default write level (any, one, quorum, all) and
+// returns its options.
+func (c *Client) SetDatabaseConsistency(ctx context.Context, tenant, db, level string) (Database, error) {
+	r, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpUpdateDatabase, Tenant: tenant, DB: db, Consistency: level})
+	if err != nil {
+		return Database{}, err
+	}
+	return *r.Database, nil
+}
+
 // DropDatabase drops a database, its collections and then its buckets (placement shard). It
 // reports whether the database existed and returns the dropped buckets, whose vnodes the caller
 // deletes. The buckets are dropped even when the catalog had no such database.

@@ -41,6 +41,8 @@ func apply(s *State, c Command) Result {
 		return dropCollection(s, c)
 	case OpUpdateCollection:
 		return updateCollection(s, c)
+	case OpUpdateDatabase:
+		return updateDatabase(s, c)
 	}
 	return invalid("unknown op %q", c.Op)
 }
@@ -209,6 +211,23 @@ func createDatabase(s *State, c Command) Result {
 	t.Databases[d.Name] = &Database{Options: d, CreatedAt: c.Now, Collections: map[string]*model.Collection{}}
 	s.Version++
 	return Result{Code: CodeCreated, Database: &d}
+}
+
+// updateDatabase sets a database's default write level.
+func updateDatabase(s *State, c Command) Result {
+	d := s.database(c.Tenant, c.DB)
+	if d == nil {
+		return Result{Code: CodeDatabaseNotFound}
+	}
+	switch c.Consistency {
+	case "any", "one", "quorum", "all":
+	default:
+		return invalid("consistency %q; want any, one, quorum or all", c.Consistency)
+	}
+	d.Options.Consistency = c.Consistency
+	s.Version++
+	opts := d.Options
+	return Result{Code: CodeOK, Database: &opts}
 }
 
 // dropDatabase removes a database and all its collections.

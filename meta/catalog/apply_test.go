@@ -116,6 +116,13 @@ func TestApply(t *testing.T) {
 				require.Nil(t, s.database(def, "db"))
 			}},
 		{"drop database missing", Command{Op: OpDropDatabase, Tenant: def, DB: "nope"}, CodeDatabaseNotFound, false, nil},
+		{"update database consistency", Command{Op: OpUpdateDatabase, Tenant: def, DB: "db", Consistency: "all"}, CodeOK, true,
+			func(t *testing.T, s *State, r Result) {
+				require.Equal(t, "all", s.database(def, "db").Options.Consistency)
+				require.Equal(t, "all", r.Database.Consistency)
+			}},
+		{"update database bad consistency", Command{Op: OpUpdateDatabase, Tenant: def, DB: "db", Consistency: "most"}, CodeInvalid, false, nil},
+		{"update database missing", Command{Op: OpUpdateDatabase, Tenant: def, DB: "nope", Consistency: "one"}, CodeDatabaseNotFound, false, nil},
 		{"create collection", Command{Op: OpCreateCollection, Tenant: def, DB: "db", Collection: coll("db", "mem"), Now: 11},
 			CodeCreated, true, func(t *testing.T, s *State, r Result) {
 				want := model.Collection{Tenant: def, DB: "db", Name: "mem", TimeField: "ts", MetaField: "m",

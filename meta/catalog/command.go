@@ -18,6 +18,7 @@ const (
 	OpCreateCollection Op = "create_collection"
 	OpDropCollection   Op = "drop_collection"
 	OpUpdateCollection Op = "update_collection"
+	OpUpdateDatabase   Op = "update_database" // Consistency: the database's default write level
 )
 
 // Command is one proposed catalog mutation. Only the fields of its Op are set. Now is the proposer's
@@ -34,6 +35,8 @@ type Command struct {
 	Update     *CollectionUpdate `json:"update,omitempty"`
 	UserUpdate *UserUpdate       `json:"user_update,omitempty"`
 	Quotas     *model.Quotas     `json:"quotas,omitempty"`
+	// Consistency is update_database's new default write level (any, one, quorum, all).
+	Consistency string `json:"consistency,omitempty"`
 	// GlobalUserName makes create_user refuse a name any tenant has (logins name no tenant).
 	// Commands logged before tenants existed lack it and keep their per-tenant check, so old
 	// logs replay to the same state.

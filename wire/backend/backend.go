@@ -54,9 +54,18 @@ func (b *Backend) ListDatabases(ctx context.Context) ([]mongo.DatabaseInfo, erro
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, mongo.DatabaseInfo{Name: d.Name, SizeOnDisk: size, Empty: len(colls) == 0})
+		out = append(out, mongo.DatabaseInfo{Name: d.Name, SizeOnDisk: size, Empty: len(colls) == 0, Consistency: d.Consistency})
 	}
 	return out, nil
+}
+
+// SetDatabaseConsistency sets a database's default write level through the catalog.
+func (b *Backend) SetDatabaseConsistency(ctx context.Context, db, level string) error {
+	_, err := b.meta.SetDatabaseConsistency(ctx, meta.TenantOf(ctx), db, level)
+	if errors.Is(err, meta.ErrDatabaseNotFound) {
+		return mongoerr.New(mongoerr.NamespaceNotFound, "database %s does not exist", db)
+	}
+	return err
 }
 
 func dirSize(dir string) int64 {

@@ -99,6 +99,9 @@ func (b *Backend) dropPlain(ctx context.Context, tenant, db, name string) error 
 func (b *Backend) DBStorage(ctx context.Context, db string) (mongo.DBStorage, error) {
 	tenant := meta.TenantOf(ctx)
 	out := mongo.DBStorage{Plain: map[string]mongo.PlainStats{}}
+	if d, ok, err := b.meta.GetDatabase(ctx, tenant, db); err == nil && ok {
+		out.Consistency, out.ReplicationFactor = d.Consistency, d.ReplicationFactor
+	}
 	stats, err := b.node.Stats(ctx)
 	if err != nil {
 		return out, err

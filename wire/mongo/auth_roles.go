@@ -31,9 +31,10 @@ var commandAction = map[string]action{
 	"buildinfo": actNone, "saslStart": actNone, "saslContinue": actNone, "connectionStatus": actNone,
 	"logout": actNone, "whatsmyuri": actNone, "endSessions": actNone,
 	"listCommands": actAuthed, "hostInfo": actAuthed, "getParameter": actAuthed, "listDatabases": actAuthed,
-	"killAllSessions": actAuthed,
-	"bulkWrite":       actAuthed, // each op is authorized as the insert, update or delete it runs as
-	"find":            actRead, "aggregate": actRead, "count": actRead, "distinct": actRead, "getMore": actRead,
+	"killAllSessions":     actAuthed,
+	"bulkWrite":           actAuthed, // each op is authorized as the insert, update or delete it runs as
+	"getDefaultRWConcern": actRead, "setDefaultRWConcern": actDBAdmin,
+	"find": actRead, "aggregate": actRead, "count": actRead, "distinct": actRead, "getMore": actRead,
 	"killCursors": actRead, "listCollections": actRead, "listIndexes": actRead, "explain": actRead,
 	"collStats": actRead, "dbStats": actRead,
 	"insert": actWrite, "update": actWrite, "delete": actWrite, "findAndModify": actWrite, "findandmodify": actWrite,

@@ -48,6 +48,8 @@ type Backend interface {
 	// arrive in several parts (one per storage bucket) to be merged. Parts are only valid during
 	// the call.
 	Aggregate(ctx context.Context, c *meta.Collection, p *Pushdown, q AggPlanQuery, fn func(*AggPart) error) error
+	// SetDatabaseConsistency sets the default write level (any, one, quorum, all) of database db.
+	SetDatabaseConsistency(ctx context.Context, db, level string) error
 	// PlainWrite applies document writes to a plain collection (meta/docs/plain.md) and returns
 	// the status of each.
 	PlainWrite(ctx context.Context, c *meta.Collection, items []plain.Item, ordered bool) (plain.Result, error)
@@ -101,9 +103,10 @@ type AggPart struct {
 
 // DatabaseInfo is one entry of listDatabases.
 type DatabaseInfo struct {
-	Name       string
-	SizeOnDisk int64
-	Empty      bool
+	Name        string
+	SizeOnDisk  int64
+	Empty       bool
+	Consistency string // the default write level; "" if unknown
 }
 
 // Pushdown is the part of a query filter the storage engine evaluates: a time range on the

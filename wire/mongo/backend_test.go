@@ -36,6 +36,7 @@ type memBackend struct {
 	// aggCalls and findCalls count Aggregate (group pushdown) and Find calls
 	aggCalls, findCalls int
 	plain               memPlain
+	consistency         map[string]string // db -> default write level
 }
 
 func newMemBackend(t testing.TB) *memBackend {
@@ -60,7 +61,7 @@ func (m *memBackend) ListDatabases(context.Context) ([]DatabaseInfo, error) {
 	}
 	var out []DatabaseInfo
 	for db, size := range seen {
-		out = append(out, DatabaseInfo{Name: db, SizeOnDisk: size, Empty: size == 0})
+		out = append(out, DatabaseInfo{Name: db, SizeOnDisk: size, Empty: size == 0, Consistency: m.consistency[db]})
 	}
 	return out, nil
 }
@@ -362,10 +363,27 @@ func (m *memBackend) PlainScan(_ context.Context, c *meta.Collection, preds []pl
 	}
 }
 
+func (m *memBackend) SetDatabaseConsistency(_ context.Context, db, level string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	found := false
+	for k := range m.colls {
+		found = found || strings.HasPrefix(k, db+".")
+	}
+	if !found {
+		return mongoerr.New(mongoerr.NamespaceNotFound, "database %s does not exist", db)
+	}
+	if m.consistency == nil {
+		m.consistency = map[string]string{}
+	}
+	m.consistency[db] = level
+	return nil
+}
+
 func (m *memBackend) DBStorage(_ context.Context, db string) (DBStorage, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := DBStorage{Plain: map[string]PlainStats{}}
+	out := DBStorage{Plain: map[string]PlainStats{}, Consistency: m.consistency[db], ReplicationFactor: 1}
 	for k, docs := range m.docs {
 		if strings.HasPrefix(k, db+".") {
 			for _, d := range docs {

@@ -16,6 +16,8 @@ func init() {
 	commands = map[string]command{
 		"aggregate":                {handler: msgAggregate, Help: "Runs an aggregation pipeline."},
 		"bulkWrite":                {handler: msgBulkWrite, Help: "Runs inserts, updates and deletes on several collections (admin)."},
+		"setDefaultRWConcern":      {handler: msgSetDefaultRWConcern, Help: "Sets the database's default write level (ChronoGo: per database)."},
+		"getDefaultRWConcern":      {handler: msgGetDefaultRWConcern, Help: "Reads the database's default write level."},
 		"buildInfo":                {handler: msgBuildInfo, Help: "Returns the server's build information."},
 		"buildinfo":                {handler: msgBuildInfo}, // old lowercase variant
 		"collMod":                  {handler: msgCollMod, Help: "Changes a collection's TTL or bucketing."},

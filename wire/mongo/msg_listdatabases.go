@@ -35,11 +35,14 @@ func msgListDatabases(ctx context.Context, s *Server, req *request) (*bsoncore.D
 	ab := bsoncore.NewArrayBuilder()
 	var total int64
 	for _, d := range dbs {
-		entry := bsoncore.NewDocumentBuilder().
+		eb := bsoncore.NewDocumentBuilder().
 			AppendString("name", d.Name).
 			AppendInt64("sizeOnDisk", d.SizeOnDisk).
-			AppendBoolean("empty", d.Empty).
-			Build()
+			AppendBoolean("empty", d.Empty)
+		if d.Consistency != "" {
+			eb.AppendString("consistency", d.Consistency) // ChronoGo's default write level
+		}
+		entry := eb.Build()
 		if f != nil {
 			ok, err := f.Match(bson.Raw(entry))
 			if err != nil {

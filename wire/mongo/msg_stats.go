@@ -21,6 +21,8 @@ type DBStorage struct {
 	DiskBytes, CacheBytes int64  // time-series data on disk and in memcaches
 	Series                uint64 // series of the database's vnodes
 	Plain                 map[string]PlainStats
+	Consistency           string // the default write level (any, one, quorum, all); "" if unknown
+	ReplicationFactor     int
 }
 
 // PlainStats are a plain collection's document count and bytes.
@@ -128,7 +130,7 @@ func msgDBStats(ctx context.Context, s *Server, req *request) (*bsoncore.Documen
 	if err != nil {
 		return nil, err
 	}
-	colls, figs, _, err := s.dbFigures(ctx, req.db)
+	colls, figs, st, err := s.dbFigures(ctx, req.db)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +159,9 @@ func msgDBStats(ctx context.Context, s *Server, req *request) (*bsoncore.Documen
 		AppendDouble("scaleFactor", float64(scale))
 	if used, total, ok := s.fsUsage(); ok {
 		b.AppendDouble("fsUsedSize", float64(used)/float64(scale)).AppendDouble("fsTotalSize", float64(total)/float64(scale))
+	}
+	if st.Consistency != "" { // ChronoGo's: the database's default write level and replication
+		b.AppendString("consistency", st.Consistency).AppendInt32("replicationFactor", int32(st.ReplicationFactor))
 	}
 	return b, nil
 }
