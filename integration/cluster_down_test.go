@@ -116,7 +116,7 @@ func TestClusterDeletesAndTTLWithANodeDown(t *testing.T) {
 	}
 	out, err := ctl(t, "nodes", "--addr", c.Data[0].HTTPAddr)
 	require.NoError(t, err, out)
-	require.Regexp(t, `(?m)^dnode3\s+dnode\s+\S+\s+\S+\s+down since `, out, "ctl nodes shows dnode3 down")
+	require.Regexp(t, `(?m)^dnode3\s+dnode\s+\S+\s+\S+\s+\S+\s+down since `, out, "ctl nodes shows dnode3 down")
 	require.Regexp(t, `(?m)^dnode1\s+dnode\s+.*up \(this node\)$`, out)
 	require.Regexp(t, `(?m)^dnode2\s+dnode\s+.*\sup$`, out)
 	require.Eventually(t, func() bool {

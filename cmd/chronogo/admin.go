@@ -54,7 +54,7 @@ func (a nodeAdmin) Nodes(ctx context.Context) ([]httpapi.NodeInfo, error) {
 	out := make([]httpapi.NodeInfo, 0, len(nodes))
 	for _, nd := range nodes {
 		info := httpapi.NodeInfo{ID: nd.ID, Name: nodeLabel(nd), Role: nd.Role, MongoAddr: nd.MongoAddr, HTTPAddr: nd.HTTPAddr,
-			ActorAddr: nd.ActorAddr, RaftAddr: nd.RaftAddr, Self: nd.ID == a.self, Seen: seen[nd.ID]}
+			ActorAddr: nd.ActorAddr, RaftAddr: nd.RaftAddr, Zone: nd.Zone, Self: nd.ID == a.self, Seen: seen[nd.ID]}
 		if since, ok := down[nd.ID]; ok {
 			info.DownSince = time.Unix(0, since).UTC().Format(time.RFC3339)
 		}

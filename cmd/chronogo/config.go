@@ -22,6 +22,7 @@ type config struct {
 	HTTPAddr    string `yaml:"http-addr"`
 	ClusterRole string `yaml:"cluster-role"`
 	NodeID      string `yaml:"node-id"`
+	Zone        string `yaml:"zone"`
 	ClusterID   string `yaml:"cluster-id"`
 	MnodeList   string `yaml:"mnode-list"`
 	RaftAddr    string `yaml:"raft-addr"`
@@ -114,6 +115,7 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	set("http-addr", &c.HTTPAddr, fromFile.HTTPAddr)
 	set("cluster-role", &c.ClusterRole, fromFile.ClusterRole)
 	set("node-id", &c.NodeID, fromFile.NodeID)
+	set("zone", &c.Zone, fromFile.Zone)
 	set("cluster-id", &c.ClusterID, fromFile.ClusterID)
 	set("mnode-list", &c.MnodeList, fromFile.MnodeList)
 	set("raft-addr", &c.RaftAddr, fromFile.RaftAddr)

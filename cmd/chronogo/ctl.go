@@ -66,7 +66,7 @@ func ctlCommand() *cobra.Command {
 				return fmt.Errorf("nodes: %w", err)
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NODE\tROLE\tMONGO\tHTTP\tSTATE")
+			fmt.Fprintln(tw, "NODE\tROLE\tZONE\tMONGO\tHTTP\tSTATE")
 			for _, n := range r.Nodes {
 				state := "up"
 				switch {
@@ -78,7 +78,7 @@ func ctlCommand() *cobra.Command {
 				if n.Self {
 					state += " (this node)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, n.Role, dash(n.MongoAddr), dash(n.HTTPAddr), state)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Role, dash(n.Zone), dash(n.MongoAddr), dash(n.HTTPAddr), state)
 			}
 			return tw.Flush()
 		},

@@ -61,6 +61,7 @@ func rootCommand() *cobra.Command {
 	f.BoolVar(&cfg.Pprof, "pprof", cfg.Pprof, "serve /debug/pprof on the HTTP address (exposes internals: keep it on loopback)")
 	f.StringVar(&cfg.ClusterRole, "cluster-role", cfg.ClusterRole, "standalone | mnode | dnode")
 	f.StringVar(&cfg.NodeID, "node-id", cfg.NodeID, "node id: a positive integer or a name (e.g. mnode1); unique in the cluster")
+	f.StringVar(&cfg.Zone, "zone", cfg.Zone, "the node's failure domain (a rack, a data center): new buckets spread each replica set over zones")
 	f.StringVar(&cfg.ClusterID, "cluster-id", cfg.ClusterID, "cluster id")
 	f.StringVar(&cfg.MnodeList, "mnode-list", cfg.MnodeList, "comma-separated HTTP addresses (host:port) of the meta nodes: "+
 		"a dnode joins through them; an mnode bootstraps with every one listed (itself included)")

@@ -267,7 +267,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		httpAddr = httpLn.Addr().String()
 	}
 	if err := mc.RegisterNode(ctx, meta.Node{ID: cfg.nodeID(), Name: cfg.NodeID, Role: cfg.ClusterRole, RaftAddr: cfg.RaftAddr,
-		MongoAddr: mongoLn.Addr().String(), HTTPAddr: httpAddr, ActorAddr: cfg.ActorAddr}); err != nil {
+		MongoAddr: mongoLn.Addr().String(), HTTPAddr: httpAddr, ActorAddr: cfg.ActorAddr, Zone: cfg.Zone}); err != nil {
 		_ = n.Stop(context.Background())
 		return fmt.Errorf("register node: %w", err)
 	}

@@ -69,6 +69,9 @@ type Node struct {
 	RaftAddr  string
 	MongoAddr string
 	HTTPAddr  string
+	// Zone is the node's failure domain (--zone: a rack, a data center): new buckets spread each
+	// replica set's vnodes over as many zones as they can.
+	Zone string `json:",omitempty"`
 }
 
 // Bucket holds one database's data for a time range [Start, End) in ns.

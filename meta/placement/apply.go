@@ -107,9 +107,10 @@ func placeable(s *State, rf int) []NodeRecord {
 
 // createBucket returns the bucket covering TS, creating it when missing: [start, end) from
 // BucketRange (clipped to its neighbours so buckets never overlap), ShardCount replica sets of
-// ReplicationFactor vnodes. Replica set i places vnode j on node (Cursor + i + j) mod n of the
-// placeable nodes sorted by ID, so a set's vnodes sit on distinct nodes; Cursor then advances by
-// ShardCount.
+// ReplicationFactor vnodes. Replica set i places its vnodes on distinct nodes of the ring of
+// placeable nodes sorted by ID, from node (Cursor + i) mod n on, preferring zones the set does not
+// use yet (pickReplicas; without zones vnode j is on node (Cursor + i + j) mod n); Cursor then
+// advances by ShardCount.
 // Ids come from LastID in order: bucket, then per replica set its id and its vnodes'.
 func createBucket(s *State, c Command) Result {
 	o := c.Options
@@ -151,11 +152,9 @@ func createBucket(s *State, c Command) Result {
 	b := model.Bucket{ID: s.nextID(), Tenant: c.Tenant, DB: c.DB, Start: start, End: end,
 		ReplicaSets: make([]model.ReplicaSet, o.ShardCount)}
 	nodes := placeable(s, o.ReplicationFactor)
-	n := uint64(len(nodes))
 	for rs := range b.ReplicaSets {
 		set := model.ReplicaSet{ID: s.nextID(), Vnodes: make([]model.Vnode, o.ReplicationFactor)}
-		for j := range set.Vnodes {
-			node := nodes[(s.Cursor+uint64(rs)+uint64(j))%n].Node.ID
+		for j, node := range pickReplicas(nodes, s.Cursor+uint64(rs), o.ReplicationFactor) {
 			set.Vnodes[j] = model.Vnode{ID: s.nextID(), NodeID: node}
 		}
 		b.ReplicaSets[rs] = set
@@ -165,6 +164,36 @@ func createBucket(s *State, c Command) Result {
 	s.Version++
 	out := cloneBucket(b)
 	return Result{Code: CodeCreated, Bucket: &out}
+}
+
+// pickReplicas chooses rf distinct nodes for a replica set, walking the ring of nodes from start:
+// each pick is the next node of a zone the set does not use yet, or, when every zone is used,
+// the next node. Without zones (or with one) that is rf consecutive nodes of the ring.
+func pickReplicas(nodes []NodeRecord, start uint64, rf int) []uint64 {
+	n := uint64(len(nodes))
+	taken := make([]bool, n)
+	zones := map[string]bool{}
+	out := make([]uint64, 0, rf)
+	for len(out) < rf {
+		pick := -1
+		for k := uint64(0); k < n; k++ {
+			i := int((start + k) % n)
+			if taken[i] {
+				continue
+			}
+			if pick < 0 {
+				pick = i // the next free node, if no new zone turns up
+			}
+			if !zones[nodes[i].Node.Zone] {
+				pick = i
+				break
+			}
+		}
+		taken[pick] = true
+		zones[nodes[pick].Node.Zone] = true
+		out = append(out, nodes[pick].Node.ID)
+	}
+	return out
 }
 
 // nextID hands out the next id of the shared sequence.

@@ -217,3 +217,61 @@ func TestCreateBucketAvoidsDownNodes(t *testing.T) {
 	}
 	require.Len(t, seen, 3, "still three distinct nodes")
 }
+
+// TestCreateBucketSpreadsZones: with zones, every replica set spreads over as many zones as it
+// has replicas (or as there are zones); without zones, the placement is the consecutive ring
+// windows it always was (old Raft logs replay to the same buckets).
+func TestCreateBucketSpreadsZones(t *testing.T) {
+	zoned := func(zones ...string) *State {
+		s := New()
+		for i, z := range zones {
+			n := model.Node{ID: uint64(i + 1), Role: "dnode", Zone: z}
+			Apply(s, Command{Op: OpRegisterNode, Node: &n})
+		}
+		return s
+	}
+	zoneOf := func(s *State, id uint64) string {
+		for _, r := range s.Nodes {
+			if r.Node.ID == id {
+				return r.Node.Zone
+			}
+		}
+		t.Fatalf("node %d", id)
+		return ""
+	}
+	for _, c := range []struct {
+		zones []string
+		rf    int
+		want  int // distinct zones in every replica set
+	}{
+		{[]string{"a", "a", "a", "b"}, 2, 2},
+		{[]string{"a", "a", "b", "b", "c", "c"}, 3, 3},
+		{[]string{"a", "b", "a", "b", "a", "b"}, 3, 2},
+		{[]string{"a", "a", "a"}, 2, 1},
+	} {
+		s := zoned(c.zones...)
+		for ts := int64(0); ts < 40; ts += 10 {
+			r := Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: ts, Options: opts(10, 3, c.rf)})
+			require.Equal(t, CodeCreated, r.Code)
+			for _, rs := range r.Bucket.ReplicaSets {
+				nodes, zones := map[uint64]bool{}, map[string]bool{}
+				for _, v := range rs.Vnodes {
+					nodes[v.NodeID] = true
+					zones[zoneOf(s, v.NodeID)] = true
+				}
+				require.Len(t, nodes, c.rf, "%v: distinct nodes", c.zones)
+				require.Len(t, zones, c.want, "%v: zones of %v", c.zones, rs.Vnodes)
+			}
+		}
+	}
+	// no zones: vnode j of replica set i on node (cursor + i + j) mod n
+	s := zoned("", "", "", "", "")
+	cursor := s.Cursor
+	r := Apply(s, Command{Op: OpCreateBucket, Tenant: "t", DB: "d", TS: 0, Options: opts(10, 4, 3)})
+	require.Equal(t, CodeCreated, r.Code)
+	for i, rs := range r.Bucket.ReplicaSets {
+		for j, v := range rs.Vnodes {
+			require.Equal(t, uint64((cursor+uint64(i)+uint64(j))%5+1), v.NodeID, "set %d vnode %d", i, j)
+		}
+	}
+}

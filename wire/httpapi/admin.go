@@ -50,6 +50,7 @@ type NodeInfo struct {
 	HTTPAddr  string `json:"httpAddr,omitempty"`
 	ActorAddr string `json:"actorAddr,omitempty"`
 	RaftAddr  string `json:"raftAddr,omitempty"`
+	Zone      string `json:"zone,omitempty"`
 	// DownSince is when the placement marked the node down (RFC 3339; empty: up).
 	DownSince string `json:"downSince,omitempty"`
 	// Self is the node answering; Seen says how it sees a peer ("up", "down", or "" when it does
