@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os/exec"
 	"strings"
 	"sync"
@@ -66,6 +68,33 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Contains(t, actors, "default/app bucket")
 	require.Contains(t, actors, "1 series")
 	require.Contains(t, actors, "coordinator")
+	require.Contains(t, actors, "0 files", "the point is in memory")
+
+	// flush the vnode from the page: a click asks, a second one confirms; the page then shows the
+	// file the flush wrote, as the server does
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Click(`button[data-action^="flush:"]`),
+		chromedp.WaitVisible(`button[data-action="cancel"]`),
+		chromedp.Click(`button[data-action^="flush:"]`),
+	))
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("action").textContent.includes("done")`))
+	require.NoError(t, err)
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("actors").textContent.includes("1 files")`))
+	require.NoError(t, err)
+	resp, err := http.Get("http://" + srv.HTTPAddr + "/api/v1/vnodes")
+	require.NoError(t, err)
+	var vn struct {
+		Local []struct {
+			Files      int
+			CacheBytes int64
+		}
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&vn))
+	resp.Body.Close()
+	require.Len(t, vn.Local, 1)
+	require.Equal(t, 1, vn.Local[0].Files)
+	require.Zero(t, vn.Local[0].CacheBytes)
+
 	mu.Lock()
 	defer mu.Unlock()
 	require.NotEmpty(t, urls)

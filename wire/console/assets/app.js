@@ -3,6 +3,7 @@
 "use strict";
 
 const history = []; // [{t, memory, disk}] of the last ten minutes
+let confirming = null; // the action waiting for its confirmation click, as "flush:3"
 
 async function get(path) {
   const r = await fetch(path, {credentials: "same-origin"});
@@ -90,6 +91,7 @@ function drawActors(info) {
         bytes(v.diskBytes) + " on disk, " + bytes(v.cacheBytes) + " in memory, " + v.series + " series";
     }
     li.textContent = text;
+    if (a.vnode) actionButtons(li, a.vnode.vnode);
     items.set(a.id, li);
     const parent = a.parent && items.get(a.parent);
     if (parent) {
@@ -101,6 +103,45 @@ function drawActors(info) {
     }
   }
   root.replaceChildren(...top);
+}
+
+// actionButtons adds flush and compact buttons for a vnode: the first click asks for a
+// confirmation, the second runs the action through the admin API.
+function actionButtons(li, vnodeId) {
+  for (const act of ["flush", "compact"]) {
+    const key = act + ":" + vnodeId;
+    const b = document.createElement("button");
+    b.dataset.action = key;
+    b.textContent = confirming === key ? "confirm " + act + " of vnode " + vnodeId : act;
+    b.addEventListener("click", () => runAction(act, vnodeId, key));
+    li.appendChild(b);
+  }
+  if (confirming && confirming.endsWith(":" + vnodeId)) {
+    const c = document.createElement("button");
+    c.dataset.action = "cancel";
+    c.textContent = "cancel";
+    c.addEventListener("click", () => { confirming = null; refresh(); });
+    li.appendChild(c);
+  }
+}
+
+async function runAction(act, vnodeId, key) {
+  const out = document.getElementById("action");
+  if (confirming !== key) {
+    confirming = key;
+    refresh();
+    return;
+  }
+  confirming = null;
+  out.textContent = act + " of vnode " + vnodeId + ": running";
+  try {
+    const r = await fetch("/api/v1/" + act + "?vnode=" + vnodeId, {method: "POST", credentials: "same-origin"});
+    const j = await r.json();
+    out.textContent = act + " of vnode " + vnodeId + ": " + (r.ok ? "done in " + j.seconds.toFixed(2) + " s" : "failed: " + j.error);
+  } catch (e) {
+    out.textContent = act + " of vnode " + vnodeId + ": failed: " + e.message;
+  }
+  refresh();
 }
 
 function drawChart(vn) {
