@@ -98,14 +98,7 @@ func (h *writeHandler) promWrite(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.w.WriteLines(ctx, db, batches); err != nil {
-		status, reason := writeStatus(err)
-		if status == http.StatusServiceUnavailable {
-			rw.Header().Set("Retry-After", "1")
-		}
-		if status >= 500 {
-			h.opts.Log.WithError(err).WithField("db", db).Warn("remote write failed")
-		}
-		writeError(rw, status, reason, err.Error())
+		h.writeFailed(rw, db, "remote write", err)
 		return
 	}
 	promSamples.Add(float64(batches.Values))

@@ -266,19 +266,25 @@ func (h *writeHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.w.WriteLines(ctx, db, batches); err != nil {
-		status, reason := writeStatus(err)
-		if status == http.StatusServiceUnavailable {
-			rw.Header().Set("Retry-After", "1")
-		}
-		if status >= 500 {
-			h.opts.Log.WithError(err).WithField("db", db).Warn("line protocol write failed")
-		}
-		writeError(rw, status, reason, err.Error())
+		h.writeFailed(rw, db, "line protocol write", err)
 		return
 	}
 	writeLines.Add(float64(batches.Lines))
 	writeValues.Add(float64(batches.Values))
 	rw.WriteHeader(http.StatusNoContent)
+}
+
+// writeFailed answers a failed write (what: its kind, for the log) with writeStatus's status,
+// Retry-After on 503, and a warning for server-side failures.
+func (h *writeHandler) writeFailed(rw http.ResponseWriter, db, what string, err error) {
+	status, reason := writeStatus(err)
+	if status == http.StatusServiceUnavailable {
+		rw.Header().Set("Retry-After", "1")
+	}
+	if status >= 500 {
+		h.opts.Log.WithError(err).WithField("db", db).Warn(what + " failed")
+	}
+	writeError(rw, status, reason, err.Error())
 }
 
 // credentials reads InfluxDB 1.x credentials: u/p parameters, Basic auth, or "Token user:password".
