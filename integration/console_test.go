@@ -73,6 +73,7 @@ func TestConsoleAndClusterAPI(t *testing.T) {
 	var actors struct {
 		Actors []struct {
 			ID, Parent string
+			Mailbox    *int
 			Vnode      *struct {
 				DB     string
 				Series uint64
@@ -88,6 +89,10 @@ func TestConsoleAndClusterAPI(t *testing.T) {
 		ids[a.ID] = true
 		if a.Parent != "" {
 			require.True(t, strings.HasPrefix(a.ID, a.Parent+"/"), "%s under %s", a.ID, a.Parent)
+		}
+		if a.ID == "coordinator" || a.ID == "vnodes" || strings.HasPrefix(a.ID, "vnodes/vnode/") {
+			require.NotNil(t, a.Mailbox, "%s: its mailbox depth is known", a.ID)
+			require.GreaterOrEqual(t, *a.Mailbox, 0)
 		}
 		if a.Vnode != nil {
 			vnodes++

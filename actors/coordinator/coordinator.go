@@ -111,7 +111,7 @@ func (c *coordinator) Receive(ctx actor.Context) {
 			return
 		}
 		c.inflight++
-		ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newWriteJob(c.cfg, m, ctx.Sender()) }))
+		ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newWriteJob(c.cfg, m, ctx.Sender()) }, actor.WithMailbox(actors.CountedMailbox(actor.Unbounded()))))
 	}
 }
 
@@ -132,7 +132,8 @@ func Spawn(sys *actor.ActorSystem, cfg Config) (*Client, error) {
 	if cfg.Placement == nil || cfg.Manager == nil {
 		return nil, fmt.Errorf("coordinator: Placement and Manager are required")
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return &coordinator{cfg: cfg} }, actor.WithSupervisor(jobStrategy))
+	props := actor.PropsFromProducer(func() actor.Actor { return &coordinator{cfg: cfg} }, actor.WithSupervisor(jobStrategy),
+		actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
 	pid, err := sys.Root.SpawnNamed(props, actors.CoordinatorName)
 	if err != nil {
 		return nil, fmt.Errorf("spawning coordinator: %w", err)

@@ -79,7 +79,8 @@ func (m *manager) target(ctx actor.Context, id uint64) (*actor.PID, error) {
 	if pid, ok := m.targets[id]; ok {
 		return pid, nil
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return newTarget(m.cfg, id, m.reg) })
+	props := actor.PropsFromProducer(func() actor.Actor { return newTarget(m.cfg, id, m.reg) },
+		actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
 	pid, err := ctx.SpawnNamed(props, QueueDirName(id))
 	if err != nil {
 		return nil, fmt.Errorf("spawning hint queue actor for node %d: %w", id, err)
@@ -116,7 +117,7 @@ func Spawn(sys *actor.ActorSystem, cfg Config) (*Handoff, error) {
 	}
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &manager{cfg: cfg, reg: reg, log: cfg.Logger, targets: map[uint64]*actor.PID{}}
-	})
+	}, actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
 	pid, err := sys.Root.SpawnNamed(props, actors.HandoffName)
 	if err != nil {
 		return nil, fmt.Errorf("spawning handoff: %w", err)

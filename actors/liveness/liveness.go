@@ -74,7 +74,7 @@ func Spawn(sys *actor.ActorSystem, cfg Config) (*Watcher, error) {
 	started := time.Now().UnixMilli()
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &watcher{cfg: cfg, status: w.status, report: report, log: cfg.Logger, started: started}
-	})
+	}, actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
 	pid, err := sys.Root.SpawnNamed(props, actors.LivenessName)
 	if err != nil {
 		if w.reporter != nil {

@@ -57,7 +57,7 @@ func Props(cfg Config) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		// ids start at the clock so that a restarted node does not reuse the ids of its previous run
 		return &reader{cfg: cfg, log: cfg.Logger, nextID: uint64(time.Now().UnixNano()), cursors: map[uint64]*actor.PID{}, byPID: map[string]uint64{}}
-	}, actor.WithSupervisor(cursorStrategy))
+	}, actor.WithSupervisor(cursorStrategy), actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
 }
 
 var cursorStrategy = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
@@ -133,7 +133,8 @@ func (r *reader) open(ctx actor.Context, m *messages.ScanRequest) {
 	r.nextID++
 	id := r.nextID
 	requester := ctx.Sender()
-	props := actor.PropsFromProducer(func() actor.Actor { return newCursor(r.cfg, id, m, filter, requester) })
+	props := actor.PropsFromProducer(func() actor.Actor { return newCursor(r.cfg, id, m, filter, requester) },
+		actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
 	pid, err := ctx.SpawnNamed(props, "cursor-"+strconv.FormatUint(id, 10))
 	if err != nil {
 		actors.SendReply(ctx, requester, errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_INTERNAL, err.Error()), r.log)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/storage/engine"
 )
 
@@ -30,7 +31,7 @@ func compactProps(eng *engine.Vnode, job *engine.CompactionJob, ctx context.Cont
 		jobSpawned(weak.Make(job))
 	}
 	a := &compactActor{eng: eng, job: job, ctx: ctx} // not the producer's closure: the props outlive the job
-	return actor.PropsFromProducer(func() actor.Actor { return a })
+	return actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
 }
 
 // Receive implements actor.Actor.

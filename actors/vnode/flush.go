@@ -14,6 +14,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/storage/engine"
 )
 
@@ -28,7 +29,7 @@ func flushProps(eng *engine.Vnode, job *engine.FlushJob) *actor.Props {
 		jobSpawned(weak.Make(job))
 	}
 	a := &flushActor{eng: eng, job: job} // not the producer's closure: the props outlive the job
-	return actor.PropsFromProducer(func() actor.Actor { return a })
+	return actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
 }
 
 // Receive implements actor.Actor.

@@ -87,7 +87,7 @@ func ManagerProps(cfg Config) *actor.Props {
 		initial: cfg.RestartBackoff, maxBackoff: cfg.MaxRestartBackoff, decider: vnodeDecider}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &manager{cfg: cfg, log: cfg.Logger, vnodes: map[uint64]*running{}, broken: map[uint64]string{}, removing: map[string]bool{}, strategy: strategy}
-	}, actor.WithSupervisor(strategy))
+	}, actor.WithSupervisor(strategy), actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
 }
 
 // running is a spawned vnode actor.
@@ -270,7 +270,7 @@ func (m *manager) ensure(ctx actor.Context, spec Spec) (*actor.PID, *messages.Er
 	}
 	dir := layout.VnodeDir(m.cfg.Root, spec.Tenant, spec.DB, spec.BucketID, spec.ReplicaSetID, spec.VnodeID)
 	props := actor.PropsFromProducer(func() actor.Actor { return newVnodeActor(spec, dir, m.cfg.Engine, m.cfg.SettleAfter, m.log) },
-		actor.WithMailbox(actor.UnboundedPriority()), actor.WithSupervisor(jobStrategy))
+		actor.WithMailbox(actors.CountedMailbox(actor.UnboundedPriority())), actor.WithSupervisor(jobStrategy))
 	pid, err := ctx.SpawnNamed(props, actors.VnodeName(spec.VnodeID))
 	if err != nil {
 		return nil, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: fmt.Sprintf("spawning vnode %d: %v", spec.VnodeID, err)}

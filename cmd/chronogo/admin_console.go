@@ -42,6 +42,9 @@ func (a nodeAdmin) Actors(ctx context.Context) (httpapi.ActorsInfo, error) {
 	info := httpapi.ActorsInfo{Node: a.self, Actors: make([]httpapi.ActorInfo, 0, len(ids))}
 	for _, id := range ids {
 		ai := httpapi.ActorInfo{ID: id}
+		if depth, ok := a.n.MailboxDepth(id); ok {
+			ai.Mailbox = &depth
+		}
 		for p := id; strings.Contains(p, "/"); { // the nearest ancestor that is an actor
 			p = p[:strings.LastIndex(p, "/")]
 			if known[p] {

@@ -33,9 +33,11 @@ type ActorsInfo struct {
 // ActorInfo is one actor of the tree: its id (a child's id extends its parent's with "/" and a
 // name), its parent's id, and for a vnode actor what the vnode holds.
 type ActorInfo struct {
-	ID     string     `json:"id"`
-	Parent string     `json:"parent,omitempty"`
-	Vnode  *VnodeStat `json:"vnode,omitempty"`
+	ID     string `json:"id"`
+	Parent string `json:"parent,omitempty"`
+	// Mailbox is how many messages wait for the actor (absent when unknown).
+	Mailbox *int       `json:"mailbox,omitempty"`
+	Vnode   *VnodeStat `json:"vnode,omitempty"`
 }
 
 // clusterRoutes adds GET /api/v1/cluster and GET /api/v1/actors (cluster administrators).

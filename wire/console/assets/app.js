@@ -85,6 +85,7 @@ function drawActors(info) {
     const li = document.createElement("li");
     li.dataset.actor = a.id;
     let text = a.id.slice(a.parent ? a.parent.length + 1 : 0);
+    if (a.mailbox !== undefined) text += " [mailbox " + a.mailbox + "]";
     if (a.vnode) {
       const v = a.vnode;
       text += "  — " + v.tenant + "/" + v.db + " bucket " + v.bucket + ", " + v.files + " files, " +
