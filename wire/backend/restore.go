@@ -86,9 +86,12 @@ func (b *Backend) RestoreCatalog(ctx context.Context, cat httpapi.BackupCatalog,
 		if as != "" {
 			d.Name = as
 		}
+		if d.Tenant == "" {
+			d.Tenant = meta.DefaultTenant
+		}
 		d.ReplicationFactor, d.ShardCount = 0, 0
 		if _, _, err := b.meta.CreateDatabase(ctx, d); err != nil {
-			return res, fmt.Errorf("database %s: %w", d.Name, err)
+			return res, restoreErr(fmt.Errorf("database %s: %w", d.Name, err))
 		}
 		res.Databases++
 	}
@@ -96,9 +99,12 @@ func (b *Backend) RestoreCatalog(ctx context.Context, cat httpapi.BackupCatalog,
 		if as != "" {
 			c.DB = as
 		}
+		if c.Tenant == "" {
+			c.Tenant = meta.DefaultTenant
+		}
 		out, got, err := b.meta.CreateCollection(ctx, c)
 		if err != nil {
-			return res, fmt.Errorf("collection %s.%s: %w", c.DB, c.Name, err)
+			return res, restoreErr(fmt.Errorf("collection %s.%s: %w", c.DB, c.Name, err))
 		}
 		if out == meta.ExistsDifferent {
 			return res, fmt.Errorf("%w: collection %s.%s exists with other options", httpapi.ErrBadRequest, c.DB, c.Name)
@@ -120,15 +126,27 @@ func (b *Backend) RestoreCatalog(ctx context.Context, cat httpapi.BackupCatalog,
 		res.Collections++
 	}
 	for _, u := range cat.Users {
+		if u.Tenant == "" {
+			u.Tenant = meta.DefaultTenant
+		}
 		created, err := b.meta.CreateUser(ctx, u)
 		if err != nil {
-			return res, fmt.Errorf("user %s: %w", u.Name, err)
+			return res, restoreErr(fmt.Errorf("user %s: %w", u.Name, err))
 		}
 		if created {
 			res.Users++
 		}
 	}
 	return res, nil
+}
+
+// restoreErr marks the errors a catalog's content causes (names, options, unknown tenants) as bad
+// requests.
+func restoreErr(err error) error {
+	if errors.Is(err, meta.ErrTenantNotFound) || errors.Is(err, meta.ErrInvalid) || errors.Is(err, meta.ErrInvalidName) {
+		return fmt.Errorf("%w: %v", httpapi.ErrBadRequest, err)
+	}
+	return err
 }
 
 // RestorePlain upserts documents (BSON after BSON in r) into a plain collection by _id.
