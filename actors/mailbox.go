@@ -14,16 +14,28 @@ func CountedMailbox(p actor.MailboxProducer) actor.MailboxProducer {
 	return func() actor.Mailbox { return &countedMailbox{Mailbox: p()} }
 }
 
-// countedMailbox registers itself when protoactor gives it its actor.
-type countedMailbox struct{ actor.Mailbox }
+// countedMailbox registers itself when protoactor gives it its actor, and leaves the registry
+// when the actor is told to stop.
+type countedMailbox struct {
+	actor.Mailbox
+	key string
+}
 
 func (m *countedMailbox) RegisterHandlers(inv actor.MessageInvoker, d actor.Dispatcher) {
 	if s, ok := inv.(interface{ Self() *actor.PID }); ok {
 		if pid := s.Self(); pid != nil {
-			mailboxes.add(pid.Address+"/"+pid.Id, m)
+			m.key = pid.Address + "/" + pid.Id
+			mailboxes.add(m.key, m)
 		}
 	}
 	m.Mailbox.RegisterHandlers(inv, d)
+}
+
+func (m *countedMailbox) PostSystemMessage(msg any) {
+	if _, stop := msg.(*actor.Stop); stop && m.key != "" {
+		mailboxes.remove(m.key, m)
+	}
+	m.Mailbox.PostSystemMessage(msg)
 }
 
 // mailboxRegistry maps "address/id" to the mailbox of the actor, weakly.
@@ -45,6 +57,15 @@ func (r *mailboxRegistry) add(key string, mb *countedMailbox) {
 				delete(r.m, k)
 			}
 		}
+	}
+}
+
+// remove drops key when it still names mb (a new actor of the same name may have taken it).
+func (r *mailboxRegistry) remove(key string, mb *countedMailbox) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.m[key]; ok && (p.Value() == mb || p.Value() == nil) {
+		delete(r.m, key)
 	}
 }
 

@@ -43,4 +43,33 @@ func TestMailboxDepth(t *testing.T) {
 	require.False(t, ok)
 	_, ok = MailboxDepth("elsewhere", "counted")
 	require.False(t, ok, "another actor system's actor of the same name")
+	require.NoError(t, sys.Root.StopFuture(pid).Wait())
+	_, ok = MailboxDepth(sys.Address(), "counted")
+	require.False(t, ok, "a stopped actor leaves the registry")
+	mailboxes.mu.Lock()
+	left := len(mailboxes.m)
+	mailboxes.mu.Unlock()
+	require.Zero(t, left)
+}
+
+// BenchmarkSpawn: what CountedMailbox adds to spawning and stopping an actor (the coordinator
+// spawns one write job per batch).
+func BenchmarkSpawn(b *testing.B) {
+	sys := actor.NewActorSystem()
+	b.Cleanup(sys.Shutdown)
+	noop := func(actor.Context) {}
+	for _, c := range []struct {
+		name  string
+		props *actor.Props
+	}{
+		{"plain", actor.PropsFromFunc(noop, actor.WithMailbox(actor.Unbounded()))},
+		{"counted", actor.PropsFromFunc(noop, actor.WithMailbox(CountedMailbox(actor.Unbounded())))},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				pid := sys.Root.Spawn(c.props)
+				sys.Root.Stop(pid)
+			}
+		})
+	}
 }
