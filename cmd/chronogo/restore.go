@@ -246,7 +246,7 @@ func restoreVnode(ctx context.Context, ac *adminClient, v backupVnode, db string
 		if strings.HasSuffix(path, layout.TSMExt) || strings.HasSuffix(path, layout.DeltaExt) {
 			return linkOrCopyFile(path, to)
 		}
-		return copyPlainFile(path, to)
+		return copyFile(path, to)
 	})
 	if err != nil {
 		return 0, err
@@ -315,24 +315,6 @@ func cloneBytes(in [][]byte) [][]byte {
 		out[i] = append([]byte(nil), b...)
 	}
 	return out
-}
-
-// copyPlainFile copies src to dst.
-func copyPlainFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // postBatch writes a batch through the node, waiting while it is busy (503).
