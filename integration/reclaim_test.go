@@ -1,11 +1,13 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -77,7 +79,7 @@ func TestDropDatabaseWithANodeDown(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := testCtx(t)
-	c := setup.StartCluster(t, 1, 3, "--replication-factor", "3", "--sweep-interval", "1s")
+	c := setup.StartCluster(t, 1, 3, "--replication-factor", "3", "--sweep-interval", "1s", "--log-level", "info")
 	cl := c.Data[0].Client()
 	coll := createTS(t, cl.Database("dropme"), "m")
 	// the dnodes register with the placement after they listen: writes need all three (RF 3)
@@ -128,8 +130,18 @@ func TestDropDatabaseWithANodeDown(t *testing.T) {
 
 	// the node that was down got the collection drop's delete as a hint: it hides the old points
 	third := c.Data[2].Client().Database("keep").Collection("gone")
-	require.Eventually(t, func() bool {
+	var last string
+	start := time.Now()
+	agreed := assert.Eventually(t, func() bool {
 		n, err := third.CountDocuments(ctx, bson.D{})
+		last = fmt.Sprintf("count %d, err %v", n, err)
 		return err == nil && n == 1
-	}, 30*time.Second, 200*time.Millisecond, "the returning node agrees")
+	}, 30*time.Second, 200*time.Millisecond)
+	if !agreed {
+		for i, s := range c.Data {
+			t.Logf("dnode%d log:\n%s", i+1, s.Log())
+		}
+	}
+	require.True(t, agreed, "the returning node agrees: last %s", last)
+	t.Logf("the returning node agreed after %v", time.Since(start))
 }
