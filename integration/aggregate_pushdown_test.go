@@ -176,6 +176,10 @@ func TestAggregatePushdownMatchesDocumentPath(t *testing.T) {
 			{"count by host", cpu, countByHost},
 			{"mixed hourly", mixed, hourly(mixedAccs)},
 			{"mixed last", mixed, lastMixed},
+			// only s's values are read: the 10-minute bins without an s make groups too
+			{"mixed sparse sum", mixed, bson.A{bson.D{{Key: "$group", Value: bson.D{{Key: "_id", Value: bson.D{{Key: "h", Value: "$meta.host"},
+				{Key: "t", Value: bson.D{{Key: "$dateTrunc", Value: bson.D{{Key: "date", Value: "$ts"}, {Key: "unit", Value: "minute"}, {Key: "binSize", Value: 10}}}}}}},
+				{Key: "ssum", Value: bson.D{{Key: "$sum", Value: "$s"}}}}}}, bson.D{{Key: "$sort", Value: bson.D{{Key: "_id.h", Value: 1}, {Key: "_id.t", Value: 1}}}}}},
 		} {
 			want, _ := aggregateAll(t, c.coll, defeat(c.p))
 			got, _ := aggregateAll(t, c.coll, c.p)

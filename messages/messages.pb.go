@@ -546,7 +546,10 @@ type ScanRequest struct {
 	Origin    int64 `protobuf:"varint,11,opt,name=origin,proto3" json:"origin,omitempty"`
 	LastOnly  bool  `protobuf:"varint,12,opt,name=last_only,json=lastOnly,proto3" json:"last_only,omitempty"`
 	// sums_only: the answer needs only counts, sums and first/last times (engine.AggQuery.SumsOnly).
-	SumsOnly      bool `protobuf:"varint,13,opt,name=sums_only,json=sumsOnly,proto3" json:"sums_only,omitempty"`
+	SumsOnly bool `protobuf:"varint,13,opt,name=sums_only,json=sumsOnly,proto3" json:"sums_only,omitempty"`
+	// value_fields: the fields whose values the answer needs; the other columns only mark the
+	// windows where the series has points (engine.AggQuery.ValueFields). Empty: every field.
+	ValueFields   []string `protobuf:"bytes,14,rep,name=value_fields,json=valueFields,proto3" json:"value_fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -670,6 +673,13 @@ func (x *ScanRequest) GetSumsOnly() bool {
 		return x.SumsOnly
 	}
 	return false
+}
+
+func (x *ScanRequest) GetValueFields() []string {
+	if x != nil {
+		return x.ValueFields
+	}
+	return nil
 }
 
 // ScanColumn is one (series, field, type) column of points, sorted by time.
@@ -2283,7 +2293,7 @@ const file_messages_proto_rawDesc = "" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02db\x18\x03 \x01(\tR\x02db\x12\x1b\n" +
 	"\tbucket_id\x18\x04 \x01(\x04R\bbucketId\x12$\n" +
-	"\x0ereplica_set_id\x18\x05 \x01(\x04R\freplicaSetId\"\x89\x03\n" +
+	"\x0ereplica_set_id\x18\x05 \x01(\x04R\freplicaSetId\"\xac\x03\n" +
 	"\vScanRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x12\x16\n" +
@@ -2298,7 +2308,8 @@ const file_messages_proto_rawDesc = "" +
 	" \x01(\x03R\x06window\x12\x16\n" +
 	"\x06origin\x18\v \x01(\x03R\x06origin\x12\x1b\n" +
 	"\tlast_only\x18\f \x01(\bR\blastOnly\x12\x1b\n" +
-	"\tsums_only\x18\r \x01(\bR\bsumsOnly\"\xdb\x01\n" +
+	"\tsums_only\x18\r \x01(\bR\bsumsOnly\x12!\n" +
+	"\fvalue_fields\x18\x0e \x03(\tR\vvalueFields\"\xdb\x01\n" +
 	"\n" +
 	"ScanColumn\x12\x1d\n" +
 	"\n" +

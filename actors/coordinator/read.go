@@ -59,7 +59,7 @@ func (c *Client) Scan(ctx context.Context, tenant, db, table string, q engine.Sc
 func (c *Client) Aggregate(ctx context.Context, tenant, db, table string, q engine.AggQuery, fn AggFunc) error {
 	q.Table = table
 	op := &readOp{
-		aggregate: true, window: q.Window, origin: q.Origin, lastOnly: q.LastOnly, sumsOnly: q.SumsOnly,
+		aggregate: true, window: q.Window, origin: q.Origin, lastOnly: q.LastOnly, sumsOnly: q.SumsOnly, valueFields: q.ValueFields,
 		local: func(snap *engine.Snapshot, delivered *bool) error {
 			_, err := snap.Aggregate(q, func(r *engine.AggResult) error {
 				*delivered = true
@@ -79,6 +79,7 @@ type readOp struct {
 	window, origin   int64
 	lastOnly         bool
 	sumsOnly         bool
+	valueFields      []string
 	local            func(snap *engine.Snapshot, delivered *bool) error
 	remote           func(delivered *bool) chunkConsumer
 	filter           []byte // the encoded filter of remote requests
@@ -92,7 +93,8 @@ type readOp struct {
 func (op *readOp) request(c *Client, b meta.Bucket, rs meta.ReplicaSet, v meta.Vnode) *messages.ScanRequest {
 	spec := vnode.Spec{Tenant: b.Tenant, DB: b.DB, BucketID: b.ID, ReplicaSetID: rs.ID, VnodeID: v.ID}
 	return &messages.ScanRequest{Vnode: spec.VnodeRef(), Table: op.table, Filter: op.filter, MinTime: op.minTime, MaxTime: op.maxTime,
-		Fields: op.fields, MaxChunkBytes: c.cfg.ScanChunkBytes, Aggregate: op.aggregate, Window: op.window, Origin: op.origin, LastOnly: op.lastOnly, SumsOnly: op.sumsOnly}
+		Fields: op.fields, MaxChunkBytes: c.cfg.ScanChunkBytes, Aggregate: op.aggregate, Window: op.window, Origin: op.origin, LastOnly: op.lastOnly, SumsOnly: op.sumsOnly,
+		ValueFields: op.valueFields}
 }
 
 // callerError marks an error returned by the caller's callback: it ends the read as it is, never

@@ -221,7 +221,35 @@ func TestRemoteReadRF1(t *testing.T) {
 			require.Equal(t, want, got, "aggregate window %d through node %d", w, id)
 		}
 		require.Equal(t, wantAggregate(model, 0, true), lastOnly(t, n), "last only through node %d", id)
+		require.Equal(t, presenceWindows(wantAggregate(model, 300, false)), presence(t, n, 300), "presence marks through node %d", id)
 	}
+}
+
+// presence reads the windows where each host has usage points as presence marks (ValueFields
+// names another field), checking that each is a bare mark.
+func presence(t *testing.T, n *Node, window int64) map[win]bool {
+	t.Helper()
+	out := map[win]bool{}
+	q := engine.AggQuery{ScanQuery: engine.ScanQuery{MinTime: math.MinInt64, MaxTime: math.MaxInt64}, Window: window, ValueFields: []string{"other"}}
+	err := n.Aggregate(context.Background(), meta.DefaultTenant, "db1", "cpu", q, func(src coordinator.Source, r *engine.AggResult) error {
+		k, ok := src.SeriesKey(r.Series)
+		require.True(t, ok)
+		h, _ := k.Tag("host")
+		require.Equal(t, engine.AggResult{Series: r.Series, Field: "usage", Type: r.Type, Start: r.Start, Count: 1}, *r, "a presence mark")
+		out[win{string(h.Raw), r.Start}] = true
+		return nil
+	})
+	require.NoError(t, err)
+	return out
+}
+
+// presenceWindows is the set of windows of a model aggregate.
+func presenceWindows(in map[win]aggWant) map[win]bool {
+	out := map[win]bool{}
+	for w := range in {
+		out[w] = true
+	}
+	return out
 }
 
 // mergeStarts folds the windows of a host into one (start 0).

@@ -85,7 +85,8 @@ func (c *cursor) opened(ctx actor.Context, res any, err error) {
 	q := engine.ScanQuery{Table: c.req.GetTable(), Filter: c.filter, MinTime: c.req.GetMinTime(), MaxTime: c.req.GetMaxTime(), Fields: c.req.GetFields()}
 	var seq iter.Seq[part]
 	if c.req.GetAggregate() {
-		seq = aggParts(c.snap, engine.AggQuery{ScanQuery: q, Window: c.req.GetWindow(), Origin: c.req.GetOrigin(), LastOnly: c.req.GetLastOnly(), SumsOnly: c.req.GetSumsOnly()}, budget)
+		seq = aggParts(c.snap, engine.AggQuery{ScanQuery: q, Window: c.req.GetWindow(), Origin: c.req.GetOrigin(), LastOnly: c.req.GetLastOnly(), SumsOnly: c.req.GetSumsOnly(),
+			ValueFields: c.req.GetValueFields()}, budget)
 	} else {
 		q.Stats = &c.stats
 		seq = scanParts(c.snap, q, budget)

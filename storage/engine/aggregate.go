@@ -28,6 +28,13 @@ type AggQuery struct {
 	// LastTime of the results (Min, Max, First and Last may then be left unset): blocks with hour
 	// sums are folded from them when every window is a whole number of UTC hours.
 	SumsOnly bool
+	// ValueFields, when not nil (and not LastOnly), lists the fields whose values the caller
+	// reads. The columns of other fields only say where the series has documents: for each window
+	// where such a column has a point and no column reported before it for the series did, one
+	// result with Count 1 and nothing else set (a presence mark). Value columns come first in
+	// each series. Presence is taken from the blocks' index metadata when their times are implied,
+	// without reading them.
+	ValueFields []string
 }
 
 // AggResult is the aggregate of one (series, field, type) column in one window. Sum, Min, Max,
@@ -51,14 +58,15 @@ type AggResult struct {
 type AggStats struct {
 	BlocksFromAgg, BlocksDecoded int
 	BlocksFromSums               int   // folded from their hour sums
+	PresenceFromMeta             int   // columns whose presence marks came from block metadata
 	Points                       int64 // points aggregated
 }
 
 // liveAggWorkers counts the aggregate worker goroutines running (tests check that none outlives its call).
 var liveAggWorkers atomic.Int64
 
-// Aggregate calls fn for every non-empty (series, column, window), in series, column, window order;
-// r is only valid during the call.
+// Aggregate calls fn for every non-empty (series, column, window), in series, column, window order
+// (with ValueFields: value columns first, then presence marks); r is only valid during the call.
 // Blocks that lie wholly inside one window and the query range, with no overlapping data in other
 // files or the caches and nothing that could hide their points, are folded from their
 // pre-aggregates without decoding.
@@ -133,6 +141,7 @@ func (s *Snapshot) Aggregate(q AggQuery, fn func(r *AggResult) error) (AggStats,
 		st.BlocksFromAgg += p.st.BlocksFromAgg
 		st.BlocksDecoded += p.st.BlocksDecoded
 		st.BlocksFromSums += p.st.BlocksFromSums
+		st.PresenceFromMeta += p.st.PresenceFromMeta
 		st.Points += p.st.Points
 		err := p.res.each(fn)
 		p.res.release()
@@ -153,117 +162,187 @@ const (
 
 // aggregateSeries aggregates the given series in order.
 func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggStats, fn func(r *AggResult) error) error {
-	sc := s.newScanner(q.ScanQuery)
-	sc.agg = &q
-	windowOf := func(t int64) int64 {
-		if q.Window <= 0 {
-			return q.MinTime
-		}
-		return q.Origin + storage.FloorDiv(t-q.Origin, q.Window)*q.Window
+	a := &seriesAgg{s: s, q: q, sc: s.newScanner(q.ScanQuery), st: st, fn: fn,
+		acc: map[int64]int{}, cleanSet: map[*tsm.BlockMeta]struct{}{}}
+	a.sc.agg = &a.q
+	project := q.ValueFields != nil && !q.LastOnly
+	passes := 1
+	if project {
+		passes, a.seen = 2, map[int64]struct{}{}
 	}
-	acc := map[int64]int{} // window start -> index in slab
-	var slab []AggResult   // this column's windows, reused from column to column
-	cleanSet := map[*tsm.BlockMeta]struct{}{}
-	var starts []int64
 	for _, id := range ids {
-		keys, files := sc.columns(id)
+		keys, files := a.sc.columns(id)
 		hide := s.v.hideFunc(id)
-		for _, k := range keys {
-			if q.LastOnly && q.Window <= 0 && hide == nil {
-				r, ok, err := sc.lastPoint(id, k, files)
-				if err != nil {
-					return err
-				}
-				if ok {
-					if r != nil {
-						st.Points++
-						if err := fn(r); err != nil {
-							return err
-						}
-					}
+		clear(a.seen)
+		for pass := range passes {
+			presence := pass == 1
+			for _, k := range keys {
+				if project && slices.Contains(q.ValueFields, k.Field) == presence {
 					continue
 				}
-			}
-			clear(acc)
-			slab = slab[:0]
-			get := func(t int64) *AggResult {
-				w := windowOf(t)
-				i, ok := acc[w]
-				if !ok {
-					i = len(slab)
-					slab = append(slab, AggResult{Series: id, Field: k.Field, Type: k.Type, Start: w})
-					acc[w] = i
-				}
-				return &slab[i] // valid until the next get (which may grow slab)
-			}
-			clean, summed := sc.cleanBlocks(id, k, files, hide, windowOf)
-			clear(cleanSet)
-			for _, m := range clean {
-				cleanSet[m] = struct{}{}
-				foldAgg(get(m.MinTime), m, k.Type)
-				st.BlocksFromAgg++
-				st.Points += int64(m.Agg.Count)
-			}
-			if len(summed) > 0 {
-				class := k.Type.Class()
-				err := sc.readHourSums(summed, files, k.Type, func(m *tsm.BlockMeta, sums []tsm.HourSum) {
-					st.BlocksFromSums++
-					for i := range sums {
-						h := &sums[i]
-						if h.LastTime < q.MinTime || h.FirstTime > q.MaxTime {
-							continue // a whole hour outside the range (its edges are hour starts)
-						}
-						foldHourSum(get(h.FirstTime), h, class)
-						st.Points += h.Count
-					}
-				})
-				if err != nil {
-					return err
-				}
-				for _, b := range summed {
-					cleanSet[b.m] = struct{}{}
-				}
-			}
-			srcs, err := sc.gather(id, k, files, func(fi int, m *tsm.BlockMeta) bool {
-				if _, ok := cleanSet[m]; ok {
-					return true
-				}
-				st.BlocksDecoded++
-				return false
-			}, hide)
-			if err != nil {
-				return err
-			}
-			var pts *storage.Points
-			if len(srcs) == 1 && hide == nil {
-				pts = srcs[0]
-			} else {
-				sc.merged.Reset(k.Type)
-				storage.MergeLWW(&sc.merged, srcs, hide)
-				pts = &sc.merged
-			}
-			// Points are sorted by time: fold each window's run in one tight loop.
-			for lo := 0; lo < pts.Len(); {
-				r := get(pts.Times[lo])
-				hi := len(pts.Times)
-				if q.Window > 0 {
-					end := r.Start + q.Window
-					hi = lo + sort.Search(len(pts.Times)-lo, func(i int) bool { return pts.Times[lo+i] >= end })
-				}
-				foldRun(r, pts, lo, hi)
-				lo = hi
-			}
-			st.Points += int64(pts.Len())
-			starts = starts[:0]
-			for w := range acc {
-				starts = append(starts, w)
-			}
-			slices.Sort(starts)
-			for _, w := range starts {
-				if err := fn(&slab[acc[w]]); err != nil {
+				if err := a.column(id, k, files, hide, presence); err != nil {
 					return err
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// seriesAgg is the state of aggregateSeries, with memory reused from column to column.
+type seriesAgg struct {
+	s        *Snapshot
+	q        AggQuery
+	sc       *scanner
+	st       *AggStats
+	fn       func(r *AggResult) error
+	acc      map[int64]int // window start -> index in slab
+	slab     []AggResult   // this column's windows
+	cleanSet map[*tsm.BlockMeta]struct{}
+	starts   []int64
+	seen     map[int64]struct{} // with ValueFields: the windows the series reported so far
+}
+
+// windowOf is the start of the window holding t.
+func (a *seriesAgg) windowOf(t int64) int64 {
+	if a.q.Window <= 0 {
+		return a.q.MinTime
+	}
+	return a.q.Origin + storage.FloorDiv(t-a.q.Origin, a.q.Window)*a.q.Window
+}
+
+// emit reports the window starting at w of column k: r in full, or (presence) a presence mark
+// unless the series reported the window already.
+func (a *seriesAgg) emit(id storage.SeriesID, k memcache.ColumnKey, w int64, r *AggResult, presence bool) error {
+	if a.seen != nil {
+		if _, ok := a.seen[w]; ok && presence {
+			return nil
+		}
+		a.seen[w] = struct{}{}
+	}
+	if presence {
+		r = &AggResult{Series: id, Field: k.Field, Type: k.Type, Start: w, Count: 1}
+	}
+	return a.fn(r)
+}
+
+// column aggregates column k of series id by window and reports the windows in order: in full,
+// or (presence) as presence marks, taken from the blocks' metadata when it can be.
+func (a *seriesAgg) column(id storage.SeriesID, k memcache.ColumnKey, files []seriesFile, hide storage.HideFunc, presence bool) error {
+	q, sc, st, windowOf := &a.q, a.sc, a.st, a.windowOf
+	if presence {
+		marks, ok := sc.presenceFromMeta(id, k, files, hide, windowOf, a.starts[:0])
+		a.starts = marks
+		if ok {
+			st.PresenceFromMeta++
+			slices.Sort(marks)
+			for i, w := range marks {
+				if i > 0 && marks[i-1] == w {
+					continue
+				}
+				if err := a.emit(id, k, w, nil, true); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	acc, cleanSet, slab := a.acc, a.cleanSet, a.slab
+	defer func() { a.slab = slab }()
+	if q.LastOnly && q.Window <= 0 && hide == nil {
+		r, ok, err := sc.lastPoint(id, k, files)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if r != nil {
+				st.Points++
+				if err := a.fn(r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	clear(acc)
+	slab = slab[:0]
+	get := func(t int64) *AggResult {
+		w := windowOf(t)
+		i, ok := acc[w]
+		if !ok {
+			i = len(slab)
+			slab = append(slab, AggResult{Series: id, Field: k.Field, Type: k.Type, Start: w})
+			acc[w] = i
+		}
+		return &slab[i] // valid until the next get (which may grow slab)
+	}
+	clean, summed := sc.cleanBlocks(id, k, files, hide, windowOf)
+	clear(cleanSet)
+	for _, m := range clean {
+		cleanSet[m] = struct{}{}
+		foldAgg(get(m.MinTime), m, k.Type)
+		st.BlocksFromAgg++
+		st.Points += int64(m.Agg.Count)
+	}
+	if len(summed) > 0 {
+		class := k.Type.Class()
+		err := sc.readHourSums(summed, files, k.Type, func(m *tsm.BlockMeta, sums []tsm.HourSum) {
+			st.BlocksFromSums++
+			for i := range sums {
+				h := &sums[i]
+				if h.LastTime < q.MinTime || h.FirstTime > q.MaxTime {
+					continue // a whole hour outside the range (its edges are hour starts)
+				}
+				foldHourSum(get(h.FirstTime), h, class)
+				st.Points += h.Count
+			}
+		})
+		if err != nil {
+			return err
+		}
+		for _, b := range summed {
+			cleanSet[b.m] = struct{}{}
+		}
+	}
+	srcs, err := sc.gather(id, k, files, func(fi int, m *tsm.BlockMeta) bool {
+		if _, ok := cleanSet[m]; ok {
+			return true
+		}
+		st.BlocksDecoded++
+		return false
+	}, hide)
+	if err != nil {
+		return err
+	}
+	var pts *storage.Points
+	if len(srcs) == 1 && hide == nil {
+		pts = srcs[0]
+	} else {
+		sc.merged.Reset(k.Type)
+		storage.MergeLWW(&sc.merged, srcs, hide)
+		pts = &sc.merged
+	}
+	// Points are sorted by time: fold each window's run in one tight loop.
+	for lo := 0; lo < pts.Len(); {
+		r := get(pts.Times[lo])
+		hi := len(pts.Times)
+		if q.Window > 0 {
+			end := r.Start + q.Window
+			hi = lo + sort.Search(len(pts.Times)-lo, func(i int) bool { return pts.Times[lo+i] >= end })
+		}
+		foldRun(r, pts, lo, hi)
+		lo = hi
+	}
+	st.Points += int64(pts.Len())
+	starts := a.starts[:0]
+	for w := range acc {
+		starts = append(starts, w)
+	}
+	slices.Sort(starts)
+	a.starts = starts
+	for _, w := range starts {
+		if err := a.emit(id, k, w, &slab[acc[w]], presence); err != nil {
+			return err
 		}
 	}
 	return nil

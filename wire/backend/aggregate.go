@@ -24,11 +24,12 @@ func (b *Backend) Aggregate(ctx context.Context, c *meta.Collection, p *mongo.Pu
 		return fmt.Errorf("aggregate %s.%s: window %d ms origin %d ms out of range", c.DB, c.Name, q.Window, q.Origin)
 	}
 	aq := engine.AggQuery{
-		ScanQuery: engine.ScanQuery{Filter: p.Meta, MinTime: msToNs(p.MinTime, false), MaxTime: msToNs(p.MaxTime, true)},
-		Window:    q.Window * nsPerMs,
-		Origin:    q.Origin * nsPerMs,
-		LastOnly:  q.LastOnly,
-		SumsOnly:  q.SumsOnly,
+		ScanQuery:   engine.ScanQuery{Filter: p.Meta, MinTime: msToNs(p.MinTime, false), MaxTime: msToNs(p.MaxTime, true)},
+		Window:      q.Window * nsPerMs,
+		Origin:      q.Origin * nsPerMs,
+		LastOnly:    q.LastOnly,
+		SumsOnly:    q.SumsOnly,
+		ValueFields: q.ValueFields,
 	}
 	if p.Fields != nil {
 		aq.Fields = p.Fields

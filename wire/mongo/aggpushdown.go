@@ -21,7 +21,7 @@ func (s *Server) aggregatePushdown(ctx context.Context, c *meta.Collection, plan
 	}
 	run := plan.Start()
 	var col mql.GroupColumn
-	err := s.b.Aggregate(ctx, c, p, AggPlanQuery{Window: plan.Window, Origin: plan.Origin, LastOnly: plan.LastOnly(), SumsOnly: plan.SumsOnly()}, func(a *AggPart) error {
+	err := s.b.Aggregate(ctx, c, p, AggPlanQuery{Window: plan.Window, Origin: plan.Origin, LastOnly: plan.LastOnly(), SumsOnly: plan.SumsOnly(), ValueFields: plan.ValueFields()}, func(a *AggPart) error {
 		col = mql.GroupColumn{Field: a.Field, Type: a.Type, Count: a.Count,
 			Sum: a.Sum, Min: a.Min, Max: a.Max, First: a.First, Last: a.Last, SumOverflow: a.SumOverflow,
 			FSum: a.FSum, FMin: a.FMin, FMax: a.FMax, FFirst: a.FFirst, FLast: a.FLast,

@@ -3,6 +3,7 @@ package mongo
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +109,12 @@ func TestGroupPushdownMatchesDocumentPath(t *testing.T) {
 		{"timeWindow", bson.A{d("$timeWindow", d("window", "2h", "offset", "15m", "partitionBy", "$meta.region", "output", stats))}, true},
 		{"timeWindow unpartitioned", bson.A{d("$timeWindow", d("timestamp", "$ts", "window", "45m", "output", d("n", d("$sum", 1), "mx", d("$max", "$v"))))}, true},
 		{"empty range", bson.A{d("$match", d("ts", d("$lt", hoursAfter(-5)))), d("$group", group(nil))}, true},
+		// value fields only: bins where w or b is missing from every document still make groups
+		{"max of a sparse field per 10 min", bson.A{d("$group", d("_id", d("$dateTrunc", d("date", "$ts", "unit", "minute", "binSize", 10)), "mx", d("$max", "$w"))), d("$sort", d("_id", 1))}, true},
+		{"sum, avg, min of sparse fields by host and 5 min", bson.A{d("$match", d("ts", d("$lt", hoursAfter(3)))),
+			d("$group", d("_id", d("h", "$meta.host", "t", d("$dateTrunc", d("date", "$ts", "unit", "minute", "binSize", 5))),
+				"sw", d("$sum", "$w"), "aw", d("$avg", "$w"), "mb", d("$min", "$b")))}, true},
+		{"timeWindow of a sparse field", bson.A{d("$timeWindow", d("window", "20m", "partitionBy", "$meta.host", "output", d("aw", d("$avg", "$w"))))}, true},
 		// shapes that must not push down
 		{"group by measurement", bson.A{d("$group", group("$b"))}, false},
 		{"month", bson.A{d("$group", group(d("$dateTrunc", d("date", "$ts", "unit", "month"))))}, false},
@@ -123,6 +130,9 @@ func TestGroupPushdownMatchesDocumentPath(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, pushed := aggregateRaw(t, e, "pd", tc.pipeline)
 			require.Equal(t, tc.push, pushed, "pushdown used")
+			if strings.Contains(tc.name, "sparse field") {
+				require.NotNil(t, e.b.valueFields, "the pushdown asked for value fields only")
+			}
 			ref := append(bson.A{d("$match", d("$expr", true))}, tc.pipeline...)
 			want, refPushed := aggregateRaw(t, e, "pd", ref)
 			require.False(t, refPushed)

@@ -77,6 +77,10 @@ type AggPlanQuery struct {
 	// SumsOnly: only Count, Sum, FSum, SumOverflow and the first and last times of parts are
 	// read (Min, Max, First and Last may be unset), so storage may fold hour sums.
 	SumsOnly bool
+	// ValueFields, when not nil, lists the fields whose values are read: parts of other fields
+	// may be presence marks (Count 1, nothing else set) saying the series has documents in the
+	// bin (engine.AggQuery.ValueFields).
+	ValueFields []string
 }
 
 // AggPart is the (partial) aggregate of one column (a field stored with one BSON type) of one

@@ -22,6 +22,7 @@ const memBucketMs = 6 * 3600 * 1000
 func (m *memBackend) Aggregate(_ context.Context, c *meta.Collection, p *Pushdown, q AggPlanQuery, fn func(*AggPart) error) error {
 	m.mu.Lock()
 	m.aggCalls++
+	m.valueFields = q.ValueFields
 	m.mu.Unlock()
 	type key struct {
 		series, field string
@@ -66,6 +67,11 @@ func (m *memBackend) Aggregate(_ context.Context, c *meta.Collection, p *Pushdow
 				a = &AggPart{Series: sk.Marshal(nil), Meta: mv, Start: start, Field: e.Key(), Type: v.Type}
 				parts[k] = a
 				keys = append(keys, k)
+			}
+			if q.ValueFields != nil && !slices.Contains(q.ValueFields, e.Key()) {
+				// the loosest presence marks the contract allows: one per column, bin and bucket
+				a.Count = 1
+				continue
 			}
 			foldTestPoint(a, ns, v)
 		}

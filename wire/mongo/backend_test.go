@@ -35,6 +35,7 @@ type memBackend struct {
 	failInsert string
 	// aggCalls and findCalls count Aggregate (group pushdown) and Find calls
 	aggCalls, findCalls int
+	valueFields         []string // of the last Aggregate
 	plain               memPlain
 	consistency         map[string]string // db -> default write level
 }

@@ -2,6 +2,7 @@ package mql
 
 import (
 	"math"
+	"slices"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -443,6 +444,28 @@ func (p *GroupPlan) SumsOnly() bool {
 		}
 	}
 	return true
+}
+
+// ValueFields lists the measurement fields whose values the group reads when every accumulator is
+// a $sum, $avg, $min or $max of a field: the other columns then only tell which bins hold
+// documents. It is nil when the group needs every column (document counts, the times or values
+// of first and last documents).
+func (p *GroupPlan) ValueFields() []string {
+	if p.needCount || len(p.accs) == 0 {
+		return nil
+	}
+	var fields []string
+	for _, a := range p.accs {
+		switch {
+		case a.isTime || a.field == "":
+			return nil
+		case a.kind != accSum && a.kind != accAvg && a.kind != accMin && a.kind != accMax:
+			return nil
+		case !slices.Contains(fields, a.field):
+			fields = append(fields, a.field)
+		}
+	}
+	return fields
 }
 
 // LastOnly reports whether the group needs only the newest point of each column: one bin over all
