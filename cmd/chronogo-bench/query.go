@@ -118,6 +118,7 @@ func runQueries(ctx context.Context, uri, dbName, coll, file, only string, runs 
 		if err := q.check(rows); err != nil {
 			r.Check = err.Error()
 		}
+		lat0, ops0 := readLatency(ctx, client)
 		for range runs {
 			_, d, err := timeQuery(ctx, c, q.pipeline)
 			if err != nil {
@@ -125,13 +126,16 @@ func runQueries(ctx context.Context, uri, dbName, coll, file, only string, runs 
 			}
 			r.RunsMS = append(r.RunsMS, float64(d.Microseconds())/1000)
 		}
+		if lat1, ops1 := readLatency(ctx, client); ops1 > ops0 && runs > 0 {
+			r.ServerMS = float64(lat1-lat0) / float64(runs) / 1000
+		}
 		r.MedianMS = median(r.RunsMS)
 		check := "result ok"
 		if r.Check != "" {
 			check = "WRONG RESULT: " + r.Check
 		}
-		fmt.Printf("%s %-52s median %10.2f ms of %d runs (min %.2f, max %.2f), %d rows, %s\n", q.name, q.title, r.MedianMS, runs,
-			slices.Min(r.RunsMS), slices.Max(r.RunsMS), r.Rows, check)
+		fmt.Printf("%s %-52s median %10.2f ms of %d runs (min %.2f, max %.2f; server %.2f ms), %d rows, %s\n", q.name, q.title, r.MedianMS, runs,
+			slices.Min(r.RunsMS), slices.Max(r.RunsMS), r.ServerMS, r.Rows, check)
 		out.Queries = append(out.Queries, r)
 	}
 	return writeResults(jsonOut, out)
@@ -153,4 +157,24 @@ func timeQuery(ctx context.Context, c *mongo.Collection, pipeline bson.A) ([]bso
 		return nil, 0, fmt.Errorf("reading cursor: %w", err)
 	}
 	return rows, time.Since(start), nil
+}
+
+// readLatency is the server's total read latency (µs) and read operations from
+// serverStatus.opLatencies (zeros when it has none).
+func readLatency(ctx context.Context, client *mongo.Client) (micros, ops int64) {
+	raw, err := client.Database("admin").RunCommand(ctx, bson.D{{Key: "serverStatus", Value: 1}}).Raw()
+	if err != nil {
+		return 0, 0
+	}
+	reads, err := raw.LookupErr("opLatencies", "reads")
+	if err != nil {
+		return 0, 0
+	}
+	doc, ok := reads.DocumentOK()
+	if !ok {
+		return 0, 0
+	}
+	l, _ := doc.Lookup("latency").AsInt64OK()
+	n, _ := doc.Lookup("ops").AsInt64OK()
+	return l, n
 }

@@ -35,7 +35,10 @@ type queryResult struct {
 	MedianMS float64   `json:"median_ms"`
 	RunsMS   []float64 `json:"runs_ms"`
 	Rows     int       `json:"rows"`
-	Check    string    `json:"check,omitempty"` // what is wrong with the result; empty when it is right
+	// ServerMS is the server's own mean time per run: the latency of the runs' aggregate and
+	// getMore commands from serverStatus.opLatencies.reads (0 when the server does not report it).
+	ServerMS float64 `json:"server_ms,omitempty"`
+	Check    string  `json:"check,omitempty"` // what is wrong with the result; empty when it is right
 }
 
 // results is the JSON a subcommand writes with --json; report merges several.

@@ -77,7 +77,9 @@ func (s *Server) run(ctx context.Context, req *request) (reply []byte) {
 	if s.running.end(op) { // killed: whatever the handler made of its cancelled context
 		err = interruptedErr()
 	}
-	commandSeconds.WithLabelValues(req.name).Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	commandSeconds.WithLabelValues(req.name).Observe(took.Seconds())
+	s.lat.record(req, took)
 	outcome := "ok"
 	if err != nil {
 		outcome = asMongoErr(err).Code.Name()

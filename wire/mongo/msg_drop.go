@@ -12,6 +12,7 @@ func msgDrop(ctx context.Context, s *Server, req *request) (*bsoncore.DocumentBu
 	if err != nil {
 		return nil, err
 	}
+	s.lat.forget(req.db, name)
 	existed, err := s.b.DropCollection(ctx, req.db, name)
 	if err != nil {
 		return nil, err

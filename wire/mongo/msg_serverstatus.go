@@ -62,6 +62,7 @@ func msgServerStatus(ctx context.Context, s *Server, req *request) (*bsoncore.Do
 			AppendInt64("getmore", s.ops.getmore.Load()).
 			AppendInt64("command", s.ops.command.Load()).
 			Build()).
+		AppendDocument("opLatencies", s.lat.global.doc()).
 		AppendDocument("mem", bsoncore.NewDocumentBuilder().
 			AppendInt32("bits", 64).
 			AppendInt32("resident", int32(ms.Sys>>20)).

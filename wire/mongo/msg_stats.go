@@ -288,9 +288,7 @@ func (s *Server) collStatsDoc(ctx context.Context, db string, c *meta.Collection
 			}
 			b.AppendDocument("count", bsoncore.NewDocumentBuilder().AppendInt64("count", n).Build())
 		case "latencyStats":
-			zero := bsoncore.NewDocumentBuilder().AppendInt64("latency", 0).AppendInt64("ops", 0).Build()
-			b.AppendDocument("latencyStats", bsoncore.NewDocumentBuilder().AppendDocument("reads", zero).
-				AppendDocument("writes", zero).AppendDocument("commands", zero).AppendDocument("transactions", zero).Build())
+			b.AppendDocument("latencyStats", s.lat.namespace(db+"."+name).doc())
 		case "queryExecStats":
 			b.AppendDocument("queryExecStats", bsoncore.NewDocumentBuilder().AppendDocument("collectionScans",
 				bsoncore.NewDocumentBuilder().AppendInt64("total", 0).AppendInt64("nonTailable", 0).Build()).Build())

@@ -135,6 +135,7 @@ type Server struct {
 
 	started    time.Time
 	ops        opCounters
+	lat        latencies  // opLatencies and latencyStats
 	running    opRegistry // commands being handled (currentOp, killOp)
 	connsTotal atomic.Int64
 }
