@@ -13,7 +13,7 @@ import (
 	"github.com/chronogo/chronogo/integration/setup"
 )
 
-// TestAdminEndpointsHostileInput: the backup and restore endpoints refuse paths that leave a
+// TestAdminEndpointsHostileInput: the backup, restore and repair endpoints refuse paths that leave a
 // backup, ids that are not ids, bodies that are not what they claim (a batch of noise, a BSON
 // length of 2 GB, a catalog of another version) with 4xx, change nothing, and the node serves on.
 func TestAdminEndpointsHostileInput(t *testing.T) {
@@ -60,6 +60,16 @@ func TestAdminEndpointsHostileInput(t *testing.T) {
 	}
 	code, body = do(http.MethodPost, "/api/v1/restore/catalog?as=x", []byte(`{"version": 1, "databases": [{"Name": "a"}, {"Name": "b"}]}`))
 	require.Equal(t, http.StatusBadRequest, code, "one database only under another name: %s", body)
+
+	// repair: a window out of range, no database, a bad dryRun; a database of one replica per
+	// replica set has nothing to compare
+	for _, q := range []string{"db=app&window=1ns", "db=app&window=10000h", "db=app&window=x", "window=1h", "db=app&dryRun=maybe"} {
+		code, body = do(http.MethodPost, "/api/v1/repair?"+q, nil)
+		require.Equal(t, http.StatusBadRequest, code, "%s: %s", q, body)
+	}
+	code, body = do(http.MethodPost, "/api/v1/repair?db=app", nil)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"replica_sets":0`)
 
 	n, err := coll.CountDocuments(ctx, bson.D{})
 	require.NoError(t, err)

@@ -21,6 +21,13 @@ import (
 // and returns their "k" keys.
 func clusterDocs(t *testing.T, ctx context.Context, coll *mongo.Collection, batch, n int, base time.Time) []string {
 	t.Helper()
+	keys, err := clusterDocsErr(ctx, coll, batch, n, base)
+	require.NoError(t, err, "insert batch %d", batch)
+	return keys
+}
+
+// clusterDocsErr is clusterDocs returning the insert's error.
+func clusterDocsErr(ctx context.Context, coll *mongo.Collection, batch, n int, base time.Time) ([]string, error) {
 	docs := make([]any, n)
 	keys := make([]string, n)
 	for i := range docs {
@@ -30,8 +37,7 @@ func clusterDocs(t *testing.T, ctx context.Context, coll *mongo.Collection, batc
 			{Key: "k", Value: keys[i]}, {Key: "v", Value: float64(i)}}
 	}
 	_, err := coll.InsertMany(ctx, docs)
-	require.NoError(t, err, "insert batch %d", batch)
-	return keys
+	return keys, err
 }
 
 // findKeys returns the "k" values a find of every document returns, counted.

@@ -49,6 +49,10 @@ func init() {
 	register(func() proto.Message { return new(RenameReply) })
 	register(func() proto.Message { return new(Ping) })
 	register(func() proto.Message { return new(Pong) })
+	register(func() proto.Message { return new(DigestRequest) })
+	register(func() proto.Message { return new(DigestReply) })
+	register(func() proto.Message { return new(RepairReadRequest) })
+	register(func() proto.Message { return new(RepairReadReply) })
 }
 
 // Known reports whether typeName (a full protobuf name) can be decoded by Open.

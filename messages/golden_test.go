@@ -43,6 +43,12 @@ var goldenMessages = []struct {
 		ExpiredBefore: -1, Writes: 100, Commits: 12}},
 	{"ping", &Ping{FromNode: 3, Version: 1 << 40}},
 	{"pong", &Pong{NodeId: 2, Version: 1<<40 + 1, StartedUnixMs: 1_764_806_400_000}},
+	{"digest_request", &DigestRequest{Vnode: &VnodeRef{VnodeId: 7, Tenant: "default", Db: "db1", BucketId: 3, ReplicaSetId: 11}, Tables: []string{"cpu"},
+		MinTime: -5, MaxTime: 1 << 60, WindowNs: 3600e9, Detail: true, Windows: []int64{0, 3600e9}}},
+	{"digest_reply", &DigestReply{Digests: []*WindowDigest{{Table: "cpu", SeriesKey: []byte("k"), Start: 3600e9, Points: 360, Hash: 0xfedcba9876543210}}}},
+	{"repair_read_request", &RepairReadRequest{Vnode: &VnodeRef{VnodeId: 7, Tenant: "default", Db: "db1", BucketId: 3, ReplicaSetId: 11}, Table: "cpu",
+		SeriesKeys: [][]byte{[]byte("k1"), []byte("k2")}, MinTime: 0, MaxTime: 3600e9 - 1, MaxPoints: 1000}},
+	{"repair_read_reply", &RepairReadReply{Batches: []*WriteBatch{{Version: 1 << 40, Batch: []byte{1, 2, 3}}}, More: true, HiddenSeries: [][]byte{[]byte("k2")}}},
 }
 
 func TestGoldenEncoding(t *testing.T) {

@@ -2256,6 +2256,406 @@ func (x *Pong) GetStartedUnixMs() int64 {
 	return 0
 }
 
+// DigestRequest asks a node's reader for the digests of one of its vnodes (anti-entropy): for
+// each table (all the vnode holds when tables is empty), per time window of window_ns, the
+// combined digest of its series; with detail, per series of the one table named, in the windows
+// listed (all when none).
+type DigestRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vnode         *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Tables        []string               `protobuf:"bytes,2,rep,name=tables,proto3" json:"tables,omitempty"`
+	MinTime       int64                  `protobuf:"varint,3,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
+	MaxTime       int64                  `protobuf:"varint,4,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
+	WindowNs      int64                  `protobuf:"varint,5,opt,name=window_ns,json=windowNs,proto3" json:"window_ns,omitempty"`
+	Detail        bool                   `protobuf:"varint,6,opt,name=detail,proto3" json:"detail,omitempty"`
+	Windows       []int64                `protobuf:"varint,7,rep,packed,name=windows,proto3" json:"windows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DigestRequest) Reset() {
+	*x = DigestRequest{}
+	mi := &file_messages_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DigestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DigestRequest) ProtoMessage() {}
+
+func (x *DigestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DigestRequest.ProtoReflect.Descriptor instead.
+func (*DigestRequest) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *DigestRequest) GetVnode() *VnodeRef {
+	if x != nil {
+		return x.Vnode
+	}
+	return nil
+}
+
+func (x *DigestRequest) GetTables() []string {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+func (x *DigestRequest) GetMinTime() int64 {
+	if x != nil {
+		return x.MinTime
+	}
+	return 0
+}
+
+func (x *DigestRequest) GetMaxTime() int64 {
+	if x != nil {
+		return x.MaxTime
+	}
+	return 0
+}
+
+func (x *DigestRequest) GetWindowNs() int64 {
+	if x != nil {
+		return x.WindowNs
+	}
+	return 0
+}
+
+func (x *DigestRequest) GetDetail() bool {
+	if x != nil {
+		return x.Detail
+	}
+	return false
+}
+
+func (x *DigestRequest) GetWindows() []int64 {
+	if x != nil {
+		return x.Windows
+	}
+	return nil
+}
+
+// WindowDigest digests the visible points of a table (or of one series, with detail) in one
+// window: their number and an order-independent hash of (field, type, time, value).
+type WindowDigest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Table         string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	SeriesKey     []byte                 `protobuf:"bytes,2,opt,name=series_key,json=seriesKey,proto3" json:"series_key,omitempty"` // with detail only
+	Start         int64                  `protobuf:"varint,3,opt,name=start,proto3" json:"start,omitempty"`
+	Points        int64                  `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
+	Hash          uint64                 `protobuf:"fixed64,5,opt,name=hash,proto3" json:"hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WindowDigest) Reset() {
+	*x = WindowDigest{}
+	mi := &file_messages_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WindowDigest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WindowDigest) ProtoMessage() {}
+
+func (x *WindowDigest) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WindowDigest.ProtoReflect.Descriptor instead.
+func (*WindowDigest) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *WindowDigest) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *WindowDigest) GetSeriesKey() []byte {
+	if x != nil {
+		return x.SeriesKey
+	}
+	return nil
+}
+
+func (x *WindowDigest) GetStart() int64 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *WindowDigest) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *WindowDigest) GetHash() uint64 {
+	if x != nil {
+		return x.Hash
+	}
+	return 0
+}
+
+// DigestReply answers a DigestRequest.
+type DigestReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Digests       []*WindowDigest        `protobuf:"bytes,1,rep,name=digests,proto3" json:"digests,omitempty"`
+	Code          ErrorCode              `protobuf:"varint,2,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DigestReply) Reset() {
+	*x = DigestReply{}
+	mi := &file_messages_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DigestReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DigestReply) ProtoMessage() {}
+
+func (x *DigestReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DigestReply.ProtoReflect.Descriptor instead.
+func (*DigestReply) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *DigestReply) GetDigests() []*WindowDigest {
+	if x != nil {
+		return x.Digests
+	}
+	return nil
+}
+
+func (x *DigestReply) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *DigestReply) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// RepairReadRequest asks a node's reader for the visible points of some series of one of its
+// vnodes in [min_time, max_time], with their versions, as write batches (anti-entropy repair).
+type RepairReadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vnode         *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Table         string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
+	SeriesKeys    [][]byte               `protobuf:"bytes,3,rep,name=series_keys,json=seriesKeys,proto3" json:"series_keys,omitempty"`
+	MinTime       int64                  `protobuf:"varint,4,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
+	MaxTime       int64                  `protobuf:"varint,5,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
+	MaxPoints     uint32                 `protobuf:"varint,6,opt,name=max_points,json=maxPoints,proto3" json:"max_points,omitempty"` // 0: the reader's default bound
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RepairReadRequest) Reset() {
+	*x = RepairReadRequest{}
+	mi := &file_messages_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RepairReadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RepairReadRequest) ProtoMessage() {}
+
+func (x *RepairReadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RepairReadRequest.ProtoReflect.Descriptor instead.
+func (*RepairReadRequest) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RepairReadRequest) GetVnode() *VnodeRef {
+	if x != nil {
+		return x.Vnode
+	}
+	return nil
+}
+
+func (x *RepairReadRequest) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *RepairReadRequest) GetSeriesKeys() [][]byte {
+	if x != nil {
+		return x.SeriesKeys
+	}
+	return nil
+}
+
+func (x *RepairReadRequest) GetMinTime() int64 {
+	if x != nil {
+		return x.MinTime
+	}
+	return 0
+}
+
+func (x *RepairReadRequest) GetMaxTime() int64 {
+	if x != nil {
+		return x.MaxTime
+	}
+	return 0
+}
+
+func (x *RepairReadRequest) GetMaxPoints() uint32 {
+	if x != nil {
+		return x.MaxPoints
+	}
+	return 0
+}
+
+// RepairReadReply holds one WriteBatch per version (batch and version set; addressing empty).
+type RepairReadReply struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Batches []*WriteBatch          `protobuf:"bytes,1,rep,name=batches,proto3" json:"batches,omitempty"`
+	More    bool                   `protobuf:"varint,2,opt,name=more,proto3" json:"more,omitempty"` // the bound left points out: ask again for fewer series
+	Code    ErrorCode              `protobuf:"varint,3,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// hidden_series: the requested series with a delete (tombstone) or expiry overlapping the range
+	// on this replica: repair never fills them there (it could bring deleted points back).
+	HiddenSeries  [][]byte `protobuf:"bytes,5,rep,name=hidden_series,json=hiddenSeries,proto3" json:"hidden_series,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RepairReadReply) Reset() {
+	*x = RepairReadReply{}
+	mi := &file_messages_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RepairReadReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RepairReadReply) ProtoMessage() {}
+
+func (x *RepairReadReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RepairReadReply.ProtoReflect.Descriptor instead.
+func (*RepairReadReply) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *RepairReadReply) GetBatches() []*WriteBatch {
+	if x != nil {
+		return x.Batches
+	}
+	return nil
+}
+
+func (x *RepairReadReply) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
+}
+
+func (x *RepairReadReply) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *RepairReadReply) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *RepairReadReply) GetHiddenSeries() [][]byte {
+	if x != nil {
+		return x.HiddenSeries
+	}
+	return nil
+}
+
 var File_messages_proto protoreflect.FileDescriptor
 
 const file_messages_proto_rawDesc = "" +
@@ -2452,7 +2852,41 @@ const file_messages_proto_rawDesc = "" +
 	"\x04Pong\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12&\n" +
-	"\x0fstarted_unix_ms\x18\x03 \x01(\x03R\rstartedUnixMs*\x81\x01\n" +
+	"\x0fstarted_unix_ms\x18\x03 \x01(\x03R\rstartedUnixMs\"\xdf\x01\n" +
+	"\rDigestRequest\x121\n" +
+	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x16\n" +
+	"\x06tables\x18\x02 \x03(\tR\x06tables\x12\x19\n" +
+	"\bmin_time\x18\x03 \x01(\x03R\aminTime\x12\x19\n" +
+	"\bmax_time\x18\x04 \x01(\x03R\amaxTime\x12\x1b\n" +
+	"\twindow_ns\x18\x05 \x01(\x03R\bwindowNs\x12\x16\n" +
+	"\x06detail\x18\x06 \x01(\bR\x06detail\x12\x18\n" +
+	"\awindows\x18\a \x03(\x03R\awindows\"\x85\x01\n" +
+	"\fWindowDigest\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\tR\x05table\x12\x1d\n" +
+	"\n" +
+	"series_key\x18\x02 \x01(\fR\tseriesKey\x12\x14\n" +
+	"\x05start\x18\x03 \x01(\x03R\x05start\x12\x16\n" +
+	"\x06points\x18\x04 \x01(\x03R\x06points\x12\x12\n" +
+	"\x04hash\x18\x05 \x01(\x06R\x04hash\"\x94\x01\n" +
+	"\vDigestReply\x129\n" +
+	"\adigests\x18\x01 \x03(\v2\x1f.chronogo.messages.WindowDigestR\adigests\x120\n" +
+	"\x04code\x18\x02 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xd2\x01\n" +
+	"\x11RepairReadRequest\x121\n" +
+	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
+	"\x05table\x18\x02 \x01(\tR\x05table\x12\x1f\n" +
+	"\vseries_keys\x18\x03 \x03(\fR\n" +
+	"seriesKeys\x12\x19\n" +
+	"\bmin_time\x18\x04 \x01(\x03R\aminTime\x12\x19\n" +
+	"\bmax_time\x18\x05 \x01(\x03R\amaxTime\x12\x1d\n" +
+	"\n" +
+	"max_points\x18\x06 \x01(\rR\tmaxPoints\"\xcf\x01\n" +
+	"\x0fRepairReadReply\x127\n" +
+	"\abatches\x18\x01 \x03(\v2\x1d.chronogo.messages.WriteBatchR\abatches\x12\x12\n" +
+	"\x04more\x18\x02 \x01(\bR\x04more\x120\n" +
+	"\x04code\x18\x03 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12#\n" +
+	"\rhidden_series\x18\x05 \x03(\fR\fhiddenSeries*\x81\x01\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCONSISTENCY_ANY\x10\x01\x12\x13\n" +
@@ -2486,36 +2920,41 @@ func file_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_messages_proto_goTypes = []any{
-	(Consistency)(0),         // 0: chronogo.messages.Consistency
-	(ErrorCode)(0),           // 1: chronogo.messages.ErrorCode
-	(*Envelope)(nil),         // 2: chronogo.messages.Envelope
-	(*WriteBatch)(nil),       // 3: chronogo.messages.WriteBatch
-	(*WriteAck)(nil),         // 4: chronogo.messages.WriteAck
-	(*ErrorReply)(nil),       // 5: chronogo.messages.ErrorReply
-	(*VnodeRef)(nil),         // 6: chronogo.messages.VnodeRef
-	(*ScanRequest)(nil),      // 7: chronogo.messages.ScanRequest
-	(*ScanColumn)(nil),       // 8: chronogo.messages.ScanColumn
-	(*ScanChunk)(nil),        // 9: chronogo.messages.ScanChunk
-	(*ScanStats)(nil),        // 10: chronogo.messages.ScanStats
-	(*AggRow)(nil),           // 11: chronogo.messages.AggRow
-	(*AggChunk)(nil),         // 12: chronogo.messages.AggChunk
-	(*CloseCursor)(nil),      // 13: chronogo.messages.CloseCursor
-	(*DeleteRequest)(nil),    // 14: chronogo.messages.DeleteRequest
-	(*DropTableRequest)(nil), // 15: chronogo.messages.DropTableRequest
-	(*ExpireRequest)(nil),    // 16: chronogo.messages.ExpireRequest
-	(*RenameRequest)(nil),    // 17: chronogo.messages.RenameRequest
-	(*RenameReply)(nil),      // 18: chronogo.messages.RenameReply
-	(*MetaHello)(nil),        // 19: chronogo.messages.MetaHello
-	(*MetaHelloReply)(nil),   // 20: chronogo.messages.MetaHelloReply
-	(*MetaJoin)(nil),         // 21: chronogo.messages.MetaJoin
-	(*FlushRequest)(nil),     // 22: chronogo.messages.FlushRequest
-	(*CompactRequest)(nil),   // 23: chronogo.messages.CompactRequest
-	(*StatsRequest)(nil),     // 24: chronogo.messages.StatsRequest
-	(*VnodeStats)(nil),       // 25: chronogo.messages.VnodeStats
-	(*Ping)(nil),             // 26: chronogo.messages.Ping
-	(*Pong)(nil),             // 27: chronogo.messages.Pong
+	(Consistency)(0),          // 0: chronogo.messages.Consistency
+	(ErrorCode)(0),            // 1: chronogo.messages.ErrorCode
+	(*Envelope)(nil),          // 2: chronogo.messages.Envelope
+	(*WriteBatch)(nil),        // 3: chronogo.messages.WriteBatch
+	(*WriteAck)(nil),          // 4: chronogo.messages.WriteAck
+	(*ErrorReply)(nil),        // 5: chronogo.messages.ErrorReply
+	(*VnodeRef)(nil),          // 6: chronogo.messages.VnodeRef
+	(*ScanRequest)(nil),       // 7: chronogo.messages.ScanRequest
+	(*ScanColumn)(nil),        // 8: chronogo.messages.ScanColumn
+	(*ScanChunk)(nil),         // 9: chronogo.messages.ScanChunk
+	(*ScanStats)(nil),         // 10: chronogo.messages.ScanStats
+	(*AggRow)(nil),            // 11: chronogo.messages.AggRow
+	(*AggChunk)(nil),          // 12: chronogo.messages.AggChunk
+	(*CloseCursor)(nil),       // 13: chronogo.messages.CloseCursor
+	(*DeleteRequest)(nil),     // 14: chronogo.messages.DeleteRequest
+	(*DropTableRequest)(nil),  // 15: chronogo.messages.DropTableRequest
+	(*ExpireRequest)(nil),     // 16: chronogo.messages.ExpireRequest
+	(*RenameRequest)(nil),     // 17: chronogo.messages.RenameRequest
+	(*RenameReply)(nil),       // 18: chronogo.messages.RenameReply
+	(*MetaHello)(nil),         // 19: chronogo.messages.MetaHello
+	(*MetaHelloReply)(nil),    // 20: chronogo.messages.MetaHelloReply
+	(*MetaJoin)(nil),          // 21: chronogo.messages.MetaJoin
+	(*FlushRequest)(nil),      // 22: chronogo.messages.FlushRequest
+	(*CompactRequest)(nil),    // 23: chronogo.messages.CompactRequest
+	(*StatsRequest)(nil),      // 24: chronogo.messages.StatsRequest
+	(*VnodeStats)(nil),        // 25: chronogo.messages.VnodeStats
+	(*Ping)(nil),              // 26: chronogo.messages.Ping
+	(*Pong)(nil),              // 27: chronogo.messages.Pong
+	(*DigestRequest)(nil),     // 28: chronogo.messages.DigestRequest
+	(*WindowDigest)(nil),      // 29: chronogo.messages.WindowDigest
+	(*DigestReply)(nil),       // 30: chronogo.messages.DigestReply
+	(*RepairReadRequest)(nil), // 31: chronogo.messages.RepairReadRequest
+	(*RepairReadReply)(nil),   // 32: chronogo.messages.RepairReadReply
 }
 var file_messages_proto_depIdxs = []int32{
 	0,  // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
@@ -2533,11 +2972,17 @@ var file_messages_proto_depIdxs = []int32{
 	6,  // 12: chronogo.messages.RenameRequest.vnode:type_name -> chronogo.messages.VnodeRef
 	1,  // 13: chronogo.messages.RenameReply.code:type_name -> chronogo.messages.ErrorCode
 	1,  // 14: chronogo.messages.MetaHelloReply.code:type_name -> chronogo.messages.ErrorCode
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	6,  // 15: chronogo.messages.DigestRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	29, // 16: chronogo.messages.DigestReply.digests:type_name -> chronogo.messages.WindowDigest
+	1,  // 17: chronogo.messages.DigestReply.code:type_name -> chronogo.messages.ErrorCode
+	6,  // 18: chronogo.messages.RepairReadRequest.vnode:type_name -> chronogo.messages.VnodeRef
+	3,  // 19: chronogo.messages.RepairReadReply.batches:type_name -> chronogo.messages.WriteBatch
+	1,  // 20: chronogo.messages.RepairReadReply.code:type_name -> chronogo.messages.ErrorCode
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_messages_proto_init() }
@@ -2551,7 +2996,7 @@ func file_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_proto_rawDesc), len(file_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   26,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

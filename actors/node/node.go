@@ -327,6 +327,17 @@ func (n *Node) Aggregate(ctx context.Context, tenant, db, table string, q engine
 	return n.coord.Aggregate(ctx, tenant, db, table, q, fn)
 }
 
+// Repair compares the replicas of the database's replica sets and fills each one's gaps from the
+// others (anti-entropy; coordinator.Repair).
+func (n *Node) Repair(ctx context.Context, tenant, db string, opt coordinator.RepairOptions) (coordinator.RepairReport, error) {
+	done, err := n.enter()
+	if err != nil {
+		return coordinator.RepairReport{}, err
+	}
+	defer done()
+	return n.coord.Repair(ctx, tenant, db, opt)
+}
+
 // Delete hides a table's points matching filter in [minT, maxT].
 func (n *Node) Delete(ctx context.Context, tenant, db, table string, filter index.Expr, minT, maxT int64) error {
 	done, err := n.enter()

@@ -5,12 +5,13 @@ package reader
 // Owns:       the map cursor id -> cursor child of this node's open remote reads.
 // Messages:   lifecycle (Started, Terminated of a cursor); requests *messages.ScanRequest (without
 //             cursor_id: opens a cursor; with one: forwarded to that cursor with the original
-//             sender), *messages.CloseCursor (stops the cursor; no answer), *Stats (local), and
+//             sender), *messages.DigestRequest and *messages.RepairReadRequest (anti-entropy:
+//             a repair-<id> child answers each, repair.go), *messages.CloseCursor (stops the cursor; no answer), *Stats (local), and
 //             *messages.Envelope holding the first two (remote senders; answers go back in
 //             envelopes). Unknown cursors and undecodable filters get an error chunk, unknown
 //             envelope types an ErrorReply.
 // Supervisor: the node (the root guardian's default strategy).
-// Children:   cursor-<id> (cursor.go), one per open read, supervised with Stop: a failed cursor is
+// Children:   cursor-<id> (cursor.go), one per open read, and repair-<id>, supervised with Stop: a failed cursor is
 //             a bug, and its requester's next request gets "unknown cursor".
 
 import (
@@ -110,6 +111,10 @@ func (r *reader) handle(ctx actor.Context, msg any) {
 			return
 		}
 		r.open(ctx, m)
+	case *messages.DigestRequest:
+		r.startRepairJob(ctx, m, m.GetVnode())
+	case *messages.RepairReadRequest:
+		r.startRepairJob(ctx, m, m.GetVnode())
 	case *messages.CloseCursor:
 		if pid, ok := r.cursors[m.GetCursorId()]; ok {
 			ctx.Stop(pid)
@@ -143,6 +148,17 @@ func (r *reader) open(ctx actor.Context, m *messages.ScanRequest) {
 	r.opened++
 	r.cursors[id] = pid
 	r.byPID[pid.Id] = id
+}
+
+// startRepairJob starts a child that answers one anti-entropy request (repair.go).
+func (r *reader) startRepairJob(ctx actor.Context, m proto.Message, ref *messages.VnodeRef) {
+	r.nextID++
+	requester := ctx.Sender()
+	props := actor.PropsFromProducer(func() actor.Actor { return newRepairJob(r.cfg, m, ref, requester) },
+		actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
+	if _, err := ctx.SpawnNamed(props, "repair-"+strconv.FormatUint(r.nextID, 10)); err != nil {
+		actors.SendReply(ctx, requester, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: err.Error()}, r.log)
+	}
 }
 
 // next forwards a request for the next chunk to its cursor.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/httpapi"
 )
@@ -76,4 +77,21 @@ func (a nodeAdmin) Truncate(ctx context.Context, tenant, db string, before int64
 		out = append(out, bucketInfo(b))
 	}
 	return out, nil
+}
+
+var _ httpapi.Repairs = nodeAdmin{}
+
+// Repair runs anti-entropy repair of a database's time-series collections from this node.
+func (a nodeAdmin) Repair(ctx context.Context, tenant, db string, opt coordinator.RepairOptions) (coordinator.RepairReport, error) {
+	colls, err := a.mc.ListCollections(ctx, tenant, db)
+	if err != nil {
+		return coordinator.RepairReport{}, err
+	}
+	opt.Tables = map[string]int64{}
+	for _, c := range colls {
+		if !c.Plain() {
+			opt.Tables[c.Name] = c.CreatedAt
+		}
+	}
+	return a.n.Repair(ctx, tenant, db, opt)
 }

@@ -24,6 +24,11 @@ type ScanQuery struct {
 	SliceRows int
 	// Stats, when set, counts what the scan reads (explain).
 	Stats *ScanStats
+	// Keys, when set, are the series to read (encoded series keys of Table; unknown ones are
+	// skipped) instead of those Filter selects.
+	Keys [][]byte
+	// Versions asks for every point's version and seq (anti-entropy repair copies them).
+	Versions bool
 }
 
 // ScanStats counts what reads did, for explain: the coordinator counts buckets and vnodes, the
@@ -90,7 +95,7 @@ func (s *Snapshot) newScanner(q ScanQuery) *scanner { return &scanner{s: s, q: q
 
 // Scan calls fn for every non-empty column matching q, in (series, field, type) order.
 func (s *Snapshot) Scan(q ScanQuery, fn func(c *ScanColumn) error) error {
-	ids, err := s.index.Select(q.Table, q.Filter)
+	ids, err := s.selectSeries(q)
 	if err != nil {
 		return err
 	}
@@ -121,6 +126,23 @@ func (s *Snapshot) Scan(q ScanQuery, fn func(c *ScanColumn) error) error {
 		sc.q.MinTime, sc.q.MaxTime = q.MinTime, q.MaxTime
 	}
 	return nil
+}
+
+// selectSeries is the series a scan reads, in id order: those of Keys, or those Filter selects.
+func (s *Snapshot) selectSeries(q ScanQuery) ([]storage.SeriesID, error) {
+	if q.Keys == nil {
+		return s.index.Select(q.Table, q.Filter)
+	}
+	ids := make([]storage.SeriesID, 0, len(q.Keys))
+	for _, k := range q.Keys {
+		if id, ok := s.index.Lookup(k); ok {
+			if key, ok := s.index.Key(id); ok && key.Table == q.Table {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
 }
 
 // slices splits the query range for series id into time slices of about SliceRows rows, from the
@@ -298,7 +320,7 @@ func (sc *scanner) gather(id storage.SeriesID, k memcache.ColumnKey, files []ser
 	}
 	sc.entries = entries
 	sc.ranges = append(sc.ranges, cacheRanges...)
-	needVersions := hide != nil || rangesOverlap(sc.ranges)
+	needVersions := sc.q.Versions || hide != nil || rangesOverlap(sc.ranges)
 	for _, c := range sc.s.caches {
 		_, hiSeq, _ := c.SeqRange()
 		var p *storage.Points

@@ -133,6 +133,9 @@ func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
 		if pl, ok := opts.Admin.(Placements); ok {
 			placementRoutes(mux, pl, opts.AdminAuth)
 		}
+		if rp, ok := opts.Admin.(Repairs); ok {
+			repairRoutes(mux, rp, opts.AdminAuth)
+		}
 		if cv, ok := opts.Admin.(ClusterView); ok {
 			clusterRoutes(mux, cv, opts.AdminAuth)
 			mux.Handle("GET /console/", console.Handler())
