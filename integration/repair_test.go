@@ -8,27 +8,20 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/chronogo/chronogo/integration/setup"
 )
 
-// TestCtlRepairAfterLostHints is issue #11's anti-entropy through real processes: with two
-// replicas of every replica set, dnode2 is killed while documents are written with w:1; the
-// hints dnode1 keeps for it are then lost with dnode1's handoff directory (as after a disk
-// replacement or an expired hint). dnode2, back, shows only what it got before its kill. A dry
-// run of `chronogo ctl repair` reports the differing windows and copies nothing; the repair
-// copies the missing points, after which dnode2 returns every document once, and a second
-// repair finds nothing to do.
-func TestCtlRepairAfterLostHints(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts three processes")
-	}
-	t.Parallel()
+// lostHints starts one mnode and two dnodes (two replicas of every replica set) and leaves dnode2
+// without the documents written while it was down: dnode1's hints for it are lost with its
+// handoff directory. It returns the cluster, every document key, and dnode2's collection.
+func lostHints(t *testing.T, dataFlags ...string) (*setup.Cluster, []string, *mongo.Collection) {
+	t.Helper()
 	ctx := testCtx(t)
-	c := setup.StartCluster(t, 1, 2, "--replication-factor", "2")
-	bin := setup.Binary(t)
+	c := setup.StartCluster(t, 1, 2, append([]string{"--replication-factor", "2"}, dataFlags...)...)
 	one := c.Data[0].Client().Database("metrics")
 	require.NoError(t, one.CreateCollection(ctx, "cpu", options.CreateCollection().
 		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("m"))))
@@ -61,7 +54,24 @@ func TestCtlRepairAfterLostHints(t *testing.T) {
 	require.NoError(t, os.RemoveAll(handoff), "the hints are lost")
 	c.Data[0].Restart()
 	c.Data[1].Restart()
-	second = c.Data[1].Client().Database("metrics").Collection("cpu")
+	return c, want, c.Data[1].Client().Database("metrics").Collection("cpu")
+}
+
+// TestCtlRepairAfterLostHints is issue #11's anti-entropy through real processes: with two
+// replicas of every replica set, dnode2 is killed while documents are written with w:1; the
+// hints dnode1 keeps for it are then lost with dnode1's handoff directory (as after a disk
+// replacement or an expired hint). dnode2, back, shows only what it got before its kill. A dry
+// run of `chronogo ctl repair` reports the differing windows and copies nothing; the repair
+// copies the missing points, after which dnode2 returns every document once, and a second
+// repair finds nothing to do.
+func TestCtlRepairAfterLostHints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c, want, second := lostHints(t, "--repair-interval", "0")
+	bin := setup.Binary(t)
 	got, err := findKeys(ctx, second)
 	require.NoError(t, err)
 	require.Len(t, got, 100, "dnode2 shows only what it took before its kill")
@@ -100,4 +110,23 @@ func TestCtlRepairAfterLostHints(t *testing.T) {
 	require.Contains(t, out, "windows compared:", out)
 	require.Contains(t, out, "different: 0;", out)
 	require.True(t, strings.Contains(out, "points copied: 0,"), out)
+}
+
+// TestScheduledRepair: with --repair-interval, the cluster repairs by itself (one node under a
+// lease, data older than the hint window: these documents are from 2024): dnode2 ends up
+// returning every document without anyone asking.
+func TestScheduledRepair(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	_, want, second := lostHints(t, "--repair-interval", "2s")
+	var got map[string]int
+	require.Eventually(t, func() bool {
+		var err error
+		got, err = findKeys(ctx, second)
+		return err == nil && len(got) == len(want)
+	}, 90*time.Second, time.Second, "dnode2 was repaired")
+	requireAllOnce(t, got, want, "dnode2 after the scheduled repair")
 }

@@ -83,15 +83,5 @@ var _ httpapi.Repairs = nodeAdmin{}
 
 // Repair runs anti-entropy repair of a database's time-series collections from this node.
 func (a nodeAdmin) Repair(ctx context.Context, tenant, db string, opt coordinator.RepairOptions) (coordinator.RepairReport, error) {
-	colls, err := a.mc.ListCollections(ctx, tenant, db)
-	if err != nil {
-		return coordinator.RepairReport{}, err
-	}
-	opt.Tables = map[string]int64{}
-	for _, c := range colls {
-		if !c.Plain() {
-			opt.Tables[c.Name] = c.CreatedAt
-		}
-	}
-	return a.n.Repair(ctx, tenant, db, opt)
+	return a.b.RepairDatabase(ctx, tenant, db, opt)
 }

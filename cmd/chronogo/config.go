@@ -59,6 +59,9 @@ type config struct {
 	memLimit    int64  // MemoryLimit in bytes once applied (0: none)
 	// NodeDownAfter is how long a data node may be seen down before every node warns about it.
 	NodeDownAfter time.Duration `yaml:"node-down-after"`
+	// RepairInterval is how often one node of the cluster repairs the replicated databases'
+	// settled data (anti-entropy; 0: only when asked).
+	RepairInterval time.Duration `yaml:"repair-interval"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
 	TTLInterval time.Duration `yaml:"-"`
 	// SweepInterval is how often dropped buckets' data is removed (hidden flag, for tests).
@@ -90,7 +93,8 @@ func defaultConfig() config {
 	return config{DataDir: "./data", MongoAddr: "127.0.0.1:27017", HTTPAddr: "127.0.0.1:8080", ClusterRole: "standalone",
 		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "auto", MaxBodySize: "25MB",
 		MaxConnections: 4096, CursorMemory: "1GiB", SortMemory: "32MiB", MessageMemory: "1GiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
-		TTLInterval: 60 * time.Second, SweepInterval: 5 * time.Minute, SettleAfter: time.Minute, NodeDownAfter: 5 * time.Minute, MemoryLimit: "50%"}
+		TTLInterval: 60 * time.Second, SweepInterval: 5 * time.Minute, SettleAfter: time.Minute, NodeDownAfter: 5 * time.Minute, MemoryLimit: "50%",
+		RepairInterval: 6 * time.Hour}
 }
 
 // loadFile reads a YAML config file; flags given on the command line win over it.
@@ -154,6 +158,9 @@ func (c *config) loadFile(path string, flags *pflag.FlagSet) error {
 	if fromFile.MemoryLimit != "" && !flags.Changed("memory-limit") {
 		c.MemoryLimit = fromFile.MemoryLimit
 	}
+	if fromFile.RepairInterval != 0 && !flags.Changed("repair-interval") {
+		c.RepairInterval = fromFile.RepairInterval
+	}
 	if fromFile.NodeDownAfter != 0 && !flags.Changed("node-down-after") {
 		c.NodeDownAfter = fromFile.NodeDownAfter
 	}
@@ -184,6 +191,9 @@ func (c *config) validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir must not be empty")
+	}
+	if c.RepairInterval < 0 || (c.RepairInterval > 0 && c.RepairInterval < time.Second) {
+		return fmt.Errorf("--repair-interval must be 0 (off) or at least 1s")
 	}
 	if c.TTLInterval <= 0 {
 		return fmt.Errorf("--ttl-interval must be positive")

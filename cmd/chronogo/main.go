@@ -79,6 +79,7 @@ func rootCommand() *cobra.Command {
 	f.DurationVar(&cfg.FrameTimeout, "frame-timeout", cfg.FrameTimeout, "longest time to receive one MongoDB message after its first byte, or to send a reply")
 	f.StringVar(&cfg.MemoryLimit, "memory-limit", cfg.MemoryLimit, "the Go runtime's soft memory limit: a size (4GiB), a share of the machine's (or cgroup's) memory (50%), or 0 for none")
 	f.DurationVar(&cfg.NodeDownAfter, "node-down-after", cfg.NodeDownAfter, "how long a data node may be down before the cluster warns (log and chronogo_node_down_too_long)")
+	f.DurationVar(&cfg.RepairInterval, "repair-interval", cfg.RepairInterval, "how often one node repairs the replicas of replicated databases (anti-entropy over data older than the hint window; 0: only with ctl repair)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	f.DurationVar(&cfg.TTLInterval, "ttl-interval", cfg.TTLInterval, "how often expired measurements are removed")
 	_ = f.MarkHidden("ttl-interval") // for tests; MongoDB's TTL monitor also runs every 60 s

@@ -20,6 +20,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/actors/handoff"
 	"github.com/chronogo/chronogo/actors/node"
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/meta"
@@ -328,6 +329,9 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	ttlCtx, stopTTL := context.WithCancel(ctx)
 	go b.RunTTL(ttlCtx, cfg.TTLInterval, fmt.Sprint(cfg.nodeID()))
 	go b.RunUsage(ttlCtx, usageInterval)
+	if cfg.RepairInterval > 0 && cfg.ClusterRole != "standalone" {
+		go b.RunRepair(ttlCtx, cfg.RepairInterval, handoff.DefaultMaxHintWindow, fmt.Sprint(cfg.nodeID()))
+	}
 	go releaseIdleMemory(ttlCtx, entry)
 	go tuneGC(ttlCtx)
 	entry.WithFields(logrus.Fields{"mongo_addr": mongoLn.Addr().String(), "http_addr": cfg.HTTPAddr, "data_dir": cfg.DataDir,
