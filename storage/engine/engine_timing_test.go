@@ -247,3 +247,23 @@ func BenchmarkRecovery(b *testing.B) {
 	b.ReportMetric(float64(values)*float64(b.N)/elapsed.Seconds(), "values/s")
 	reportRSS(b)
 }
+
+// BenchmarkDigests digests every series of the compacted cpu vnode by hour, as anti-entropy does
+// for each replica it compares.
+func BenchmarkDigests(b *testing.B) {
+	v := compactedVnode(b)
+	defer v.Close()
+	var n int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := v.Snapshot()
+		if err := s.Digests(DigestQuery{Table: "cpu", MinTime: minTime, MaxTime: maxTime, Window: 3600e9}, func(d *SeriesDigest) error {
+			n += d.Points
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		s.Release()
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "values/s")
+}
