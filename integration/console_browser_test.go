@@ -69,6 +69,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Contains(t, actors, "1 series")
 	require.Contains(t, actors, "coordinator")
 	require.Contains(t, actors, "0 files", "the point is in memory")
+	// the coordinator's table has the insert: one write, one row, none failed
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector("#levels tbody tr") !== null`))
+	require.NoError(t, err)
+	levels := text(`#levels tbody`)
+	require.Regexp(t, `\b1\s+0\s+1\b`, levels, "writes 1, failed 0, rows 1")
+	require.Contains(t, text(`#inflight`), "writes in flight: 0")
 
 	// flush the vnode from the page: a click asks, a second one confirms; the page then shows the
 	// file the flush wrote, as the server does

@@ -104,4 +104,30 @@ func TestConsoleAndClusterAPI(t *testing.T) {
 		require.True(t, ids[want], "actor %s in %v", want, ids)
 	}
 	require.Equal(t, 1, vnodes, "one vnode for one bucket")
+
+	// the coordinator's writes by consistency level, and no hint queue on a standalone node
+	_, err = coll.InsertMany(ctx, []any{bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "b"}},
+		bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "c"}}, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "d"}}})
+	require.NoError(t, err)
+	var stats struct {
+		Hints       []json.RawMessage
+		Coordinator struct {
+			Inflight int64
+			Levels   map[string]struct{ Writes, Failed, Rows, TotalMicros, MaxMicros uint64 }
+		}
+	}
+	resp, body = get("/api/v1/actors")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	require.NoError(t, json.Unmarshal(body, &stats))
+	require.NotNil(t, stats.Hints, "an empty list, not null")
+	require.Empty(t, stats.Hints)
+	require.Zero(t, stats.Coordinator.Inflight)
+	var writes, rows uint64
+	for _, l := range stats.Coordinator.Levels {
+		writes, rows = writes+l.Writes, rows+l.Rows
+		require.Zero(t, l.Failed)
+		require.GreaterOrEqual(t, l.TotalMicros, l.MaxMicros)
+	}
+	require.EqualValues(t, 2, writes, "one insert of one document, one of three")
+	require.EqualValues(t, 4, rows)
 }

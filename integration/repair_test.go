@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +49,21 @@ func lostHints(t *testing.T, dataFlags ...string) (*setup.Cluster, []string, *mo
 	}
 	require.Eventually(t, func() bool { return metricSum(t, c.Data[0], "chronogo_handoff_hints") >= 1 }, 30*time.Second, 200*time.Millisecond,
 		"dnode1 hinted the writes dnode2 missed")
+	// the console's API shows the queue, and the age of its oldest hint while it is retried
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + c.Data[0].HTTPAddr + "/api/v1/actors")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var info struct {
+			Hints []struct {
+				Hints         int
+				OldestSeconds float64
+			}
+		}
+		return json.NewDecoder(resp.Body).Decode(&info) == nil && len(info.Hints) == 1 && info.Hints[0].Hints >= 1 && info.Hints[0].OldestSeconds > 0
+	}, 30*time.Second, 200*time.Millisecond, "the hint queue for dnode2 in /api/v1/actors")
 	c.Data[0].Kill()
 	handoff := filepath.Join(c.Data[0].DataDir, "handoff")
 	_, err := os.Stat(handoff)

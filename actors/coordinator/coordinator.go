@@ -49,6 +49,8 @@ type Config struct {
 	HedgeDelay time.Duration
 	// ScanChunkBytes is the chunk budget of remote reads (default reader.DefaultChunkBytes).
 	ScanChunkBytes uint32
+
+	stats *writeStats // set by Spawn
 }
 
 func (c Config) withDefaults() Config {
@@ -66,6 +68,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = logrus.StandardLogger()
+	}
+	if c.stats == nil {
+		c.stats = newWriteStats()
 	}
 	return c
 }
@@ -105,12 +110,14 @@ func (c *coordinator) Receive(ctx actor.Context) {
 	case *actor.Started:
 	case *actor.Terminated:
 		c.inflight--
+		c.cfg.stats.inflight.Store(int64(c.inflight))
 	case *writeRequest:
 		if c.inflight >= c.cfg.MaxInflight {
 			ctx.Respond(&writeResult{err: ErrOverloaded})
 			return
 		}
 		c.inflight++
+		c.cfg.stats.inflight.Store(int64(c.inflight))
 		ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newWriteJob(c.cfg, m, ctx.Sender()) }, actor.WithMailbox(actors.CountedMailbox(actor.Unbounded()))))
 	}
 }

@@ -65,11 +65,12 @@ type writeJob struct {
 	waiting int // replicas that have not answered
 	replied bool
 	sent    bool // every request is out: answers may decide the write
+	began   time.Time
 	log     logrus.FieldLogger
 }
 
 func newWriteJob(cfg Config, req *writeRequest, replyTo *actor.PID) *writeJob {
-	return &writeJob{cfg: cfg, req: req, replyTo: replyTo,
+	return &writeJob{cfg: cfg, req: req, replyTo: replyTo, began: time.Now(),
 		log: cfg.Logger.WithFields(logrus.Fields{"tenant": req.tenant, "db": req.db, "collection": req.collection})}
 }
 
@@ -306,6 +307,11 @@ func (j *writeJob) fail(ctx actor.Context, err error) {
 
 func (j *writeJob) reply(ctx actor.Context, err error) {
 	j.replied = true
+	rows := 0
+	for i := range j.req.batch.Series {
+		rows += len(j.req.batch.Series[i].Times)
+	}
+	j.cfg.stats.answered(j.level, rows, time.Since(j.began), err != nil)
 	ctx.Send(j.replyTo, &writeResult{err: err})
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"time"
 )
 
 // TargetStats are the figures of one target node's queue and replay.
@@ -16,6 +17,9 @@ type TargetStats struct {
 	Replayed uint64 // hints the target acknowledged
 	Skipped  uint64 // hints the target refused with a non-retryable error (dropped)
 	Refused  uint64 // hints not stored because the queue was full or broken
+	// Oldest is when the oldest hint being replayed was queued (zero when none is: the queue is
+	// empty or between rounds).
+	Oldest time.Time
 }
 
 // registry holds the latest TargetStats of every target actor; the actors write, Stats reads.

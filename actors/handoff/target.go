@@ -402,5 +402,19 @@ func (t *target) publish() {
 		s.Expired += qs.Expired
 		s.Corrupt += qs.Corrupt
 	}
+	// the oldest hint not yet acknowledged: the first one left in the round being sent or retried
+	for _, r := range []*round{t.round, t.retry} {
+		if r == nil {
+			continue
+		}
+		for i, e := range r.entries {
+			if !r.done[i] {
+				if s.Oldest.IsZero() || e.EnqueuedAt.Before(s.Oldest) {
+					s.Oldest = e.EnqueuedAt
+				}
+				break
+			}
+		}
+	}
 	t.reg.set(s)
 }

@@ -532,6 +532,9 @@ func (n *Node) Peers() []liveness.Peer {
 // HandoffStats returns the hint queues' figures by target node (for /metrics).
 func (n *Node) HandoffStats() []handoff.TargetStats { return n.handoff.Stats() }
 
+// CoordinatorStats are the node's writes in flight and answered, by consistency level.
+func (n *Node) CoordinatorStats() coordinator.WriteStats { return n.coord.Stats() }
+
 // holdsHints reports whether any hint queue of this node holds a hint (true until the queues
 // are open: they may).
 func (n *Node) holdsHints() bool {

@@ -61,5 +61,14 @@ func (a nodeAdmin) Actors(ctx context.Context) (httpapi.ActorsInfo, error) {
 		}
 		info.Actors = append(info.Actors, ai)
 	}
+	info.Hints = []httpapi.HintQueueInfo{}
+	for _, h := range a.n.HandoffStats() {
+		q := httpapi.HintQueueInfo{Target: h.Node, Hints: h.Hints, Bytes: h.Bytes, Replayed: h.Replayed, Expired: h.Expired, Skipped: h.Skipped, Refused: h.Refused}
+		if !h.Oldest.IsZero() {
+			q.OldestSeconds = time.Since(h.Oldest).Seconds()
+		}
+		info.Hints = append(info.Hints, q)
+	}
+	info.Coordinator = a.n.CoordinatorStats()
 	return info, nil
 }

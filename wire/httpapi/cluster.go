@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/meta"
 )
 
@@ -28,6 +29,23 @@ type ClusterInfo struct {
 type ActorsInfo struct {
 	Node   uint64      `json:"node"`
 	Actors []ActorInfo `json:"actors"`
+	// Hints are the node's hint queues, one per node it holds hints for.
+	Hints []HintQueueInfo `json:"hints"`
+	// Coordinator is what the node's coordinator did: writes in flight and answered by level.
+	Coordinator coordinator.WriteStats `json:"coordinator"`
+}
+
+// HintQueueInfo is one hint queue of a node: the writes, deletes and renames it keeps for a
+// node that did not take them, and what its replay did.
+type HintQueueInfo struct {
+	Target        uint64  `json:"target"`
+	Hints         int     `json:"hints"`
+	Bytes         int64   `json:"bytes"`
+	OldestSeconds float64 `json:"oldestSeconds,omitempty"` // age of the oldest hint being replayed
+	Replayed      uint64  `json:"replayed"`
+	Expired       uint64  `json:"expired"`
+	Skipped       uint64  `json:"skipped"`
+	Refused       uint64  `json:"refused"`
 }
 
 // ActorInfo is one actor of the tree: its id (a child's id extends its parent's with "/" and a

@@ -3,6 +3,8 @@
 "use strict";
 
 const history = []; // [{t, memory, disk}] of the last ten minutes
+const ingest = []; // [{t, rows}]: rows written through this node's coordinator, last ten minutes
+let previous = null; // the last /api/v1/actors answer and when it came, for rates
 let confirming = null; // the action waiting for its confirmation click, as "flush:3"
 
 async function get(path) {
@@ -145,6 +147,60 @@ async function runAction(act, vnodeId, key) {
   refresh();
 }
 
+// rate is the change of a counter per second since the previous answer.
+function rate(now, before, dt) {
+  return before === undefined || dt <= 0 ? 0 : Math.max(0, now - before) / dt;
+}
+
+function ms(micros) {
+  return (micros / 1000).toFixed(2) + " ms";
+}
+
+function drawCoordinator(info, names, now) {
+  const co = info.coordinator || {inflight: 0, levels: {}};
+  const dt = previous ? (now - previous.t) / 1000 : 0;
+  const before = previous ? previous.info.coordinator.levels : {};
+  document.getElementById("inflight").textContent = "writes in flight: " + co.inflight;
+  let rows = 0;
+  fill("levels", Object.keys(co.levels).sort().map(l => {
+    const s = co.levels[l];
+    rows += s.rows;
+    const tr = document.createElement("tr");
+    tr.dataset.level = l;
+    cell(tr, l);
+    cell(tr, String(s.writes));
+    cell(tr, String(s.failed), s.failed ? "down" : "");
+    cell(tr, String(s.rows));
+    cell(tr, rate(s.rows, before[l] && before[l].rows, dt).toFixed(0));
+    cell(tr, s.writes ? ms(s.totalMicros / s.writes) : "-");
+    cell(tr, ms(s.maxMicros));
+    return tr;
+  }));
+  ingest.push({t: now, rows});
+  while (ingest.length > 600) ingest.shift();
+  const rates = ingest.map((p, i) => i ? rate(p.rows, ingest[i - 1].rows, (p.t - ingest[i - 1].t) / 1000) : 0);
+  const max = Math.max(1, ...rates);
+  document.getElementById("ingest").innerHTML = '<polyline fill="none" stroke="#080" points="' +
+    rates.map((r, i) => (i * 600 / 599).toFixed(1) + "," + (58 - r / max * 56).toFixed(1)).join(" ") + '"/>';
+  document.getElementById("ingestLegend").textContent = "rows written per second (green), now " + rates[rates.length - 1].toFixed(0) + "; scale " + max.toFixed(0);
+  const hintsBefore = {};
+  if (previous) for (const h of previous.info.hints || []) hintsBefore[h.target] = h.replayed;
+  fill("hints", (info.hints || []).map(h => {
+    const tr = document.createElement("tr");
+    tr.dataset.target = h.target;
+    cell(tr, names[h.target] || String(h.target));
+    cell(tr, String(h.hints));
+    cell(tr, bytes(h.bytes));
+    cell(tr, h.oldestSeconds ? h.oldestSeconds.toFixed(0) + " s" : "-");
+    cell(tr, String(h.replayed));
+    cell(tr, rate(h.replayed, hintsBefore[h.target], dt).toFixed(1));
+    cell(tr, String(h.expired));
+    cell(tr, String(h.refused));
+    return tr;
+  }));
+  previous = {t: now, info};
+}
+
 function drawChart(vn) {
   let memory = 0, disk = 0;
   for (const v of vn.local) { memory += v.cacheBytes; disk += v.diskBytes; }
@@ -167,6 +223,7 @@ async function refresh() {
     drawShards(cluster);
     drawPlacement(vn, names);
     drawActors(actors);
+    drawCoordinator(actors, names, Date.now());
     drawChart(vn);
     document.getElementById("status").textContent = "node " + cluster.node + ", " + cluster.version + ", up " + Math.round(cluster.uptimeSeconds) + " s; updated " + new Date().toLocaleTimeString();
   } catch (e) {
