@@ -203,7 +203,13 @@ func TestHintRefusedWhenFull(t *testing.T) {
 	require.NoError(t, h.Store(2, testBatch(0), waitFor))
 	require.NoError(t, h.Store(2, testBatch(1), waitFor))
 	require.ErrorIs(t, h.Store(2, testBatch(2), waitFor), ErrFull)
-	require.Equal(t, TargetStats{Node: 2, Hints: 2, Bytes: bytesOf(0, 2), Refused: 1}, statsOf(h, 2))
+	// the target is unreachable: the first hint waits to be retried, and its age is known
+	before := time.Now()
+	require.Eventually(t, func() bool { return !statsOf(h, 2).Oldest.IsZero() }, waitFor, 5*time.Millisecond)
+	s := statsOf(h, 2)
+	require.False(t, s.Oldest.After(before), "the oldest hint was queued before now")
+	s.Oldest = time.Time{}
+	require.Equal(t, TargetStats{Node: 2, Hints: 2, Bytes: bytesOf(0, 2), Refused: 1}, s)
 	require.Error(t, h.Store(0, testBatch(0), waitFor), "a hint needs a target")
 }
 
