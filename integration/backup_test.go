@@ -216,3 +216,96 @@ func flipByte(t *testing.T, path string) {
 	b[len(b)/2] ^= 0x5a
 	require.NoError(t, os.WriteFile(path, b, 0o644))
 }
+
+// TestClusterBackup is issue #11's backup "for the whole cluster": with two data nodes, two
+// replicas of every replica set, the backup (asked of either node) takes one replica of each
+// replica set, spread over both nodes, and restoring it into an empty standalone server gives
+// back every document once. With one node killed, the backup takes every replica set from the
+// other one.
+func TestClusterBackup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 1, 2, "--replication-factor", "2", "--shard-count", "2", "--repair-interval", "0")
+	bin := setup.Binary(t)
+	db := c.Data[0].Client().Database("metrics")
+	require.NoError(t, db.CreateCollection(ctx, "cpu", options.CreateCollection().
+		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("m"))))
+	coll := db.Collection("cpu")
+	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	var want []string
+	require.Eventually(t, func() bool {
+		keys, err := clusterDocsErr(ctx, coll, 0, 100, base)
+		if err == nil {
+			want = keys
+		}
+		return err == nil
+	}, 30*time.Second, 200*time.Millisecond, "the two data nodes registered")
+	for b := 1; b < 3; b++ {
+		// a day apart: several buckets
+		want = append(want, clusterDocs(t, ctx, coll, b, 100, base.Add(time.Duration(b)*36*time.Hour))...)
+	}
+
+	vnodeDirs := func(dir string) map[string]bool {
+		out := map[string]bool{}
+		var m struct {
+			Nodes []uint64
+			Files []struct{ Path string }
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &m))
+		for _, f := range m.Files {
+			if p := strings.Split(f.Path, "/"); p[0] == "data" && len(p) > 6 {
+				out[strings.Join(p[:6], "/")] = true // data/<tenant>/<db>/<bucket>/<rs>/<vnode>
+			}
+		}
+		return out
+	}
+	replicaSets := func() int {
+		out, err := run(t, bin, "ctl", "vnodes", "--addr", c.Data[0].HTTPAddr, "--db", "metrics")
+		require.NoError(t, err, out)
+		sets := map[string]bool{}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			f := strings.Fields(l)
+			sets[f[2]+"/"+f[5]] = true // bucket/replica set
+		}
+		return len(sets)
+	}
+	restoreCount := func(dir string) {
+		t.Helper()
+		fresh := setup.Start(t, "")
+		msg, err := run(t, bin, "restore", "--from", dir, "--addr", fresh.HTTPAddr, "--quiet")
+		require.NoError(t, err, msg)
+		got, err := findKeys(ctx, fresh.Client().Database("metrics").Collection("cpu"))
+		require.NoError(t, err)
+		requireAllOnce(t, got, want, "restored from "+filepath.Base(dir))
+	}
+
+	dir := t.TempDir()
+	msg, err := run(t, bin, "backup", "--to", dir, "--addr", c.Data[1].HTTPAddr, "--quiet")
+	require.NoError(t, err, msg)
+	require.Contains(t, msg, "from 2 nodes")
+	ids := backupIDs(t, dir)
+	require.Len(t, ids, 1)
+	first := filepath.Join(dir, ids[0])
+	sets := replicaSets()
+	require.Greater(t, sets, 1)
+	require.Len(t, vnodeDirs(first), sets, "one replica of every replica set")
+	restoreCount(first)
+
+	c.Data[1].Kill()
+	require.Eventually(t, func() bool {
+		out, err := run(t, bin, "ctl", "nodes", "--addr", c.Data[0].HTTPAddr)
+		return err == nil && strings.Contains(out, "down")
+	}, 30*time.Second, 500*time.Millisecond, "dnode2 is seen down")
+	dir2 := t.TempDir()
+	msg, err = run(t, bin, "backup", "--to", dir2, "--addr", c.Data[0].HTTPAddr, "--quiet")
+	require.NoError(t, err, msg)
+	require.Contains(t, msg, "from 1 nodes")
+	second := filepath.Join(dir2, backupIDs(t, dir2)[0])
+	require.Len(t, vnodeDirs(second), sets)
+	restoreCount(second)
+}

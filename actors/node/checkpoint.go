@@ -17,10 +17,10 @@ type VnodeCheckpoint struct {
 	Files []engine.CheckpointFile
 }
 
-// Checkpoint flushes every vnode of the node, then copies each one that keep accepts (by tenant
-// and database) into root, laid out as a data directory (layout.VnodeDir), one vnode at a time:
+// Checkpoint flushes every vnode of the node, then copies each one that keep accepts (by its
+// spec: tenant, database, bucket, vnode) into root, laid out as a data directory (layout.VnodeDir), one vnode at a time:
 // a consistent copy of each vnode as it was when its turn came, while writes go on.
-func (n *Node) Checkpoint(ctx context.Context, root string, keep func(tenant, db string) bool) ([]VnodeCheckpoint, error) {
+func (n *Node) Checkpoint(ctx context.Context, root string, keep func(s vnode.Spec) bool) ([]VnodeCheckpoint, error) {
 	done, err := n.enter()
 	if err != nil {
 		return nil, err
@@ -36,7 +36,7 @@ func (n *Node) Checkpoint(ctx context.Context, root string, keep func(tenant, db
 	var out []VnodeCheckpoint
 	for _, r := range refs {
 		s := r.Spec
-		if keep != nil && !keep(s.Tenant, s.DB) {
+		if keep != nil && !keep(s) {
 			continue
 		}
 		dir := layout.VnodeDir(root, s.Tenant, s.DB, s.BucketID, s.ReplicaSetID, s.VnodeID)

@@ -28,6 +28,7 @@ type Manifest struct {
 	ID       string         `json:"id"`
 	Created  string         `json:"created"`
 	Node     uint64         `json:"node"`
+	Nodes    []uint64       `json:"nodes,omitempty"` // a cluster backup: the nodes its vnodes came from
 	Tenant   string         `json:"tenant,omitempty"`
 	DB       string         `json:"db,omitempty"`
 	Previous string         `json:"previous,omitempty"` // the backup files were reused from
@@ -102,11 +103,13 @@ func (a *adminClient) json(ctx context.Context, method, path string, body io.Rea
 // backupCommand makes online backups of a node and checks them.
 func backupCommand() *cobra.Command {
 	var addr, user, password, to, tenant, db string
-	var quiet bool
+	var quiet, nodeOnly bool
 	cmd := &cobra.Command{
 		Use:   "backup",
-		Short: "Back up a running node online into DIR/<id>: its vnodes, catalog and plain collections, incrementally",
-		Long: "Asks the node (--addr, its HTTP address) for a checkpoint: every vnode flushed and copied as it is (TSM files\n" +
+		Short: "Back up a running cluster or node online into DIR/<id>: its vnodes, catalog and plain collections, incrementally",
+		Long: "In a cluster, takes one replica of every replica set (of --tenant/--db when set) from the data nodes that are up,\n" +
+			"the node at --addr first; with --node-only, or on a standalone server, the vnodes of the node at --addr.\n" +
+			"Asks each node (by its HTTP address) for a checkpoint: every vnode flushed and copied as it is (TSM files\n" +
 			"hard-linked, summary, index and WAL copied), the catalog, users and plain collections beside them, while\n" +
 			"writes go on. The files are downloaded into --to/<id> with a SHA-256 each in manifest.json; TSM files that\n" +
 			"the latest backup in --to already holds (same path and size: TSM files never change) are hard-linked from it.\n" +
@@ -116,7 +119,7 @@ func backupCommand() *cobra.Command {
 			"  chronogo backup verify /backups/chronogo/20261204-231500-1a2b3c4d",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := runBackup(c.Context(), newAdminClient(addr, user, password), to, tenant, db, quiet, c.ErrOrStderr()); err != nil {
+			if err := runBackup(c.Context(), newAdminClient(addr, user, password), to, tenant, db, nodeOnly, quiet, c.ErrOrStderr()); err != nil {
 				return fmt.Errorf("backup: %w", err)
 			}
 			return nil
@@ -130,6 +133,7 @@ func backupCommand() *cobra.Command {
 	fl.StringVar(&tenant, "tenant", "", "only this tenant")
 	fl.StringVar(&db, "db", "", "only this database")
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
+	fl.BoolVar(&nodeOnly, "node-only", false, "back up only the node at --addr (in a cluster, the default takes one replica of every replica set from the data nodes)")
 	_ = cmd.MarkFlagRequired("to")
 	cmd.AddCommand(&cobra.Command{
 		Use:     "verify DIR",
@@ -146,7 +150,7 @@ func backupCommand() *cobra.Command {
 	return cmd
 }
 
-func runBackup(ctx context.Context, ac *adminClient, to, tenant, db string, quiet bool, stderr io.Writer) error {
+func runBackup(ctx context.Context, ac *adminClient, to, tenant, db string, nodeOnly, quiet bool, stderr io.Writer) error {
 	if err := os.MkdirAll(to, 0o755); err != nil {
 		return err
 	}
@@ -154,23 +158,32 @@ func runBackup(ctx context.Context, ac *adminClient, to, tenant, db string, quie
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
-	if tenant != "" {
-		q.Set("tenant", tenant)
-	}
-	if db != "" {
-		q.Set("db", db)
-	}
-	var info httpapi.BackupInfo
-	if err := ac.json(ctx, http.MethodPost, "/api/v1/backup?"+q.Encode(), nil, &info); err != nil {
+	parts, err := backupPlan(ctx, ac, tenant, db, nodeOnly)
+	if err != nil {
 		return err
 	}
-	defer func() { _, _ = ac.do(context.Background(), http.MethodDelete, "/api/v1/backup/"+info.ID, nil) }()
+	// every part's checkpoint is taken before any file is downloaded, so the parts are as close
+	// in time as the nodes allow; each is dropped from its node at the end
+	infos := make([]httpapi.BackupInfo, len(parts))
+	for i, p := range parts {
+		if err := p.ac.json(ctx, http.MethodPost, "/api/v1/backup?"+p.query(tenant, db), nil, &infos[i]); err != nil {
+			return fmt.Errorf("node %s: %w", p.ac.base, err)
+		}
+		defer func(p backupPart, id string) {
+			_, _ = p.ac.do(context.Background(), http.MethodDelete, "/api/v1/backup/"+id, nil)
+		}(p, infos[i].ID)
+	}
+	info := infos[0]
 	dest := filepath.Join(to, info.ID)
 	if err := os.Mkdir(dest, 0o755); err != nil {
 		return err
 	}
 	m := Manifest{Version: 1, ID: info.ID, Created: info.Created, Node: info.Node, Tenant: tenant, DB: db}
+	if len(parts) > 1 {
+		for _, in := range infos {
+			m.Nodes = append(m.Nodes, in.Node)
+		}
+	}
 	known := map[string]ManifestFile{}
 	if prev != nil {
 		m.Previous = prev.ID
@@ -181,37 +194,44 @@ func runBackup(ctx context.Context, ac *adminClient, to, tenant, db string, quie
 		}
 	}
 	var total, reused int64
-	for _, f := range info.Files {
-		total += f.Size
+	for i, in := range infos {
+		for _, f := range in.Files {
+			if i == 0 || strings.HasPrefix(f.Path, "data/") {
+				total += f.Size
+			}
+		}
 	}
 	bar := newProgress(stderr, total, "backup "+info.ID, true, quiet)
-	for _, f := range info.Files {
-		target, err := localPath(dest, f.Path)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		mf := ManifestFile{Path: f.Path, Size: f.Size, Immutable: f.Immutable}
-		if k, ok := known[f.Path]; ok && f.Immutable && k.Size == f.Size {
-			src, _ := localPath(prevDir, f.Path)
-			if err := linkOrCopyFile(src, target); err != nil {
-				return err
+	for i, in := range infos {
+		for _, f := range in.Files {
+			if i > 0 && !strings.HasPrefix(f.Path, "data/") {
+				continue // the catalog and the plain collections come from the first node
 			}
-			mf.SHA256, mf.Reused = k.SHA256, true
-			reused += f.Size
-		} else {
-			sum, err := download(ctx, ac, info.ID, f, target, func(n int) { _ = bar.Add(n) })
+			target, err := localPath(dest, f.Path)
 			if err != nil {
 				return err
 			}
-			mf.SHA256 = sum
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			mf := ManifestFile{Path: f.Path, Size: f.Size, Immutable: f.Immutable}
+			if k, ok := known[f.Path]; ok && f.Immutable && k.Size == f.Size {
+				src, _ := localPath(prevDir, f.Path)
+				if err := linkOrCopyFile(src, target); err != nil {
+					return err
+				}
+				mf.SHA256, mf.Reused = k.SHA256, true
+				reused += f.Size
+				_ = bar.Add64(f.Size)
+			} else {
+				sum, err := download(ctx, parts[i].ac, in.ID, f, target, func(n int) { _ = bar.Add(n) })
+				if err != nil {
+					return err
+				}
+				mf.SHA256 = sum
+			}
+			m.Files = append(m.Files, mf)
 		}
-		if mf.Reused {
-			_ = bar.Add64(f.Size)
-		}
-		m.Files = append(m.Files, mf)
 	}
 	_ = bar.Finish()
 	if _, _, err := writeFileWith(filepath.Join(dest, manifestName+".tmp"), func(w io.Writer) (int64, error) {
@@ -228,7 +248,7 @@ func runBackup(ctx context.Context, ac *adminClient, to, tenant, db string, quie
 		_ = d.Sync()
 		d.Close()
 	}
-	fmt.Fprintf(stderr, "backup %s: %d files, %d bytes (%d reused from %s) in %s\n", info.ID, len(m.Files), total, reused, dash(m.Previous), dest)
+	fmt.Fprintf(stderr, "backup %s: %d files, %d bytes (%d reused from %s) from %d nodes in %s\n", info.ID, len(m.Files), total, reused, dash(m.Previous), len(parts), dest)
 	return nil
 }
 

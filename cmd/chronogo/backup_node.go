@@ -11,9 +11,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/wire/httpapi"
 )
@@ -23,7 +25,8 @@ var _ httpapi.Backups = nodeAdmin{}
 // StartBackup makes <backupRoot>/<id>: a checkpoint of the node's vnodes (of tenant and db when
 // set) laid out as a data directory, catalog.json, and plain/<n>.bson with the documents of each
 // plain collection. The catalog and the plain documents are read after the vnodes.
-func (a nodeAdmin) StartBackup(ctx context.Context, tenant, db string) (httpapi.BackupInfo, error) {
+func (a nodeAdmin) StartBackup(ctx context.Context, req httpapi.BackupRequest) (httpapi.BackupInfo, error) {
+	tenant, db := req.Tenant, req.DB
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
 	now := time.Now().UTC()
@@ -33,7 +36,9 @@ func (a nodeAdmin) StartBackup(ctx context.Context, tenant, db string) (httpapi.
 		_ = os.RemoveAll(root)
 		return httpapi.BackupInfo{}, fmt.Errorf("backup: %w", err)
 	}
-	keep := func(t, d string) bool { return (tenant == "" || t == tenant) && (db == "" || d == db) }
+	keep := func(s vnode.Spec) bool {
+		return (tenant == "" || s.Tenant == tenant) && (db == "" || s.DB == db) && (req.Vnodes == nil || slices.Contains(req.Vnodes, s.VnodeID))
+	}
 	ckpts, err := a.n.Checkpoint(ctx, root, keep)
 	if err != nil {
 		return fail(err)

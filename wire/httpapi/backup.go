@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
@@ -15,9 +18,9 @@ import (
 
 // Backups is what the backup and restore endpoints ask of a data node.
 type Backups interface {
-	// StartBackup checkpoints the node's vnodes (of tenant and db when set) and writes the
-	// catalog and the plain collections' documents beside them, under a new id.
-	StartBackup(ctx context.Context, tenant, db string) (BackupInfo, error)
+	// StartBackup checkpoints the node's vnodes that req selects and writes the catalog and the
+	// plain collections' documents beside them, under a new id.
+	StartBackup(ctx context.Context, req BackupRequest) (BackupInfo, error)
 	// OpenBackupFile opens file path (relative, as BackupInfo lists it) of backup id.
 	OpenBackupFile(id, path string) (*os.File, error)
 	// DropBackup removes backup id from the node.
@@ -29,6 +32,43 @@ type Backups interface {
 	RestorePlain(ctx context.Context, tenant, db, coll string, r io.Reader) (int64, error)
 	// RestoreBatch writes stored columns into a time-series collection.
 	RestoreBatch(ctx context.Context, tenant, db, coll string, b *storage.Batch) error
+}
+
+// BackupRequest selects what a node's backup holds: the vnodes of a tenant and a database (when
+// set), and only the vnodes listed when Vnodes is not nil (a cluster backup takes one replica of
+// each replica set, from the nodes that hold them).
+type BackupRequest struct {
+	Tenant, DB string
+	Vnodes     []uint64
+}
+
+// maxBackupVnodes bounds the vnode list of a backup request.
+const maxBackupVnodes = 1 << 20
+
+// backupRequest reads ?tenant=&db=&vnodes=1,2,3 (vnodes present and empty: none).
+func backupRequest(r *http.Request) (BackupRequest, error) {
+	q := r.URL.Query()
+	req := BackupRequest{Tenant: q.Get("tenant"), DB: q.Get("db")}
+	if !q.Has("vnodes") {
+		return req, nil
+	}
+	req.Vnodes = []uint64{}
+	list := q.Get("vnodes")
+	if list == "" {
+		return req, nil
+	}
+	parts := strings.Split(list, ",")
+	if len(parts) > maxBackupVnodes {
+		return req, fmt.Errorf("vnodes: more than %d", maxBackupVnodes)
+	}
+	for _, p := range parts {
+		id, err := strconv.ParseUint(p, 10, 64)
+		if err != nil {
+			return req, fmt.Errorf("vnodes: %q is not a vnode id", p)
+		}
+		req.Vnodes = append(req.Vnodes, id)
+	}
+	return req, nil
 }
 
 // BackupInfo answers POST /api/v1/backup: the files of the node's checkpoint.
@@ -85,7 +125,12 @@ func backupRoutes(mux *http.ServeMux, b Backups, auth AdminAuth) {
 		if !adminAllowed(rw, r, auth) {
 			return
 		}
-		info, err := b.StartBackup(r.Context(), r.URL.Query().Get("tenant"), r.URL.Query().Get("db"))
+		req, err := backupRequest(r)
+		if err != nil {
+			adminError(rw, http.StatusBadRequest, err.Error())
+			return
+		}
+		info, err := b.StartBackup(r.Context(), req)
 		if err != nil {
 			adminError(rw, http.StatusInternalServerError, err.Error())
 			return
