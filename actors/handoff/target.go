@@ -391,6 +391,7 @@ func (t *target) retryLater(ctx actor.Context, err error) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	t.timer = time.AfterFunc(t.backoff, func() { root.Send(self, replayNext{}) })
 	t.backoff = min(2*t.backoff, t.cfg.MaxBackoff)
+	t.publish() // the hints to retry are known now: their age shows
 }
 
 // publish updates the stats registry.
