@@ -18,6 +18,19 @@ import (
 	"github.com/chronogo/chronogo/integration/setup"
 )
 
+// browser starts a headless chromium for the test (stopped at its end).
+func browser(t *testing.T, ctx context.Context, path string) context.Context {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.Flag("headless", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	bctx, cancelRun := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(cancelRun)
+	return bctx
+}
+
 // TestConsoleInBrowser: the console page, run by Debian's chromium headless, shows the node, the
 // meta shards with their leader, and the vnode actor with what it holds, and loads nothing but
 // from the node itself.
@@ -31,14 +44,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	_, err = coll.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "a"}, {Key: "v", Value: 1.5}})
 	require.NoError(t, err)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
-		chromedp.Flag("headless", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancelRun := context.WithTimeout(bctx, 60*time.Second)
-	defer cancelRun()
+	bctx := browser(t, ctx, path)
 	var mu sync.Mutex
 	var urls []string
 	require.NoError(t, chromedp.Listen(bctx, func(ev any) {
@@ -107,4 +113,93 @@ func TestConsoleInBrowser(t *testing.T) {
 	for _, u := range urls {
 		require.True(t, strings.HasPrefix(u, "http://"+srv.HTTPAddr+"/"), "a request outside the node: %s", u)
 	}
+}
+
+// TestConsoleClusterInBrowser is issue #12's check on a real cluster of three meta and three data
+// nodes: the page of a data node shows every node and the leader of every meta shard, a vnode's
+// actor with its mailbox depth; a compaction started from the page merges the vnode's files; and
+// a data node killed with SIGKILL shows down within 5 s.
+func TestConsoleClusterInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts six processes and a browser")
+	}
+	t.Parallel()
+	path, err := exec.LookPath("chromium")
+	require.NoError(t, err, "the console tests need chromium (make test installs it)")
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 3, 3, "--replication-factor", "3", "--repair-interval", "0")
+	one := c.Data[0]
+	coll := createTS(t, one.Client().Database("app"), "m")
+	require.Eventually(t, func() bool {
+		_, err := coll.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "a"}, {Key: "v", Value: 1.5}})
+		return err == nil
+	}, 30*time.Second, 200*time.Millisecond, "the data nodes registered")
+
+	bctx := browser(t, ctx, path)
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("http://"+one.HTTPAddr+"/console/")))
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelectorAll("#nodes tbody tr").length === 6`))
+	require.NoError(t, err, "three meta and three data nodes")
+	nodesText, err := chromedp.Run(bctx, chromedp.Text(`#nodes tbody`))
+	require.NoError(t, err)
+	t.Logf("nodes on the page:\n%s", nodesText)
+	for _, n := range []string{"dnode1", "dnode2", "dnode3", "meta replica"} {
+		require.Contains(t, nodesText, n)
+	}
+	require.Contains(t, nodesText, "leader of", "the meta nodes with the shards they lead")
+	for _, shard := range []string{"catalog", "placement", "locks", "plain"} {
+		_, err = chromedp.Run(bctx, chromedp.Poll[bool](`(() => { const r = document.querySelector('#shards tbody tr[data-shard="`+shard+`"] td.leader'); return r !== null && r.textContent !== "none"; })()`))
+		require.NoError(t, err, "shard %s has a leader", shard)
+	}
+	text := func(sel string) string {
+		s, err := chromedp.Run(bctx, chromedp.Text(sel))
+		require.NoError(t, err, sel)
+		return s
+	}
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector('#actors li[data-actor^="vnodes/vnode/"]') !== null`))
+	require.NoError(t, err, "a vnode actor on the page")
+	require.Regexp(t, `vnode/\d+ \[mailbox \d+\]`, text(`#actors`))
+
+	// the vnode gets a second file; a compaction from the page merges them
+	vnodeFiles := func() int {
+		resp, err := http.Get("http://" + one.HTTPAddr + "/api/v1/vnodes?db=app")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var vn struct{ Local []struct{ Files int } }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&vn))
+		n := 0
+		for _, v := range vn.Local {
+			n += v.Files
+		}
+		return n
+	}
+	flush := func() {
+		out, err := run(t, setup.Binary(t), "ctl", "flush", "--addr", one.HTTPAddr, "--db", "app")
+		require.NoError(t, err, out)
+	}
+	flush()
+	_, err = coll.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "a"}, {Key: "v", Value: 2.5}})
+	require.NoError(t, err)
+	flush()
+	require.Equal(t, 2, vnodeFiles(), "two flushes, two files on this node's vnode")
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Click(`button[data-action^="compact:"]`),
+		chromedp.WaitVisible(`button[data-action="cancel"]`),
+		chromedp.Click(`button[data-action^="compact:"]`),
+	))
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("action").textContent.includes("done")`))
+	require.NoError(t, err)
+	require.Equal(t, 1, vnodeFiles(), "the compaction merged them")
+
+	killed := c.Data[2]
+	var name string
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector("#nodes tbody").textContent.includes("dnode3")`))
+	require.NoError(t, err)
+	name = "dnode3"
+	killed.Kill()
+	start := time.Now()
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`Array.from(document.querySelectorAll("#nodes tbody tr")).some(tr => tr.textContent.startsWith("`+name+`") && tr.textContent.includes("down"))`))
+	require.NoError(t, err, "dnode3 shown down")
+	took := time.Since(start)
+	t.Logf("dnode3 shown down %v after its SIGKILL", took)
+	require.Less(t, took, 5*time.Second)
 }

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/httpapi"
 )
 
@@ -20,7 +23,38 @@ func (a nodeAdmin) Cluster(ctx context.Context) (httpapi.ClusterInfo, error) {
 	if err != nil {
 		return httpapi.ClusterInfo{}, err
 	}
-	return httpapi.ClusterInfo{Node: a.self, Version: version, UptimeSeconds: time.Since(started).Seconds(), Nodes: nodes, Shards: a.mc.Shards()}, nil
+	shards := a.mc.Shards()
+	return httpapi.ClusterInfo{Node: a.self, Version: version, UptimeSeconds: time.Since(started).Seconds(), Nodes: withMetaMembers(nodes, shards), Shards: shards}, nil
+}
+
+// withMetaMembers adds the voting members of the meta shards that are not data nodes (the mnodes,
+// which the placement does not list), each with the shards it leads.
+func withMetaMembers(nodes []httpapi.NodeInfo, shards []meta.ShardStatus) []httpapi.NodeInfo {
+	known := map[string]bool{}
+	for _, n := range nodes {
+		known[n.RaftAddr] = true
+	}
+	members := map[uint64]string{}
+	leads := map[uint64][]string{}
+	for _, s := range shards {
+		for id, addr := range s.Members {
+			members[id] = addr
+			if s.LeaderID == id {
+				leads[id] = append(leads[id], s.Name)
+			}
+		}
+	}
+	ids := make([]uint64, 0, len(members))
+	for id := range members {
+		if !known[members[id]] {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		nodes = append(nodes, httpapi.NodeInfo{Name: fmt.Sprintf("meta replica %d", id), Role: "mnode", RaftAddr: members[id], Leads: leads[id]})
+	}
+	return nodes
 }
 
 // Actors is the node's actor tree as its actor system has it, each vnode actor with its stats.

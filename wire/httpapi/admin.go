@@ -57,6 +57,8 @@ type NodeInfo struct {
 	// not watch it: meta nodes, itself).
 	Self bool   `json:"self,omitempty"`
 	Seen string `json:"seen,omitempty"`
+	// Leads are the meta shards a meta replica leads (meta members only, in /api/v1/cluster).
+	Leads []string `json:"leads,omitempty"`
 }
 
 // nodesHandler serves GET /api/v1/nodes: {"nodes": [...]}.

@@ -40,8 +40,12 @@ function drawNodes(cluster) {
     cell(tr, n.name + (n.self ? " (this node)" : ""));
     cell(tr, n.role);
     cell(tr, n.mongoAddr || "-");
-    cell(tr, n.httpAddr || "-");
-    cell(tr, down ? "down" + (n.downSince ? " since " + n.downSince : "") : "up", down ? "down" : "");
+    cell(tr, n.httpAddr || n.raftAddr || "-");
+    if (n.role === "mnode") {
+      cell(tr, n.leads && n.leads.length ? "voting, leader of " + n.leads.join(", ") : "voting");
+    } else {
+      cell(tr, down ? "down" + (n.downSince ? " since " + n.downSince : "") : "up", down ? "down" : "");
+    }
     return tr;
   }));
 }
