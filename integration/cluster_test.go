@@ -26,6 +26,19 @@ func clusterDocs(t *testing.T, ctx context.Context, coll *mongo.Collection, batc
 	return keys
 }
 
+// firstDocs inserts batch 0 of clusterDocs as soon as the data nodes have registered (writes
+// fail until the placement has enough of them) and returns its keys.
+func firstDocs(t *testing.T, ctx context.Context, coll *mongo.Collection, base time.Time) []string {
+	t.Helper()
+	var keys []string
+	require.Eventually(t, func() bool {
+		var err error
+		keys, err = clusterDocsErr(ctx, coll, 0, 100, base)
+		return err == nil
+	}, 30*time.Second, 200*time.Millisecond, "the data nodes registered")
+	return keys
+}
+
 // clusterDocsErr is clusterDocs returning the insert's error.
 func clusterDocsErr(ctx context.Context, coll *mongo.Collection, batch, n int, base time.Time) ([]string, error) {
 	docs := make([]any, n)

@@ -29,14 +29,7 @@ func lostHints(t *testing.T, dataFlags ...string) (*setup.Cluster, []string, *mo
 		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("m"))))
 	coll := one.Collection("cpu", options.Collection().SetWriteConcern(writeconcern.W1()))
 	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
-	var want []string
-	require.Eventually(t, func() bool {
-		keys, err := clusterDocsErr(ctx, coll, 0, 100, base)
-		if err == nil {
-			want = keys
-		}
-		return err == nil
-	}, 30*time.Second, 200*time.Millisecond, "the two data nodes registered")
+	want := firstDocs(t, ctx, coll, base)
 	second := c.Data[1].Client().Database("metrics").Collection("cpu")
 	require.Eventually(t, func() bool {
 		got, err := findKeys(ctx, second)

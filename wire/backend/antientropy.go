@@ -34,22 +34,10 @@ func (b *Backend) RepairDatabase(ctx context.Context, tenant, db string, opt coo
 // the cluster at a time (under a lease), over the data older than settled: newer gaps are
 // still being filled by hinted handoff.
 func (b *Backend) RunRepair(ctx context.Context, interval, settled time.Duration, holder string) {
-	lease := newLeaseRunner(b.meta, repairLock, holder, max(interval/2, 5*time.Minute))
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			_, err := lease.run(ctx, func(ctx context.Context, check func() error) error {
-				return b.RepairOnce(ctx, now.Add(-settled), check)
-			})
-			if err != nil && ctx.Err() == nil {
-				b.log.WithError(err).Warn("scheduled repair failed")
-			}
-		}
-	}
+	b.runLeased(ctx, newLeaseRunner(b.meta, repairLock, holder, max(interval/2, 5*time.Minute)), interval, "scheduled repair",
+		func(ctx context.Context, now time.Time, check func() error) error {
+			return b.RepairOnce(ctx, now.Add(-settled), check)
+		})
 }
 
 // RepairOnce repairs the data before until of every database replicated more than once.

@@ -140,7 +140,16 @@ func (b *Backend) dropExpiredBuckets(ctx context.Context, tenant, db string, col
 // the holder of the TTL lease (named holder here), which a node takes over when its holder stops
 // renewing it.
 func (b *Backend) RunTTL(ctx context.Context, interval time.Duration, holder string) {
-	lease := newLeaseRunner(b.meta, ttlLock, holder, max(3*interval, 30*time.Second))
+	b.runLeased(ctx, newLeaseRunner(b.meta, ttlLock, holder, max(3*interval, 30*time.Second)), interval, "ttl pass",
+		func(ctx context.Context, now time.Time, check func() error) error {
+			return b.ExpireOnce(ctx, now, check)
+		})
+}
+
+// runLeased calls pass every interval until ctx ends, when this node holds (or takes) the lease;
+// a failed pass is logged as what failed.
+func (b *Backend) runLeased(ctx context.Context, lease *leaseRunner, interval time.Duration, what string,
+	pass func(ctx context.Context, now time.Time, check func() error) error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -148,11 +157,9 @@ func (b *Backend) RunTTL(ctx context.Context, interval time.Duration, holder str
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			_, err := lease.run(ctx, func(ctx context.Context, check func() error) error {
-				return b.ExpireOnce(ctx, now, check)
-			})
+			_, err := lease.run(ctx, func(ctx context.Context, check func() error) error { return pass(ctx, now, check) })
 			if err != nil && ctx.Err() == nil {
-				b.log.WithError(err).Warn("ttl pass failed")
+				b.log.WithError(err).Warn(what + " failed")
 			}
 		}
 	}
