@@ -48,7 +48,8 @@ var goldenMessages = []struct {
 	{"digest_reply", &DigestReply{Digests: []*WindowDigest{{Table: "cpu", SeriesKey: []byte("k"), Start: 3600e9, Points: 360, Hash: 0xfedcba9876543210}}}},
 	{"repair_read_request", &RepairReadRequest{Vnode: &VnodeRef{VnodeId: 7, Tenant: "default", Db: "db1", BucketId: 3, ReplicaSetId: 11}, Table: "cpu",
 		SeriesKeys: [][]byte{[]byte("k1"), []byte("k2")}, MinTime: 0, MaxTime: 3600e9 - 1, MaxPoints: 1000}},
-	{"repair_read_reply", &RepairReadReply{Batches: []*WriteBatch{{Version: 1 << 40, Batch: []byte{1, 2, 3}}}, More: true, HiddenSeries: [][]byte{[]byte("k2")}}},
+	{"repair_read_reply", &RepairReadReply{Batches: []*WriteBatch{{Version: 1 << 40, Batch: []byte{1, 2, 3}}}, More: true, HiddenSeries: [][]byte{[]byte("k2")},
+		Tombstones: []*RepairTombstone{{SeriesKey: []byte("k2"), MinTime: 10, MaxTime: 20, Version: 1 << 41}}}},
 }
 
 func TestGoldenEncoding(t *testing.T) {

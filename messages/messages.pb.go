@@ -1260,14 +1260,17 @@ func (x *CloseCursor) GetCursorId() uint64 {
 // DeleteRequest hides a table's points matching filter in [min_time, max_time] on one vnode,
 // versioned by the coordinator's clock. Answered with an ErrorReply (code OK on success).
 type DeleteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Vnode         *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
-	Table         string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
-	Filter        []byte                 `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
-	MinTime       int64                  `protobuf:"varint,4,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
-	MaxTime       int64                  `protobuf:"varint,5,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
-	Version       uint64                 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
-	Hinted        bool                   `protobuf:"varint,7,opt,name=hinted,proto3" json:"hinted,omitempty"` // a hinted-handoff replay
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Vnode   *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Table   string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
+	Filter  []byte                 `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	MinTime int64                  `protobuf:"varint,4,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
+	MaxTime int64                  `protobuf:"varint,5,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
+	Version uint64                 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
+	Hinted  bool                   `protobuf:"varint,7,opt,name=hinted,proto3" json:"hinted,omitempty"` // a hinted-handoff replay
+	// series_keys, when set, are the series to delete (encoded keys; anti-entropy copies a
+	// replica's delete with them): filter is then not used.
+	SeriesKeys    [][]byte `protobuf:"bytes,8,rep,name=series_keys,json=seriesKeys,proto3" json:"series_keys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1349,6 +1352,13 @@ func (x *DeleteRequest) GetHinted() bool {
 		return x.Hinted
 	}
 	return false
+}
+
+func (x *DeleteRequest) GetSeriesKeys() [][]byte {
+	if x != nil {
+		return x.SeriesKeys
+	}
+	return nil
 }
 
 // DropTableRequest removes a table's data and series from one vnode; answered with an ErrorReply.
@@ -2586,7 +2596,9 @@ type RepairReadReply struct {
 	Message string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	// hidden_series: the requested series with a delete (tombstone) or expiry overlapping the range
 	// on this replica: repair never fills them there (it could bring deleted points back).
-	HiddenSeries  [][]byte `protobuf:"bytes,5,rep,name=hidden_series,json=hiddenSeries,proto3" json:"hidden_series,omitempty"`
+	HiddenSeries [][]byte `protobuf:"bytes,5,rep,name=hidden_series,json=hiddenSeries,proto3" json:"hidden_series,omitempty"`
+	// tombstones: the deletes of the requested series on this replica, clipped to the range.
+	Tombstones    []*RepairTombstone `protobuf:"bytes,6,rep,name=tombstones,proto3" json:"tombstones,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2654,6 +2666,82 @@ func (x *RepairReadReply) GetHiddenSeries() [][]byte {
 		return x.HiddenSeries
 	}
 	return nil
+}
+
+func (x *RepairReadReply) GetTombstones() []*RepairTombstone {
+	if x != nil {
+		return x.Tombstones
+	}
+	return nil
+}
+
+// RepairTombstone is a delete of one series over a time range, with its version.
+type RepairTombstone struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SeriesKey     []byte                 `protobuf:"bytes,1,opt,name=series_key,json=seriesKey,proto3" json:"series_key,omitempty"`
+	MinTime       int64                  `protobuf:"varint,2,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
+	MaxTime       int64                  `protobuf:"varint,3,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
+	Version       uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RepairTombstone) Reset() {
+	*x = RepairTombstone{}
+	mi := &file_messages_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RepairTombstone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RepairTombstone) ProtoMessage() {}
+
+func (x *RepairTombstone) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RepairTombstone.ProtoReflect.Descriptor instead.
+func (*RepairTombstone) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *RepairTombstone) GetSeriesKey() []byte {
+	if x != nil {
+		return x.SeriesKey
+	}
+	return nil
+}
+
+func (x *RepairTombstone) GetMinTime() int64 {
+	if x != nil {
+		return x.MinTime
+	}
+	return 0
+}
+
+func (x *RepairTombstone) GetMaxTime() int64 {
+	if x != nil {
+		return x.MaxTime
+	}
+	return 0
+}
+
+func (x *RepairTombstone) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 var File_messages_proto protoreflect.FileDescriptor
@@ -2769,7 +2857,7 @@ const file_messages_proto_rawDesc = "" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x1b\n" +
 	"\tcursor_id\x18\x05 \x01(\x04R\bcursorId\"*\n" +
 	"\vCloseCursor\x12\x1b\n" +
-	"\tcursor_id\x18\x01 \x01(\x04R\bcursorId\"\xd8\x01\n" +
+	"\tcursor_id\x18\x01 \x01(\x04R\bcursorId\"\xf9\x01\n" +
 	"\rDeleteRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x12\x16\n" +
@@ -2777,7 +2865,9 @@ const file_messages_proto_rawDesc = "" +
 	"\bmin_time\x18\x04 \x01(\x03R\aminTime\x12\x19\n" +
 	"\bmax_time\x18\x05 \x01(\x03R\amaxTime\x12\x18\n" +
 	"\aversion\x18\x06 \x01(\x04R\aversion\x12\x16\n" +
-	"\x06hinted\x18\a \x01(\bR\x06hinted\"[\n" +
+	"\x06hinted\x18\a \x01(\bR\x06hinted\x12\x1f\n" +
+	"\vseries_keys\x18\b \x03(\fR\n" +
+	"seriesKeys\"[\n" +
 	"\x10DropTableRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\"V\n" +
@@ -2880,13 +2970,22 @@ const file_messages_proto_rawDesc = "" +
 	"\bmin_time\x18\x04 \x01(\x03R\aminTime\x12\x19\n" +
 	"\bmax_time\x18\x05 \x01(\x03R\amaxTime\x12\x1d\n" +
 	"\n" +
-	"max_points\x18\x06 \x01(\rR\tmaxPoints\"\xcf\x01\n" +
+	"max_points\x18\x06 \x01(\rR\tmaxPoints\"\x93\x02\n" +
 	"\x0fRepairReadReply\x127\n" +
 	"\abatches\x18\x01 \x03(\v2\x1d.chronogo.messages.WriteBatchR\abatches\x12\x12\n" +
 	"\x04more\x18\x02 \x01(\bR\x04more\x120\n" +
 	"\x04code\x18\x03 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12#\n" +
-	"\rhidden_series\x18\x05 \x03(\fR\fhiddenSeries*\x81\x01\n" +
+	"\rhidden_series\x18\x05 \x03(\fR\fhiddenSeries\x12B\n" +
+	"\n" +
+	"tombstones\x18\x06 \x03(\v2\".chronogo.messages.RepairTombstoneR\n" +
+	"tombstones\"\x80\x01\n" +
+	"\x0fRepairTombstone\x12\x1d\n" +
+	"\n" +
+	"series_key\x18\x01 \x01(\fR\tseriesKey\x12\x19\n" +
+	"\bmin_time\x18\x02 \x01(\x03R\aminTime\x12\x19\n" +
+	"\bmax_time\x18\x03 \x01(\x03R\amaxTime\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion*\x81\x01\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCONSISTENCY_ANY\x10\x01\x12\x13\n" +
@@ -2920,7 +3019,7 @@ func file_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_messages_proto_goTypes = []any{
 	(Consistency)(0),          // 0: chronogo.messages.Consistency
 	(ErrorCode)(0),            // 1: chronogo.messages.ErrorCode
@@ -2955,6 +3054,7 @@ var file_messages_proto_goTypes = []any{
 	(*DigestReply)(nil),       // 30: chronogo.messages.DigestReply
 	(*RepairReadRequest)(nil), // 31: chronogo.messages.RepairReadRequest
 	(*RepairReadReply)(nil),   // 32: chronogo.messages.RepairReadReply
+	(*RepairTombstone)(nil),   // 33: chronogo.messages.RepairTombstone
 }
 var file_messages_proto_depIdxs = []int32{
 	0,  // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
@@ -2978,11 +3078,12 @@ var file_messages_proto_depIdxs = []int32{
 	6,  // 18: chronogo.messages.RepairReadRequest.vnode:type_name -> chronogo.messages.VnodeRef
 	3,  // 19: chronogo.messages.RepairReadReply.batches:type_name -> chronogo.messages.WriteBatch
 	1,  // 20: chronogo.messages.RepairReadReply.code:type_name -> chronogo.messages.ErrorCode
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	33, // 21: chronogo.messages.RepairReadReply.tombstones:type_name -> chronogo.messages.RepairTombstone
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_messages_proto_init() }
@@ -2996,7 +3097,7 @@ func file_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_proto_rawDesc), len(file_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

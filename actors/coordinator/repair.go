@@ -49,6 +49,7 @@ type RepairReport struct {
 	SeriesRepaired   int      `json:"series_repaired"`   // of them, those equal after the copy
 	StillDifferent   int      `json:"still_different"`   // those that still differ (a delete a replica lacks)
 	PointsCopied     int64    `json:"points_copied"`     // points written to replicas
+	DeletesCopied    int      `json:"deletes_copied"`    // deletes given to replicas that lacked them
 	PointsWithheld   int64    `json:"points_withheld"`   // points not copied: deleted or expired on the target, replicas disagree, older than the collection`
 	Errors           []string `json:"errors,omitempty"`
 }

@@ -12,7 +12,10 @@ import (
 	"github.com/chronogo/chronogo/storage/engine"
 )
 
-// Repair copies fill gaps only. A replica gets another replica's point only when it shows no
+// Deletes are copied first: a replica gets the deletes of the other replicas that none of its own
+// covers, for the differing series and windows, with their versions, so it hides exactly the
+// points written before them. Then repair copies fill gaps only. A replica gets another
+// replica's point only when it shows no
 // point of that column at that time, no delete or expiry touches the series in the window on it,
 // every replica that has the point agrees on its value, and its version is not older than the
 // collection. So a copy never replaces a value, never brings a deleted point back on a replica
@@ -37,6 +40,19 @@ type pointVal struct {
 type replicaPoints struct {
 	points map[pointKey]pointVal
 	hidden map[string]bool // series a delete or the expiry touches on the replica
+	tombs  []tomb          // its deletes of the series, clipped to the window
+}
+
+// tomb is a delete of one series.
+type tomb struct {
+	series           string
+	minTime, maxTime int64
+	version          uint64
+}
+
+// covers reports whether t hides at least what o hides.
+func (t tomb) covers(o tomb) bool {
+	return t.series == o.series && t.version >= o.version && t.minTime <= o.minTime && t.maxTime >= o.maxTime
 }
 
 // copy fills every replica's gaps in the given series and windows from the other replicas.
@@ -54,10 +70,17 @@ func (r *setRepair) copy(ctx context.Context, table string, keys []digestKey) er
 		minT, maxT := max(start, r.opt.MinTime), min(end, r.opt.MaxTime)
 		for lo := 0; lo < len(series); lo += repairKeysPerRead {
 			chunk := series[lo:min(lo+repairKeysPerRead, len(series))]
-			all := make([]replicaPoints, len(r.rs.Vnodes))
-			for i, v := range r.rs.Vnodes {
-				var err error
-				if all[i], err = r.readPoints(ctx, v, table, chunk, minT, maxT); err != nil {
+			all, err := r.readAll(ctx, table, chunk, minT, maxT)
+			if err != nil {
+				return err
+			}
+			// deletes first: a replica that missed one hides the same points once it has it
+			copied, err := r.copyDeletes(ctx, table, all)
+			if err != nil {
+				return err
+			}
+			if copied > 0 {
+				if all, err = r.readAll(ctx, table, chunk, minT, maxT); err != nil {
 					return err
 				}
 			}
@@ -74,6 +97,69 @@ func (r *setRepair) copy(ctx context.Context, table string, keys []digestKey) er
 		}
 	}
 	return nil
+}
+
+// readAll reads what every replica shows of the series in [minT, maxT].
+func (r *setRepair) readAll(ctx context.Context, table string, keys [][]byte, minT, maxT int64) ([]replicaPoints, error) {
+	all := make([]replicaPoints, len(r.rs.Vnodes))
+	for i, v := range r.rs.Vnodes {
+		var err error
+		if all[i], err = r.readPoints(ctx, v, table, keys, minT, maxT); err != nil {
+			return nil, err
+		}
+	}
+	return all, nil
+}
+
+// copyDeletes gives every replica the deletes of the other replicas that none of its own covers,
+// with their versions (they hide exactly the points written before them), and returns how many.
+func (r *setRepair) copyDeletes(ctx context.Context, table string, all []replicaPoints) (int, error) {
+	n := 0
+	for i, dst := range r.rs.Vnodes {
+		var missing []tomb
+		for j := range all {
+			if j == i {
+				continue
+			}
+			for _, t := range all[j].tombs {
+				if !coveredBy(all[i].tombs, t) && !coveredBy(missing, t) {
+					missing = append(missing, t)
+				}
+			}
+		}
+		for _, t := range missing {
+			req := &messages.DeleteRequest{Vnode: r.ref(dst), Table: table, SeriesKeys: [][]byte{[]byte(t.series)},
+				MinTime: t.minTime, MaxTime: t.maxTime, Version: t.version, Hinted: true}
+			pid, err := r.c.managerOf(ctx, dst.NodeID)
+			if err != nil {
+				return n, err
+			}
+			env, err := messages.Wrap(req)
+			if err != nil {
+				return n, err
+			}
+			res, err := r.c.root.RequestFuture(pid, env, repairTimeout).Result()
+			if err == nil {
+				err = adminReplyError(res)
+			}
+			if err != nil {
+				return n, fmt.Errorf("repair delete on vnode %d of node %d: %w", dst.ID, dst.NodeID, err)
+			}
+			n++
+			r.rep.DeletesCopied++
+		}
+	}
+	return n, nil
+}
+
+// coveredBy reports whether one of ts covers t.
+func coveredBy(ts []tomb, t tomb) bool {
+	for _, o := range ts {
+		if o.covers(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // gaps builds the batches (one per version) that fill replica i's gaps from the others, and
@@ -158,6 +244,9 @@ func (r *setRepair) readPoints(ctx context.Context, v meta.Vnode, table string, 
 	for _, reply := range replies {
 		for _, k := range reply.GetHiddenSeries() {
 			rp.hidden[string(k)] = true
+		}
+		for _, t := range reply.GetTombstones() {
+			rp.tombs = append(rp.tombs, tomb{series: string(t.GetSeriesKey()), minTime: t.GetMinTime(), maxTime: t.GetMaxTime(), version: t.GetVersion()})
 		}
 		for _, w := range reply.GetBatches() {
 			b, err := w.DecodeBatch()

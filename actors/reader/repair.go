@@ -175,6 +175,9 @@ func repairRead(s *engine.Snapshot, m *messages.RepairReadRequest) (*messages.Re
 		return nil, err
 	}
 	out := &messages.RepairReadReply{More: data.More, HiddenSeries: data.Hidden}
+	for _, t := range data.Tombstones {
+		out.Tombstones = append(out.Tombstones, &messages.RepairTombstone{SeriesKey: t.Key, MinTime: t.MinTime, MaxTime: t.MaxTime, Version: t.Version})
+	}
 	for _, b := range data.Batches {
 		w := &messages.WriteBatch{}
 		w.SetBatch(b)

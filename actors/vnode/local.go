@@ -62,6 +62,7 @@ type GetSnapshot struct{}
 type Delete struct {
 	Table            string
 	Filter           index.Expr
+	Keys             [][]byte // when not nil: exactly these series (Filter unused)
 	MinTime, MaxTime int64
 	Version          uint64
 }

@@ -219,7 +219,7 @@ func (m *manager) handle(ctx actor.Context, msg any) {
 		if m.late(ctx, r.GetVersion(), r.GetHinted()) {
 			return
 		}
-		m.forward(ctx, SpecOf(r.GetVnode()), &Delete{Table: r.GetTable(), Filter: filter, MinTime: r.GetMinTime(), MaxTime: r.GetMaxTime(), Version: r.GetVersion()})
+		m.forward(ctx, SpecOf(r.GetVnode()), &Delete{Table: r.GetTable(), Filter: filter, Keys: r.GetSeriesKeys(), MinTime: r.GetMinTime(), MaxTime: r.GetMaxTime(), Version: r.GetVersion()})
 	case *messages.DropTableRequest:
 		m.forward(ctx, SpecOf(r.GetVnode()), &DropTable{Table: r.GetTable()})
 	case *messages.RenameRequest:

@@ -127,6 +127,10 @@ func (v *vnodeActor) handle(ctx actor.Context, msg any) {
 		ctx.Respond(v.eng.Snapshot())
 	case *Delete:
 		v.settled = false // the next settling rewrites the files it hides points in
+		if m.Keys != nil {
+			v.reply(ctx, ctx.Sender(), errorReply(v.eng.DeleteKeys(m.Table, m.Keys, m.MinTime, m.MaxTime, m.Version)))
+			return
+		}
 		v.reply(ctx, ctx.Sender(), errorReply(v.eng.Delete(m.Table, m.Filter, m.MinTime, m.MaxTime, m.Version)))
 	case *DropTable:
 		sender := ctx.Sender()

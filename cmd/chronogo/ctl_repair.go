@@ -21,8 +21,9 @@ func repairCommand(addr, user, password *string) *cobra.Command {
 		Use:   "repair",
 		Short: "Compare a database's replicas and fill each one's gaps from the others (anti-entropy)",
 		Long: "The node at --addr asks every replica of every replica set of --db for digests of what it shows, per\n" +
-			"collection and --window, then per series in the windows that differ. Each replica then gets the points\n" +
-			"the others show and it lacks, with their original versions. A copy never replaces a value a replica\n" +
+			"collection and --window, then per series in the windows that differ. Each replica then gets the deletes\n" +
+			"of those series it missed, then the points the others show and it lacks, with their original versions\n" +
+			"(deletes and points). A copy never replaces a value a replica\n" +
 			"shows, never brings back points a delete or the TTL hides on it, and never copies points older than\n" +
 			"the collection (from a dropped collection of the same name); windows left different are reported.\n" +
 			"Replica sets with a replica that does not answer are skipped and listed.",
@@ -48,7 +49,7 @@ func repairCommand(addr, user, password *string) *cobra.Command {
 			if r.DryRun {
 				fmt.Fprintln(out, "dry run: nothing copied")
 			} else {
-				fmt.Fprintf(out, "repaired: %d, still different: %d; points copied: %d, withheld: %d\n", rep.SeriesRepaired, rep.StillDifferent, rep.PointsCopied, rep.PointsWithheld)
+				fmt.Fprintf(out, "repaired: %d, still different: %d; points copied: %d, withheld: %d; deletes copied: %d\n", rep.SeriesRepaired, rep.StillDifferent, rep.PointsCopied, rep.PointsWithheld, rep.DeletesCopied)
 			}
 			for _, e := range rep.Errors {
 				fmt.Fprintf(out, "skipped: %s\n", e)

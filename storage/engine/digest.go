@@ -138,6 +138,15 @@ type RepairData struct {
 	// Hidden are the requested series (encoded keys) that a delete or the expiry touches in the
 	// range on this replica.
 	Hidden [][]byte
+	// Tombstones are the deletes of the requested series on this replica, clipped to the range.
+	Tombstones []RepairTombstone
+}
+
+// RepairTombstone is a delete of one series (encoded key) over [MinTime, MaxTime].
+type RepairTombstone struct {
+	Key              []byte
+	MinTime, MaxTime int64
+	Version          uint64
 }
 
 // RepairRead reads the given series of table in [minT, maxT] for anti-entropy repair. maxPoints
@@ -145,8 +154,19 @@ type RepairData struct {
 func (s *Snapshot) RepairRead(table string, keys [][]byte, minT, maxT int64, maxPoints int) (RepairData, error) {
 	var out RepairData
 	for _, k := range keys {
-		if id, ok := s.index.Lookup(k); ok && s.v.rangeHidden(id, minT, maxT) {
+		id, ok := s.index.Lookup(k)
+		if !ok {
+			continue
+		}
+		if s.v.rangeHidden(id, minT, maxT) {
 			out.Hidden = append(out.Hidden, k)
+		}
+		for i := range s.v.tombs {
+			t := &s.v.tombs[i]
+			if t.IsRename() || t.MaxTime < minT || t.MinTime > maxT || !t.HasSeries(id) {
+				continue
+			}
+			out.Tombstones = append(out.Tombstones, RepairTombstone{Key: k, MinTime: max(t.MinTime, minT), MaxTime: min(t.MaxTime, maxT), Version: t.Version})
 		}
 	}
 	type seriesRows struct {

@@ -168,10 +168,30 @@ func TestDigestsAndRepair(t *testing.T) {
 	require.Equal(t, hidden, visiblePoints(t, a, "cpu"), "deleted points stay deleted")
 	require.NotEqual(t, digestsOf(t, a, "cpu", window)[fmt.Sprintf("%x/0", h0)], digestsOf(t, b, "cpu", window)[fmt.Sprintf("%x/0", h0)])
 
+	// the delete is listed, clipped to the range asked; copying it with DeleteKeys hides exactly
+	// that series on b (not one whose key has another tag too)
+	data, err := func() (RepairData, error) {
+		s := a.Snapshot()
+		defer s.Release()
+		return s.RepairRead("cpu", [][]byte{h0}, 100, 5000e9, 0)
+	}()
+	require.NoError(t, err)
+	require.Equal(t, []RepairTombstone{{Key: h0, MinTime: 100, MaxTime: 3600e9 - 1, Version: 1000}}, data.Tombstones)
+	wider := &storage.Batch{Version: 5, Series: []storage.SeriesRows{{Key: seriesKey(t, "cpu", "host", "h0", "rack", "r1"), Times: []int64{10e9}, Fields: []storage.FieldColumn{
+		{Name: "f", Values: storage.Values{Type: storage.TypeDouble, Floats: []float64{1}}}}}}}
+	write(a, wider)
+	write(b, wider)
+	for _, tb := range data.Tombstones {
+		require.NoError(t, b.DeleteKeys("cpu", [][]byte{tb.Key}, tb.MinTime, tb.MaxTime, tb.Version))
+	}
+	require.NoError(t, b.DeleteKeys("cpu", [][]byte{h0}, 0, 99, 1000), "the part of the range the read left out")
+	require.Equal(t, visiblePoints(t, a, "cpu"), visiblePoints(t, b, "cpu"), "b has a's delete, the wider series untouched on both")
+	require.Equal(t, digestsOf(t, a, "cpu", window), digestsOf(t, b, "cpu", window))
+
 	// a bounded read says there is more
 	s := a.Snapshot()
 	defer s.Release()
-	data, err := s.RepairRead("cpu", keys, math.MinInt64, math.MaxInt64, 10)
+	data, err = s.RepairRead("cpu", keys, math.MinInt64, math.MaxInt64, 10)
 	require.NoError(t, err)
 	require.True(t, data.More)
 	require.Empty(t, data.Hidden, "no delete touches h1 or h2 on a")

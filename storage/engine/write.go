@@ -180,6 +180,32 @@ func (v *Vnode) Delete(table string, filter index.Expr, minTime, maxTime int64, 
 	return v.tombstoneLocked(ids, minTime, maxTime, version)
 }
 
+// DeleteKeys is Delete for exactly the series of table with these encoded keys (anti-entropy
+// copies another replica's delete with them); unknown keys are skipped.
+func (v *Vnode) DeleteKeys(table string, keys [][]byte, minTime, maxTime int64, version uint64) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return ErrClosed
+	}
+	if err := v.commitPendingLocked(); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	var ids []storage.SeriesID
+	for _, k := range keys {
+		if id, ok := v.idx.Lookup(k); ok {
+			if key, ok := v.idx.Key(id); ok && key.Table == table {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 || minTime > maxTime {
+		return nil
+	}
+	slices.Sort(ids)
+	return v.tombstoneLocked(slices.Compact(ids), minTime, maxTime, version)
+}
+
 func (v *Vnode) tombstoneLocked(ids []storage.SeriesID, minTime, maxTime int64, version uint64) error {
 	// The tombstone names series ids, so they must survive a crash as they are now.
 	if err := v.idx.Sync(); err != nil {
