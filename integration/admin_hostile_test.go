@@ -67,6 +67,10 @@ func TestAdminEndpointsHostileInput(t *testing.T) {
 		code, body = do(http.MethodPost, "/api/v1/repair?"+q, nil)
 		require.Equal(t, http.StatusBadRequest, code, "%s: %s", q, body)
 	}
+	for _, q := range []string{"vnodes=abc", "vnodes=1,,2", "vnodes=-1"} {
+		code, body = do(http.MethodPost, "/api/v1/backup?"+q, nil)
+		require.Equal(t, http.StatusBadRequest, code, "backup %s: %s", q, body)
+	}
 	code, body = do(http.MethodPost, "/api/v1/repair?db=app", nil)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, `"replica_sets":0`)

@@ -2271,14 +2271,17 @@ func (x *Pong) GetStartedUnixMs() int64 {
 // combined digest of its series; with detail, per series of the one table named, in the windows
 // listed (all when none).
 type DigestRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Vnode         *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
-	Tables        []string               `protobuf:"bytes,2,rep,name=tables,proto3" json:"tables,omitempty"`
-	MinTime       int64                  `protobuf:"varint,3,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
-	MaxTime       int64                  `protobuf:"varint,4,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
-	WindowNs      int64                  `protobuf:"varint,5,opt,name=window_ns,json=windowNs,proto3" json:"window_ns,omitempty"`
-	Detail        bool                   `protobuf:"varint,6,opt,name=detail,proto3" json:"detail,omitempty"`
-	Windows       []int64                `protobuf:"varint,7,rep,packed,name=windows,proto3" json:"windows,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Vnode    *VnodeRef              `protobuf:"bytes,1,opt,name=vnode,proto3" json:"vnode,omitempty"`
+	Tables   []string               `protobuf:"bytes,2,rep,name=tables,proto3" json:"tables,omitempty"`
+	MinTime  int64                  `protobuf:"varint,3,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
+	MaxTime  int64                  `protobuf:"varint,4,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
+	WindowNs int64                  `protobuf:"varint,5,opt,name=window_ns,json=windowNs,proto3" json:"window_ns,omitempty"`
+	Detail   bool                   `protobuf:"varint,6,opt,name=detail,proto3" json:"detail,omitempty"`
+	Windows  []int64                `protobuf:"varint,7,rep,packed,name=windows,proto3" json:"windows,omitempty"`
+	// after_series: a detailed digest continues after this series (the next_series of the
+	// previous answer); answers are bounded, see DigestReply.next_series.
+	AfterSeries   uint64 `protobuf:"varint,8,opt,name=after_series,json=afterSeries,proto3" json:"after_series,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2362,6 +2365,13 @@ func (x *DigestRequest) GetWindows() []int64 {
 	return nil
 }
 
+func (x *DigestRequest) GetAfterSeries() uint64 {
+	if x != nil {
+		return x.AfterSeries
+	}
+	return 0
+}
+
 // WindowDigest digests the visible points of a table (or of one series, with detail) in one
 // window: their number and an order-independent hash of (field, type, time, value).
 type WindowDigest struct {
@@ -2442,10 +2452,13 @@ func (x *WindowDigest) GetHash() uint64 {
 
 // DigestReply answers a DigestRequest.
 type DigestReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Digests       []*WindowDigest        `protobuf:"bytes,1,rep,name=digests,proto3" json:"digests,omitempty"`
-	Code          ErrorCode              `protobuf:"varint,2,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
-	Message       string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Digests []*WindowDigest        `protobuf:"bytes,1,rep,name=digests,proto3" json:"digests,omitempty"`
+	Code    ErrorCode              `protobuf:"varint,2,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// next_series, when not 0, says that a detailed digest stopped after this series (an id of
+	// the answering replica): ask again with after_series set to it for the rest.
+	NextSeries    uint64 `protobuf:"varint,4,opt,name=next_series,json=nextSeries,proto3" json:"next_series,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2499,6 +2512,13 @@ func (x *DigestReply) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *DigestReply) GetNextSeries() uint64 {
+	if x != nil {
+		return x.NextSeries
+	}
+	return 0
 }
 
 // RepairReadRequest asks a node's reader for the visible points of some series of one of its
@@ -2942,7 +2962,7 @@ const file_messages_proto_rawDesc = "" +
 	"\x04Pong\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12&\n" +
-	"\x0fstarted_unix_ms\x18\x03 \x01(\x03R\rstartedUnixMs\"\xdf\x01\n" +
+	"\x0fstarted_unix_ms\x18\x03 \x01(\x03R\rstartedUnixMs\"\x82\x02\n" +
 	"\rDigestRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x16\n" +
 	"\x06tables\x18\x02 \x03(\tR\x06tables\x12\x19\n" +
@@ -2950,18 +2970,21 @@ const file_messages_proto_rawDesc = "" +
 	"\bmax_time\x18\x04 \x01(\x03R\amaxTime\x12\x1b\n" +
 	"\twindow_ns\x18\x05 \x01(\x03R\bwindowNs\x12\x16\n" +
 	"\x06detail\x18\x06 \x01(\bR\x06detail\x12\x18\n" +
-	"\awindows\x18\a \x03(\x03R\awindows\"\x85\x01\n" +
+	"\awindows\x18\a \x03(\x03R\awindows\x12!\n" +
+	"\fafter_series\x18\b \x01(\x04R\vafterSeries\"\x85\x01\n" +
 	"\fWindowDigest\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x1d\n" +
 	"\n" +
 	"series_key\x18\x02 \x01(\fR\tseriesKey\x12\x14\n" +
 	"\x05start\x18\x03 \x01(\x03R\x05start\x12\x16\n" +
 	"\x06points\x18\x04 \x01(\x03R\x06points\x12\x12\n" +
-	"\x04hash\x18\x05 \x01(\x06R\x04hash\"\x94\x01\n" +
+	"\x04hash\x18\x05 \x01(\x06R\x04hash\"\xb5\x01\n" +
 	"\vDigestReply\x129\n" +
 	"\adigests\x18\x01 \x03(\v2\x1f.chronogo.messages.WindowDigestR\adigests\x120\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xd2\x01\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12\x1f\n" +
+	"\vnext_series\x18\x04 \x01(\x04R\n" +
+	"nextSeries\"\xd2\x01\n" +
 	"\x11RepairReadRequest\x121\n" +
 	"\x05vnode\x18\x01 \x01(\v2\x1b.chronogo.messages.VnodeRefR\x05vnode\x12\x14\n" +
 	"\x05table\x18\x02 \x01(\tR\x05table\x12\x1f\n" +

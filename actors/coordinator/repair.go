@@ -148,39 +148,49 @@ func (r *setRepair) run(ctx context.Context) error {
 	}
 	slices.Sort(tables)
 	for _, table := range tables {
-		windows := byTable[table]
-		req := &messages.DigestRequest{Tables: []string{table}, MinTime: r.opt.MinTime, MaxTime: r.opt.MaxTime, WindowNs: int64(r.opt.Window), Detail: true, Windows: windows}
-		detail, err := r.digests(ctx, req)
-		if err != nil {
-			return err
-		}
-		_, series := differing(detail)
-		r.rep.SeriesDifferent += len(series)
-		if _, known := r.opt.Tables[table]; r.opt.DryRun || len(series) == 0 || !known {
-			continue
-		}
-		// 3. copy each replica's points of those series and windows to the others
-		if err := r.copy(ctx, table, series); err != nil {
-			return err
-		}
-		// 4. compare again
-		after, err := r.digests(ctx, req)
-		if err != nil {
-			return err
-		}
-		_, still := differing(after)
-		stillSet := map[digestKey]bool{}
-		for _, k := range still {
-			stillSet[k] = true
-		}
-		for _, k := range series {
-			if stillSet[k] {
-				r.rep.StillDifferent++
-				aeStill.Inc()
-			} else {
-				r.rep.SeriesRepaired++
-				aeRepaired.Inc()
+		// one window at a time: its series digests are paged by the replicas
+		for _, w := range byTable[table] {
+			if err := r.repairWindow(ctx, table, w); err != nil {
+				return err
 			}
+		}
+	}
+	return nil
+}
+
+// repairWindow compares and repairs the series of one table in one window.
+func (r *setRepair) repairWindow(ctx context.Context, table string, w int64) error {
+	req := &messages.DigestRequest{Tables: []string{table}, MinTime: r.opt.MinTime, MaxTime: r.opt.MaxTime, WindowNs: int64(r.opt.Window), Detail: true, Windows: []int64{w}}
+	detail, err := r.digests(ctx, req)
+	if err != nil {
+		return err
+	}
+	_, series := differing(detail)
+	r.rep.SeriesDifferent += len(series)
+	if _, known := r.opt.Tables[table]; r.opt.DryRun || len(series) == 0 || !known {
+		return nil
+	}
+	// 3. copy each replica's points of those series and windows to the others
+	if err := r.copy(ctx, table, series); err != nil {
+		return err
+	}
+	// 4. compare again
+	after, err := r.digests(ctx, req)
+	if err != nil {
+		return err
+	}
+	_, still := differing(after)
+	stillSet := map[digestKey]bool{}
+	for _, k := range still {
+		stillSet[k] = true
+	}
+	for _, k := range series {
+		if stillSet[k] {
+			r.rep.StillDifferent++
+			aeStill.Inc()
+		} else {
+			r.rep.SeriesRepaired++
+			aeRepaired.Inc()
 		}
 	}
 	return nil
@@ -233,20 +243,26 @@ func (r *setRepair) digests(ctx context.Context, req *messages.DigestRequest) ([
 	for i, v := range r.rs.Vnodes {
 		m := proto.Clone(req).(*messages.DigestRequest)
 		m.Vnode = r.ref(v)
-		res, err := r.c.askReader(ctx, v.NodeID, m)
-		if err != nil {
-			return nil, fmt.Errorf("digests of vnode %d on node %d: %w", v.ID, v.NodeID, err)
-		}
-		reply, ok := res.(*messages.DigestReply)
-		if !ok {
-			return nil, fmt.Errorf("digests of vnode %d on node %d: unexpected answer %T", v.ID, v.NodeID, res)
-		}
-		if reply.GetCode() != 0 {
-			return nil, fmt.Errorf("digests of vnode %d on node %d: %s", v.ID, v.NodeID, reply.GetMessage())
-		}
 		out[i] = map[digestKey]digestVal{}
-		for _, d := range reply.GetDigests() {
-			out[i][digestKey{d.GetTable(), string(d.GetSeriesKey()), d.GetStart()}] = digestVal{d.GetPoints(), d.GetHash()}
+		for {
+			res, err := r.c.askReader(ctx, v.NodeID, m)
+			if err != nil {
+				return nil, fmt.Errorf("digests of vnode %d on node %d: %w", v.ID, v.NodeID, err)
+			}
+			reply, ok := res.(*messages.DigestReply)
+			if !ok {
+				return nil, fmt.Errorf("digests of vnode %d on node %d: unexpected answer %T", v.ID, v.NodeID, res)
+			}
+			if reply.GetCode() != 0 {
+				return nil, fmt.Errorf("digests of vnode %d on node %d: %s", v.ID, v.NodeID, reply.GetMessage())
+			}
+			for _, d := range reply.GetDigests() {
+				out[i][digestKey{d.GetTable(), string(d.GetSeriesKey()), d.GetStart()}] = digestVal{d.GetPoints(), d.GetHash()}
+			}
+			if reply.GetNextSeries() == 0 || reply.GetNextSeries() <= m.GetAfterSeries() {
+				break
+			}
+			m.AfterSeries = reply.GetNextSeries()
 		}
 	}
 	return out, nil

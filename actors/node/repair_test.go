@@ -61,7 +61,8 @@ func TestRepairFillsGaps(t *testing.T) {
 	place := actorstest.NewMemPlacement(meta.Node{ID: 1}, meta.Node{ID: 2})
 	place.Replicas = func(int64, int) []uint64 { return []uint64{1, 2} }
 	place.AddDatabase(meta.Database{Tenant: meta.DefaultTenant, Name: "db1", ReplicationFactor: 2, ShardCount: 1, BucketDuration: bucketNs, Consistency: "all"})
-	nodes := startNodes(t, place, []uint64{1, 2}, nil)
+	// answers of two series digests at most: the comparison of a window pages through them
+	nodes := startNodes(t, place, []uint64{1, 2}, func(c *Config) { c.Reader.DetailDigests = 2 })
 	ctx := context.Background()
 
 	model := map[pt]float64{}

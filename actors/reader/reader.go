@@ -36,7 +36,10 @@ type Config struct {
 	IdleTimeout time.Duration
 	// SnapshotTimeout bounds the manager's answer to a snapshot request (default 10 s).
 	SnapshotTimeout time.Duration
-	Logger          logrus.FieldLogger
+	// DetailDigests bounds the series digests of one anti-entropy answer (default
+	// DefaultDetailDigests); more come in further answers.
+	DetailDigests int
+	Logger        logrus.FieldLogger
 }
 
 func (c Config) withDefaults() Config {
@@ -45,6 +48,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SnapshotTimeout <= 0 {
 		c.SnapshotTimeout = 10 * time.Second
+	}
+	if c.DetailDigests <= 0 {
+		c.DetailDigests = DefaultDetailDigests
 	}
 	if c.Logger == nil {
 		c.Logger = logrus.StandardLogger()

@@ -13,6 +13,7 @@ package reader
 // reads keep running while a whole vnode is digested.
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
 )
 
@@ -30,8 +32,9 @@ import (
 const (
 	// DefaultRepairPoints is the most points a RepairReadReply carries when the request sets none.
 	DefaultRepairPoints = 200_000
-	// maxDetailDigests is the most series digests one detailed DigestReply carries.
-	maxDetailDigests = 20_000
+	// DefaultDetailDigests is the most series digests one detailed DigestReply carries (about 3
+	// MiB of series keys, under the remote message limit); the rest comes in further answers.
+	DefaultDetailDigests = 20_000
 )
 
 type repairJob struct {
@@ -81,7 +84,7 @@ func (j *repairJob) opened(ctx actor.Context, res any, err error) {
 	var out proto.Message
 	switch m := j.req.(type) {
 	case *messages.DigestRequest:
-		out, err = digests(j.snap, m)
+		out, err = digests(j.snap, m, j.cfg.DetailDigests)
 	case *messages.RepairReadRequest:
 		out, err = repairRead(j.snap, m)
 	}
@@ -106,8 +109,11 @@ func (j *repairJob) reply(ctx actor.Context, out proto.Message, code messages.Er
 	actors.SendReply(ctx, j.requester, out, j.log)
 }
 
+// errPageFull stops a detailed digest whose answer is full.
+var errPageFull = errors.New("page full")
+
 // digests answers a DigestRequest from the snapshot.
-func digests(s *engine.Snapshot, m *messages.DigestRequest) (*messages.DigestReply, error) {
+func digests(s *engine.Snapshot, m *messages.DigestRequest, page int) (*messages.DigestReply, error) {
 	if m.GetWindowNs() <= 0 {
 		return nil, fmt.Errorf("digest window %d ns must be positive", m.GetWindowNs())
 	}
@@ -121,16 +127,23 @@ func digests(s *engine.Snapshot, m *messages.DigestRequest) (*messages.DigestRep
 	minT, maxT := m.GetMinTime(), m.GetMaxTime()
 	windows := m.GetWindows()
 	out := &messages.DigestReply{}
+	var last storage.SeriesID // the series of the last detailed digest answered
 	for _, table := range tables {
 		byWindow := map[int64]*messages.WindowDigest{}
-		err := s.Digests(engine.DigestQuery{Table: table, MinTime: minT, MaxTime: maxT, Window: m.GetWindowNs()}, func(d *engine.SeriesDigest) error {
+		q := engine.DigestQuery{Table: table, MinTime: minT, MaxTime: maxT, Window: m.GetWindowNs()}
+		if m.GetDetail() {
+			q.After = storage.SeriesID(m.GetAfterSeries())
+		}
+		err := s.Digests(q, func(d *engine.SeriesDigest) error {
 			if len(windows) > 0 && !slices.Contains(windows, d.Start) {
 				return nil
 			}
 			if m.GetDetail() {
-				if len(out.Digests) >= maxDetailDigests {
-					return fmt.Errorf("more than %d series digests: ask for fewer windows", maxDetailDigests)
+				if len(out.Digests) >= page && d.Series != last {
+					out.NextSeries = uint64(last) // the rest in the next answer
+					return errPageFull
 				}
+				last = d.Series
 				k, ok := s.SeriesKey(d.Series)
 				if !ok {
 					return fmt.Errorf("series %d has no key", d.Series)
@@ -149,6 +162,9 @@ func digests(s *engine.Snapshot, m *messages.DigestRequest) (*messages.DigestRep
 			w.Hash += engine.KeyedHash(k.Marshal(nil), d.Hash)
 			return nil
 		})
+		if errors.Is(err, errPageFull) {
+			return out, nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("digests of %s: %w", table, err)
 		}

@@ -15,8 +15,9 @@ import (
 type DigestQuery struct {
 	Table            string
 	MinTime, MaxTime int64
-	Window           int64    // > 0: windows start at multiples of Window (ns since the epoch)
-	Keys             [][]byte // when set, only these series (encoded keys); else every series
+	Window           int64            // > 0: windows start at multiples of Window (ns since the epoch)
+	Keys             [][]byte         // when set, only these series (encoded keys); else every series
+	After            storage.SeriesID // only the series after this id (paging)
 }
 
 // SeriesDigest digests the visible points of one series in one window: their number and an
@@ -55,7 +56,7 @@ func (s *Snapshot) Digests(q DigestQuery, fn func(d *SeriesDigest) error) error 
 		clear(byW)
 		return nil
 	}
-	err := s.Scan(ScanQuery{Table: q.Table, MinTime: q.MinTime, MaxTime: q.MaxTime, Keys: q.Keys}, func(c *ScanColumn) error {
+	err := s.Scan(ScanQuery{Table: q.Table, MinTime: q.MinTime, MaxTime: q.MaxTime, Keys: q.Keys, AfterSeries: q.After}, func(c *ScanColumn) error {
 		if have && c.Series != cur {
 			if err := flush(); err != nil {
 				return err

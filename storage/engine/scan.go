@@ -29,6 +29,8 @@ type ScanQuery struct {
 	Keys [][]byte
 	// Versions asks for every point's version and seq (anti-entropy repair copies them).
 	Versions bool
+	// AfterSeries skips the series up to this id (paged reads continue after the last one).
+	AfterSeries storage.SeriesID
 }
 
 // ScanStats counts what reads did, for explain: the coordinator counts buckets and vnodes, the
@@ -131,7 +133,12 @@ func (s *Snapshot) Scan(q ScanQuery, fn func(c *ScanColumn) error) error {
 // selectSeries is the series a scan reads, in id order: those of Keys, or those Filter selects.
 func (s *Snapshot) selectSeries(q ScanQuery) ([]storage.SeriesID, error) {
 	if q.Keys == nil {
-		return s.index.Select(q.Table, q.Filter)
+		ids, err := s.index.Select(q.Table, q.Filter)
+		if err != nil || q.AfterSeries == 0 {
+			return ids, err
+		}
+		i, _ := slices.BinarySearch(ids, q.AfterSeries+1)
+		return ids[i:], nil
 	}
 	ids := make([]storage.SeriesID, 0, len(q.Keys))
 	for _, k := range q.Keys {
