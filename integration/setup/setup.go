@@ -223,6 +223,31 @@ func Start(t testing.TB, dataDir string, extra ...string) *Server {
 func (s *Server) start() {
 	s.launch()
 	s.waitListening()
+	s.checkIdentity()
+}
+
+// checkIdentity makes sure the server answering on the MongoDB port is this process, not another
+// one that happens to hold the port (a test binary of another package picked it too): then this
+// process exits at once ("address in use") while the dial above succeeds. Servers under --auth
+// are not asked (serverStatus needs a login).
+func (s *Server) checkIdentity() {
+	if s.Meta {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()).SetTimeout(30 * time.Second))
+	if err != nil {
+		return
+	}
+	defer func() { _ = c.Disconnect(context.Background()) }()
+	raw, err := c.Database("admin").RunCommand(ctx, bson.D{{Key: "serverStatus", Value: 1}}).Raw()
+	if err != nil {
+		return // under --auth, or not ready: the test's own requests will tell
+	}
+	if pid, ok := raw.Lookup("pid").AsInt64OK(); ok && s.cmd.Process != nil && pid != int64(s.cmd.Process.Pid) {
+		s.t.Fatalf("%s is answered by another process (pid %d), not this server (pid %d)\n%s", s.MongoAddr, pid, s.cmd.Process.Pid, s.log.String())
+	}
 }
 
 // launch starts the process without waiting for it to listen.
