@@ -95,7 +95,7 @@ func TestCtlRepairAfterLostHints(t *testing.T) {
 			out, err = run(t, bin, append([]string{"ctl", "repair", "--addr", addr, "--db", "metrics", "--window", "10m"}, args...)...)
 			require.NoError(t, err, out)
 			return strings.Contains(out, "(skipped: 0)")
-		}, 60*time.Second, time.Second, "the replicas answer")
+		}, 150*time.Second, time.Second, "the replicas answer")
 		return out
 	}
 	out := repair(c.Data[1].HTTPAddr, "--dry-run")

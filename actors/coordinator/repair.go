@@ -67,8 +67,9 @@ func init() {
 	prometheus.MustRegister(aeCompared, aeDifferent, aeRepaired, aeStill, aePoints)
 }
 
-// repairTimeout bounds one replica's answer to an anti-entropy request (a digest reads a whole vnode).
-const repairTimeout = 2 * time.Minute
+// repairTimeout bounds one replica's answer to an anti-entropy request (a digest reads a whole
+// vnode: about a second per 100 M values).
+const repairTimeout = 30 * time.Second
 
 // repairKeysPerRead is how many series one RepairReadRequest asks for.
 const repairKeysPerRead = 256
@@ -86,6 +87,7 @@ func (c *Client) Repair(ctx context.Context, tenant, db string, opt RepairOption
 	if err != nil {
 		return rep, fmt.Errorf("repair of %s/%s: %w", tenant, db, err)
 	}
+	unreachable := map[uint64]error{} // nodes that did not answer in this run: their sets are skipped
 	for _, b := range buckets {
 		for _, rs := range b.ReplicaSets {
 			if len(rs.Vnodes) < 2 {
@@ -94,7 +96,7 @@ func (c *Client) Repair(ctx context.Context, tenant, db string, opt RepairOption
 			if err := ctx.Err(); err != nil {
 				return rep, err
 			}
-			r := &setRepair{c: c, b: b, rs: rs, opt: opt, rep: &rep}
+			r := &setRepair{c: c, b: b, rs: rs, opt: opt, rep: &rep, unreachable: unreachable}
 			if err := r.run(ctx); err != nil {
 				rep.Skipped++
 				rep.Errors = append(rep.Errors, fmt.Sprintf("bucket %d replica set %d: %v", b.ID, rs.ID, err))
@@ -108,11 +110,12 @@ func (c *Client) Repair(ctx context.Context, tenant, db string, opt RepairOption
 
 // setRepair repairs one replica set.
 type setRepair struct {
-	c   *Client
-	b   meta.Bucket
-	rs  meta.ReplicaSet
-	opt RepairOptions
-	rep *RepairReport
+	c           *Client
+	b           meta.Bucket
+	rs          meta.ReplicaSet
+	opt         RepairOptions
+	rep         *RepairReport
+	unreachable map[uint64]error
 }
 
 // digestKey names a digest: a table's window, or (with a key) one series' window.
@@ -241,12 +244,18 @@ func cmpStr(a, b string) int {
 func (r *setRepair) digests(ctx context.Context, req *messages.DigestRequest) ([]map[digestKey]digestVal, error) {
 	out := make([]map[digestKey]digestVal, len(r.rs.Vnodes))
 	for i, v := range r.rs.Vnodes {
+		if err := r.unreachable[v.NodeID]; err != nil {
+			return nil, fmt.Errorf("node %d did not answer earlier in this repair: %w", v.NodeID, err)
+		}
 		m := proto.Clone(req).(*messages.DigestRequest)
 		m.Vnode = r.ref(v)
 		out[i] = map[digestKey]digestVal{}
 		for {
 			res, err := r.c.askReader(ctx, v.NodeID, m)
 			if err != nil {
+				if ctx.Err() == nil {
+					r.unreachable[v.NodeID] = err
+				}
 				return nil, fmt.Errorf("digests of vnode %d on node %d: %w", v.ID, v.NodeID, err)
 			}
 			reply, ok := res.(*messages.DigestReply)
@@ -292,7 +301,7 @@ func (r *setRepair) write(ctx context.Context, v meta.Vnode, batches []*messages
 		if err != nil {
 			return points, err
 		}
-		res, err := r.c.root.RequestFuture(pid, env, repairTimeout).Result()
+		res, err := r.c.ask(ctx, pid, env)
 		if err == nil {
 			err = ackError(res)
 		}
@@ -317,11 +326,7 @@ func (c *Client) askReader(ctx context.Context, id uint64, m proto.Message) (any
 	if err != nil {
 		return nil, err
 	}
-	timeout := repairTimeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d))
-	}
-	res, err := c.root.RequestFuture(pid, env, timeout).Result()
+	res, err := c.ask(ctx, pid, env)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pid, err)
 	}
@@ -333,6 +338,31 @@ func (c *Client) askReader(ctx context.Context, id uint64, m proto.Message) (any
 		return nil, errors.New(e.GetMessage())
 	}
 	return res, nil
+}
+
+// ask sends m to pid and waits for the answer: at most repairTimeout, and no longer than ctx (a
+// node that stops ends its repairs at once).
+func (c *Client) ask(ctx context.Context, pid *actor.PID, m any) (any, error) {
+	timeout := repairTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(d))
+	}
+	f := c.root.RequestFuture(pid, m, timeout)
+	type answer struct {
+		res any
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := f.Result()
+		done <- answer{res, err}
+	}()
+	select {
+	case a := <-done:
+		return a.res, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // managerOf is the vnode manager of node id.

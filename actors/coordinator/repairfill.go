@@ -138,7 +138,7 @@ func (r *setRepair) copyDeletes(ctx context.Context, table string, all []replica
 			if err != nil {
 				return n, err
 			}
-			res, err := r.c.root.RequestFuture(pid, env, repairTimeout).Result()
+			res, err := r.c.ask(ctx, pid, env)
 			if err == nil {
 				err = adminReplyError(res)
 			}

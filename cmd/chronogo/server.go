@@ -303,10 +303,12 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		CmdLine: mongo.CmdLine{Argv: os.Args, Parsed: cfg.settings}, Status: nodeStatus(cfg, n, mc)}, b)
 	errc := make(chan error, 2)
 	go func() { errc <- ms.Serve(mongoLn) }()
+	// ends with the node's background work at shutdown (long admin work such as a repair too)
+	ttlCtx, stopTTL := context.WithCancel(ctx)
 	var hs *http.Server
 	if httpLn != nil {
 		health := func(ctx context.Context) error { return host.WaitReady(ctx) }
-		hopts := httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof,
+		hopts := httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof, Stopping: ttlCtx,
 			Admin: nodeAdmin{n: n, mc: mc, self: cfg.nodeID(), b: b, backupRoot: filepath.Join(cfg.DataDir, layout.BackupDir)}}
 		if cfg.Auth {
 			hopts.AdminAuth = func(ctx context.Context, user, pwd string) (bool, error) {
@@ -326,7 +328,6 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		hs = &http.Server{Handler: httpapi.Handler(b, health, hopts), ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(entry)}
 		go func() { errc <- hs.Serve(httpLn) }()
 	}
-	ttlCtx, stopTTL := context.WithCancel(ctx)
 	go b.RunTTL(ttlCtx, cfg.TTLInterval, fmt.Sprint(cfg.nodeID()))
 	go b.RunUsage(ttlCtx, usageInterval)
 	if cfg.RepairInterval > 0 && cfg.ClusterRole != "standalone" {

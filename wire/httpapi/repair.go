@@ -25,7 +25,7 @@ const (
 
 // repairRoutes adds POST /api/v1/repair?db=&tenant=&window=&dryRun=: it answers the report
 // when the repair is done.
-func repairRoutes(mux *http.ServeMux, rp Repairs, auth AdminAuth) {
+func repairRoutes(mux *http.ServeMux, rp Repairs, auth AdminAuth, stopping context.Context) {
 	mux.HandleFunc("POST /api/v1/repair", func(rw http.ResponseWriter, r *http.Request) {
 		if !adminAllowed(rw, r, auth) {
 			return
@@ -56,7 +56,12 @@ func repairRoutes(mux *http.ServeMux, rp Repairs, auth AdminAuth) {
 		if tenant == "" {
 			tenant = "default"
 		}
-		rep, err := rp.Repair(r.Context(), tenant, q.Get("db"), opt)
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		if stopping != nil {
+			defer context.AfterFunc(stopping, cancel)()
+		}
+		rep, err := rp.Repair(ctx, tenant, q.Get("db"), opt)
 		if err != nil {
 			adminError(rw, http.StatusInternalServerError, err.Error())
 			return

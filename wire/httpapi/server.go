@@ -31,6 +31,9 @@ type Health func(ctx context.Context) error
 // Options tune the HTTP API; zero values take the defaults.
 type Options struct {
 	Log logrus.FieldLogger
+	// Stopping, when set, ends when the node stops: long admin work (a repair) stops with it
+	// instead of holding the shutdown.
+	Stopping context.Context
 	// MaxBodySize bounds a /write body (bytes); a longer one is refused with 413 as soon as the
 	// limit is passed, before it is parsed. Default DefaultMaxBodySize.
 	MaxBodySize int64
@@ -134,7 +137,7 @@ func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
 			placementRoutes(mux, pl, opts.AdminAuth)
 		}
 		if rp, ok := opts.Admin.(Repairs); ok {
-			repairRoutes(mux, rp, opts.AdminAuth)
+			repairRoutes(mux, rp, opts.AdminAuth, opts.Stopping)
 		}
 		if cv, ok := opts.Admin.(ClusterView); ok {
 			clusterRoutes(mux, cv, opts.AdminAuth)
