@@ -31,6 +31,11 @@ var (
 	// ErrPlainUnavailable: this node runs no replica of the plain-collections shard (a cluster
 	// whose data dirs predate plain collections).
 	ErrPlainUnavailable = errors.New("plain collections are not available in this cluster: its meta data predates them")
+	// ErrNotFound: a bucket, replica set, vnode or node a placement command names does not exist.
+	ErrNotFound = errors.New("not found in the placement")
+	// ErrConflict: a placement command contradicts the state (a move already in progress, a node
+	// that still holds vnodes); the message says which.
+	ErrConflict = errors.New("placement conflict")
 )
 
 // CollectionUpdate is a collMod (catalog.CollectionUpdate).

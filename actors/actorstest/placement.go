@@ -149,3 +149,10 @@ func (p *MemPlacement) DropBuckets(tenant, db string) {
 	defer p.mu.Unlock()
 	delete(p.buckets, tenant+"/"+db)
 }
+
+// SetBucket replaces a bucket of a database (a vnode move in tests).
+func (p *MemPlacement) SetBucket(b meta.Bucket) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buckets[b.Tenant+"/"+b.DB][b.Start] = b
+}

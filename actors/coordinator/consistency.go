@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/meta"
 )
 
 // Level is a write consistency level: how many replicas of a replica set must acknowledge.
@@ -98,6 +99,18 @@ const (
 
 func (o Outcome) String() string {
 	return [...]string{Pending: "pending", Met: "met", Failed: "failed"}[o]
+}
+
+// Members counts the replicas of a set a consistency level is counted over: its vnodes that are
+// not joining.
+func Members(rs meta.ReplicaSet) int {
+	n := 0
+	for _, v := range rs.Vnodes {
+		if !v.Joining {
+			n++
+		}
+	}
+	return n
 }
 
 // Decide says whether a write to a replica set of n replicas has reached level l after acks

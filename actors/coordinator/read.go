@@ -154,17 +154,18 @@ type candidate struct {
 
 // candidates are rs's replicas in the order reads try them: local ones first, then the others in
 // placement order (stable, so that every reader of a replica set prefers the same replica), and
-// last the ones on nodes seen down (tried only when no other replica answers).
+// last the ones on nodes seen down (tried only when no other replica answers). A joining vnode
+// (being filled by a move) is never read.
 func (c *Client) candidates(rs meta.ReplicaSet) []candidate {
 	out := make([]candidate, 0, len(rs.Vnodes))
 	for _, v := range rs.Vnodes {
-		if v.NodeID == c.cfg.NodeID {
+		if v.NodeID == c.cfg.NodeID && !v.Joining {
 			out = append(out, candidate{v: v, local: true})
 		}
 	}
 	for _, down := range []bool{false, true} {
 		for _, v := range rs.Vnodes {
-			if v.NodeID != c.cfg.NodeID && c.cfg.down(v.NodeID) == down {
+			if v.NodeID != c.cfg.NodeID && !v.Joining && c.cfg.down(v.NodeID) == down {
 				out = append(out, candidate{v: v})
 			}
 		}

@@ -90,6 +90,7 @@ func (c *Client) Repair(ctx context.Context, tenant, db string, opt RepairOption
 	unreachable := map[uint64]error{} // nodes that did not answer in this run: their sets are skipped
 	for _, b := range buckets {
 		for _, rs := range b.ReplicaSets {
+			rs = fullMembers(rs) // a joining vnode is filled by its move, not compared
 			if len(rs.Vnodes) < 2 {
 				continue
 			}
@@ -106,6 +107,17 @@ func (c *Client) Repair(ctx context.Context, tenant, db string, opt RepairOption
 		}
 	}
 	return rep, nil
+}
+
+// fullMembers is rs without its joining vnodes.
+func fullMembers(rs meta.ReplicaSet) meta.ReplicaSet {
+	out := meta.ReplicaSet{ID: rs.ID}
+	for _, v := range rs.Vnodes {
+		if !v.Joining {
+			out.Vnodes = append(out.Vnodes, v)
+		}
+	}
+	return out
 }
 
 // setRepair repairs one replica set.

@@ -189,40 +189,56 @@ func gaps(all []replicaPoints, i int, created int64) ([]*messages.WriteBatch, in
 			}
 		}
 	}
-	byVersion := map[uint64]map[string]map[engine.RepairCol]*storage.Points{}
+	var set versionedPoints
 	for k, c := range chosen {
 		if c.conflict || all[i].hidden[k.series] || int64(c.val.version>>16) < created/1e6 {
 			withheld++
 			continue
 		}
-		m := byVersion[c.val.version]
-		if m == nil {
-			m = map[string]map[engine.RepairCol]*storage.Points{}
-			byVersion[c.val.version] = m
-		}
-		cols := m[k.series]
-		if cols == nil {
-			cols = map[engine.RepairCol]*storage.Points{}
-			m[k.series] = cols
-		}
-		p := cols[k.col]
-		if p == nil {
-			p = &storage.Points{}
-			p.Reset(k.col.Type)
-			cols[k.col] = p
-		}
-		// points of a column in time order
-		at := len(p.Times)
-		for at > 0 && p.Times[at-1] > k.t {
-			at--
-		}
-		p.Times = append(p.Times, 0)
-		copy(p.Times[at+1:], p.Times[at:])
-		p.Times[at] = k.t
-		insertValue(&p.Values, at, &c.val.v)
+		set.add(k, c.val)
 	}
+	return set.batches(), withheld
+}
+
+// versionedPoints gathers single points into one batch per version.
+type versionedPoints map[uint64]map[string]map[engine.RepairCol]*storage.Points
+
+// add puts point k with its value and version in the set.
+func (vp *versionedPoints) add(k pointKey, v pointVal) {
+	if *vp == nil {
+		*vp = versionedPoints{}
+	}
+	m := (*vp)[v.version]
+	if m == nil {
+		m = map[string]map[engine.RepairCol]*storage.Points{}
+		(*vp)[v.version] = m
+	}
+	cols := m[k.series]
+	if cols == nil {
+		cols = map[engine.RepairCol]*storage.Points{}
+		m[k.series] = cols
+	}
+	p := cols[k.col]
+	if p == nil {
+		p = &storage.Points{}
+		p.Reset(k.col.Type)
+		cols[k.col] = p
+	}
+	// points of a column in time order
+	at := len(p.Times)
+	for at > 0 && p.Times[at-1] > k.t {
+		at--
+	}
+	p.Times = append(p.Times, 0)
+	copy(p.Times[at+1:], p.Times[at:])
+	p.Times[at] = k.t
+	insertValue(&p.Values, at, &v.v)
+}
+
+// batches encodes the set, one WriteBatch per version.
+func (vp versionedPoints) batches() []*messages.WriteBatch {
 	var out []*messages.WriteBatch
-	for version, m := range byVersion {
+	for version, m := range vp {
 		b := &storage.Batch{Version: version}
 		for series, cols := range m {
 			b.Series = append(b.Series, engine.RowsOf([]byte(series), cols))
@@ -231,7 +247,7 @@ func gaps(all []replicaPoints, i int, created int64) ([]*messages.WriteBatch, in
 		w.SetBatch(b)
 		out = append(out, w)
 	}
-	return out, withheld
+	return out
 }
 
 // readPoints reads what replica v shows of the series in [minT, maxT].

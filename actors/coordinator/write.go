@@ -53,6 +53,8 @@ type replica struct {
 	vnodeID, nodeID uint64
 	header          *messages.WriteBatch // the WriteBatch of this vnode (Batch set only when remote)
 	batch           *storage.Batch
+	// joining: the vnode is being filled by a move; its answer does not count for the level
+	joining bool
 }
 
 // writeJob is described at the top of this file.
@@ -149,7 +151,7 @@ func (j *writeJob) start(ctx actor.Context) {
 				msg.SetBatch(r.Batch) // encoded only when a replica is remote
 			}
 			j.waiting++
-			rep := &replica{vnodeID: v.ID, nodeID: v.NodeID, header: replicaMsg(msg, v.ID), batch: r.Batch}
+			rep := &replica{vnodeID: v.ID, nodeID: v.NodeID, header: replicaMsg(msg, v.ID), batch: r.Batch, joining: v.Joining}
 			j.send(ctx, st, rep)
 		}
 	}
@@ -199,9 +201,18 @@ func (j *writeJob) answer(ctx actor.Context, st *replicaSetState, rep *replica, 
 		return
 	}
 	j.waiting--
-	if err == nil {
+	switch {
+	case rep.joining:
+		// a joining vnode gets every write but does not count: what it misses, the move's
+		// verification finds and copies again
+		if err != nil && retryable(err) {
+			j.hint(ctx, st, rep)
+		} else if err != nil {
+			j.log.WithFields(logrus.Fields{"vnode_id": rep.vnodeID, "target_node": rep.nodeID}).WithError(err).Warn("joining replica refused a write")
+		}
+	case err == nil:
 		st.acks++
-	} else {
+	default:
 		st.fails++
 		if retryable(err) {
 			st.retryableFails++
@@ -245,7 +256,7 @@ func (j *writeJob) hint(ctx actor.Context, st *replicaSetState, rep *replica) {
 		log := j.log.WithFields(logrus.Fields{"vnode_id": rep.vnodeID, "target_node": rep.nodeID})
 		if err != nil {
 			log.WithError(err).Warn("hint not stored: the replica misses this write until repaired")
-		} else {
+		} else if !rep.joining {
 			st.hinted++
 			log.Debug("hint stored")
 		}
@@ -288,7 +299,7 @@ func (j *writeJob) maybeReply(ctx actor.Context) {
 	}
 	var failed []ReplicaSetFailure
 	for _, st := range j.sets {
-		n := len(st.route.ReplicaSet.Vnodes)
+		n := Members(st.route.ReplicaSet)
 		switch Decide(j.level, n, st.acks, st.fails, st.hinted) {
 		case Pending:
 			return

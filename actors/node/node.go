@@ -338,6 +338,17 @@ func (n *Node) Repair(ctx context.Context, tenant, db string, opt coordinator.Re
 	return n.coord.Repair(ctx, tenant, db, opt)
 }
 
+// FillVnode fills the joining vnode to of a replica set from its member from and verifies it
+// (coordinator.FillVnode).
+func (n *Node) FillVnode(ctx context.Context, b meta.Bucket, rs meta.ReplicaSet, from, to meta.Vnode, progress func(coordinator.FillReport)) (coordinator.FillReport, error) {
+	done, err := n.enter()
+	if err != nil {
+		return coordinator.FillReport{}, err
+	}
+	defer done()
+	return n.coord.FillVnode(ctx, b, rs, from, to, progress)
+}
+
 // Delete hides a table's points matching filter in [minT, maxT].
 func (n *Node) Delete(ctx context.Context, tenant, db, table string, filter index.Expr, minT, maxT int64) error {
 	done, err := n.enter()

@@ -92,4 +92,7 @@ type ReplicaSet struct {
 type Vnode struct {
 	ID     uint64
 	NodeID uint64
+	// Joining marks a vnode being filled by a move or copy: it is written to like the others but
+	// not counted for a write's consistency, and never read from, until it is promoted.
+	Joining bool `json:",omitempty"`
 }

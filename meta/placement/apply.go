@@ -30,6 +30,16 @@ func apply(s *State, c Command) Result {
 		return dropBuckets(s, c)
 	case OpNodeState:
 		return nodeState(s, c)
+	case OpJoinVnode:
+		return joinVnode(s, c)
+	case OpPromoteVnode:
+		return promoteVnode(s, c)
+	case OpAbortVnode:
+		return abortVnode(s, c)
+	case OpDrainNode:
+		return drainNode(s, c)
+	case OpRemoveNode:
+		return removeNode(s, c)
 	}
 	return invalid("unknown op %q", c.Op)
 }
@@ -94,13 +104,21 @@ func nodeState(s *State, c Command) Result {
 // for the replication factor, else every node (a replica on a down node gets its writes as hints).
 func placeable(s *State, rf int) []NodeRecord {
 	up := make([]NodeRecord, 0, len(s.Nodes))
+	active := make([]NodeRecord, 0, len(s.Nodes))
 	for _, r := range s.Nodes {
+		if r.Draining {
+			continue
+		}
+		active = append(active, r)
 		if r.DownSince == 0 {
 			up = append(up, r)
 		}
 	}
 	if len(up) >= rf {
 		return up
+	}
+	if len(active) >= rf {
+		return active
 	}
 	return s.Nodes
 }

@@ -12,6 +12,12 @@ const (
 	OpDropBucket   Op = "drop_bucket"
 	OpDropBuckets  Op = "drop_buckets"
 	OpNodeState    Op = "node_state"
+	// Vnode moves and node removal (moves.go).
+	OpJoinVnode    Op = "join_vnode"
+	OpPromoteVnode Op = "promote_vnode"
+	OpAbortVnode   Op = "abort_vnode"
+	OpDrainNode    Op = "drain_node"
+	OpRemoveNode   Op = "remove_node"
 )
 
 // Command is one proposed placement mutation. Only the fields of its Op are set. Now is the
@@ -29,6 +35,14 @@ type Command struct {
 	// Down is the state a node_state command reports for Node.ID: down (seen gone by a peer's
 	// liveness watcher) or up again.
 	Down bool `json:"down,omitempty"`
+	// ReplicaSetID, VnodeID and RemoveVnodeID name the replica set and vnodes a move works on
+	// (join_vnode: the new vnode goes to Node.ID; promote_vnode: VnodeID becomes a full member
+	// and RemoveVnodeID, when set, leaves the set; abort_vnode: the joining VnodeID leaves).
+	ReplicaSetID  uint64 `json:"replica_set_id,omitempty"`
+	VnodeID       uint64 `json:"vnode_id,omitempty"`
+	RemoveVnodeID uint64 `json:"remove_vnode_id,omitempty"`
+	// Draining is the state drain_node sets for Node.ID: no new bucket places a vnode on it.
+	Draining bool `json:"draining,omitempty"`
 	// Options are the database's options, read from the catalog shard by the proposer, which the
 	// placement shard does not hold (create_bucket).
 	Options *BucketOptions `json:"options,omitempty"`
@@ -55,6 +69,7 @@ const (
 	CodeNotEnoughNodes             // fewer registered nodes than the replication factor
 	CodeExpired                    // the bucket would lie entirely beyond the TTL
 	CodeInvalid                    // malformed command; Message says why
+	CodeConflict                   // the command contradicts the state (a move in progress, vnodes left); Message says why
 )
 
 // String names the code for logs and errors.
@@ -74,6 +89,8 @@ func (c Code) String() string {
 		return "expired"
 	case CodeInvalid:
 		return "invalid"
+	case CodeConflict:
+		return "conflict"
 	}
 	return "unknown"
 }
@@ -82,9 +99,12 @@ func (c Code) String() string {
 type Result struct {
 	Code    Code   `json:"code"`
 	Message string `json:"message,omitempty"`
-	// Bucket is the bucket created, found or dropped (create_bucket, drop_bucket).
+	// Bucket is the bucket created, found or dropped (create_bucket, drop_bucket), or the bucket
+	// after a vnode command.
 	Bucket *model.Bucket `json:"bucket,omitempty"`
 	// Dropped lists the buckets removed by drop_buckets.
 	Dropped []model.Bucket `json:"dropped,omitempty"`
-	Version uint64         `json:"version"`
+	// Vnode is the vnode a join_vnode added (or found joining already).
+	Vnode   *model.Vnode `json:"vnode,omitempty"`
+	Version uint64       `json:"version"`
 }

@@ -29,12 +29,13 @@ type (
 )
 
 // View is a copy of the placement at Version; Buckets is keyed by DBKey; DownSince holds the
-// nodes seen down (unix ns since when).
+// nodes seen down (unix ns since when); Draining the nodes being emptied.
 type View struct {
 	Version   uint64
 	Nodes     []model.Node
 	Buckets   map[DBKey][]model.Bucket
 	DownSince map[uint64]int64
+	Draining  map[uint64]bool
 }
 
 // DBKey names a database in a View.
@@ -65,10 +66,13 @@ func (s *State) Lookup(q any) (any, error) {
 		return out, nil
 	case ViewQuery:
 		v := View{Version: s.Version, Nodes: s.nodes(), Buckets: make(map[DBKey][]model.Bucket, len(s.Buckets)),
-			DownSince: map[uint64]int64{}}
+			DownSince: map[uint64]int64{}, Draining: map[uint64]bool{}}
 		for _, r := range s.Nodes {
 			if r.DownSince != 0 {
 				v.DownSince[r.Node.ID] = r.DownSince
+			}
+			if r.Draining {
+				v.Draining[r.Node.ID] = true
 			}
 		}
 		for _, bs := range s.Buckets {

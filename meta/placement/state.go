@@ -27,6 +27,8 @@ type NodeRecord struct {
 	RegisteredAt int64      `json:"registered_at"`
 	UpdatedAt    int64      `json:"updated_at"`
 	DownSince    int64      `json:"down_since,omitempty"`
+	// Draining: the node is being emptied (ctl drain); new buckets place no vnode on it.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // New returns an empty placement.
