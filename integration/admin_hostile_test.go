@@ -2,10 +2,13 @@ package integration
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -75,10 +78,59 @@ func TestAdminEndpointsHostileInput(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, `"replica_sets":0`)
 
+	// vnode moves: missing, zero, negative and huge ids are 400; unknown buckets, sets and nodes
+	// are 404; moving onto the node the set is on, or removing the node answering, is 409
+	for _, path := range []string{"/api/v1/vnodes/join?bucket=1&replicaSet=2&node=1", "/api/v1/vnodes/join?db=app&bucket=0&replicaSet=2&node=1",
+		"/api/v1/vnodes/join?db=app&bucket=-1&replicaSet=2&node=1", "/api/v1/vnodes/join?db=app&bucket=1&replicaSet=2&node=99999999999999999999",
+		"/api/v1/vnodes/fill?db=app&bucket=1&replicaSet=2&from=x&to=3", "/api/v1/vnodes/promote?db=app&bucket=1&replicaSet=2",
+		"/api/v1/vnodes/promote?db=app&bucket=1&replicaSet=2&vnode=3&remove=-4", "/api/v1/vnodes/abort?db=app&bucket=1",
+		"/api/v1/placement/barrier?version=abc", "/api/v1/nodes/drain?node=1&undo=maybe", "/api/v1/nodes/remove?node=", "/api/v1/nodes/drain"} {
+		code, body = do(http.MethodPost, path, nil)
+		require.Equal(t, http.StatusBadRequest, code, "%s: %s", path, body)
+	}
+	for _, path := range []string{"/api/v1/vnodes/join?db=app&bucket=424242&replicaSet=2&node=1", "/api/v1/vnodes/join?db=nodb&bucket=1&replicaSet=2&node=1",
+		"/api/v1/vnodes/fill?db=app&bucket=424242&replicaSet=2&from=3&to=4", "/api/v1/vnodes/abort?db=app&bucket=424242&replicaSet=1&vnode=1",
+		"/api/v1/nodes/drain?node=424242"} {
+		code, body = do(http.MethodPost, path, nil)
+		require.Equal(t, http.StatusNotFound, code, "%s: %s", path, body)
+	}
+	var vn struct {
+		Node    uint64
+		Buckets []struct {
+			ID          uint64
+			ReplicaSets []struct{ ID uint64 }
+		}
+	}
+	require.NoError(t, getJSON(base+"/api/v1/vnodes?db=app", &vn))
+	_, err = coll.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "v", Value: 1}})
+	require.NoError(t, err)
+	require.NoError(t, getJSON(base+"/api/v1/vnodes?db=app", &vn))
+	require.NotEmpty(t, vn.Buckets)
+	b := vn.Buckets[0]
+	code, body = do(http.MethodPost, fmt.Sprintf("/api/v1/vnodes/join?db=app&bucket=%d&replicaSet=%d&node=%d", b.ID, b.ReplicaSets[0].ID, vn.Node), nil)
+	require.Equal(t, http.StatusConflict, code, "the set is on that node already: %s", body)
+	code, body = do(http.MethodPost, fmt.Sprintf("/api/v1/nodes/remove?node=%d", vn.Node), nil)
+	require.Equal(t, http.StatusConflict, code, body)
+	_, err = coll.DeleteMany(ctx, bson.D{})
+	require.NoError(t, err)
+
 	n, err := coll.CountDocuments(ctx, bson.D{})
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing was written")
 	n, err = srv.Client().Database("app").Collection("reg").CountDocuments(ctx, bson.D{})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
+}
+
+// getJSON decodes the JSON answer of a GET that must succeed.
+func getJSON(url string, out any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }

@@ -62,6 +62,7 @@ type adminReplica struct {
 // fanOutCollect is fanOut with the replies handed to collect (one call per replica, in no
 // particular order, on the caller's goroutine); collect's error is the replica's failure.
 func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, maxT int64, msg any, collect func(rs meta.ReplicaSet, res any) error) error {
+	defer c.ops.begin()()
 	name := adminName(msg)
 	buckets, err := c.cfg.Placement.BucketsIn(ctx, tenant, db, minT, maxT)
 	if err != nil {

@@ -131,6 +131,8 @@ type Client struct {
 	// losers counts the hedged reads' late answers still awaited (hedge.go); Stop waits for
 	// them, at most ReplicaTimeout.
 	losers sync.WaitGroup
+	// ops counts the writes and fan-outs in progress (WaitWrites)
+	ops inflight
 }
 
 // Spawn starts the coordinator actor in the system.
@@ -171,6 +173,7 @@ func (c *Client) Write(ctx context.Context, tenant, db, collection string, b *st
 	if err := checkTable(b, collection); err != nil {
 		return fmt.Errorf("write to %s: %w", collection, err)
 	}
+	defer c.ops.begin()()
 	// the version is stamped when the job starts; it must reach the replicas before they refuse
 	// it as too late (actors.TooLate)
 	deadline := minTime(c.deadline(ctx), time.Now().Add(actors.MaxVersionedTime))

@@ -349,6 +349,17 @@ func (n *Node) FillVnode(ctx context.Context, b meta.Bucket, rs meta.ReplicaSet,
 	return n.coord.FillVnode(ctx, b, rs, from, to, progress)
 }
 
+// WaitWrites returns once every write and fan-out this node's coordinator started before the
+// call is done (coordinator.Client.WaitWrites).
+func (n *Node) WaitWrites(ctx context.Context) error {
+	done, err := n.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return n.coord.WaitWrites(ctx)
+}
+
 // Delete hides a table's points matching filter in [minT, maxT].
 func (n *Node) Delete(ctx context.Context, tenant, db, table string, filter index.Expr, minT, maxT int64) error {
 	done, err := n.enter()

@@ -15,6 +15,7 @@ import (
 type nodeAdmin struct {
 	n          *node.Node
 	mc         *meta.Client
+	host       *meta.Host // this node's meta replicas (removing a node from the meta shards)
 	self       uint64
 	b          *backend.Backend
 	backupRoot string // <data-dir>/backup: checkpoints of backups under way
@@ -46,7 +47,7 @@ func (a nodeAdmin) Nodes(ctx context.Context) ([]httpapi.NodeInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	down := a.mc.CachedDownSince()
+	down, draining := a.mc.CachedDownSince(), a.mc.CachedDraining()
 	seen := map[uint64]string{}
 	for _, p := range a.n.Peers() {
 		seen[p.ID] = map[bool]string{true: "up", false: "down"}[p.Up]
@@ -58,6 +59,7 @@ func (a nodeAdmin) Nodes(ctx context.Context) ([]httpapi.NodeInfo, error) {
 		if since, ok := down[nd.ID]; ok {
 			info.DownSince = time.Unix(0, since).UTC().Format(time.RFC3339)
 		}
+		info.Draining = draining[nd.ID]
 		out = append(out, info)
 	}
 	return out, nil

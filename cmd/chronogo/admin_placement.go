@@ -50,7 +50,7 @@ func bucketInfo(b meta.Bucket) httpapi.BucketInfo {
 	for _, rs := range b.ReplicaSets {
 		ri := httpapi.ReplicaSetInfo{ID: rs.ID}
 		for _, v := range rs.Vnodes {
-			ri.Vnodes = append(ri.Vnodes, httpapi.VnodeInfo{ID: v.ID, Node: v.NodeID})
+			ri.Vnodes = append(ri.Vnodes, httpapi.VnodeInfo{ID: v.ID, Node: v.NodeID, Joining: v.Joining})
 		}
 		out.ReplicaSets = append(out.ReplicaSets, ri)
 	}

@@ -75,8 +75,8 @@ func backupPlan(ctx context.Context, ac *adminClient, tenant, db string, nodeOnl
 			// the live replica on the node with the fewest so far: the nodes share the work
 			var pick *httpapi.VnodeInfo
 			for i, v := range rs.Vnodes {
-				if _, ok := live[v.Node]; !ok {
-					continue
+				if _, ok := live[v.Node]; !ok || v.Joining {
+					continue // a joining vnode is still being filled
 				}
 				if pick == nil || len(chosen[v.Node]) < len(chosen[pick.Node]) ||
 					(len(chosen[v.Node]) == len(chosen[pick.Node]) && v.Node == self) {

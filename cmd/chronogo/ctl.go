@@ -85,6 +85,7 @@ func ctlCommand() *cobra.Command {
 	})
 	placementCommands(cmd, &addr, &user, &password)
 	cmd.AddCommand(repairCommand(&addr, &user, &password))
+	moveCommands(cmd, &addr, &user, &password)
 	for _, sub := range cmd.Commands() {
 		if sub.Name() == "compact" || sub.Name() == "flush" {
 			sub.Flags().String("tenant", "", "only the vnodes of this tenant")

@@ -71,6 +71,9 @@ func placementCommands(cmd *cobra.Command, addr, user, password *string) {
 						if node == "" {
 							node = fmt.Sprint(v.Node)
 						}
+						if v.Joining {
+							node += " (joining)"
+						}
 						fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", b.Tenant, b.DB, b.ID, b.Start, b.End, rs.ID, v.ID, node, files, disk, mem, series)
 					}
 				}

@@ -53,6 +53,8 @@ type NodeInfo struct {
 	Zone      string `json:"zone,omitempty"`
 	// DownSince is when the placement marked the node down (RFC 3339; empty: up).
 	DownSince string `json:"downSince,omitempty"`
+	// Draining: new buckets place no vnode on the node (ctl drain).
+	Draining bool `json:"draining,omitempty"`
 	// Self is the node answering; Seen says how it sees a peer ("up", "down", or "" when it does
 	// not watch it: meta nodes, itself).
 	Self bool   `json:"self,omitempty"`

@@ -43,6 +43,8 @@ type ReplicaSetInfo struct {
 type VnodeInfo struct {
 	ID   uint64 `json:"id"`
 	Node uint64 `json:"node"`
+	// Joining: the vnode is being filled by a move (written to, not read, not counted).
+	Joining bool `json:"joining,omitempty"`
 }
 
 // VnodeStat is a vnode of the answering node with its sizes.

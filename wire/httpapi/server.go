@@ -139,6 +139,9 @@ func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
 		if rp, ok := opts.Admin.(Repairs); ok {
 			repairRoutes(mux, rp, opts.AdminAuth, opts.Stopping)
 		}
+		if mv, ok := opts.Admin.(Moves); ok {
+			moveRoutes(mux, mv, opts.AdminAuth, opts.Stopping)
+		}
 		if cv, ok := opts.Admin.(ClusterView); ok {
 			clusterRoutes(mux, cv, opts.AdminAuth)
 			mux.Handle("GET /console/", console.Handler())

@@ -1,0 +1,124 @@
+package integration
+
+import (
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+
+	"github.com/chronogo/chronogo/integration/setup"
+)
+
+// TestDrainAndRemoveNode: three data nodes hold a database replicated twice (three days of
+// documents, one host deleted). `ctl drain dnode3` moves every vnode of dnode3 to the other two
+// while a client keeps inserting at w:majority; then dnode3 holds no vnode and no vnode files,
+// both other nodes return every acknowledged document once and none of the deleted ones, and
+// after dnode3 is killed writes at w:majority still succeed (no replica set needs it).
+// `ctl remove-node` then forgets it.
+func TestDrainAndRemoveNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 1, 3, "--replication-factor", "2")
+	bin := setup.Binary(t)
+	db := c.Data[0].Client().Database("metrics")
+	require.NoError(t, db.CreateCollection(ctx, "cpu", options.CreateCollection().
+		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("m"))))
+	coll := db.Collection("cpu", options.Collection().SetWriteConcern(writeconcern.Majority()))
+	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	want := firstDocs(t, ctx, coll, base)
+	for day := 1; day < 3; day++ {
+		want = append(want, clusterDocs(t, ctx, coll, day, 100, base.Add(time.Duration(day)*24*time.Hour))...)
+	}
+	_, err := coll.DeleteMany(ctx, bson.D{{Key: "m.host", Value: "h4"}})
+	require.NoError(t, err)
+	kept := want[:0]
+	for _, k := range want {
+		if !strings.HasSuffix(k, "4") && !strings.HasSuffix(k, "9") { // i%5 == 4: host h4
+			kept = append(kept, k)
+		}
+	}
+	want = kept
+
+	// a client keeps writing during the drain; only acknowledged batches are expected back
+	var (
+		mu      sync.Mutex
+		written []string
+		stop    = make(chan struct{})
+		done    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for b := 100; ; b++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			keys, err := clusterDocsErr(ctx, coll, b, 20, base.Add(48*time.Hour))
+			if err == nil {
+				mu.Lock()
+				written = append(written, keys...)
+				mu.Unlock()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	out, err := run(t, bin, "ctl", "drain", "dnode3", "--addr", c.Data[0].HTTPAddr)
+	close(stop)
+	<-done
+	require.NoError(t, err, out)
+	require.Contains(t, out, "drained node dnode3")
+	t.Log(out)
+	require.NotContains(t, out, " 0 vnodes to move", "dnode3 held replicas")
+	mu.Lock()
+	require.NotEmpty(t, written, "the client wrote during the drain")
+	want = append(want, written...)
+	mu.Unlock()
+
+	out, err = run(t, bin, "ctl", "vnodes", "--addr", c.Data[0].HTTPAddr, "--db", "metrics")
+	require.NoError(t, err, out)
+	require.NotContains(t, out, "dnode3", "no vnode left on dnode3:\n%s", out)
+	require.NotContains(t, out, "joining")
+	var vnodeDirs []string
+	require.NoError(t, filepath.WalkDir(filepath.Join(c.Data[2].DataDir, "data"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && strings.Count(strings.TrimPrefix(p, c.Data[2].DataDir), string(filepath.Separator)) == 6 {
+			vnodeDirs = append(vnodeDirs, p) // data/<tenant>/<db>/<bucket>/<set>/<vnode>
+		}
+		return nil
+	}))
+	require.Empty(t, vnodeDirs, "dnode3's vnode files are removed")
+
+	for _, s := range c.Data[:2] {
+		got, err := findKeys(ctx, s.Client().Database("metrics").Collection("cpu"))
+		require.NoError(t, err)
+		requireAllOnce(t, got, want, s.HTTPAddr)
+	}
+	c.Data[2].Kill()
+	more, err := clusterDocsErr(ctx, coll, 1000, 50, base.Add(24*time.Hour))
+	require.NoError(t, err, "w:majority without dnode3")
+	want = append(want, more...)
+	got, err := findKeys(ctx, c.Data[1].Client().Database("metrics").Collection("cpu"))
+	require.NoError(t, err)
+	requireAllOnce(t, got, want, "dnode2 after dnode3's kill")
+
+	out, err = run(t, bin, "ctl", "remove-node", "dnode1", "--addr", c.Data[1].HTTPAddr)
+	require.Error(t, err, out)
+	require.Contains(t, out, "still holds", "a node that holds vnodes is not removed")
+	out, err = run(t, bin, "ctl", "remove-node", "dnode3", "--addr", c.Data[0].HTTPAddr)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "removed node dnode3")
+	out, err = run(t, bin, "ctl", "nodes", "--addr", c.Data[0].HTTPAddr)
+	require.NoError(t, err, out)
+	require.NotContains(t, out, "dnode3")
+	require.Contains(t, out, "dnode2")
+}
