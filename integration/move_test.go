@@ -1,8 +1,11 @@
 package integration
 
 import (
+	"fmt"
 	"io/fs"
+	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/chronogo/chronogo/integration/setup"
+	"github.com/chronogo/chronogo/wire/httpapi"
 )
 
 // TestDrainAndRemoveNode: three data nodes hold a database replicated twice (three days of
@@ -49,6 +53,36 @@ func TestDrainAndRemoveNode(t *testing.T) {
 	}
 	want = kept
 
+	// an interrupted move leaves a joining vnode: ctl vnodes shows it, and --abort takes it out
+	var vn httpapi.VnodesInfo
+	require.NoError(t, getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/vnodes?db=metrics", &vn))
+	var nodes struct{ Nodes []httpapi.NodeInfo }
+	require.NoError(t, getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/nodes", &nodes))
+	b, rs := vn.Buckets[0], vn.Buckets[0].ReplicaSets[0]
+	var outside uint64
+	for _, n := range nodes.Nodes {
+		if n.Role == "dnode" && !slices.ContainsFunc(rs.Vnodes, func(v httpapi.VnodeInfo) bool { return v.Node == n.ID }) {
+			outside = n.ID
+		}
+	}
+	require.NotZero(t, outside)
+	resp, err := http.Post(fmt.Sprintf("http://%s/api/v1/vnodes/join?db=metrics&bucket=%d&replicaSet=%d&node=%d", c.Data[0].HTTPAddr, b.ID, rs.ID, outside), "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	out, err := run(t, bin, "ctl", "vnodes", "--addr", c.Data[1].HTTPAddr, "--db", "metrics")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "(joining)")
+	set := []string{"--db", "metrics", "--bucket", fmt.Sprint(b.ID), "--replica-set", fmt.Sprint(rs.ID), "--addr", c.Data[0].HTTPAddr}
+	out, err = run(t, bin, append([]string{"ctl", "move-vnode", "--abort"}, set...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "took joining vnode")
+	out, err = run(t, bin, "ctl", "vnodes", "--addr", c.Data[1].HTTPAddr, "--db", "metrics")
+	require.NoError(t, err, out)
+	require.NotContains(t, out, "(joining)")
+	out, err = run(t, bin, append([]string{"ctl", "move-vnode", "--abort"}, set...)...)
+	require.Error(t, err, "nothing left to abort: %s", out)
+
 	// a client keeps writing during the drain; only acknowledged batches are expected back
 	var (
 		mu      sync.Mutex
@@ -73,7 +107,7 @@ func TestDrainAndRemoveNode(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
-	out, err := run(t, bin, "ctl", "drain", "dnode3", "--addr", c.Data[0].HTTPAddr)
+	out, err = run(t, bin, "ctl", "drain", "dnode3", "--addr", c.Data[0].HTTPAddr)
 	close(stop)
 	<-done
 	require.NoError(t, err, out)

@@ -15,17 +15,22 @@ import (
 // holds it (the caller's barrier), so what it lacks is what the source held before: FillVnode
 // copies the source's visible points of every series and window that differ, with their
 // original versions, and its deletes with theirs (so last-write-wins orders them as on the
-// source), then checks point by point that the target shows everything the source shows.
+// source), then checks point by point that the target shows everything the source shows. The
+// other full members are copied from too (what differs only): a write the source missed while it
+// was down, which another member took and the source would have got from its hint queue, is not
+// left behind with the source.
 
 // FillReport says what FillVnode copied and found.
 type FillReport struct {
-	WindowsCompared int     `json:"windows_compared"` // (table, window) pairs compared
-	SeriesCopied    int     `json:"series_copied"`    // (series, window) pairs copied
-	PointsCopied    int64   `json:"points_copied"`
-	DeletesCopied   int     `json:"deletes_copied"`
-	PointsRecopied  int64   `json:"points_recopied"` // points the check found missing and copied again
-	Missing         int64   `json:"missing"`         // source points the target still lacks (0: verified)
-	Seconds         float64 `json:"seconds"`
+	WindowsCompared int      `json:"windows_compared"`          // (table, window) pairs compared
+	Sources         int      `json:"sources"`                   // full members copied from
+	SourcesSkipped  []string `json:"sources_skipped,omitempty"` // other full members that did not answer
+	SeriesCopied    int      `json:"series_copied"`             // (series, window) pairs copied
+	PointsCopied    int64    `json:"points_copied"`
+	DeletesCopied   int      `json:"deletes_copied"`
+	PointsRecopied  int64    `json:"points_recopied"` // points the check found missing and copied again
+	Missing         int64    `json:"missing"`         // source points the target still lacks (0: verified)
+	Seconds         float64  `json:"seconds"`
 }
 
 // fillWindow is the digest window of a fill: the unit compared and copied.
@@ -36,31 +41,29 @@ const fillWindow = time.Hour
 func (c *Client) FillVnode(ctx context.Context, b meta.Bucket, rs meta.ReplicaSet, from, to meta.Vnode, progress func(FillReport)) (FillReport, error) {
 	began := time.Now()
 	var rep FillReport
-	f := &setRepair{c: c, b: b, rs: meta.ReplicaSet{ID: rs.ID, Vnodes: []meta.Vnode{from, to}},
-		opt: RepairOptions{Window: fillWindow, MinTime: b.Start, MaxTime: b.End - 1}, rep: &RepairReport{}, unreachable: map[uint64]error{}}
-	diff, compared, err := f.sourceDiff(ctx)
-	if err != nil {
+	pair := func(src meta.Vnode) *setRepair {
+		return &setRepair{c: c, b: b, rs: meta.ReplicaSet{ID: rs.ID, Vnodes: []meta.Vnode{src, to}},
+			opt: RepairOptions{Window: fillWindow, MinTime: b.Start, MaxTime: b.End - 1}, rep: &RepairReport{}, unreachable: map[uint64]error{}}
+	}
+	if err := c.fillFrom(ctx, pair(from), &rep, progress); err != nil {
 		return rep, err
 	}
-	rep.WindowsCompared = compared
-	for _, w := range diff {
-		for lo := 0; lo < len(w.series); lo += repairKeysPerRead {
-			chunk := w.series[lo:min(lo+repairKeysPerRead, len(w.series))]
-			points, deletes, err := f.copyFrom(ctx, w.table, chunk, w.start)
-			if err != nil {
+	for _, v := range rs.Vnodes {
+		if v.Joining || v.ID == from.ID || v.ID == to.ID {
+			continue
+		}
+		if err := c.fillFrom(ctx, pair(v), &rep, progress); err != nil {
+			if ctx.Err() != nil {
 				return rep, err
 			}
-			rep.SeriesCopied += len(chunk)
-			rep.PointsCopied += points
-			rep.DeletesCopied += deletes
-			if progress != nil {
-				progress(rep)
-			}
+			rep.SourcesSkipped = append(rep.SourcesSkipped, fmt.Sprintf("vnode %d on node %d: %v", v.ID, v.NodeID, err))
 		}
 	}
-	// the check: whatever still differs is compared point by point; the target may show more
-	// (writes since), never less
-	if diff, _, err = f.sourceDiff(ctx); err != nil {
+	// the check against the source: whatever still differs is compared point by point; the
+	// target may show more (writes since, the other members' points), never less
+	f := pair(from)
+	diff, _, err := f.sourceDiff(ctx)
+	if err != nil {
 		return rep, err
 	}
 	for _, w := range diff {
@@ -92,6 +95,32 @@ func (c *Client) FillVnode(ctx context.Context, b meta.Bucket, rs meta.ReplicaSe
 		return rep, fmt.Errorf("vnode %d still lacks %d points of vnode %d after the copy", to.ID, rep.Missing, from.ID)
 	}
 	return rep, nil
+}
+
+// fillFrom copies what f's source (vnode 0) shows differently from the target (vnode 1).
+func (c *Client) fillFrom(ctx context.Context, f *setRepair, rep *FillReport, progress func(FillReport)) error {
+	diff, compared, err := f.sourceDiff(ctx)
+	if err != nil {
+		return err
+	}
+	rep.Sources++
+	rep.WindowsCompared += compared
+	for _, w := range diff {
+		for lo := 0; lo < len(w.series); lo += repairKeysPerRead {
+			chunk := w.series[lo:min(lo+repairKeysPerRead, len(w.series))]
+			points, deletes, err := f.copyFrom(ctx, w.table, chunk, w.start)
+			if err != nil {
+				return err
+			}
+			rep.SeriesCopied += len(chunk)
+			rep.PointsCopied += points
+			rep.DeletesCopied += deletes
+			if progress != nil {
+				progress(*rep)
+			}
+		}
+	}
+	return nil
 }
 
 // windowDiff is one table window whose series differ between source and target.

@@ -208,18 +208,43 @@ func (m *mover) move(s moveSpec, nodes []httpapi.NodeInfo) (coordinator.FillRepo
 	return rep, nil
 }
 
+// abortJoining takes the joining vnode of a replica set back out.
+func (m *mover) abortJoining(s moveSpec) error {
+	rs, err := m.replicaSet(s)
+	if err != nil {
+		return err
+	}
+	for _, v := range rs.Vnodes {
+		if !v.Joining {
+			continue
+		}
+		q := s.query()
+		q.Set("vnode", strconv.FormatUint(v.ID, 10))
+		var r struct{ Version uint64 }
+		if err := m.call(m.addr, http.MethodPost, "/api/v1/vnodes/abort?"+q.Encode(), time.Minute, &r); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.out, "took joining vnode %d (node %d) out of replica set %d\n", v.ID, v.Node, s.set)
+		return nil
+	}
+	return fmt.Errorf("replica set %d has no joining vnode", s.set)
+}
+
 // moveCommands adds ctl move-vnode, copy-vnode, drain and remove-node.
 func moveCommands(cmd *cobra.Command, addr, user, password *string) {
 	for _, copyOnly := range []bool{false, true} {
 		var tenant, db, from, to string
 		var bucket, set uint64
 		var fillTimeout time.Duration
+		var abort bool
 		use, short, long := "move-vnode", "Move a replica of a replica set to another node, online",
 			"The replica set gets a new vnode on --to that takes every write from then on; once every data node\n"+
 				"routes by that placement, the node at --addr copies what the replica on --from shows into it (points\n"+
 				"and deletes with their versions) and checks that nothing is missing; then the new vnode becomes a full\n"+
 				"member, the one on --from leaves the set and node --from removes its files. Writes and reads go on\n"+
-				"throughout. A failure before the switch takes the new vnode back out; nothing else changes."
+				"throughout. A failure before the switch takes the new vnode back out; nothing else changes. If the\n"+
+				"command itself is interrupted, run it again (it resumes with the same new vnode) or take the new\n"+
+				"vnode out with --abort."
 		if copyOnly {
 			use, short, long = "copy-vnode", "Add a replica of a replica set on another node, online (the replication factor of that set grows by one)",
 				"As move-vnode, but the replica on --from stays: the set ends with one more full member, on --to."
@@ -232,10 +257,19 @@ func moveCommands(cmd *cobra.Command, addr, user, password *string) {
 				"  chronogo ctl %s --db metrics --bucket 12 --replica-set 13 --from dnode1 --to dnode4", use),
 			Args: cobra.NoArgs,
 			RunE: func(c *cobra.Command, _ []string) error {
+				m := &mover{c: c, addr: *addr, user: *user, password: *password, out: c.OutOrStdout(), fillTimeout: fillTimeout}
+				if abort {
+					if db == "" || bucket == 0 || set == 0 {
+						return fmt.Errorf("%s --abort: --db, --bucket and --replica-set are required", use)
+					}
+					if err := m.abortJoining(moveSpec{tenant: tenant, db: db, bucket: bucket, set: set}); err != nil {
+						return fmt.Errorf("%s --abort: %w", use, err)
+					}
+					return nil
+				}
 				if db == "" || bucket == 0 || set == 0 || from == "" || to == "" {
 					return fmt.Errorf("%s: --db, --bucket, --replica-set, --from and --to are required", use)
 				}
-				m := &mover{c: c, addr: *addr, user: *user, password: *password, out: c.OutOrStdout(), fillTimeout: fillTimeout}
 				nodes, err := m.nodes()
 				if err != nil {
 					return fmt.Errorf("%s: %w", use, err)
@@ -264,6 +298,7 @@ func moveCommands(cmd *cobra.Command, addr, user, password *string) {
 		c.Flags().StringVar(&from, "from", "", "the node (id or name) whose replica moves")
 		c.Flags().StringVar(&to, "to", "", "the node (id or name) that gets the new replica")
 		c.Flags().DurationVar(&fillTimeout, "fill-timeout", 6*time.Hour, "how long the copy may take")
+		c.Flags().BoolVar(&abort, "abort", false, "take the replica set's joining vnode (of an interrupted move) back out")
 		cmd.AddCommand(c)
 	}
 	cmd.AddCommand(drainCommand(addr, user, password), removeNodeCommand(addr, user, password))
