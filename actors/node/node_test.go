@@ -27,7 +27,7 @@ type pt struct {
 }
 
 // batch is cpu,host=<host> usage=<ts/10> at each time.
-func batch(t *testing.T, host string, times []int64, model map[pt]float64) *storage.Batch {
+func batch(t testing.TB, host string, times []int64, model map[pt]float64) *storage.Batch {
 	k := storage.SeriesKey{Table: "cpu", Tags: []storage.Tag{{Key: "host", Value: storage.StringTag(host)}}}
 	require.NoError(t, k.Normalize())
 	s := storage.SeriesRows{Key: k.Marshal(nil), Times: times, Fields: []storage.FieldColumn{{Name: "usage", Values: storage.Values{Type: storage.TypeDouble}}}}

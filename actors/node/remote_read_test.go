@@ -31,7 +31,7 @@ import (
 const bucketNs = 1000
 
 // startNodes starts nodes with remote on 127.0.0.1:0 over one placement; tune adjusts each config.
-func startNodes(t *testing.T, place *actorstest.MemPlacement, ids []uint64, tune func(*Config)) map[uint64]*Node {
+func startNodes(t testing.TB, place *actorstest.MemPlacement, ids []uint64, tune func(*Config)) map[uint64]*Node {
 	t.Helper()
 	nodes := map[uint64]*Node{}
 	for _, id := range ids {
