@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -155,4 +156,156 @@ func TestDrainAndRemoveNode(t *testing.T) {
 	require.NoError(t, err, out)
 	require.NotContains(t, out, "dnode3")
 	require.Contains(t, out, "dnode2")
+}
+
+// placementOf reads the buckets of a database and the zone of every node from a node's API.
+func placementOf(t *testing.T, addr, db string) ([]httpapi.BucketInfo, map[uint64]httpapi.NodeInfo) {
+	t.Helper()
+	var vn httpapi.VnodesInfo
+	require.NoError(t, getJSON("http://"+addr+"/api/v1/vnodes?db="+db, &vn))
+	var nodes struct{ Nodes []httpapi.NodeInfo }
+	require.NoError(t, getJSON("http://"+addr+"/api/v1/nodes", &nodes))
+	byID := map[uint64]httpapi.NodeInfo{}
+	for _, n := range nodes.Nodes {
+		byID[n.ID] = n
+	}
+	return vn.Buckets, byID
+}
+
+// TestZonesAcrossProcesses: four data nodes in two zones (--zone a, a, b, b) and a replication
+// factor of 2: every replica set of every bucket has one replica in each zone. Draining a node
+// of zone a moves its vnodes to the other node of zone a (the set's other replica is in b), so
+// the sets still span both zones; with both nodes of zone b killed, every document is still read.
+func TestZonesAcrossProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts five processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 1, 0)
+	for i, zone := range []string{"a", "a", "b", "b"} {
+		c.Data = append(c.Data, c.LaunchData(t, fmt.Sprintf("dnode%d", i+1), "--replication-factor", "2", "--zone", zone))
+	}
+	for _, s := range c.Data {
+		s.WaitListening()
+	}
+	db := c.Data[0].Client().Database("metrics")
+	require.NoError(t, db.CreateCollection(ctx, "cpu", options.CreateCollection().
+		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("m"))))
+	coll := db.Collection("cpu", options.Collection().SetWriteConcern(writeconcern.Majority()))
+	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	want := firstDocs(t, ctx, coll, base)
+	for day := 1; day < 6; day++ {
+		want = append(want, clusterDocs(t, ctx, coll, day, 50, base.Add(time.Duration(day)*24*time.Hour))...)
+	}
+	spansZones := func(when string) {
+		buckets, nodes := placementOf(t, c.Data[0].HTTPAddr, "metrics")
+		require.Len(t, buckets, 6, when)
+		for _, b := range buckets {
+			for _, rs := range b.ReplicaSets {
+				zones := map[string]bool{}
+				for _, v := range rs.Vnodes {
+					zones[nodes[v.Node].Zone] = true
+				}
+				require.Equal(t, map[string]bool{"a": true, "b": true}, zones, "%s: bucket %d set %d", when, b.ID, rs.ID)
+			}
+		}
+	}
+	spansZones("as placed")
+	out, err := run(t, setup.Binary(t), "ctl", "drain", "dnode1", "--addr", c.Data[1].HTTPAddr)
+	require.NoError(t, err, out)
+	spansZones("after dnode1's drain")
+	buckets, nodes := placementOf(t, c.Data[1].HTTPAddr, "metrics")
+	for _, b := range buckets {
+		for _, rs := range b.ReplicaSets {
+			for _, v := range rs.Vnodes {
+				require.NotEqual(t, "dnode1", nodes[v.Node].Name, "bucket %d set %d", b.ID, rs.ID)
+			}
+		}
+	}
+	c.Data[2].Kill()
+	c.Data[3].Kill()
+	got, err := findKeys(ctx, c.Data[1].Client().Database("metrics").Collection("cpu"))
+	require.NoError(t, err)
+	requireAllOnce(t, got, want, "dnode2 with zone b down")
+}
+
+// TestMoveSurvivesTargetKill: a move of a replica of a day of documents (86 400) to a third node, whose
+// process is SIGKILLed while the move runs. Whether the move finished before the kill or failed
+// (its joining vnode then taken back out), after a restart of that node a move (again if
+// needed) succeeds, and with the set's other replica killed, the moved replica alone returns
+// every document of its day once (and the other days come from their replicas).
+func TestMoveSurvivesTargetKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 1, 3, "--replication-factor", "2")
+	bin := setup.Binary(t)
+	db := c.Data[0].Client().Database("metrics")
+	require.NoError(t, db.CreateCollection(ctx, "cpu", options.CreateCollection().
+		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("m"))))
+	coll := db.Collection("cpu", options.Collection().SetWriteConcern(writeconcern.Majority()))
+	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	want := firstDocs(t, ctx, coll, base)
+	for b := 1; b < 40; b++ {
+		want = append(want, clusterDocs(t, ctx, coll, b, 5000, base)...)
+	}
+	buckets, nodes := placementOf(t, c.Data[0].HTTPAddr, "metrics")
+	require.NotEmpty(t, buckets)
+	b, rs := buckets[0], buckets[0].ReplicaSets[0] // the first day: 86 400 documents
+	server := map[uint64]*setup.Server{}
+	for _, s := range c.Data {
+		for id, n := range nodes {
+			if n.HTTPAddr == s.HTTPAddr {
+				server[id] = s
+			}
+		}
+	}
+	var target uint64
+	for id, n := range nodes {
+		if n.Role == "dnode" && !slices.ContainsFunc(rs.Vnodes, func(v httpapi.VnodeInfo) bool { return v.Node == id }) {
+			target = id
+		}
+	}
+	from, stays := rs.Vnodes[0].Node, rs.Vnodes[1].Node
+	require.NotZero(t, target)
+	ask := server[stays] // the node the ctl talks to: never killed before the end
+	args := []string{"ctl", "move-vnode", "--db", "metrics", "--bucket", fmt.Sprint(b.ID), "--replica-set", fmt.Sprint(rs.ID),
+		"--from", fmt.Sprint(from), "--to", fmt.Sprint(target), "--addr", ask.HTTPAddr}
+	cmd := exec.Command(bin, args...)
+	var outBuf strings.Builder
+	cmd.Stdout, cmd.Stderr = &outBuf, &outBuf
+	require.NoError(t, cmd.Start())
+	time.Sleep(400 * time.Millisecond)
+	server[target].Kill()
+	firstErr := cmd.Wait()
+	t.Logf("first move (target killed 0.4 s in): err=%v\n%s", firstErr, outBuf.String())
+	server[target].Restart()
+	server[target].WaitListening()
+	if firstErr != nil {
+		out, err := run(t, bin, "ctl", "vnodes", "--addr", ask.HTTPAddr, "--db", "metrics")
+		require.NoError(t, err, out)
+		require.NotContains(t, out, "(joining)", "the failed move took its vnode back out")
+		require.Eventually(t, func() bool {
+			out, err = run(t, bin, args...)
+			return err == nil
+		}, 60*time.Second, time.Second, "the move again, once the target is back: %s", out)
+		require.Contains(t, out, "verified")
+	}
+	buckets, _ = placementOf(t, ask.HTTPAddr, "metrics")
+	var placed []uint64
+	for _, v := range buckets[0].ReplicaSets[0].Vnodes {
+		require.False(t, v.Joining)
+		placed = append(placed, v.Node)
+	}
+	slices.Sort(placed)
+	wantPlaced := []uint64{stays, target}
+	slices.Sort(wantPlaced)
+	require.Equal(t, wantPlaced, placed)
+	server[stays].Kill()
+	got, err := findKeys(ctx, server[target].Client().Database("metrics").Collection("cpu"))
+	require.NoError(t, err)
+	requireAllOnce(t, got, want, "the moved replica alone")
 }

@@ -270,6 +270,9 @@ func (s *Server) launch() {
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
 }
 
+// WaitListening waits until a server launched without waiting (LaunchData) listens.
+func (s *Server) WaitListening() { s.waitListening() }
+
 // waitListening waits until the server accepts connections on its MongoDB address (its HTTP
 // address for a meta node) and fails the test if it exits or takes over 60 s.
 func (s *Server) waitListening() {
