@@ -23,7 +23,8 @@ import (
 
 // TestDrainAndRemoveNode: three data nodes hold a database replicated twice (three days of
 // documents, one host deleted). `ctl drain dnode3` moves every vnode of dnode3 to the other two
-// while a client keeps inserting at w:majority; then dnode3 holds no vnode and no vnode files,
+// while a client keeps inserting at w:majority and two others keep reading everything (no read
+// fails or misses a document acknowledged before); then dnode3 holds no vnode and no vnode files,
 // both other nodes return every acknowledged document once and none of the deleted ones, and
 // after dnode3 is killed writes at w:majority still succeed (no replica set needs it).
 // `ctl remove-node` then forgets it.
@@ -91,6 +92,41 @@ func TestDrainAndRemoveNode(t *testing.T) {
 		stop    = make(chan struct{})
 		done    = make(chan struct{})
 	)
+	// and readers on two nodes check that every read works and returns every document
+	// acknowledged before the drain began
+	before := append([]string(nil), want...)
+	readErrs, reads := make(chan error, 100), 0
+	var readers sync.WaitGroup
+	for _, s := range c.Data[:2] {
+		rc := s.Client().Database("metrics").Collection("cpu")
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				got, err := findKeys(ctx, rc)
+				if err == nil {
+					for _, k := range before {
+						if got[k] != 1 {
+							err = fmt.Errorf("document %s read %d times", k, got[k])
+							break
+						}
+					}
+				}
+				mu.Lock()
+				reads++
+				mu.Unlock()
+				if err != nil {
+					readErrs <- err
+					return
+				}
+			}
+		}()
+	}
 	go func() {
 		defer close(done)
 		for b := 100; ; b++ {
@@ -111,8 +147,17 @@ func TestDrainAndRemoveNode(t *testing.T) {
 	out, err = run(t, bin, "ctl", "drain", "dnode3", "--addr", c.Data[0].HTTPAddr)
 	close(stop)
 	<-done
+	readers.Wait()
+	close(readErrs)
+	for err := range readErrs {
+		require.NoError(t, err, "a read during the drain")
+	}
 	require.NoError(t, err, out)
 	require.Contains(t, out, "drained node dnode3")
+	mu.Lock()
+	require.Positive(t, reads)
+	t.Logf("%d reads during the drain", reads)
+	mu.Unlock()
 	t.Log(out)
 	require.NotContains(t, out, " 0 vnodes to move", "dnode3 held replicas")
 	mu.Lock()
