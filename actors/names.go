@@ -18,6 +18,9 @@ const (
 	// LivenessName is the name of the liveness watcher, which watches and probes the other nodes'
 	// watchers (actors/liveness).
 	LivenessName = "liveness"
+	// GatewayName is the name of the client gateway, which Go SDK clients (actors/client) send
+	// their sessions and columnar batches to (actors/gateway).
+	GatewayName = "gateway"
 )
 
 // VnodeName is the child name of vnode id under the manager.

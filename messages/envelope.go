@@ -53,6 +53,10 @@ func init() {
 	register(func() proto.Message { return new(DigestReply) })
 	register(func() proto.Message { return new(RepairReadRequest) })
 	register(func() proto.Message { return new(RepairReadReply) })
+	register(func() proto.Message { return new(ClientHello) })
+	register(func() proto.Message { return new(ClientHelloReply) })
+	register(func() proto.Message { return new(ClientWrite) })
+	register(func() proto.Message { return new(ClientWriteReply) })
 }
 
 // Known reports whether typeName (a full protobuf name) can be decoded by Open.

@@ -50,6 +50,11 @@ var goldenMessages = []struct {
 		SeriesKeys: [][]byte{[]byte("k1"), []byte("k2")}, MinTime: 0, MaxTime: 3600e9 - 1, MaxPoints: 1000}},
 	{"repair_read_reply", &RepairReadReply{Batches: []*WriteBatch{{Version: 1 << 40, Batch: []byte{1, 2, 3}}}, More: true, HiddenSeries: [][]byte{[]byte("k2")},
 		Tombstones: []*RepairTombstone{{SeriesKey: []byte("k2"), MinTime: 10, MaxTime: 20, Version: 1 << 41}}}},
+	{"client_hello", &ClientHello{Tenant: "default", User: "app", Password: "s3cret"}},
+	{"client_hello_reply", &ClientHelloReply{Session: []byte{0xaa, 0xbb}, NodeId: 2}},
+	{"client_write", &ClientWrite{Session: []byte{0xaa, 0xbb}, Db: "db1", Collection: "cpu", Batch: []byte{1, 2, 3}, Version: 1 << 40,
+		Consistency: Consistency_CONSISTENCY_ALL}},
+	{"client_write_reply", &ClientWriteReply{Code: ErrorCode_ERROR_CODE_OVERLOADED, Message: "write stall", Points: 7}},
 }
 
 func TestGoldenEncoding(t *testing.T) {

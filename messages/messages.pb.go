@@ -2764,6 +2764,286 @@ func (x *RepairTombstone) GetVersion() uint64 {
 	return 0
 }
 
+// ClientHello opens a session of the Go client SDK (actors/client) on a node's client gateway:
+// the user's credentials are checked once (when the node runs with --auth), and the session
+// token the reply carries authorizes the writes that follow.
+type ClientHello struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"` // empty: default
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Password      string                 `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientHello) Reset() {
+	*x = ClientHello{}
+	mi := &file_messages_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientHello) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientHello) ProtoMessage() {}
+
+func (x *ClientHello) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientHello.ProtoReflect.Descriptor instead.
+func (*ClientHello) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ClientHello) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ClientHello) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ClientHello) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+// ClientHelloReply answers a ClientHello.
+type ClientHelloReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Session       []byte                 `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
+	NodeId        uint64                 `protobuf:"varint,4,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientHelloReply) Reset() {
+	*x = ClientHelloReply{}
+	mi := &file_messages_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientHelloReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientHelloReply) ProtoMessage() {}
+
+func (x *ClientHelloReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientHelloReply.ProtoReflect.Descriptor instead.
+func (*ClientHelloReply) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ClientHelloReply) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *ClientHelloReply) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ClientHelloReply) GetSession() []byte {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *ClientHelloReply) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+// ClientWrite is one columnar batch of one time-series collection from an SDK client. batch is
+// storage.AppendBatch's encoding. version is the client's (a retry sends the same one, so it is
+// idempotent under last-write-wins); it must lie within a few seconds of the node's clock.
+type ClientWrite struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       []byte                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	Db            string                 `protobuf:"bytes,2,opt,name=db,proto3" json:"db,omitempty"`
+	Collection    string                 `protobuf:"bytes,3,opt,name=collection,proto3" json:"collection,omitempty"`
+	Batch         []byte                 `protobuf:"bytes,4,opt,name=batch,proto3" json:"batch,omitempty"`
+	Version       uint64                 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	Consistency   Consistency            `protobuf:"varint,6,opt,name=consistency,proto3,enum=chronogo.messages.Consistency" json:"consistency,omitempty"` // UNSPECIFIED: the database's level
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientWrite) Reset() {
+	*x = ClientWrite{}
+	mi := &file_messages_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientWrite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientWrite) ProtoMessage() {}
+
+func (x *ClientWrite) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientWrite.ProtoReflect.Descriptor instead.
+func (*ClientWrite) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ClientWrite) GetSession() []byte {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *ClientWrite) GetDb() string {
+	if x != nil {
+		return x.Db
+	}
+	return ""
+}
+
+func (x *ClientWrite) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *ClientWrite) GetBatch() []byte {
+	if x != nil {
+		return x.Batch
+	}
+	return nil
+}
+
+func (x *ClientWrite) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ClientWrite) GetConsistency() Consistency {
+	if x != nil {
+		return x.Consistency
+	}
+	return Consistency_CONSISTENCY_UNSPECIFIED
+}
+
+// ClientWriteReply answers a ClientWrite: code OK once the consistency level is met.
+type ClientWriteReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Points        uint32                 `protobuf:"varint,3,opt,name=points,proto3" json:"points,omitempty"` // values written
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientWriteReply) Reset() {
+	*x = ClientWriteReply{}
+	mi := &file_messages_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientWriteReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientWriteReply) ProtoMessage() {}
+
+func (x *ClientWriteReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientWriteReply.ProtoReflect.Descriptor instead.
+func (*ClientWriteReply) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ClientWriteReply) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *ClientWriteReply) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ClientWriteReply) GetPoints() uint32 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
 var File_messages_proto protoreflect.FileDescriptor
 
 const file_messages_proto_rawDesc = "" +
@@ -3008,7 +3288,29 @@ const file_messages_proto_rawDesc = "" +
 	"series_key\x18\x01 \x01(\fR\tseriesKey\x12\x19\n" +
 	"\bmin_time\x18\x02 \x01(\x03R\aminTime\x12\x19\n" +
 	"\bmax_time\x18\x03 \x01(\x03R\amaxTime\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion*\x81\x01\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"U\n" +
+	"\vClientHello\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12\x1a\n" +
+	"\bpassword\x18\x03 \x01(\tR\bpassword\"\x91\x01\n" +
+	"\x10ClientHelloReply\x120\n" +
+	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x18\n" +
+	"\asession\x18\x03 \x01(\fR\asession\x12\x17\n" +
+	"\anode_id\x18\x04 \x01(\x04R\x06nodeId\"\xc9\x01\n" +
+	"\vClientWrite\x12\x18\n" +
+	"\asession\x18\x01 \x01(\fR\asession\x12\x0e\n" +
+	"\x02db\x18\x02 \x01(\tR\x02db\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x03 \x01(\tR\n" +
+	"collection\x12\x14\n" +
+	"\x05batch\x18\x04 \x01(\fR\x05batch\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x12@\n" +
+	"\vconsistency\x18\x06 \x01(\x0e2\x1e.chronogo.messages.ConsistencyR\vconsistency\"v\n" +
+	"\x10ClientWriteReply\x120\n" +
+	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06points\x18\x03 \x01(\rR\x06points*\x81\x01\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCONSISTENCY_ANY\x10\x01\x12\x13\n" +
@@ -3042,7 +3344,7 @@ func file_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_messages_proto_goTypes = []any{
 	(Consistency)(0),          // 0: chronogo.messages.Consistency
 	(ErrorCode)(0),            // 1: chronogo.messages.ErrorCode
@@ -3078,6 +3380,10 @@ var file_messages_proto_goTypes = []any{
 	(*RepairReadRequest)(nil), // 31: chronogo.messages.RepairReadRequest
 	(*RepairReadReply)(nil),   // 32: chronogo.messages.RepairReadReply
 	(*RepairTombstone)(nil),   // 33: chronogo.messages.RepairTombstone
+	(*ClientHello)(nil),       // 34: chronogo.messages.ClientHello
+	(*ClientHelloReply)(nil),  // 35: chronogo.messages.ClientHelloReply
+	(*ClientWrite)(nil),       // 36: chronogo.messages.ClientWrite
+	(*ClientWriteReply)(nil),  // 37: chronogo.messages.ClientWriteReply
 }
 var file_messages_proto_depIdxs = []int32{
 	0,  // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
@@ -3102,11 +3408,14 @@ var file_messages_proto_depIdxs = []int32{
 	3,  // 19: chronogo.messages.RepairReadReply.batches:type_name -> chronogo.messages.WriteBatch
 	1,  // 20: chronogo.messages.RepairReadReply.code:type_name -> chronogo.messages.ErrorCode
 	33, // 21: chronogo.messages.RepairReadReply.tombstones:type_name -> chronogo.messages.RepairTombstone
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	1,  // 22: chronogo.messages.ClientHelloReply.code:type_name -> chronogo.messages.ErrorCode
+	0,  // 23: chronogo.messages.ClientWrite.consistency:type_name -> chronogo.messages.Consistency
+	1,  // 24: chronogo.messages.ClientWriteReply.code:type_name -> chronogo.messages.ErrorCode
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_messages_proto_init() }
@@ -3120,7 +3429,7 @@ func file_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_proto_rawDesc), len(file_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   32,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

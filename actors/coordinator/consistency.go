@@ -71,6 +71,21 @@ func (l Level) Proto() messages.Consistency {
 	return messages.Consistency_CONSISTENCY_UNSPECIFIED
 }
 
+// LevelOf is the level a message carries (0 for UNSPECIFIED: the database's own).
+func LevelOf(c messages.Consistency) Level {
+	switch c {
+	case messages.Consistency_CONSISTENCY_ANY:
+		return Any
+	case messages.Consistency_CONSISTENCY_ONE:
+		return One
+	case messages.Consistency_CONSISTENCY_QUORUM:
+		return Quorum
+	case messages.Consistency_CONSISTENCY_ALL:
+		return All
+	}
+	return 0
+}
+
 // Required is how many acknowledgements a replica set of n replicas needs at level l.
 func (l Level) Required(n int) int {
 	switch l {

@@ -90,7 +90,8 @@ type writeRequest struct {
 	tenant, db, collection string
 	batch                  *storage.Batch
 	deadline               time.Time
-	level                  Level // the caller's WithLevel; 0: the database's default
+	level                  Level  // the caller's WithLevel; 0: the database's default
+	version                uint64 // the caller's version (WriteAt); 0: the clock's
 }
 
 // writeResult answers a writeRequest.
@@ -164,6 +165,28 @@ func (c *Client) Clock() *actors.HLC { return c.cfg.Clock }
 // version, and returns when the database's consistency level is reached on every replica set
 // (nil), or with a *PartialWriteError naming the replica sets that missed it.
 func (c *Client) Write(ctx context.Context, tenant, db, collection string, b *storage.Batch) error {
+	return c.WriteAt(ctx, tenant, db, collection, b, 0)
+}
+
+// MaxClientSkew bounds how far ahead of this node's clock a caller's version may be (WriteAt).
+const MaxClientSkew = 5 * time.Second
+
+// WriteAt is Write with the caller's version (0: a new one from the clock): a retry of the same
+// batch with the same version is idempotent under last-write-wins. The version must be at most
+// MaxClientSkew ahead of this node's clock and no older than the late-write bound
+// (actors.TooLate), else the write is refused.
+func (c *Client) WriteAt(ctx context.Context, tenant, db, collection string, b *storage.Batch, version uint64) error {
+	if version != 0 {
+		now := c.cfg.Clock.Now()
+		switch {
+		case actors.HLCTime(version).After(actors.HLCTime(now).Add(MaxClientSkew)):
+			return fmt.Errorf("write to %s: %w: version %s is ahead of this node's clock (%s) by more than %s", collection, ErrBadVersion,
+				actors.HLCTime(version).UTC().Format(time.RFC3339Nano), actors.HLCTime(now).UTC().Format(time.RFC3339Nano), MaxClientSkew)
+		case actors.HLCTime(version).Before(actors.HLCTime(now).Add(-actors.MaxVersionedTime)):
+			return fmt.Errorf("write to %s: %w: version %s is older than %s", collection, ErrBadVersion,
+				actors.HLCTime(version).UTC().Format(time.RFC3339Nano), actors.MaxVersionedTime)
+		}
+	}
 	if err := b.Validate(); err != nil {
 		return fmt.Errorf("write to %s: %w", collection, err)
 	}
@@ -178,7 +201,7 @@ func (c *Client) Write(ctx context.Context, tenant, db, collection string, b *st
 	// it as too late (actors.TooLate)
 	deadline := minTime(c.deadline(ctx), time.Now().Add(actors.MaxVersionedTime))
 	req := &writeRequest{tenant: tenant, db: db, collection: collection, batch: b, deadline: deadline,
-		level: askedLevel(ctx)}
+		level: askedLevel(ctx), version: version}
 	res, err := c.root.RequestFuture(c.pid, req, time.Until(deadline)+100*time.Millisecond).Result()
 	if err != nil {
 		return fmt.Errorf("write to %s: %w", collection, err)

@@ -16,6 +16,8 @@ var (
 	// ErrPeerDown is the failure of a replica on a node seen down: it was not sent, and gets
 	// the request as a hint.
 	ErrPeerDown = errors.New("node is down")
+	// ErrBadVersion: a caller's version (WriteAt) is too far ahead of the node's clock or too old.
+	ErrBadVersion = errors.New("write version out of range")
 	// errNoReply is a reply of an unexpected type.
 	errNoReply = errors.New("unexpected reply")
 )

@@ -135,7 +135,12 @@ func (j *writeJob) start(ctx actor.Context) {
 		j.fail(ctx, fmt.Errorf("write to %s: %w", j.req.collection, err))
 		return
 	}
-	j.req.batch.Version = j.cfg.Clock.Now()
+	if j.req.version != 0 {
+		j.cfg.Clock.Observe(j.req.version)
+		j.req.batch.Version = j.req.version
+	} else {
+		j.req.batch.Version = j.cfg.Clock.Now()
+	}
 	routes, err := Split(rctx, j.cfg.Placement, j.req.tenant, j.req.db, j.req.batch)
 	if err != nil {
 		j.fail(ctx, fmt.Errorf("write to %s: %w", j.req.collection, err))

@@ -307,6 +307,16 @@ func (n *Node) Write(ctx context.Context, tenant, db, collection string, b *stor
 	return n.coord.Write(ctx, tenant, db, collection, b)
 }
 
+// WriteAt writes a batch with the caller's version (coordinator.Client.WriteAt).
+func (n *Node) WriteAt(ctx context.Context, tenant, db, collection string, b *storage.Batch, version uint64) error {
+	done, err := n.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return n.coord.WriteAt(ctx, tenant, db, collection, b, version)
+}
+
 // Scan streams a table's columns (see coordinator.Client.Scan).
 func (n *Node) Scan(ctx context.Context, tenant, db, table string, q engine.ScanQuery, fn coordinator.ScanFunc) error {
 	done, err := n.enter()

@@ -301,6 +301,9 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout, CursorMemoryBudget: int64(cursorMem),
 		SortMemory: int64(sortMem), MessageMemory: int64(msgMem), TempDir: tmp, Users: b, Tenants: b, Auth: cfg.Auth,
 		CmdLine: mongo.CmdLine{Argv: os.Args, Parsed: cfg.settings}, Status: nodeStatus(cfg, n, mc)}, b)
+	if err := startGateway(cfg, n, b, ms, entry); err != nil {
+		return err
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- ms.Serve(mongoLn) }()
 	// ends with the node's background work at shutdown (long admin work such as a repair too)

@@ -1,0 +1,13 @@
+// Package client is ChronoGo's Go client SDK: an actor system of its own that joins a cluster as
+// a remote client (never a member) and writes columnar batches to the nodes' client gateways.
+//
+// A Client discovers the data nodes through any node's HTTP address, opens a session with each
+// node it writes to, and sends each batch, as the cluster's own protobuf messages, to a node that
+// holds a replica of its series (from the placement it caches), so the write takes no extra hop.
+// Every batch carries a version stamped by the client: a retry, on another node if need be,
+// sends the same version, so a write retried after a lost answer is idempotent under
+// last-write-wins. A Writer batches points (size and linger) and bounds the bytes in flight:
+// Add waits when the cluster is slower than the writer.
+//
+// Reads are not part of the SDK yet: read through the MongoDB wire (any MongoDB driver).
+package client

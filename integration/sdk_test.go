@@ -1,0 +1,151 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/chronogo/chronogo/actors/client"
+	"github.com/chronogo/chronogo/integration/setup"
+)
+
+// sdkPoint is what the test expects the Go driver to read back for one point.
+type sdkPoint struct {
+	v float64
+	n int64
+	s string
+}
+
+// sdkBatch is points i in [from, to) of host h<i%5> at base+i s, with v, n and s fields.
+func sdkBatch(t *testing.T, coll string, from, to int, base time.Time, model map[string]sdkPoint) *client.Batch {
+	t.Helper()
+	b := client.NewBatch(coll)
+	for i := from; i < to; i++ {
+		host := fmt.Sprintf("h%d", i%5)
+		ts := base.Add(time.Duration(i) * time.Second)
+		p := sdkPoint{v: float64(i) / 4, n: int64(i), s: fmt.Sprintf("s%d", i)}
+		require.NoError(t, b.Add(ts, map[string]string{"host": host}, map[string]any{"v": p.v, "n": p.n, "s": p.s}))
+		if model != nil {
+			model[fmt.Sprintf("%s@%d", host, ts.UnixMilli())] = p
+		}
+	}
+	return b
+}
+
+// readSDK reads the collection through the Go driver into the model's shape.
+func readSDK(t *testing.T, ctx context.Context, s *setup.Server, db, coll string) map[string]sdkPoint {
+	t.Helper()
+	cur, err := s.Client().Database(db).Collection(coll).Find(ctx, bson.D{})
+	require.NoError(t, err)
+	defer cur.Close(ctx)
+	out := map[string]sdkPoint{}
+	for cur.Next(ctx) {
+		var d struct {
+			Time time.Time `bson:"time"`
+			Tags struct {
+				Host string `bson:"host"`
+			} `bson:"tags"`
+			V float64 `bson:"v"`
+			N int64   `bson:"n"`
+			S string  `bson:"s"`
+		}
+		require.NoError(t, cur.Decode(&d))
+		k := fmt.Sprintf("%s@%d", d.Tags.Host, d.Time.UnixMilli())
+		if _, dup := out[k]; dup {
+			t.Fatalf("point %s read twice", k)
+		}
+		out[k] = sdkPoint{v: d.V, n: d.N, s: d.S}
+	}
+	require.NoError(t, cur.Err())
+	return out
+}
+
+// TestSDKWrites: the Go SDK against 3 data nodes (replication 3): batches at each consistency
+// level and through a Writer (small batches, linger) read back exactly through the Go driver
+// (read your writes); then one data node is SIGKILLed while synchronous writes at quorum go on:
+// every write the SDK acknowledged is read back, and writes keep being acknowledged.
+func TestSDKWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 1, 3, "--replication-factor", "3")
+	cl, err := client.Dial(ctx, client.Options{Seeds: []string{c.Data[0].HTTPAddr}})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, cl.Close()) }()
+	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	model := map[string]sdkPoint{}
+	require.Eventually(t, func() bool {
+		return cl.Write(ctx, "sdk", sdkBatch(t, "m", 0, 100, base, model), client.Quorum) == nil
+	}, 30*time.Second, 200*time.Millisecond, "the data nodes registered")
+	for i, level := range []client.Consistency{client.Any, client.One, client.Quorum, client.All, client.Default} {
+		require.NoError(t, cl.Write(ctx, "sdk", sdkBatch(t, "m", 100+i*1000, 100+(i+1)*1000, base, model), level), "level %s", level)
+	}
+	require.Equal(t, model, readSDK(t, ctx, c.Data[1], "sdk", "m"), "read your writes through the Go driver")
+
+	w := cl.NewWriter("sdk", "m", client.WriterOptions{BatchValues: 3000, Linger: 20 * time.Millisecond, MaxInflightBytes: 200_000})
+	for i := 10_000; i < 30_000; i++ {
+		ts := base.Add(time.Duration(i) * time.Second)
+		host := fmt.Sprintf("h%d", i%5)
+		p := sdkPoint{v: float64(i) / 4, n: int64(i), s: fmt.Sprintf("s%d", i)}
+		require.NoError(t, w.Add(ts, map[string]string{"host": host}, map[string]any{"v": p.v, "n": p.n, "s": p.s}))
+		model[fmt.Sprintf("%s@%d", host, ts.UnixMilli())] = p
+	}
+	require.NoError(t, w.Close(ctx))
+	require.Equal(t, model, readSDK(t, ctx, c.Data[2], "sdk", "m"), "everything the Writer sent")
+
+	// a data node dies mid-stream
+	var (
+		mu    sync.Mutex
+		acked = map[string]sdkPoint{}
+		fails int
+	)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for k := 0; ; k++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			m := map[string]sdkPoint{}
+			err := cl.Write(ctx, "sdk", sdkBatch(t, "m", 100_000+k*50, 100_000+(k+1)*50, base, m), client.Quorum)
+			mu.Lock()
+			if err == nil {
+				for key, p := range m {
+					acked[key] = p
+				}
+			} else {
+				fails++
+			}
+			mu.Unlock()
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	c.Data[2].Kill()
+	mu.Lock()
+	atKill := len(acked)
+	mu.Unlock()
+	time.Sleep(4 * time.Second)
+	close(stop)
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	require.Greater(t, len(acked), atKill, "writes are acknowledged after the kill")
+	t.Logf("acknowledged %d points (%d before the kill), %d writes failed", len(acked), atKill, fails)
+	got := readSDK(t, ctx, c.Data[0], "sdk", "m")
+	for k, p := range acked {
+		require.Equal(t, p, got[k], "acknowledged point %s", k)
+	}
+	for k, p := range model {
+		require.Equal(t, p, got[k], "point %s", k)
+	}
+}
