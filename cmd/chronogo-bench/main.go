@@ -21,7 +21,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(loadLineprotoCommand(), loadMongoCommand(), queryCommand(), reportCommand(),
+	root.AddCommand(loadLineprotoCommand(), loadMongoCommand(), loadSDKCommand(), queryCommand(), reportCommand(),
 		freePortsCommand(), waitReadyCommand(), genCommand())
 	return root
 }

@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/actors/actorstest"
+	"github.com/chronogo/chronogo/actors/coordinator"
+	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage"
+)
+
+// recorder is a Writer that records what it is given and blocks while hold is set.
+type recorder struct {
+	mu     sync.Mutex
+	writes []string // tenant/db/collection@version:values
+	hold   chan struct{}
+}
+
+func (r *recorder) ClientWrite(ctx context.Context, tenant, db, coll string, b *storage.Batch, version uint64, level coordinator.Level) error {
+	if r.hold != nil {
+		<-r.hold
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.writes = append(r.writes, tenant+"/"+db+"/"+coll)
+	return nil
+}
+
+func ask(t *testing.T, sys *actor.ActorSystem, pid *actor.PID, m any) any {
+	t.Helper()
+	res, err := sys.Root.RequestFuture(pid, m, 5*time.Second).Result()
+	require.NoError(t, err)
+	return res
+}
+
+func oneSeries(t *testing.T) []byte {
+	k := storage.SeriesKey{Table: "m"}
+	require.NoError(t, k.Normalize())
+	return storage.AppendBatch(nil, &storage.Batch{Series: []storage.SeriesRows{{Key: k.Marshal(nil), Times: []int64{1},
+		Fields: []storage.FieldColumn{{Name: "v", Values: storage.Values{Type: storage.TypeDouble, Floats: []float64{1}}}}}}})
+}
+
+// TestGatewayRefusals: wrong credentials, unknown sessions, databases the user may not write,
+// batches that do not decode and writes past the in-flight bound are refused with the codes a
+// client acts on, and nothing reaches the writer; a good write does, in the session's tenant.
+func TestGatewayRefusals(t *testing.T) {
+	sys := actor.NewActorSystem()
+	rec := &recorder{}
+	auth := func(_ context.Context, user, password string) (Session, error) {
+		if user != "app" || password != "pw" {
+			return Session{}, errors.New("wrong user or password")
+		}
+		return Session{Tenant: "t1", MayWrite: func(db string) bool { return db == "ok" }}, nil
+	}
+	pid, err := Spawn(sys, Config{Write: rec, Auth: auth, MaxInflight: 1, Logger: actorstest.QuietLogger()})
+	require.NoError(t, err)
+
+	bad := ask(t, sys, pid, &messages.ClientHello{User: "app", Password: "nope"}).(*messages.ClientHelloReply)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, bad.GetCode())
+	require.Empty(t, bad.GetSession())
+	hello := ask(t, sys, pid, &messages.ClientHello{User: "app", Password: "pw", Tenant: "ignored"}).(*messages.ClientHelloReply)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, hello.GetCode(), hello.GetMessage())
+	require.Len(t, hello.GetSession(), 16)
+	s := hello.GetSession()
+
+	cases := []struct {
+		name string
+		m    *messages.ClientWrite
+		code messages.ErrorCode
+	}{
+		{"unknown session", &messages.ClientWrite{Session: []byte("forged"), Db: "ok", Collection: "m", Batch: oneSeries(t)}, messages.ErrorCode_ERROR_CODE_NOT_OWNER},
+		{"a database not allowed", &messages.ClientWrite{Session: s, Db: "other", Collection: "m", Batch: oneSeries(t)}, messages.ErrorCode_ERROR_CODE_BAD_REQUEST},
+		{"noise for a batch", &messages.ClientWrite{Session: s, Db: "ok", Collection: "m", Batch: []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2}}, messages.ErrorCode_ERROR_CODE_BAD_REQUEST},
+	}
+	for _, c := range cases {
+		r := ask(t, sys, pid, c.m).(*messages.ClientWriteReply)
+		require.Equal(t, c.code, r.GetCode(), "%s: %s", c.name, r.GetMessage())
+	}
+	require.Empty(t, rec.writes)
+
+	r := ask(t, sys, pid, &messages.ClientWrite{Session: s, Db: "ok", Collection: "m", Batch: oneSeries(t)}).(*messages.ClientWriteReply)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, r.GetCode(), r.GetMessage())
+	require.EqualValues(t, 1, r.GetPoints())
+	require.Equal(t, []string{"t1/ok/m"}, rec.writes, "written in the user's tenant, not the one the client named")
+
+	// one write in flight at most: the second is OVERLOADED at once
+	rec.hold = make(chan struct{})
+	first := sys.Root.RequestFuture(pid, &messages.ClientWrite{Session: s, Db: "ok", Collection: "m", Batch: oneSeries(t)}, 5*time.Second)
+	require.Eventually(t, func() bool {
+		r := ask(t, sys, pid, &messages.ClientWrite{Session: s, Db: "ok", Collection: "m", Batch: oneSeries(t)}).(*messages.ClientWriteReply)
+		return r.GetCode() == messages.ErrorCode_ERROR_CODE_OVERLOADED
+	}, 5*time.Second, 10*time.Millisecond)
+	close(rec.hold)
+	res, err := first.Result()
+	require.NoError(t, err)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, res.(*messages.ClientWriteReply).GetCode())
+}
