@@ -65,9 +65,33 @@ func readSDK(t *testing.T, ctx context.Context, s *setup.Server, db, coll string
 	return out
 }
 
+// scanSDK reads collection m of sdk through the SDK into the model's shape.
+func scanSDK(t *testing.T, ctx context.Context, cl *client.Client, tags map[string]string) map[string]sdkPoint {
+	t.Helper()
+	out := map[string]sdkPoint{}
+	// small chunks: the cursor is asked again many times
+	require.NoError(t, cl.Scan(ctx, "sdk", client.Query{Collection: "m", Tags: tags, ChunkBytes: 4096}, func(c client.Column) error {
+		for i, ts := range c.Times {
+			k := fmt.Sprintf("%s@%d", c.Tags["host"], ts.UnixMilli())
+			p := out[k]
+			switch c.Field {
+			case "v":
+				p.v = c.Floats[i]
+			case "n":
+				p.n = c.Ints[i]
+			case "s":
+				p.s = c.Strings[i]
+			}
+			out[k] = p
+		}
+		return nil
+	}))
+	return out
+}
+
 // TestSDKWrites: the Go SDK against 3 data nodes (replication 3): batches at each consistency
 // level and through a Writer (small batches, linger) read back exactly through the Go driver
-// (read your writes); then one data node is SIGKILLed while synchronous writes at quorum go on:
+// (read your writes), and through the SDK's Scan (all, and one host); then one data node is SIGKILLed while synchronous writes at quorum go on:
 // every write the SDK acknowledged is read back, and writes keep being acknowledged.
 func TestSDKWrites(t *testing.T) {
 	if testing.Short() {
@@ -88,6 +112,15 @@ func TestSDKWrites(t *testing.T) {
 		require.NoError(t, cl.Write(ctx, "sdk", sdkBatch(t, "m", 100+i*1000, 100+(i+1)*1000, base, model), level), "level %s", level)
 	}
 	require.Equal(t, model, readSDK(t, ctx, c.Data[1], "sdk", "m"), "read your writes through the Go driver")
+	require.Equal(t, model, scanSDK(t, ctx, cl, nil), "read your writes through the SDK")
+	h1 := map[string]sdkPoint{}
+	for k, p := range model {
+		if k[:3] == "h1@" {
+			h1[k] = p
+		}
+	}
+	require.Equal(t, h1, scanSDK(t, ctx, cl, map[string]string{"host": "h1"}), "a scan of one host")
+	require.ErrorContains(t, cl.Scan(ctx, "sdk", client.Query{Collection: "nope"}, func(client.Column) error { return nil }), "no time-series collection")
 
 	w := cl.NewWriter("sdk", "m", client.WriterOptions{BatchValues: 3000, Linger: 20 * time.Millisecond, MaxInflightBytes: 200_000})
 	for i := 10_000; i < 30_000; i++ {

@@ -57,6 +57,8 @@ func init() {
 	register(func() proto.Message { return new(ClientHelloReply) })
 	register(func() proto.Message { return new(ClientWrite) })
 	register(func() proto.Message { return new(ClientWriteReply) })
+	register(func() proto.Message { return new(ClientScan) })
+	register(func() proto.Message { return new(ClientScanReply) })
 }
 
 // Known reports whether typeName (a full protobuf name) can be decoded by Open.

@@ -55,6 +55,10 @@ var goldenMessages = []struct {
 	{"client_write", &ClientWrite{Session: []byte{0xaa, 0xbb}, Db: "db1", Collection: "cpu", Batch: []byte{1, 2, 3}, Version: 1 << 40,
 		Consistency: Consistency_CONSISTENCY_ALL}},
 	{"client_write_reply", &ClientWriteReply{Code: ErrorCode_ERROR_CODE_OVERLOADED, Message: "write stall", Points: 7}},
+	{"client_scan", &ClientScan{Session: []byte{0xaa}, Db: "db1", Collection: "cpu", MinTime: -5, MaxTime: 1 << 60, Fields: []string{"usage"},
+		Tags: map[string]string{"host": "h1"}, CursorId: 3, MaxChunkBytes: 1 << 20}},
+	{"client_scan_reply", &ClientScanReply{CursorId: 3, Done: true, Columns: []*ClientColumn{{Tags: map[string]string{"host": "h1"}, Field: "usage",
+		FieldType: 1, Times: []int64{1, 2}, Floats: []float64{0.5, 1.5}}}}},
 }
 
 func TestGoldenEncoding(t *testing.T) {

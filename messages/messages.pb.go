@@ -3044,6 +3044,305 @@ func (x *ClientWriteReply) GetPoints() uint32 {
 	return 0
 }
 
+// ClientScan reads a time-series collection for an SDK client through a node's client gateway:
+// the points in [min_time, max_time] (ns) of the series whose tags (meta subfields) equal every
+// one given, of the fields listed (none: all). The first request opens a cursor; each answer holds
+// up to max_chunk_bytes of columns (0: 1 MiB) and the cursor id to ask again with, until done.
+type ClientScan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       []byte                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	Db            string                 `protobuf:"bytes,2,opt,name=db,proto3" json:"db,omitempty"`
+	Collection    string                 `protobuf:"bytes,3,opt,name=collection,proto3" json:"collection,omitempty"`
+	MinTime       int64                  `protobuf:"varint,4,opt,name=min_time,json=minTime,proto3" json:"min_time,omitempty"`
+	MaxTime       int64                  `protobuf:"varint,5,opt,name=max_time,json=maxTime,proto3" json:"max_time,omitempty"`
+	Fields        []string               `protobuf:"bytes,6,rep,name=fields,proto3" json:"fields,omitempty"`
+	Tags          map[string]string      `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	CursorId      uint64                 `protobuf:"varint,8,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"`
+	MaxChunkBytes uint32                 `protobuf:"varint,9,opt,name=max_chunk_bytes,json=maxChunkBytes,proto3" json:"max_chunk_bytes,omitempty"`
+	Close         bool                   `protobuf:"varint,10,opt,name=close,proto3" json:"close,omitempty"` // with cursor_id: the client stops reading; the cursor is released
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientScan) Reset() {
+	*x = ClientScan{}
+	mi := &file_messages_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientScan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientScan) ProtoMessage() {}
+
+func (x *ClientScan) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientScan.ProtoReflect.Descriptor instead.
+func (*ClientScan) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ClientScan) GetSession() []byte {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *ClientScan) GetDb() string {
+	if x != nil {
+		return x.Db
+	}
+	return ""
+}
+
+func (x *ClientScan) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *ClientScan) GetMinTime() int64 {
+	if x != nil {
+		return x.MinTime
+	}
+	return 0
+}
+
+func (x *ClientScan) GetMaxTime() int64 {
+	if x != nil {
+		return x.MaxTime
+	}
+	return 0
+}
+
+func (x *ClientScan) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *ClientScan) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *ClientScan) GetCursorId() uint64 {
+	if x != nil {
+		return x.CursorId
+	}
+	return 0
+}
+
+func (x *ClientScan) GetMaxChunkBytes() uint32 {
+	if x != nil {
+		return x.MaxChunkBytes
+	}
+	return 0
+}
+
+func (x *ClientScan) GetClose() bool {
+	if x != nil {
+		return x.Close
+	}
+	return false
+}
+
+// ClientScanReply is one chunk of a ClientScan.
+type ClientScanReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	CursorId      uint64                 `protobuf:"varint,3,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"`
+	Done          bool                   `protobuf:"varint,4,opt,name=done,proto3" json:"done,omitempty"`
+	Columns       []*ClientColumn        `protobuf:"bytes,5,rep,name=columns,proto3" json:"columns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientScanReply) Reset() {
+	*x = ClientScanReply{}
+	mi := &file_messages_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientScanReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientScanReply) ProtoMessage() {}
+
+func (x *ClientScanReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientScanReply.ProtoReflect.Descriptor instead.
+func (*ClientScanReply) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ClientScanReply) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *ClientScanReply) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ClientScanReply) GetCursorId() uint64 {
+	if x != nil {
+		return x.CursorId
+	}
+	return 0
+}
+
+func (x *ClientScanReply) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *ClientScanReply) GetColumns() []*ClientColumn {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+// ClientColumn is the points of one field of one series in a chunk, in time order. field_type
+// is storage.FieldType; the values are in the slice of their class.
+type ClientColumn struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tags          map[string]string      `protobuf:"bytes,1,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Field         string                 `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	FieldType     uint32                 `protobuf:"varint,3,opt,name=field_type,json=fieldType,proto3" json:"field_type,omitempty"`
+	Times         []int64                `protobuf:"varint,4,rep,packed,name=times,proto3" json:"times,omitempty"`
+	Floats        []float64              `protobuf:"fixed64,5,rep,packed,name=floats,proto3" json:"floats,omitempty"`
+	Ints          []int64                `protobuf:"varint,6,rep,packed,name=ints,proto3" json:"ints,omitempty"`
+	Bools         []bool                 `protobuf:"varint,7,rep,packed,name=bools,proto3" json:"bools,omitempty"`
+	Bytes         [][]byte               `protobuf:"bytes,8,rep,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientColumn) Reset() {
+	*x = ClientColumn{}
+	mi := &file_messages_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientColumn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientColumn) ProtoMessage() {}
+
+func (x *ClientColumn) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientColumn.ProtoReflect.Descriptor instead.
+func (*ClientColumn) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ClientColumn) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *ClientColumn) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *ClientColumn) GetFieldType() uint32 {
+	if x != nil {
+		return x.FieldType
+	}
+	return 0
+}
+
+func (x *ClientColumn) GetTimes() []int64 {
+	if x != nil {
+		return x.Times
+	}
+	return nil
+}
+
+func (x *ClientColumn) GetFloats() []float64 {
+	if x != nil {
+		return x.Floats
+	}
+	return nil
+}
+
+func (x *ClientColumn) GetInts() []int64 {
+	if x != nil {
+		return x.Ints
+	}
+	return nil
+}
+
+func (x *ClientColumn) GetBools() []bool {
+	if x != nil {
+		return x.Bools
+	}
+	return nil
+}
+
+func (x *ClientColumn) GetBytes() [][]byte {
+	if x != nil {
+		return x.Bytes
+	}
+	return nil
+}
+
 var File_messages_proto protoreflect.FileDescriptor
 
 const file_messages_proto_rawDesc = "" +
@@ -3310,7 +3609,44 @@ const file_messages_proto_rawDesc = "" +
 	"\x10ClientWriteReply\x120\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
-	"\x06points\x18\x03 \x01(\rR\x06points*\x81\x01\n" +
+	"\x06points\x18\x03 \x01(\rR\x06points\"\xf5\x02\n" +
+	"\n" +
+	"ClientScan\x12\x18\n" +
+	"\asession\x18\x01 \x01(\fR\asession\x12\x0e\n" +
+	"\x02db\x18\x02 \x01(\tR\x02db\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x03 \x01(\tR\n" +
+	"collection\x12\x19\n" +
+	"\bmin_time\x18\x04 \x01(\x03R\aminTime\x12\x19\n" +
+	"\bmax_time\x18\x05 \x01(\x03R\amaxTime\x12\x16\n" +
+	"\x06fields\x18\x06 \x03(\tR\x06fields\x12;\n" +
+	"\x04tags\x18\a \x03(\v2'.chronogo.messages.ClientScan.TagsEntryR\x04tags\x12\x1b\n" +
+	"\tcursor_id\x18\b \x01(\x04R\bcursorId\x12&\n" +
+	"\x0fmax_chunk_bytes\x18\t \x01(\rR\rmaxChunkBytes\x12\x14\n" +
+	"\x05close\x18\n" +
+	" \x01(\bR\x05close\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc9\x01\n" +
+	"\x0fClientScanReply\x120\n" +
+	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1b\n" +
+	"\tcursor_id\x18\x03 \x01(\x04R\bcursorId\x12\x12\n" +
+	"\x04done\x18\x04 \x01(\bR\x04done\x129\n" +
+	"\acolumns\x18\x05 \x03(\v2\x1f.chronogo.messages.ClientColumnR\acolumns\"\xa9\x02\n" +
+	"\fClientColumn\x12=\n" +
+	"\x04tags\x18\x01 \x03(\v2).chronogo.messages.ClientColumn.TagsEntryR\x04tags\x12\x14\n" +
+	"\x05field\x18\x02 \x01(\tR\x05field\x12\x1d\n" +
+	"\n" +
+	"field_type\x18\x03 \x01(\rR\tfieldType\x12\x14\n" +
+	"\x05times\x18\x04 \x03(\x03R\x05times\x12\x16\n" +
+	"\x06floats\x18\x05 \x03(\x01R\x06floats\x12\x12\n" +
+	"\x04ints\x18\x06 \x03(\x03R\x04ints\x12\x14\n" +
+	"\x05bools\x18\a \x03(\bR\x05bools\x12\x14\n" +
+	"\x05bytes\x18\b \x03(\fR\x05bytes\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\x81\x01\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCONSISTENCY_ANY\x10\x01\x12\x13\n" +
@@ -3344,7 +3680,7 @@ func file_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_messages_proto_goTypes = []any{
 	(Consistency)(0),          // 0: chronogo.messages.Consistency
 	(ErrorCode)(0),            // 1: chronogo.messages.ErrorCode
@@ -3384,6 +3720,11 @@ var file_messages_proto_goTypes = []any{
 	(*ClientHelloReply)(nil),  // 35: chronogo.messages.ClientHelloReply
 	(*ClientWrite)(nil),       // 36: chronogo.messages.ClientWrite
 	(*ClientWriteReply)(nil),  // 37: chronogo.messages.ClientWriteReply
+	(*ClientScan)(nil),        // 38: chronogo.messages.ClientScan
+	(*ClientScanReply)(nil),   // 39: chronogo.messages.ClientScanReply
+	(*ClientColumn)(nil),      // 40: chronogo.messages.ClientColumn
+	nil,                       // 41: chronogo.messages.ClientScan.TagsEntry
+	nil,                       // 42: chronogo.messages.ClientColumn.TagsEntry
 }
 var file_messages_proto_depIdxs = []int32{
 	0,  // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
@@ -3411,11 +3752,15 @@ var file_messages_proto_depIdxs = []int32{
 	1,  // 22: chronogo.messages.ClientHelloReply.code:type_name -> chronogo.messages.ErrorCode
 	0,  // 23: chronogo.messages.ClientWrite.consistency:type_name -> chronogo.messages.Consistency
 	1,  // 24: chronogo.messages.ClientWriteReply.code:type_name -> chronogo.messages.ErrorCode
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	41, // 25: chronogo.messages.ClientScan.tags:type_name -> chronogo.messages.ClientScan.TagsEntry
+	1,  // 26: chronogo.messages.ClientScanReply.code:type_name -> chronogo.messages.ErrorCode
+	40, // 27: chronogo.messages.ClientScanReply.columns:type_name -> chronogo.messages.ClientColumn
+	42, // 28: chronogo.messages.ClientColumn.tags:type_name -> chronogo.messages.ClientColumn.TagsEntry
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_messages_proto_init() }
@@ -3429,7 +3774,7 @@ func file_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_proto_rawDesc), len(file_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   36,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -9,5 +9,6 @@
 // last-write-wins. A Writer batches points (size and linger) and bounds the bytes in flight:
 // Add waits when the cluster is slower than the writer.
 //
-// Reads are not part of the SDK yet: read through the MongoDB wire (any MongoDB driver).
+// Scan streams a collection's columns (by time range, tags and fields) through a cursor on one
+// node, chunk by chunk. Aggregates are not part of the SDK yet: use a MongoDB driver.
 package client

@@ -26,11 +26,12 @@ type Writer interface {
 	ClientWrite(ctx context.Context, tenant, db, collection string, b *storage.Batch, version uint64, level coordinator.Level) error
 }
 
-// Session is what a session may do: write in its tenant, to the databases MayWrite allows (nil:
-// all of them).
+// Session is what a session may do: write and read in its tenant, the databases MayWrite and
+// MayRead allow (nil: all of them).
 type Session struct {
 	Tenant   string
 	MayWrite func(db string) bool
+	MayRead  func(db string) bool
 }
 
 // Authenticator checks a user's password and returns its session (nil: the node runs without
@@ -44,6 +45,7 @@ type ErrorCoder func(err error) messages.ErrorCode
 type Config struct {
 	NodeID uint64
 	Write  Writer
+	Scan   Scanner // nil: scans are refused
 	Auth   Authenticator
 	Code   ErrorCoder
 	// Timeout bounds one write (default 30 s); MaxInflight bounds the writes in progress
@@ -62,6 +64,9 @@ type gateway struct {
 	sessions map[string]Session // token -> session
 	order    []string           // tokens, oldest first
 	inflight atomic.Int64
+	// cursors are the open scans (scan.go), under mu
+	cursors    map[uint64]*cursor
+	lastCursor uint64
 }
 
 // Spawn starts the gateway actor under its well-known name.
@@ -84,7 +89,7 @@ func Spawn(sys *actor.ActorSystem, cfg Config) (*actor.PID, error) {
 	if cfg.Code == nil {
 		cfg.Code = func(error) messages.ErrorCode { return messages.ErrorCode_ERROR_CODE_INTERNAL }
 	}
-	g := &gateway{cfg: cfg, sessions: map[string]Session{}}
+	g := &gateway{cfg: cfg, sessions: map[string]Session{}, cursors: map[uint64]*cursor{}}
 	pid, err := sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return g }), actors.GatewayName)
 	if err != nil {
 		return nil, fmt.Errorf("spawning the client gateway: %w", err)
@@ -113,6 +118,8 @@ func (g *gateway) handle(ctx actor.Context, msg any) {
 	switch m := msg.(type) {
 	case *messages.ClientHello:
 		go func() { g.reply(sys, sender, g.hello(m)) }()
+	case *messages.ClientScan:
+		g.scan(sys, sender, m)
 	case *messages.ClientWrite:
 		if g.inflight.Add(1) > int64(g.cfg.MaxInflight) {
 			g.inflight.Add(-1)
@@ -173,9 +180,7 @@ func (g *gateway) hello(m *messages.ClientHello) *messages.ClientHelloReply {
 
 // write checks the session, decodes the batch and writes it.
 func (g *gateway) write(m *messages.ClientWrite) *messages.ClientWriteReply {
-	g.mu.Lock()
-	sess, ok := g.sessions[string(m.GetSession())]
-	g.mu.Unlock()
+	sess, ok := g.session(m.GetSession())
 	if !ok {
 		return &messages.ClientWriteReply{Code: messages.ErrorCode_ERROR_CODE_NOT_OWNER, Message: "unknown session: say hello again"}
 	}
@@ -192,4 +197,12 @@ func (g *gateway) write(m *messages.ClientWrite) *messages.ClientWriteReply {
 		return &messages.ClientWriteReply{Code: g.cfg.Code(err), Message: err.Error()}
 	}
 	return &messages.ClientWriteReply{Points: uint32(b.NumValues())}
+}
+
+// session returns the session of a token.
+func (g *gateway) session(token []byte) (Session, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s, ok := g.sessions[string(token)]
+	return s, ok
 }

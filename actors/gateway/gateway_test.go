@@ -102,3 +102,65 @@ func TestGatewayRefusals(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, res.(*messages.ClientWriteReply).GetCode())
 }
+
+// scanner is a Scanner of n one-point columns; it records whether its scan was cancelled.
+type scanner struct {
+	n         int
+	cancelled chan struct{}
+}
+
+func (s *scanner) ClientScan(ctx context.Context, tenant, db, coll string, tags map[string]string, minT, maxT int64, fields []string,
+	fn func(map[string]string, string, *storage.Points) error) error {
+	for i := range s.n {
+		p := &storage.Points{Times: []int64{int64(i)}, Values: storage.Values{Type: storage.TypeDouble, Floats: []float64{float64(i)}}}
+		if err := fn(map[string]string{"host": "h"}, "v", p); err != nil {
+			close(s.cancelled)
+			return err
+		}
+	}
+	return nil
+}
+
+// TestGatewayScanCursor: a scan is served chunk by chunk through its cursor (every column once,
+// in order); a cursor closed half way stops its scan; an unknown cursor is refused.
+func TestGatewayScanCursor(t *testing.T) {
+	sys := actor.NewActorSystem()
+	sc := &scanner{n: 100, cancelled: make(chan struct{})}
+	pid, err := Spawn(sys, Config{Write: &recorder{}, Scan: sc, Logger: actorstest.QuietLogger()})
+	require.NoError(t, err)
+	s := ask(t, sys, pid, &messages.ClientHello{}).(*messages.ClientHelloReply).GetSession()
+	var got []float64
+	m := &messages.ClientScan{Session: s, Db: "d", Collection: "m", MaxChunkBytes: 100}
+	chunks := 0
+	for {
+		r := ask(t, sys, pid, m).(*messages.ClientScanReply)
+		require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, r.GetCode(), r.GetMessage())
+		chunks++
+		for _, c := range r.GetColumns() {
+			got = append(got, c.GetFloats()...)
+		}
+		if r.GetDone() {
+			break
+		}
+		m = &messages.ClientScan{Session: s, CursorId: r.GetCursorId(), MaxChunkBytes: 100}
+	}
+	require.Len(t, got, 100)
+	for i, v := range got {
+		require.Equal(t, float64(i), v)
+	}
+	require.Greater(t, chunks, 10, "small chunks")
+
+	// a second scan, closed after its first chunk
+	sc.n = 10_000
+	r := ask(t, sys, pid, &messages.ClientScan{Session: s, Db: "d", Collection: "m", MaxChunkBytes: 100}).(*messages.ClientScanReply)
+	require.False(t, r.GetDone())
+	closed := ask(t, sys, pid, &messages.ClientScan{Session: s, CursorId: r.GetCursorId(), Close: true}).(*messages.ClientScanReply)
+	require.True(t, closed.GetDone())
+	select {
+	case <-sc.cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("closing the cursor did not stop its scan")
+	}
+	again := ask(t, sys, pid, &messages.ClientScan{Session: s, CursorId: r.GetCursorId()}).(*messages.ClientScanReply)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, again.GetCode())
+}

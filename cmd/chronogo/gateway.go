@@ -19,7 +19,7 @@ func startGateway(cfg config, n *node.Node, b *backend.Backend, ms *mongo.Server
 	if cfg.ActorAddr == "" {
 		return nil
 	}
-	gc := gateway.Config{NodeID: cfg.nodeID(), Write: b, Code: backend.ClientErrorCode, Logger: log.WithField("component", "gateway")}
+	gc := gateway.Config{NodeID: cfg.nodeID(), Write: b, Scan: b, Code: backend.ClientErrorCode, Logger: log.WithField("component", "gateway")}
 	if cfg.Auth {
 		gc.Auth = func(ctx context.Context, user, password string) (gateway.Session, error) {
 			u, ok, err := ms.CheckPassword(ctx, "admin", user, password)
@@ -29,7 +29,8 @@ func startGateway(cfg config, n *node.Node, b *backend.Backend, ms *mongo.Server
 			if !ok {
 				return gateway.Session{}, errors.New("wrong user or password")
 			}
-			return gateway.Session{Tenant: u.Tenant, MayWrite: func(db string) bool { return mongo.MayWrite(u.Roles, db) }}, nil
+			return gateway.Session{Tenant: u.Tenant, MayWrite: func(db string) bool { return mongo.MayWrite(u.Roles, db) },
+				MayRead: func(db string) bool { return mongo.MayRead(u.Roles, db) }}, nil
 		}
 	}
 	_, err := gateway.Spawn(n.System(), gc)

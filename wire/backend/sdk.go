@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/actors/gateway"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/index"
 	"github.com/chronogo/chronogo/wire/httpapi"
 	"github.com/chronogo/chronogo/wire/lineproto"
 )
@@ -120,4 +123,43 @@ func metaKey(s *storage.SeriesRows, metaField string) error {
 	}
 	s.Key = k.Marshal(nil)
 	return nil
+}
+
+// ClientScan reads a time-series collection for a Go SDK client: the points in [minT, maxT] of
+// the series whose tags (meta subfields) equal every one given, of the fields listed (none:
+// all). fn gets each column with the series' tags (meta subfields); the points are only valid
+// during the call.
+func (b *Backend) ClientScan(ctx context.Context, tenant, db, coll string, tags map[string]string, minT, maxT int64, fields []string,
+	fn func(tags map[string]string, field string, p *storage.Points) error) error {
+	ctx = meta.WithTenant(ctx, tenant)
+	c, ok, err := b.Collection(ctx, db, coll)
+	if err != nil {
+		return err
+	}
+	if !ok || c.TimeField == "" {
+		return fmt.Errorf("%w: no time-series collection %s.%s", httpapi.ErrBadRequest, db, coll)
+	}
+	q := engine.ScanQuery{Table: coll, MinTime: minT, MaxTime: maxT, Fields: fields}
+	if len(tags) > 0 {
+		if c.MetaField == "" {
+			return fmt.Errorf("%w: %s.%s has no meta field to match tags in", httpapi.ErrBadRequest, db, coll)
+		}
+		var and index.And
+		for k, v := range tags {
+			and = append(and, index.Match{Key: c.MetaField + "." + k, Op: index.OpEq, Value: storage.StringTag(v)})
+		}
+		q.Filter = and
+	}
+	prefix := c.MetaField + "."
+	return b.node.Scan(ctx, tenant, db, coll, q, func(src coordinator.Source, col *engine.ScanColumn) error {
+		k, ok := src.SeriesKey(col.Series)
+		if !ok {
+			return fmt.Errorf("series %d has no key", col.Series)
+		}
+		t := make(map[string]string, len(k.Tags))
+		for _, tag := range k.Tags {
+			t[strings.TrimPrefix(tag.Key, prefix)] = string(tag.Value.Raw)
+		}
+		return fn(t, col.Field, col.Points)
+	})
 }
