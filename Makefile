@@ -48,8 +48,10 @@ chromium:
 test: vet $(MONGOSH) chromium
 	CHRONOGO_RACE=1 CHRONOGO_MONGOSH=$(abspath $(MONGOSH)) $(GO) test -race -count=1 -timeout 20m $(PKGS)
 	# tests with two protoactor remotes in one process are built without -race (remote.Start sets
-	# gRPC's process-global logger, which the race detector reports): run them once more here
+	# gRPC's process-global logger, which the race detector reports): run them once more here,
+	# with the SDK's integration tests (the test process is an SDK client beside the servers)
 	$(GO) test -count=1 -timeout 10m ./actors/node/
+	CHRONOGO_MONGOSH=$(abspath $(MONGOSH)) $(GO) test -count=1 -timeout 10m -run '^TestSDK' ./integration/
 
 # Longer crash and property loops.
 test-long: $(MONGOSH)

@@ -1,17 +1,27 @@
+//go:build !race
+
 package integration
 
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/actors/client"
 	"github.com/chronogo/chronogo/integration/setup"
+	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/storage"
 )
 
 // sdkPoint is what the test expects the Go driver to read back for one point.
@@ -181,4 +191,96 @@ func TestSDKWrites(t *testing.T) {
 	for k, p := range model {
 		require.Equal(t, p, got[k], "point %s", k)
 	}
+}
+
+// TestSDKRetryIdempotent: the same ClientWrite sent twice (a retry after a lost answer) stores
+// each point once; the same points with other values and an older version change nothing, with
+// a newer version they replace the values (last-write-wins by the client's version). Raw gateway
+// messages from an actor system of the test's own, against a standalone server.
+func TestSDKRetryIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	srv := setup.Start(t, "", "--actor-addr", fmt.Sprintf("127.0.0.1:%d", setup.FreePort(t)))
+	var nodes struct {
+		Nodes []struct{ ActorAddr string }
+	}
+	require.NoError(t, getJSON("http://"+srv.HTTPAddr+"/api/v1/nodes", &nodes))
+	require.Len(t, nodes.Nodes, 1)
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }))
+	r := remote.NewRemote(sys, remote.Configure("127.0.0.1", 0))
+	r.Start()
+	defer r.Shutdown(false)
+	gw := actor.NewPID(nodes.Nodes[0].ActorAddr, actors.GatewayName)
+	askGW := func(m proto.Message) any {
+		env, err := messages.Wrap(m)
+		require.NoError(t, err)
+		res, err := sys.Root.RequestFuture(gw, env, 10*time.Second).Result()
+		require.NoError(t, err)
+		out, err := messages.Unwrap(res)
+		require.NoError(t, err)
+		return out
+	}
+	session := askGW(&messages.ClientHello{}).(*messages.ClientHelloReply).GetSession()
+	require.NotEmpty(t, session)
+	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	batchOf := func(add float64) []byte {
+		b := storage.Batch{}
+		for h := range 3 {
+			k := storage.SeriesKey{Table: "m", Tags: []storage.Tag{{Key: "host", Value: storage.StringTag(fmt.Sprintf("h%d", h))}}}
+			require.NoError(t, k.Normalize())
+			s := storage.SeriesRows{Key: k.Marshal(nil), Fields: []storage.FieldColumn{{Name: "v", Values: storage.Values{Type: storage.TypeDouble}}}}
+			for i := range 100 {
+				s.Times = append(s.Times, base.Add(time.Duration(i)*time.Second).UnixNano())
+				s.Fields[0].Values.Floats = append(s.Fields[0].Values.Floats, float64(i)+add)
+			}
+			b.Series = append(b.Series, s)
+		}
+		return storage.AppendBatch(nil, &b)
+	}
+	write := func(add float64, version uint64) {
+		res := askGW(&messages.ClientWrite{Session: session, Db: "sdk", Collection: "m", Batch: batchOf(add), Version: version}).(*messages.ClientWriteReply)
+		require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, res.GetCode(), res.GetMessage())
+		require.EqualValues(t, 300, res.GetPoints())
+	}
+	values := func() map[string]float64 {
+		cur, err := srv.Client().Database("sdk").Collection("m").Find(ctx, bson.D{})
+		require.NoError(t, err)
+		defer cur.Close(ctx)
+		out := map[string]float64{}
+		for cur.Next(ctx) {
+			var d struct {
+				Time time.Time             `bson:"time"`
+				Tags struct{ Host string } `bson:"tags"`
+				V    float64               `bson:"v"`
+			}
+			require.NoError(t, cur.Decode(&d))
+			k := fmt.Sprintf("%s@%d", d.Tags.Host, d.Time.Unix())
+			_, dup := out[k]
+			require.False(t, dup, "point %s read twice", k)
+			out[k] = d.V
+		}
+		require.NoError(t, cur.Err())
+		return out
+	}
+	expect := func(add float64) map[string]float64 {
+		out := map[string]float64{}
+		for h := range 3 {
+			for i := range 100 {
+				out[fmt.Sprintf("h%d@%d", h, base.Add(time.Duration(i)*time.Second).Unix())] = float64(i) + add
+			}
+		}
+		return out
+	}
+	v1 := actors.HLCOf(time.Now())
+	write(0, v1)
+	write(0, v1) // the retry
+	require.Equal(t, expect(0), values(), "a retried write stores each point once")
+	write(1000, v1-1<<16) // older: loses
+	require.Equal(t, expect(0), values(), "an older version changes nothing")
+	write(2000, v1+1<<16) // newer: wins
+	require.Equal(t, expect(2000), values(), "a newer version replaces the values")
+	// a version far ahead of the node's clock is refused, and changes nothing
+	res := askGW(&messages.ClientWrite{Session: session, Db: "sdk", Collection: "m", Batch: batchOf(5000), Version: actors.HLCOf(time.Now().Add(time.Hour))}).(*messages.ClientWriteReply)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, res.GetCode(), res.GetMessage())
+	require.Equal(t, expect(2000), values())
 }
