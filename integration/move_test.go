@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -14,12 +15,25 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/chronogo/chronogo/integration/setup"
 	"github.com/chronogo/chronogo/wire/httpapi"
 )
+
+// metricsCollection creates the time-series collection metrics.cpu (time t, meta m) through the
+// first data node, written at w:majority, with the first documents of clusterDocs in it.
+func metricsCollection(t *testing.T, ctx context.Context, c *setup.Cluster) (*mongo.Collection, time.Time, []string) {
+	t.Helper()
+	db := c.Data[0].Client().Database("metrics")
+	require.NoError(t, db.CreateCollection(ctx, "cpu", options.CreateCollection().
+		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("m"))))
+	coll := db.Collection("cpu", options.Collection().SetWriteConcern(writeconcern.Majority()))
+	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	return coll, base, firstDocs(t, ctx, coll, base)
+}
 
 // TestDrainAndRemoveNode: three data nodes hold a database replicated twice (three days of
 // documents, one host deleted). `ctl drain dnode3` moves every vnode of dnode3 to the other two
@@ -36,12 +50,7 @@ func TestDrainAndRemoveNode(t *testing.T) {
 	ctx := testCtx(t)
 	c := setup.StartCluster(t, 1, 3, "--replication-factor", "2")
 	bin := setup.Binary(t)
-	db := c.Data[0].Client().Database("metrics")
-	require.NoError(t, db.CreateCollection(ctx, "cpu", options.CreateCollection().
-		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("m"))))
-	coll := db.Collection("cpu", options.Collection().SetWriteConcern(writeconcern.Majority()))
-	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
-	want := firstDocs(t, ctx, coll, base)
+	coll, base, want := metricsCollection(t, ctx, c)
 	for day := 1; day < 3; day++ {
 		want = append(want, clusterDocs(t, ctx, coll, day, 100, base.Add(time.Duration(day)*24*time.Hour))...)
 	}
@@ -234,12 +243,7 @@ func TestZonesAcrossProcesses(t *testing.T) {
 	for _, s := range c.Data {
 		s.WaitListening()
 	}
-	db := c.Data[0].Client().Database("metrics")
-	require.NoError(t, db.CreateCollection(ctx, "cpu", options.CreateCollection().
-		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("m"))))
-	coll := db.Collection("cpu", options.Collection().SetWriteConcern(writeconcern.Majority()))
-	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
-	want := firstDocs(t, ctx, coll, base)
+	coll, base, want := metricsCollection(t, ctx, c)
 	for day := 1; day < 6; day++ {
 		want = append(want, clusterDocs(t, ctx, coll, day, 50, base.Add(time.Duration(day)*24*time.Hour))...)
 	}
@@ -288,12 +292,7 @@ func TestMoveSurvivesTargetKill(t *testing.T) {
 	ctx := testCtx(t)
 	c := setup.StartCluster(t, 1, 3, "--replication-factor", "2")
 	bin := setup.Binary(t)
-	db := c.Data[0].Client().Database("metrics")
-	require.NoError(t, db.CreateCollection(ctx, "cpu", options.CreateCollection().
-		SetTimeSeriesOptions(options.TimeSeries().SetTimeField("t").SetMetaField("m"))))
-	coll := db.Collection("cpu", options.Collection().SetWriteConcern(writeconcern.Majority()))
-	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
-	want := firstDocs(t, ctx, coll, base)
+	coll, base, want := metricsCollection(t, ctx, c)
 	for b := 1; b < 40; b++ {
 		want = append(want, clusterDocs(t, ctx, coll, b, 5000, base)...)
 	}

@@ -28,6 +28,19 @@ func findSet(s *State, c Command) (*model.Bucket, *model.ReplicaSet, *Result) {
 	return b, &b.ReplicaSets[ri], nil
 }
 
+// findVnode returns the bucket, replica set and index of the vnode (VnodeID) a command names.
+func findVnode(s *State, c Command) (*model.Bucket, *model.ReplicaSet, int, *Result) {
+	b, rs, res := findSet(s, c)
+	if res != nil {
+		return nil, nil, 0, res
+	}
+	vi := slices.IndexFunc(rs.Vnodes, func(v model.Vnode) bool { return v.ID == c.VnodeID })
+	if vi < 0 {
+		return nil, nil, 0, &Result{Code: CodeNotFound, Message: fmt.Sprintf("replica set %d has no vnode %d", rs.ID, c.VnodeID)}
+	}
+	return b, rs, vi, nil
+}
+
 // nodeIndex returns the index of node id in s.Nodes, or -1.
 func nodeIndex(s *State, id uint64) int {
 	return slices.IndexFunc(s.Nodes, func(r NodeRecord) bool { return r.Node.ID == id })
@@ -72,13 +85,9 @@ func joinVnode(s *State, c Command) Result {
 // promoteVnode makes the joining VnodeID a full member and removes RemoveVnodeID (when set) from
 // the set. Repeating a promote that was applied changes nothing (CodeOK).
 func promoteVnode(s *State, c Command) Result {
-	b, rs, res := findSet(s, c)
+	b, rs, vi, res := findVnode(s, c)
 	if res != nil {
 		return *res
-	}
-	vi := slices.IndexFunc(rs.Vnodes, func(v model.Vnode) bool { return v.ID == c.VnodeID })
-	if vi < 0 {
-		return Result{Code: CodeNotFound, Message: fmt.Sprintf("replica set %d has no vnode %d", rs.ID, c.VnodeID)}
 	}
 	ri := -1
 	if c.RemoveVnodeID != 0 {
@@ -105,13 +114,9 @@ func promoteVnode(s *State, c Command) Result {
 
 // abortVnode removes the joining VnodeID from its set; a full member is never removed this way.
 func abortVnode(s *State, c Command) Result {
-	b, rs, res := findSet(s, c)
+	b, rs, vi, res := findVnode(s, c)
 	if res != nil {
 		return *res
-	}
-	vi := slices.IndexFunc(rs.Vnodes, func(v model.Vnode) bool { return v.ID == c.VnodeID })
-	if vi < 0 {
-		return Result{Code: CodeNotFound, Message: fmt.Sprintf("replica set %d has no vnode %d", rs.ID, c.VnodeID)}
 	}
 	if !rs.Vnodes[vi].Joining {
 		return Result{Code: CodeConflict, Message: fmt.Sprintf("vnode %d is a full member of replica set %d", c.VnodeID, rs.ID)}
