@@ -243,6 +243,20 @@ func TestZonesAcrossProcesses(t *testing.T) {
 	for _, s := range c.Data {
 		s.WaitListening()
 	}
+	// the first bucket is placed on the nodes registered when it is created: wait for all four
+	require.Eventually(t, func() bool {
+		var nodes struct{ Nodes []httpapi.NodeInfo }
+		if getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/nodes", &nodes) != nil {
+			return false
+		}
+		zones := 0
+		for _, n := range nodes.Nodes {
+			if n.Role == "dnode" && n.Zone != "" {
+				zones++
+			}
+		}
+		return zones == 4
+	}, 30*time.Second, 100*time.Millisecond, "four data nodes with zones registered")
 	coll, base, want := metricsCollection(t, ctx, c)
 	for day := 1; day < 6; day++ {
 		want = append(want, clusterDocs(t, ctx, coll, day, 50, base.Add(time.Duration(day)*24*time.Hour))...)

@@ -48,7 +48,7 @@ func (c *Client) ExpireBefore(ctx context.Context, tenant, db string, t int64) e
 // answer in time is hinted; otherwise every replica must answer OK. The failures, each naming its
 // vnode and node, are joined (a *PartialWriteError for a versioned request).
 func (c *Client) fanOut(ctx context.Context, tenant, db string, minT, maxT int64, msg any) error {
-	return c.fanOutCollect(ctx, tenant, db, minT, maxT, msg, func(_ meta.ReplicaSet, res any) error { return adminReplyError(res) })
+	return c.fanOutCollect(ctx, tenant, db, minT, maxT, msg, func(_ meta.ReplicaSet, _ meta.Vnode, res any) error { return adminReplyError(res) })
 }
 
 // adminReplica is one replica's request of a fan-out.
@@ -61,7 +61,7 @@ type adminReplica struct {
 
 // fanOutCollect is fanOut with the replies handed to collect (one call per replica, in no
 // particular order, on the caller's goroutine); collect's error is the replica's failure.
-func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, maxT int64, msg any, collect func(rs meta.ReplicaSet, res any) error) error {
+func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, maxT int64, msg any, collect func(rs meta.ReplicaSet, v meta.Vnode, res any) error) error {
 	defer c.ops.begin()()
 	name := adminName(msg)
 	buckets, err := c.cfg.Placement.BucketsIn(ctx, tenant, db, minT, maxT)
@@ -137,7 +137,7 @@ func (c *Client) fanOutCollect(ctx context.Context, tenant, db string, minT, max
 			res, err = p.f.Result()
 		}
 		if err == nil {
-			err = collect(p.set.route.ReplicaSet, res)
+			err = collect(p.set.route.ReplicaSet, p.v, res)
 		}
 		if err == nil && !p.v.Joining {
 			p.set.acks++

@@ -30,7 +30,7 @@ func (c *Client) Rename(ctx context.Context, tenant, db, table string, filter in
 		seen = map[uint64]bool{} // replica sets counted
 	)
 	msg := &vnode.Rename{Table: table, Filter: filter, Update: upd, Version: c.cfg.Clock.Now()}
-	err := c.fanOutCollect(ctx, tenant, db, math.MinInt64, math.MaxInt64, msg, func(rs meta.ReplicaSet, res any) error {
+	err := c.fanOutCollect(ctx, tenant, db, math.MinInt64, math.MaxInt64, msg, func(rs meta.ReplicaSet, v meta.Vnode, res any) error {
 		res, err := messages.Unwrap(res)
 		if err != nil {
 			return err
@@ -40,7 +40,7 @@ func (c *Client) Rename(ctx context.Context, tenant, db, table string, filter in
 			if err := replyError(r.GetCode(), r.GetMessage()); err != nil {
 				return err
 			}
-			if !seen[rs.ID] {
+			if !seen[rs.ID] && !v.Joining { // a joining vnode may not hold the set's data yet
 				seen[rs.ID] = true
 				sum.Series += r.GetSeries()
 				sum.Renamed += r.GetRenamed()
