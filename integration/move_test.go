@@ -367,3 +367,66 @@ func TestMoveSurvivesTargetKill(t *testing.T) {
 	require.NoError(t, err)
 	requireAllOnce(t, got, want, "the moved replica alone")
 }
+
+// TestMoveWaitsForHints: replication 1; the node of a replica set is killed and writes at
+// w:"any" are acknowledged as hints held by the other node; the node restarts and its vnode is
+// moved at once to the node holding the hints (the move waits for no hint to be held for its
+// source before it copies it; the replay is often over before the move gets there, so this
+// checks the outcome): with the source killed afterwards, the moved replica returns every
+// document, the hinted ones included.
+func TestMoveWaitsForHints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 1, 2, "--replication-factor", "1")
+	bin := setup.Binary(t)
+	require.Eventually(t, func() bool {
+		var nodes struct{ Nodes []httpapi.NodeInfo }
+		return getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/nodes", &nodes) == nil && len(nodes.Nodes) == 2
+	}, 30*time.Second, 100*time.Millisecond)
+	_, base, want := metricsCollection(t, ctx, c)
+	buckets, nodes := placementOf(t, c.Data[0].HTTPAddr, "metrics")
+	require.Len(t, buckets, 1)
+	b, rs := buckets[0], buckets[0].ReplicaSets[0]
+	require.Len(t, rs.Vnodes, 1)
+	var src, dst *setup.Server
+	var srcID, dstID uint64
+	for id, n := range nodes {
+		for _, s := range c.Data {
+			if n.HTTPAddr != s.HTTPAddr {
+				continue
+			}
+			if id == rs.Vnodes[0].Node {
+				src, srcID = s, id
+			} else {
+				dst, dstID = s, id
+			}
+		}
+	}
+	require.NotNil(t, src)
+	require.NotNil(t, dst)
+	src.Kill()
+	anyColl := dst.Client().Database("metrics").Collection("cpu", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: "any"}))
+	require.Eventually(t, func() bool {
+		keys, err := clusterDocsErr(ctx, anyColl, 1, 100, base)
+		if err == nil {
+			want = append(want, keys...)
+		}
+		return err == nil
+	}, 30*time.Second, 200*time.Millisecond, "w:any acknowledged as hints")
+	src.Restart()
+	src.WaitListening()
+	var out string
+	require.Eventually(t, func() bool {
+		var err error
+		out, err = run(t, bin, "ctl", "move-vnode", "--db", "metrics", "--bucket", fmt.Sprint(b.ID), "--replica-set", fmt.Sprint(rs.ID),
+			"--from", fmt.Sprint(srcID), "--to", fmt.Sprint(dstID), "--addr", dst.HTTPAddr)
+		return err == nil
+	}, 90*time.Second, time.Second, "the move, once the source is up again: %s", out)
+	src.Kill()
+	got, err := findKeys(ctx, dst.Client().Database("metrics").Collection("cpu"))
+	require.NoError(t, err)
+	requireAllOnce(t, got, want, "the moved replica alone")
+}

@@ -21,6 +21,8 @@ import (
 //  1. join: the replica set gets a joining vnode on the target (written to, not counted, not read);
 //  2. barrier: every data node that is up routes by that placement and has finished the writes it
 //     started before, so from now on every write reaches the joining vnode (or its hint queue);
+//     Then, when the source node is up, no data node may hold hints for it any more (a write it
+//     took only as a hint reaches it before the copy).
 //  3. fill: the node at --addr copies the source's points and deletes with their versions into
 //     it and checks point by point that it shows everything the source shows;
 //  4. promote: the joining vnode becomes a full member and (for a move) the source leaves the set;
@@ -34,6 +36,48 @@ type mover struct {
 	addr, user, password string
 	out                  io.Writer
 	fillTimeout          time.Duration
+	hintWait             time.Duration // how long a move waits for the hints held for its source (default 2 min)
+}
+
+// waitHints waits until no data node that is up holds hints for node n (they are replayed to
+// it), at most wait.
+func (m *mover) waitHints(n httpapi.NodeInfo, wait time.Duration) error {
+	if wait <= 0 {
+		wait = 2 * time.Minute
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		nodes, err := m.nodes()
+		if err != nil {
+			return err
+		}
+		pending := 0
+		for _, o := range nodes {
+			if !up(o) || o.ID == n.ID {
+				continue
+			}
+			var a httpapi.ActorsInfo
+			if err := m.call(o.HTTPAddr, http.MethodGet, "/api/v1/actors", time.Minute, &a); err != nil {
+				return fmt.Errorf("hint queues of node %s: %w", o.Name, err)
+			}
+			for _, h := range a.Hints {
+				if h.Target == n.ID {
+					pending += h.Hints
+				}
+			}
+		}
+		if pending == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d hints for node %s are still waiting to be replayed after %s: retry once they are", pending, n.Name, wait)
+		}
+		select {
+		case <-m.c.Context().Done():
+			return m.c.Context().Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func (m *mover) call(addr, method, path string, timeout time.Duration, out any) error {
@@ -168,6 +212,12 @@ func (m *mover) move(s moveSpec, nodes []httpapi.NodeInfo) (coordinator.FillRepo
 	}
 	if err := m.barrier(joined.Version); err != nil {
 		return rep, abort(err)
+	}
+	if up(s.from) {
+		// a write the source took only as a hint (level any) must reach it before it is copied
+		if err := m.waitHints(s.from, m.hintWait); err != nil {
+			return rep, abort(err)
+		}
 	}
 	q = s.query()
 	q.Set("from", strconv.FormatUint(source.ID, 10))
