@@ -39,6 +39,8 @@ type Writer struct {
 	closed   bool
 	stop     chan struct{}
 	lingered chan struct{}
+	// write sends a batch: Client.Write (a test replaces it)
+	write func(ctx context.Context, db string, b *Batch, level Consistency) error
 }
 
 // NewWriter returns a Writer of one collection of db.
@@ -54,6 +56,7 @@ func (c *Client) NewWriter(db, collection string, opt WriterOptions) *Writer {
 	}
 	w := &Writer{c: c, db: db, coll: collection, opt: opt, cur: NewBatch(collection), stop: make(chan struct{}), lingered: make(chan struct{})}
 	w.cond = sync.NewCond(&w.mu)
+	w.write = c.Write
 	go w.linger()
 	return w
 }
@@ -95,7 +98,7 @@ func (w *Writer) sendLocked() {
 	w.inflight += size
 	w.pending++
 	go func() {
-		err := w.c.Write(context.Background(), w.db, b, w.opt.Consistency)
+		err := w.write(context.Background(), w.db, b, w.opt.Consistency)
 		w.mu.Lock()
 		w.inflight -= size
 		w.pending--
