@@ -131,6 +131,38 @@ func TestSDKWrites(t *testing.T) {
 	}
 	require.Equal(t, h1, scanSDK(t, ctx, cl, map[string]string{"host": "h1"}), "a scan of one host")
 	require.ErrorContains(t, cl.Scan(ctx, "sdk", client.Query{Collection: "nope"}, func(client.Column) error { return nil }), "no time-series collection")
+	// hourly aggregates of v for h1, against the same sums computed from the model
+	type agg struct {
+		count         int64
+		sum, min, max float64
+	}
+	wantAgg := map[int64]agg{}
+	for k, p := range h1 {
+		var ms int64
+		_, err := fmt.Sscanf(k, "h1@%d", &ms)
+		require.NoError(t, err)
+		w := ms / 3_600_000 * 3_600_000
+		a, seen := wantAgg[w]
+		if !seen {
+			a.min, a.max = p.v, p.v
+		}
+		a.count++
+		a.sum += p.v
+		a.min, a.max = min(a.min, p.v), max(a.max, p.v)
+		wantAgg[w] = a
+	}
+	gotAgg := map[int64]agg{}
+	require.NoError(t, cl.Scan(ctx, "sdk", client.Query{Collection: "m", Tags: map[string]string{"host": "h1"}, Fields: []string{"v"}, Window: time.Hour},
+		func(c client.Column) error {
+			require.Equal(t, "v", c.Field)
+			for i, ts := range c.Times {
+				w := ts.UnixMilli()
+				require.NotContains(t, gotAgg, w, "one result per window (the data lies in one day)")
+				gotAgg[w] = agg{c.Counts[i], c.Sums[i], c.Mins[i], c.Maxs[i]}
+			}
+			return nil
+		}))
+	require.Equal(t, wantAgg, gotAgg)
 
 	w := cl.NewWriter("sdk", "m", client.WriterOptions{BatchValues: 3000, Linger: 20 * time.Millisecond, MaxInflightBytes: 200_000})
 	for i := 10_000; i < 30_000; i++ {

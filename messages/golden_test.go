@@ -59,6 +59,8 @@ var goldenMessages = []struct {
 		Tags: map[string]string{"host": "h1"}, CursorId: 3, MaxChunkBytes: 1 << 20}},
 	{"client_scan_reply", &ClientScanReply{CursorId: 3, Done: true, Columns: []*ClientColumn{{Tags: map[string]string{"host": "h1"}, Field: "usage",
 		FieldType: 1, Times: []int64{1, 2}, Floats: []float64{0.5, 1.5}}}}},
+	{"client_scan_aggregate", &ClientScanReply{CursorId: 4, Columns: []*ClientColumn{{Tags: map[string]string{"host": "h1"}, Field: "usage",
+		FieldType: 1, Times: []int64{0, 3600e9}, Counts: []int64{360, 12}, Sums: []float64{36, 1.5}, Mins: []float64{-1, 0}, Maxs: []float64{2, 0.5}}}}},
 }
 
 func TestGoldenEncoding(t *testing.T) {

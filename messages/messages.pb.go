@@ -3060,6 +3060,10 @@ type ClientScan struct {
 	CursorId      uint64                 `protobuf:"varint,8,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"`
 	MaxChunkBytes uint32                 `protobuf:"varint,9,opt,name=max_chunk_bytes,json=maxChunkBytes,proto3" json:"max_chunk_bytes,omitempty"`
 	Close         bool                   `protobuf:"varint,10,opt,name=close,proto3" json:"close,omitempty"` // with cursor_id: the client stops reading; the cursor is released
+	// window_ns > 0 asks for aggregates instead of points: per series, field and window of that
+	// length (aligned on origin, ns), the count, sum, min and max (numbers; count only otherwise).
+	WindowNs      int64 `protobuf:"varint,11,opt,name=window_ns,json=windowNs,proto3" json:"window_ns,omitempty"`
+	Origin        int64 `protobuf:"varint,12,opt,name=origin,proto3" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3164,6 +3168,20 @@ func (x *ClientScan) GetClose() bool {
 	return false
 }
 
+func (x *ClientScan) GetWindowNs() int64 {
+	if x != nil {
+		return x.WindowNs
+	}
+	return 0
+}
+
+func (x *ClientScan) GetOrigin() int64 {
+	if x != nil {
+		return x.Origin
+	}
+	return 0
+}
+
 // ClientScanReply is one chunk of a ClientScan.
 type ClientScanReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3244,15 +3262,20 @@ func (x *ClientScanReply) GetColumns() []*ClientColumn {
 // ClientColumn is the points of one field of one series in a chunk, in time order. field_type
 // is storage.FieldType; the values are in the slice of their class.
 type ClientColumn struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tags          map[string]string      `protobuf:"bytes,1,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Field         string                 `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
-	FieldType     uint32                 `protobuf:"varint,3,opt,name=field_type,json=fieldType,proto3" json:"field_type,omitempty"`
-	Times         []int64                `protobuf:"varint,4,rep,packed,name=times,proto3" json:"times,omitempty"`
-	Floats        []float64              `protobuf:"fixed64,5,rep,packed,name=floats,proto3" json:"floats,omitempty"`
-	Ints          []int64                `protobuf:"varint,6,rep,packed,name=ints,proto3" json:"ints,omitempty"`
-	Bools         []bool                 `protobuf:"varint,7,rep,packed,name=bools,proto3" json:"bools,omitempty"`
-	Bytes         [][]byte               `protobuf:"bytes,8,rep,name=bytes,proto3" json:"bytes,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Tags      map[string]string      `protobuf:"bytes,1,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Field     string                 `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	FieldType uint32                 `protobuf:"varint,3,opt,name=field_type,json=fieldType,proto3" json:"field_type,omitempty"`
+	Times     []int64                `protobuf:"varint,4,rep,packed,name=times,proto3" json:"times,omitempty"`
+	Floats    []float64              `protobuf:"fixed64,5,rep,packed,name=floats,proto3" json:"floats,omitempty"`
+	Ints      []int64                `protobuf:"varint,6,rep,packed,name=ints,proto3" json:"ints,omitempty"`
+	Bools     []bool                 `protobuf:"varint,7,rep,packed,name=bools,proto3" json:"bools,omitempty"`
+	Bytes     [][]byte               `protobuf:"bytes,8,rep,name=bytes,proto3" json:"bytes,omitempty"`
+	// aggregates (ClientScan.window_ns > 0): times are the windows' starts
+	Counts        []int64   `protobuf:"varint,9,rep,packed,name=counts,proto3" json:"counts,omitempty"`
+	Sums          []float64 `protobuf:"fixed64,10,rep,packed,name=sums,proto3" json:"sums,omitempty"`
+	Mins          []float64 `protobuf:"fixed64,11,rep,packed,name=mins,proto3" json:"mins,omitempty"`
+	Maxs          []float64 `protobuf:"fixed64,12,rep,packed,name=maxs,proto3" json:"maxs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3339,6 +3362,34 @@ func (x *ClientColumn) GetBools() []bool {
 func (x *ClientColumn) GetBytes() [][]byte {
 	if x != nil {
 		return x.Bytes
+	}
+	return nil
+}
+
+func (x *ClientColumn) GetCounts() []int64 {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *ClientColumn) GetSums() []float64 {
+	if x != nil {
+		return x.Sums
+	}
+	return nil
+}
+
+func (x *ClientColumn) GetMins() []float64 {
+	if x != nil {
+		return x.Mins
+	}
+	return nil
+}
+
+func (x *ClientColumn) GetMaxs() []float64 {
+	if x != nil {
+		return x.Maxs
 	}
 	return nil
 }
@@ -3609,7 +3660,7 @@ const file_messages_proto_rawDesc = "" +
 	"\x10ClientWriteReply\x120\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
-	"\x06points\x18\x03 \x01(\rR\x06points\"\xf5\x02\n" +
+	"\x06points\x18\x03 \x01(\rR\x06points\"\xaa\x03\n" +
 	"\n" +
 	"ClientScan\x12\x18\n" +
 	"\asession\x18\x01 \x01(\fR\asession\x12\x0e\n" +
@@ -3624,7 +3675,9 @@ const file_messages_proto_rawDesc = "" +
 	"\tcursor_id\x18\b \x01(\x04R\bcursorId\x12&\n" +
 	"\x0fmax_chunk_bytes\x18\t \x01(\rR\rmaxChunkBytes\x12\x14\n" +
 	"\x05close\x18\n" +
-	" \x01(\bR\x05close\x1a7\n" +
+	" \x01(\bR\x05close\x12\x1b\n" +
+	"\twindow_ns\x18\v \x01(\x03R\bwindowNs\x12\x16\n" +
+	"\x06origin\x18\f \x01(\x03R\x06origin\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc9\x01\n" +
@@ -3633,7 +3686,7 @@ const file_messages_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1b\n" +
 	"\tcursor_id\x18\x03 \x01(\x04R\bcursorId\x12\x12\n" +
 	"\x04done\x18\x04 \x01(\bR\x04done\x129\n" +
-	"\acolumns\x18\x05 \x03(\v2\x1f.chronogo.messages.ClientColumnR\acolumns\"\xa9\x02\n" +
+	"\acolumns\x18\x05 \x03(\v2\x1f.chronogo.messages.ClientColumnR\acolumns\"\xfd\x02\n" +
 	"\fClientColumn\x12=\n" +
 	"\x04tags\x18\x01 \x03(\v2).chronogo.messages.ClientColumn.TagsEntryR\x04tags\x12\x14\n" +
 	"\x05field\x18\x02 \x01(\tR\x05field\x12\x1d\n" +
@@ -3643,7 +3696,12 @@ const file_messages_proto_rawDesc = "" +
 	"\x06floats\x18\x05 \x03(\x01R\x06floats\x12\x12\n" +
 	"\x04ints\x18\x06 \x03(\x03R\x04ints\x12\x14\n" +
 	"\x05bools\x18\a \x03(\bR\x05bools\x12\x14\n" +
-	"\x05bytes\x18\b \x03(\fR\x05bytes\x1a7\n" +
+	"\x05bytes\x18\b \x03(\fR\x05bytes\x12\x16\n" +
+	"\x06counts\x18\t \x03(\x03R\x06counts\x12\x12\n" +
+	"\x04sums\x18\n" +
+	" \x03(\x01R\x04sums\x12\x12\n" +
+	"\x04mins\x18\v \x03(\x01R\x04mins\x12\x12\n" +
+	"\x04maxs\x18\f \x03(\x01R\x04maxs\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\x81\x01\n" +

@@ -9,6 +9,6 @@
 // last-write-wins. A Writer batches points (size and linger) and bounds the bytes in flight:
 // Add waits when the cluster is slower than the writer.
 //
-// Scan streams a collection's columns (by time range, tags and fields) through a cursor on one
-// node, chunk by chunk. Aggregates are not part of the SDK yet: use a MongoDB driver.
+// Scan streams a collection's columns (by time range, tags and fields), or their per-window
+// aggregates, through a cursor on one node, chunk by chunk.
 package client

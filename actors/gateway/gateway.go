@@ -127,8 +127,9 @@ func (g *gateway) handle(ctx actor.Context, msg any) {
 			return
 		}
 		go func() {
-			defer g.inflight.Add(-1)
-			g.reply(sys, sender, g.write(m))
+			r := g.write(m)
+			g.inflight.Add(-1) // before the answer: a client that waits for it may send the next at once
+			g.reply(sys, sender, r)
 		}()
 	}
 }

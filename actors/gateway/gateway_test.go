@@ -3,6 +3,9 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/engine"
 )
 
 // recorder is a Writer that records what it is given and blocks while hold is set.
@@ -31,6 +35,11 @@ func (r *recorder) ClientWrite(ctx context.Context, tenant, db, coll string, b *
 	defer r.mu.Unlock()
 	r.writes = append(r.writes, tenant+"/"+db+"/"+coll)
 	return nil
+}
+
+// quietSystem is an actor system that keeps protoactor's own log lines out of the test output.
+func quietSystem() *actor.ActorSystem {
+	return actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }))
 }
 
 func ask(t *testing.T, sys *actor.ActorSystem, pid *actor.PID, m any) any {
@@ -51,7 +60,7 @@ func oneSeries(t *testing.T) []byte {
 // batches that do not decode and writes past the in-flight bound are refused with the codes a
 // client acts on, and nothing reaches the writer; a good write does, in the session's tenant.
 func TestGatewayRefusals(t *testing.T) {
-	sys := actor.NewActorSystem()
+	sys := quietSystem()
 	rec := &recorder{}
 	auth := func(_ context.Context, user, password string) (Session, error) {
 		if user != "app" || password != "pw" {
@@ -121,10 +130,49 @@ func (s *scanner) ClientScan(ctx context.Context, tenant, db, coll string, tags 
 	return nil
 }
 
+func (s *scanner) ClientAggregate(ctx context.Context, tenant, db, coll string, tags map[string]string, minT, maxT int64, fields []string,
+	window, origin int64, fn func(map[string]string, *engine.AggResult) error) error {
+	for series := range 2 {
+		for w := range s.n {
+			r := &engine.AggResult{Series: storage.SeriesID(series + 1), Field: "v", Type: storage.TypeDouble, Start: origin + int64(w)*window,
+				Count: int64(w + 1), FSum: float64(w), FMin: -1, FMax: float64(2 * w)}
+			if err := fn(map[string]string{"s": fmt.Sprint(series)}, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// TestGatewayAggregateCursor: the windows of one (series, field) come in one column, in order,
+// with their counts, sums, minimums and maximums.
+func TestGatewayAggregateCursor(t *testing.T) {
+	sys := quietSystem()
+	sc := &scanner{n: 10, cancelled: make(chan struct{})}
+	pid, err := Spawn(sys, Config{Write: &recorder{}, Scan: sc, Logger: actorstest.QuietLogger()})
+	require.NoError(t, err)
+	s := ask(t, sys, pid, &messages.ClientHello{}).(*messages.ClientHelloReply).GetSession()
+	r := ask(t, sys, pid, &messages.ClientScan{Session: s, Db: "d", Collection: "m", WindowNs: 60, Origin: 7}).(*messages.ClientScanReply)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, r.GetCode(), r.GetMessage())
+	require.True(t, r.GetDone())
+	require.Len(t, r.GetColumns(), 2, "one column per series")
+	for si, c := range r.GetColumns() {
+		require.Equal(t, map[string]string{"s": fmt.Sprint(si)}, c.GetTags())
+		require.Len(t, c.GetTimes(), 10)
+		for w := range 10 {
+			require.Equal(t, int64(7+60*w), c.GetTimes()[w])
+			require.Equal(t, int64(w+1), c.GetCounts()[w])
+			require.Equal(t, float64(w), c.GetSums()[w])
+			require.Equal(t, -1.0, c.GetMins()[w])
+			require.Equal(t, float64(2*w), c.GetMaxs()[w])
+		}
+	}
+}
+
 // TestGatewayScanCursor: a scan is served chunk by chunk through its cursor (every column once,
 // in order); a cursor closed half way stops its scan; an unknown cursor is refused.
 func TestGatewayScanCursor(t *testing.T) {
-	sys := actor.NewActorSystem()
+	sys := quietSystem()
 	sc := &scanner{n: 100, cancelled: make(chan struct{})}
 	pid, err := Spawn(sys, Config{Write: &recorder{}, Scan: sc, Logger: actorstest.QuietLogger()})
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/storage/engine"
 )
 
 // Scanner reads a collection for an SDK client (the node's backend): fn gets each column with
@@ -16,6 +17,10 @@ import (
 type Scanner interface {
 	ClientScan(ctx context.Context, tenant, db, coll string, tags map[string]string, minT, maxT int64, fields []string,
 		fn func(tags map[string]string, field string, p *storage.Points) error) error
+	// ClientAggregate gets each (series, field, window) aggregate, in series, field and window
+	// order.
+	ClientAggregate(ctx context.Context, tenant, db, coll string, tags map[string]string, minT, maxT int64, fields []string,
+		window, origin int64, fn func(tags map[string]string, r *engine.AggResult) error) error
 }
 
 // Cursor bounds: a cursor not asked for its next chunk for cursorIdle is released, and a
@@ -114,30 +119,24 @@ func (g *gateway) scan(sys *actor.ActorSystem, to *actor.PID, m *messages.Client
 func (g *gateway) open(sess Session, m *messages.ClientScan) *cursor {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &cursor{cols: make(chan *messages.ClientColumn, cursorReadahead), cancel: cancel, touched: time.Now()}
+	push := func(col *messages.ClientColumn) error {
+		select {
+		case c.cols <- col:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	go func() {
 		defer cancel()
-		c.err = g.cfg.Scan.ClientScan(ctx, sess.Tenant, m.GetDb(), m.GetCollection(), m.GetTags(), m.GetMinTime(), m.GetMaxTime(), m.GetFields(),
-			func(tags map[string]string, field string, p *storage.Points) error {
-				col := &messages.ClientColumn{Tags: tags, Field: field, FieldType: uint32(p.Values.Type), Times: append([]int64(nil), p.Times...)}
-				switch p.Values.Type.Class() {
-				case storage.ClassFloat:
-					col.Floats = append([]float64(nil), p.Values.Floats...)
-				case storage.ClassInt:
-					col.Ints = append([]int64(nil), p.Values.Ints...)
-				case storage.ClassBool:
-					col.Bools = append([]bool(nil), p.Values.Bools...)
-				default:
-					for _, b := range p.Values.Bytes {
-						col.Bytes = append(col.Bytes, append([]byte(nil), b...))
-					}
-				}
-				select {
-				case c.cols <- col:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			})
+		if m.GetWindowNs() > 0 {
+			c.err = g.aggregate(ctx, sess, m, push)
+		} else {
+			c.err = g.cfg.Scan.ClientScan(ctx, sess.Tenant, m.GetDb(), m.GetCollection(), m.GetTags(), m.GetMinTime(), m.GetMaxTime(), m.GetFields(),
+				func(tags map[string]string, field string, p *storage.Points) error {
+					return push(pointsColumn(tags, field, p))
+				})
+		}
 		close(c.cols)
 	}()
 	return c
@@ -151,4 +150,60 @@ func (g *gateway) expireLocked() {
 			delete(g.cursors, id)
 		}
 	}
+}
+
+// pointsColumn copies a scanned column into a message.
+func pointsColumn(tags map[string]string, field string, p *storage.Points) *messages.ClientColumn {
+	col := &messages.ClientColumn{Tags: tags, Field: field, FieldType: uint32(p.Values.Type), Times: append([]int64(nil), p.Times...)}
+	switch p.Values.Type.Class() {
+	case storage.ClassFloat:
+		col.Floats = append([]float64(nil), p.Values.Floats...)
+	case storage.ClassInt:
+		col.Ints = append([]int64(nil), p.Values.Ints...)
+	case storage.ClassBool:
+		col.Bools = append([]bool(nil), p.Values.Bools...)
+	default:
+		for _, b := range p.Values.Bytes {
+			col.Bytes = append(col.Bytes, append([]byte(nil), b...))
+		}
+	}
+	return col
+}
+
+// aggRowsPerColumn bounds the windows one aggregate column carries.
+const aggRowsPerColumn = 4096
+
+// aggregate runs an aggregate cursor: consecutive windows of one (series, field, type) go in one
+// column (times are the windows' starts).
+func (g *gateway) aggregate(ctx context.Context, sess Session, m *messages.ClientScan, push func(*messages.ClientColumn) error) error {
+	var (
+		cur *messages.ClientColumn
+		key string
+	)
+	err := g.cfg.Scan.ClientAggregate(ctx, sess.Tenant, m.GetDb(), m.GetCollection(), m.GetTags(), m.GetMinTime(), m.GetMaxTime(), m.GetFields(),
+		m.GetWindowNs(), m.GetOrigin(), func(tags map[string]string, r *engine.AggResult) error {
+			k := fmt.Sprint(r.Series, "\x00", r.Field, "\x00", r.Type)
+			if cur != nil && (k != key || len(cur.Times) >= aggRowsPerColumn) {
+				if err := push(cur); err != nil {
+					return err
+				}
+				cur = nil
+			}
+			if cur == nil {
+				cur, key = &messages.ClientColumn{Tags: tags, Field: r.Field, FieldType: uint32(r.Type)}, k
+			}
+			cur.Times = append(cur.Times, r.Start)
+			cur.Counts = append(cur.Counts, r.Count)
+			switch r.Type.Class() {
+			case storage.ClassFloat:
+				cur.Sums, cur.Mins, cur.Maxs = append(cur.Sums, r.FSum), append(cur.Mins, r.FMin), append(cur.Maxs, r.FMax)
+			case storage.ClassInt, storage.ClassBool:
+				cur.Sums, cur.Mins, cur.Maxs = append(cur.Sums, float64(r.Sum)), append(cur.Mins, float64(r.Min)), append(cur.Maxs, float64(r.Max))
+			}
+			return nil
+		})
+	if err == nil && cur != nil {
+		err = push(cur)
+	}
+	return err
 }

@@ -125,24 +125,19 @@ func metaKey(s *storage.SeriesRows, metaField string) error {
 	return nil
 }
 
-// ClientScan reads a time-series collection for a Go SDK client: the points in [minT, maxT] of
-// the series whose tags (meta subfields) equal every one given, of the fields listed (none:
-// all). fn gets each column with the series' tags (meta subfields); the points are only valid
-// during the call.
-func (b *Backend) ClientScan(ctx context.Context, tenant, db, coll string, tags map[string]string, minT, maxT int64, fields []string,
-	fn func(tags map[string]string, field string, p *storage.Points) error) error {
-	ctx = meta.WithTenant(ctx, tenant)
+// sdkQuery is the engine query of an SDK scan or aggregate, with the prefix of the stored tags.
+func (b *Backend) sdkQuery(ctx context.Context, db, coll string, tags map[string]string, minT, maxT int64, fields []string) (engine.ScanQuery, string, error) {
 	c, ok, err := b.Collection(ctx, db, coll)
 	if err != nil {
-		return err
+		return engine.ScanQuery{}, "", err
 	}
 	if !ok || c.TimeField == "" {
-		return fmt.Errorf("%w: no time-series collection %s.%s", httpapi.ErrBadRequest, db, coll)
+		return engine.ScanQuery{}, "", fmt.Errorf("%w: no time-series collection %s.%s", httpapi.ErrBadRequest, db, coll)
 	}
 	q := engine.ScanQuery{Table: coll, MinTime: minT, MaxTime: maxT, Fields: fields}
 	if len(tags) > 0 {
 		if c.MetaField == "" {
-			return fmt.Errorf("%w: %s.%s has no meta field to match tags in", httpapi.ErrBadRequest, db, coll)
+			return q, "", fmt.Errorf("%w: %s.%s has no meta field to match tags in", httpapi.ErrBadRequest, db, coll)
 		}
 		var and index.And
 		for k, v := range tags {
@@ -150,16 +145,57 @@ func (b *Backend) ClientScan(ctx context.Context, tenant, db, coll string, tags 
 		}
 		q.Filter = and
 	}
-	prefix := c.MetaField + "."
+	return q, c.MetaField + ".", nil
+}
+
+// sdkTags are a stored series' tags as the SDK names them (meta subfields).
+func sdkTags(src coordinator.Source, id storage.SeriesID, prefix string) (map[string]string, error) {
+	k, ok := src.SeriesKey(id)
+	if !ok {
+		return nil, fmt.Errorf("series %d has no key", id)
+	}
+	t := make(map[string]string, len(k.Tags))
+	for _, tag := range k.Tags {
+		t[strings.TrimPrefix(tag.Key, prefix)] = string(tag.Value.Raw)
+	}
+	return t, nil
+}
+
+// ClientScan reads a time-series collection for a Go SDK client: the points in [minT, maxT] of
+// the series whose tags (meta subfields) equal every one given, of the fields listed (none:
+// all). fn gets each column with the series' tags (meta subfields); the points are only valid
+// during the call.
+func (b *Backend) ClientScan(ctx context.Context, tenant, db, coll string, tags map[string]string, minT, maxT int64, fields []string,
+	fn func(tags map[string]string, field string, p *storage.Points) error) error {
+	ctx = meta.WithTenant(ctx, tenant)
+	q, prefix, err := b.sdkQuery(ctx, db, coll, tags, minT, maxT, fields)
+	if err != nil {
+		return err
+	}
 	return b.node.Scan(ctx, tenant, db, coll, q, func(src coordinator.Source, col *engine.ScanColumn) error {
-		k, ok := src.SeriesKey(col.Series)
-		if !ok {
-			return fmt.Errorf("series %d has no key", col.Series)
-		}
-		t := make(map[string]string, len(k.Tags))
-		for _, tag := range k.Tags {
-			t[strings.TrimPrefix(tag.Key, prefix)] = string(tag.Value.Raw)
+		t, err := sdkTags(src, col.Series, prefix)
+		if err != nil {
+			return err
 		}
 		return fn(t, col.Field, col.Points)
+	})
+}
+
+// ClientAggregate aggregates what ClientScan would read per series, field and window of
+// window ns aligned on origin; fn gets each window's result, in series, field and window order
+// within a bucket (a window cut by a bucket boundary comes in two parts).
+func (b *Backend) ClientAggregate(ctx context.Context, tenant, db, coll string, tags map[string]string, minT, maxT int64, fields []string,
+	window, origin int64, fn func(tags map[string]string, r *engine.AggResult) error) error {
+	ctx = meta.WithTenant(ctx, tenant)
+	q, prefix, err := b.sdkQuery(ctx, db, coll, tags, minT, maxT, fields)
+	if err != nil {
+		return err
+	}
+	return b.node.Aggregate(ctx, tenant, db, coll, engine.AggQuery{ScanQuery: q, Window: window, Origin: origin}, func(src coordinator.Source, r *engine.AggResult) error {
+		t, err := sdkTags(src, r.Series, prefix)
+		if err != nil {
+			return err
+		}
+		return fn(t, r)
 	})
 }
