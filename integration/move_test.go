@@ -226,6 +226,19 @@ func placementOf(t *testing.T, addr, db string) ([]httpapi.BucketInfo, map[uint6
 	return vn.Buckets, byID
 }
 
+// serversByID maps the data nodes' placement ids to their processes (by HTTP address).
+func serversByID(c *setup.Cluster, nodes map[uint64]httpapi.NodeInfo) map[uint64]*setup.Server {
+	out := map[uint64]*setup.Server{}
+	for _, s := range c.Data {
+		for id, n := range nodes {
+			if n.HTTPAddr == s.HTTPAddr {
+				out[id] = s
+			}
+		}
+	}
+	return out
+}
+
 // TestZonesAcrossProcesses: four data nodes in two zones (--zone a, a, b, b) and a replication
 // factor of 2: every replica set of every bucket has one replica in each zone. Draining a node
 // of zone a moves its vnodes to the other node of zone a (the set's other replica is in b), so
@@ -313,14 +326,7 @@ func TestMoveSurvivesTargetKill(t *testing.T) {
 	buckets, nodes := placementOf(t, c.Data[0].HTTPAddr, "metrics")
 	require.NotEmpty(t, buckets)
 	b, rs := buckets[0], buckets[0].ReplicaSets[0] // the first day: 86 400 documents
-	server := map[uint64]*setup.Server{}
-	for _, s := range c.Data {
-		for id, n := range nodes {
-			if n.HTTPAddr == s.HTTPAddr {
-				server[id] = s
-			}
-		}
-	}
+	server := serversByID(c, nodes)
 	var target uint64
 	for id, n := range nodes {
 		if n.Role == "dnode" && !slices.ContainsFunc(rs.Vnodes, func(v httpapi.VnodeInfo) bool { return v.Node == id }) {
@@ -391,22 +397,17 @@ func TestMoveWaitsForHints(t *testing.T) {
 	require.Len(t, buckets, 1)
 	b, rs := buckets[0], buckets[0].ReplicaSets[0]
 	require.Len(t, rs.Vnodes, 1)
-	var src, dst *setup.Server
-	var srcID, dstID uint64
-	for id, n := range nodes {
-		for _, s := range c.Data {
-			if n.HTTPAddr != s.HTTPAddr {
-				continue
-			}
-			if id == rs.Vnodes[0].Node {
-				src, srcID = s, id
-			} else {
-				dst, dstID = s, id
-			}
+	server := serversByID(c, nodes)
+	require.Len(t, server, 2)
+	srcID := rs.Vnodes[0].Node
+	var dstID uint64
+	for id := range server {
+		if id != srcID {
+			dstID = id
 		}
 	}
+	src, dst := server[srcID], server[dstID]
 	require.NotNil(t, src)
-	require.NotNil(t, dst)
 	src.Kill()
 	anyColl := dst.Client().Database("metrics").Collection("cpu", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: "any"}))
 	require.Eventually(t, func() bool {

@@ -134,22 +134,9 @@ func (g *gateway) handle(ctx actor.Context, msg any) {
 	}
 }
 
-// reply sends m to the requester from any goroutine: as is on this node, in an envelope to a
-// remote client.
+// reply sends m to the requester from any goroutine (actors.ReplyFrom).
 func (g *gateway) reply(sys *actor.ActorSystem, to *actor.PID, m proto.Message) {
-	if to == nil {
-		return
-	}
-	if to.Address == sys.Address() {
-		sys.Root.Send(to, m)
-		return
-	}
-	env, err := messages.Wrap(m)
-	if err != nil {
-		g.cfg.Logger.WithError(err).Error("gateway: wrapping a reply")
-		return
-	}
-	sys.Root.Send(to, env)
+	actors.ReplyFrom(sys, to, m, g.cfg.Logger)
 }
 
 // hello checks the credentials and opens a session.
