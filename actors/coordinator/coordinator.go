@@ -19,6 +19,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/storage"
 )
 
@@ -26,8 +27,10 @@ import (
 type Config struct {
 	NodeID    uint64 // this node: replicas placed here go to Manager, others over remote
 	Placement actors.Placement
-	Manager   *actor.PID  // this node's vnode manager
-	Clock     *actors.HLC // versions writes; a new clock when nil
+	Manager   *actor.PID // this node's vnode manager
+	// Open, when set, gives local reads their snapshot without a request to the vnode actor.
+	Open  *vnode.Open
+	Clock *actors.HLC // versions writes; a new clock when nil
 	// Handoff is the hinted-handoff manager (actors/handoff): a replica that fails with a
 	// retryable error or times out gets a Hint there. Nil: no hints, failed replicas only fail.
 	Handoff *actor.PID

@@ -243,6 +243,10 @@ func replicaErr(err error, v meta.Vnode) error {
 // readLocal runs op on a snapshot of a replica on this node.
 func (c *Client) readLocal(b meta.Bucket, rs meta.ReplicaSet, v meta.Vnode, op *readOp, delivered *bool) error {
 	spec := vnode.Spec{Tenant: b.Tenant, DB: b.DB, BucketID: b.ID, ReplicaSetID: rs.ID, VnodeID: v.ID}
+	if snap := c.cfg.Open.Snapshot(spec); snap != nil {
+		defer snap.Release()
+		return op.local(snap, delivered)
+	}
 	res, err := c.root.RequestFuture(c.cfg.Manager, &vnode.Forward{Spec: spec, Msg: &vnode.GetSnapshot{}}, timeoutUntil(op.deadline, c.cfg.RequestTimeout)).Result()
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)

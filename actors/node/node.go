@@ -181,6 +181,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	vcfg := cfg.Vnodes
 	vcfg.Root, vcfg.Engine, vcfg.Logger, vcfg.Observe, vcfg.Clock = cfg.DataDir, cfg.Engine, log, cfg.Clock.Observe, cfg.Clock.Now
+	vcfg.Open = vnode.NewOpen()
 	mgr, err := n.sys.Root.SpawnNamed(vnode.ManagerProps(vcfg), actors.ManagerName)
 	if err != nil {
 		n.shutdownSystem()
@@ -216,7 +217,7 @@ func Start(cfg Config) (*Node, error) {
 		}
 		down = n.live.Status()
 	}
-	n.coord, err = coordinator.Spawn(n.sys, coordinator.Config{NodeID: cfg.NodeID, Placement: cfg.Placement, Manager: mgr, Clock: cfg.Clock,
+	n.coord, err = coordinator.Spawn(n.sys, coordinator.Config{NodeID: cfg.NodeID, Placement: cfg.Placement, Manager: mgr, Open: vcfg.Open, Clock: cfg.Clock,
 		Handoff: n.handoff.PID(), ReplicaTimeout: cfg.ReplicaTimeout, RequestTimeout: cfg.RequestTimeout, Logger: log,
 		HedgeDelay: cfg.HedgeDelay, ScanChunkBytes: cfg.ScanChunkBytes, Liveness: down})
 	if err != nil {

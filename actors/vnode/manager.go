@@ -51,7 +51,9 @@ type Config struct {
 	Observe func(version uint64)
 	// Clock, when set, reads the node's hybrid logical clock: fresh writes, deletes and renames
 	// stamped more than half the late-write window before it are refused (actors.TooLate).
-	Clock  func() uint64
+	Clock func() uint64
+	// Open, when set, lists the running vnodes' engines for local reads (see Open).
+	Open   *Open
 	Logger logrus.FieldLogger
 }
 
@@ -269,7 +271,9 @@ func (m *manager) ensure(ctx actor.Context, spec Spec) (*actor.PID, *messages.Er
 		return nil, &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: fmt.Sprintf("incomplete vnode spec %+v", spec)}
 	}
 	dir := layout.VnodeDir(m.cfg.Root, spec.Tenant, spec.DB, spec.BucketID, spec.ReplicaSetID, spec.VnodeID)
-	props := actor.PropsFromProducer(func() actor.Actor { return newVnodeActor(spec, dir, m.cfg.Engine, m.cfg.SettleAfter, m.log) },
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return newVnodeActor(spec, dir, m.cfg.Engine, m.cfg.SettleAfter, m.cfg.Open, m.log)
+	},
 		actor.WithMailbox(actors.CountedMailbox(actor.UnboundedPriority())), actor.WithSupervisor(jobStrategy))
 	pid, err := ctx.SpawnNamed(props, actors.VnodeName(spec.VnodeID))
 	if err != nil {

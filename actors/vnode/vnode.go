@@ -54,6 +54,7 @@ type vnodeActor struct {
 	dir  string
 	opts engine.Options
 	log  logrus.FieldLogger
+	open *Open // where readers find the engine while it is open
 
 	eng          *engine.Vnode
 	pending      []pendingWrite
@@ -80,8 +81,8 @@ type vnodeActor struct {
 	settleWaiters     []*actor.PID // Settle requests answered when settling ends
 }
 
-func newVnodeActor(spec Spec, dir string, opts engine.Options, settleAfter time.Duration, log logrus.FieldLogger) *vnodeActor {
-	return &vnodeActor{spec: spec, dir: dir, opts: opts, settleAfter: settleAfter,
+func newVnodeActor(spec Spec, dir string, opts engine.Options, settleAfter time.Duration, open *Open, log logrus.FieldLogger) *vnodeActor {
+	return &vnodeActor{spec: spec, dir: dir, opts: opts, settleAfter: settleAfter, open: open,
 		log: log.WithFields(logrus.Fields{"vnode_id": spec.VnodeID, "bucket_id": spec.BucketID})}
 }
 
@@ -89,7 +90,7 @@ func newVnodeActor(spec Spec, dir string, opts engine.Options, settleAfter time.
 func (v *vnodeActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		v.open(ctx)
+		v.start(ctx)
 	case *actor.Stopping:
 		v.stopping(ctx)
 	case *actor.Stopped:
@@ -177,13 +178,14 @@ func (v *vnodeActor) rename(m *Rename) *messages.RenameReply {
 	return &messages.RenameReply{Series: int64(res.Series), Renamed: int64(res.Renamed), Rows: res.Rows, RenamedRows: res.RenamedRows}
 }
 
-// open opens the engine; a failure panics so that the manager's decider sees the error.
-func (v *vnodeActor) open(ctx actor.Context) {
+// start opens the engine; a failure panics so that the manager's decider sees the error.
+func (v *vnodeActor) start(ctx actor.Context) {
 	eng, err := engine.Open(v.dir, v.opts)
 	if err != nil {
 		panic(fmt.Errorf("opening vnode %d: %w", v.spec.VnodeID, err))
 	}
 	v.eng = eng
+	v.open.add(v.spec, eng)
 	v.lastWrite = time.Now()
 	v.armSettle(ctx)
 	if v.eng.NeedsFlush() {
@@ -328,6 +330,7 @@ func (v *vnodeActor) stopped() {
 		_ = v.eng.FinishCompaction(v.compactJob, errStopping)
 		v.compactJob = nil
 	}
+	v.open.remove(v.spec, v.eng)
 	if err := v.eng.Close(); err != nil {
 		v.log.WithError(err).Error("closing vnode")
 	}
@@ -348,6 +351,7 @@ func (v *vnodeActor) restarting(ctx actor.Context) {
 		v.compactCancel()
 	}
 	if v.eng != nil {
+		v.open.remove(v.spec, v.eng)
 		if err := v.eng.Close(); err != nil {
 			v.log.WithError(err).Error("closing vnode before restart")
 		}

@@ -162,13 +162,13 @@ const (
 
 // aggregateSeries aggregates the given series in order.
 func (s *Snapshot) aggregateSeries(q AggQuery, ids []storage.SeriesID, st *AggStats, fn func(r *AggResult) error) error {
-	a := &seriesAgg{s: s, q: q, sc: s.newScanner(q.ScanQuery), st: st, fn: fn,
-		acc: map[int64]int{}, cleanSet: map[*tsm.BlockMeta]struct{}{}}
-	a.sc.agg = &a.q
+	a := getSeriesAgg(s, q, st, fn)
+	defer a.release()
 	project := q.ValueFields != nil && !q.LastOnly
 	passes := 1
 	if project {
-		passes, a.seen = 2, map[int64]struct{}{}
+		passes, a.seen = 2, a.seenBuf
+		clear(a.seen)
 	}
 	for _, id := range ids {
 		keys, files := a.sc.columns(id)
@@ -201,6 +201,34 @@ type seriesAgg struct {
 	cleanSet map[*tsm.BlockMeta]struct{}
 	starts   []int64
 	seen     map[int64]struct{} // with ValueFields: the windows the series reported so far
+	seenBuf  map[int64]struct{}
+}
+
+// seriesAggs keeps the state of finished aggregations, with their scanners' decode buffers, for
+// the next ones: a small query (one series, one hour) otherwise spends as much on allocating and
+// collecting its buffers as on decoding. The pool empties at every collection, so a big query's
+// buffers do not stay for long.
+var seriesAggs = sync.Pool{New: func() any {
+	return &seriesAgg{sc: &scanner{}, acc: map[int64]int{}, cleanSet: map[*tsm.BlockMeta]struct{}{}, seenBuf: map[int64]struct{}{}}
+}}
+
+func getSeriesAgg(s *Snapshot, q AggQuery, st *AggStats, fn func(r *AggResult) error) *seriesAgg {
+	a := seriesAggs.Get().(*seriesAgg)
+	a.s, a.q, a.st, a.fn = s, q, st, fn
+	a.sc.reset(s, q.ScanQuery)
+	a.sc.agg = &a.q
+	return a
+}
+
+// release returns a to the pool, keeping its buffers but nothing of the snapshot.
+func (a *seriesAgg) release() {
+	a.sc.release()
+	clear(a.acc)
+	clear(a.cleanSet)
+	clear(a.seenBuf)
+	clear(a.slab) // AggResults may hold bytes of blocks
+	a.s, a.st, a.fn, a.seen, a.q = nil, nil, nil, nil, AggQuery{}
+	seriesAggs.Put(a)
 }
 
 // windowOf is the start of the window holding t.

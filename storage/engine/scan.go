@@ -95,6 +95,23 @@ type scanner struct {
 
 func (s *Snapshot) newScanner(q ScanQuery) *scanner { return &scanner{s: s, q: q} }
 
+// reset points a released (or new) scanner at s and q, keeping its buffers.
+func (sc *scanner) reset(s *Snapshot, q ScanQuery) { sc.s, sc.q, sc.agg = s, q, nil }
+
+// release drops everything sc refers to outside its own buffers (cache columns read in place,
+// file index entries, the snapshot), so that a pooled scanner keeps no cache or file alive.
+func (sc *scanner) release() {
+	clear(sc.shared)
+	clear(sc.srcs[:cap(sc.srcs)])
+	clear(sc.cacheSrcs[:cap(sc.cacheSrcs)])
+	clear(sc.entries[:cap(sc.entries)])
+	clear(sc.fileBlocks[:cap(sc.fileBlocks)])
+	clear(sc.clean[:cap(sc.clean)])
+	clear(sc.summed[:cap(sc.summed)])
+	clear(sc.entryBuf[:cap(sc.entryBuf)])
+	sc.s, sc.agg, sc.q = nil, nil, ScanQuery{}
+}
+
 // Scan calls fn for every non-empty column matching q, in (series, field, type) order.
 func (s *Snapshot) Scan(q ScanQuery, fn func(c *ScanColumn) error) error {
 	ids, err := s.selectSeries(q)

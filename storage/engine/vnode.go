@@ -210,10 +210,25 @@ func (v *Vnode) closeAll() error {
 	return errors.Join(errs...)
 }
 
-// Snapshot returns a consistent view for reading; call Release when done.
+// Snapshot returns a consistent view for reading; call Release when done. The vnode's owner
+// calls it while the vnode is open; others use TrySnapshot.
 func (v *Vnode) Snapshot() *Snapshot {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	return v.snapshotLocked()
+}
+
+// TrySnapshot is Snapshot from any goroutine: ErrClosed once the vnode is closed.
+func (v *Vnode) TrySnapshot() (*Snapshot, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return nil, ErrClosed
+	}
+	return v.snapshotLocked(), nil
+}
+
+func (v *Vnode) snapshotLocked() *Snapshot {
 	caches := append(append([]*memcache.Cache(nil), v.immutables...), v.mutable)
 	seq := v.seq
 	if len(v.pending) > 0 {

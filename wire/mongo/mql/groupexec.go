@@ -76,6 +76,27 @@ type GroupRun struct {
 	lastMap  map[int64]*cell
 	lastMeta bson.RawValue // the series' meta value, cloned once for all its cells
 	colsHint int           // the most columns a cell had so far: capacity of new cells
+	slab     []cell        // cells are taken from here, cellSlab at a time
+	colSlab  []GroupColumn // and their first columns from here
+}
+
+// cellSlab is how many cells (and first columns) GroupRun allocates at once.
+const cellSlab = 64
+
+// newCell returns a zero cell with room for hint columns, from the run's slabs.
+func (r *GroupRun) newCell(hint int) *cell {
+	if len(r.slab) == cap(r.slab) {
+		r.slab = make([]cell, 0, cellSlab)
+	}
+	r.slab = r.slab[:len(r.slab)+1]
+	ce := &r.slab[len(r.slab)-1]
+	if cap(r.colSlab)-len(r.colSlab) < hint {
+		r.colSlab = make([]GroupColumn, 0, max(cellSlab*hint, hint))
+	}
+	n := len(r.colSlab)
+	ce.cols = r.colSlab[n : n : n+hint]
+	r.colSlab = r.colSlab[:n+hint]
+	return ce
 }
 
 type cellKey struct {
@@ -127,7 +148,8 @@ func (r *GroupRun) Add(series []byte, meta bson.RawValue, start int64, c *GroupC
 	if ce == nil {
 		k := cellKey{r.last, start}
 		if ce = r.cells[k]; ce == nil {
-			ce = &cell{series: r.last, start: start, meta: r.lastMeta, cols: make([]GroupColumn, 0, max(r.colsHint, 1))}
+			ce = r.newCell(max(r.colsHint, 1))
+			ce.series, ce.start, ce.meta = r.last, start, r.lastMeta
 			r.cells[k] = ce
 		}
 		r.lastMap[start] = ce
@@ -159,7 +181,12 @@ func (r *GroupRun) metaMatches(meta bson.RawValue) (bool, error) {
 
 // syntheticDoc is {timeField: date(ms), metaField: meta}.
 func (p *GroupPlan) syntheticDoc(ms int64, meta bson.RawValue) bson.Raw {
-	idx, d := bsoncore.AppendDocumentStart(nil)
+	return p.appendSyntheticDoc(nil, ms, meta)
+}
+
+// appendSyntheticDoc is syntheticDoc appended to dst.
+func (p *GroupPlan) appendSyntheticDoc(dst []byte, ms int64, meta bson.RawValue) bson.Raw {
+	idx, d := bsoncore.AppendDocumentStart(dst)
 	d = bsoncore.AppendDateTimeElement(d, p.o.TimeField, ms)
 	if meta.Type != 0 && p.o.MetaField != "" {
 		d = bsoncore.AppendValueElement(d, p.o.MetaField, bsoncore.Value{Type: bsoncore.Type(meta.Type), Data: meta.Value})
@@ -204,14 +231,17 @@ func (r *GroupRun) Finish(out func(bson.Raw) error) (err error) {
 	})
 	groups := map[string]*group{}
 	var order []*group
-	var kbuf []byte
+	var kbuf, docBuf []byte
+	env := &evalEnv{static: r.p.env}
 	for _, c := range cells {
 		if err := r.p.derive(c); err != nil {
 			return err
 		}
 		var key bson.RawValue
-		doc := r.p.syntheticDoc(c.start, c.meta)
-		env := &evalEnv{root: doc, static: r.p.env}
+		// the document is rewritten for every cell: the key is copied (appendKey, cloneValue)
+		// before the next one
+		docBuf = r.p.appendSyntheticDoc(docBuf[:0], c.start, c.meta)
+		*env = evalEnv{root: docBuf, static: r.p.env}
 		kbuf = kbuf[:0]
 		if r.p.timeWindow {
 			key = missing

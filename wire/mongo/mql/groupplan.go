@@ -139,12 +139,32 @@ func PlanGroupPushdown(stages []bson.Raw, o PipelineOptions) (plan *GroupPlan) {
 	if !p.filterShape(matches) {
 		return nil
 	}
-	rest, err := CompilePipeline(stages[i+1:], o)
+	after := stages[i+1:]
+	if name == "$group" && len(after) > 0 && sortsByIDAscending(after[0]) {
+		after = after[1:] // Finish hands the groups on in ascending _id order already
+	}
+	rest, err := CompilePipeline(after, o)
 	if err != nil {
 		return nil
 	}
 	p.rest = rest
 	return p
+}
+
+// sortsByIDAscending reports whether stage is {$sort: {_id: 1}}: after a $group it changes
+// nothing, since GroupRun.Finish orders the groups by CompareValues of their keys (as $sort does)
+// and the keys are distinct.
+func sortsByIDAscending(stage bson.Raw) bool {
+	name, arg, ok := stageOf(stage)
+	if !ok || name != "$sort" || arg.Type != bson.TypeEmbeddedDocument {
+		return false
+	}
+	s, err := CompileSort(arg.Value)
+	if err != nil || len(s.keys) != 1 {
+		return false
+	}
+	k := s.keys[0]
+	return !k.desc && len(k.path) == 1 && k.path[0] == "_id"
 }
 
 func stageOf(s bson.Raw) (string, bson.RawValue, bool) {

@@ -53,3 +53,41 @@ func TestPlanGroupPushdownShapes(t *testing.T) {
 		}
 	}
 }
+
+// A $sort by _id ascending right after the pushed-down $group is dropped (Finish orders the
+// groups so); any other sort stays.
+func TestPlanGroupPushdownDropsSortByID(t *testing.T) {
+	o := PipelineOptions{TimeField: "time", MetaField: "tags"}
+	cases := []struct {
+		pipeline     string
+		rest, limits int
+	}{
+		{`[{"$group": {"_id": "$tags.host", "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}]`, 0, 0},
+		{`[{"$group": {"_id": "$tags.host", "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}, {"$limit": 3}]`, 1, 1},
+		{`[{"$group": {"_id": "$tags.host", "n": {"$sum": 1}}}, {"$sort": {"_id": -1}}]`, 1, 0},
+		{`[{"$group": {"_id": "$tags.host", "n": {"$sum": 1}}}, {"$sort": {"_id": 1, "n": 1}}]`, 1, 0},
+		{`[{"$group": {"_id": {"h": "$tags.host"}, "n": {"$sum": 1}}}, {"$sort": {"_id.h": 1}}]`, 1, 0},
+		{`[{"$group": {"_id": "$tags.host", "n": {"$sum": 1}}}, {"$sort": {"n": 1}}]`, 1, 0},
+		{`[{"$timeWindow": {"window": "1h", "partitionBy": "$tags.host", "output": {"n": {"$sum": 1}}}}, {"$sort": {"_id": 1}}]`, 1, 0},
+	}
+	for _, tc := range cases {
+		var arr bson.A
+		require.NoError(t, bson.UnmarshalExtJSON([]byte(`{"p": `+tc.pipeline+`}`), false, &struct{ P *bson.A }{&arr}))
+		var stages []bson.Raw
+		for _, s := range arr {
+			b, err := bson.Marshal(s)
+			require.NoError(t, err)
+			stages = append(stages, b)
+		}
+		p := PlanGroupPushdown(stages, o)
+		require.NotNil(t, p, tc.pipeline)
+		require.Len(t, p.rest.stages, tc.rest, tc.pipeline)
+		sorts := 0
+		for _, st := range p.rest.stages {
+			if _, ok := st.(sortSpec); ok {
+				sorts++
+			}
+		}
+		require.Equal(t, tc.rest-tc.limits, sorts, tc.pipeline)
+	}
+}
