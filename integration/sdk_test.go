@@ -4,9 +4,12 @@ package integration
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +25,7 @@ import (
 	"github.com/chronogo/chronogo/integration/setup"
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage"
+	"github.com/chronogo/chronogo/wire/tlsmode/tlstest"
 )
 
 // sdkPoint is what the test expects the Go driver to read back for one point.
@@ -315,4 +319,66 @@ func TestSDKRetryIdempotent(t *testing.T) {
 	res := askGW(&messages.ClientWrite{Session: session, Db: "sdk", Collection: "m", Batch: batchOf(5000), Version: actors.HLCOf(time.Now().Add(time.Hour))}).(*messages.ClientWriteReply)
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, res.GetCode(), res.GetMessage())
 	require.Equal(t, expect(2000), values())
+}
+
+// sdkTLS is the client TLS configuration of a certificate that ca issues for name.
+func sdkTLS(t *testing.T, ca *tlstest.CA, name string) *tls.Config {
+	t.Helper()
+	certFile, keyFile := ca.Issue(t, name)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	require.NoError(t, err)
+	pem, err := os.ReadFile(ca.CertFile)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pem))
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
+
+// TestSDKMutualTLS: in a cluster whose nodes run mutual TLS, an SDK client with a certificate from
+// the cluster's CA writes and scans; one without TLS, and one whose certificate comes from
+// another CA, are refused (their writes fail, nothing they sent is stored).
+func TestSDKMutualTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, dir, "cluster")
+	cert, key := ca.Issue(t, "node")
+	flags := []string{"--cluster-tls", "--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-file", ca.CertFile, "--tls-mode", "allowTLS"}
+	c := setup.StartClusterFlags(t, 1, 1, flags, flags)
+	seeds := []string{c.Data[0].HTTPAddr}
+
+	cl, err := client.Dial(ctx, client.Options{Seeds: seeds, TLS: sdkTLS(t, ca, "sdk")})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, cl.Close()) }()
+	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	model := map[string]sdkPoint{}
+	require.Eventually(t, func() bool {
+		return cl.Write(ctx, "sdk", sdkBatch(t, "m", 0, 100, base, model), client.One) == nil
+	}, 30*time.Second, 200*time.Millisecond, "the data node registered")
+	require.NoError(t, cl.Write(ctx, "sdk", sdkBatch(t, "m", 100, 1000, base, model), client.All))
+	require.Equal(t, model, scanSDK(t, ctx, cl, nil), "read back through the SDK over TLS")
+
+	_, err = client.Dial(ctx, client.Options{Seeds: seeds, TLS: &tls.Config{}})
+	require.ErrorContains(t, err, "Certificates")
+	other := tlstest.NewCA(t, dir, "other")
+	for name, opt := range map[string]client.Options{
+		"plaintext":  {Seeds: seeds, RequestTimeout: time.Second},
+		"another CA": {Seeds: seeds, RequestTimeout: time.Second, TLS: sdkTLS(t, other, "intruder")},
+	} {
+		if name == "another CA" {
+			// its HTTP discovery fails already (the node's certificate is not from its CA)
+			_, err := client.Dial(ctx, opt)
+			require.Error(t, err, name)
+			opt.TLS.RootCAs = sdkTLS(t, ca, "unused").RootCAs // trusts the nodes, presents a stranger's certificate
+		}
+		bad, err := client.Dial(ctx, opt)
+		require.NoError(t, err, name)
+		err = bad.Write(ctx, "sdk", sdkBatch(t, "m", 5000, 5100, base, nil), client.One)
+		require.Error(t, err, "%s: the write is refused", name)
+		require.NoError(t, bad.Close())
+	}
+	require.Equal(t, model, scanSDK(t, ctx, cl, nil), "nothing of the refused clients was stored")
 }

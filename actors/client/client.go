@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/sirupsen/logrus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chronogo/chronogo/actors"
@@ -53,6 +56,12 @@ type Options struct {
 	// RequestTimeout bounds one attempt of a write (default 5 s); a write is retried on other
 	// nodes with its version for about 8 s in all.
 	RequestTimeout time.Duration
+	// TLS, for a cluster whose nodes run mutual TLS (--cluster-tls): the client's certificate,
+	// signed by the cluster's CA, in Certificates, and that CA in RootCAs. The client then speaks
+	// TLS to the nodes' HTTP and actor ports (presenting its certificate), and its own actor
+	// address, where the nodes send the answers, asks them for theirs: the certificate must be
+	// valid for the host of ListenAddr. Nil: plaintext.
+	TLS *tls.Config
 	// Logger receives the client's warnings (default: discarded).
 	Logger logrus.FieldLogger
 }
@@ -115,7 +124,14 @@ func Dial(ctx context.Context, opt Options) (*Client, error) {
 		l.SetOutput(io.Discard)
 		opt.Logger = l
 	}
-	c := &Client{opt: opt, clock: actors.NewHLC(time.Now), hc: &http.Client{Timeout: opt.RequestTimeout},
+	hc := &http.Client{Timeout: opt.RequestTimeout}
+	if opt.TLS != nil {
+		if len(opt.TLS.Certificates) == 0 || opt.TLS.RootCAs == nil {
+			return nil, errors.New("client: Options.TLS needs the client's certificate (Certificates) and the cluster's CA (RootCAs)")
+		}
+		hc.Transport = &http.Transport{TLSClientConfig: opt.TLS.Clone()}
+	}
+	c := &Client{opt: opt, clock: actors.NewHLC(time.Now), hc: hc,
 		sessions: map[string][]byte{}, placement: map[string]*dbPlacement{}, suspect: map[string]time.Time{}}
 	if err := c.discover(ctx); err != nil {
 		return nil, err
@@ -133,7 +149,14 @@ func Dial(ctx context.Context, opt Options) (*Client, error) {
 	c.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	}))
-	cfg := remote.Configure(host, port)
+	var ropts []remote.ConfigOption
+	if opt.TLS != nil {
+		server := &tls.Config{Certificates: opt.TLS.Certificates, ClientCAs: opt.TLS.RootCAs,
+			ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
+		ropts = append(ropts, remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(opt.TLS.Clone()))),
+			remote.WithServerOptions(grpc.Creds(credentials.NewTLS(server))))
+	}
+	cfg := remote.Configure(host, port, ropts...)
 	cfg.MaxRetryCount = 1
 	c.remote = remote.NewRemote(c.sys, cfg)
 	if err := startRemote(c.remote); err != nil {
@@ -164,7 +187,11 @@ func (c *Client) Close() error {
 func (c *Client) getJSON(ctx context.Context, addr, path string, out any) error {
 	base := addr
 	if !strings.Contains(base, "://") {
-		base = "http://" + base
+		if c.opt.TLS != nil {
+			base = "https://" + base
+		} else {
+			base = "http://" + base
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path, nil)
 	if err != nil {

@@ -54,7 +54,10 @@ type Config struct {
 	MaxInflight int
 	// MaxSessions bounds the open sessions (default 10 000); the oldest is forgotten past it.
 	MaxSessions int
-	Logger      logrus.FieldLogger
+	// ReadaheadBytes bounds what scans read ahead of their clients, over all cursors (default
+	// 256 MiB; see scan.go).
+	ReadaheadBytes int64
+	Logger         logrus.FieldLogger
 }
 
 // gateway is the actor; its sessions are read by the write goroutines, hence the lock.
@@ -67,12 +70,21 @@ type gateway struct {
 	// cursors are the open scans (scan.go), under mu
 	cursors    map[uint64]*cursor
 	lastCursor uint64
+	readahead  atomic.Int64 // bytes the cursors' scans read ahead of their clients
 }
 
 // Spawn starts the gateway actor under its well-known name.
 func Spawn(sys *actor.ActorSystem, cfg Config) (*actor.PID, error) {
+	pid, _, err := spawn(sys, cfg)
+	return pid, err
+}
+
+func spawn(sys *actor.ActorSystem, cfg Config) (*actor.PID, *gateway, error) {
 	if cfg.Write == nil {
-		return nil, errors.New("gateway: Write is required")
+		return nil, nil, errors.New("gateway: Write is required")
+	}
+	if cfg.ReadaheadBytes <= 0 {
+		cfg.ReadaheadBytes = 256 << 20
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
@@ -92,9 +104,9 @@ func Spawn(sys *actor.ActorSystem, cfg Config) (*actor.PID, error) {
 	g := &gateway{cfg: cfg, sessions: map[string]Session{}, cursors: map[uint64]*cursor{}}
 	pid, err := sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return g }), actors.GatewayName)
 	if err != nil {
-		return nil, fmt.Errorf("spawning the client gateway: %w", err)
+		return nil, nil, fmt.Errorf("spawning the client gateway: %w", err)
 	}
-	return pid, nil
+	return pid, g, nil
 }
 
 // Receive handles ClientHello and ClientWrite (in envelopes from remote clients). The slow parts

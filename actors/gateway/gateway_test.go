@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,4 +212,120 @@ func TestGatewayScanCursor(t *testing.T) {
 	}
 	again := ask(t, sys, pid, &messages.ClientScan{Session: s, CursorId: r.GetCursorId()}).(*messages.ClientScanReply)
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, again.GetCode())
+}
+
+// bigScanner is a Scanner of n columns of points points each; it counts the columns it has
+// handed out.
+type bigScanner struct {
+	n, points int
+	handed    atomic.Int64
+}
+
+func (s *bigScanner) ClientScan(ctx context.Context, tenant, db, coll string, tags map[string]string, minT, maxT int64, fields []string,
+	fn func(map[string]string, string, *storage.Points) error) error {
+	for i := range s.n {
+		p := &storage.Points{Values: storage.Values{Type: storage.TypeDouble}}
+		for j := range s.points {
+			p.Times = append(p.Times, int64(i*s.points+j))
+			p.Values.Floats = append(p.Values.Floats, float64(i*s.points+j))
+		}
+		if err := fn(map[string]string{"host": "h"}, "v", p); err != nil {
+			return err
+		}
+		s.handed.Add(1)
+	}
+	return nil
+}
+
+func (s *bigScanner) ClientAggregate(context.Context, string, string, string, map[string]string, int64, int64, []string,
+	int64, int64, func(map[string]string, *engine.AggResult) error) error {
+	return errors.New("not here")
+}
+
+// TestGatewayCursorQuotas: a session opens at most maxSessionCursors cursors (another session
+// still can), no session reads or closes another's cursor, and what idle cursors read ahead stays
+// within the gateway's budget (plus one column per cursor), whatever the scans could produce.
+func TestGatewayCursorQuotas(t *testing.T) {
+	sys := quietSystem()
+	const budget = 1 << 20
+	sc := &bigScanner{n: 1000, points: 1000} // columns of about 16 KB, 16 MB per scan
+	pid, g, err := spawn(sys, Config{Write: &recorder{}, Scan: sc, ReadaheadBytes: budget, Logger: actorstest.QuietLogger()})
+	require.NoError(t, err)
+	hello := func() []byte {
+		return ask(t, sys, pid, &messages.ClientHello{}).(*messages.ClientHelloReply).GetSession()
+	}
+	a, b := hello(), hello()
+	var ids []uint64
+	for range maxSessionCursors {
+		r := ask(t, sys, pid, &messages.ClientScan{Session: a, Db: "d", Collection: "m", MaxChunkBytes: 1}).(*messages.ClientScanReply)
+		require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, r.GetCode(), r.GetMessage())
+		require.False(t, r.GetDone())
+		ids = append(ids, r.GetCursorId())
+	}
+	r := ask(t, sys, pid, &messages.ClientScan{Session: a, Db: "d", Collection: "m"}).(*messages.ClientScanReply)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OVERLOADED, r.GetCode())
+	require.Contains(t, r.GetMessage(), "open cursors")
+	rb := ask(t, sys, pid, &messages.ClientScan{Session: b, Db: "d", Collection: "m", MaxChunkBytes: 1}).(*messages.ClientScanReply)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, rb.GetCode(), "another session still opens cursors")
+
+	// b can neither read nor close a's cursor; a still can
+	for _, m := range []*messages.ClientScan{{Session: b, CursorId: ids[0]}, {Session: b, CursorId: ids[0], Close: true}} {
+		r := ask(t, sys, pid, m).(*messages.ClientScanReply)
+		require.Equal(t, messages.ErrorCode_ERROR_CODE_BAD_REQUEST, r.GetCode())
+		require.Contains(t, r.GetMessage(), "not open")
+	}
+	ra := ask(t, sys, pid, &messages.ClientScan{Session: a, CursorId: ids[0], MaxChunkBytes: 1}).(*messages.ClientScanReply)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, ra.GetCode(), ra.GetMessage())
+	require.Len(t, ra.GetColumns(), 1)
+	require.Equal(t, float64(1000), ra.GetColumns()[0].GetFloats()[0], "a's cursor goes on where it was")
+
+	// nobody reads: the scans stop once the budget is used (each cursor may hold one column past it)
+	perColumn := columnBytes(pointsColumn(nil, "v", &storage.Points{Times: make([]int64, 1000), Values: storage.Values{Type: storage.TypeDouble, Floats: make([]float64, 1000)}}, 0, 1000))
+	cursors := int64(maxSessionCursors + 1)
+	time.Sleep(300 * time.Millisecond)
+	held := g.readahead.Load()
+	require.LessOrEqual(t, held, budget+cursors*perColumn)
+	require.Less(t, sc.handed.Load(), int64(maxSessionCursors*1000), "the scans wait")
+
+	// closing the cursors gives their read-ahead back
+	for _, id := range ids {
+		r := ask(t, sys, pid, &messages.ClientScan{Session: a, CursorId: id, Close: true}).(*messages.ClientScanReply)
+		require.True(t, r.GetDone())
+	}
+	require.Eventually(t, func() bool { return g.readahead.Load() <= 17*perColumn }, 5*time.Second, 10*time.Millisecond,
+		"only b's cursor holds columns")
+}
+
+// A column longer than maxColumnPoints reaches the client in pieces, every point once and in order.
+func TestGatewaySplitsLongColumns(t *testing.T) {
+	sys := quietSystem()
+	sc := &bigScanner{n: 2, points: 2*maxColumnPoints + 5}
+	pid, err := Spawn(sys, Config{Write: &recorder{}, Scan: sc, Logger: actorstest.QuietLogger()})
+	require.NoError(t, err)
+	s := ask(t, sys, pid, &messages.ClientHello{}).(*messages.ClientHelloReply).GetSession()
+	var got []float64
+	columns := 0
+	m := &messages.ClientScan{Session: s, Db: "d", Collection: "m"}
+	for {
+		r := ask(t, sys, pid, m).(*messages.ClientScanReply)
+		require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, r.GetCode(), r.GetMessage())
+		for _, c := range r.GetColumns() {
+			require.LessOrEqual(t, len(c.GetTimes()), maxColumnPoints)
+			require.Equal(t, len(c.GetTimes()), len(c.GetFloats()))
+			for i, ts := range c.GetTimes() {
+				require.Equal(t, float64(ts), c.GetFloats()[i])
+			}
+			got = append(got, c.GetFloats()...)
+			columns++
+		}
+		if r.GetDone() {
+			break
+		}
+		m = &messages.ClientScan{Session: s, CursorId: r.GetCursorId()}
+	}
+	require.Equal(t, 6, columns)
+	require.Len(t, got, 2*sc.points)
+	for i, v := range got {
+		require.Equal(t, float64(i), v)
+	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -23,19 +24,26 @@ type Scanner interface {
 		window, origin int64, fn func(tags map[string]string, r *engine.AggResult) error) error
 }
 
-// Cursor bounds: a cursor not asked for its next chunk for cursorIdle is released, and a
-// gateway holds at most maxCursors.
+// Cursor bounds: a cursor not asked for its next chunk for cursorIdle is released; a gateway
+// holds at most maxCursors, a session at most maxSessionCursors (so that one client cannot take
+// them all). What the scans read ahead of their clients is bounded: at most cursorReadahead
+// columns of at most maxColumnPoints points per cursor, and Config.ReadaheadBytes over all
+// cursors (past it a scan waits until its client took what it read, unless it holds nothing).
 const (
-	cursorIdle      = 2 * time.Minute
-	maxCursors      = 1000
-	defaultChunk    = 1 << 20
-	cursorReadahead = 16 // columns read ahead of the client
+	cursorIdle        = 2 * time.Minute
+	maxCursors        = 1000
+	maxSessionCursors = 64
+	defaultChunk      = 1 << 20
+	cursorReadahead   = 16
+	maxColumnPoints   = 16 << 10
 )
 
 // cursor is an open scan: a goroutine reads columns into cols while the client asks for chunks.
 type cursor struct {
+	owner   string // the session token that opened it: no other session reads or closes it
 	cols    chan *messages.ClientColumn
-	err     error // the scan's result, set before cols is closed
+	held    atomic.Int64 // bytes of the columns in cols
+	err     error        // the scan's result, set before cols is closed
 	cancel  context.CancelFunc
 	touched time.Time
 	busy    bool
@@ -55,20 +63,23 @@ func (g *gateway) scan(sys *actor.ActorSystem, to *actor.PID, m *messages.Client
 		g.reply(sys, to, &messages.ClientScanReply{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node serves no scans"})
 		return
 	}
-	id := m.GetCursorId()
+	id, owner := m.GetCursorId(), string(m.GetSession())
 	g.mu.Lock()
 	if id == 0 {
 		g.expireLocked()
-		if len(g.cursors) >= maxCursors {
+		if msg := g.cursorRoomLocked(owner); msg != "" {
 			g.mu.Unlock()
-			g.reply(sys, to, &messages.ClientScanReply{Code: messages.ErrorCode_ERROR_CODE_OVERLOADED, Message: "too many open cursors: retry later"})
+			g.reply(sys, to, &messages.ClientScanReply{Code: messages.ErrorCode_ERROR_CODE_OVERLOADED, Message: msg})
 			return
 		}
 		g.lastCursor++
 		id = g.lastCursor
-		g.cursors[id] = g.open(sess, m)
+		g.cursors[id] = g.open(sess, owner, m)
 	}
 	c, ok := g.cursors[id]
+	if ok && c.owner != owner {
+		ok = false // another session's cursor is not even said to exist
+	}
 	if !ok || c.busy {
 		g.mu.Unlock()
 		g.reply(sys, to, &messages.ClientScanReply{Code: messages.ErrorCode_ERROR_CODE_BAD_REQUEST, Message: fmt.Sprintf("cursor %d is not open (or already being read)", id)})
@@ -77,7 +88,7 @@ func (g *gateway) scan(sys *actor.ActorSystem, to *actor.PID, m *messages.Client
 	if m.GetClose() {
 		delete(g.cursors, id)
 		g.mu.Unlock()
-		c.cancel()
+		g.release(c)
 		g.reply(sys, to, &messages.ClientScanReply{CursorId: id, Done: true})
 		return
 	}
@@ -92,6 +103,11 @@ func (g *gateway) scan(sys *actor.ActorSystem, to *actor.PID, m *messages.Client
 		size := 0
 		for size < limit {
 			col, more := <-c.cols
+			if more {
+				n := columnBytes(col)
+				c.held.Add(-n)
+				g.readahead.Add(-n)
+			}
 			if !more {
 				reply.Done = true
 				if c.err != nil {
@@ -100,10 +116,7 @@ func (g *gateway) scan(sys *actor.ActorSystem, to *actor.PID, m *messages.Client
 				break
 			}
 			reply.Columns = append(reply.Columns, col)
-			size += 16 + len(col.GetTimes())*8 + len(col.GetFloats())*8 + len(col.GetInts())*8 + len(col.GetBools())
-			for _, b := range col.GetBytes() {
-				size += len(b) + 2
-			}
+			size += int(columnBytes(col))
 		}
 		g.mu.Lock()
 		c.busy = false
@@ -115,15 +128,72 @@ func (g *gateway) scan(sys *actor.ActorSystem, to *actor.PID, m *messages.Client
 	}()
 }
 
+// cursorRoomLocked says why owner may not open another cursor ("" when it may); g.mu is held.
+func (g *gateway) cursorRoomLocked(owner string) string {
+	if len(g.cursors) >= maxCursors {
+		return "too many open cursors: retry later"
+	}
+	mine := 0
+	for _, c := range g.cursors {
+		if c.owner == owner {
+			mine++
+		}
+	}
+	if mine >= maxSessionCursors {
+		return fmt.Sprintf("this session has %d open cursors, the most it may have: read them to the end or close them", mine)
+	}
+	return ""
+}
+
+// release stops a cursor's scan and gives back what it read ahead (its goroutine closes cols
+// once the scan returned).
+func (g *gateway) release(c *cursor) {
+	c.cancel()
+	go func() {
+		for col := range c.cols {
+			n := columnBytes(col)
+			c.held.Add(-n)
+			g.readahead.Add(-n)
+		}
+	}()
+}
+
+// columnBytes is about what a column takes in memory and on the wire.
+func columnBytes(col *messages.ClientColumn) int64 {
+	n := 16 + len(col.GetTimes())*8 + len(col.GetFloats())*8 + len(col.GetInts())*8 + len(col.GetBools()) +
+		len(col.GetCounts())*8 + len(col.GetSums())*8 + len(col.GetMins())*8 + len(col.GetMaxs())*8
+	for _, b := range col.GetBytes() {
+		n += len(b) + 2
+	}
+	return int64(n)
+}
+
+// readaheadWait is how often a scan past the gateway's read-ahead budget looks again.
+const readaheadWait = 5 * time.Millisecond
+
 // open starts the scan of a new cursor; g.mu is held.
-func (g *gateway) open(sess Session, m *messages.ClientScan) *cursor {
+func (g *gateway) open(sess Session, owner string, m *messages.ClientScan) *cursor {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &cursor{cols: make(chan *messages.ClientColumn, cursorReadahead), cancel: cancel, touched: time.Now()}
+	c := &cursor{owner: owner, cols: make(chan *messages.ClientColumn, cursorReadahead), cancel: cancel, touched: time.Now()}
 	push := func(col *messages.ClientColumn) error {
+		n := columnBytes(col)
+		// past the budget, wait for clients to take columns; a cursor holding nothing always
+		// goes on, so that a stalled client never stops the others' scans
+		for c.held.Load() > 0 && g.readahead.Load()+n > g.cfg.ReadaheadBytes {
+			select {
+			case <-time.After(readaheadWait):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		c.held.Add(n)
+		g.readahead.Add(n)
 		select {
 		case c.cols <- col:
 			return nil
 		case <-ctx.Done():
+			c.held.Add(-n)
+			g.readahead.Add(-n)
 			return ctx.Err()
 		}
 	}
@@ -134,7 +204,12 @@ func (g *gateway) open(sess Session, m *messages.ClientScan) *cursor {
 		} else {
 			c.err = g.cfg.Scan.ClientScan(ctx, sess.Tenant, m.GetDb(), m.GetCollection(), m.GetTags(), m.GetMinTime(), m.GetMaxTime(), m.GetFields(),
 				func(tags map[string]string, field string, p *storage.Points) error {
-					return push(pointsColumn(tags, field, p))
+					for lo := 0; lo < p.Len(); lo += maxColumnPoints {
+						if err := push(pointsColumn(tags, field, p, lo, min(lo+maxColumnPoints, p.Len()))); err != nil {
+							return err
+						}
+					}
+					return nil
 				})
 		}
 		close(c.cols)
@@ -146,24 +221,24 @@ func (g *gateway) open(sess Session, m *messages.ClientScan) *cursor {
 func (g *gateway) expireLocked() {
 	for id, c := range g.cursors {
 		if !c.busy && time.Since(c.touched) > cursorIdle {
-			c.cancel()
 			delete(g.cursors, id)
+			g.release(c)
 		}
 	}
 }
 
-// pointsColumn copies a scanned column into a message.
-func pointsColumn(tags map[string]string, field string, p *storage.Points) *messages.ClientColumn {
-	col := &messages.ClientColumn{Tags: tags, Field: field, FieldType: uint32(p.Values.Type), Times: append([]int64(nil), p.Times...)}
+// pointsColumn copies points lo to hi of a scanned column into a message.
+func pointsColumn(tags map[string]string, field string, p *storage.Points, lo, hi int) *messages.ClientColumn {
+	col := &messages.ClientColumn{Tags: tags, Field: field, FieldType: uint32(p.Values.Type), Times: append([]int64(nil), p.Times[lo:hi]...)}
 	switch p.Values.Type.Class() {
 	case storage.ClassFloat:
-		col.Floats = append([]float64(nil), p.Values.Floats...)
+		col.Floats = append([]float64(nil), p.Values.Floats[lo:hi]...)
 	case storage.ClassInt:
-		col.Ints = append([]int64(nil), p.Values.Ints...)
+		col.Ints = append([]int64(nil), p.Values.Ints[lo:hi]...)
 	case storage.ClassBool:
-		col.Bools = append([]bool(nil), p.Values.Bools...)
+		col.Bools = append([]bool(nil), p.Values.Bools[lo:hi]...)
 	default:
-		for _, b := range p.Values.Bytes {
+		for _, b := range p.Values.Bytes[lo:hi] {
 			col.Bytes = append(col.Bytes, append([]byte(nil), b...))
 		}
 	}
