@@ -3,7 +3,6 @@ package vnode
 import (
 	"io"
 	"log/slog"
-	"math"
 	"testing"
 	"time"
 
@@ -80,19 +79,7 @@ func scanAll(t *testing.T, sys *actor.ActorSystem, mgr *actor.PID, spec Spec) ma
 	require.NoError(t, err)
 	snap, ok := res.(*engine.Snapshot)
 	require.True(t, ok, "got %T", res)
-	defer snap.Release()
-	out := map[point]float64{}
-	err = snap.Scan(engine.ScanQuery{Table: "cpu", MinTime: math.MinInt64, MaxTime: math.MaxInt64}, func(c *engine.ScanColumn) error {
-		k, ok := snap.SeriesKey(c.Series)
-		require.True(t, ok)
-		host, _ := k.Tag("host")
-		for i, ts := range c.Points.Times {
-			out[point{string(host.Raw), ts}] = c.Points.Values.Floats[i]
-		}
-		return nil
-	})
-	require.NoError(t, err)
-	return out
+	return snapshotPoints(t, snap)
 }
 
 func stats(t *testing.T, sys *actor.ActorSystem, mgr *actor.PID, id uint64) *messages.VnodeStats {

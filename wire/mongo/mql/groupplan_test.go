@@ -35,14 +35,7 @@ func TestPlanGroupPushdownShapes(t *testing.T) {
 		{`[{"$project": {"u": 1}}, {"$group": {"_id": null, "n": {"$sum": 1}}}]`, false, 0, 0},
 	}
 	for _, tc := range cases {
-		var arr bson.A
-		require.NoError(t, bson.UnmarshalExtJSON([]byte(`{"p": `+tc.pipeline+`}`), false, &struct{ P *bson.A }{&arr}))
-		var stages []bson.Raw
-		for _, s := range arr {
-			b, err := bson.Marshal(s)
-			require.NoError(t, err)
-			stages = append(stages, b)
-		}
+		stages := parseStages(t, tc.pipeline)
 		_, err := CompilePipeline(stages, o)
 		require.NoError(t, err, tc.pipeline)
 		p := PlanGroupPushdown(stages, o)
@@ -71,14 +64,7 @@ func TestPlanGroupPushdownDropsSortByID(t *testing.T) {
 		{`[{"$timeWindow": {"window": "1h", "partitionBy": "$tags.host", "output": {"n": {"$sum": 1}}}}, {"$sort": {"_id": 1}}]`, 1, 0},
 	}
 	for _, tc := range cases {
-		var arr bson.A
-		require.NoError(t, bson.UnmarshalExtJSON([]byte(`{"p": `+tc.pipeline+`}`), false, &struct{ P *bson.A }{&arr}))
-		var stages []bson.Raw
-		for _, s := range arr {
-			b, err := bson.Marshal(s)
-			require.NoError(t, err)
-			stages = append(stages, b)
-		}
+		stages := parseStages(t, tc.pipeline)
 		p := PlanGroupPushdown(stages, o)
 		require.NotNil(t, p, tc.pipeline)
 		require.Len(t, p.rest.stages, tc.rest, tc.pipeline)
@@ -90,4 +76,18 @@ func TestPlanGroupPushdownDropsSortByID(t *testing.T) {
 		}
 		require.Equal(t, tc.rest-tc.limits, sorts, tc.pipeline)
 	}
+}
+
+// parseStages is a pipeline in extended JSON as its stages.
+func parseStages(t *testing.T, pipeline string) []bson.Raw {
+	t.Helper()
+	var arr bson.A
+	require.NoError(t, bson.UnmarshalExtJSON([]byte(`{"p": `+pipeline+`}`), false, &struct{ P *bson.A }{&arr}))
+	var stages []bson.Raw
+	for _, s := range arr {
+		b, err := bson.Marshal(s)
+		require.NoError(t, err)
+		stages = append(stages, b)
+	}
+	return stages
 }
