@@ -209,23 +209,29 @@ func (s *Server) runOut(ctx context.Context, o *outStage, in func(yield func(bso
 	if o.ts == nil {
 		return s.outPlain(ctx, o, target, exists, docs)
 	}
-	if exists {
-		if _, err := s.b.DropCollection(ctx, o.db, o.coll); err != nil {
-			return err
-		}
-	}
 	c := *o.ts
 	c.Tenant, c.DB, c.Name, c.CreatedAt, c.Indexes = meta.TenantOf(ctx), o.db, o.coll, time.Now().UnixNano(), nil
-	if err := s.b.CreateCollection(ctx, &c); err != nil {
-		return err
-	}
+	// every result is checked before the target is touched: a result that is no measurement
+	// (no time, a bad meta value) fails the $out with the old target as it was
 	checkedMeta := map[string]struct{}{}
-	ins := inserter{s: s, c: &c, ctx: ctx, batch: min(len(docs), insertBatch)}
+	measurements := make([]bson.Raw, len(docs))
 	for i, d := range docs {
 		doc, err := measurement(&c, bson.RawValue{Type: bson.TypeEmbeddedDocument, Value: d}, checkedMeta)
 		if err != nil {
 			return err
 		}
+		measurements[i] = doc
+	}
+	if exists {
+		if _, err := s.b.DropCollection(ctx, o.db, o.coll); err != nil {
+			return err
+		}
+	}
+	if err := s.b.CreateCollection(ctx, &c); err != nil {
+		return err
+	}
+	ins := inserter{s: s, c: &c, ctx: ctx, batch: min(len(docs), insertBatch)}
+	for i, doc := range measurements {
 		if ins.add(i, doc); len(ins.docs) >= insertBatch {
 			ins.flush()
 		}

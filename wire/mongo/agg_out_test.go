@@ -175,3 +175,35 @@ func TestOutIsAtomic(t *testing.T) {
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{"current", "src"}, names)
 }
+
+// TestOutIntoTimeSeriesChecksFirst: a $out into an existing time series whose results include a
+// document that is no measurement (no time field, a time that is no date) fails with BadValue, as
+// an insert of it would, and leaves the target's documents as they were.
+func TestOutIntoTimeSeriesChecksFirst(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	ts := e.createTS(t, "m")
+	_, err := ts.InsertMany(ctx, []any{d("ts", at(1), "meta", "a", "v", 1), d("ts", at(2), "meta", "b", "v", 2)})
+	require.NoError(t, err)
+	mustRun(t, e.db, d("aggregate", "m", "pipeline", bson.A{d("$out", d("coll", "copy", "timeseries", d("timeField", "ts", "metaField", "meta")))}, "cursor", d()))
+	all := func() []bson.D {
+		cur, err := e.db.Collection("copy").Find(ctx, d(), options.Find().SetSort(d("ts", 1)).SetProjection(d("_id", 0)))
+		require.NoError(t, err)
+		var out []bson.D
+		require.NoError(t, cur.All(ctx, &out))
+		return out
+	}
+	before := all()
+	require.Len(t, before, 2)
+	for name, bad := range map[string]bson.D{
+		"no time":         d("$set", d("ts", "$$REMOVE")),
+		"time not a date": d("$set", d("ts", "yesterday")),
+	} {
+		// the first result is good, the second is not: nothing of the $out may show
+		pipeline := bson.A{d("$sort", d("ts", 1)), d("$set", d("ts", d("$cond", bson.A{d("$eq", bson.A{"$meta", "a"}), "$ts", bad[0].Value.(bson.D)[0].Value}))),
+			d("$out", "copy")}
+		_, err := run(t, e.db, d("aggregate", "m", "pipeline", pipeline, "cursor", d()))
+		requireCode(t, err, 2)
+		require.Equal(t, before, all(), "%s: the target is as it was", name)
+	}
+}
