@@ -79,10 +79,11 @@ func TestExportImportRoundTrip(t *testing.T) {
 
 	// json, gzip: every value and type, options and indexes
 	out := filepath.Join(dir, "app.json.gz")
-	msg, err := run(t, bin, "export", "--uri", "mongodb://"+a.MongoAddr, "--db", "app", "--out", out, "--quiet")
+	// by the nodes' HTTP addresses (--addr), as every command that talks to a running node
+	msg, err := run(t, bin, "export", "--addr", a.HTTPAddr, "--db", "app", "--out", out, "--quiet")
 	require.NoError(t, err, msg)
 	require.Contains(t, msg, "exported 350 documents of 2 collections")
-	msg, err = run(t, bin, "import", "--uri", "mongodb://"+b.MongoAddr, "--in", out, "--quiet", "--batch", "64")
+	msg, err = run(t, bin, "import", "--addr", b.HTTPAddr, "--in", out, "--quiet", "--batch", "64")
 	require.NoError(t, err, msg)
 	dst := b.Client().Database("app")
 	for _, name := range []string{"readings", "devices"} {
@@ -101,7 +102,16 @@ func TestExportImportRoundTrip(t *testing.T) {
 	_, err = dst.Collection("devices").InsertOne(ctx, bson.D{{Key: "_id", Value: "new"}, {Key: "serial", Value: int64(1003)}})
 	require.True(t, mongo.IsDuplicateKeyError(err), "the unique index came along: %v", err)
 
-	// a time range and a tag filter
+	for _, args := range [][]string{
+		{"export", "--addr", a.HTTPAddr, "--uri", "mongodb://" + a.MongoAddr, "--db", "app", "--out", filepath.Join(dir, "x.json")},
+		{"import", "--addr", b.HTTPAddr, "--uri", "mongodb://" + b.MongoAddr, "--in", out},
+	} {
+		msg, err := run(t, bin, args...)
+		require.Error(t, err, args[0])
+		require.Contains(t, msg, "--addr (the node's HTTP address) or --uri, not both")
+	}
+
+	// a time range and a tag filter (--uri: a connection string of one's own)
 	part := filepath.Join(dir, "part.json")
 	msg, err = run(t, bin, "export", "--uri", "mongodb://"+a.MongoAddr, "--db", "app", "--collection", "readings", "--out", part, "--quiet",
 		"--from", base.Add(100*time.Minute).Format(time.RFC3339), "--to", base.Add(200*time.Minute).Format(time.RFC3339), "--query", `{"tags.host": "h1"}`)
@@ -113,7 +123,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	msg, err = run(t, bin, "export", "--uri", "mongodb://"+a.MongoAddr, "--db", "app", "--collection", "readings", "--format", "lp", "--out", lp, "--quiet")
 	require.NoError(t, err, msg)
 	require.Contains(t, msg, "values line protocol cannot hold were skipped")
-	msg, err = run(t, bin, "import", "--http", b.HTTPAddr, "--db", "lpdb", "--in", lp, "--quiet")
+	msg, err = run(t, bin, "import", "--addr", b.HTTPAddr, "--db", "lpdb", "--in", lp, "--quiet")
 	require.NoError(t, err, msg)
 	proj := options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "time", Value: 1}, {Key: "tags", Value: 1}, {Key: "f", Value: 1}, {Key: "i64", Value: 1}, {Key: "ok", Value: 1}, {Key: "s", Value: 1}})
 	read := func(c *mongo.Collection) []string {

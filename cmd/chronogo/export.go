@@ -18,9 +18,9 @@ import (
 
 // exportFlags are export's options.
 type exportFlags struct {
-	uri, db, format, out, from, to, query string
-	colls                                 []string
-	gzip, quiet                           bool
+	uri, addr, user, password, db, format, out, from, to, query string
+	colls                                                       []string
+	gzip, quiet                                                 bool
 }
 
 // exportCommand writes collections of a running server to a file (EXPORT.md).
@@ -29,16 +29,23 @@ func exportCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write a database's collections to a file: MongoDB Extended JSON (every BSON type) or line protocol",
-		Long: "Reads through the MongoDB wire of a running node (--uri) and writes one stream: for json, a header line\n" +
+		Long: "Reads through the MongoDB wire of a running node (--addr, its HTTP address, which names its MongoDB\n" +
+			"address; or --uri) and writes one stream: for json, a header line\n" +
 			"per collection (its options and indexes) then its documents as canonical Extended JSON, one per line;\n" +
 			"for lp, InfluxDB line protocol of the time-series collections (values line protocol cannot hold are\n" +
 			"counted and skipped). --from/--to bound the time field, --query filters as a find does. The format is in\n" +
 			"cmd/chronogo/EXPORT.md; chronogo import reads it back.",
 		Example: "  chronogo export --db app --out app.json\n" +
 			"  chronogo export --db metrics --collection cpu --format lp --from 2024-06-01T00:00:00Z --gzip --out cpu.lp.gz\n" +
-			"  chronogo export --db app --collection readings --query '{\"tags.host\": \"a\"}' --out -",
+			"  chronogo export --db app --collection readings --query '{\"tags.host\": \"a\"}' --out -\n" +
+			"  chronogo export --addr 10.0.0.5:8080 --user admin --password secret --db app --out app.json",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			uri, err := mongoTarget(c, f.uri, f.addr, f.user, f.password)
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			f.uri = uri
 			if err := runExport(c.Context(), f, c.OutOrStdout(), c.ErrOrStderr()); err != nil {
 				return fmt.Errorf("export: %w", err)
 			}
@@ -46,7 +53,10 @@ func exportCommand() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.uri, "uri", "mongodb://127.0.0.1:27017", "the node's MongoDB connection string (user and password in it with --auth)")
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "the node's HTTP address (host:port, or https://host:port)")
+	fl.StringVar(&f.user, "user", "", "with --auth: a user of admin (for the HTTP and MongoDB connections)")
+	fl.StringVar(&f.password, "password", "", "with --auth: its password")
+	fl.StringVar(&f.uri, "uri", "", "a MongoDB connection string instead of --addr (user and password in it with --auth)")
 	fl.StringVar(&f.db, "db", "", "the database (required)")
 	fl.StringSliceVar(&f.colls, "collection", nil, "collections to export (repeatable; default: every collection)")
 	fl.StringVar(&f.format, "format", "json", "json (Extended JSON, every type) or lp (line protocol, time series only)")

@@ -26,6 +26,7 @@ type importFlags struct {
 	in, uri, httpAddr, db, format, user, password, progress string
 	batch                                                   int
 	resume, quiet                                           bool
+	cmd                                                     *cobra.Command // for the node's MongoDB address
 }
 
 // importCommand reads a file of chronogo export (or line protocol) into a running server.
@@ -34,17 +35,23 @@ func importCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import",
 		Short: "Read an export (Extended JSON) or line protocol into a running node, batched and resumable",
-		Long: "Extended JSON (chronogo export --format json) goes through the MongoDB wire (--uri): each collection is\n" +
+		Long: "The node is given by its HTTP address (--addr). Extended JSON (chronogo export --format json) goes through\n" +
+			"its MongoDB wire (the address the node names, or --uri): each collection is\n" +
 			"created with its options, its documents inserted in batches, its indexes built after them. Line protocol\n" +
-			"goes to the node's /write (--http). After each acknowledged batch the position is saved in --progress\n" +
+			"goes to the node's /write. After each acknowledged batch the position is saved in --progress\n" +
 			"(default: the input's name + .progress); --resume continues from there after an interruption, and\n" +
 			"documents already there are not duplicated. gzip input is read as it is.",
 		Example: "  chronogo import --in app.json\n" +
 			"  chronogo import --in app.json --db app_copy\n" +
-			"  chronogo import --in cpu.lp.gz --db metrics --http 127.0.0.1:8080\n" +
+			"  chronogo import --in cpu.lp.gz --db metrics --addr 127.0.0.1:8080\n" +
+			"  chronogo import --in app.json --addr 10.0.0.5:8080 --user admin --password secret\n" +
 			"  chronogo import --in app.json --resume",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if c.Flags().Changed("uri") && (c.Flags().Changed("addr") || c.Flags().Changed("http")) {
+				return fmt.Errorf("import: give --addr (the node's HTTP address) or --uri, not both")
+			}
+			f.cmd = c
 			if err := runImport(c.Context(), f, c.ErrOrStderr()); err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
@@ -53,12 +60,14 @@ func importCommand() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.in, "in", "", "the file to read (required)")
-	fl.StringVar(&f.uri, "uri", "mongodb://127.0.0.1:27017", "the node's MongoDB connection string, for json")
-	fl.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", "the node's HTTP address, for lp")
+	fl.StringVar(&f.httpAddr, "addr", "127.0.0.1:8080", "the node's HTTP address (host:port, or https://host:port)")
+	fl.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", "the node's HTTP address (old name of --addr)")
+	_ = fl.MarkHidden("http")
+	fl.StringVar(&f.uri, "uri", "", "for json: a MongoDB connection string instead of the node's own address")
 	fl.StringVar(&f.db, "db", "", "the database to import into (json: default the exported one; lp: required)")
 	fl.StringVar(&f.format, "format", "", "json or lp (default: from the first byte of the input)")
-	fl.StringVar(&f.user, "user", "", "for lp with --auth: the user")
-	fl.StringVar(&f.password, "password", "", "for lp with --auth: the password")
+	fl.StringVar(&f.user, "user", "", "with --auth: a user of admin")
+	fl.StringVar(&f.password, "password", "", "with --auth: its password")
 	fl.StringVar(&f.progress, "progress", "", "where the position is saved (default: --in + .progress)")
 	fl.IntVar(&f.batch, "batch", 5000, "documents or lines per batch")
 	fl.BoolVar(&f.resume, "resume", false, "continue from the saved position")
@@ -200,6 +209,13 @@ func (im *importer) save(offset int64) error {
 
 // json imports an Extended JSON export.
 func (im *importer) json(ctx context.Context) error {
+	if im.f.uri == "" {
+		uri, err := nodeMongoURI(im.f.cmd, im.f.httpAddr, im.f.user, im.f.password)
+		if err != nil {
+			return err
+		}
+		im.f.uri = uri
+	}
 	client, err := mongo.Connect(options.Client().ApplyURI(im.f.uri).SetServerSelectionTimeout(10 * time.Second))
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", im.f.uri, err)
