@@ -76,3 +76,25 @@ func (p MetaPlacement) Node(ctx context.Context, id uint64) (meta.Node, error) {
 func (p MetaPlacement) AllBuckets(ctx context.Context, tenant, db string) ([]meta.Bucket, error) {
 	return p.C.BucketsIn(ctx, tenant, db, math.MinInt64, math.MaxInt64)
 }
+
+// NotPlaced is in the message of the NOT_OWNER answer of a node to a write, delete or rename for a
+// vnode that the placement does not have on it (moved or dropped; actors/vnode/fence.go).
+const NotPlaced = "not placed on this node"
+
+// VnodeFence is what a node's vnode manager asks before it takes a write for a vnode: whether the
+// placement (as cached: cheap) has the vnode on this node, and to bring the cache up to date
+// before it refuses one it does not find.
+type VnodeFence interface {
+	VnodePlaced(tenant, db string, bucketID, rsID, vnodeID, nodeID uint64) bool
+	SyncPlacement(ctx context.Context) error
+}
+
+var _ VnodeFence = MetaPlacement{}
+
+// VnodePlaced reports whether the cached placement has the vnode on node nodeID.
+func (p MetaPlacement) VnodePlaced(tenant, db string, bucketID, rsID, vnodeID, nodeID uint64) bool {
+	return p.C.CachedVnodeOn(tenant, db, bucketID, rsID, vnodeID, nodeID)
+}
+
+// SyncPlacement brings the cache up to a linearizable read of the placement.
+func (p MetaPlacement) SyncPlacement(ctx context.Context) error { return p.C.SyncPlacement(ctx) }

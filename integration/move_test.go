@@ -431,3 +431,76 @@ func TestMoveWaitsForHints(t *testing.T) {
 	require.NoError(t, err)
 	requireAllOnce(t, got, want, "the moved replica alone")
 }
+
+// TestHintsFollowMovedVnode: a node holds hints for a vnode's node (w:any writes while that node
+// was down) and is itself down during the whole move of the vnode. Back up, it replays the hints
+// to the source, which no longer has the vnode: the source refuses them (not placed: it does not
+// respawn the vnode it swept), and the hints are re-routed to the replica set's new vnode. Every
+// acknowledged document is then read from the moved replica alone.
+func TestHintsFollowMovedVnode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 1, 3, "--replication-factor", "1")
+	bin := setup.Binary(t)
+	require.Eventually(t, func() bool {
+		var nodes struct{ Nodes []httpapi.NodeInfo }
+		return getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/nodes", &nodes) == nil && len(nodes.Nodes) == 3
+	}, 30*time.Second, 100*time.Millisecond)
+	_, base, want := metricsCollection(t, ctx, c)
+	buckets, nodes := placementOf(t, c.Data[0].HTTPAddr, "metrics")
+	require.Len(t, buckets, 1)
+	b, rs := buckets[0], buckets[0].ReplicaSets[0]
+	require.Len(t, rs.Vnodes, 1)
+	server := serversByID(c, nodes)
+	require.Len(t, server, 3)
+	srcID := rs.Vnodes[0].Node
+	var others []uint64
+	for id := range server {
+		if id != srcID {
+			others = append(others, id)
+		}
+	}
+	coID, dstID := others[0], others[1]
+	src, co, dst := server[srcID], server[coID], server[dstID]
+
+	// the source is down: the coordinator acknowledges w:any writes as hints, then goes down too
+	src.Kill()
+	anyColl := co.Client().Database("metrics").Collection("cpu", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: "any"}))
+	require.Eventually(t, func() bool {
+		keys, err := clusterDocsErr(ctx, anyColl, 1, 100, base)
+		if err == nil {
+			want = append(want, keys...)
+		}
+		return err == nil
+	}, 30*time.Second, 200*time.Millisecond, "w:any acknowledged as hints")
+	co.Kill()
+
+	// the move runs while the coordinator (and its hints) are down
+	src.Restart()
+	src.WaitListening()
+	var out string
+	require.Eventually(t, func() bool {
+		var err error
+		out, err = run(t, bin, "ctl", "move-vnode", "--db", "metrics", "--bucket", fmt.Sprint(b.ID), "--replica-set", fmt.Sprint(rs.ID),
+			"--from", fmt.Sprint(srcID), "--to", fmt.Sprint(dstID), "--addr", dst.HTTPAddr)
+		return err == nil
+	}, 90*time.Second, time.Second, "the move with the coordinator down: %s", out)
+
+	// the coordinator comes back and replays: the hints end on the destination
+	co.Restart()
+	co.WaitListening()
+	cpu := dst.Client().Database("metrics").Collection("cpu")
+	require.Eventually(t, func() bool {
+		got, err := findKeys(ctx, cpu)
+		return err == nil && len(got) == len(want)
+	}, 60*time.Second, 200*time.Millisecond, "the hinted documents reach the moved replica")
+	require.Contains(t, co.Log(), "hinted again for its replica set's current vnodes", "the coordinator re-routed its hints")
+	require.Contains(t, src.Log(), "the placement does not have on this node", "the source refused them")
+	src.Kill()
+	got, err := findKeys(ctx, cpu)
+	require.NoError(t, err)
+	requireAllOnce(t, got, want, "the moved replica alone")
+}

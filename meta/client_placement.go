@@ -177,3 +177,27 @@ func (c *Client) CachedDownSince() map[uint64]int64 {
 	defer c.mu.RUnlock()
 	return maps.Clone(c.placement.DownSince)
 }
+
+// CachedVnodeOn reports whether the cached placement has vnode vnodeID, as a member or joining, in
+// replica set rsID of bucket bucketID of the database, on node nodeID (the fence of a node's vnode
+// manager: writes to a vnode placed elsewhere are refused).
+func (c *Client) CachedVnodeOn(tenant, db string, bucketID, rsID, vnodeID, nodeID uint64) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, b := range c.placement.Buckets[placement.DBKey{Tenant: tenant, DB: db}] {
+		if b.ID != bucketID {
+			continue
+		}
+		for _, rs := range b.ReplicaSets {
+			if rs.ID != rsID {
+				continue
+			}
+			for _, v := range rs.Vnodes {
+				if v.ID == vnodeID && v.NodeID == nodeID {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

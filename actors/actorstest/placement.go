@@ -150,9 +150,13 @@ func (p *MemPlacement) DropBuckets(tenant, db string) {
 	delete(p.buckets, tenant+"/"+db)
 }
 
-// SetBucket replaces a bucket of a database (a vnode move in tests).
+// SetBucket adds or replaces a bucket of a database (a vnode move in tests).
 func (p *MemPlacement) SetBucket(b meta.Bucket) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.buckets[b.Tenant+"/"+b.DB][b.Start] = b
+	key := b.Tenant + "/" + b.DB
+	if p.buckets[key] == nil {
+		p.buckets[key] = map[int64]meta.Bucket{}
+	}
+	p.buckets[key][b.Start] = b
 }

@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -288,10 +289,16 @@ func ackError(res any) error {
 	return fmt.Errorf("unexpected reply %T", res)
 }
 
-// retryable reports whether a replica failure is transient.
+// retryable reports whether a replica failure is transient. A vnode that is not placed on its
+// node any more (this coordinator's placement is stale: actors.NotPlaced) counts as one: the write
+// is hinted, and the hint, refused the same way, is re-routed to the replica set's current vnodes
+// (actors/handoff); the requester may retry once this node's placement caught up.
 func retryable(err error) bool {
 	var re *ReplyError
 	if errors.As(err, &re) {
+		if re.Code == messages.ErrorCode_ERROR_CODE_NOT_OWNER && strings.Contains(re.Message, actors.NotPlaced) {
+			return true
+		}
 		return messages.Retryable(re.Code)
 	}
 	return errors.Is(err, actor.ErrTimeout) || errors.Is(err, actor.ErrDeadLetter) || errors.Is(err, ErrPeerDown)

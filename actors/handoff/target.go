@@ -113,6 +113,8 @@ func (t *target) Receive(ctx actor.Context) {
 	case replayNext:
 		t.timer = nil
 		t.kick(ctx)
+	case *rerouted:
+		t.rerouted(ctx, msg)
 	}
 }
 
@@ -326,6 +328,10 @@ func (t *target) answered(ctx actor.Context, r *round, i int, res any, err error
 	if r != t.round {
 		return // the queue was closed since
 	}
+	if notPlaced(res, err) {
+		t.reroute(ctx, r, i)
+		return
+	}
 	r.left--
 	if err == nil {
 		err = writeError(res)
@@ -418,4 +424,29 @@ func (t *target) publish() {
 		}
 	}
 	t.reg.set(s)
+}
+
+// reroute hints entry i of r again for its replica set's current vnodes (reroute.go), off the
+// actor: the new hints' fsyncs answer through the handoff manager.
+func (t *target) reroute(ctx actor.Context, r *round, i int) {
+	m := r.entries[i].Message()
+	self, root, manager, cfg, node := ctx.Self(), ctx.ActorSystem().Root, ctx.Parent(), t.cfg, t.node
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), 4*cfg.ReplayTimeout)
+		defer cancel()
+		n, err := reroute(c, cfg, root, manager, m, node)
+		if err == nil {
+			t.log.WithField("hints", n).Warn("the vnode of a hint moved: hinted again for its replica set's current vnodes")
+		}
+		root.Send(self, &rerouted{r: r, i: i, err: err})
+	}()
+}
+
+// rerouted finishes entry i of r: done once re-hinted, retried later otherwise.
+func (t *target) rerouted(ctx actor.Context, m *rerouted) {
+	if m.err != nil {
+		t.answered(ctx, m.r, m.i, nil, m.err) // retryable: the round is tried again
+		return
+	}
+	t.answered(ctx, m.r, m.i, &messages.WriteAck{}, nil)
 }

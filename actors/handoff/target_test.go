@@ -24,6 +24,7 @@ const waitFor = 10 * time.Second
 type fakeManager struct {
 	mu       sync.Mutex
 	answer   func(n int, wb *messages.WriteBatch) messages.ErrorCode // n counts requests from 0
+	moved    map[uint64]bool                                         // vnodes refused as not placed here
 	requests int
 	got      []*messages.WriteBatch // acknowledged ones, in arrival order
 }
@@ -40,16 +41,19 @@ func (f *fakeManager) Receive(ctx actor.Context) {
 	}
 	wb := m.(*messages.WriteBatch)
 	f.mu.Lock()
-	code := messages.ErrorCode_ERROR_CODE_OK
+	code, msg := messages.ErrorCode_ERROR_CODE_OK, ""
 	if f.answer != nil {
 		code = f.answer(f.requests, wb)
+	}
+	if f.moved[wb.GetVnodeId()] {
+		code, msg = messages.ErrorCode_ERROR_CODE_NOT_OWNER, "vnode is "+actors.NotPlaced
 	}
 	f.requests++
 	if code == messages.ErrorCode_ERROR_CODE_OK {
 		f.got = append(f.got, wb)
 	}
 	f.mu.Unlock()
-	ctx.Respond(&messages.WriteAck{Seq: 1, Code: code})
+	ctx.Respond(&messages.WriteAck{Seq: 1, Code: code, Message: msg})
 }
 
 func (f *fakeManager) acked() []uint64 {
@@ -259,3 +263,33 @@ func TestReplayExpired(t *testing.T) {
 }
 
 func absDiff(a, b int) int { return max(a-b, b-a) }
+
+// TestReplayReroutesMovedVnode: a hint whose vnode the target node no longer has (it answers
+// NOT_OWNER, not placed: the vnode moved while the hint waited) is hinted again for the vnodes its
+// replica set has now, with the same version and data, each in its node's queue, and the old hint
+// is acknowledged; a hint for a replica set that is gone is dropped. A plain NOT_OWNER stays a
+// refusal (TestReplayNonRetryableSkipped).
+func TestReplayReroutesMovedVnode(t *testing.T) {
+	e := newEnv(t, t.TempDir())
+	e.place.SetNode(meta.Node{ID: 3}) // no address: its hints wait
+	// bucket 7, replica set 8 of testBatch: vnode 100 moved to vnode 200 (node 2) and 300 (node 3)
+	e.place.SetBucket(meta.Bucket{ID: 7, Tenant: "t", DB: "db", Start: 0, End: 1 << 40,
+		ReplicaSets: []meta.ReplicaSet{{ID: 8, Vnodes: []meta.Vnode{{ID: 200, NodeID: 2}, {ID: 300, NodeID: 3, Joining: true}}}}})
+	f := &fakeManager{moved: map[uint64]bool{100: true, 101: true}}
+	e.startTarget(t, f)
+	h := e.spawnHandoff(t, e.cfg)
+	moved := testBatch(0) // vnode 100
+	gone := testBatch(1)  // vnode 101, of a replica set that no longer exists
+	gone.ReplicaSetId = 99
+	require.NoError(t, h.Store(2, moved, waitFor))
+	require.NoError(t, h.Store(2, gone, waitFor))
+	require.Eventually(t, func() bool { return statsOf(h, 2).Hints == 0 && statsOf(h, 3).Hints == 1 }, waitFor, 5*time.Millisecond)
+	require.Equal(t, []uint64{200}, f.acked(), "the moved hint reached the replica set's vnode on node 2")
+	f.mu.Lock()
+	got := f.got[0]
+	f.mu.Unlock()
+	require.Equal(t, moved.GetVersion(), got.GetVersion(), "same version: last-write-wins keeps copies harmless")
+	require.Equal(t, moved.GetBatch(), got.GetBatch())
+	require.True(t, got.GetHinted())
+	require.Equal(t, 1, statsOf(h, 3).Hints, "the joining vnode on node 3 gets its own hint")
+}

@@ -182,6 +182,12 @@ func Start(cfg Config) (*Node, error) {
 	vcfg := cfg.Vnodes
 	vcfg.Root, vcfg.Engine, vcfg.Logger, vcfg.Observe, vcfg.Clock = cfg.DataDir, cfg.Engine, log, cfg.Clock.Observe, cfg.Clock.Now
 	vcfg.Open = vnode.NewOpen()
+	if fence, ok := cfg.Placement.(actors.VnodeFence); ok {
+		vcfg.Placed = func(s vnode.Spec) bool {
+			return fence.VnodePlaced(s.Tenant, s.DB, s.BucketID, s.ReplicaSetID, s.VnodeID, cfg.NodeID)
+		}
+		vcfg.SyncPlacement = fence.SyncPlacement
+	}
 	mgr, err := n.sys.Root.SpawnNamed(vnode.ManagerProps(vcfg), actors.ManagerName)
 	if err != nil {
 		n.shutdownSystem()

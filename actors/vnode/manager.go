@@ -17,6 +17,7 @@ package vnode
 //             exponential backoff, at most 5 restarts per minute, Stop on *storage.CorruptionError.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -40,6 +41,11 @@ type Config struct {
 	// MaxRestarts within RestartWindow stop a failing vnode (defaults 5 per minute).
 	MaxRestarts   int
 	RestartWindow time.Duration
+	// Placed, when set, says whether the placement (as cached) has a vnode on this node, and
+	// SyncPlacement brings that cache up to date: writes, deletes and renames for a vnode that
+	// is not placed here are refused once a fresh placement confirms it (fence.go).
+	Placed        func(Spec) bool
+	SyncPlacement func(context.Context) error
 	// RestartBackoff is the delay before the first restart, doubling up to MaxRestartBackoff
 	// (defaults 100 ms and 10 s).
 	RestartBackoff, MaxRestartBackoff time.Duration
@@ -112,6 +118,9 @@ type manager struct {
 	stopping bool
 	// sweepStop ends the start-up sweep while it waits (startsweep.go)
 	sweepStop chan struct{}
+	// held are the requests waiting for a placement check, syncing whether one runs (fence.go)
+	held    []heldRequest
+	syncing bool
 }
 
 // Receive implements actor.Actor.
@@ -160,15 +169,26 @@ func (m *manager) late(ctx actor.Context, version uint64, hinted bool) bool {
 	return true
 }
 
-func (m *manager) handle(ctx actor.Context, msg any) {
+func (m *manager) handle(ctx actor.Context, msg any) { m.dispatch(ctx, msg, true) }
+
+// dispatch handles msg; with fence, a write, delete or rename for a vnode the placement does not
+// have on this node waits for the placement to be checked first (fence.go).
+func (m *manager) dispatch(ctx actor.Context, msg any, fence bool) {
+	if fence && m.fenced(ctx, msg) {
+		return
+	}
 	switch r := msg.(type) {
+	case *verified:
+		m.dispatch(ctx, r.msg, false)
+	case *placementSynced:
+		m.placementSynced(ctx, r)
 	case *messages.Envelope:
 		inner, err := r.Open()
 		if err != nil {
 			m.replyErr(ctx, messages.ErrorFor(err))
 			return
 		}
-		m.handle(ctx, inner)
+		m.dispatch(ctx, inner, fence)
 	case *Ensure:
 		pid, reply := m.ensure(ctx, r.Spec)
 		if reply != nil {
@@ -307,8 +327,15 @@ func (m *manager) forwardRunning(ctx actor.Context, id uint64, msg any) {
 // replyErr answers the sender; writes get a WriteAck so that coordinators need only one reply
 // type per request.
 func (m *manager) replyErr(ctx actor.Context, e *messages.ErrorReply) {
+	actors.SendReply(ctx, ctx.Sender(), errorReplyFor(ctx.Message(), e), m.log)
+}
+
+// errorReplyFor is e in the reply type of request msg.
+func errorReplyFor(msg any, e *messages.ErrorReply) proto.Message {
 	var reply proto.Message = e
-	switch r := ctx.Message().(type) {
+	switch r := msg.(type) {
+	case *verified:
+		return errorReplyFor(r.msg, e)
 	case *messages.WriteBatch, *LocalWrite:
 		reply = &messages.WriteAck{Code: e.GetCode(), Message: e.GetMessage()}
 	case *messages.RenameRequest, *Rename:
@@ -325,7 +352,7 @@ func (m *manager) replyErr(ctx actor.Context, e *messages.ErrorReply) {
 			reply = &messages.RenameReply{Code: e.GetCode(), Message: e.GetMessage()}
 		}
 	}
-	actors.SendReply(ctx, ctx.Sender(), reply, m.log)
+	return reply
 }
 
 // terminated forgets a stopped vnode; one the manager did not stop itself is marked broken.

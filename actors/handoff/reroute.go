@@ -1,0 +1,123 @@
+package handoff
+
+// Re-routing hints whose vnode moved. A hint names the vnode it was meant for; when its node
+// answers that the vnode is not placed there any more (actors.NotPlaced: ctl move-vnode promoted
+// a replacement while the hint waited, for example because this node was down during the whole
+// move), the hint is not dropped: it becomes one hint per vnode the replica set has now (members
+// and joining ones, with the same version: last-write-wins makes the copies harmless), each
+// durable in the queue of its node before the old one is acknowledged. A replica set or bucket
+// that no longer exists (dropped) takes nothing: the hint is dropped.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chronogo/chronogo/actors"
+	"github.com/chronogo/chronogo/messages"
+)
+
+// rerouted ends the re-routing of entry i of round r.
+type rerouted struct {
+	r   *round
+	i   int
+	err error
+}
+
+// notPlaced reports whether an answer to a replayed hint says its vnode is placed elsewhere.
+func notPlaced(res any, err error) bool {
+	if err == nil {
+		err = writeError(res)
+	}
+	var re *replyError
+	return errors.As(err, &re) && re.code == messages.ErrorCode_ERROR_CODE_NOT_OWNER && strings.Contains(re.msg, actors.NotPlaced)
+}
+
+// hintVnode is the vnode a hinted message is for.
+func hintVnode(m proto.Message) (tenant, db string, bucket, rs, vnode uint64, ok bool) {
+	switch r := m.(type) {
+	case *messages.WriteBatch:
+		return r.GetTenant(), r.GetDb(), r.GetBucketId(), r.GetReplicaSetId(), r.GetVnodeId(), true
+	case *messages.DeleteRequest:
+		v := r.GetVnode()
+		return v.GetTenant(), v.GetDb(), v.GetBucketId(), v.GetReplicaSetId(), v.GetVnodeId(), true
+	case *messages.RenameRequest:
+		v := r.GetVnode()
+		return v.GetTenant(), v.GetDb(), v.GetBucketId(), v.GetReplicaSetId(), v.GetVnodeId(), true
+	}
+	return "", "", 0, 0, 0, false
+}
+
+// readdressed is a copy of m for vnode id.
+func readdressed(m proto.Message, id uint64) proto.Message {
+	c := proto.Clone(m)
+	switch r := c.(type) {
+	case *messages.WriteBatch:
+		r.VnodeId = id
+	case *messages.DeleteRequest:
+		r.Vnode.VnodeId = id
+	case *messages.RenameRequest:
+		r.Vnode.VnodeId = id
+	}
+	return c
+}
+
+// reroute hints m again for the vnodes its replica set has now, through the handoff manager
+// (which answers once each hint is fsynced), and reports how many it made.
+func reroute(ctx context.Context, cfg Config, root *actor.RootContext, manager *actor.PID, m proto.Message, node uint64) (int, error) {
+	tenant, db, bucketID, rsID, vnodeID, ok := hintVnode(m)
+	if !ok {
+		return 0, fmt.Errorf("a hinted %T names no vnode", m)
+	}
+	if f, ok := cfg.Placement.(actors.VnodeFence); ok {
+		if err := f.SyncPlacement(ctx); err != nil { // the refusing node saw a newer placement
+			return 0, fmt.Errorf("re-routing a hint: %w", err)
+		}
+	}
+	buckets, err := cfg.Placement.BucketsIn(ctx, tenant, db, math.MinInt64, math.MaxInt64)
+	if err != nil {
+		return 0, fmt.Errorf("re-routing a hint: %w", err)
+	}
+	n := 0
+	for _, b := range buckets {
+		if b.ID != bucketID {
+			continue
+		}
+		for _, rs := range b.ReplicaSets {
+			if rs.ID != rsID {
+				continue
+			}
+			for _, v := range rs.Vnodes {
+				if v.ID == vnodeID && v.NodeID == node {
+					// this node's placement still has it there: the replay is tried again later
+					return 0, fmt.Errorf("node %d refused vnode %d, which the placement still has there", node, vnodeID)
+				}
+			}
+			for _, v := range rs.Vnodes {
+				h := &Hint{Target: v.NodeID}
+				if c := readdressed(m, v.ID); c != nil {
+					if w, ok := c.(*messages.WriteBatch); ok {
+						w.Hinted = false
+						h.Batch = w
+					} else {
+						h.Request = c
+					}
+				}
+				res, err := root.RequestFuture(manager, h, cfg.ReplayTimeout).Result()
+				if err != nil {
+					return n, fmt.Errorf("re-routing a hint to node %d: %w", v.NodeID, err)
+				}
+				if r, ok := res.(*HintResult); !ok || r.Err != nil {
+					return n, fmt.Errorf("re-routing a hint to node %d: %v", v.NodeID, res)
+				}
+				n++
+			}
+		}
+	}
+	return n, nil
+}
