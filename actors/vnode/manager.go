@@ -11,7 +11,8 @@ package vnode
 //             *messages.DropTableRequest, *messages.ExpireRequest (turned into Delete, DropTable,
 //             ExpireBefore for the vnode, which answers an ErrorReply, in an envelope to remote
 //             senders), *messages.RenameRequest (turned into Rename, answered with a RenameReply), and *messages.Envelope holding any of these from remote coordinators;
-//             unknown envelope types get an ErrorReply.
+//             unknown envelope types get an ErrorReply. Writes, deletes and renames for a vnode
+//             the placement does not have on this node are refused (fence.go).
 // Supervisor: the node (protoactor's default guardian strategy when spawned from the root).
 // Children:   vnode/<id> (vnode.go), supervised by backoffStrategy with vnodeDecider: Restart with
 //             exponential backoff, at most 5 restarts per minute, Stop on *storage.CorruptionError.
