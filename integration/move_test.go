@@ -374,6 +374,69 @@ func TestMoveSurvivesTargetKill(t *testing.T) {
 	requireAllOnce(t, got, want, "the moved replica alone")
 }
 
+// hintedMove is a cluster of one meta node and n data nodes at replication 1 whose metrics
+// database has one replica set on node src (others: the other data nodes, by id).
+type hintedMove struct {
+	c      *setup.Cluster
+	bin    string
+	base   time.Time
+	want   []string
+	bucket httpapi.BucketInfo
+	rs     uint64
+	srcID  uint64
+	others []uint64
+	server map[uint64]*setup.Server
+	src    *setup.Server
+}
+
+func startHintedMove(t *testing.T, ctx context.Context, n int) *hintedMove {
+	t.Helper()
+	c := setup.StartCluster(t, 1, n, "--replication-factor", "1")
+	require.Eventually(t, func() bool {
+		var nodes struct{ Nodes []httpapi.NodeInfo }
+		return getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/nodes", &nodes) == nil && len(nodes.Nodes) == n
+	}, 30*time.Second, 100*time.Millisecond)
+	_, base, want := metricsCollection(t, ctx, c)
+	buckets, nodes := placementOf(t, c.Data[0].HTTPAddr, "metrics")
+	require.Len(t, buckets, 1)
+	require.Len(t, buckets[0].ReplicaSets[0].Vnodes, 1)
+	h := &hintedMove{c: c, bin: setup.Binary(t), base: base, want: want, bucket: buckets[0], rs: buckets[0].ReplicaSets[0].ID,
+		srcID: buckets[0].ReplicaSets[0].Vnodes[0].Node, server: serversByID(c, nodes)}
+	require.Len(t, h.server, n)
+	for id := range h.server {
+		if id != h.srcID {
+			h.others = append(h.others, id)
+		}
+	}
+	h.src = h.server[h.srcID]
+	return h
+}
+
+// writeAny writes 100 documents at w:"any" through via (the source is down: they are hints).
+func (h *hintedMove) writeAny(t *testing.T, ctx context.Context, via *setup.Server) {
+	t.Helper()
+	anyColl := via.Client().Database("metrics").Collection("cpu", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: "any"}))
+	require.Eventually(t, func() bool {
+		keys, err := clusterDocsErr(ctx, anyColl, 1, 100, h.base)
+		if err == nil {
+			h.want = append(h.want, keys...)
+		}
+		return err == nil
+	}, 30*time.Second, 200*time.Millisecond, "w:any acknowledged as hints")
+}
+
+// move runs ctl move-vnode from the source to node dst until it succeeds.
+func (h *hintedMove) move(t *testing.T, dst uint64) {
+	t.Helper()
+	var out string
+	require.Eventually(t, func() bool {
+		var err error
+		out, err = run(t, h.bin, "ctl", "move-vnode", "--db", "metrics", "--bucket", fmt.Sprint(h.bucket.ID), "--replica-set", fmt.Sprint(h.rs),
+			"--from", fmt.Sprint(h.srcID), "--to", fmt.Sprint(dst), "--addr", h.server[dst].HTTPAddr)
+		return err == nil
+	}, 90*time.Second, time.Second, "the move: %s", out)
+}
+
 // TestMoveWaitsForHints: replication 1; the node of a replica set is killed and writes at
 // w:"any" are acknowledged as hints held by the other node; the node restarts and its vnode is
 // moved at once to the node holding the hints (the move waits for no hint to be held for its
@@ -386,50 +449,17 @@ func TestMoveWaitsForHints(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := testCtx(t)
-	c := setup.StartCluster(t, 1, 2, "--replication-factor", "1")
-	bin := setup.Binary(t)
-	require.Eventually(t, func() bool {
-		var nodes struct{ Nodes []httpapi.NodeInfo }
-		return getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/nodes", &nodes) == nil && len(nodes.Nodes) == 2
-	}, 30*time.Second, 100*time.Millisecond)
-	_, base, want := metricsCollection(t, ctx, c)
-	buckets, nodes := placementOf(t, c.Data[0].HTTPAddr, "metrics")
-	require.Len(t, buckets, 1)
-	b, rs := buckets[0], buckets[0].ReplicaSets[0]
-	require.Len(t, rs.Vnodes, 1)
-	server := serversByID(c, nodes)
-	require.Len(t, server, 2)
-	srcID := rs.Vnodes[0].Node
-	var dstID uint64
-	for id := range server {
-		if id != srcID {
-			dstID = id
-		}
-	}
-	src, dst := server[srcID], server[dstID]
-	require.NotNil(t, src)
-	src.Kill()
-	anyColl := dst.Client().Database("metrics").Collection("cpu", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: "any"}))
-	require.Eventually(t, func() bool {
-		keys, err := clusterDocsErr(ctx, anyColl, 1, 100, base)
-		if err == nil {
-			want = append(want, keys...)
-		}
-		return err == nil
-	}, 30*time.Second, 200*time.Millisecond, "w:any acknowledged as hints")
-	src.Restart()
-	src.WaitListening()
-	var out string
-	require.Eventually(t, func() bool {
-		var err error
-		out, err = run(t, bin, "ctl", "move-vnode", "--db", "metrics", "--bucket", fmt.Sprint(b.ID), "--replica-set", fmt.Sprint(rs.ID),
-			"--from", fmt.Sprint(srcID), "--to", fmt.Sprint(dstID), "--addr", dst.HTTPAddr)
-		return err == nil
-	}, 90*time.Second, time.Second, "the move, once the source is up again: %s", out)
-	src.Kill()
+	h := startHintedMove(t, ctx, 2)
+	dst := h.server[h.others[0]]
+	h.src.Kill()
+	h.writeAny(t, ctx, dst)
+	h.src.Restart()
+	h.src.WaitListening()
+	h.move(t, h.others[0])
+	h.src.Kill()
 	got, err := findKeys(ctx, dst.Client().Database("metrics").Collection("cpu"))
 	require.NoError(t, err)
-	requireAllOnce(t, got, want, "the moved replica alone")
+	requireAllOnce(t, got, h.want, "the moved replica alone")
 }
 
 // TestHintsFollowMovedVnode: a node holds hints for a vnode's node (w:any writes while that node
@@ -443,64 +473,28 @@ func TestHintsFollowMovedVnode(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := testCtx(t)
-	c := setup.StartCluster(t, 1, 3, "--replication-factor", "1")
-	bin := setup.Binary(t)
-	require.Eventually(t, func() bool {
-		var nodes struct{ Nodes []httpapi.NodeInfo }
-		return getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/nodes", &nodes) == nil && len(nodes.Nodes) == 3
-	}, 30*time.Second, 100*time.Millisecond)
-	_, base, want := metricsCollection(t, ctx, c)
-	buckets, nodes := placementOf(t, c.Data[0].HTTPAddr, "metrics")
-	require.Len(t, buckets, 1)
-	b, rs := buckets[0], buckets[0].ReplicaSets[0]
-	require.Len(t, rs.Vnodes, 1)
-	server := serversByID(c, nodes)
-	require.Len(t, server, 3)
-	srcID := rs.Vnodes[0].Node
-	var others []uint64
-	for id := range server {
-		if id != srcID {
-			others = append(others, id)
-		}
-	}
-	coID, dstID := others[0], others[1]
-	src, co, dst := server[srcID], server[coID], server[dstID]
-
+	h := startHintedMove(t, ctx, 3)
+	co, dst := h.server[h.others[0]], h.server[h.others[1]]
 	// the source is down: the coordinator acknowledges w:any writes as hints, then goes down too
-	src.Kill()
-	anyColl := co.Client().Database("metrics").Collection("cpu", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: "any"}))
-	require.Eventually(t, func() bool {
-		keys, err := clusterDocsErr(ctx, anyColl, 1, 100, base)
-		if err == nil {
-			want = append(want, keys...)
-		}
-		return err == nil
-	}, 30*time.Second, 200*time.Millisecond, "w:any acknowledged as hints")
+	h.src.Kill()
+	h.writeAny(t, ctx, co)
 	co.Kill()
-
 	// the move runs while the coordinator (and its hints) are down
-	src.Restart()
-	src.WaitListening()
-	var out string
-	require.Eventually(t, func() bool {
-		var err error
-		out, err = run(t, bin, "ctl", "move-vnode", "--db", "metrics", "--bucket", fmt.Sprint(b.ID), "--replica-set", fmt.Sprint(rs.ID),
-			"--from", fmt.Sprint(srcID), "--to", fmt.Sprint(dstID), "--addr", dst.HTTPAddr)
-		return err == nil
-	}, 90*time.Second, time.Second, "the move with the coordinator down: %s", out)
-
+	h.src.Restart()
+	h.src.WaitListening()
+	h.move(t, h.others[1])
 	// the coordinator comes back and replays: the hints end on the destination
 	co.Restart()
 	co.WaitListening()
 	cpu := dst.Client().Database("metrics").Collection("cpu")
 	require.Eventually(t, func() bool {
 		got, err := findKeys(ctx, cpu)
-		return err == nil && len(got) == len(want)
+		return err == nil && len(got) == len(h.want)
 	}, 60*time.Second, 200*time.Millisecond, "the hinted documents reach the moved replica")
 	require.Contains(t, co.Log(), "hinted again for its replica set's current vnodes", "the coordinator re-routed its hints")
-	require.Contains(t, src.Log(), "the placement does not have on this node", "the source refused them")
-	src.Kill()
+	require.Contains(t, h.src.Log(), "the placement does not have on this node", "the source refused them")
+	h.src.Kill()
 	got, err := findKeys(ctx, cpu)
 	require.NoError(t, err)
-	requireAllOnce(t, got, want, "the moved replica alone")
+	requireAllOnce(t, got, h.want, "the moved replica alone")
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/chronogo/chronogo/meta/model"
 	"github.com/chronogo/chronogo/meta/placement"
 )
 
@@ -184,20 +185,6 @@ func (c *Client) CachedDownSince() map[uint64]int64 {
 func (c *Client) CachedVnodeOn(tenant, db string, bucketID, rsID, vnodeID, nodeID uint64) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for _, b := range c.placement.Buckets[placement.DBKey{Tenant: tenant, DB: db}] {
-		if b.ID != bucketID {
-			continue
-		}
-		for _, rs := range b.ReplicaSets {
-			if rs.ID != rsID {
-				continue
-			}
-			for _, v := range rs.Vnodes {
-				if v.ID == vnodeID && v.NodeID == nodeID {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	rs, ok := model.FindReplicaSet(c.placement.Buckets[placement.DBKey{Tenant: tenant, DB: db}], bucketID, rsID)
+	return ok && rs.HasVnode(vnodeID, nodeID)
 }

@@ -39,3 +39,8 @@ type Tenant = model.Tenant
 
 // Quotas bound a tenant (model.Quotas).
 type Quotas = model.Quotas
+
+// FindReplicaSet returns replica set rsID of bucket bucketID among buckets.
+func FindReplicaSet(buckets []Bucket, bucketID, rsID uint64) (ReplicaSet, bool) {
+	return model.FindReplicaSet(buckets, bucketID, rsID)
+}

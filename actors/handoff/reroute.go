@@ -20,6 +20,7 @@ import (
 
 	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/messages"
+	"github.com/chronogo/chronogo/meta"
 )
 
 // rerouted ends the re-routing of entry i of round r.
@@ -67,6 +68,11 @@ func readdressed(m proto.Message, id uint64) proto.Message {
 	return c
 }
 
+func isBatch(m proto.Message) bool {
+	_, ok := m.(*messages.WriteBatch)
+	return ok
+}
+
 // reroute hints m again for the vnodes its replica set has now, through the handoff manager
 // (which answers once each hint is fsynced), and reports how many it made.
 func reroute(ctx context.Context, cfg Config, root *actor.RootContext, manager *actor.PID, m proto.Message, node uint64) (int, error) {
@@ -83,41 +89,30 @@ func reroute(ctx context.Context, cfg Config, root *actor.RootContext, manager *
 	if err != nil {
 		return 0, fmt.Errorf("re-routing a hint: %w", err)
 	}
+	rs, ok := meta.FindReplicaSet(buckets, bucketID, rsID)
+	if !ok {
+		return 0, nil // dropped: nothing to write to
+	}
+	if rs.HasVnode(vnodeID, node) {
+		// this node's placement still has it there: the replay is tried again later
+		return 0, fmt.Errorf("node %d refused vnode %d, which the placement still has there", node, vnodeID)
+	}
 	n := 0
-	for _, b := range buckets {
-		if b.ID != bucketID {
-			continue
+	for _, v := range rs.Vnodes {
+		h := &Hint{Target: v.NodeID}
+		if c := readdressed(m, v.ID); isBatch(c) {
+			h.Batch = c.(*messages.WriteBatch)
+		} else {
+			h.Request = c
 		}
-		for _, rs := range b.ReplicaSets {
-			if rs.ID != rsID {
-				continue
-			}
-			for _, v := range rs.Vnodes {
-				if v.ID == vnodeID && v.NodeID == node {
-					// this node's placement still has it there: the replay is tried again later
-					return 0, fmt.Errorf("node %d refused vnode %d, which the placement still has there", node, vnodeID)
-				}
-			}
-			for _, v := range rs.Vnodes {
-				h := &Hint{Target: v.NodeID}
-				if c := readdressed(m, v.ID); c != nil {
-					if w, ok := c.(*messages.WriteBatch); ok {
-						w.Hinted = false
-						h.Batch = w
-					} else {
-						h.Request = c
-					}
-				}
-				res, err := root.RequestFuture(manager, h, cfg.ReplayTimeout).Result()
-				if err != nil {
-					return n, fmt.Errorf("re-routing a hint to node %d: %w", v.NodeID, err)
-				}
-				if r, ok := res.(*HintResult); !ok || r.Err != nil {
-					return n, fmt.Errorf("re-routing a hint to node %d: %v", v.NodeID, res)
-				}
-				n++
-			}
+		res, err := root.RequestFuture(manager, h, cfg.ReplayTimeout).Result()
+		if err != nil {
+			return n, fmt.Errorf("re-routing a hint to node %d: %w", v.NodeID, err)
 		}
+		if r, ok := res.(*HintResult); !ok || r.Err != nil {
+			return n, fmt.Errorf("re-routing a hint to node %d: %v", v.NodeID, res)
+		}
+		n++
 	}
 	return n, nil
 }

@@ -88,6 +88,31 @@ type ReplicaSet struct {
 	Vnodes []Vnode
 }
 
+// FindReplicaSet returns replica set rsID of bucket bucketID among buckets.
+func FindReplicaSet(buckets []Bucket, bucketID, rsID uint64) (ReplicaSet, bool) {
+	for _, b := range buckets {
+		if b.ID != bucketID {
+			continue
+		}
+		for _, rs := range b.ReplicaSets {
+			if rs.ID == rsID {
+				return rs, true
+			}
+		}
+	}
+	return ReplicaSet{}, false
+}
+
+// HasVnode reports whether the set has vnode id on node.
+func (rs ReplicaSet) HasVnode(id, node uint64) bool {
+	for _, v := range rs.Vnodes {
+		if v.ID == id && v.NodeID == node {
+			return true
+		}
+	}
+	return false
+}
+
 // Vnode is one replica of a replica set, placed on a node.
 type Vnode struct {
 	ID     uint64
