@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -81,6 +82,27 @@ func TestConsoleInBrowser(t *testing.T) {
 	levels := text(`#levels tbody`)
 	require.Regexp(t, `\b1\s+0\s+1\b`, levels, "writes 1, failed 0, rows 1")
 	require.Contains(t, text(`#inflight`), "writes in flight: 0")
+
+	// queries run now show in the MongoDB commands table and the latency chart: the reads row
+	// counts them (the page's own count comes from serverStatus' opLatencies, read here as well)
+	for range 5 {
+		_, err := coll.CountDocuments(ctx, bson.D{})
+		require.NoError(t, err)
+	}
+	var status struct {
+		OpLatencies struct {
+			Reads struct{ Ops int64 } `bson:"reads"`
+		} `bson:"opLatencies"`
+	}
+	require.NoError(t, srv.Client().Database("admin").RunCommand(ctx, bson.D{{Key: "serverStatus", Value: 1}}).Decode(&status))
+	reads := status.OpLatencies.Reads.Ops
+	require.GreaterOrEqual(t, reads, int64(5))
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](fmt.Sprintf(`(() => { const r = document.querySelector('#ops tbody tr[data-kind="reads"]');
+		return r !== null && Number(r.children[1].textContent) >= %d; })()`, reads)))
+	require.NoError(t, err)
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("latencyLegend").textContent.includes("reads (purple)")`))
+	require.NoError(t, err)
+	require.Regexp(t, `reads\s+\d+`, text(`#ops tbody`))
 
 	// flush the vnode from the page: a click asks, a second one confirms; the page then shows the
 	// file the flush wrote, as the server does

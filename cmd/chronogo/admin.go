@@ -18,7 +18,8 @@ type nodeAdmin struct {
 	host       *meta.Host // this node's meta replicas (removing a node from the meta shards)
 	self       uint64
 	b          *backend.Backend
-	backupRoot string // <data-dir>/backup: checkpoints of backups under way
+	backupRoot string                      // <data-dir>/backup: checkpoints of backups under way
+	ops        func() *httpapi.OpLatencies // the MongoDB listener's latencies (nil: none)
 }
 
 func (a nodeAdmin) Settle(ctx context.Context, f httpapi.VnodeFilter) (int, error) {

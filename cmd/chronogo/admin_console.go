@@ -104,5 +104,8 @@ func (a nodeAdmin) Actors(ctx context.Context) (httpapi.ActorsInfo, error) {
 		info.Hints = append(info.Hints, q)
 	}
 	info.Coordinator = a.n.CoordinatorStats()
+	if a.ops != nil {
+		info.Ops = a.ops()
+	}
 	return info, nil
 }

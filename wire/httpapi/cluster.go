@@ -33,6 +33,22 @@ type ActorsInfo struct {
 	Hints []HintQueueInfo `json:"hints"`
 	// Coordinator is what the node's coordinator did: writes in flight and answered by level.
 	Coordinator coordinator.WriteStats `json:"coordinator"`
+	// Ops are the MongoDB commands this node served since it started, by kind (as
+	// serverStatus.opLatencies): total latency and count, whose differences give the mean latency.
+	Ops *OpLatencies `json:"ops,omitempty"`
+}
+
+// OpLatencies are a node's MongoDB reads, writes and other commands: total latency and count.
+type OpLatencies struct {
+	Reads    OpTotal `json:"reads"`
+	Writes   OpTotal `json:"writes"`
+	Commands OpTotal `json:"commands"`
+}
+
+// OpTotal is a total latency (µs) and an operation count.
+type OpTotal struct {
+	LatencyMicros int64 `json:"latencyMicros"`
+	Ops           int64 `json:"ops"`
 }
 
 // HintQueueInfo is one hint queue of a node: the writes, deletes and renames it keeps for a

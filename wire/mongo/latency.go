@@ -127,3 +127,16 @@ func commandCollection(req *request) (string, bool) {
 	name := v.StringValue()
 	return name, name != ""
 }
+
+// OpTotals is one kind's total latency (µs) and operation count since the server started.
+type OpTotals struct {
+	LatencyMicros int64 `json:"latencyMicros"`
+	Ops           int64 `json:"ops"`
+}
+
+// OpLatencies are serverStatus.opLatencies' reads, writes and commands (for the console).
+func (s *Server) OpLatencies() (reads, writes, commands OpTotals) {
+	one := func(o *opLatency) OpTotals { return OpTotals{LatencyMicros: o.micros.Load(), Ops: o.ops.Load()} }
+	g := &s.lat.global
+	return one(&g[kindRead]), one(&g[kindWrite]), one(&g[kindCommand])
+}

@@ -205,6 +205,45 @@ function drawCoordinator(info, names, now) {
   previous = {t: now, info};
 }
 
+const latency = []; // [{reads, writes}]: mean latency (ms) of each second's reads and writes, last ten minutes
+let prevOps = null; // the last ops totals
+
+// drawQueries shows the node's MongoDB commands by kind, and charts the mean latency of each
+// second's reads (purple) and writes (green) from the differences of the totals.
+function drawQueries(info, now) {
+  const ops = info.ops;
+  if (!ops) return;
+  const dt = prevOps ? (now - prevOps.t) / 1000 : 0;
+  const mean = (k, before) => {
+    const n = ops[k].ops - (before ? before[k].ops : 0);
+    return n > 0 ? (ops[k].latencyMicros - (before ? before[k].latencyMicros : 0)) / n / 1000 : null;
+  };
+  const last = {};
+  fill("ops", ["reads", "writes", "commands"].map(k => {
+    const tr = document.createElement("tr");
+    tr.dataset.kind = k;
+    last[k] = prevOps ? mean(k, prevOps.ops) : null;
+    cell(tr, k);
+    cell(tr, String(ops[k].ops));
+    cell(tr, prevOps ? rate(ops[k].ops, prevOps.ops[k].ops, dt).toFixed(1) : "-");
+    cell(tr, last[k] === null ? "-" : last[k].toFixed(2) + " ms");
+    cell(tr, ops[k].ops ? (ops[k].latencyMicros / ops[k].ops / 1000).toFixed(2) + " ms" : "-");
+    return tr;
+  }));
+  if (prevOps) {
+    latency.push({reads: last.reads || 0, writes: last.writes || 0});
+    while (latency.length > 600) latency.shift();
+    const max = Math.max(0.001, ...latency.map(p => Math.max(p.reads, p.writes)));
+    const line = key => latency.map((p, i) => (i * 600 / 599).toFixed(1) + "," + (58 - p[key] / max * 56).toFixed(1)).join(" ");
+    document.getElementById("latency").innerHTML = '<polyline fill="none" stroke="#808" points="' + line("reads") + '"/>' +
+      '<polyline fill="none" stroke="#080" points="' + line("writes") + '"/>';
+    const now1 = latency[latency.length - 1];
+    document.getElementById("latencyLegend").textContent = "mean latency per second: reads (purple) " + now1.reads.toFixed(2) +
+      " ms, writes (green) " + now1.writes.toFixed(2) + " ms; scale " + max.toFixed(2) + " ms";
+  }
+  prevOps = {t: now, ops};
+}
+
 function drawChart(vn) {
   let memory = 0, disk = 0;
   for (const v of vn.local) { memory += v.cacheBytes; disk += v.diskBytes; }
@@ -227,6 +266,7 @@ async function refresh() {
     drawShards(cluster);
     drawPlacement(vn, names);
     drawActors(actors);
+    drawQueries(actors, Date.now());
     drawCoordinator(actors, names, Date.now());
     drawChart(vn);
     document.getElementById("status").textContent = "node " + cluster.node + ", " + cluster.version + ", up " + Math.round(cluster.uptimeSeconds) + " s; updated " + new Date().toLocaleTimeString();
