@@ -114,8 +114,12 @@ func TestSDKWrites(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
 	c := setup.StartCluster(t, 1, 3, "--replication-factor", "3")
-	cl, err := client.Dial(ctx, client.Options{Seeds: []string{c.Data[0].HTTPAddr}})
-	require.NoError(t, err)
+	var cl *client.Client
+	require.Eventually(t, func() bool { // discovery through the meta node, once the data nodes registered
+		var err error
+		cl, err = client.Dial(ctx, client.Options{Seeds: []string{c.Meta[0].HTTPAddr}})
+		return err == nil
+	}, 30*time.Second, 200*time.Millisecond)
 	defer func() { require.NoError(t, cl.Close()) }()
 	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	model := map[string]sdkPoint{}

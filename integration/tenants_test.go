@@ -3,6 +3,7 @@ package integration
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -215,7 +216,7 @@ func TestTenantsSurviveMetaLeaderChange(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := testCtx(t)
-	c := setup.StartCluster(t, 3, 1, "--auth")
+	c := setup.StartClusterFlags(t, 3, 1, []string{"--auth"}, []string{"--auth"})
 	d := c.Data[0]
 	_, err := runCmd(t, d.Client(), "admin", bson.D{{Key: "createUser", Value: "root"}, {Key: "pwd", Value: "root-pw"}, {Key: "roles", Value: bson.A{"root"}}})
 	require.NoError(t, err)
@@ -228,6 +229,30 @@ func TestTenantsSurviveMetaLeaderChange(t *testing.T) {
 	alice := connectAs(t, d, "alice", "alice-pw", "")
 	createTS(t, alice.Database("metrics"), "cpu")
 	require.NoError(t, insertPoints(t, alice, "metrics", 4))
+
+	// the meta nodes list the cluster (GET /api/v1/nodes, where the Go SDK discovers it) to a
+	// cluster administrator only
+	nodesAs := func(user, pwd string) (int, string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.Meta[0].HTTPAddr+"/api/v1/nodes", nil)
+		require.NoError(t, err)
+		if user != "" {
+			req.SetBasicAuth(user, pwd)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := nodesAs("", "")
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, _ = nodesAs("root", "wrong")
+	require.Equal(t, http.StatusForbidden, code)
+	code, _ = nodesAs("alice", "alice-pw")
+	require.Equal(t, http.StatusForbidden, code, "a tenant's user is no cluster administrator")
+	code, body := nodesAs("root", "root-pw")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, d.HTTPAddr, "the data node is listed")
 
 	for i, m := range c.Meta {
 		m.Kill()

@@ -44,19 +44,25 @@ func keepVnode(f httpapi.VnodeFilter) func(vnode.Spec) bool {
 // Nodes lists the placement's nodes (a linearizable read), each with the placement's down mark
 // and how this node's liveness watcher sees it.
 func (a nodeAdmin) Nodes(ctx context.Context) ([]httpapi.NodeInfo, error) {
-	nodes, err := a.mc.Nodes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	down, draining := a.mc.CachedDownSince(), a.mc.CachedDraining()
 	seen := map[uint64]string{}
 	for _, p := range a.n.Peers() {
 		seen[p.ID] = map[bool]string{true: "up", false: "down"}[p.Up]
 	}
+	return nodeInfos(ctx, a.mc, a.self, seen)
+}
+
+// nodeInfos lists the cluster's nodes as GET /api/v1/nodes shows them: self is the node
+// answering, seen how it sees its peers (none on a meta node).
+func nodeInfos(ctx context.Context, mc *meta.Client, self uint64, seen map[uint64]string) ([]httpapi.NodeInfo, error) {
+	nodes, err := mc.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	down, draining := mc.CachedDownSince(), mc.CachedDraining()
 	out := make([]httpapi.NodeInfo, 0, len(nodes))
 	for _, nd := range nodes {
 		info := httpapi.NodeInfo{ID: nd.ID, Name: nodeLabel(nd), Role: nd.Role, MongoAddr: nd.MongoAddr, HTTPAddr: nd.HTTPAddr,
-			ActorAddr: nd.ActorAddr, RaftAddr: nd.RaftAddr, Zone: nd.Zone, Self: nd.ID == a.self, Seen: seen[nd.ID]}
+			ActorAddr: nd.ActorAddr, RaftAddr: nd.RaftAddr, Zone: nd.Zone, Self: nd.ID == self, Seen: seen[nd.ID]}
 		if since, ok := down[nd.ID]; ok {
 			info.DownSince = time.Unix(0, since).UTC().Format(time.RFC3339)
 		}

@@ -177,6 +177,7 @@ func runMetaNode(ctx context.Context, cfg config, log logrus.FieldLogger) error 
 	}
 	mux := httpapi.Handler(nil, health, httpapi.Options{Log: log.WithField("component", "http"), Pprof: cfg.Pprof})
 	svc.Register(mux)
+	metaNodesRoute(mux, cfg, &ready)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(log)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(httpLn) }() // hello must answer while the others discover us

@@ -63,13 +63,19 @@ type NodeInfo struct {
 	Leads []string `json:"leads,omitempty"`
 }
 
+// NodesRoute serves GET /api/v1/nodes from list on mux: for the meta nodes, which have no other
+// admin API but are where clients (the Go SDK) discover the cluster.
+func NodesRoute(mux *http.ServeMux, list func(context.Context) ([]NodeInfo, error), auth AdminAuth) {
+	mux.Handle("GET /api/v1/nodes", nodesHandler(list, auth))
+}
+
 // nodesHandler serves GET /api/v1/nodes: {"nodes": [...]}.
-func nodesHandler(a Admin, auth AdminAuth) http.HandlerFunc {
+func nodesHandler(list func(context.Context) ([]NodeInfo, error), auth AdminAuth) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		if !adminAllowed(rw, r, auth) {
 			return
 		}
-		nodes, err := a.Nodes(r.Context())
+		nodes, err := list(r.Context())
 		if err != nil {
 			adminError(rw, http.StatusInternalServerError, err.Error())
 			return

@@ -129,7 +129,7 @@ func Handler(w LineWriter, health Health, opts Options) *http.ServeMux {
 	if opts.Admin != nil {
 		mux.Handle("POST /api/v1/compact", compactHandler(opts.Admin, opts.AdminAuth))
 		mux.Handle("POST /api/v1/flush", flushHandler(opts.Admin, opts.AdminAuth))
-		mux.Handle("GET /api/v1/nodes", nodesHandler(opts.Admin, opts.AdminAuth))
+		mux.Handle("GET /api/v1/nodes", nodesHandler(opts.Admin.Nodes, opts.AdminAuth))
 		if bk, ok := opts.Admin.(Backups); ok {
 			backupRoutes(mux, bk, opts.AdminAuth)
 		}

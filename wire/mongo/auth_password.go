@@ -43,16 +43,7 @@ func (s *Server) CheckPassword(ctx context.Context, db, user, password string) (
 	if ok && time.Now().Before(until) {
 		return u, true, nil
 	}
-	sc, err := stored(creds, mechSHA256)
-	if err != nil {
-		return meta.User{}, false, nil
-	}
-	client, err := scram.SHA256.NewClient(user, password, "")
-	if err != nil {
-		return meta.User{}, false, nil
-	}
-	got := client.GetStoredCredentials(sc.KeyFactors)
-	if subtle.ConstantTimeCompare(got.StoredKey, sc.StoredKey) != 1 {
+	if !passwordMatches(creds, user, password) {
 		return meta.User{}, false, nil
 	}
 	s.pwCache.mu.Lock()
@@ -81,4 +72,27 @@ func MayRead(roles []string, db string) bool {
 // MayWrite reports whether roles ("role@db") allow inserts into db.
 func MayWrite(roles []string, db string) bool {
 	return allows(parseRoles(roles), actWrite, db)
+}
+
+// AdminUserName is the catalog name of user user of the admin database (users are stored by
+// db.user).
+func AdminUserName(user string) string { return userKey("admin", user) }
+
+// PasswordMatches reports whether password is that of u, who logs in as user (its SCRAM-SHA-256
+// stored key): for the meta nodes' admin API, which has no MongoDB listener to log in through.
+func PasswordMatches(u meta.User, user, password string) bool {
+	return passwordMatches(u.Credentials, user, password)
+}
+
+func passwordMatches(creds []byte, user, password string) bool {
+	sc, err := stored(creds, mechSHA256)
+	if err != nil {
+		return false
+	}
+	client, err := scram.SHA256.NewClient(user, password, "")
+	if err != nil {
+		return false
+	}
+	got := client.GetStoredCredentials(sc.KeyFactors)
+	return subtle.ConstantTimeCompare(got.StoredKey, sc.StoredKey) == 1
 }
