@@ -55,7 +55,12 @@ func clusterDocsErr(ctx context.Context, coll *mongo.Collection, batch, n int, b
 
 // findKeys returns the "k" values a find of every document returns, counted.
 func findKeys(ctx context.Context, coll *mongo.Collection) (map[string]int, error) {
-	cur, err := coll.Find(ctx, bson.D{})
+	return findKeysWhere(ctx, coll, bson.D{})
+}
+
+// findKeysWhere is findKeys of the documents filter matches.
+func findKeysWhere(ctx context.Context, coll *mongo.Collection, filter bson.D) (map[string]int, error) {
+	cur, err := coll.Find(ctx, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -510,29 +510,15 @@ func TestMoveResumesAfterCLIKilled(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := testCtx(t)
-	c := setup.StartCluster(t, 1, 2, "--replication-factor", "1")
-	bin := setup.Binary(t)
-	require.Eventually(t, func() bool {
-		var nodes struct{ Nodes []httpapi.NodeInfo }
-		return getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/nodes", &nodes) == nil && len(nodes.Nodes) == 2
-	}, 30*time.Second, 100*time.Millisecond)
-	coll, base, want := metricsCollection(t, ctx, c)
+	h := startHintedMove(t, ctx, 2) // the first day's replica set, on node src
+	coll := h.c.Data[0].Client().Database("metrics").Collection("cpu", options.Collection().SetWriteConcern(writeconcern.Majority()))
 	for b := 1; b < 40; b++ {
-		want = append(want, clusterDocs(t, ctx, coll, b, 5000, base)...)
+		h.want = append(h.want, clusterDocs(t, ctx, coll, b, 5000, h.base)...)
 	}
-	buckets, nodes := placementOf(t, c.Data[0].HTTPAddr, "metrics")
-	b, rs := buckets[0], buckets[0].ReplicaSets[0] // the first day: 86 400 documents
-	server := serversByID(c, nodes)
-	from := rs.Vnodes[0].Node
-	var to uint64
-	for id := range server {
-		if id != from {
-			to = id
-		}
-	}
-	args := []string{"ctl", "move-vnode", "--db", "metrics", "--bucket", fmt.Sprint(b.ID), "--replica-set", fmt.Sprint(rs.ID),
-		"--from", fmt.Sprint(from), "--to", fmt.Sprint(to), "--addr", server[to].HTTPAddr}
-	cmd := exec.Command(bin, args...)
+	from, to := h.srcID, h.others[0]
+	args := []string{"ctl", "move-vnode", "--db", "metrics", "--bucket", fmt.Sprint(h.bucket.ID), "--replica-set", fmt.Sprint(h.rs),
+		"--from", fmt.Sprint(from), "--to", fmt.Sprint(to), "--addr", h.server[to].HTTPAddr}
+	cmd := exec.Command(h.bin, args...)
 	var outBuf strings.Builder
 	cmd.Stdout, cmd.Stderr = &outBuf, &outBuf
 	require.NoError(t, cmd.Start())
@@ -542,37 +528,27 @@ func TestMoveResumesAfterCLIKilled(t *testing.T) {
 	t.Logf("first move (ctl killed 0.3 s in): err=%v\n%s", firstErr, outBuf.String())
 
 	// meanwhile: every document is read, and writes into the moving replica set go on
-	for _, s := range server {
+	for _, s := range h.server {
 		got, err := findKeys(ctx, s.Client().Database("metrics").Collection("cpu"))
 		require.NoError(t, err)
-		requireAllOnce(t, got, want, "while the move is interrupted")
+		requireAllOnce(t, got, h.want, "while the move is interrupted")
 	}
-	want = append(want, clusterDocs(t, ctx, coll, 500, 100, base)...) // at 50 000 s: the first day
+	h.want = append(h.want, clusterDocs(t, ctx, coll, 500, 100, h.base)...) // at 50 000 s: the first day
 	if firstErr != nil {
-		out, err := run(t, bin, args...)
+		out, err := run(t, h.bin, args...)
 		require.NoError(t, err, "the move run again: %s", out)
 		require.Contains(t, out, "verified")
 	}
-	buckets, _ = placementOf(t, server[to].HTTPAddr, "metrics")
+	buckets, _ := placementOf(t, h.server[to].HTTPAddr, "metrics")
 	require.Equal(t, []httpapi.VnodeInfo{{ID: buckets[0].ReplicaSets[0].Vnodes[0].ID, Node: to}}, buckets[0].ReplicaSets[0].Vnodes, "one full member, on the target")
 	// the first day, read while both nodes are up, then from the moved replica alone
-	day := func() (map[string]int, error) {
-		cur, err := server[to].Client().Database("metrics").Collection("cpu").Find(ctx, bson.D{{Key: "t", Value: bson.D{{Key: "$lt", Value: base.Add(24 * time.Hour)}}}})
-		if err != nil {
-			return nil, err
-		}
-		defer cur.Close(ctx)
-		got := map[string]int{}
-		for cur.Next(ctx) {
-			got[cur.Current.Lookup("k").StringValue()]++
-		}
-		return got, cur.Err()
-	}
-	before, err := day()
+	cpu := h.server[to].Client().Database("metrics").Collection("cpu")
+	firstDay := bson.D{{Key: "t", Value: bson.D{{Key: "$lt", Value: h.base.Add(24 * time.Hour)}}}}
+	before, err := findKeysWhere(ctx, cpu, firstDay)
 	require.NoError(t, err)
 	require.Contains(t, before, "500-99", "the document written while the move was interrupted")
-	server[from].Kill()
-	got, err := day()
+	h.src.Kill()
+	got, err := findKeysWhere(ctx, cpu, firstDay)
 	require.NoError(t, err)
 	require.Equal(t, before, got, "the moved replica alone")
 }
