@@ -46,10 +46,10 @@ func hintVnode(m proto.Message) (tenant, db string, bucket, rs, vnode uint64, ok
 		return r.GetTenant(), r.GetDb(), r.GetBucketId(), r.GetReplicaSetId(), r.GetVnodeId(), true
 	case *messages.DeleteRequest:
 		v := r.GetVnode()
-		return v.GetTenant(), v.GetDb(), v.GetBucketId(), v.GetReplicaSetId(), v.GetVnodeId(), true
+		return v.GetTenant(), v.GetDb(), v.GetBucketId(), v.GetReplicaSetId(), v.GetVnodeId(), v != nil
 	case *messages.RenameRequest:
 		v := r.GetVnode()
-		return v.GetTenant(), v.GetDb(), v.GetBucketId(), v.GetReplicaSetId(), v.GetVnodeId(), true
+		return v.GetTenant(), v.GetDb(), v.GetBucketId(), v.GetReplicaSetId(), v.GetVnodeId(), v != nil
 	}
 	return "", "", 0, 0, 0, false
 }

@@ -293,3 +293,14 @@ func TestReplayReroutesMovedVnode(t *testing.T) {
 	require.True(t, got.GetHinted())
 	require.Equal(t, 1, statsOf(h, 3).Hints, "the joining vnode on node 3 gets its own hint")
 }
+
+// A hinted request without a vnode (a damaged or foreign record) is refused by reroute with an
+// error, never re-addressed (which would dereference the missing vnode).
+func TestRerouteNeedsAVnode(t *testing.T) {
+	for _, m := range []proto.Message{&messages.DeleteRequest{Table: "cpu"}, &messages.RenameRequest{Table: "cpu"}} {
+		_, _, _, _, _, ok := hintVnode(m)
+		require.False(t, ok, "%T", m)
+		_, err := reroute(t.Context(), Config{}, nil, nil, m, 2)
+		require.ErrorContains(t, err, "names no vnode")
+	}
+}
