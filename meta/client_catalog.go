@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/chronogo/chronogo/meta/catalog"
 )
@@ -216,7 +217,7 @@ func (c *Client) CreateCollection(ctx context.Context, coll Collection) (CreateO
 	if err := ValidDataDatabase(coll.DB); err != nil {
 		return 0, Collection{}, err
 	}
-	if err := ValidCollectionName(coll.DB, coll.Name); err != nil {
+	if err := validHiddenName(coll.DB, coll.Name); err != nil {
 		return 0, Collection{}, err
 	}
 	cmd := catalog.Command{Op: catalog.OpCreateCollection, Tenant: coll.Tenant, DB: coll.DB, Collection: &coll}
@@ -246,6 +247,23 @@ func (c *Client) DropCollection(ctx context.Context, tenant, db, name string) (b
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// ReplaceCollection puts time-series collection from (a staging collection: HiddenStaging) in
+// name's place in one Raft entry, and returns the new entry and the hidden name (HiddenRetired)
+// under which the replaced collection waits for its data to be dropped ("" when name did not
+// exist). ErrCollectionNotFound when from is gone (swept), ErrInvalid when either is plain.
+func (c *Client) ReplaceCollection(ctx context.Context, tenant, db, name, from string) (Collection, string, error) {
+	retire := HiddenCollectionName(name, HiddenRetired, rand.Uint64())
+	r, err := c.proposeCatalog(ctx, catalog.Command{Op: catalog.OpReplaceCollection, Tenant: tenant, DB: db,
+		Name: name, From: from, Retire: retire})
+	if err != nil {
+		return Collection{}, "", err
+	}
+	if len(r.Dropped) == 0 {
+		retire = ""
+	}
+	return *r.Collection, retire, nil
 }
 
 // UpdateCollection applies a collMod and returns the updated collection (ErrCollectionNotFound,

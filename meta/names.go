@@ -73,3 +73,36 @@ func printable(s string) string {
 		return r
 	}, s)
 }
+
+// Hidden collections: a $out fills a staging collection (kind HiddenStaging) that then takes its
+// target's place in one catalog step, and the replaced collection waits under a retired name
+// (kind HiddenRetired) until its data is dropped. Their names are the target's followed by
+// "$kind.nonce"; no client can name one ($ is refused), and listings leave them out.
+const (
+	HiddenStaging = "out"
+	HiddenRetired = "old"
+)
+
+// HiddenCollectionName names a hidden collection of kind for target.
+func HiddenCollectionName(target, kind string, nonce uint64) string {
+	return fmt.Sprintf("%s$%s.%016x", target, kind, nonce)
+}
+
+// HiddenKind returns the kind of a hidden collection's name, and false for a client's name.
+func HiddenKind(name string) (string, bool) {
+	i := strings.IndexByte(name, '$')
+	if i < 0 {
+		return "", false
+	}
+	kind, _, ok := strings.Cut(name[i+1:], ".")
+	return kind, ok
+}
+
+// validHiddenName checks a staging collection's name: a valid target name, then "$out.nonce".
+func validHiddenName(db, name string) error {
+	i := strings.IndexByte(name, '$')
+	if kind, ok := HiddenKind(name); !ok || kind != HiddenStaging {
+		return ValidCollectionName(db, name)
+	}
+	return ValidCollectionName(db, name[:i])
+}

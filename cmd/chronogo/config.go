@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chronogo/chronogo/wire/mongo"
+
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -64,6 +66,9 @@ type config struct {
 	RepairInterval time.Duration `yaml:"repair-interval"`
 	// TTLInterval is how often expired measurements are removed (hidden flag, for tests).
 	TTLInterval time.Duration `yaml:"-"`
+	// OutStagingMaxAge is how old a $out's staging collection is when the TTL pass drops it
+	// (one a crash left behind; hidden flag, for tests).
+	OutStagingMaxAge time.Duration `yaml:"-"`
 	// SweepInterval is how often dropped buckets' data is removed (hidden flag, for tests).
 	SweepInterval time.Duration `yaml:"-"`
 	// SettleAfter is how long a vnode is quiet before it is settled (hidden flag, for tests).
@@ -93,7 +98,7 @@ func defaultConfig() config {
 	return config{DataDir: "./data", MongoAddr: "127.0.0.1:27017", HTTPAddr: "127.0.0.1:8080", ClusterRole: "standalone",
 		NodeID: "1", ClusterID: "chronogo", RaftAddr: "127.0.0.1:8091", LogLevel: "info", CacheSize: "auto", MaxBodySize: "25MB",
 		MaxConnections: 4096, CursorMemory: "1GiB", SortMemory: "32MiB", MessageMemory: "1GiB", ConnIdleTimeout: 30 * time.Minute, FrameTimeout: 2 * time.Minute,
-		TTLInterval: 60 * time.Second, SweepInterval: 5 * time.Minute, SettleAfter: time.Minute, NodeDownAfter: 5 * time.Minute, MemoryLimit: "50%",
+		TTLInterval: 60 * time.Second, OutStagingMaxAge: mongo.OutStagingMaxAge, SweepInterval: 5 * time.Minute, SettleAfter: time.Minute, NodeDownAfter: 5 * time.Minute, MemoryLimit: "50%",
 		RepairInterval: 6 * time.Hour}
 }
 

@@ -83,6 +83,8 @@ func rootCommand() *cobra.Command {
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	f.DurationVar(&cfg.TTLInterval, "ttl-interval", cfg.TTLInterval, "how often expired measurements are removed")
 	_ = f.MarkHidden("ttl-interval") // for tests; MongoDB's TTL monitor also runs every 60 s
+	f.DurationVar(&cfg.OutStagingMaxAge, "out-staging-max-age", cfg.OutStagingMaxAge, "how old a $out's staging collection left by a crash is when the TTL pass drops it")
+	_ = f.MarkHidden("out-staging-max-age")
 	f.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often the data of dropped buckets is removed")
 	_ = f.MarkHidden("sweep-interval")
 	f.DurationVar(&cfg.SettleAfter, "settle-after", cfg.SettleAfter, "how long a vnode is quiet before it is flushed and compacted")

@@ -101,10 +101,10 @@ func runRestore(ctx context.Context, f restoreFlags, stderr io.Writer) error {
 	if err := ac.json(ctx, http.MethodPost, "/api/v1/restore/catalog?as="+url.QueryEscape(f.as), bytes.NewReader(body), &cres); err != nil {
 		return err
 	}
-	tables := map[string]bool{} // tenant/db/collection of the time series restored
+	tables := map[string]string{} // tenant/db/table of the time series restored -> collection
 	for _, c := range cat.Collections {
 		if !c.Plain() {
-			tables[c.Tenant+"/"+c.DB+"/"+c.Name] = true
+			tables[c.Tenant+"/"+c.DB+"/"+c.TableName()] = c.Name
 		}
 	}
 	var docs int64
@@ -228,7 +228,7 @@ func backupVnodes(root, db string) ([]backupVnode, error) {
 // restoreVnode opens a copy of a backed-up vnode (TSM files linked, the rest copied) as the
 // vnode it was, reads every series of the tables restored and writes them to the node in
 // batches of about batchPoints points.
-func restoreVnode(ctx context.Context, ac *adminClient, v backupVnode, db string, tables map[string]bool, batchPoints int, progress func(int)) (int64, error) {
+func restoreVnode(ctx context.Context, ac *adminClient, v backupVnode, db string, tables map[string]string, batchPoints int, progress func(int)) (int64, error) {
 	tmp, err := os.MkdirTemp("", "chronogo-restore-")
 	if err != nil {
 		return 0, err
@@ -262,7 +262,8 @@ func restoreVnode(ctx context.Context, ac *adminClient, v backupVnode, db string
 	defer snap.Release()
 	var total int64
 	for _, table := range snap.Tables() {
-		if !tables[v.tenant+"/"+v.db+"/"+table] {
+		coll, ok := tables[v.tenant+"/"+v.db+"/"+table]
+		if !ok {
 			continue // dropped after the vnodes were copied, or not restored
 		}
 		batch := &storage.Batch{}
@@ -271,7 +272,7 @@ func restoreVnode(ctx context.Context, ac *adminClient, v backupVnode, db string
 			if len(batch.Series) == 0 {
 				return nil
 			}
-			if err := postBatch(ctx, ac, v.tenant, db, table, batch); err != nil {
+			if err := postBatch(ctx, ac, v.tenant, db, coll, batch); err != nil {
 				return err
 			}
 			progress(points)
@@ -285,6 +286,7 @@ func restoreVnode(ctx context.Context, ac *adminClient, v backupVnode, db string
 			if !ok {
 				return fmt.Errorf("series %d has no key", col.Series)
 			}
+			key.Table = coll // the restoring node puts it in the collection's table
 			keyBuf = key.Marshal(keyBuf[:0])
 			p := col.Points
 			vals := storage.Values{Type: p.Values.Type, Floats: append([]float64(nil), p.Values.Floats...), Ints: append([]int64(nil), p.Values.Ints...),

@@ -339,6 +339,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		hs = &http.Server{Handler: httpapi.Handler(b, health, hopts), ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(entry)}
 		go func() { errc <- hs.Serve(httpLn) }()
 	}
+	b.StagingMaxAge = cfg.OutStagingMaxAge
 	go b.RunTTL(ttlCtx, cfg.TTLInterval, fmt.Sprint(cfg.nodeID()))
 	go b.RunUsage(ttlCtx, usageInterval)
 	if cfg.RepairInterval > 0 && cfg.ClusterRole != "standalone" {

@@ -43,6 +43,8 @@ func apply(s *State, c Command) Result {
 		return updateCollection(s, c)
 	case OpUpdateDatabase:
 		return updateDatabase(s, c)
+	case OpReplaceCollection:
+		return replaceCollection(s, c)
 	}
 	return invalid("unknown op %q", c.Op)
 }
@@ -284,6 +286,16 @@ func createCollection(s *State, c Command) Result {
 			code = CodeExistsDifferent
 		}
 		return Result{Code: code, Collection: cloneCollection(old)}
+	}
+	if d.tableTaken(coll.TableName()) {
+		// a retired collection still holds the name's table: its data is dropped by a
+		// versioned delete of that table, which must not reach this collection's points
+		for n := 0; ; n++ {
+			if t := fmt.Sprintf("%s$t.%x.%d", coll.Name, c.Now, n); !d.tableTaken(t) {
+				coll.Table = t
+				break
+			}
+		}
 	}
 	d.Collections[coll.Name] = coll
 	s.Version++

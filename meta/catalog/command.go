@@ -19,6 +19,9 @@ const (
 	OpDropCollection   Op = "drop_collection"
 	OpUpdateCollection Op = "update_collection"
 	OpUpdateDatabase   Op = "update_database" // Consistency: the database's default write level
+	// OpReplaceCollection puts collection From in Name's place in one step (a $out): Name's
+	// former entry, if any, is kept under the hidden name Retire until its data is dropped.
+	OpReplaceCollection Op = "replace_collection"
 )
 
 // Command is one proposed catalog mutation. Only the fields of its Op are set. Now is the proposer's
@@ -41,6 +44,10 @@ type Command struct {
 	// Commands logged before tenants existed lack it and keep their per-tenant check, so old
 	// logs replay to the same state.
 	GlobalUserName bool `json:"global_user_name,omitempty"`
+	// From and Retire are replace_collection's staging collection and the hidden name the
+	// replaced collection keeps until it is dropped.
+	From   string `json:"from,omitempty"`
+	Retire string `json:"retire,omitempty"`
 }
 
 // UserUpdate changes a user (updateUser, grantRolesToUser, revokeRolesFromUser) in one step.
@@ -118,7 +125,8 @@ type Result struct {
 	Message    string            `json:"message,omitempty"`
 	Database   *model.Database   `json:"database,omitempty"`
 	Collection *model.Collection `json:"collection,omitempty"`
-	// Dropped lists the collections removed with a dropped database.
+	// Dropped lists the collections removed with a dropped database, or the retired collection
+	// of a replace_collection.
 	Dropped []string `json:"dropped,omitempty"`
 	Version uint64   `json:"version"`
 }

@@ -45,6 +45,18 @@ type Collection struct {
 	HasTTL                bool
 	Indexes               []Index
 	CreatedAt             int64 // unix ns, from the proposing node's clock
+	// Table names the collection's data in storage (series keys, deletes, scans) when it is not
+	// Name: a collection that replaced another in one step ($out) keeps the table it was filled
+	// in, and a name whose table a retired collection still holds gets a fresh one.
+	Table string `json:",omitempty"`
+}
+
+// TableName is the storage table of c's points.
+func (c *Collection) TableName() string {
+	if c.Table != "" {
+		return c.Table
+	}
+	return c.Name
 }
 
 // Plain reports whether c is a plain (regular) collection: one without a timeField, whose documents

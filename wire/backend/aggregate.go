@@ -39,7 +39,7 @@ func (b *Backend) Aggregate(ctx context.Context, c *meta.Collection, p *mongo.Pu
 		cur     storage.SeriesID
 		part    mongo.AggPart
 	)
-	return b.node.Aggregate(ctx, collTenant(ctx, c), c.DB, c.Name, aq, func(snap coordinator.Source, r *engine.AggResult) error {
+	return b.node.Aggregate(ctx, collTenant(ctx, c), c.DB, c.TableName(), aq, func(snap coordinator.Source, r *engine.AggResult) error {
 		if snap != curSnap || r.Series != cur || part.Series == nil {
 			key, ok := snap.SeriesKey(r.Series)
 			if !ok {

@@ -24,7 +24,7 @@ func (b *Backend) RepairDatabase(ctx context.Context, tenant, db string, opt coo
 	opt.Tables = map[string]int64{}
 	for _, c := range colls {
 		if !c.Plain() {
-			opt.Tables[c.Name] = c.CreatedAt
+			opt.Tables[c.TableName()] = c.CreatedAt
 		}
 	}
 	return b.node.Repair(ctx, tenant, db, opt)

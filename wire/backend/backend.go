@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -32,6 +33,9 @@ type Backend struct {
 	quotas  quotaState
 	log     logrus.FieldLogger
 	pool    sync.Pool // *tsdoc.Builder per collection call
+	// StagingMaxAge is how old a $out's staging collection is when the TTL pass drops it
+	// (mongo.OutStagingMaxAge when 0). Set before RunTTL.
+	StagingMaxAge time.Duration
 }
 
 var _ mongo.Backend = (*Backend)(nil)
@@ -98,7 +102,7 @@ func (b *Backend) DropDatabase(ctx context.Context, db string) error {
 // CreateCollection creates a time-series collection (code 48 if it exists with other options).
 func (b *Backend) CreateCollection(ctx context.Context, c *meta.Collection) error {
 	c.Tenant = meta.TenantOf(ctx)
-	out, _, err := b.meta.CreateCollection(ctx, *c)
+	out, stored, err := b.meta.CreateCollection(ctx, *c)
 	if err != nil {
 		if errors.Is(err, meta.ErrInvalidName) {
 			return mongoerr.New(mongoerr.InvalidNamespace, "%s", err.Error())
@@ -114,6 +118,7 @@ func (b *Backend) CreateCollection(ctx context.Context, c *meta.Collection) erro
 	if out == meta.ExistsDifferent {
 		return mongoerr.New(mongoerr.NamespaceExists, "Collection %s.%s already exists.", c.DB, c.Name)
 	}
+	c.Table, c.CreatedAt = stored.Table, stored.CreatedAt // where its points go
 	return nil
 }
 
@@ -132,7 +137,7 @@ func (b *Backend) Collection(ctx context.Context, db, name string) (*meta.Collec
 	return &c, true, nil
 }
 
-// ListCollections lists a database's collections.
+// ListCollections lists a database's collections (not the hidden ones of a $out).
 func (b *Backend) ListCollections(ctx context.Context, db string) ([]*meta.Collection, error) {
 	colls, err := b.meta.ListCollections(ctx, meta.TenantOf(ctx), db)
 	if errors.Is(err, meta.ErrDatabaseNotFound) {
@@ -141,9 +146,11 @@ func (b *Backend) ListCollections(ctx context.Context, db string) ([]*meta.Colle
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*meta.Collection, len(colls))
+	out := make([]*meta.Collection, 0, len(colls))
 	for i := range colls {
-		out[i] = &colls[i]
+		if _, hidden := meta.HiddenKind(colls[i].Name); !hidden {
+			out = append(out, &colls[i])
+		}
 	}
 	return out, nil
 }
@@ -171,7 +178,7 @@ func (b *Backend) DropCollection(ctx context.Context, db, name string) (bool, er
 		}
 		return existed, err
 	}
-	if err := b.node.Delete(ctx, tenant, db, name, nil, math.MinInt64, math.MaxInt64); err != nil {
+	if err := b.node.Delete(ctx, tenant, db, c.TableName(), nil, math.MinInt64, math.MaxInt64); err != nil {
 		return false, fmt.Errorf("drop %s.%s: %w", db, name, err)
 	}
 	existed, err := b.meta.DropCollection(ctx, tenant, db, name)
@@ -181,7 +188,7 @@ func (b *Backend) DropCollection(ctx context.Context, db, name string) (bool, er
 	if err != nil {
 		return false, err
 	}
-	if err := b.node.DropTable(ctx, tenant, db, name); err != nil {
+	if err := b.node.DropTable(ctx, tenant, db, c.TableName()); err != nil {
 		b.log.WithError(err).WithFields(logrus.Fields{"db": db, "collection": name}).
 			Warn("drop: a replica keeps the dropped collection's series until it is reached again; its points are hidden")
 	}
@@ -228,7 +235,7 @@ func (b *Backend) Insert(ctx context.Context, c *meta.Collection, docs []bson.Ra
 	if err := b.checkQuotas(collTenant(ctx, c), batch.NumValues()); err != nil {
 		return writeErr(err)
 	}
-	return writeErr(b.node.Write(levelCtx(ctx), collTenant(ctx, c), c.DB, c.Name, batch))
+	return writeErr(b.node.Write(levelCtx(ctx), collTenant(ctx, c), c.DB, c.TableName(), batch))
 }
 
 // msToNs converts an inclusive ms bound to ns, clamping at the int64 range.
@@ -281,7 +288,7 @@ func (b *Backend) Find(ctx context.Context, c *meta.Collection, p *mongo.Pushdow
 		pool, cols = cols[:0], nil
 		return err
 	}
-	err := b.node.Scan(ctx, collTenant(ctx, c), c.DB, c.Name, q, func(snap coordinator.Source, col *engine.ScanColumn) error {
+	err := b.node.Scan(ctx, collTenant(ctx, c), c.DB, c.TableName(), q, func(snap coordinator.Source, col *engine.ScanColumn) error {
 		if snap != curSnap || col.Series != cur || col.Part != curPart {
 			if err := flush(); err != nil {
 				return err
@@ -327,7 +334,7 @@ func (b *Backend) Delete(ctx context.Context, c *meta.Collection, p *mongo.Pushd
 	if n == 0 {
 		return 0, nil
 	}
-	return n, writeErr(b.node.Delete(levelCtx(ctx), collTenant(ctx, c), c.DB, c.Name, p.Meta, msToNs(p.MinTime, false), msToNs(p.MaxTime, true)))
+	return n, writeErr(b.node.Delete(levelCtx(ctx), collTenant(ctx, c), c.DB, c.TableName(), p.Meta, msToNs(p.MinTime, false), msToNs(p.MaxTime, true)))
 }
 
 // UpdateMeta renames the series matching an exact, meta-only pushdown by upd at every vnode of
@@ -339,7 +346,7 @@ func (b *Backend) UpdateMeta(ctx context.Context, c *meta.Collection, p *mongo.P
 	if !p.Exact {
 		return 0, 0, mongoerr.New(mongoerr.InvalidOptions, "Cannot perform an update or delete on a time-series collection when querying on a field that is not the metaField '%s'", c.MetaField)
 	}
-	res, err := b.node.Rename(levelCtx(ctx), collTenant(ctx, c), c.DB, c.Name, p.Meta, upd)
+	res, err := b.node.Rename(levelCtx(ctx), collTenant(ctx, c), c.DB, c.TableName(), p.Meta, upd)
 	var re *coordinator.ReplyError
 	if errors.As(err, &re) && re.Code == messages.ErrorCode_ERROR_CODE_PATH_NOT_VIABLE {
 		return res.Rows, res.RenamedRows, mongoerr.New(mongoerr.PathNotViable, "%s", re.Message)

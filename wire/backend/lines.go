@@ -61,8 +61,12 @@ func (b *Backend) WriteLines(ctx context.Context, db string, lines *lineproto.Ba
 				if err := b.CreateCollection(ctx, c); err != nil {
 					return fmt.Errorf("create collection %s.%s: %w", db, m, err)
 				}
+				colls[i] = c
 			}
-			if err := b.node.Write(ctx, meta.TenantOf(ctx), db, m, batch); err != nil {
+			if err := batch.Retable(m, colls[i].TableName()); err != nil {
+				return fmt.Errorf("write %s.%s: %w", db, m, err)
+			}
+			if err := b.node.Write(ctx, meta.TenantOf(ctx), db, colls[i].TableName(), batch); err != nil {
 				return fmt.Errorf("write %s.%s: %w", db, m, err)
 			}
 			return nil

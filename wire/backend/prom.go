@@ -207,7 +207,7 @@ func (b *Backend) promSeries(ctx context.Context, c *meta.Collection, filter ind
 		return err
 	}
 	q := engine.ScanQuery{Filter: filter, MinTime: minT, MaxTime: maxT, Fields: []string{httpapi.PromValueField}}
-	err := b.node.Scan(ctx, collTenant(ctx, c), c.DB, c.Name, q, func(src coordinator.Source, col *engine.ScanColumn) error {
+	err := b.node.Scan(ctx, collTenant(ctx, c), c.DB, c.TableName(), q, func(src coordinator.Source, col *engine.ScanColumn) error {
 		if src != curSrc || col.Series != cur {
 			if err := flush(); err != nil {
 				return err

@@ -45,7 +45,11 @@ func (b *Backend) BackupCatalog(ctx context.Context, tenant, db string) (httpapi
 			if err != nil {
 				return cat, err
 			}
-			cat.Collections = append(cat.Collections, colls...)
+			for _, c := range colls {
+				if _, hidden := meta.HiddenKind(c.Name); !hidden { // a $out's staging or retired data
+					cat.Collections = append(cat.Collections, c)
+				}
+			}
 		}
 		if db == "" {
 			users, err := b.meta.ListUsers(ctx, t)
@@ -102,6 +106,7 @@ func (b *Backend) RestoreCatalog(ctx context.Context, cat httpapi.BackupCatalog,
 		if c.Tenant == "" {
 			c.Tenant = meta.DefaultTenant
 		}
+		c.Table = "" // this cluster picks the table; the batches name the collection
 		out, got, err := b.meta.CreateCollection(ctx, c)
 		if err != nil {
 			return res, restoreErr(fmt.Errorf("collection %s.%s: %w", c.DB, c.Name, err))
@@ -214,7 +219,10 @@ func (b *Backend) RestoreBatch(ctx context.Context, tenant, db, coll string, bat
 	if err := batch.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", httpapi.ErrBadRequest, err)
 	}
-	return b.node.Write(ctx, collTenant(ctx, c), db, coll, batch)
+	if err := batch.Retable(coll, c.TableName()); err != nil {
+		return fmt.Errorf("%w: %v", httpapi.ErrBadRequest, err)
+	}
+	return b.node.Write(ctx, collTenant(ctx, c), db, c.TableName(), batch)
 }
 
 // maxRestoreDoc bounds one document of a plain restore (MongoDB's 16 MiB).

@@ -68,15 +68,18 @@ func (b *Backend) ClientWrite(ctx context.Context, tenant, db, coll string, batc
 		return err
 	}
 	if !ok {
-		c := &meta.Collection{DB: db, Name: coll, TimeField: timeField, MetaField: metaField, Granularity: "seconds", BucketMaxSpanSeconds: 3600}
+		c = &meta.Collection{DB: db, Name: coll, TimeField: timeField, MetaField: metaField, Granularity: "seconds", BucketMaxSpanSeconds: 3600}
 		if err := b.CreateCollection(ctx, c); err != nil {
 			return fmt.Errorf("create collection %s.%s: %w", db, coll, err)
 		}
 	}
+	if err := batch.Retable(coll, c.TableName()); err != nil {
+		return err
+	}
 	if level != 0 {
 		ctx = coordinator.WithLevel(ctx, level)
 	}
-	return b.node.WriteAt(ctx, tenant, db, coll, batch, version)
+	return b.node.WriteAt(ctx, tenant, db, c.TableName(), batch, version)
 }
 
 // ClientErrorCode is the code an SDK client acts on for a write's error: retryable (OVERLOADED,
@@ -134,7 +137,7 @@ func (b *Backend) sdkQuery(ctx context.Context, db, coll string, tags map[string
 	if !ok || c.TimeField == "" {
 		return engine.ScanQuery{}, "", fmt.Errorf("%w: no time-series collection %s.%s", httpapi.ErrBadRequest, db, coll)
 	}
-	q := engine.ScanQuery{Table: coll, MinTime: minT, MaxTime: maxT, Fields: fields}
+	q := engine.ScanQuery{Table: c.TableName(), MinTime: minT, MaxTime: maxT, Fields: fields}
 	if len(tags) > 0 {
 		if c.MetaField == "" {
 			return q, "", fmt.Errorf("%w: %s.%s has no meta field to match tags in", httpapi.ErrBadRequest, db, coll)
@@ -172,7 +175,7 @@ func (b *Backend) ClientScan(ctx context.Context, tenant, db, coll string, tags 
 	if err != nil {
 		return err
 	}
-	return b.node.Scan(ctx, tenant, db, coll, q, func(src coordinator.Source, col *engine.ScanColumn) error {
+	return b.node.Scan(ctx, tenant, db, q.Table, q, func(src coordinator.Source, col *engine.ScanColumn) error {
 		t, err := sdkTags(src, col.Series, prefix)
 		if err != nil {
 			return err
@@ -191,7 +194,7 @@ func (b *Backend) ClientAggregate(ctx context.Context, tenant, db, coll string, 
 	if err != nil {
 		return err
 	}
-	return b.node.Aggregate(ctx, tenant, db, coll, engine.AggQuery{ScanQuery: q, Window: window, Origin: origin}, func(src coordinator.Source, r *engine.AggResult) error {
+	return b.node.Aggregate(ctx, tenant, db, q.Table, engine.AggQuery{ScanQuery: q, Window: window, Origin: origin}, func(src coordinator.Source, r *engine.AggResult) error {
 		t, err := sdkTags(src, r.Series, prefix)
 		if err != nil {
 			return err

@@ -85,14 +85,14 @@ func (b *Backend) expireTenant(ctx context.Context, tenant string, now time.Time
 			return err
 		}
 		for _, c := range colls {
-			if !c.HasTTL {
-				continue
-			}
 			if err := check(); err != nil {
 				return err
 			}
+			if b.sweepHidden(ctx, c, now) || !c.HasTTL {
+				continue
+			}
 			cut := now.Add(-time.Duration(c.ExpireAfterSeconds) * time.Second).UnixNano()
-			if err := b.node.Delete(ctx, tenant, d.Name, c.Name, nil, math.MinInt64, cut-1); err != nil {
+			if err := b.node.Delete(ctx, tenant, d.Name, c.TableName(), nil, math.MinInt64, cut-1); err != nil {
 				// one collection's failure (a replica down) does not stop the others
 				b.log.WithError(err).WithFields(logrus.Fields{"tenant": tenant, "db": d.Name, "collection": c.Name}).Warn("ttl pass of a collection failed")
 				if first == nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"strings"
 	"time"
 
@@ -209,10 +210,18 @@ func (s *Server) runOut(ctx context.Context, o *outStage, in func(yield func(bso
 	if o.ts == nil {
 		return s.outPlain(ctx, o, target, exists, docs)
 	}
+	return s.outTimeSeries(ctx, o, docs)
+}
+
+// outTimeSeries replaces time series o.coll by docs in one step: every result is checked first
+// (a result that is no measurement fails the $out with the old target as it was), the
+// measurements go into a hidden staging collection, which then takes the target's place in one
+// catalog entry (Backend.ReplaceCollection). Readers see the old target until then, and a crash
+// before it leaves the old target whole (the TTL pass drops the staging collection).
+func (s *Server) outTimeSeries(ctx context.Context, o *outStage, docs []bson.Raw) error {
 	c := *o.ts
-	c.Tenant, c.DB, c.Name, c.CreatedAt, c.Indexes = meta.TenantOf(ctx), o.db, o.coll, time.Now().UnixNano(), nil
-	// every result is checked before the target is touched: a result that is no measurement
-	// (no time, a bad meta value) fails the $out with the old target as it was
+	c.Tenant, c.DB, c.CreatedAt, c.Indexes, c.Table = meta.TenantOf(ctx), o.db, time.Now().UnixNano(), nil, ""
+	c.Name = meta.HiddenCollectionName(o.coll, meta.HiddenStaging, mrand.Uint64())
 	checkedMeta := map[string]struct{}{}
 	measurements := make([]bson.Raw, len(docs))
 	for i, d := range docs {
@@ -222,13 +231,14 @@ func (s *Server) runOut(ctx context.Context, o *outStage, in func(yield func(bso
 		}
 		measurements[i] = doc
 	}
-	if exists {
-		if _, err := s.b.DropCollection(ctx, o.db, o.coll); err != nil {
-			return err
-		}
-	}
+	started := time.Now()
 	if err := s.b.CreateCollection(ctx, &c); err != nil {
 		return err
+	}
+	drop := func() {
+		if _, err := s.b.DropCollection(context.WithoutCancel(ctx), o.db, c.Name); err != nil {
+			s.log.WithError(err).WithField("collection", c.Name).Warn("$out: the staging collection is left to the TTL pass")
+		}
 	}
 	ins := inserter{s: s, c: &c, ctx: ctx, batch: min(len(docs), insertBatch)}
 	for i, doc := range measurements {
@@ -237,8 +247,24 @@ func (s *Server) runOut(ctx context.Context, o *outStage, in func(yield func(bso
 		}
 	}
 	ins.flush()
-	return outErr(&ins.out)
+	if err := outErr(&ins.out); err != nil {
+		drop()
+		return err
+	}
+	if time.Since(started) > OutStagingMaxAge/2 {
+		drop() // the TTL pass may be dropping it already
+		return mongoerr.New(mongoerr.MaxTimeMSExpired, "$out took longer than %v to fill its target", OutStagingMaxAge/2)
+	}
+	if err := s.b.ReplaceCollection(ctx, o.db, o.coll, c.Name); err != nil {
+		drop()
+		return err
+	}
+	return nil
 }
+
+// OutStagingMaxAge is how long a $out's staging collection may exist: the TTL pass drops older
+// ones (a crash mid-$out leaves one), and a $out that took half of it fails instead of swapping.
+const OutStagingMaxAge = time.Hour
 
 // outErr is the first write error of a $out or $merge, failing the aggregate.
 func outErr(o *stmtOutcomes) error {

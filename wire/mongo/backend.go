@@ -28,6 +28,11 @@ type Backend interface {
 	ListCollections(ctx context.Context, db string) ([]*meta.Collection, error)
 	// DropCollection drops a collection and its data; it reports whether it existed.
 	DropCollection(ctx context.Context, db, name string) (bool, error)
+	// ReplaceCollection puts time-series collection staging (a hidden name,
+	// meta.HiddenStaging, filled by a $out) in target's place in one step: readers see the old
+	// target or the new one, never a mix, and a crash leaves one of them whole. The replaced
+	// collection's data is then dropped. NamespaceNotFound when staging is gone.
+	ReplaceCollection(ctx context.Context, db, target, staging string) error
 	// UpdateCollection replaces a collection's mutable options (TTL, indexes, granularity).
 	UpdateCollection(ctx context.Context, c *meta.Collection) error
 	// Insert writes already validated measurements (each has a BSON date in the time field) of one

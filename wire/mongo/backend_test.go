@@ -28,9 +28,10 @@ import (
 // time-series collection in a slice, plain collections in the real plain store. Real storage is
 // tested by the integration tests.
 type memBackend struct {
-	mu    sync.Mutex
-	colls map[string]*meta.Collection // "db.name"
-	docs  map[string][]bson.Raw
+	mu       sync.Mutex
+	replaced int                         // ReplaceCollection calls
+	colls    map[string]*meta.Collection // "db.name"
+	docs     map[string][]bson.Raw
 	// failInsert makes Insert fail for batches containing a document with this _id (string)
 	failInsert string
 	// aggCalls and findCalls count Aggregate (group pushdown) and Find calls
@@ -117,12 +118,32 @@ func (m *memBackend) ListCollections(_ context.Context, db string) ([]*meta.Coll
 	defer m.mu.Unlock()
 	var out []*meta.Collection
 	for _, c := range m.colls {
-		if c.DB == db {
+		if _, hidden := meta.HiddenKind(c.Name); c.DB == db && !hidden {
 			cc := *c
 			out = append(out, &cc)
 		}
 	}
 	return out, nil
+}
+
+// ReplaceCollection moves staging into target's place in one step, keeping target's indexes.
+func (m *memBackend) ReplaceCollection(_ context.Context, db, target, staging string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	from, ok := m.colls[db+"."+staging]
+	if !ok {
+		return mongoerr.New(mongoerr.NamespaceNotFound, "staging collection %s is gone", staging)
+	}
+	next := *from
+	next.Name = target
+	if old, ok := m.colls[db+"."+target]; ok {
+		next.Indexes = old.Indexes
+	}
+	m.colls[db+"."+target], m.docs[db+"."+target] = &next, m.docs[db+"."+staging]
+	delete(m.colls, db+"."+staging)
+	delete(m.docs, db+"."+staging)
+	m.replaced++
+	return nil
 }
 
 func (m *memBackend) DropCollection(_ context.Context, db, name string) (bool, error) {

@@ -152,7 +152,7 @@ func (b *Builder) series(metaVal bsoncore.Value, hasMeta bool) (int, error) {
 func (b *Builder) seriesKey(metaVal bsoncore.Value, hasMeta bool) error {
 	b.memoKey = b.memoKey[:0]
 	if hasMeta {
-		b.memoKey = memoKey(b.memoKey, b.c.Name, b.c.MetaField, byte(metaVal.Type), metaVal.Data)
+		b.memoKey = memoKey(b.memoKey, b.c.TableName(), b.c.MetaField, byte(metaVal.Type), metaVal.Data)
 		if key, ok := seriesKeys.get(b.memoKey); ok {
 			b.key = append(b.key[:0], key...)
 			return nil
@@ -166,7 +166,7 @@ func (b *Builder) seriesKey(metaVal bsoncore.Value, hasMeta bool) error {
 			return err
 		}
 	}
-	sk := storage.SeriesKey{Table: b.c.Name, Tags: b.tags}
+	sk := storage.SeriesKey{Table: b.c.TableName(), Tags: b.tags}
 	if err := sk.Normalize(); err != nil {
 		return err
 	}
