@@ -15,13 +15,15 @@ import (
 // Deletes are copied first: a replica gets the deletes of the other replicas that none of its own
 // covers, for the differing series and windows, with their versions, so it hides exactly the
 // points written before them. Then repair copies fill gaps only. A replica gets another
-// replica's point only when it shows no
-// point of that column at that time, no delete or expiry touches the series in the window on it,
-// every replica that has the point agrees on its value, and its version is not older than the
-// collection. So a copy never replaces a value, never brings a deleted point back on a replica
-// that has the delete, and never spreads the points of a dropped collection of the same name:
-// versions are only trusted to order a point against what it is copied next to. What it leaves
-// differing is reported (StillDifferent, PointsWithheld).
+// replica's point only when it shows no point of that column at that time, every replica that
+// has the point agrees on its value, and its version is not older than the collection. The copy
+// keeps the point's version, so the target's own deletes (tombstones stay in its summary) hide it
+// if it was written before them and show it if after, as the original write would have; a rename
+// redirects it as it would have redirected that write; a point the target's expiry covers stays
+// hidden. So a copy never replaces a value, never brings a deleted point back, and never spreads
+// the points of a dropped collection of the same name: versions are only trusted to order a point
+// against what it is copied next to. What it leaves differing is reported (StillDifferent,
+// PointsWithheld: conflicting values and points older than the collection).
 
 // pointKey is one point of a column of a series.
 type pointKey struct {
@@ -39,8 +41,7 @@ type pointVal struct {
 // replicaPoints is what one replica shows of some series in a window.
 type replicaPoints struct {
 	points map[pointKey]pointVal
-	hidden map[string]bool // series a delete or the expiry touches on the replica
-	tombs  []tomb          // its deletes of the series, clipped to the window
+	tombs  []tomb // its deletes of the series, clipped to the window
 }
 
 // tomb is a delete of one series.
@@ -191,7 +192,7 @@ func gaps(all []replicaPoints, i int, created int64) ([]*messages.WriteBatch, in
 	}
 	var set versionedPoints
 	for k, c := range chosen {
-		if c.conflict || all[i].hidden[k.series] || int64(c.val.version>>16) < created/1e6 {
+		if c.conflict || int64(c.val.version>>16) < created/1e6 {
 			withheld++
 			continue
 		}
@@ -252,15 +253,12 @@ func (vp versionedPoints) batches() []*messages.WriteBatch {
 
 // readPoints reads what replica v shows of the series in [minT, maxT].
 func (r *setRepair) readPoints(ctx context.Context, v meta.Vnode, table string, keys [][]byte, minT, maxT int64) (replicaPoints, error) {
-	rp := replicaPoints{points: map[pointKey]pointVal{}, hidden: map[string]bool{}}
+	rp := replicaPoints{points: map[pointKey]pointVal{}}
 	replies, err := r.read(ctx, v, table, keys, minT, maxT)
 	if err != nil {
 		return rp, err
 	}
 	for _, reply := range replies {
-		for _, k := range reply.GetHiddenSeries() {
-			rp.hidden[string(k)] = true
-		}
 		for _, t := range reply.GetTombstones() {
 			rp.tombs = append(rp.tombs, tomb{series: string(t.GetSeriesKey()), minTime: t.GetMinTime(), maxTime: t.GetMaxTime(), version: t.GetVersion()})
 		}

@@ -121,6 +121,16 @@ func TestRepairFillsGaps(t *testing.T) {
 		}
 	}
 	require.Positive(t, deleted)
+	// node 2's replica of bucket 1 alone takes two writes to h2 inside the delete's range: one
+	// made after the delete (a newer version: it stays, and node 1 must get it although the
+	// delete touches h2 there) and one made before it (older: the delete hides it everywhere)
+	after := map[pt]float64{}
+	newer := batchValue(t, "h2", 1050, 555, after)
+	newer.Version = version + 1
+	writeOnly(t, nodes[2], specOf(buckets[1], 2), newer)
+	older := batchValue(t, "h2", 1070, 777, map[pt]float64{})
+	older.Version = version - 1
+	writeOnly(t, nodes[2], specOf(buckets[1], 2), older)
 	withDelete := func(m map[pt]float64) map[pt]float64 {
 		out := map[pt]float64{}
 		for p, v := range m {
@@ -145,7 +155,7 @@ func TestRepairFillsGaps(t *testing.T) {
 	rep, err = nodes[2].Repair(ctx, meta.DefaultTenant, "db1", opt)
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
-	require.EqualValues(t, 3, rep.PointsCopied, "h0's two points to node 2, h1's one to node 1")
+	require.EqualValues(t, 4, rep.PointsCopied, "h0's two points to node 2, h1's one and h2's newer one to node 1")
 	require.Equal(t, 1, rep.DeletesCopied, "node 1's delete to node 2")
 	require.Equal(t, 3, rep.SeriesRepaired)
 	require.Zero(t, rep.StillDifferent)
@@ -157,8 +167,10 @@ func TestRepairFillsGaps(t *testing.T) {
 			all[p] = v
 		}
 	}
-	require.Equal(t, withDelete(all), replicas(1), "node 1: every write, the deleted points still deleted")
-	require.Equal(t, withDelete(all), replicas(2), "node 2: every write, and node 1's delete")
+	want := withDelete(all)
+	want[pt{"h2", 1050}] = after[pt{"h2", 1050}]
+	require.Equal(t, want, replicas(1), "node 1: every write, the deleted points still deleted, the later write to h2 there")
+	require.Equal(t, want, replicas(2), "node 2: every write, and node 1's delete hiding the older one")
 
 	rep, err = nodes[1].Repair(ctx, meta.DefaultTenant, "db1", opt)
 	require.NoError(t, err)
