@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,6 +171,23 @@ func TestOutReplacesTimeSeriesWhole(t *testing.T) {
 	n, err = lp.CountDocuments(ctx, bson.D{})
 	require.NoError(t, err)
 	require.Equal(t, int64(10), n)
+
+	// a backup of the replaced collection restores into a fresh server whole
+	dir := t.TempDir()
+	msg, err := run(t, setup.Binary(t), "backup", "--addr", srv.HTTPAddr, "--to", dir, "--quiet")
+	require.NoError(t, err, msg)
+	fresh := setup.Start(t, "")
+	msg, err = run(t, setup.Binary(t), "restore", "--from", filepath.Join(dir, backupIDs(t, dir)[0]), "--addr", fresh.HTTPAddr, "--quiet")
+	require.NoError(t, err, msg)
+	for _, name := range []string{"lp", "target"} {
+		want := allDocs(t, ctx, db.Collection(name))
+		require.NotEmpty(t, want)
+		require.Equal(t, want, allDocs(t, ctx, fresh.Client().Database("outdb").Collection(name)), name)
+	}
+	names, err = fresh.Client().Database("outdb").ListCollectionNames(ctx, bson.D{})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"lp", "src", "target"}, names)
+
 	require.NoError(t, db.Collection("target").Drop(ctx))
 	create(db, "target")
 	fill(db, "target", 5, "fresh")

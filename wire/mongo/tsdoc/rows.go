@@ -48,6 +48,7 @@ func Documents(c *meta.Collection, key storage.SeriesKey, cols []Column, fn func
 	pos := make([]int, len(cols))
 	var doc []byte
 	seriesHash := fnv.New64a()
+	key.Table = c.Name // the same _id wherever the collection keeps its points ($out, restore)
 	_, _ = seriesHash.Write(key.Marshal(nil))
 	idSeries := seriesHash.Sum64()
 	for {

@@ -158,3 +158,26 @@ func TestBadTime(t *testing.T) {
 	}
 	require.Equal(t, 0, b.Len())
 }
+
+// TestSyntheticIDFollowsTheCollection: a row stored without _id gets the same _id whatever
+// table its collection keeps its points in (a collection a $out filled, the same one restored).
+func TestSyntheticIDFollowsTheCollection(t *testing.T) {
+	ids := func(c *meta.Collection) []bson.ObjectID {
+		key := storage.SeriesKey{Table: c.TableName(), Tags: []storage.Tag{{Key: "tags.host", Value: storage.StringTag("a")}}}
+		cols := []Column{{Field: "v", Times: []int64{1e9, 2e9}, Values: storage.Values{Type: storage.TypeDouble, Floats: []float64{1, 2}}}}
+		var out []bson.ObjectID
+		require.NoError(t, Documents(c, key, cols, func(d bson.Raw) error {
+			out = append(out, d.Lookup("_id").ObjectID())
+			return nil
+		}))
+		return out
+	}
+	c := &meta.Collection{Name: "lp", TimeField: "time", MetaField: "tags"}
+	moved := *c
+	moved.Table = "lp$out.00000000000000ab"
+	other := *c
+	other.Name = "lp2"
+	require.Len(t, ids(c), 2)
+	require.Equal(t, ids(c), ids(&moved))
+	require.NotEqual(t, ids(c), ids(&other), "another collection's rows get other ids")
+}
