@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -289,40 +290,75 @@ func (r *setRepair) digests(ctx context.Context, req *messages.DigestRequest) ([
 	return out, nil
 }
 
-// write sends a replica the batches as hinted writes (they keep their versions, however old)
-// and returns the points written.
+// write sends a replica the batches as hinted writes (they keep their versions, however old),
+// up to repairWritesInFlight at once, and returns the points of those it acknowledged.
 func (r *setRepair) write(ctx context.Context, v meta.Vnode, batches []*messages.WriteBatch) (int64, error) {
-	var points int64
+	if len(batches) == 0 {
+		return 0, nil
+	}
+	pid, err := r.c.managerOf(ctx, v.NodeID)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		mu      sync.Mutex
+		written int64 // points of the acknowledged batches
+		first   error
+		wg      sync.WaitGroup
+		slots   = make(chan struct{}, repairWritesInFlight)
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
 	for _, b := range batches {
 		w := &messages.WriteBatch{VnodeId: v.ID, Tenant: r.b.Tenant, Db: r.b.DB, BucketId: r.b.ID, ReplicaSetId: r.rs.ID,
 			Version: b.GetVersion(), Batch: b.GetBatch(), Compressed: b.GetCompressed(), Hinted: true}
 		decoded, err := w.DecodeBatch()
 		if err != nil {
-			return points, fmt.Errorf("repair batch: %w", err)
-		}
-		for _, s := range decoded.Series {
-			for _, f := range s.Fields {
-				points += int64(f.Values.Len())
-			}
-		}
-		pid, err := r.c.managerOf(ctx, v.NodeID)
-		if err != nil {
-			return points, err
+			fail(fmt.Errorf("repair batch: %w", err))
+			break
 		}
 		env, err := messages.Wrap(w)
 		if err != nil {
-			return points, err
+			fail(err)
+			break
 		}
-		res, err := r.c.ask(ctx, pid, env)
-		if err == nil {
-			err = ackError(res)
+		slots <- struct{}{}
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			<-slots
+			break
 		}
-		if err != nil {
-			return points, fmt.Errorf("repair write to vnode %d on node %d: %w", v.ID, v.NodeID, err)
-		}
+		wg.Add(1)
+		go func(points int64) {
+			defer func() { <-slots; wg.Done() }()
+			res, err := r.c.ask(ctx, pid, env)
+			if err == nil {
+				err = ackError(res)
+			}
+			if err != nil {
+				fail(fmt.Errorf("repair write to vnode %d on node %d: %w", v.ID, v.NodeID, err))
+				return
+			}
+			mu.Lock()
+			written += points
+			mu.Unlock()
+		}(int64(decoded.NumValues()))
 	}
-	return points, nil
+	wg.Wait()
+	return written, first
 }
+
+// repairWritesInFlight bounds the fill batches (one per version) a repair has sent to one
+// replica and not yet had acknowledged: they are independent (last-write-wins by version), so
+// they go out together instead of one round trip each.
+const repairWritesInFlight = 16
 
 func (r *setRepair) ref(v meta.Vnode) *messages.VnodeRef {
 	return vnode.Spec{Tenant: r.b.Tenant, DB: r.b.DB, BucketID: r.b.ID, ReplicaSetID: r.rs.ID, VnodeID: v.ID}.VnodeRef()

@@ -41,7 +41,7 @@ func replicaPoints(t *testing.T, n *Node, spec vnode.Spec) map[pt]float64 {
 }
 
 // writeOnly writes a batch to one replica alone, as a hint would (bypassing the coordinator).
-func writeOnly(t *testing.T, n *Node, spec vnode.Spec, b *storage.Batch) {
+func writeOnly(t testing.TB, n *Node, spec vnode.Spec, b *storage.Batch) {
 	t.Helper()
 	w := &messages.WriteBatch{VnodeId: spec.VnodeID, Tenant: spec.Tenant, Db: spec.DB, BucketId: spec.BucketID, ReplicaSetId: spec.ReplicaSetID, Hinted: true}
 	w.SetBatch(b)
