@@ -288,8 +288,15 @@ func (h *Host) RemoveReplica(ctx context.Context, nodeID uint64) error {
 }
 
 // Close stops the client's cache poller and the NodeHost (all replicas, LogDB, transport).
+// Closing on a full disk makes dragonboat panic (it cannot write its last index file); the
+// process is stopping and what the Raft log acknowledged is synced, so the panic is logged.
 func (h *Host) Close() {
 	h.client.Close()
+	defer func() {
+		if r := recover(); r != nil {
+			h.log.WithField("reason", fmt.Sprint(r)).Error("the meta host did not close cleanly (a full disk?); its synced Raft log recovers at the next start")
+		}
+	}()
 	h.nh.Close()
 	h.log.Info("meta host closed")
 }

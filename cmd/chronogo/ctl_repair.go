@@ -54,6 +54,9 @@ func repairCommand(addr, user, password *string) *cobra.Command {
 			for _, e := range rep.Errors {
 				fmt.Fprintf(out, "skipped: %s\n", e)
 			}
+			if len(rep.Errors) > 0 {
+				return fmt.Errorf("repair: %d replica sets not repaired (first: %s)", len(rep.Errors), rep.Errors[0])
+			}
 			return nil
 		},
 	}
