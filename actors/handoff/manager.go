@@ -53,6 +53,13 @@ func (m *manager) Receive(ctx actor.Context) {
 			return
 		}
 		ctx.RequestWithCustomSender(pid, msg, ctx.Sender())
+	case *HandOver:
+		pid, ok := m.targets[msg.Node]
+		if !ok {
+			ctx.Respond(&HandOverResult{Err: fmt.Errorf("no hint queue for node %d", msg.Node)})
+			return
+		}
+		ctx.RequestWithCustomSender(pid, msg, ctx.Sender())
 	}
 }
 

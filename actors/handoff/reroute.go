@@ -25,9 +25,10 @@ import (
 
 // rerouted ends the re-routing of entry i of round r.
 type rerouted struct {
-	r   *round
-	i   int
-	err error
+	r          *round
+	i          int
+	err        error
+	handedOver bool // a hand-over's (handover.go)
 }
 
 // notPlaced reports whether an answer to a replayed hint says its vnode is placed elsewhere.
@@ -97,8 +98,14 @@ func reroute(ctx context.Context, cfg Config, root *actor.RootContext, manager *
 		// this node's placement still has it there: the replay is tried again later
 		return 0, fmt.Errorf("node %d refused vnode %d, which the placement still has there", node, vnodeID)
 	}
+	return rehint(ctx, cfg, root, manager, m, rs.Vnodes)
+}
+
+// rehint hints m again for each of vnodes, through the handoff manager (which answers once
+// each hint is fsynced), and reports how many it made.
+func rehint(ctx context.Context, cfg Config, root *actor.RootContext, manager *actor.PID, m proto.Message, vnodes []meta.Vnode) (int, error) {
 	n := 0
-	for _, v := range rs.Vnodes {
+	for _, v := range vnodes {
 		h := &Hint{Target: v.NodeID}
 		if c := readdressed(m, v.ID); isBatch(c) {
 			h.Batch = c.(*messages.WriteBatch)

@@ -62,6 +62,8 @@ type target struct {
 	backoff time.Duration
 	failing bool // the last round failed (log the outage once)
 
+	handover *handover // a hand-over in progress (handover.go)
+
 	// counters since the actor started (the queue's own start at every open)
 	replayed, skipped, refused, expired, corrupt uint64
 }
@@ -115,6 +117,8 @@ func (t *target) Receive(ctx actor.Context) {
 		t.kick(ctx)
 	case *rerouted:
 		t.rerouted(ctx, msg)
+	case *HandOver:
+		t.handOver(ctx)
 	}
 }
 
@@ -149,6 +153,7 @@ func (t *target) close(ctx actor.Context) {
 		t.timer.Stop()
 		t.timer = nil
 	}
+	t.endHandOver(ctx, errors.New("the hint queue was closed"))
 	if t.q == nil {
 		return
 	}
@@ -232,6 +237,10 @@ func (t *target) kick(ctx actor.Context) {
 		if r, ok = t.peek(ctx); !ok {
 			return
 		}
+	}
+	if t.handover != nil {
+		t.handOverRound(ctx, r)
+		return
 	}
 	pid, err := t.resolve()
 	if err != nil {
@@ -372,6 +381,7 @@ func (t *target) finish(ctx actor.Context, r *round) {
 	t.publish()
 	if n < len(r.done) {
 		t.retry = &round{entries: r.entries[n:], done: r.done[n:]}
+		t.endHandOver(ctx, r.lastErr) // replay takes over the rest
 		t.retryLater(ctx, r.lastErr)
 		return
 	}
@@ -381,6 +391,7 @@ func (t *target) finish(ctx actor.Context, r *round) {
 	t.failing, t.backoff = false, t.cfg.MinBackoff
 	if t.q.Len() == 0 {
 		t.log.WithField("replayed", t.replayed).Info("hint queue drained")
+		t.endHandOver(ctx, nil)
 		return
 	}
 	ctx.Send(ctx.Self(), replayNext{})
@@ -447,6 +458,9 @@ func (t *target) rerouted(ctx actor.Context, m *rerouted) {
 	if m.err != nil {
 		t.answered(ctx, m.r, m.i, nil, m.err) // retryable: the round is tried again
 		return
+	}
+	if m.handedOver && t.handover != nil {
+		t.handover.n++
 	}
 	t.answered(ctx, m.r, m.i, &messages.WriteAck{}, nil)
 }

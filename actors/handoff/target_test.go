@@ -304,3 +304,45 @@ func TestRerouteNeedsAVnode(t *testing.T) {
 		require.ErrorContains(t, err, "names no vnode")
 	}
 }
+
+// TestHandOver: the queue of a node that is down (node 3, no address) is handed over: a hint
+// whose replica set has a vnode on another node (node 2) reaches it with its version, and leaves
+// node 3's queue; a hint of a single-replica set stays (and stops the hand-over), named in the
+// answer; replay of what stays goes on.
+func TestHandOver(t *testing.T) {
+	e := newEnv(t, t.TempDir())
+	e.place.SetNode(meta.Node{ID: 3}) // no address: its hints wait
+	e.place.SetBucket(meta.Bucket{ID: 7, Tenant: "t", DB: "db", Start: 0, End: 1 << 40,
+		ReplicaSets: []meta.ReplicaSet{{ID: 8, Vnodes: []meta.Vnode{{ID: 200, NodeID: 2}, {ID: 300, NodeID: 3}}},
+			{ID: 9, Vnodes: []meta.Vnode{{ID: 301, NodeID: 3}}}}})
+	f := &fakeManager{}
+	e.startTarget(t, f)
+	h := e.spawnHandoff(t, e.cfg)
+	shared := testBatch(0)
+	shared.VnodeId = 300
+	single := testBatch(1)
+	single.VnodeId, single.ReplicaSetId = 301, 9
+	require.NoError(t, h.Store(3, shared, waitFor))
+	require.NoError(t, h.Store(3, single, waitFor))
+	require.Equal(t, 2, statsOf(h, 3).Hints)
+
+	res, err := h.HandOver(3, waitFor)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.HandedOver)
+	require.Equal(t, 1, res.Remaining, "the single replica's hint stays")
+	require.ErrorContains(t, res.Err, "no replica on another node")
+	require.Eventually(t, func() bool { return len(f.acked()) == 1 }, waitFor, 5*time.Millisecond)
+	require.Equal(t, []uint64{200}, f.acked(), "node 2's vnode of the set got the hint")
+	f.mu.Lock()
+	got := f.got[0]
+	f.mu.Unlock()
+	require.Equal(t, shared.GetVersion(), got.GetVersion())
+	require.Equal(t, shared.GetBatch(), got.GetBatch())
+	require.Equal(t, 1, statsOf(h, 3).Hints)
+	require.Equal(t, 0, statsOf(h, 2).Hints, "node 2's queue drained into it")
+
+	_, err = h.HandOver(5, waitFor)
+	require.NoError(t, err)
+	res, _ = h.HandOver(5, waitFor)
+	require.ErrorContains(t, res.Err, "no hint queue")
+}

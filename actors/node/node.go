@@ -139,6 +139,7 @@ type Node struct {
 	hints   atomic.Pointer[handoff.Handoff] // handoff, for the engine's stable version
 	coord   *coordinator.Client
 	live    *liveness.Watcher // nil without remote or Peers
+	open    *vnode.Open       // the running vnodes' engines
 
 	sweepStop, sweepDone chan struct{} // the sweeper of dropped buckets (nil when it does not run)
 	sweepNow             chan struct{}
@@ -182,6 +183,7 @@ func Start(cfg Config) (*Node, error) {
 	vcfg := cfg.Vnodes
 	vcfg.Root, vcfg.Engine, vcfg.Logger, vcfg.Observe, vcfg.Clock = cfg.DataDir, cfg.Engine, log, cfg.Clock.Observe, cfg.Clock.Now
 	vcfg.Open = vnode.NewOpen()
+	n.open = vcfg.Open
 	if fence, ok := cfg.Placement.(actors.VnodeFence); ok {
 		vcfg.Placed = func(s vnode.Spec) bool {
 			return fence.VnodePlaced(s.Tenant, s.DB, s.BucketID, s.ReplicaSetID, s.VnodeID, cfg.NodeID)

@@ -15,7 +15,9 @@ package reader
 //             a bug, and its requester's next request gets "unknown cursor".
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -63,7 +65,7 @@ func Props(cfg Config) *actor.Props {
 	cfg = cfg.withDefaults()
 	return actor.PropsFromProducer(func() actor.Actor {
 		// ids start at the clock so that a restarted node does not reuse the ids of its previous run
-		return &reader{cfg: cfg, log: cfg.Logger, nextID: uint64(time.Now().UnixNano()), cursors: map[uint64]*actor.PID{}, byPID: map[string]uint64{}}
+		return &reader{cfg: cfg, log: cfg.Logger, nextID: uint64(time.Now().UnixNano()), cursors: map[uint64]*actor.PID{}, byPID: map[string]uint64{}, info: map[uint64]*CursorInfo{}}
 	}, actor.WithSupervisor(cursorStrategy), actor.WithMailbox(actors.CountedMailbox(actor.Unbounded())))
 }
 
@@ -76,6 +78,18 @@ type Stats struct{}
 type StatsReply struct {
 	OpenCursors int
 	Opened      uint64 // cursors opened since the reader started
+	Cursors     []CursorInfo
+}
+
+// CursorInfo is one open cursor: a scan of one vnode for a reader on another node (or this one).
+type CursorInfo struct {
+	ID        uint64
+	Actor     string // the cursor actor's id
+	Vnode     uint64
+	DB, Table string
+	Requester string // the actor system address of the requester
+	Opened    time.Time
+	Requests  int // chunk requests so far, the first one included
 }
 
 // reader is described at the top of this file.
@@ -86,6 +100,7 @@ type reader struct {
 	opened  uint64
 	cursors map[uint64]*actor.PID
 	byPID   map[string]uint64
+	info    map[uint64]*CursorInfo
 }
 
 // Receive implements actor.Actor.
@@ -96,6 +111,7 @@ func (r *reader) Receive(ctx actor.Context) {
 		if id, ok := r.byPID[m.Who.Id]; ok {
 			delete(r.byPID, m.Who.Id)
 			delete(r.cursors, id)
+			delete(r.info, id)
 		}
 	default:
 		r.handle(ctx, m)
@@ -126,7 +142,12 @@ func (r *reader) handle(ctx actor.Context, msg any) {
 			ctx.Stop(pid)
 		}
 	case *Stats:
-		ctx.Respond(&StatsReply{OpenCursors: len(r.cursors), Opened: r.opened})
+		reply := &StatsReply{OpenCursors: len(r.cursors), Opened: r.opened, Cursors: make([]CursorInfo, 0, len(r.info))}
+		for _, c := range r.info {
+			reply.Cursors = append(reply.Cursors, *c)
+		}
+		slices.SortFunc(reply.Cursors, func(a, b CursorInfo) int { return cmp.Compare(a.ID, b.ID) })
+		ctx.Respond(reply)
 	default:
 		if ctx.Sender() != nil {
 			actors.SendReply(ctx, ctx.Sender(), &messages.ErrorReply{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: fmt.Sprintf("unexpected message %T", msg)}, r.log)
@@ -154,6 +175,11 @@ func (r *reader) open(ctx actor.Context, m *messages.ScanRequest) {
 	r.opened++
 	r.cursors[id] = pid
 	r.byPID[pid.Id] = id
+	ci := &CursorInfo{ID: id, Actor: pid.Id, Vnode: m.GetVnode().GetVnodeId(), DB: m.GetVnode().GetDb(), Table: m.GetTable(), Opened: time.Now(), Requests: 1}
+	if requester != nil {
+		ci.Requester = requester.Address
+	}
+	r.info[id] = ci
 }
 
 // startRepairJob starts a child that answers one anti-entropy request (repair.go).
@@ -174,6 +200,9 @@ func (r *reader) next(ctx actor.Context, m *messages.ScanRequest) {
 		actors.SendReply(ctx, ctx.Sender(), errorChunk(m, 0, messages.ErrorCode_ERROR_CODE_BAD_REQUEST,
 			fmt.Sprintf("unknown cursor %d (finished, closed or idle too long)", m.GetCursorId())), r.log)
 		return
+	}
+	if ci := r.info[m.GetCursorId()]; ci != nil {
+		ci.Requests++
 	}
 	ctx.RequestWithCustomSender(pid, m, ctx.Sender())
 }

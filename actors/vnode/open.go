@@ -35,6 +35,22 @@ func (o *Open) Snapshot(spec Spec) *engine.Snapshot {
 	return snap
 }
 
+// Each calls fn with a read snapshot of every running vnode (released after fn returns).
+func (o *Open) Each(fn func(spec Spec, snap *engine.Snapshot)) {
+	if o == nil {
+		return
+	}
+	o.m.Range(func(k, v any) bool {
+		snap, err := v.(*engine.Vnode).TrySnapshot()
+		if err != nil {
+			return true // closing
+		}
+		defer snap.Release()
+		fn(k.(Spec), snap)
+		return true
+	})
+}
+
 func (o *Open) add(spec Spec, eng *engine.Vnode) {
 	if o != nil {
 		o.m.Store(spec, eng)

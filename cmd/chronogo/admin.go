@@ -20,6 +20,7 @@ type nodeAdmin struct {
 	b          *backend.Backend
 	backupRoot string                      // <data-dir>/backup: checkpoints of backups under way
 	ops        func() *httpapi.OpLatencies // the MongoDB listener's latencies (nil: none)
+	httpAddr   string                      // this node's HTTP address, through which MoveVnode drives a move
 }
 
 func (a nodeAdmin) Settle(ctx context.Context, f httpapi.VnodeFilter) (int, error) {

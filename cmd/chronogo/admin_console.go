@@ -69,13 +69,24 @@ func (a nodeAdmin) Actors(ctx context.Context) (httpapi.ActorsInfo, error) {
 		byVnode[s.GetVnodeId()] = httpapi.VnodeStat{Tenant: s.GetTenant(), DB: s.GetDb(), Bucket: s.GetBucketId(), ReplicaSet: s.GetReplicaSetId(),
 			Vnode: s.GetVnodeId(), Files: s.GetFiles(), DiskBytes: s.GetDiskBytes(), CacheBytes: s.GetCacheBytes(), Series: s.GetSeries()}
 	}
+	cursors, err := a.n.ReaderCursors(ctx)
+	if err != nil {
+		return httpapi.ActorsInfo{}, err
+	}
+	byActor := map[string]*httpapi.CursorInfo{}
+	infoCursors := make([]httpapi.CursorInfo, len(cursors))
+	for i, c := range cursors {
+		infoCursors[i] = httpapi.CursorInfo{ID: c.ID, Actor: c.Actor, Vnode: c.Vnode, DB: c.DB, Table: c.Table, Requester: c.Requester,
+			AgeSeconds: time.Since(c.Opened).Seconds(), Requests: c.Requests}
+		byActor[c.Actor] = &infoCursors[i]
+	}
 	known := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		known[id] = true
 	}
-	info := httpapi.ActorsInfo{Node: a.self, Actors: make([]httpapi.ActorInfo, 0, len(ids))}
+	info := httpapi.ActorsInfo{Node: a.self, Actors: make([]httpapi.ActorInfo, 0, len(ids)), Cursors: infoCursors}
 	for _, id := range ids {
-		ai := httpapi.ActorInfo{ID: id}
+		ai := httpapi.ActorInfo{ID: id, Cursor: byActor[id]}
 		if depth, ok := a.n.MailboxDepth(id); ok {
 			ai.Mailbox = &depth
 		}
@@ -106,6 +117,19 @@ func (a nodeAdmin) Actors(ctx context.Context) (httpapi.ActorsInfo, error) {
 	info.Coordinator = a.n.CoordinatorStats()
 	if a.ops != nil {
 		info.Ops = a.ops()
+	}
+	return info, nil
+}
+
+// HandOverHints hands the hints this node keeps for node over to the other replicas.
+func (a nodeAdmin) HandOverHints(ctx context.Context, node uint64) (httpapi.HandOverInfo, error) {
+	res, err := a.n.HandOverHints(ctx, node)
+	if err != nil {
+		return httpapi.HandOverInfo{}, err
+	}
+	info := httpapi.HandOverInfo{HandedOver: res.HandedOver, Remaining: res.Remaining}
+	if res.Err != nil {
+		info.Stopped = res.Err.Error()
 	}
 	return info, nil
 }

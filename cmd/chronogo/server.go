@@ -313,7 +313,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	if httpLn != nil {
 		health := func(ctx context.Context) error { return host.WaitReady(ctx) }
 		hopts := httpapi.Options{Log: entry.WithField("component", "http"), MaxBodySize: maxBody, Pprof: cfg.Pprof, Stopping: ttlCtx,
-			Admin: nodeAdmin{n: n, mc: mc, host: host, self: cfg.nodeID(), b: b, backupRoot: filepath.Join(cfg.DataDir, layout.BackupDir),
+			Admin: nodeAdmin{n: n, mc: mc, host: host, self: cfg.nodeID(), b: b, backupRoot: filepath.Join(cfg.DataDir, layout.BackupDir), httpAddr: adminBase(cfg, httpLn),
 				ops: func() *httpapi.OpLatencies {
 					r, w, c := ms.OpLatencies()
 					t := func(o mongo.OpTotals) httpapi.OpTotal {

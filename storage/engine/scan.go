@@ -67,6 +67,9 @@ type ScanColumn struct {
 // Tables lists the tables (collections) this snapshot's vnode holds series of.
 func (s *Snapshot) Tables() []string { return s.index.Tables() }
 
+// TableSeries returns how many series each table of the vnode has (the index as it is now).
+func (s *Snapshot) TableSeries() map[string]int { return s.index.TableSeries() }
+
 // SeriesKey resolves a series id of this snapshot's vnode.
 func (s *Snapshot) SeriesKey(id storage.SeriesID) (storage.SeriesKey, bool) { return s.index.Key(id) }
 

@@ -638,6 +638,17 @@ func (x *Index) Tables() []string {
 	return sortedKeys(x.s.tables)
 }
 
+// TableSeries returns how many series each table has.
+func (x *Index) TableSeries() map[string]int {
+	x.rlock()
+	defer x.mu.RUnlock()
+	out := make(map[string]int, len(x.s.tables))
+	for name, t := range x.s.tables {
+		out[name] = len(t.all.ids)
+	}
+	return out
+}
+
 // TagKeys returns the tag keys of a table, sorted.
 func (x *Index) TagKeys(table string) []string {
 	x.mu.RLock()

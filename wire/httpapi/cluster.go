@@ -14,6 +14,18 @@ type ClusterView interface {
 	Cluster(ctx context.Context) (ClusterInfo, error)
 	// Actors is this node's actor tree, with what its vnode actors hold.
 	Actors(ctx context.Context) (ActorsInfo, error)
+	// Databases is every database with its collections and what this node holds of them.
+	Databases(ctx context.Context) (DatabasesInfo, error)
+	// HandOverHints hands this node's hint queue for node over to the other replicas of the
+	// hints' replica sets (nothing is dropped: a hint of a single replica stays).
+	HandOverHints(ctx context.Context, node uint64) (HandOverInfo, error)
+}
+
+// HandOverInfo answers POST /api/v1/hints/handover.
+type HandOverInfo struct {
+	HandedOver int    `json:"handedOver"`
+	Remaining  int    `json:"remaining"`
+	Stopped    string `json:"stopped,omitempty"` // why hints remain
 }
 
 // ClusterInfo answers GET /api/v1/cluster.
@@ -36,6 +48,8 @@ type ActorsInfo struct {
 	// Ops are the MongoDB commands this node served since it started, by kind (as
 	// serverStatus.opLatencies): total latency and count, whose differences give the mean latency.
 	Ops *OpLatencies `json:"ops,omitempty"`
+	// Cursors are the reader's open cursors (also set on their actors).
+	Cursors []CursorInfo `json:"cursors"`
 }
 
 // OpLatencies are a node's MongoDB reads, writes and other commands: total latency and count.
@@ -72,10 +86,53 @@ type ActorInfo struct {
 	// Mailbox is how many messages wait for the actor (absent when unknown).
 	Mailbox *int       `json:"mailbox,omitempty"`
 	Vnode   *VnodeStat `json:"vnode,omitempty"`
+	// Cursor is set on a reader cursor actor: the scan it serves.
+	Cursor *CursorInfo `json:"cursor,omitempty"`
 }
 
-// clusterRoutes adds GET /api/v1/cluster and GET /api/v1/actors (cluster administrators).
+// CursorInfo is one cursor of the node's reader: a scan of one of its vnodes for a reader on
+// this node or another (Requester is its actor system address).
+type CursorInfo struct {
+	ID         uint64  `json:"id"`
+	Actor      string  `json:"actor"`
+	Vnode      uint64  `json:"vnode"`
+	DB         string  `json:"db"`
+	Table      string  `json:"table"`
+	Requester  string  `json:"requester"`
+	AgeSeconds float64 `json:"ageSeconds"`
+	Requests   int     `json:"requests"`
+}
+
+// clusterRoutes adds GET /api/v1/cluster, /api/v1/actors and /api/v1/databases (cluster
+// administrators).
 func clusterRoutes(mux *http.ServeMux, v ClusterView, auth AdminAuth) {
+	mux.HandleFunc("POST /api/v1/hints/handover", func(rw http.ResponseWriter, r *http.Request) {
+		if !adminAllowed(rw, r, auth) {
+			return
+		}
+		ids, msg := uintParams(r.URL.Query(), "node")
+		if msg != "" {
+			adminError(rw, http.StatusBadRequest, msg)
+			return
+		}
+		info, err := v.HandOverHints(r.Context(), ids[0])
+		if err != nil {
+			adminError(rw, http.StatusInternalServerError, err.Error())
+			return
+		}
+		writeJSON(rw, info)
+	})
+	mux.HandleFunc("GET /api/v1/databases", func(rw http.ResponseWriter, r *http.Request) {
+		if !adminAllowed(rw, r, auth) {
+			return
+		}
+		info, err := v.Databases(r.Context())
+		if err != nil {
+			adminError(rw, http.StatusInternalServerError, err.Error())
+			return
+		}
+		writeJSON(rw, info)
+	})
 	mux.HandleFunc("GET /api/v1/cluster", func(rw http.ResponseWriter, r *http.Request) {
 		if !adminAllowed(rw, r, auth) {
 			return

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/meta"
@@ -34,6 +35,10 @@ type Moves interface {
 	// Sweep removes this node's data of buckets and vnodes placed elsewhere now, and says how
 	// many it removed.
 	Sweep(ctx context.Context) (int, error)
+	// MoveVnode runs a whole move of the replica set's vnode on node from to node to, as ctl
+	// move-vnode does (join, barrier, fill, promote, sweep), through the admin API of this node
+	// and the others with the caller's credentials (user "" without --auth).
+	MoveVnode(ctx context.Context, m meta.VnodeMove, from, to uint64, user, password string) (coordinator.FillReport, error)
 }
 
 // uintParams reads required unsigned parameters; the first missing or malformed one is the error.
@@ -136,6 +141,29 @@ func moveRoutes(mux *http.ServeMux, mv Moves, auth AdminAuth, stopping context.C
 	withMove("/api/v1/vnodes/abort", []string{"vnode"}, nil, func(ctx context.Context, m meta.VnodeMove, ids []uint64, _ map[string]uint64) (any, error) {
 		version, err := mv.AbortVnode(ctx, m, ids[0])
 		return map[string]any{"version": version}, err
+	})
+	mux.HandleFunc("POST /api/v1/vnodes/move", func(rw http.ResponseWriter, r *http.Request) {
+		if !adminAllowed(rw, r, auth) {
+			return
+		}
+		q := r.URL.Query()
+		m, msg := moveOf(q)
+		var ids []uint64
+		if msg == "" {
+			ids, msg = uintParams(q, "from", "to")
+		}
+		if msg != "" {
+			adminError(rw, http.StatusBadRequest, msg)
+			return
+		}
+		user, password, _ := r.BasicAuth()
+		started := time.Now()
+		rep, err := mv.MoveVnode(r.Context(), m, ids[0], ids[1], user, password)
+		if err != nil {
+			moveError(rw, err)
+			return
+		}
+		writeJSON(rw, map[string]any{"report": rep, "seconds": time.Since(started).Seconds()})
 	})
 	mux.HandleFunc("POST /api/v1/placement/barrier", func(rw http.ResponseWriter, r *http.Request) {
 		if !adminAllowed(rw, r, auth) {

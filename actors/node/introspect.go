@@ -1,0 +1,65 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/chronogo/chronogo/actors/handoff"
+	"github.com/chronogo/chronogo/actors/reader"
+	"github.com/chronogo/chronogo/actors/vnode"
+	"github.com/chronogo/chronogo/storage/engine"
+)
+
+// TableSeries is how many series one table has in one vnode running on this node.
+type TableSeries struct {
+	Tenant, DB, Table string
+	Vnode             uint64
+	Series            int
+}
+
+// TableSeries lists, for every vnode running on this node, the series of each of its tables
+// (read from the engines' indexes, without a message to the vnode actors).
+func (n *Node) TableSeries() []TableSeries {
+	var out []TableSeries
+	n.open.Each(func(spec vnode.Spec, snap *engine.Snapshot) {
+		for table, series := range snap.TableSeries() {
+			out = append(out, TableSeries{Tenant: spec.Tenant, DB: spec.DB, Table: table, Vnode: spec.VnodeID, Series: series})
+		}
+	})
+	return out
+}
+
+// ReaderCursors lists the cursors open in this node's reader (scans of its vnodes for readers
+// on this or other nodes).
+func (n *Node) ReaderCursors(ctx context.Context) ([]reader.CursorInfo, error) {
+	done, err := n.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	res, err := n.sys.Root.RequestFuture(n.reader, &reader.Stats{}, n.timeout(ctx)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reader cursors: %w", err)
+	}
+	st, ok := res.(*reader.StatsReply)
+	if !ok {
+		return nil, fmt.Errorf("reader cursors: unexpected reply %T", res)
+	}
+	return st.Cursors, nil
+}
+
+// HandOverHints hands the hint queue this node keeps for node target over to the other
+// replicas of the hints' replica sets (handoff.HandOver), waiting at most until ctx ends.
+func (n *Node) HandOverHints(ctx context.Context, target uint64) (handoff.HandOverResult, error) {
+	done, err := n.enter()
+	if err != nil {
+		return handoff.HandOverResult{}, err
+	}
+	defer done()
+	timeout := time.Hour
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	return n.handoff.HandOver(target, timeout)
+}
