@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/chronogo/chronogo/integration/setup"
 )
@@ -82,6 +85,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	levels := text(`#levels tbody`)
 	require.Regexp(t, `\b1\s+0\s+1\b`, levels, "writes 1, failed 0, rows 1")
 	require.Contains(t, text(`#inflight`), "writes in flight: 0")
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector('#databases tbody tr[data-collection="default/app.m"]') !== null`))
+	require.NoError(t, err, "the collection in the databases table")
+	require.Regexp(t, `m\s+time series \(ts, meta\)\s+1\b`, text(`#databases tbody tr[data-collection="default/app.m"]`), "one series")
+	require.Zero(t, strings.Count(text(`#placement`), "move"), "nowhere to move a vnode to on one node")
 
 	// queries run now show in the MongoDB commands table and the latency chart: the reads row
 	// counts them (the page's own count comes from serverStatus' opLatencies, read here as well)
@@ -149,13 +156,52 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 	path, err := exec.LookPath("chromium")
 	require.NoError(t, err, "the console tests need chromium (make test installs it)")
 	ctx := testCtx(t)
-	c := setup.StartCluster(t, 3, 3, "--replication-factor", "3", "--repair-interval", "0")
-	one := c.Data[0]
-	coll := createTS(t, one.Client().Database("app"), "m")
+	c := setup.StartCluster(t, 3, 3, "--replication-factor", "2", "--repair-interval", "0")
+	coll := createTS(t, c.Data[0].Client().Database("app"), "m")
 	require.Eventually(t, func() bool {
 		_, err := coll.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "a"}, {Key: "v", Value: 1.5}})
 		return err == nil
 	}, 30*time.Second, 200*time.Millisecond, "the data nodes registered")
+	// two replicas on three nodes: the page is that of a member (A) of the bucket's replica set;
+	// the other member (B) moves its vnode to the node outside (C), which is then killed
+	nodeIDs := map[string]uint64{}
+	var listed struct {
+		Nodes []struct {
+			ID   uint64
+			Name string
+		}
+	}
+	require.Eventually(t, func() bool {
+		return getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/nodes", &listed) == nil && len(listed.Nodes) == 3
+	}, 30*time.Second, 100*time.Millisecond, "the three data nodes listed")
+	for _, n := range listed.Nodes {
+		nodeIDs[n.Name] = n.ID
+	}
+	var placed struct {
+		Buckets []struct {
+			ReplicaSets []struct {
+				Vnodes []struct{ ID, Node uint64 }
+			}
+		}
+	}
+	require.NoError(t, getJSON("http://"+c.Data[0].HTTPAddr+"/api/v1/vnodes?db=app", &placed))
+	require.Len(t, placed.Buckets, 1)
+	members := map[uint64]bool{}
+	for _, v := range placed.Buckets[0].ReplicaSets[0].Vnodes {
+		members[v.Node] = true
+	}
+	var in, out []int
+	for i := range c.Data {
+		if members[nodeIDs[fmt.Sprint("dnode", i+1)]] {
+			in = append(in, i)
+		} else {
+			out = append(out, i)
+		}
+	}
+	require.Len(t, in, 2)
+	one, nameB, victimName := c.Data[in[0]], fmt.Sprint("dnode", in[1]+1), fmt.Sprint("dnode", out[0]+1)
+	killed := c.Data[out[0]]
+	coll = one.Client().Database("app").Collection("m")
 
 	bctx := browser(t, ctx, path)
 	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("http://"+one.HTTPAddr+"/console/")))
@@ -212,16 +258,106 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, vnodeFiles(), "the compaction merged them")
 
-	killed := c.Data[2]
-	var name string
-	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector("#nodes tbody").textContent.includes("dnode3")`))
+	// the databases table: app.m with its series on this node
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector('#databases tbody tr[data-collection="default/app.m"]') !== null`))
 	require.NoError(t, err)
-	name = "dnode3"
+	require.Contains(t, text(`#databases tbody tr[data-db="default/app"]`), "2 replicas")
+
+	// move a vnode from the page: the first click shows where to, the second moves it; the
+	// placement then has the replica set on the chosen node, and every document is still read
+	// (B's vnode: the only place left for it is C)
+	action, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => { const tr = Array.from(document.querySelectorAll('#placement tbody tr')).find(tr =>
+			tr.children[6].textContent === "`+nameB+`" && tr.querySelector('button[data-action^="move:"]'));
+			return tr ? tr.querySelector('button[data-action^="move:"]').dataset.action : ""; })()`))
+	require.NoError(t, err)
+	require.NotEmpty(t, action, "a vnode to move on the page")
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Click(`#placement button[data-action="`+action+`"]`),
+		chromedp.WaitVisible(`#placement select`),
+	))
+	target, err := chromedp.Run(bctx, chromedp.Value(`#placement select`))
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(bctx, chromedp.Click(`#placement button[data-action="`+action+`"]`)))
+	moved, err := strconv.ParseUint(strings.TrimPrefix(action, "move:"), 10, 64)
+	require.NoError(t, err)
+	require.Equal(t, victimName, target, "the only node outside the set")
+	to, ok := nodeIDs[target]
+	require.True(t, ok, "the page offers a node by name: %q", target)
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("action").textContent.includes("move of vnode") && !document.getElementById("action").textContent.includes("running")`))
+	require.NoError(t, err)
+	require.Contains(t, text(`#action`), "done in", "the move succeeded")
+	require.NoError(t, getJSON("http://"+one.HTTPAddr+"/api/v1/vnodes?db=app", &placed))
+	var onTarget bool
+	for _, b := range placed.Buckets {
+		for _, rs := range b.ReplicaSets {
+			for _, v := range rs.Vnodes {
+				require.NotEqual(t, moved, v.ID, "the moved vnode left the placement")
+				onTarget = onTarget || v.Node == to
+			}
+		}
+	}
+	require.True(t, onTarget, "a vnode on the chosen node")
+	n, err := coll.CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n, "every document after the move")
+
+	name := victimName
 	killed.Kill()
 	start := time.Now()
 	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`Array.from(document.querySelectorAll("#nodes tbody tr")).some(tr => tr.textContent.startsWith("`+name+`") && tr.textContent.includes("down"))`))
-	require.NoError(t, err, "dnode3 shown down")
+	require.NoError(t, err, "%s shown down", name)
 	took := time.Since(start)
-	t.Logf("dnode3 shown down %v after its SIGKILL", took)
+	t.Logf("%s shown down %v after its SIGKILL", name, took)
 	require.Less(t, took, 5*time.Second)
+
+	// writes while C is down leave hints for it on this node; handing the queue over from
+	// the page moves them to the other replicas: the queue empties and nothing is lost
+	w1 := one.Client().Database("app").Collection("m", options.Collection().SetWriteConcern(writeconcern.W1()))
+	var docs []any
+	for i := range 200 {
+		docs = append(docs, bson.D{{Key: "ts", Value: time.Now().Add(time.Duration(i) * time.Millisecond)}, {Key: "meta", Value: fmt.Sprint("h", i%20)}, {Key: "v", Value: float64(i)}})
+	}
+	_, err = w1.InsertMany(ctx, docs)
+	require.NoError(t, err)
+	hintsFor := func(node string) int {
+		resp, err := http.Get("http://" + one.HTTPAddr + "/api/v1/actors")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var info struct {
+			Hints []struct {
+				Target uint64
+				Hints  int
+			}
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&info))
+		id := nodeIDs[node]
+		for _, h := range info.Hints {
+			if h.Target == id {
+				return h.Hints
+			}
+		}
+		return 0
+	}
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector('#hints button[data-action^="handover:"]') !== null`))
+	if err != nil {
+		t.Fatalf("no hint queue to hand over on the page: %v", err)
+	}
+	node, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector('#hints button[data-action^="handover:"]').closest("tr").children[0].textContent`))
+	require.NoError(t, err)
+	require.Equal(t, victimName, node)
+	require.Positive(t, hintsFor(node))
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Click(`#hints button[data-action^="handover:"]`),
+		chromedp.WaitVisible(`#hints button[data-action="cancel"]`),
+		chromedp.Click(`#hints button[data-action^="handover:"]`),
+	))
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("action").textContent.includes("handed over")`))
+	require.NoError(t, err)
+	t.Logf("hand-over: %s", text(`#action`))
+	require.Regexp(t, `[1-9]\d* handed over, 0 remain`, text(`#action`))
+	require.Zero(t, hintsFor(node), "the queue was handed over")
+	n, err = coll.CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.Equal(t, int64(202), n, "every document after the hand-over")
 }
+

@@ -62,7 +62,7 @@ func (t *target) handOver(ctx actor.Context) {
 
 // handOverRound hints every entry of r again for the other replicas, off the actor.
 func (t *target) handOverRound(ctx actor.Context, r *round) {
-	t.round, r.left = r, 0
+	t.round, r.left, r.handover = r, 0, true
 	for i := range r.entries {
 		if !r.done[i] {
 			r.left++

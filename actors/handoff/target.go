@@ -70,10 +70,11 @@ type target struct {
 
 // round is one replay round: entries sent together and their outcomes.
 type round struct {
-	entries []Entry
-	done    []bool // acknowledged by the target or skipped
-	left    int    // answers still to come
-	lastErr error  // the last retryable failure
+	entries  []Entry
+	done     []bool // acknowledged by the target or skipped
+	left     int    // answers still to come
+	lastErr  error  // the last retryable failure
+	handover bool   // a hand-over's round (handover.go)
 }
 
 func newTarget(cfg Config, node uint64, reg *registry) *target {
@@ -381,7 +382,13 @@ func (t *target) finish(ctx actor.Context, r *round) {
 	t.publish()
 	if n < len(r.done) {
 		t.retry = &round{entries: r.entries[n:], done: r.done[n:]}
-		t.endHandOver(ctx, r.lastErr) // replay takes over the rest
+		switch {
+		case r.handover:
+			t.endHandOver(ctx, r.lastErr) // replay takes over the rest
+		case t.handover != nil:
+			ctx.Send(ctx.Self(), replayNext{}) // a replay round failed meanwhile: hand its hints over now
+			return
+		}
 		t.retryLater(ctx, r.lastErr)
 		return
 	}

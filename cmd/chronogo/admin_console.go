@@ -122,8 +122,20 @@ func (a nodeAdmin) Actors(ctx context.Context) (httpapi.ActorsInfo, error) {
 }
 
 // HandOverHints hands the hints this node keeps for node over to the other replicas.
-func (a nodeAdmin) HandOverHints(ctx context.Context, node uint64) (httpapi.HandOverInfo, error) {
-	res, err := a.n.HandOverHints(ctx, node)
+func (a nodeAdmin) HandOverHints(ctx context.Context, node string) (httpapi.HandOverInfo, error) {
+	id, err := strconv.ParseUint(node, 10, 64)
+	if err != nil {
+		nodes, err := a.Nodes(ctx)
+		if err != nil {
+			return httpapi.HandOverInfo{}, err
+		}
+		n, err := findNode(nodes, node)
+		if err != nil {
+			return httpapi.HandOverInfo{}, fmt.Errorf("%w: %v", meta.ErrNotFound, err)
+		}
+		id = n.ID
+	}
+	res, err := a.n.HandOverHints(ctx, id)
 	if err != nil {
 		return httpapi.HandOverInfo{}, err
 	}

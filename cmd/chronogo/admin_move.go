@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,7 +16,7 @@ import (
 
 // MoveVnode runs a whole vnode move from the admin API (the console's action): the same steps
 // as ctl move-vnode, driven from this node through its own admin address and the other nodes'.
-func (a nodeAdmin) MoveVnode(ctx context.Context, mv meta.VnodeMove, from, to uint64, user, password string) (coordinator.FillReport, error) {
+func (a nodeAdmin) MoveVnode(ctx context.Context, mv meta.VnodeMove, from, to string, user, password string) (coordinator.FillReport, error) {
 	if a.httpAddr == "" {
 		return coordinator.FillReport{}, fmt.Errorf("%w: this node's admin API takes TLS only: run chronogo ctl move-vnode", meta.ErrInvalid)
 	}
@@ -30,11 +29,11 @@ func (a nodeAdmin) MoveVnode(ctx context.Context, mv meta.VnodeMove, from, to ui
 	if err != nil {
 		return coordinator.FillReport{}, err
 	}
-	f, err := findNode(nodes, strconv.FormatUint(from, 10))
+	f, err := findNode(nodes, from)
 	if err != nil {
 		return coordinator.FillReport{}, fmt.Errorf("%w: %v", meta.ErrNotFound, err)
 	}
-	t, err := findNode(nodes, strconv.FormatUint(to, 10))
+	t, err := findNode(nodes, to)
 	if err != nil {
 		return coordinator.FillReport{}, fmt.Errorf("%w: %v", meta.ErrNotFound, err)
 	}

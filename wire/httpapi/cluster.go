@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/chronogo/chronogo/actors/coordinator"
@@ -18,7 +19,8 @@ type ClusterView interface {
 	Databases(ctx context.Context) (DatabasesInfo, error)
 	// HandOverHints hands this node's hint queue for node over to the other replicas of the
 	// hints' replica sets (nothing is dropped: a hint of a single replica stays).
-	HandOverHints(ctx context.Context, node uint64) (HandOverInfo, error)
+	// node is an id or a name.
+	HandOverHints(ctx context.Context, node string) (HandOverInfo, error)
 }
 
 // HandOverInfo answers POST /api/v1/hints/handover.
@@ -110,12 +112,16 @@ func clusterRoutes(mux *http.ServeMux, v ClusterView, auth AdminAuth) {
 		if !adminAllowed(rw, r, auth) {
 			return
 		}
-		ids, msg := uintParams(r.URL.Query(), "node")
-		if msg != "" {
-			adminError(rw, http.StatusBadRequest, msg)
+		node := r.URL.Query().Get("node")
+		if node == "" {
+			adminError(rw, http.StatusBadRequest, "node (an id or a name) is required")
 			return
 		}
-		info, err := v.HandOverHints(r.Context(), ids[0])
+		info, err := v.HandOverHints(r.Context(), node)
+		if errors.Is(err, meta.ErrNotFound) {
+			adminError(rw, http.StatusNotFound, err.Error())
+			return
+		}
 		if err != nil {
 			adminError(rw, http.StatusInternalServerError, err.Error())
 			return

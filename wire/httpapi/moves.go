@@ -38,7 +38,8 @@ type Moves interface {
 	// MoveVnode runs a whole move of the replica set's vnode on node from to node to, as ctl
 	// move-vnode does (join, barrier, fill, promote, sweep), through the admin API of this node
 	// and the others with the caller's credentials (user "" without --auth).
-	MoveVnode(ctx context.Context, m meta.VnodeMove, from, to uint64, user, password string) (coordinator.FillReport, error)
+	// from and to are node ids or names.
+	MoveVnode(ctx context.Context, m meta.VnodeMove, from, to string, user, password string) (coordinator.FillReport, error)
 }
 
 // uintParams reads required unsigned parameters; the first missing or malformed one is the error.
@@ -148,9 +149,8 @@ func moveRoutes(mux *http.ServeMux, mv Moves, auth AdminAuth, stopping context.C
 		}
 		q := r.URL.Query()
 		m, msg := moveOf(q)
-		var ids []uint64
-		if msg == "" {
-			ids, msg = uintParams(q, "from", "to")
+		if msg == "" && (q.Get("from") == "" || q.Get("to") == "") {
+			msg = "from and to (node ids or names) are required"
 		}
 		if msg != "" {
 			adminError(rw, http.StatusBadRequest, msg)
@@ -158,7 +158,7 @@ func moveRoutes(mux *http.ServeMux, mv Moves, auth AdminAuth, stopping context.C
 		}
 		user, password, _ := r.BasicAuth()
 		started := time.Now()
-		rep, err := mv.MoveVnode(r.Context(), m, ids[0], ids[1], user, password)
+		rep, err := mv.MoveVnode(r.Context(), m, q.Get("from"), q.Get("to"), user, password)
 		if err != nil {
 			moveError(rw, err)
 			return

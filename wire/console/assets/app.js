@@ -6,6 +6,7 @@ const history = []; // [{t, memory, disk}] of the last ten minutes
 const ingest = []; // [{t, rows}]: rows written through this node's coordinator, last ten minutes
 let previous = null; // the last /api/v1/actors answer and when it came, for rates
 let confirming = null; // the action waiting for its confirmation click, as "flush:3"
+const moveTo = {}; // vnode id -> the node chosen to move it to
 
 async function get(path) {
   const r = await fetch(path, {credentials: "same-origin"});
@@ -63,24 +64,99 @@ function drawShards(cluster) {
   }));
 }
 
-function drawPlacement(vn, names) {
+function drawPlacement(vn, cluster) {
+  const names = {};
+  for (const n of cluster.nodes) names[n.id] = n.name;
+  const dataNodes = cluster.nodes.filter(n => n.id && n.role !== "mnode" && !(n.downSince || n.seen === "down"));
   const rows = [];
   for (const b of vn.buckets) {
     for (const rs of b.replicaSets) {
       for (const v of rs.vnodes) {
         const tr = document.createElement("tr");
+        tr.dataset.vnode = v.id;
         cell(tr, b.tenant + "/" + b.db);
         cell(tr, String(b.id));
         cell(tr, b.start);
         cell(tr, b.end);
         cell(tr, String(rs.id));
-        cell(tr, String(v.id));
+        cell(tr, String(v.id) + (v.joining ? " (joining)" : ""));
         cell(tr, names[v.node] || String(v.node));
+        const td = document.createElement("td");
+        const targets = dataNodes.filter(n => !rs.vnodes.some(o => o.node === n.id));
+        if (!v.joining && targets.length) {
+          const key = "move:" + v.id;
+          let to = moveTo[v.id];
+          if (!targets.some(n => n.id === to)) to = moveTo[v.id] = targets[0].id;
+          if (confirming === key) {
+            const sel = document.createElement("select");
+            sel.dataset.moveTarget = v.id;
+            for (const n of targets) {
+              const o = document.createElement("option");
+              o.value = n.name || String(n.id);
+              o.textContent = n.name || String(n.id);
+              o.selected = n.id === to;
+              sel.appendChild(o);
+            }
+            sel.addEventListener("change", () => { moveTo[v.id] = targets[sel.selectedIndex].id; });
+            td.appendChild(sel);
+          }
+          confirmable(td, key, "move", "confirm move of vnode " + v.id, () => {
+            // node ids above 2^53 lose digits in JSON numbers: nodes go by name where they have one
+            const q = new URLSearchParams({tenant: b.tenant, db: b.db, bucket: b.id, replicaSet: rs.id, from: names[v.node] || v.node, to: names[moveTo[v.id]] || moveTo[v.id]});
+            return post("/api/v1/vnodes/move?" + q, "move of vnode " + v.id + " to " + (names[moveTo[v.id]] || moveTo[v.id]),
+              j => "done in " + j.seconds.toFixed(1) + " s, " + j.report.points_copied + " points copied");
+          });
+        }
+        tr.appendChild(td);
         rows.push(tr);
       }
     }
   }
   fill("placement", rows);
+}
+
+// drawDatabases lists every database and its collections, with what this node holds of them.
+function drawDatabases(dbs) {
+  const rows = [];
+  for (const d of dbs.databases) {
+    const tr = document.createElement("tr");
+    tr.dataset.db = d.tenant + "/" + d.name;
+    cell(tr, d.tenant + "/" + d.name, "leader");
+    cell(tr, "");
+    cell(tr, "database: " + d.replicationFactor + " replicas, " + d.shardCount + " shards, " + d.consistency);
+    cell(tr, String(d.series));
+    cell(tr, "");
+    cell(tr, bytes(d.diskBytes) + " on disk, " + bytes(d.cacheBytes) + " in memory (" + d.vnodes + " vnodes here)");
+    rows.push(tr);
+    for (const c of d.collections) {
+      const r = document.createElement("tr");
+      r.dataset.collection = d.tenant + "/" + d.name + "." + c.name;
+      cell(r, "");
+      cell(r, c.name);
+      cell(r, c.type === "timeseries" ? "time series (" + c.timeField + (c.metaField ? ", " + c.metaField : "") + ")" +
+        (c.expireAfterSeconds !== undefined ? ", expires after " + c.expireAfterSeconds + " s" : "") : "collection");
+      cell(r, c.type === "timeseries" ? String(c.series) : "-");
+      cell(r, c.type === "timeseries" ? "-" : String(c.documents));
+      cell(r, c.type === "timeseries" ? "" : bytes(c.bytes));
+      rows.push(r);
+    }
+  }
+  fill("databases", rows);
+}
+
+// drawCursors lists the reader's open cursors (scans of this node's vnodes).
+function drawCursors(info, names) {
+  fill("cursors", (info.cursors || []).map(c => {
+    const tr = document.createElement("tr");
+    tr.dataset.cursor = c.id;
+    cell(tr, String(c.id));
+    cell(tr, String(c.vnode));
+    cell(tr, c.db + "." + c.table);
+    cell(tr, c.requester || "this node");
+    cell(tr, c.ageSeconds.toFixed(1) + " s");
+    cell(tr, String(c.requests));
+    return tr;
+  }));
 }
 
 function drawActors(info) {
@@ -97,6 +173,11 @@ function drawActors(info) {
       text += "  — " + v.tenant + "/" + v.db + " bucket " + v.bucket + ", " + v.files + " files, " +
         bytes(v.diskBytes) + " on disk, " + bytes(v.cacheBytes) + " in memory, " + v.series + " series";
     }
+    if (a.cursor) {
+      const c = a.cursor;
+      text += "  — scan of vnode " + c.vnode + " (" + c.db + "." + c.table + ") for " + (c.requester || "this node") +
+        ", " + c.requests + " requests, open " + c.ageSeconds.toFixed(1) + " s";
+    }
     li.textContent = text;
     if (a.vnode) actionButtons(li, a.vnode.vnode);
     items.set(a.id, li);
@@ -112,43 +193,50 @@ function drawActors(info) {
   root.replaceChildren(...top);
 }
 
-// actionButtons adds flush and compact buttons for a vnode: the first click asks for a
-// confirmation, the second runs the action through the admin API.
+// actionButtons adds flush and compact buttons for a vnode.
 function actionButtons(li, vnodeId) {
   for (const act of ["flush", "compact"]) {
-    const key = act + ":" + vnodeId;
-    const b = document.createElement("button");
-    b.dataset.action = key;
-    b.textContent = confirming === key ? "confirm " + act + " of vnode " + vnodeId : act;
-    b.addEventListener("click", () => runAction(act, vnodeId, key));
-    li.appendChild(b);
+    confirmable(li, act + ":" + vnodeId, act, "confirm " + act + " of vnode " + vnodeId,
+      () => post("/api/v1/" + act + "?vnode=" + vnodeId, act + " of vnode " + vnodeId, j => "done in " + j.seconds.toFixed(2) + " s"));
   }
-  if (confirming && confirming.endsWith(":" + vnodeId)) {
+}
+
+// confirmable adds an action button: the first click asks for a confirmation (the button then
+// says confirmLabel, beside a cancel button), the second runs run().
+function confirmable(parent, key, label, confirmLabel, run) {
+  const b = document.createElement("button");
+  b.dataset.action = key;
+  b.textContent = confirming === key ? confirmLabel : label;
+  b.addEventListener("click", () => {
+    if (confirming !== key) {
+      confirming = key;
+      refresh();
+      return;
+    }
+    confirming = null;
+    run().then(refresh);
+  });
+  parent.appendChild(b);
+  if (confirming === key) {
     const c = document.createElement("button");
     c.dataset.action = "cancel";
     c.textContent = "cancel";
     c.addEventListener("click", () => { confirming = null; refresh(); });
-    li.appendChild(c);
+    parent.appendChild(c);
   }
 }
 
-async function runAction(act, vnodeId, key) {
+// post runs an action through the admin API and says how it went (done(answer) on success).
+async function post(path, what, done) {
   const out = document.getElementById("action");
-  if (confirming !== key) {
-    confirming = key;
-    refresh();
-    return;
-  }
-  confirming = null;
-  out.textContent = act + " of vnode " + vnodeId + ": running";
+  out.textContent = what + ": running";
   try {
-    const r = await fetch("/api/v1/" + act + "?vnode=" + vnodeId, {method: "POST", credentials: "same-origin"});
+    const r = await fetch(path, {method: "POST", credentials: "same-origin"});
     const j = await r.json();
-    out.textContent = act + " of vnode " + vnodeId + ": " + (r.ok ? "done in " + j.seconds.toFixed(2) + " s" : "failed: " + j.error);
+    out.textContent = what + ": " + (r.ok ? done(j) : "failed: " + j.error);
   } catch (e) {
-    out.textContent = act + " of vnode " + vnodeId + ": failed: " + e.message;
+    out.textContent = what + ": failed: " + e.message;
   }
-  refresh();
 }
 
 // rate is the change of a counter per second since the previous answer.
@@ -200,6 +288,14 @@ function drawCoordinator(info, names, now) {
     cell(tr, rate(h.replayed, hintsBefore[h.target], dt).toFixed(1));
     cell(tr, String(h.expired));
     cell(tr, String(h.refused));
+    const td = document.createElement("td");
+    if (h.hints > 0) {
+      const who = names[h.target] || String(h.target);
+      confirmable(td, "handover:" + h.target, "hand over", "confirm: hand the hints for " + who + " to the other replicas",
+        () => post("/api/v1/hints/handover?node=" + encodeURIComponent(names[h.target] || h.target), "hand-over of the hints for " + who,
+          j => j.handedOver + " handed over, " + j.remaining + " remain" + (j.stopped ? " (" + j.stopped + ")" : "")));
+    }
+    tr.appendChild(td);
     return tr;
   }));
   previous = {t: now, info};
@@ -259,13 +355,15 @@ function drawChart(vn) {
 
 async function refresh() {
   try {
-    const [cluster, vn, actors] = await Promise.all([get("/api/v1/cluster"), get("/api/v1/vnodes"), get("/api/v1/actors")]);
+    const [cluster, vn, actors, dbs] = await Promise.all([get("/api/v1/cluster"), get("/api/v1/vnodes"), get("/api/v1/actors"), get("/api/v1/databases")]);
     const names = {};
     for (const n of cluster.nodes) names[n.id] = n.name;
     drawNodes(cluster);
     drawShards(cluster);
-    drawPlacement(vn, names);
+    drawPlacement(vn, cluster);
+    drawDatabases(dbs);
     drawActors(actors);
+    drawCursors(actors, names);
     drawQueries(actors, Date.now());
     drawCoordinator(actors, names, Date.now());
     drawChart(vn);
