@@ -360,4 +360,3 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(202), n, "every document after the hand-over")
 }
-
