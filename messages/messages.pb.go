@@ -2985,12 +2985,15 @@ func (x *ClientWrite) GetConsistency() Consistency {
 
 // ClientWriteReply answers a ClientWrite: code OK once the consistency level is met.
 type ClientWriteReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	Points        uint32                 `protobuf:"varint,3,opt,name=points,proto3" json:"points,omitempty"` // values written
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Code    ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Points  uint32                 `protobuf:"varint,3,opt,name=points,proto3" json:"points,omitempty"` // values written
+	// placement_version is the answering node's placement version: a client whose cached
+	// placement is older fetches it again before it routes its next batch.
+	PlacementVersion uint64 `protobuf:"varint,4,opt,name=placement_version,json=placementVersion,proto3" json:"placement_version,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ClientWriteReply) Reset() {
@@ -3040,6 +3043,13 @@ func (x *ClientWriteReply) GetMessage() string {
 func (x *ClientWriteReply) GetPoints() uint32 {
 	if x != nil {
 		return x.Points
+	}
+	return 0
+}
+
+func (x *ClientWriteReply) GetPlacementVersion() uint64 {
+	if x != nil {
+		return x.PlacementVersion
 	}
 	return 0
 }
@@ -3656,11 +3666,12 @@ const file_messages_proto_rawDesc = "" +
 	"collection\x12\x14\n" +
 	"\x05batch\x18\x04 \x01(\fR\x05batch\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\x04R\aversion\x12@\n" +
-	"\vconsistency\x18\x06 \x01(\x0e2\x1e.chronogo.messages.ConsistencyR\vconsistency\"v\n" +
+	"\vconsistency\x18\x06 \x01(\x0e2\x1e.chronogo.messages.ConsistencyR\vconsistency\"\xa3\x01\n" +
 	"\x10ClientWriteReply\x120\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
-	"\x06points\x18\x03 \x01(\rR\x06points\"\xaa\x03\n" +
+	"\x06points\x18\x03 \x01(\rR\x06points\x12+\n" +
+	"\x11placement_version\x18\x04 \x01(\x04R\x10placementVersion\"\xaa\x03\n" +
 	"\n" +
 	"ClientScan\x12\x18\n" +
 	"\asession\x18\x01 \x01(\fR\asession\x12\x0e\n" +

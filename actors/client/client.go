@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -80,6 +81,8 @@ type Client struct {
 	placement map[string]*dbPlacement
 	next      int                  // round robin over the nodes when no replica is known
 	suspect   map[string]time.Time // actor address -> until when it is avoided (it did not answer)
+
+	newestPlacement atomic.Uint64 // the newest placement version a node reported
 }
 
 // suspectFor is how long a node that did not answer is avoided.

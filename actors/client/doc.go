@@ -4,6 +4,9 @@
 // A Client discovers the data nodes through any node's HTTP address, opens a session with each
 // node it writes to, and sends each batch, as the cluster's own protobuf messages, to a node that
 // holds a replica of its series (from the placement it caches), so the write takes no extra hop.
+// Every write's answer carries the node's placement version: a cached placement older than one a
+// node reported is fetched again (at most once a second) before the next batch is routed, so
+// moved replicas are followed without a failed write.
 // Every batch carries a version stamped by the client: a retry, on another node if need be,
 // sends the same version, so a write retried after a lost answer is idempotent under
 // last-write-wins. A Writer batches points (size and linger) and bounds the bytes in flight:

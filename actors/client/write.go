@@ -27,10 +27,22 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
-// dbPlacement is the cached placement of a database: its buckets.
+// dbPlacement is the cached placement of a database: its buckets, at least as new as version.
 type dbPlacement struct {
 	fetched time.Time
+	version uint64
 	buckets []bucket
+}
+
+// sawPlacement notes a node's placement version (from a write's answer): a cached placement
+// older than it is fetched again before the next batch is routed.
+func (c *Client) sawPlacement(v uint64) {
+	for {
+		cur := c.newestPlacement.Load()
+		if v <= cur || c.newestPlacement.CompareAndSwap(cur, v) {
+			return
+		}
+	}
 }
 
 type bucket struct {
@@ -38,16 +50,17 @@ type bucket struct {
 	sets       [][]uint64 // replica sets: the nodes of their full members
 }
 
-// placementOf returns the database's cached placement, fetched again when refresh is set and the
-// cache is older than a second.
+// placementOf returns the database's cached placement, fetched again when refresh is set or a
+// node answered with a newer placement version, and the cache is older than a second.
 func (c *Client) placementOf(ctx context.Context, db string, refresh bool) *dbPlacement {
 	c.mu.Lock()
 	p := c.placement[db]
 	c.mu.Unlock()
-	if p != nil && (!refresh || time.Since(p.fetched) < time.Second) {
+	if p != nil && ((!refresh && p.version >= c.newestPlacement.Load()) || time.Since(p.fetched) < time.Second) {
 		return p
 	}
 	var info struct {
+		Version uint64
 		Buckets []struct {
 			Start, End  string
 			ReplicaSets []struct {
@@ -66,6 +79,8 @@ func (c *Client) placementOf(ctx context.Context, db string, refresh bool) *dbPl
 		if n.HTTPAddr == "" || c.getJSON(ctx, n.HTTPAddr, "/api/v1/vnodes?tenant="+query(c.opt.Tenant)+"&db="+query(db), &info) != nil {
 			continue
 		}
+		fresh.version = info.Version
+		c.sawPlacement(info.Version)
 		for _, b := range info.Buckets {
 			s, err1 := time.Parse(time.RFC3339, b.Start)
 			e, err2 := time.Parse(time.RFC3339, b.End)
@@ -246,6 +261,7 @@ func (c *Client) sendTo(ctx context.Context, addr string, msg *messages.ClientWr
 		}
 		return fmt.Errorf("node %s: unexpected answer %T", addr, res)
 	}
+	c.sawPlacement(r.GetPlacementVersion())
 	switch r.GetCode() {
 	case messages.ErrorCode_ERROR_CODE_OK:
 		return nil

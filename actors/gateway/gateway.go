@@ -57,6 +57,9 @@ type Config struct {
 	// ReadaheadBytes bounds what scans read ahead of their clients, over all cursors (default
 	// 256 MiB; see scan.go).
 	ReadaheadBytes int64
+	// PlacementVersion is the node's cached placement version, sent with every write's answer
+	// (nil: 0) so that a client with an older placement fetches it again.
+	PlacementVersion func() uint64
 	Logger         logrus.FieldLogger
 }
 
@@ -135,15 +138,24 @@ func (g *gateway) handle(ctx actor.Context, msg any) {
 	case *messages.ClientWrite:
 		if g.inflight.Add(1) > int64(g.cfg.MaxInflight) {
 			g.inflight.Add(-1)
-			g.reply(sys, sender, &messages.ClientWriteReply{Code: messages.ErrorCode_ERROR_CODE_OVERLOADED, Message: "the gateway has too many writes in progress: retry later"})
+			g.reply(sys, sender, &messages.ClientWriteReply{Code: messages.ErrorCode_ERROR_CODE_OVERLOADED, Message: "the gateway has too many writes in progress: retry later",
+				PlacementVersion: g.placementVersion()})
 			return
 		}
 		go func() {
 			r := g.write(m)
+			r.PlacementVersion = g.placementVersion()
 			g.inflight.Add(-1) // before the answer: a client that waits for it may send the next at once
 			g.reply(sys, sender, r)
 		}()
 	}
+}
+
+func (g *gateway) placementVersion() uint64 {
+	if g.cfg.PlacementVersion == nil {
+		return 0
+	}
+	return g.cfg.PlacementVersion()
 }
 
 // reply sends m to the requester from any goroutine (actors.ReplyFrom).

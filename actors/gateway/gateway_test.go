@@ -69,7 +69,7 @@ func TestGatewayRefusals(t *testing.T) {
 		}
 		return Session{Tenant: "t1", MayWrite: func(db string) bool { return db == "ok" }}, nil
 	}
-	pid, err := Spawn(sys, Config{Write: rec, Auth: auth, MaxInflight: 1, Logger: actorstest.QuietLogger()})
+	pid, err := Spawn(sys, Config{Write: rec, Auth: auth, MaxInflight: 1, Logger: actorstest.QuietLogger(), PlacementVersion: func() uint64 { return 42 }})
 	require.NoError(t, err)
 
 	bad := ask(t, sys, pid, &messages.ClientHello{User: "app", Password: "nope"}).(*messages.ClientHelloReply)
@@ -92,12 +92,14 @@ func TestGatewayRefusals(t *testing.T) {
 	for _, c := range cases {
 		r := ask(t, sys, pid, c.m).(*messages.ClientWriteReply)
 		require.Equal(t, c.code, r.GetCode(), "%s: %s", c.name, r.GetMessage())
+		require.EqualValues(t, 42, r.GetPlacementVersion(), "%s: every answer says the node's placement version", c.name)
 	}
 	require.Empty(t, rec.writes)
 
 	r := ask(t, sys, pid, &messages.ClientWrite{Session: s, Db: "ok", Collection: "m", Batch: oneSeries(t)}).(*messages.ClientWriteReply)
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, r.GetCode(), r.GetMessage())
 	require.EqualValues(t, 1, r.GetPoints())
+	require.EqualValues(t, 42, r.GetPlacementVersion())
 	require.Equal(t, []string{"t1/ok/m"}, rec.writes, "written in the user's tenant, not the one the client named")
 
 	// one write in flight at most: the second is OVERLOADED at once
@@ -105,7 +107,7 @@ func TestGatewayRefusals(t *testing.T) {
 	first := sys.Root.RequestFuture(pid, &messages.ClientWrite{Session: s, Db: "ok", Collection: "m", Batch: oneSeries(t)}, 5*time.Second)
 	require.Eventually(t, func() bool {
 		r := ask(t, sys, pid, &messages.ClientWrite{Session: s, Db: "ok", Collection: "m", Batch: oneSeries(t)}).(*messages.ClientWriteReply)
-		return r.GetCode() == messages.ErrorCode_ERROR_CODE_OVERLOADED
+		return r.GetCode() == messages.ErrorCode_ERROR_CODE_OVERLOADED && r.GetPlacementVersion() == 42
 	}, 5*time.Second, 10*time.Millisecond)
 	close(rec.hold)
 	res, err := first.Result()

@@ -14,7 +14,8 @@ var _ httpapi.Placements = nodeAdmin{}
 
 // Vnodes lists the placement's buckets (linearizable) and this node's vnodes with their sizes.
 func (a nodeAdmin) Vnodes(ctx context.Context, tenant, db string) (httpapi.VnodesInfo, error) {
-	info := httpapi.VnodesInfo{Node: a.self, Buckets: []httpapi.BucketInfo{}, Local: []httpapi.VnodeStat{}}
+	// the version read first: the buckets listed next (linearizable) are at least as new
+	info := httpapi.VnodesInfo{Node: a.self, Buckets: []httpapi.BucketInfo{}, Local: []httpapi.VnodeStat{}, Version: a.mc.CachedPlacementVersion()}
 	placed, err := a.mc.PlacedDatabases(ctx)
 	if err != nil {
 		return info, err

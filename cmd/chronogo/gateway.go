@@ -19,7 +19,8 @@ func startGateway(cfg config, n *node.Node, b *backend.Backend, ms *mongo.Server
 	if cfg.ActorAddr == "" {
 		return nil
 	}
-	gc := gateway.Config{NodeID: cfg.nodeID(), Write: b, Scan: b, Code: backend.ClientErrorCode, Logger: log.WithField("component", "gateway")}
+	gc := gateway.Config{NodeID: cfg.nodeID(), Write: b, Scan: b, Code: backend.ClientErrorCode, Logger: log.WithField("component", "gateway"),
+		PlacementVersion: b.PlacementVersion}
 	if cfg.Auth {
 		gc.Auth = func(ctx context.Context, user, password string) (gateway.Session, error) {
 			u, ok, err := ms.CheckPassword(ctx, "admin", user, password)

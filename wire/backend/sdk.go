@@ -202,3 +202,6 @@ func (b *Backend) ClientAggregate(ctx context.Context, tenant, db, coll string, 
 		return fn(t, r)
 	})
 }
+
+// PlacementVersion is this node's cached placement version (sent with SDK write answers).
+func (b *Backend) PlacementVersion() uint64 { return b.meta.CachedPlacementVersion() }

@@ -21,6 +21,8 @@ type VnodesInfo struct {
 	Buckets []BucketInfo `json:"buckets"`
 	Local   []VnodeStat  `json:"local"` // the vnodes of the node answering
 	Node    uint64       `json:"node"`
+	// Version is a placement version the buckets are at least as new as.
+	Version uint64 `json:"version"`
 }
 
 // BucketInfo is a bucket: a time range of a database and its replica sets.
