@@ -60,7 +60,7 @@ type Config struct {
 	// PlacementVersion is the node's cached placement version, sent with every write's answer
 	// (nil: 0) so that a client with an older placement fetches it again.
 	PlacementVersion func() uint64
-	Logger         logrus.FieldLogger
+	Logger           logrus.FieldLogger
 }
 
 // gateway is the actor; its sessions are read by the write goroutines, hence the lock.
