@@ -200,7 +200,8 @@ func TestClusterPlainCollections(t *testing.T) {
 	}
 	explainStatsOnEveryNode(t, ctx, c)
 
-	// writeConcern: plain writes are acknowledged by a majority (2) of the 3 meta voters
+	// writeConcern: plain writes are acknowledged by a majority (2) of the 3 meta voters; w:3
+	// waits until all three applied the write; w:4 cannot be met
 	wc := func(w any) *mongo.Collection {
 		return c.Data[0].Client().Database("reg").Collection("devices", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: w}))
 	}
@@ -209,14 +210,26 @@ func TestClusterPlainCollections(t *testing.T) {
 	_, err = wc(2).InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-2"}, {Key: "name", Value: "2"}})
 	require.NoError(t, err)
 	_, err = wc(3).InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-3"}, {Key: "name", Value: "3"}})
+	require.NoError(t, err, "w:3: the three meta voters applied it")
+	_, err = wc(4).InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-4"}, {Key: "name", Value: "4"}})
 	var we mongo.WriteException
-	require.True(t, errors.As(err, &we) && we.WriteConcernError != nil, "w:3 is not confirmed: %v", err)
+	require.True(t, errors.As(err, &we) && we.WriteConcernError != nil, "w:4 is not met: %v", err)
 	require.Equal(t, 64, we.WriteConcernError.Code)
-	require.NoError(t, write.FindOne(ctx, bson.D{{Key: "_id", Value: "wc-3"}}).Err(), "the write was applied")
-	_, err = write.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{"wc-majority", "wc-2", "wc-3"}}}}})
-	require.NoError(t, err)
+	require.NoError(t, write.FindOne(ctx, bson.D{{Key: "_id", Value: "wc-4"}}).Err(), "the write was applied")
 
 	c.Meta[2].Kill()
+	// with a voter down, w:3 waits for it until wtimeout, then says so; the write is applied
+	raw, err := c.Data[0].Client().Database("reg").RunCommand(ctx, bson.D{{Key: "insert", Value: "devices"},
+		{Key: "documents", Value: bson.A{bson.D{{Key: "_id", Value: "wc-3-down"}, {Key: "name", Value: "3"}}}},
+		{Key: "writeConcern", Value: bson.D{{Key: "w", Value: 3}, {Key: "wtimeout", Value: 1500}}}}).Raw()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, raw.Lookup("n").AsInt64(), "%s", raw)
+	require.EqualValues(t, 64, raw.Lookup("writeConcernError", "code").AsInt64(), "%s", raw)
+	require.Contains(t, raw.Lookup("writeConcernError", "errmsg").StringValue(), "2 of the 3 meta voters")
+	require.NoError(t, write.FindOne(ctx, bson.D{{Key: "_id", Value: "wc-3-down"}}).Err(), "the write was applied")
+	_, err = write.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{"wc-majority", "wc-2", "wc-3", "wc-4", "wc-3-down"}}}}})
+	require.NoError(t, err)
+
 	more := []any{bson.D{{Key: "_id", Value: 100}, {Key: "name", Value: "late"}}}
 	insertRetry(t, ctx, c.Data[1].Client().Database("reg").Collection("devices"), more)
 	docs = append(docs, more...)

@@ -10,7 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -396,4 +399,57 @@ func TestSDKMutualTLS(t *testing.T) {
 		require.NoError(t, bad.Close())
 	}
 	require.Equal(t, model, scanSDK(t, ctx, cl, nil), "nothing of the refused clients was stored")
+}
+
+// TestSDKBackpressureSlowNode: a Writer whose node stops answering (SIGSTOP: as slow as a node
+// gets) stops taking points once its bytes in flight reach MaxInflightBytes: Add blocks, so the
+// client holds a bounded amount whatever the producer tries. Once the node runs again the writes
+// complete, and every point Add took is stored.
+func TestSDKBackpressureSlowNode(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	srv := setup.Start(t, "", "--actor-addr", fmt.Sprintf("127.0.0.1:%d", setup.FreePort(t)))
+	cl, err := client.Dial(ctx, client.Options{Seeds: []string{srv.HTTPAddr}})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, cl.Close()) }()
+	const batchValues, maxInflight = 1000, 256 << 10 // about 16 Ki values in flight (16 B each)
+	w := cl.NewWriter("bp", "m", client.WriterOptions{BatchValues: batchValues, Linger: 10 * time.Millisecond, MaxInflightBytes: maxInflight})
+	base := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
+	var added atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := w.Add(base.Add(time.Duration(i)*time.Millisecond), map[string]string{"host": fmt.Sprint("h", i%10)}, map[string]any{"v": float64(i)}); err != nil {
+				done <- err
+				return
+			}
+			added.Add(1)
+		}
+	}()
+	require.Eventually(t, func() bool { return added.Load() > 50_000 }, 30*time.Second, 10*time.Millisecond, "the writer runs")
+	pid, err := strconv.Atoi(srv.Pid())
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+	defer func() { _ = syscall.Kill(pid, syscall.SIGCONT) }() // whatever happens, the server can stop
+	time.Sleep(500 * time.Millisecond) // what was answered before the stop drains
+	before := added.Load()
+	time.Sleep(4 * time.Second)
+	during := added.Load() - before
+	t.Logf("points taken by Add while the node was stopped: %d (before it: %d)", during, before)
+	require.LessOrEqual(t, during, int64(maxInflight/16+2*batchValues), "Add blocks once the bytes in flight are at their bound")
+	require.NoError(t, syscall.Kill(pid, syscall.SIGCONT))
+	require.Eventually(t, func() bool { return added.Load() > before+during+50_000 }, 60*time.Second, 10*time.Millisecond, "the writer goes on once the node answers")
+	close(stop)
+	require.NoError(t, <-done)
+	require.NoError(t, w.Close(ctx))
+	n, err := srv.Client().Database("bp").Collection("m").CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.Equal(t, added.Load(), n, "every point Add took is stored")
 }

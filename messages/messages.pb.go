@@ -1687,12 +1687,15 @@ func (x *MetaHello) GetClusterId() string {
 
 // MetaHelloReply names a meta node: its replica id and Raft address.
 type MetaHelloReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
-	ClusterId     string                 `protobuf:"bytes,3,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
-	Code          ErrorCode              `protobuf:"varint,4,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
-	Message       string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	NodeId    uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	RaftAddr  string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ClusterId string                 `protobuf:"bytes,3,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	Code      ErrorCode              `protobuf:"varint,4,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message   string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	// plain_applied is the last plain-shard entry this meta node applied (0 before its replica
+	// runs): a writeConcern asking for more replicas than the Raft majority waits on it.
+	PlainApplied  uint64 `protobuf:"varint,6,opt,name=plain_applied,json=plainApplied,proto3" json:"plain_applied,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1760,6 +1763,13 @@ func (x *MetaHelloReply) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *MetaHelloReply) GetPlainApplied() uint64 {
+	if x != nil {
+		return x.PlainApplied
+	}
+	return 0
 }
 
 // MetaJoin asks a meta node to add node_id (at raft_addr) as a non-voting replica of every meta
@@ -3550,14 +3560,15 @@ const file_messages_proto_rawDesc = "" +
 	"\frenamed_rows\x18\x06 \x01(\x03R\vrenamedRows\"*\n" +
 	"\tMetaHello\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\x01 \x01(\tR\tclusterId\"\xb1\x01\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\"\xd6\x01\n" +
 	"\x0eMetaHelloReply\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x03 \x01(\tR\tclusterId\x120\n" +
 	"\x04code\x18\x04 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"_\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\x12#\n" +
+	"\rplain_applied\x18\x06 \x01(\x04R\fplainApplied\"_\n" +
 	"\bMetaJoin\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x1d\n" +

@@ -71,3 +71,10 @@ func (c *Client) PlainVoters(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+// PlainApplied is the index of the last plain-shard entry this node's replica applied (a local
+// read, no round trip; false before the replica runs). A write through this node is applied here
+// when it returns, so a replica reporting at least this index has every write made here so far.
+func (c *Client) PlainApplied() (uint64, bool) {
+	return c.localVersion(ShardPlain, plain.AppliedQuery{})
+}

@@ -274,6 +274,12 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		return fmt.Errorf("register node: %w", err)
 	}
 	b := backend.New(mc, n, cfg.DataDir, entry.WithField("component", "backend"))
+	b.StagingMaxAge = cfg.OutStagingMaxAge
+	if mnodes := cfg.mnodes(); cfg.ClusterRole == "dnode" && len(mnodes) > 0 {
+		b.PlainVoterApplied = func(ctx context.Context) map[string]uint64 {
+			return metasvc.PlainApplied(ctx, mnodes, cfg.ClusterID, cfg.tls.peerClient)
+		}
+	}
 	collector := backend.NewCollector(b)
 	if err := prometheus.Register(collector); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
@@ -339,7 +345,6 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		hs = &http.Server{Handler: httpapi.Handler(b, health, hopts), ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(entry)}
 		go func() { errc <- hs.Serve(httpLn) }()
 	}
-	b.StagingMaxAge = cfg.OutStagingMaxAge
 	go b.RunTTL(ttlCtx, cfg.TTLInterval, fmt.Sprint(cfg.nodeID()))
 	go b.RunUsage(ttlCtx, usageInterval)
 	if cfg.RepairInterval > 0 && cfg.ClusterRole != "standalone" {

@@ -36,6 +36,9 @@ type Backend struct {
 	// StagingMaxAge is how old a $out's staging collection is when the TTL pass drops it
 	// (mongo.OutStagingMaxAge when 0). Set before RunTTL.
 	StagingMaxAge time.Duration
+	// PlainVoterApplied asks the meta voters (the meta nodes) for the last plain-shard entry
+	// each applied (nil: this node cannot ask, as in standalone). Set before serving.
+	PlainVoterApplied func(ctx context.Context) map[string]uint64
 }
 
 var _ mongo.Backend = (*Backend)(nil)

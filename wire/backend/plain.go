@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/meta/plain"
@@ -31,8 +32,10 @@ func (b *Backend) PlainWrite(ctx context.Context, c *meta.Collection, items []pl
 	return res, b.plainConcern(ctx)
 }
 
-// plainConcern is the writeConcernError of a plain write whose writeConcern asks for more
-// replicas than the Raft majority of meta voters that acknowledged it.
+// plainConcern waits, for a writeConcern asking for more replicas than the Raft majority of meta
+// voters that acknowledged a plain write, until that many voters applied it (every write this
+// node made so far: its replica's applied index), within wtimeout (else the command's deadline,
+// at most plainConcernWait); it returns a *mongo.WriteConcernError when they did not.
 func (b *Backend) plainConcern(ctx context.Context) error {
 	wc := mongo.WriteConcernOf(ctx)
 	if wc.W <= 1 && wc.Mode != "all" {
@@ -48,11 +51,44 @@ func (b *Backend) plainConcern(ctx context.Context) error {
 	if wc.Mode == "all" {
 		need = voters
 	}
-	if need <= majority {
+	switch {
+	case need <= majority:
 		return nil
+	case need > voters || b.PlainVoterApplied == nil:
+		return &mongo.WriteConcernError{Msg: fmt.Sprintf("w:%d: the plain collections have %d meta voters; the write was applied on a majority (%d)", need, voters, majority)}
 	}
-	return &mongo.WriteConcernError{Msg: fmt.Sprintf("plain collections are acknowledged once a majority (%d) of the %d meta voters have a write; w:%d is not confirmed", majority, voters, need)}
+	idx, ok := b.meta.PlainApplied()
+	if !ok {
+		return &mongo.WriteConcernError{Msg: "the write was applied; this node's plain replica cannot say up to where"}
+	}
+	wait := plainConcernWait
+	if wc.WTimeout > 0 {
+		wait = wc.WTimeout
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	have := 0
+	for {
+		have = 0
+		for _, applied := range b.PlainVoterApplied(wctx) {
+			if applied >= idx {
+				have++
+			}
+		}
+		if have >= need {
+			return nil
+		}
+		select {
+		case <-wctx.Done():
+			return &mongo.WriteConcernError{Msg: fmt.Sprintf("waiting for replication timed out: %d of the %d meta voters applied the write within %v; w:%d", have, voters, wait, need)}
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
+
+// plainConcernWait bounds how long a plain write waits for a w above the Raft majority when
+// neither wtimeout nor the command bounds it.
+const plainConcernWait = 30 * time.Second
 
 // PlainScan reads a plain collection page by page from this node's replica (linearizable reads).
 func (b *Backend) PlainScan(ctx context.Context, c *meta.Collection, preds []plain.Pred, fn func(index string, d *plain.Doc) error) (string, error) {

@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"math"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -17,6 +18,8 @@ import (
 type WriteConcern struct {
 	W    int // -1 when w is absent or a mode
 	Mode string
+	// WTimeout is how long a write waits for its w (0: no limit but the command's).
+	WTimeout time.Duration
 }
 
 // Set reports whether the command asked for a w.
@@ -65,6 +68,10 @@ func withWriteConcern(ctx context.Context, cmd bson.Raw) (context.Context, error
 	}
 	if v, ok := lookup(wcDoc, "wtimeout"); ok && !isNumber(v) && v.Type != bson.TypeNull {
 		return ctx, typeErr("writeConcern.wtimeout", v.Type, numberTypes)
+	} else if ok && isNumber(v) {
+		if ms, _ := v.AsFloat64OK(); ms > 0 {
+			wc.WTimeout = time.Duration(min(ms, float64(math.MaxInt64/int64(time.Millisecond)))) * time.Millisecond
+		}
 	}
 	return context.WithValue(ctx, writeConcernKey{}, wc), nil
 }

@@ -140,7 +140,8 @@ func TestWriteConcernAsked(t *testing.T) {
 		{wc: nil, want: WriteConcern{W: -1}},
 		{wc: bson.D{{Key: "w", Value: "majority"}}, want: WriteConcern{W: -1, Mode: "majority"}},
 		{wc: bson.D{{Key: "w", Value: 1}, {Key: "j", Value: true}}, want: WriteConcern{W: 1}},
-		{wc: bson.D{{Key: "w", Value: 3.0}, {Key: "wtimeout", Value: 1000}}, want: WriteConcern{W: 3}},
+		{wc: bson.D{{Key: "w", Value: 3.0}, {Key: "wtimeout", Value: 1000}}, want: WriteConcern{W: 3, WTimeout: time.Second}},
+		{wc: bson.D{{Key: "w", Value: 3}, {Key: "wtimeout", Value: 0}}, want: WriteConcern{W: 3}},
 		{wc: bson.D{{Key: "w", Value: "all"}}, want: WriteConcern{W: -1, Mode: "all"}},
 		{wc: bson.D{{Key: "j", Value: true}}, want: WriteConcern{W: -1}},
 		{wc: bson.D{{Key: "w", Value: "dc-east"}}, code: 79},
@@ -176,5 +177,5 @@ func TestWriteConcernAsked(t *testing.T) {
 	require.Equal(t, 64, we.WriteConcernError.Code)
 	require.Empty(t, we.WriteErrors)
 	require.NotNil(t, res)
-	require.EqualValues(t, 6, res.DeletedCount, "the delete was applied")
+	require.EqualValues(t, 7, res.DeletedCount, "the delete was applied (one document per accepted insert)")
 }
