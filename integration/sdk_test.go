@@ -438,7 +438,7 @@ func TestSDKBackpressureSlowNode(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
 	defer func() { _ = syscall.Kill(pid, syscall.SIGCONT) }() // whatever happens, the server can stop
-	time.Sleep(500 * time.Millisecond) // what was answered before the stop drains
+	time.Sleep(500 * time.Millisecond)                        // what was answered before the stop drains
 	before := added.Load()
 	time.Sleep(4 * time.Second)
 	during := added.Load() - before
