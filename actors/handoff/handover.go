@@ -11,14 +11,12 @@ package handoff
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/chronogo/chronogo/actors"
 	"github.com/chronogo/chronogo/meta"
 )
 
@@ -85,22 +83,9 @@ func (t *target) handOverRound(ctx actor.Context, r *round) {
 
 // handOverHint hints m again for the vnodes of its replica set on nodes other than node.
 func handOverHint(ctx context.Context, cfg Config, root *actor.RootContext, manager *actor.PID, m proto.Message, node uint64) error {
-	tenant, db, bucketID, rsID, _, ok := hintVnode(m)
-	if !ok {
-		return fmt.Errorf("a hinted %T names no vnode", m)
-	}
-	if f, ok := cfg.Placement.(actors.VnodeFence); ok {
-		if err := f.SyncPlacement(ctx); err != nil {
-			return fmt.Errorf("handing a hint over: %w", err)
-		}
-	}
-	buckets, err := cfg.Placement.BucketsIn(ctx, tenant, db, math.MinInt64, math.MaxInt64)
-	if err != nil {
-		return fmt.Errorf("handing a hint over: %w", err)
-	}
-	rs, ok := meta.FindReplicaSet(buckets, bucketID, rsID)
-	if !ok {
-		return nil // the replica set is gone: nothing to write to
+	rs, _, ok, err := currentReplicaSet(ctx, cfg, m)
+	if err != nil || !ok {
+		return err // !ok: the replica set is gone, nothing to write to
 	}
 	var others []meta.Vnode
 	for _, v := range rs.Vnodes {
@@ -109,7 +94,7 @@ func handOverHint(ctx context.Context, cfg Config, root *actor.RootContext, mana
 		}
 	}
 	if len(others) == 0 {
-		return fmt.Errorf("replica set %d of bucket %d has no replica on another node to take the hint", rsID, bucketID)
+		return fmt.Errorf("replica set %d has no replica on another node to take the hint", rs.ID)
 	}
 	_, err = rehint(ctx, cfg, root, manager, m, others)
 	return err

@@ -77,28 +77,36 @@ func isBatch(m proto.Message) bool {
 // reroute hints m again for the vnodes its replica set has now, through the handoff manager
 // (which answers once each hint is fsynced), and reports how many it made.
 func reroute(ctx context.Context, cfg Config, root *actor.RootContext, manager *actor.PID, m proto.Message, node uint64) (int, error) {
-	tenant, db, bucketID, rsID, vnodeID, ok := hintVnode(m)
-	if !ok {
-		return 0, fmt.Errorf("a hinted %T names no vnode", m)
-	}
-	if f, ok := cfg.Placement.(actors.VnodeFence); ok {
-		if err := f.SyncPlacement(ctx); err != nil { // the refusing node saw a newer placement
-			return 0, fmt.Errorf("re-routing a hint: %w", err)
-		}
-	}
-	buckets, err := cfg.Placement.BucketsIn(ctx, tenant, db, math.MinInt64, math.MaxInt64)
-	if err != nil {
-		return 0, fmt.Errorf("re-routing a hint: %w", err)
-	}
-	rs, ok := meta.FindReplicaSet(buckets, bucketID, rsID)
-	if !ok {
-		return 0, nil // dropped: nothing to write to
+	rs, vnodeID, ok, err := currentReplicaSet(ctx, cfg, m)
+	if err != nil || !ok {
+		return 0, err // !ok: dropped, nothing to write to
 	}
 	if rs.HasVnode(vnodeID, node) {
 		// this node's placement still has it there: the replay is tried again later
 		return 0, fmt.Errorf("node %d refused vnode %d, which the placement still has there", node, vnodeID)
 	}
 	return rehint(ctx, cfg, root, manager, m, rs.Vnodes)
+}
+
+// currentReplicaSet is the replica set of hint m as the placement has it now (read after a
+// linearizable refresh: the refusing node may have seen a newer one), with the vnode m names;
+// false when the set is gone.
+func currentReplicaSet(ctx context.Context, cfg Config, m proto.Message) (meta.ReplicaSet, uint64, bool, error) {
+	tenant, db, bucketID, rsID, vnodeID, ok := hintVnode(m)
+	if !ok {
+		return meta.ReplicaSet{}, 0, false, fmt.Errorf("a hinted %T names no vnode", m)
+	}
+	if f, ok := cfg.Placement.(actors.VnodeFence); ok {
+		if err := f.SyncPlacement(ctx); err != nil {
+			return meta.ReplicaSet{}, 0, false, fmt.Errorf("re-routing a hint: %w", err)
+		}
+	}
+	buckets, err := cfg.Placement.BucketsIn(ctx, tenant, db, math.MinInt64, math.MaxInt64)
+	if err != nil {
+		return meta.ReplicaSet{}, 0, false, fmt.Errorf("re-routing a hint: %w", err)
+	}
+	rs, ok := meta.FindReplicaSet(buckets, bucketID, rsID)
+	return rs, vnodeID, ok, nil
 }
 
 // rehint hints m again for each of vnodes, through the handoff manager (which answers once
