@@ -339,7 +339,7 @@ func TestHandOver(t *testing.T) {
 	require.Equal(t, shared.GetVersion(), got.GetVersion())
 	require.Equal(t, shared.GetBatch(), got.GetBatch())
 	require.Equal(t, 1, statsOf(h, 3).Hints)
-	require.Equal(t, 0, statsOf(h, 2).Hints, "node 2's queue drained into it")
+	require.Eventually(t, func() bool { return statsOf(h, 2).Hints == 0 }, waitFor, 5*time.Millisecond, "node 2's queue drained into it")
 
 	_, err = h.HandOver(5, waitFor)
 	require.NoError(t, err)
