@@ -114,9 +114,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	// flush the vnode from the page: a click asks, a second one confirms; the page then shows the
 	// file the flush wrote, as the server does
 	require.NoError(t, chromedp.Do(bctx,
-		chromedp.Click(`button[data-action^="flush:"]`),
+		clickNow(`button[data-action^="flush:"]`),
 		chromedp.WaitVisible(`button[data-action="cancel"]`),
-		chromedp.Click(`button[data-action^="flush:"]`),
+		clickNow(`button[data-action^="flush:"]`),
 	))
 	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("action").textContent.includes("done")`))
 	require.NoError(t, err)
@@ -250,9 +250,9 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 	flush()
 	require.Equal(t, 2, vnodeFiles(), "two flushes, two files on this node's vnode")
 	require.NoError(t, chromedp.Do(bctx,
-		chromedp.Click(`button[data-action^="compact:"]`),
+		clickNow(`button[data-action^="compact:"]`),
 		chromedp.WaitVisible(`button[data-action="cancel"]`),
-		chromedp.Click(`button[data-action^="compact:"]`),
+		clickNow(`button[data-action^="compact:"]`),
 	))
 	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("action").textContent.includes("done")`))
 	require.NoError(t, err)
@@ -272,12 +272,12 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, action, "a vnode to move on the page")
 	require.NoError(t, chromedp.Do(bctx,
-		chromedp.Click(`#placement button[data-action="`+action+`"]`),
+		clickNow(`#placement button[data-action="`+action+`"]`),
 		chromedp.WaitVisible(`#placement select`),
 	))
 	target, err := chromedp.Run(bctx, chromedp.Value(`#placement select`))
 	require.NoError(t, err)
-	require.NoError(t, chromedp.Do(bctx, chromedp.Click(`#placement button[data-action="`+action+`"]`)))
+	require.NoError(t, chromedp.Do(bctx, clickNow(`#placement button[data-action="`+action+`"]`)))
 	moved, err := strconv.ParseUint(strings.TrimPrefix(action, "move:"), 10, 64)
 	require.NoError(t, err)
 	require.Equal(t, victimName, target, "the only node outside the set")
@@ -347,9 +347,9 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 	require.Equal(t, victimName, node)
 	require.Positive(t, hintsFor(node))
 	require.NoError(t, chromedp.Do(bctx,
-		chromedp.Click(`#hints button[data-action^="handover:"]`),
+		clickNow(`#hints button[data-action^="handover:"]`),
 		chromedp.WaitVisible(`#hints button[data-action="cancel"]`),
-		chromedp.Click(`#hints button[data-action^="handover:"]`),
+		clickNow(`#hints button[data-action^="handover:"]`),
 	))
 	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("action").textContent.includes("handed over")`))
 	require.NoError(t, err)
@@ -359,4 +359,15 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 	n, err = coll.CountDocuments(ctx, bson.D{})
 	require.NoError(t, err)
 	require.Equal(t, int64(202), n, "every document after the hand-over")
+}
+
+// clickNow clicks the first element matching sel from inside the page, once it exists: the page
+// redraws its tables every second, so a node found by a query may be gone when a click through
+// the protocol reaches it ("Could not find node with given id").
+func clickNow(sel string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (e === null) return false; e.click(); return true; })()`, sel)
+		_, err := chromedp.Poll[bool](js)(ctx, t)
+		return chromedp.Void{}, err
+	}
 }
