@@ -75,6 +75,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.Contains(t, shards, s)
 	}
 	require.Contains(t, shards, "voting, leader")
+	require.Regexp(t, `applied \d+, last \d+`, shards, "each shard's log positions")
 	require.Contains(t, actors, "default/app bucket")
 	require.Contains(t, actors, "1 series")
 	require.Contains(t, actors, "coordinator")
@@ -109,6 +110,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("latencyLegend").textContent.includes("reads (purple)")`))
 	require.NoError(t, err)
+	// the charts are uPlot's (vendored, embedded): each draws on its canvas, with its series named
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`["ingest", "latency", "chart"].every(id => document.querySelector("#" + id + " .uplot canvas") !== null)`))
+	require.NoError(t, err, "the three charts")
+	require.Contains(t, text(`#latency`), "reads ms")
+	require.Contains(t, text(`#chart`), "memory MiB")
 	require.Regexp(t, `reads\s+\d+`, text(`#ops tbody`))
 
 	// flush the vnode from the page: a click asks, a second one confirms; the page then shows the

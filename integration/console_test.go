@@ -52,6 +52,7 @@ func TestConsoleAndClusterAPI(t *testing.T) {
 		}
 		Shards []struct {
 			ID, ReplicaID, LeaderID, Term uint64
+			LastIndex, Applied, Snapshot  uint64
 			Name                          string
 			Members                       map[string]string
 		}
@@ -65,6 +66,11 @@ func TestConsoleAndClusterAPI(t *testing.T) {
 		require.Equal(t, s.ReplicaID, s.LeaderID, "%s: the standalone node leads every shard", s.Name)
 		require.Positive(t, s.Term, s.Name)
 		require.Len(t, s.Members, 1, s.Name)
+		require.Positive(t, s.LastIndex, s.Name)
+		require.LessOrEqual(t, s.Applied, s.LastIndex, "%s: applied entries are in the log", s.Name)
+		if s.Name == "catalog" {
+			require.Positive(t, s.Applied, "the catalog applied the collection's creation")
+		}
 	}
 	require.Equal(t, []string{"catalog", "placement", "locks", "plain"}, names)
 	require.Len(t, cluster.Nodes, 1)

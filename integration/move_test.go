@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -551,4 +553,79 @@ func TestMoveResumesAfterCLIKilled(t *testing.T) {
 	got, err := findKeysWhere(ctx, cpu, firstDay)
 	require.NoError(t, err)
 	require.Equal(t, before, got, "the moved replica alone")
+}
+
+// TestPausedCoordinatorDuringMove: a coordinator frozen during the whole move of a vnode
+// (SIGSTOP: a long GC pause or a VM freeze; it hears nothing from meta or the CLI meanwhile)
+// comes back with the old placement and at once writes into the moved replica set, at w:1 and
+// w:any, as fast as it can. The source's fence refuses what it routes there; what it
+// acknowledges (w:1 once it has the new placement, w:any as hints re-routed to the new vnode)
+// must all be on the moved replica: with the source killed, the destination alone returns it.
+func TestPausedCoordinatorDuringMove(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	h := startHintedMove(t, ctx, 3)
+	co, dst := h.server[h.others[0]], h.server[h.others[1]]
+	coPid, err := strconv.Atoi(co.Pid())
+	require.NoError(t, err)
+	one := co.Client().Database("metrics").Collection("cpu", options.Collection().SetWriteConcern(writeconcern.W1()))
+	anyw := co.Client().Database("metrics").Collection("cpu", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: "any"}))
+	keys, err := clusterDocsErr(ctx, one, 100, 50, h.base) // the coordinator has routed here before
+	require.NoError(t, err)
+	h.want = append(h.want, keys...)
+
+	require.NoError(t, syscall.Kill(coPid, syscall.SIGSTOP))
+	defer func() { _ = syscall.Kill(coPid, syscall.SIGCONT) }()
+	h.move(t, h.others[1]) // the barrier waits until the frozen node is seen down
+	require.NoError(t, syscall.Kill(coPid, syscall.SIGCONT))
+
+	acked := map[string]bool{}
+	failed := 0
+	deadline := time.Now().Add(4 * time.Second)
+	for b := 101; time.Now().Before(deadline); b++ {
+		coll := one
+		if b%2 == 0 {
+			coll = anyw
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		keys, err := clusterDocsErr(wctx, coll, b, 50, h.base)
+		cancel()
+		if err != nil {
+			failed++
+			continue
+		}
+		for _, k := range keys {
+			acked[k] = true
+		}
+		h.want = append(h.want, keys...)
+	}
+	t.Logf("after the pause: %d documents acknowledged, %d batches failed", len(acked), failed)
+	require.NotEmpty(t, acked, "the coordinator takes writes again")
+	// a batch that failed may be stored anyway (in part or whole): only the acknowledged ones
+	// are required, each once
+	cpu := dst.Client().Database("metrics").Collection("cpu")
+	hasAll := func(got map[string]int) bool {
+		for _, k := range h.want {
+			if got[k] != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	require.Eventually(t, func() bool {
+		got, err := findKeys(ctx, cpu)
+		return err == nil && hasAll(got)
+	}, 60*time.Second, 200*time.Millisecond, "every acknowledged document reaches the moved replica")
+	h.src.Kill()
+	got, err := findKeys(ctx, cpu)
+	require.NoError(t, err)
+	for _, k := range h.want {
+		require.Equal(t, 1, got[k], "the moved replica alone: document %s", k)
+	}
+	for k, n := range got {
+		require.Equal(t, 1, n, "document %s once", k)
+	}
 }

@@ -110,23 +110,43 @@ func TestOutReplacesTimeSeriesWhole(t *testing.T) {
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{"src", "target"}, names)
 
-	// a SIGKILL during a $out leaves one whole generation
+	// a SIGKILL during a $out leaves one whole generation: the first trial kills once the
+	// staging collection holds series (the node's vnodes hold more series than before the $out),
+	// the others at fractions of the time a $out took
+	localSeries := func() int64 {
+		var vn struct{ Local []struct{ Series int64 } }
+		require.NoError(t, getJSON("http://"+srv.HTTPAddr+"/api/v1/vnodes", &vn))
+		n := int64(0)
+		for _, v := range vn.Local {
+			n += v.Series
+		}
+		return n
+	}
 	want := map[string]int32{"g1": nSrc}
 	var logs strings.Builder // of every launch: a sweep may come before a later kill
-	for trial, frac := range []float64{0.3, 0.6, 0.85, 1.0, 1.2} {
+	for trial, frac := range []float64{-1, 0.3, 0.6, 0.85, 1.0, 1.2} {
 		gen := fmt.Sprintf("g%d", trial+2)
 		errc := make(chan error, 1)
+		baseline := localSeries()
 		go func() { errc <- out(db, gen) }()
-		time.Sleep(time.Duration(frac * float64(took)))
+		if frac < 0 {
+			require.Eventually(t, func() bool { return localSeries() > baseline }, 60*time.Second, 2*time.Millisecond, "the staging collection fills")
+		} else {
+			time.Sleep(time.Duration(frac * float64(took)))
+		}
 		srv.Kill()
 		outErr := <-errc
 		logs.WriteString(srv.Log())
 		srv.Restart()
 		db = srv.Client().Database("outdb")
 		got := gens(db)
-		if outErr == nil {
+		switch {
+		case frac < 0:
+			require.Error(t, outErr, "killed while the staging collection filled")
+			require.Equal(t, want, got, "a $out killed while filling leaves the old target")
+		case outErr == nil:
 			require.Equal(t, map[string]int32{gen: nSrc}, got, "trial %d: the acknowledged $out is whole", trial)
-		} else {
+		default:
 			require.True(t, equalGens(got, want) || equalGens(got, map[string]int32{gen: nSrc}),
 				"trial %d (kill at %.0f%% of a $out): the target is %v; want %v or all of %s", trial, frac*100, got, want, gen)
 		}

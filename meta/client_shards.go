@@ -4,6 +4,9 @@ import (
 	"sort"
 
 	"github.com/lni/dragonboat/v4"
+
+	"github.com/chronogo/chronogo/meta/internal/smcodec"
+	"github.com/chronogo/chronogo/meta/plain"
 )
 
 // ShardStatus is how this node sees one meta Raft shard.
@@ -16,6 +19,13 @@ type ShardStatus struct {
 	Members   map[uint64]string `json:"members"` // voting replica id -> Raft address
 	NonVoting bool              `json:"nonVoting"`
 	Pending   bool              `json:"pending,omitempty"` // details not available yet
+	// LastIndex is the last entry of this replica's log, Applied the last entry its state machine
+	// applied (0 when unknown: none since it started from a snapshot); the commit index lies
+	// between them (dragonboat does not expose it). Snapshot is the index of its latest snapshot
+	// (0: none).
+	LastIndex uint64 `json:"lastIndex"`
+	Applied   uint64 `json:"applied"`
+	Snapshot  uint64 `json:"snapshot"`
 }
 
 // shardNames name the meta shards.
@@ -28,6 +38,18 @@ func (c *Client) Shards() []ShardStatus {
 	for _, s := range info.ShardInfoList {
 		out = append(out, ShardStatus{ID: s.ShardID, Name: shardNames[s.ShardID], ReplicaID: s.ReplicaID, LeaderID: s.LeaderID,
 			Term: s.Term, Members: s.Replicas, NonVoting: s.IsNonVoting, Pending: s.Pending})
+		st := &out[len(out)-1]
+		if lr, err := c.nh.GetLogReader(s.ShardID); err == nil {
+			_, st.LastIndex = lr.GetRange()
+			st.Snapshot = lr.Snapshot().Index
+		}
+		var q any = smcodec.AppliedQuery{}
+		if s.ShardID == ShardPlain {
+			q = plain.AppliedQuery{}
+		}
+		if v, err := c.nh.StaleRead(s.ShardID, q); err == nil {
+			st.Applied, _ = v.(uint64)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

@@ -67,20 +67,23 @@ func (b *Backend) plainConcern(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	have := 0
+	best := 0 // the most voters seen with the write (a poll cut by the deadline sees fewer)
 	for {
-		have = 0
-		for _, applied := range b.PlainVoterApplied(wctx) {
+		pctx, cancelPoll := context.WithTimeout(wctx, time.Second) // a dead voter costs one poll that long
+		have := 0
+		for _, applied := range b.PlainVoterApplied(pctx) {
 			if applied >= idx {
 				have++
 			}
 		}
+		cancelPoll()
 		if have >= need {
 			return nil
 		}
+		best = max(best, have)
 		select {
 		case <-wctx.Done():
-			return &mongo.WriteConcernError{Msg: fmt.Sprintf("waiting for replication timed out: %d of the %d meta voters applied the write within %v; w:%d", have, voters, wait, need)}
+			return &mongo.WriteConcernError{Msg: fmt.Sprintf("waiting for replication timed out: %d of the %d meta voters applied the write within %v; w:%d", best, voters, wait, need)}
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

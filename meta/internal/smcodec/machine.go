@@ -15,7 +15,13 @@ type Machine[S, C, R any] struct {
 	// State is the whole state; tests read it directly.
 	State *S
 	shard *Shard[S, C, R]
+	// applied is the index of the last entry Update applied (0 until one is, after a start or a
+	// snapshot restore: a snapshot does not tell its index here).
+	applied uint64
 }
+
+// AppliedQuery asks a Machine (through Lookup) for the index of the last entry it applied.
+type AppliedQuery struct{}
 
 var _ sm.IStateMachine = (*Machine[struct{}, struct{}, struct{}])(nil)
 
@@ -59,12 +65,16 @@ func (m *Machine[S, C, R]) Restore(r io.Reader) error {
 // Update applies one committed entry. Determinism rule: no clock, no rand, no map order in
 // Apply; `now` arrives in the command, so every replica computes the same state and result.
 func (m *Machine[S, C, R]) Update(e sm.Entry) (sm.Result, error) {
+	m.applied = e.Index // Lookup is serialised against Update (see Machine)
 	code, data := m.Apply(e.Cmd)
 	return sm.Result{Value: code, Data: data}, nil
 }
 
 // Lookup answers a query.
 func (m *Machine[S, C, R]) Lookup(q any) (any, error) {
+	if _, ok := q.(AppliedQuery); ok {
+		return m.applied, nil
+	}
 	return m.shard.Lookup(m.State, q)
 }
 

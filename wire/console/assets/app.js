@@ -60,6 +60,8 @@ function drawShards(cluster) {
     cell(tr, String(s.term));
     cell(tr, Object.keys(s.members || {}).sort().join(", "));
     cell(tr, s.replicaId + (s.nonVoting ? " non-voting" : " voting") + (s.leaderId === s.replicaId ? ", leader" : ""));
+    cell(tr, "applied " + (s.applied || "-") + ", last " + s.lastIndex);
+    cell(tr, s.snapshot ? "at " + s.snapshot : "none");
     return tr;
   }));
 }
@@ -272,8 +274,7 @@ function drawCoordinator(info, names, now) {
   while (ingest.length > 600) ingest.shift();
   const rates = ingest.map((p, i) => i ? rate(p.rows, ingest[i - 1].rows, (p.t - ingest[i - 1].t) / 1000) : 0);
   const max = Math.max(1, ...rates);
-  document.getElementById("ingest").innerHTML = '<polyline fill="none" stroke="#080" points="' +
-    rates.map((r, i) => (i * 600 / 599).toFixed(1) + "," + (58 - r / max * 56).toFixed(1)).join(" ") + '"/>';
+  plot("ingest", 80, [{label: "rows/s", stroke: "#080"}], [ingest.map(p => p.t / 1000), rates]);
   document.getElementById("ingestLegend").textContent = "rows written per second (green), now " + rates[rates.length - 1].toFixed(0) + "; scale " + max.toFixed(0);
   const hintsBefore = {};
   if (previous) for (const h of previous.info.hints || []) hintsBefore[h.target] = h.replayed;
@@ -327,12 +328,11 @@ function drawQueries(info, now) {
     return tr;
   }));
   if (prevOps) {
-    latency.push({reads: last.reads || 0, writes: last.writes || 0});
+    latency.push({t: now, reads: last.reads || 0, writes: last.writes || 0});
     while (latency.length > 600) latency.shift();
     const max = Math.max(0.001, ...latency.map(p => Math.max(p.reads, p.writes)));
-    const line = key => latency.map((p, i) => (i * 600 / 599).toFixed(1) + "," + (58 - p[key] / max * 56).toFixed(1)).join(" ");
-    document.getElementById("latency").innerHTML = '<polyline fill="none" stroke="#808" points="' + line("reads") + '"/>' +
-      '<polyline fill="none" stroke="#080" points="' + line("writes") + '"/>';
+    plot("latency", 80, [{label: "reads ms", stroke: "#808"}, {label: "writes ms", stroke: "#080"}],
+      [latency.map(p => p.t / 1000), latency.map(p => p.reads), latency.map(p => p.writes)]);
     const now1 = latency[latency.length - 1];
     document.getElementById("latencyLegend").textContent = "mean latency per second: reads (purple) " + now1.reads.toFixed(2) +
       " ms, writes (green) " + now1.writes.toFixed(2) + " ms; scale " + max.toFixed(2) + " ms";
@@ -345,12 +345,25 @@ function drawChart(vn) {
   for (const v of vn.local) { memory += v.cacheBytes; disk += v.diskBytes; }
   history.push({t: Date.now(), memory, disk});
   while (history.length > 600) history.shift();
-  const svg = document.getElementById("chart");
   const max = Math.max(1, ...history.map(h => Math.max(h.memory, h.disk)));
-  const line = key => history.map((h, i) => (i * 600 / 599).toFixed(1) + "," + (118 - h[key] / max * 116).toFixed(1)).join(" ");
-  svg.innerHTML = '<polyline fill="none" stroke="#c60" points="' + line("memory") + '"/>' +
-    '<polyline fill="none" stroke="#06c" points="' + line("disk") + '"/>';
+  plot("chart", 140, [{label: "memory MiB", stroke: "#c60"}, {label: "disk MiB", stroke: "#06c"}],
+    [history.map(h => h.t / 1000), history.map(h => h.memory / 1048576), history.map(h => h.disk / 1048576)]);
   document.getElementById("legend").textContent = "memory (orange) " + bytes(memory) + ", disk (blue) " + bytes(disk) + "; scale " + bytes(max);
+}
+
+const plots = {}; // element id -> uPlot chart (vendor/uPlot.iife.min.js, MIT: vendor/uPlot.LICENSE)
+
+// plot draws data ([times in s, ...series]) in the element id, as a uPlot time chart made on
+// first use.
+function plot(id, height, series, data) {
+  let u = plots[id];
+  if (!u) {
+    const el = document.getElementById(id);
+    u = plots[id] = new uPlot({width: 600, height, series: [{}, ...series.map(s => Object.assign({width: 1.5}, s))],
+      axes: [{}, {size: 60}], legend: {show: true}, cursor: {show: false}}, data, el);
+    return;
+  }
+  u.setData(data);
 }
 
 async function refresh() {
