@@ -32,6 +32,14 @@ func (v *Vnode) Write(b *storage.Batch) (uint64, error) {
 		// records the rewritten batch, so replay needs no redirects.
 		b = v.redirectLocked(b)
 	}
+	if len(v.cur.state.TableDeletes) > 0 {
+		// A write older than a delete of its whole table arrived after it (a hint or an
+		// anti-entropy copy queued behind the delete): its points were deleted, even in series
+		// this vnode did not have when the delete came.
+		if b = v.afterTableDeletesLocked(b); len(b.Series) == 0 {
+			return v.seq, nil
+		}
+	}
 	// Series ids first: the index may fail (I/O), and then nothing is in the WAL. A series created
 	// for a batch that the WAL then refuses stays empty, which is harmless.
 	ids, err := v.seriesIDs(b)
@@ -170,6 +178,13 @@ func (v *Vnode) Delete(table string, filter index.Expr, minTime, maxTime int64, 
 	if err := v.commitPendingLocked(); err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
+	if filter == nil && minTime == math.MinInt64 && maxTime == math.MaxInt64 && version > v.cur.state.TableDeletes[table] {
+		// a whole-table delete (a dropped collection) also drops writes older than it that
+		// arrive later, for series this vnode does not have yet
+		if err := v.installLocked(&summary.VersionEdit{TableDeletes: []summary.TableDelete{{Table: table, Version: version}}}, nil); err != nil {
+			return fmt.Errorf("delete: %w", err)
+		}
+	}
 	ids, err := v.idx.Select(table, filter)
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
@@ -178,6 +193,28 @@ func (v *Vnode) Delete(table string, filter index.Expr, minTime, maxTime int64, 
 		return nil
 	}
 	return v.tombstoneLocked(ids, minTime, maxTime, version)
+}
+
+// afterTableDeletesLocked is b without the series of tables deleted whole by a delete newer than
+// b's version (b itself when none is).
+func (v *Vnode) afterTableDeletesLocked(b *storage.Batch) *storage.Batch {
+	keep := -1 // the series kept so far, once one was dropped
+	var out *storage.Batch
+	for i := range b.Series {
+		table, err := storage.KeyTable(b.Series[i].Key)
+		deleted := err == nil && b.Version < v.cur.state.TableDeletes[table]
+		switch {
+		case deleted && keep < 0:
+			out = &storage.Batch{Version: b.Version, Series: append([]storage.SeriesRows(nil), b.Series[:i]...)}
+			keep = i
+		case !deleted && keep >= 0:
+			out.Series = append(out.Series, b.Series[i])
+		}
+	}
+	if out == nil {
+		return b
+	}
+	return out
 }
 
 // DeleteKeys is Delete for exactly the series of table with these encoded keys (anti-entropy

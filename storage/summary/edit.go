@@ -66,6 +66,15 @@ type VersionEdit struct {
 	ExpiredBefore int64  // points older than this are expired (TTL); 0 = unchanged
 	AddTombstones []Tombstone
 	DelTombstones []uint64
+	// TableDeletes are deletes of whole tables (every series, all time): later writes to the
+	// table older than one are dropped, also for series the vnode did not have at the delete.
+	TableDeletes []TableDelete
+}
+
+// TableDelete is a delete of every point of a table written before Version.
+type TableDelete struct {
+	Table   string
+	Version uint64
 }
 
 // Field tags of the edit encoding (docs/format/summary.md). Items may appear in any order; the
@@ -80,7 +89,11 @@ const (
 	tagAddTombstone = 7
 	tagDelTombstone = 8
 	tagAddRename    = 9 // add tombstone + target series key: a rename tombstone
+	tagTableDelete  = 10
 )
+
+// maxTableName bounds a table name in a table delete (the series key's bound).
+const maxTableName = storage.MaxSeriesKeyLen
 
 // Marshal appends the encoding of e: a sequence of (tag byte, payload) items.
 func (e *VersionEdit) Marshal(dst []byte) []byte {
@@ -139,6 +152,12 @@ func (e *VersionEdit) Marshal(dst []byte) []byte {
 	for _, id := range e.DelTombstones {
 		dst = append(dst, tagDelTombstone)
 		dst = binary.AppendUvarint(dst, id)
+	}
+	for _, t := range e.TableDeletes {
+		dst = append(dst, tagTableDelete)
+		dst = binary.AppendUvarint(dst, uint64(len(t.Table)))
+		dst = append(dst, t.Table...)
+		dst = binary.AppendUvarint(dst, t.Version)
 	}
 	return dst
 }
@@ -251,6 +270,17 @@ func UnmarshalVersionEdit(src []byte) (*VersionEdit, error) {
 			e.AddTombstones = append(e.AddTombstones, t)
 		case tagDelTombstone:
 			e.DelTombstones = append(e.DelTombstones, d.uvarint())
+		case tagTableDelete:
+			n := d.uvarint()
+			if d.err == nil && (n == 0 || n > maxTableName || n > uint64(len(d.src))) {
+				d.err = fmt.Errorf("table delete: got name length %d; want 1..%d with %d bytes left", n, maxTableName, len(d.src))
+			}
+			if d.err == nil {
+				t := TableDelete{Table: string(d.src[:n])}
+				d.src = d.src[n:]
+				t.Version = d.uvarint()
+				e.TableDeletes = append(e.TableDeletes, t)
+			}
 		case tagFlushedSeq, tagNextFileID, tagMaxSeq, tagExpired:
 			if seen[tag] {
 				d.err = fmt.Errorf("tag %d repeated", tag)

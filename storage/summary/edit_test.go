@@ -29,6 +29,9 @@ func normEdit(e *summary.VersionEdit) summary.VersionEdit {
 	if len(c.DelTombstones) == 0 {
 		c.DelTombstones = nil
 	}
+	if len(c.TableDeletes) == 0 {
+		c.TableDeletes = nil
+	}
 	c.AddTombstones = nil
 	for _, t := range e.AddTombstones {
 		if len(t.Series) == 0 {
@@ -60,6 +63,9 @@ func editCases() map[string]*summary.VersionEdit {
 			},
 			DelTombstones: []uint64{9},
 			MaxSeq:        4,
+		},
+		"table deletes": {
+			TableDeletes: []summary.TableDelete{{Table: "cpu", Version: 1 << 50}, {Table: "m$out.00000000000000ab", Version: 1}},
 		},
 		"rename tombstone": {
 			AddTombstones: []summary.Tombstone{
@@ -226,7 +232,10 @@ func editErrorCases() map[string][]byte {
 	}
 	return map[string][]byte{
 		"unknown tag 0":          {0},
-		"unknown tag 10":         {10, 1},
+		"unknown tag 11":         {11, 1},
+		"table delete no name":   {10, 0, 1},
+		"table delete past end":  {10, 5, 'c', 'p', 'u'},
+		"table delete truncated": {10, 3, 'c', 'p', 'u'},
 		"unknown tag 0xff":       {0xff},
 		"tag without payload":    {3},
 		"add file truncated":     file(1, 1, 1, 2, 1, 2)[:5],
@@ -275,6 +284,21 @@ func TestUnmarshalVersionEditErrors(t *testing.T) {
 			require.Error(t, err, "prefix %d of %x", i, enc)
 		}
 	}
+}
+
+// TestTableDeleteLayout pins tag 10's bytes and the fold: the newest version of a table wins, and
+// a snapshot keeps it.
+func TestTableDeleteLayout(t *testing.T) {
+	e := &summary.VersionEdit{TableDeletes: []summary.TableDelete{{Table: "cpu", Version: 300}}}
+	require.Equal(t, []byte{10, 3, 'c', 'p', 'u', 0xac, 0x02}, e.Marshal(nil))
+	s := summary.NewState()
+	require.NoError(t, s.Apply(e))
+	require.NoError(t, s.Apply(&summary.VersionEdit{TableDeletes: []summary.TableDelete{{Table: "cpu", Version: 200}, {Table: "mem", Version: 5}}}))
+	require.Equal(t, map[string]uint64{"cpu": 300, "mem": 5}, s.TableDeletes)
+	again := summary.NewState()
+	require.NoError(t, again.Apply(s.Snapshot()))
+	require.Equal(t, s.TableDeletes, again.TableDeletes)
+	require.Equal(t, s.Snapshot().Marshal(nil), again.Snapshot().Marshal(nil), "deterministic snapshot")
 }
 
 func FuzzDecodeVersionEdit(f *testing.F) {

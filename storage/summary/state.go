@@ -15,6 +15,8 @@ type State struct {
 	MaxSeq        uint64
 	ExpiredBefore int64 // points older than this are expired; math.MinInt64 when none
 	Tombstones    map[uint64]Tombstone
+	// TableDeletes is the newest whole-table delete of each table (TableDelete.Version).
+	TableDeletes map[string]uint64
 }
 
 // NewState returns the state of an empty vnode.
@@ -67,6 +69,12 @@ func (s *State) Apply(e *VersionEdit) error {
 	if e.ExpiredBefore != 0 {
 		s.ExpiredBefore = max(s.ExpiredBefore, e.ExpiredBefore)
 	}
+	for _, t := range e.TableDeletes {
+		if s.TableDeletes == nil {
+			s.TableDeletes = map[string]uint64{}
+		}
+		s.TableDeletes[t.Table] = max(s.TableDeletes[t.Table], t.Version)
+	}
 	return nil
 }
 
@@ -80,6 +88,9 @@ func (s *State) Snapshot() *VersionEdit {
 	for _, id := range slices.Sorted(maps.Keys(s.Tombstones)) {
 		e.AddTombstones = append(e.AddTombstones, s.Tombstones[id])
 	}
+	for _, table := range slices.Sorted(maps.Keys(s.TableDeletes)) {
+		e.TableDeletes = append(e.TableDeletes, TableDelete{Table: table, Version: s.TableDeletes[table]})
+	}
 	return e
 }
 
@@ -88,5 +99,6 @@ func (s *State) Clone() *State {
 	c := *s
 	c.Files = maps.Clone(s.Files)
 	c.Tombstones = maps.Clone(s.Tombstones)
+	c.TableDeletes = maps.Clone(s.TableDeletes)
 	return &c
 }
