@@ -132,8 +132,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	var vn struct {
 		Local []struct {
-			Files      int
-			CacheBytes int64
+			Files         int
+			CacheBytes    int64
+			FilesPerLevel []uint32
 		}
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&vn))
@@ -141,6 +142,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Len(t, vn.Local, 1)
 	require.Equal(t, 1, vn.Local[0].Files)
 	require.Zero(t, vn.Local[0].CacheBytes)
+	require.Len(t, vn.Local[0].FilesPerLevel, 5, "levels 0 to 4")
+	require.EqualValues(t, 1, vn.Local[0].FilesPerLevel[0]+vn.Local[0].FilesPerLevel[1]+vn.Local[0].FilesPerLevel[2]+vn.Local[0].FilesPerLevel[3]+vn.Local[0].FilesPerLevel[4])
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById("actors").textContent.includes("1 files (by level ")`))
+	require.NoError(t, err, "files per level on the vnode actor")
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -2003,9 +2003,15 @@ type VnodeStats struct {
 	Series          uint64                 `protobuf:"varint,12,opt,name=series,proto3" json:"series,omitempty"`
 	Tombstones      uint32                 `protobuf:"varint,13,opt,name=tombstones,proto3" json:"tombstones,omitempty"`
 	ExpiredBefore   int64                  `protobuf:"varint,14,opt,name=expired_before,json=expiredBefore,proto3" json:"expired_before,omitempty"`
-	Writes          uint64                 `protobuf:"varint,15,opt,name=writes,proto3" json:"writes,omitempty"`                                    // batches written since the actor started
-	Commits         uint64                 `protobuf:"varint,16,opt,name=commits,proto3" json:"commits,omitempty"`                                  // WAL commits (group commits) since the actor started
-	CompactionDue   bool                   `protobuf:"varint,17,opt,name=compaction_due,json=compactionDue,proto3" json:"compaction_due,omitempty"` // a level or window is past its compaction trigger
+	Writes          uint64                 `protobuf:"varint,15,opt,name=writes,proto3" json:"writes,omitempty"`                                             // batches written since the actor started
+	Commits         uint64                 `protobuf:"varint,16,opt,name=commits,proto3" json:"commits,omitempty"`                                           // WAL commits (group commits) since the actor started
+	CompactionDue   bool                   `protobuf:"varint,17,opt,name=compaction_due,json=compactionDue,proto3" json:"compaction_due,omitempty"`          // a level or window is past its compaction trigger
+	FilesPerLevel   []uint32               `protobuf:"varint,18,rep,packed,name=files_per_level,json=filesPerLevel,proto3" json:"files_per_level,omitempty"` // files at level 0 (delta) to 4
+	// job is the running background work: "flush", "compaction", both ("flush, compaction") or ""
+	Job             string  `protobuf:"bytes,19,opt,name=job,proto3" json:"job,omitempty"`
+	JobSeconds      float64 `protobuf:"fixed64,20,opt,name=job_seconds,json=jobSeconds,proto3" json:"job_seconds,omitempty"`               // since the oldest running job began
+	CompactionDone  uint64  `protobuf:"varint,21,opt,name=compaction_done,json=compactionDone,proto3" json:"compaction_done,omitempty"`    // input points the running compaction merged so far
+	CompactionTotal uint64  `protobuf:"varint,22,opt,name=compaction_total,json=compactionTotal,proto3" json:"compaction_total,omitempty"` // of its input points
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -2157,6 +2163,41 @@ func (x *VnodeStats) GetCompactionDue() bool {
 		return x.CompactionDue
 	}
 	return false
+}
+
+func (x *VnodeStats) GetFilesPerLevel() []uint32 {
+	if x != nil {
+		return x.FilesPerLevel
+	}
+	return nil
+}
+
+func (x *VnodeStats) GetJob() string {
+	if x != nil {
+		return x.Job
+	}
+	return ""
+}
+
+func (x *VnodeStats) GetJobSeconds() float64 {
+	if x != nil {
+		return x.JobSeconds
+	}
+	return 0
+}
+
+func (x *VnodeStats) GetCompactionDone() uint64 {
+	if x != nil {
+		return x.CompactionDone
+	}
+	return 0
+}
+
+func (x *VnodeStats) GetCompactionTotal() uint64 {
+	if x != nil {
+		return x.CompactionTotal
+	}
+	return 0
 }
 
 // Ping is a node's liveness probe of a peer (actors/liveness). It carries the sender's hybrid
@@ -3581,7 +3622,7 @@ const file_messages_proto_rawDesc = "" +
 	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\x12\x12\n" +
 	"\x04full\x18\x02 \x01(\bR\x04full\")\n" +
 	"\fStatsRequest\x12\x19\n" +
-	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\"\xfe\x03\n" +
+	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\"\xad\x05\n" +
 	"\n" +
 	"VnodeStats\x12\x19\n" +
 	"\bvnode_id\x18\x01 \x01(\x04R\avnodeId\x12\x16\n" +
@@ -3606,7 +3647,13 @@ const file_messages_proto_rawDesc = "" +
 	"\x0eexpired_before\x18\x0e \x01(\x03R\rexpiredBefore\x12\x16\n" +
 	"\x06writes\x18\x0f \x01(\x04R\x06writes\x12\x18\n" +
 	"\acommits\x18\x10 \x01(\x04R\acommits\x12%\n" +
-	"\x0ecompaction_due\x18\x11 \x01(\bR\rcompactionDue\"=\n" +
+	"\x0ecompaction_due\x18\x11 \x01(\bR\rcompactionDue\x12&\n" +
+	"\x0ffiles_per_level\x18\x12 \x03(\rR\rfilesPerLevel\x12\x10\n" +
+	"\x03job\x18\x13 \x01(\tR\x03job\x12\x1f\n" +
+	"\vjob_seconds\x18\x14 \x01(\x01R\n" +
+	"jobSeconds\x12'\n" +
+	"\x0fcompaction_done\x18\x15 \x01(\x04R\x0ecompactionDone\x12)\n" +
+	"\x10compaction_total\x18\x16 \x01(\x04R\x0fcompactionTotal\"=\n" +
 	"\x04Ping\x12\x1b\n" +
 	"\tfrom_node\x18\x01 \x01(\x04R\bfromNode\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\"a\n" +

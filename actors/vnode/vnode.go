@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -37,6 +38,7 @@ import (
 	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/engine"
+	"github.com/chronogo/chronogo/storage/summary"
 )
 
 // maxGroup bounds the writes one commit covers, so acks are not held back forever under load.
@@ -283,11 +285,33 @@ func (v *vnodeActor) failPending(ctx actor.Context, err error) {
 // stats describes the vnode.
 func (v *vnodeActor) stats() *messages.VnodeStats {
 	s := v.eng.Stats()
-	return &messages.VnodeStats{VnodeId: v.spec.VnodeID, Tenant: v.spec.Tenant, Db: v.spec.DB, BucketId: v.spec.BucketID,
+	out := &messages.VnodeStats{VnodeId: v.spec.VnodeID, Tenant: v.spec.Tenant, Db: v.spec.DB, BucketId: v.spec.BucketID,
 		ReplicaSetId: v.spec.ReplicaSetID, Seq: s.Seq, FlushedSeq: s.FlushedSeq, Files: uint32(len(s.Files)),
 		DiskBytes: s.DiskBytes, CacheBytes: s.CacheBytes, ImmutableCaches: uint32(s.ImmutableCaches), Series: uint64(s.Series),
 		Tombstones: uint32(s.Tombstones), ExpiredBefore: s.ExpiredBefore, Writes: v.writes, Commits: v.commits,
-		CompactionDue: v.eng.CompactionDue()}
+		CompactionDue: v.eng.CompactionDue(), FilesPerLevel: make([]uint32, summary.MaxLevel+1)}
+	for _, f := range s.Files {
+		if int(f.Level) < len(out.FilesPerLevel) {
+			out.FilesPerLevel[f.Level]++
+		}
+	}
+	var jobs []string
+	var began time.Time
+	if v.flushJob != nil {
+		jobs, began = append(jobs, "flush"), v.flushBegan
+	}
+	if v.compactJob != nil {
+		jobs = append(jobs, "compaction")
+		if began.IsZero() || v.compactBegan.Before(began) {
+			began = v.compactBegan
+		}
+		done, total := v.compactJob.Progress()
+		out.CompactionDone, out.CompactionTotal = uint64(done), uint64(total)
+	}
+	if len(jobs) > 0 {
+		out.Job, out.JobSeconds = strings.Join(jobs, ", "), time.Since(began).Seconds()
+	}
+	return out
 }
 
 // stopping commits what was written and cancels a running compaction; the engine is closed in

@@ -66,8 +66,7 @@ func (a nodeAdmin) Actors(ctx context.Context) (httpapi.ActorsInfo, error) {
 	}
 	byVnode := map[uint64]httpapi.VnodeStat{}
 	for _, s := range stats {
-		byVnode[s.GetVnodeId()] = httpapi.VnodeStat{Tenant: s.GetTenant(), DB: s.GetDb(), Bucket: s.GetBucketId(), ReplicaSet: s.GetReplicaSetId(),
-			Vnode: s.GetVnodeId(), Files: s.GetFiles(), DiskBytes: s.GetDiskBytes(), CacheBytes: s.GetCacheBytes(), Series: s.GetSeries()}
+		byVnode[s.GetVnodeId()] = vnodeStatOf(s)
 	}
 	cursors, err := a.n.ReaderCursors(ctx)
 	if err != nil {

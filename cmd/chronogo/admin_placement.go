@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chronogo/chronogo/actors/coordinator"
+	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/meta"
 	"github.com/chronogo/chronogo/wire/httpapi"
 )
@@ -40,8 +41,7 @@ func (a nodeAdmin) Vnodes(ctx context.Context, tenant, db string) (httpapi.Vnode
 		if (tenant != "" && s.GetTenant() != tenant) || (db != "" && s.GetDb() != db) {
 			continue
 		}
-		info.Local = append(info.Local, httpapi.VnodeStat{Tenant: s.GetTenant(), DB: s.GetDb(), Bucket: s.GetBucketId(), ReplicaSet: s.GetReplicaSetId(),
-			Vnode: s.GetVnodeId(), Files: s.GetFiles(), DiskBytes: s.GetDiskBytes(), CacheBytes: s.GetCacheBytes(), Series: s.GetSeries()})
+		info.Local = append(info.Local, vnodeStatOf(s))
 	}
 	return info, nil
 }
@@ -85,4 +85,12 @@ var _ httpapi.Repairs = nodeAdmin{}
 // Repair runs anti-entropy repair of a database's time-series collections from this node.
 func (a nodeAdmin) Repair(ctx context.Context, tenant, db string, opt coordinator.RepairOptions) (coordinator.RepairReport, error) {
 	return a.b.RepairDatabase(ctx, tenant, db, opt)
+}
+
+// vnodeStatOf is a vnode actor's stats as the admin API shows them.
+func vnodeStatOf(s *messages.VnodeStats) httpapi.VnodeStat {
+	return httpapi.VnodeStat{Tenant: s.GetTenant(), DB: s.GetDb(), Bucket: s.GetBucketId(), ReplicaSet: s.GetReplicaSetId(),
+		Vnode: s.GetVnodeId(), Files: s.GetFiles(), DiskBytes: s.GetDiskBytes(), CacheBytes: s.GetCacheBytes(), Series: s.GetSeries(),
+		FilesPerLevel: s.GetFilesPerLevel(), Job: s.GetJob(), JobSeconds: s.GetJobSeconds(),
+		CompactionDone: s.GetCompactionDone(), CompactionTotal: s.GetCompactionTotal()}
 }

@@ -3,6 +3,7 @@ package compaction
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/chronogo/chronogo/storage"
 	"github.com/chronogo/chronogo/storage/summary"
@@ -29,6 +30,14 @@ type RunOptions struct {
 	StableVersion uint64
 	// SeriesKey gives the output's series-key table (tsm.WriterOptions.SeriesKey).
 	SeriesKey func(storage.SeriesID) ([]byte, bool)
+	// Progress, when set, receives the input points to merge (Total, first) and those merged so
+	// far (Done), for a caller that reports the job's progress from another goroutine.
+	Progress *Progress
+}
+
+// Progress is a running merge's count of input points: Done of Total.
+type Progress struct {
+	Done, Total atomic.Int64
 }
 
 // Run merges the plan's inputs into one file and returns its meta; the caller commits it with a
@@ -44,6 +53,17 @@ func Run(ctx context.Context, p *Plan, inputs []Input, o RunOptions) (meta summa
 			_ = w.Abort()
 		}
 	}()
+	if o.Progress != nil {
+		var total int64
+		for _, in := range inputs {
+			for _, e := range in.Reader.Entries() {
+				for _, m := range e.Blocks {
+					total += int64(m.Agg.Count)
+				}
+			}
+		}
+		o.Progress.Total.Store(total)
+	}
 	it := newKeyIter(inputs)
 	var (
 		blk     tsm.Block
@@ -64,6 +84,9 @@ func Run(ctx context.Context, p *Plan, inputs []Input, o RunOptions) (meta summa
 					return meta, false, err
 				}
 				written += int64(m.Agg.Count)
+				if o.Progress != nil {
+					o.Progress.Done.Add(int64(m.Agg.Count))
+				}
 			}
 			continue
 		}
@@ -80,6 +103,9 @@ func Run(ctx context.Context, p *Plan, inputs []Input, o RunOptions) (meta summa
 					return meta, false, err
 				}
 				appendBlock(pts, &blk)
+				if o.Progress != nil {
+					o.Progress.Done.Add(int64(m.Agg.Count))
+				}
 			}
 			srcs = append(srcs, pts)
 		}

@@ -255,11 +255,20 @@ func TestRunMergeModel(t *testing.T) {
 				return false
 			},
 			SeriesHidden: func(s storage.SeriesID) bool { return hidden[s] },
+			Progress:     &compaction.Progress{},
+		}
+		inputPoints := int64(0)
+		for _, m := range models {
+			for _, ps := range m {
+				inputPoints += int64(len(ps))
+			}
 		}
 		want := mergeModel(models, rules, plan.Complete, stable)
 		msg := fmt.Sprintf("iteration %d (inputs %d, complete %v, stable %d, rules %v)", iter, n, plan.Complete, stable, rules)
 		meta, ok, err := compaction.Run(context.Background(), plan, inputs, opts)
 		require.NoError(t, err, msg)
+		require.Equal(t, inputPoints, opts.Progress.Total.Load(), "%s: progress total is the input points", msg)
+		require.Equal(t, inputPoints, opts.Progress.Done.Load(), "%s: a finished merge has read them all", msg)
 		if len(want) == 0 {
 			require.False(t, ok, msg)
 			requireNoFiles(t, dir, "out.tsm")

@@ -24,6 +24,13 @@ type CompactionJob struct {
 	id     uint64
 	stable uint64
 	out    *fileHandle
+	prog   compaction.Progress
+}
+
+// Progress is how many input points the running job merged, of how many (0 of 0 before Run
+// counted them); safe from any goroutine.
+func (j *CompactionJob) Progress() (done, total int64) {
+	return j.prog.Done.Load(), j.prog.Total.Load()
 }
 
 // InputBytes is the size of the files the job merges.
@@ -132,6 +139,7 @@ func (j *CompactionJob) Run(ctx context.Context) error {
 		Hide:         func(s storage.SeriesID, t int64, v, q uint64) bool { return j.ver.hide(s, t, v, q) },
 		SeriesHidden: j.ver.seriesHidden,
 		SeriesKey:    j.v.idx.RawKey,
+		Progress:     &j.prog,
 	})
 	if err != nil || !ok {
 		return err

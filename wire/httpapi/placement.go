@@ -60,6 +60,14 @@ type VnodeStat struct {
 	DiskBytes  int64  `json:"diskBytes"`
 	CacheBytes int64  `json:"cacheBytes"`
 	Series     uint64 `json:"series"`
+	// FilesPerLevel counts the files at level 0 (delta) to 4.
+	FilesPerLevel []uint32 `json:"filesPerLevel"`
+	// Job is the running background work ("flush", "compaction", "flush, compaction"; absent when
+	// none), for JobSeconds; a compaction has merged CompactionDone of CompactionTotal input points.
+	Job             string  `json:"job,omitempty"`
+	JobSeconds      float64 `json:"jobSeconds,omitempty"`
+	CompactionDone  uint64  `json:"compactionDone,omitempty"`
+	CompactionTotal uint64  `json:"compactionTotal,omitempty"`
 }
 
 // placementRoutes adds GET /api/v1/vnodes and POST /api/v1/truncate (cluster administrators).

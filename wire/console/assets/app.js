@@ -172,8 +172,13 @@ function drawActors(info) {
     if (a.mailbox !== undefined) text += " [mailbox " + a.mailbox + "]";
     if (a.vnode) {
       const v = a.vnode;
-      text += "  — " + v.tenant + "/" + v.db + " bucket " + v.bucket + ", " + v.files + " files, " +
+      text += "  — " + v.tenant + "/" + v.db + " bucket " + v.bucket + ", " + v.files + " files" +
+        (v.filesPerLevel ? " (by level " + v.filesPerLevel.join("/") + ")" : "") + ", " +
         bytes(v.diskBytes) + " on disk, " + bytes(v.cacheBytes) + " in memory, " + v.series + " series";
+      if (v.job) {
+        text += "; running " + v.job + " for " + v.jobSeconds.toFixed(1) + " s" +
+          (v.compactionTotal ? ", compaction " + (100 * (v.compactionDone || 0) / v.compactionTotal).toFixed(0) + "%" : "");
+      }
     }
     if (a.cursor) {
       const c = a.cursor;
