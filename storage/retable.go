@@ -2,13 +2,14 @@ package storage
 
 import "fmt"
 
-// KeyTable returns the table of a marshaled series key without decoding its tags.
-func KeyTable(key []byte) (string, error) {
+// KeyTableBytes returns the table of a marshaled series key without decoding its tags: its bytes
+// inside key (no copy).
+func KeyTableBytes(key []byte) ([]byte, error) {
 	table, _, err := readBytes(key)
 	if err != nil {
-		return "", fmt.Errorf("series key table: %w", err)
+		return nil, fmt.Errorf("series key table: %w", err)
 	}
-	return string(table), nil
+	return table, nil
 }
 
 // Retable moves every series of b from table from into table to: each key's table is

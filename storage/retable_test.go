@@ -21,9 +21,9 @@ func TestRetable(t *testing.T) {
 		got, err := UnmarshalSeriesKey(b.Series[i].Key)
 		require.NoError(t, err)
 		require.Equal(t, want, got)
-		table, err := KeyTable(b.Series[i].Key)
+		table, err := KeyTableBytes(b.Series[i].Key)
 		require.NoError(t, err)
-		require.Equal(t, want.Table, table)
+		require.Equal(t, want.Table, string(table))
 	}
 
 	mixed := &Batch{Series: []SeriesRows{{Key: mk("cpu")}, {Key: mk("mem")}}}
@@ -36,6 +36,6 @@ func TestRetable(t *testing.T) {
 	err = long.Retable("c", "a-much-longer-table-name-than-before")
 	require.True(t, errors.Is(err, ErrInvalidBatch), "%v", err)
 
-	_, err = KeyTable([]byte{0x80})
+	_, err = KeyTableBytes([]byte{0x80})
 	require.Error(t, err)
 }

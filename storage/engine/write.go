@@ -201,8 +201,8 @@ func (v *Vnode) afterTableDeletesLocked(b *storage.Batch) *storage.Batch {
 	keep := -1 // the series kept so far, once one was dropped
 	var out *storage.Batch
 	for i := range b.Series {
-		table, err := storage.KeyTable(b.Series[i].Key)
-		deleted := err == nil && b.Version < v.cur.state.TableDeletes[table]
+		table, err := storage.KeyTableBytes(b.Series[i].Key)
+		deleted := err == nil && b.Version < v.cur.state.TableDeletes[string(table)] // no copy: a map index by converted bytes
 		switch {
 		case deleted && keep < 0:
 			out = &storage.Batch{Version: b.Version, Series: append([]storage.SeriesRows(nil), b.Series[:i]...)}
