@@ -21,6 +21,9 @@ const (
 	// GatewayName is the name of the client gateway, which Go SDK clients (actors/client) send
 	// their sessions and columnar batches to (actors/gateway).
 	GatewayName = "gateway"
+	// PlainName is the name of the plain actor, which serves other nodes' calls on this node's
+	// replicas of plain shards (actors/plainrpc).
+	PlainName = "plain"
 )
 
 // VnodeName is the child name of vnode id under the manager.

@@ -47,6 +47,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	coll := createTS(t, srv.Client().Database("app"), "m")
 	_, err = coll.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "a"}, {Key: "v", Value: 1.5}})
 	require.NoError(t, err)
+	_, err = srv.Client().Database("app").Collection("devices").InsertOne(ctx, bson.D{{Key: "_id", Value: "d1"}})
+	require.NoError(t, err, "a plain collection: the database's plain shard")
 
 	bctx := browser(t, ctx, path)
 	var mu sync.Mutex
@@ -60,7 +62,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}))
 	require.NoError(t, chromedp.Do(bctx,
 		chromedp.Navigate("http://"+srv.HTTPAddr+"/console/"),
-		chromedp.WaitVisible(`#shards tbody tr[data-shard="plain"]`),
+		chromedp.WaitVisible(`#shards tbody tr[data-shard="plain default/app"]`),
 		chromedp.WaitVisible(`#actors li[data-actor^="vnodes/vnode/"]`),
 	))
 	text := func(sel string) string {
@@ -71,7 +73,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	nodes, shards, actors := text(`#nodes tbody`), text(`#shards tbody`), text(`#actors`)
 	require.Contains(t, nodes, "(this node)")
 	require.Contains(t, nodes, "up")
-	for _, s := range []string{"catalog (1)", "placement (2)", "locks (3)", "plain (4)"} {
+	for _, s := range []string{"catalog (1)", "placement (2)", "locks (3)", "plain default/app (1099511627780)"} {
 		require.Contains(t, shards, s)
 	}
 	require.Contains(t, shards, "voting, leader")
@@ -225,7 +227,7 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 		require.Contains(t, nodesText, n)
 	}
 	require.Contains(t, nodesText, "leader of", "the meta nodes with the shards they lead")
-	for _, shard := range []string{"catalog", "placement", "locks", "plain"} {
+	for _, shard := range []string{"catalog", "placement", "locks"} {
 		_, err = chromedp.Run(bctx, chromedp.Poll[bool](`(() => { const r = document.querySelector('#shards tbody tr[data-shard="`+shard+`"] td.leader'); return r !== null && r.textContent !== "none"; })()`))
 		require.NoError(t, err, "shard %s has a leader", shard)
 	}

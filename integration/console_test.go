@@ -24,6 +24,8 @@ func TestConsoleAndClusterAPI(t *testing.T) {
 	coll := createTS(t, srv.Client().Database("app"), "m")
 	_, err := coll.InsertOne(ctx, bson.D{{Key: "ts", Value: time.Now()}, {Key: "meta", Value: "a"}, {Key: "v", Value: 1.5}})
 	require.NoError(t, err)
+	_, err = srv.Client().Database("app").Collection("devices").InsertOne(ctx, bson.D{{Key: "_id", Value: "d1"}})
+	require.NoError(t, err, "a plain collection: the database's plain shard")
 	get := func(path string) (*http.Response, []byte) {
 		resp, err := http.Get("http://" + srv.HTTPAddr + path)
 		require.NoError(t, err)
@@ -72,7 +74,7 @@ func TestConsoleAndClusterAPI(t *testing.T) {
 			require.Positive(t, s.Applied, "the catalog applied the collection's creation")
 		}
 	}
-	require.Equal(t, []string{"catalog", "placement", "locks", "plain"}, names)
+	require.Equal(t, []string{"catalog", "placement", "locks", "plain default/app"}, names)
 	require.Len(t, cluster.Nodes, 1)
 	require.True(t, cluster.Nodes[0].Self)
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -147,17 +148,21 @@ print("TYPE " + db.getCollectionInfos({name: "devices"})[0].type);
 	}
 }
 
-// TestClusterPlainCollections: a plain collection written through one dnode is read the same on
-// every dnode (each reads its own replica of the plain shard), with one of three mnodes SIGKILLed
-// writes go on, and what was written meanwhile is read on every dnode after it returns; with a
-// dnode SIGKILLed the other serves reads and writes, and the dnode has them when it restarts.
+// TestClusterPlainCollections: a database's plain collections live in its plain shard, a Raft
+// group of as many dnodes as the database's replication factor (3 of the 4 dnodes here). A
+// collection written through one dnode is read the same on every dnode (the one without a replica
+// asks the others); writeConcern counts the shard's replicas: with one of the three SIGKILLed,
+// w:1 and w:"majority" succeed and w:3 gets a writeConcernError after wtimeout, through a replica
+// and through the node without one; the killed replica has every write when it returns. A
+// database dropped while a replica is down loses its shard on every node, that one when it
+// starts again.
 func TestClusterPlainCollections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts five processes")
 	}
 	t.Parallel()
 	ctx := testCtx(t)
-	c := setup.StartCluster(t, 3, 2)
+	c := setup.StartCluster(t, 1, 4, "--replication-factor", "3")
 	nodes := c.Data // the nodes that serve MongoDB clients
 	write := c.Data[0].Client().Database("reg").Collection("devices")
 	var docs []any
@@ -198,57 +203,92 @@ func TestClusterPlainCollections(t *testing.T) {
 	for _, s := range nodes {
 		require.Equal(t, want, readAll(s), "node %s", s.MongoAddr)
 	}
+	// the replicas: the dnodes with a plain shard store in their meta dir
+	var replicas []*setup.Server
+	var other *setup.Server
+	for _, s := range nodes {
+		if m, _ := filepath.Glob(filepath.Join(s.DataDir, "meta", "plain-*")); len(m) == 1 {
+			replicas = append(replicas, s)
+		} else {
+			require.Empty(t, m, "node %s", s.MongoAddr)
+			other = s
+		}
+	}
+	require.Len(t, replicas, 3, "the replication factor")
+	require.NotNil(t, other)
 	explainStatsOnEveryNode(t, ctx, c)
 
-	// writeConcern: plain writes are acknowledged by a majority (2) of the 3 meta voters; w:3
-	// waits until all three applied the write; w:4 cannot be met
-	wc := func(w any) *mongo.Collection {
-		return c.Data[0].Client().Database("reg").Collection("devices", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: w}))
+	wc := func(s *setup.Server, w any) *mongo.Collection {
+		return s.Client().Database("reg").Collection("devices", options.Collection().SetWriteConcern(&writeconcern.WriteConcern{W: w}))
 	}
-	_, err := wc("majority").InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-majority"}, {Key: "name", Value: "m"}})
-	require.NoError(t, err)
-	_, err = wc(2).InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-2"}, {Key: "name", Value: "2"}})
-	require.NoError(t, err)
-	_, err = wc(3).InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-3"}, {Key: "name", Value: "3"}})
-	require.NoError(t, err, "w:3: the three meta voters applied it")
-	_, err = wc(4).InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-4"}, {Key: "name", Value: "4"}})
 	var we mongo.WriteException
-	require.True(t, errors.As(err, &we) && we.WriteConcernError != nil, "w:4 is not met: %v", err)
-	require.Equal(t, 64, we.WriteConcernError.Code)
-	require.NoError(t, write.FindOne(ctx, bson.D{{Key: "_id", Value: "wc-4"}}).Err(), "the write was applied")
-
-	c.Meta[2].Kill()
-	// with a voter down, w:3 waits for it until wtimeout, then says so; the write is applied
-	started := time.Now()
-	err = c.Data[0].Client().Database("reg").RunCommand(ctx, bson.D{{Key: "insert", Value: "devices"},
-		{Key: "documents", Value: bson.A{bson.D{{Key: "_id", Value: "wc-3-down"}, {Key: "name", Value: "3"}}}},
-		{Key: "writeConcern", Value: bson.D{{Key: "w", Value: 3}, {Key: "wtimeout", Value: 1500}}}}).Err()
-	require.True(t, errors.As(err, &we) && we.WriteConcernError != nil, "w:3 with a voter down: %v", err)
-	require.Equal(t, 64, we.WriteConcernError.Code)
-	require.Contains(t, we.WriteConcernError.Message, "2 of the 3 meta voters")
-	require.GreaterOrEqual(t, time.Since(started), 1500*time.Millisecond, "it waited for wtimeout")
-	require.NoError(t, write.FindOne(ctx, bson.D{{Key: "_id", Value: "wc-3-down"}}).Err(), "the write was applied")
-	_, err = write.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{"wc-majority", "wc-2", "wc-3", "wc-4", "wc-3-down"}}}}})
-	require.NoError(t, err)
-
-	more := []any{bson.D{{Key: "_id", Value: 100}, {Key: "name", Value: "late"}}}
-	insertRetry(t, ctx, c.Data[1].Client().Database("reg").Collection("devices"), more)
-	docs = append(docs, more...)
-	c.Meta[2].Restart()
-	want = readAll(c.Data[1])
-	require.Equal(t, "late", want[len(want)-1])
-	for _, s := range nodes {
-		require.Equal(t, want, readAll(s), "node %s after the mnode returned", s.MongoAddr)
+	for _, s := range []*setup.Server{other, replicas[0]} {
+		for _, w := range []any{"majority", 1, 2, 3} {
+			id := fmt.Sprintf("wc-%v-%s", w, s.MongoAddr)
+			_, err := wc(s, w).InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "name", Value: "wc"}})
+			require.NoError(t, err, "w:%v through %s", w, s.MongoAddr)
+		}
+		_, err := wc(s, 4).InsertOne(ctx, bson.D{{Key: "_id", Value: "wc-4"}, {Key: "name", Value: "4"}})
+		require.True(t, errors.As(err, &we) && we.WriteConcernError != nil, "w:4 is not met: %v", err)
+		require.Equal(t, 64, we.WriteConcernError.Code)
+		require.Contains(t, we.WriteConcernError.Message, "3 replicas")
+		_, err = write.DeleteOne(ctx, bson.D{{Key: "_id", Value: "wc-4"}})
+		require.NoError(t, err, "the w:4 write was applied")
 	}
 
-	// a dnode SIGKILLed: the other keeps reading and writing; the dnode catches up on restart
-	c.Data[0].Kill()
-	last := []any{bson.D{{Key: "_id", Value: 101}, {Key: "name", Value: "while a dnode was down"}}}
-	insertRetry(t, ctx, c.Data[1].Client().Database("reg").Collection("devices"), last)
-	docs = append(docs, last...)
-	want = readAll(c.Data[1])
-	c.Data[0].Restart()
-	require.Equal(t, want, readAll(c.Data[0]), "the restarted dnode has what was written while it was down")
+	// one replica SIGKILLed: w:1 and majority go on, w:3 waits until wtimeout and says so
+	down := replicas[2]
+	down.Kill()
+	for _, s := range []*setup.Server{other, replicas[0]} {
+		for _, w := range []any{1, "majority"} {
+			id := fmt.Sprintf("down-%v-%s", w, s.MongoAddr)
+			require.Eventually(t, func() bool {
+				_, err := wc(s, w).InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "name", Value: "down"}})
+				return err == nil || mongo.IsDuplicateKeyError(err)
+			}, 30*time.Second, 100*time.Millisecond, "w:%v through %s with a replica down", w, s.MongoAddr)
+		}
+		started := time.Now()
+		id := "wc-3-down-" + s.MongoAddr
+		err := s.Client().Database("reg").RunCommand(ctx, bson.D{{Key: "insert", Value: "devices"},
+			{Key: "documents", Value: bson.A{bson.D{{Key: "_id", Value: id}, {Key: "name", Value: "3"}}}},
+			{Key: "writeConcern", Value: bson.D{{Key: "w", Value: 3}, {Key: "wtimeout", Value: 1500}}}}).Err()
+		require.True(t, errors.As(err, &we) && we.WriteConcernError != nil, "w:3 with a replica down, through %s: %v", s.MongoAddr, err)
+		require.Equal(t, 64, we.WriteConcernError.Code)
+		require.Contains(t, we.WriteConcernError.Message, "2 of the 3 replicas")
+		require.GreaterOrEqual(t, time.Since(started), 1500*time.Millisecond, "it waited for wtimeout")
+		require.NoError(t, write.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Err(), "the write was applied")
+	}
+	_, err := write.DeleteMany(ctx, bson.D{{Key: "name", Value: bson.D{{Key: "$in", Value: bson.A{"wc", "down", "3"}}}}})
+	require.NoError(t, err)
+	more := []any{bson.D{{Key: "_id", Value: 100}, {Key: "name", Value: "while a replica was down"}}}
+	insertRetry(t, ctx, other.Client().Database("reg").Collection("devices"), more)
+	docs = append(docs, more...)
+	want = readAll(other)
+	require.Equal(t, "while a replica was down", want[len(want)-1])
+	down.Restart()
+	for _, s := range nodes {
+		require.Equal(t, want, readAll(s), "node %s after the replica returned", s.MongoAddr)
+	}
+
+	// the database dropped while a replica is down: every replica removes its shard, the one
+	// that was down when it starts again; the name gets a new, empty shard
+	down = replicas[0]
+	down.Kill()
+	require.NoError(t, other.Client().Database("reg").Drop(ctx))
+	for _, s := range replicas[1:] {
+		require.Eventually(t, func() bool {
+			m, _ := filepath.Glob(filepath.Join(s.DataDir, "meta", "plain-*"))
+			return len(m) == 0
+		}, 20*time.Second, 100*time.Millisecond, "node %s removes the dropped shard", s.MongoAddr)
+	}
+	down.Restart()
+	require.Eventually(t, func() bool {
+		m, _ := filepath.Glob(filepath.Join(down.DataDir, "meta", "plain-*"))
+		return len(m) == 0
+	}, 20*time.Second, 100*time.Millisecond, "the node that was down removes the dropped shard at its start")
+	n, err := other.Client().Database("reg").Collection("devices").CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing of the dropped database comes back")
 }
 
 // insertRetry inserts docs, retrying while the cluster elects leaders; a duplicate key on a retry

@@ -59,6 +59,8 @@ func init() {
 	register(func() proto.Message { return new(ClientWriteReply) })
 	register(func() proto.Message { return new(ClientScan) })
 	register(func() proto.Message { return new(ClientScanReply) })
+	register(func() proto.Message { return new(PlainCall) })
+	register(func() proto.Message { return new(PlainCallReply) })
 }
 
 // Known reports whether typeName (a full protobuf name) can be decoded by Open.

@@ -61,6 +61,8 @@ var goldenMessages = []struct {
 		FieldType: 1, Times: []int64{1, 2}, Floats: []float64{0.5, 1.5}}}}},
 	{"client_scan_aggregate", &ClientScanReply{CursorId: 4, Columns: []*ClientColumn{{Tags: map[string]string{"host": "h1"}, Field: "usage",
 		FieldType: 1, Times: []int64{0, 3600e9}, Counts: []int64{360, 12}, Sums: []float64{36, 1.5}, Mins: []float64{-1, 0}, Maxs: []float64{2, 0.5}}}}},
+	{"plain_call", &PlainCall{ShardId: 1<<40 + 5, Command: []byte{1, 5, 0, 0, 0, 0}, Query: []byte{1, 5, 0, 0, 0, 0}, Applied: true}},
+	{"plain_call_reply", &PlainCallReply{Code: ErrorCode_ERROR_CODE_NOT_OWNER, Message: "no replica here", Result: []byte{1, 5, 0, 0, 0, 0}, Applied: 77}},
 }
 
 func TestGoldenEncoding(t *testing.T) {

@@ -1687,15 +1687,12 @@ func (x *MetaHello) GetClusterId() string {
 
 // MetaHelloReply names a meta node: its replica id and Raft address.
 type MetaHelloReply struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	NodeId    uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	RaftAddr  string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
-	ClusterId string                 `protobuf:"bytes,3,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
-	Code      ErrorCode              `protobuf:"varint,4,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
-	Message   string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
-	// plain_applied is the last plain-shard entry this meta node applied (0 before its replica
-	// runs): a writeConcern asking for more replicas than the Raft majority waits on it.
-	PlainApplied  uint64 `protobuf:"varint,6,opt,name=plain_applied,json=plainApplied,proto3" json:"plain_applied,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ClusterId     string                 `protobuf:"bytes,3,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	Code          ErrorCode              `protobuf:"varint,4,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1763,13 +1760,6 @@ func (x *MetaHelloReply) GetMessage() string {
 		return x.Message
 	}
 	return ""
-}
-
-func (x *MetaHelloReply) GetPlainApplied() uint64 {
-	if x != nil {
-		return x.PlainApplied
-	}
-	return 0
 }
 
 // MetaJoin asks a meta node to add node_id (at raft_addr) as a non-voting replica of every meta
@@ -3455,6 +3445,148 @@ func (x *ClientColumn) GetMaxs() []float64 {
 	return nil
 }
 
+// PlainCall asks a node holding a replica of a database's plain shard (meta/docs/plain.md) to act
+// on it for a node that holds none: propose command (plain.EncodeCommand), run query
+// (plain.EncodeQuery, a linearizable read), or, with applied, report the last entry its replica
+// applied. Answered with a PlainCallReply.
+type PlainCall struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ShardId       uint64                 `protobuf:"varint,1,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	Command       []byte                 `protobuf:"bytes,2,opt,name=command,proto3" json:"command,omitempty"`
+	Query         []byte                 `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"`
+	Applied       bool                   `protobuf:"varint,4,opt,name=applied,proto3" json:"applied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlainCall) Reset() {
+	*x = PlainCall{}
+	mi := &file_messages_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlainCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlainCall) ProtoMessage() {}
+
+func (x *PlainCall) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlainCall.ProtoReflect.Descriptor instead.
+func (*PlainCall) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *PlainCall) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
+func (x *PlainCall) GetCommand() []byte {
+	if x != nil {
+		return x.Command
+	}
+	return nil
+}
+
+func (x *PlainCall) GetQuery() []byte {
+	if x != nil {
+		return x.Query
+	}
+	return nil
+}
+
+func (x *PlainCall) GetApplied() bool {
+	if x != nil {
+		return x.Applied
+	}
+	return false
+}
+
+// PlainCallReply answers a PlainCall: result is plain.EncodeResult's (command) or
+// plain.EncodeAnswer's (query) bytes; applied the replica's last applied entry after the call.
+type PlainCallReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Result        []byte                 `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
+	Applied       uint64                 `protobuf:"varint,4,opt,name=applied,proto3" json:"applied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlainCallReply) Reset() {
+	*x = PlainCallReply{}
+	mi := &file_messages_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlainCallReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlainCallReply) ProtoMessage() {}
+
+func (x *PlainCallReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlainCallReply.ProtoReflect.Descriptor instead.
+func (*PlainCallReply) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *PlainCallReply) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *PlainCallReply) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *PlainCallReply) GetResult() []byte {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *PlainCallReply) GetApplied() uint64 {
+	if x != nil {
+		return x.Applied
+	}
+	return 0
+}
+
 var File_messages_proto protoreflect.FileDescriptor
 
 const file_messages_proto_rawDesc = "" +
@@ -3601,15 +3733,14 @@ const file_messages_proto_rawDesc = "" +
 	"\frenamed_rows\x18\x06 \x01(\x03R\vrenamedRows\"*\n" +
 	"\tMetaHello\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\x01 \x01(\tR\tclusterId\"\xd6\x01\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\"\xb7\x01\n" +
 	"\x0eMetaHelloReply\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x03 \x01(\tR\tclusterId\x120\n" +
 	"\x04code\x18\x04 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\x12#\n" +
-	"\rplain_applied\x18\x06 \x01(\x04R\fplainApplied\"_\n" +
+	"\amessage\x18\x05 \x01(\tR\amessageJ\x04\b\x06\x10\a\"_\n" +
 	"\bMetaJoin\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x1d\n" +
@@ -3773,7 +3904,17 @@ const file_messages_proto_rawDesc = "" +
 	"\x04maxs\x18\f \x03(\x01R\x04maxs\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\x81\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"p\n" +
+	"\tPlainCall\x12\x19\n" +
+	"\bshard_id\x18\x01 \x01(\x04R\ashardId\x12\x18\n" +
+	"\acommand\x18\x02 \x01(\fR\acommand\x12\x14\n" +
+	"\x05query\x18\x03 \x01(\fR\x05query\x12\x18\n" +
+	"\aapplied\x18\x04 \x01(\bR\aapplied\"\x8e\x01\n" +
+	"\x0ePlainCallReply\x120\n" +
+	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06result\x18\x03 \x01(\fR\x06result\x12\x18\n" +
+	"\aapplied\x18\x04 \x01(\x04R\aapplied*\x81\x01\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCONSISTENCY_ANY\x10\x01\x12\x13\n" +
@@ -3807,7 +3948,7 @@ func file_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_messages_proto_goTypes = []any{
 	(Consistency)(0),          // 0: chronogo.messages.Consistency
 	(ErrorCode)(0),            // 1: chronogo.messages.ErrorCode
@@ -3850,8 +3991,10 @@ var file_messages_proto_goTypes = []any{
 	(*ClientScan)(nil),        // 38: chronogo.messages.ClientScan
 	(*ClientScanReply)(nil),   // 39: chronogo.messages.ClientScanReply
 	(*ClientColumn)(nil),      // 40: chronogo.messages.ClientColumn
-	nil,                       // 41: chronogo.messages.ClientScan.TagsEntry
-	nil,                       // 42: chronogo.messages.ClientColumn.TagsEntry
+	(*PlainCall)(nil),         // 41: chronogo.messages.PlainCall
+	(*PlainCallReply)(nil),    // 42: chronogo.messages.PlainCallReply
+	nil,                       // 43: chronogo.messages.ClientScan.TagsEntry
+	nil,                       // 44: chronogo.messages.ClientColumn.TagsEntry
 }
 var file_messages_proto_depIdxs = []int32{
 	0,  // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
@@ -3879,15 +4022,16 @@ var file_messages_proto_depIdxs = []int32{
 	1,  // 22: chronogo.messages.ClientHelloReply.code:type_name -> chronogo.messages.ErrorCode
 	0,  // 23: chronogo.messages.ClientWrite.consistency:type_name -> chronogo.messages.Consistency
 	1,  // 24: chronogo.messages.ClientWriteReply.code:type_name -> chronogo.messages.ErrorCode
-	41, // 25: chronogo.messages.ClientScan.tags:type_name -> chronogo.messages.ClientScan.TagsEntry
+	43, // 25: chronogo.messages.ClientScan.tags:type_name -> chronogo.messages.ClientScan.TagsEntry
 	1,  // 26: chronogo.messages.ClientScanReply.code:type_name -> chronogo.messages.ErrorCode
 	40, // 27: chronogo.messages.ClientScanReply.columns:type_name -> chronogo.messages.ClientColumn
-	42, // 28: chronogo.messages.ClientColumn.tags:type_name -> chronogo.messages.ClientColumn.TagsEntry
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	44, // 28: chronogo.messages.ClientColumn.tags:type_name -> chronogo.messages.ClientColumn.TagsEntry
+	1,  // 29: chronogo.messages.PlainCallReply.code:type_name -> chronogo.messages.ErrorCode
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_messages_proto_init() }
@@ -3901,7 +4045,7 @@ func file_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_proto_rawDesc), len(file_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   41,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -33,6 +33,9 @@ type Client struct {
 	now      func() int64
 	// dbDefaults are the options of databases created without them (Config.DatabaseDefaults).
 	dbDefaults Database
+	// plain starts this node's plain shard replicas on demand; nodeID is this node's replica id.
+	plain  *plainShards
+	nodeID uint64
 
 	mu        sync.RWMutex
 	catalog   catalog.View
@@ -135,6 +138,25 @@ func (c *Client) read(ctx context.Context, shardID uint64, q any) (any, error) {
 		return err
 	})
 	return v, err
+}
+
+// placementView returns the cached placement.
+func (c *Client) placementView() placement.View {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.placement
+}
+
+// cachedNode finds a node of the cached placement.
+func (c *Client) cachedNode(id uint64) (Node, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, n := range c.placement.Nodes {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return Node{}, false
 }
 
 // Changed returns a channel closed at the next change of the cache (catalog or placement): a

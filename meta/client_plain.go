@@ -7,23 +7,93 @@ import (
 
 	"github.com/lni/dragonboat/v4"
 
+	"github.com/chronogo/chronogo/meta/model"
+	"github.com/chronogo/chronogo/meta/placement"
 	"github.com/chronogo/chronogo/meta/plain"
 )
 
-// PlainWrite proposes a write or drop to the plain-collections shard and returns its result; a
-// command the shard finds malformed is an error.
-func (c *Client) PlainWrite(ctx context.Context, cmd plain.Command) (plain.Result, error) {
+// PlainShard is the Raft shard of a database's plain collections.
+type PlainShard = model.PlainShard
+
+// PlainShardOf returns the plain shard of a database: the cached one, else (with create) the one
+// the placement creates for it, with the database's replication factor. Without create, ok is
+// false when the database has none yet (it holds no plain document).
+func (c *Client) PlainShardOf(ctx context.Context, tenant, db string, create bool) (p PlainShard, ok bool, err error) {
+	if p, ok := c.CachedPlainShard(tenant, db); ok {
+		return p, true, nil
+	}
+	if !create {
+		v, err := c.read(ctx, ShardPlacement, placement.ViewQuery{})
+		if err != nil {
+			return PlainShard{}, false, fmt.Errorf("reading the plain shard of %s.%s: %w", tenant, db, err)
+		}
+		p, ok := v.(placement.View).Plain[placement.DBKey{Tenant: tenant, DB: db}]
+		return p, ok, nil
+	}
+	d, ok := c.CachedDatabase(tenant, db)
+	if !ok {
+		if d, ok, err = c.GetDatabase(ctx, tenant, db); err != nil {
+			return PlainShard{}, false, err
+		}
+		if !ok {
+			return PlainShard{}, false, fmt.Errorf("plain shard of %s.%s: %w", tenant, db, ErrDatabaseNotFound)
+		}
+	}
+	r, err := c.proposePlacement(ctx, placement.Command{Op: placement.OpCreatePlainShard, Tenant: tenant, DB: db,
+		ReplicationFactor: max(d.ReplicationFactor, 1)})
+	if err != nil {
+		return PlainShard{}, false, err
+	}
+	if r.Plain == nil {
+		return PlainShard{}, false, fmt.Errorf("plain shard of %s.%s: %s: %s", tenant, db, r.Code, r.Message)
+	}
+	return *r.Plain, true, nil
+}
+
+// CachedPlainShard returns the cached plain shard of a database.
+func (c *Client) CachedPlainShard(tenant, db string) (PlainShard, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.placement.Plain[placement.DBKey{Tenant: tenant, DB: db}]
+	return p, ok
+}
+
+// CachedPlainShardByID finds a plain shard of the cache by its id.
+func (c *Client) CachedPlainShardByID(id uint64) (PlainShard, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, p := range c.placement.Plain {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return PlainShard{}, false
+}
+
+// PlainHere reports whether this node holds a replica of p, starting it when it does not run yet.
+func (c *Client) PlainHere(p PlainShard) (bool, error) {
+	if c.plain == nil || !p.Has(c.nodeID) {
+		return false, nil
+	}
+	return true, c.plain.ensure(p)
+}
+
+// PlainWrite proposes a write, drop or index command to this node's replica of plain shard id
+// (PlainHere first) and returns its result and this replica's applied index after it (every
+// write made through this node so far is at or below it). A command the shard finds malformed is
+// an error.
+func (c *Client) PlainWrite(ctx context.Context, id uint64, cmd plain.Command) (plain.Result, uint64, error) {
 	if cmd.OpID == nil {
-		id := plain.NewOpID()
-		cmd.OpID = id[:]
+		op := plain.NewOpID()
+		cmd.OpID = op[:]
 	}
 	b, err := plain.EncodeCommand(cmd)
 	if err != nil {
-		return plain.Result{}, err
+		return plain.Result{}, 0, err
 	}
 	var res plain.Result
 	err = c.retry(ctx, func(actx context.Context) error {
-		r, err := c.nh.SyncPropose(actx, c.sessions[ShardPlain], b)
+		r, err := c.nh.SyncPropose(actx, c.nh.GetNoOPSession(id), b)
 		if err != nil {
 			return err
 		}
@@ -31,50 +101,35 @@ func (c *Client) PlainWrite(ctx context.Context, cmd plain.Command) (plain.Resul
 		return err
 	})
 	if err != nil {
-		return plain.Result{}, fmt.Errorf("plain %s of %s.%s: %w", cmd.Op, cmd.NS.DB, cmd.NS.Coll, plainErr(err))
+		return plain.Result{}, 0, fmt.Errorf("plain %s of %s.%s: %w", cmd.Op, cmd.NS.DB, cmd.NS.Coll, plainErr(err))
 	}
+	applied, _ := c.PlainApplied(id)
 	if res.Code != plain.CodeOK {
-		return res, fmt.Errorf("plain %s of %s.%s: %s", cmd.Op, cmd.NS.DB, cmd.NS.Coll, res.Message)
+		return res, applied, fmt.Errorf("plain %s of %s.%s: %s", cmd.Op, cmd.NS.DB, cmd.NS.Coll, res.Message)
 	}
-	return res, nil
+	return res, applied, nil
 }
 
-// PlainRead runs a linearizable query (plain.GetQuery, ScanQuery, StatsQuery, DBStatsQuery) on
-// the local replica of the plain-collections shard.
-func (c *Client) PlainRead(ctx context.Context, q any) (any, error) {
-	v, err := c.read(ctx, ShardPlain, q)
+// PlainRead runs a linearizable query (plain.GetQuery, ScanQuery, IndexesQuery, StatsQuery,
+// DBStatsQuery) on this node's replica of plain shard id (PlainHere first).
+func (c *Client) PlainRead(ctx context.Context, id uint64, q any) (any, error) {
+	v, err := c.read(ctx, id, q)
 	if err != nil {
 		return nil, fmt.Errorf("plain read %T: %w", q, plainErr(err))
 	}
 	return v, nil
 }
 
-// plainErr names the missing shard of an old cluster.
+// plainErr names a replica this node does not run.
 func plainErr(err error) error {
 	if errors.Is(err, dragonboat.ErrShardNotFound) {
-		return ErrPlainUnavailable
+		return fmt.Errorf("%w: %w", ErrPlainNotHere, err)
 	}
 	return err
 }
 
-// PlainVoters is how many voting replicas the plain-collections shard has (a linearizable read
-// of its membership).
-func (c *Client) PlainVoters(ctx context.Context) (int, error) {
-	var n int
-	err := c.retry(ctx, func(actx context.Context) error {
-		m, err := c.nh.SyncGetShardMembership(actx, ShardPlain)
-		if err != nil {
-			return err
-		}
-		n = len(m.Nodes)
-		return nil
-	})
-	return n, err
-}
-
-// PlainApplied is the index of the last plain-shard entry this node's replica applied (a local
-// read, no round trip; false before the replica runs). A write through this node is applied here
-// when it returns, so a replica reporting at least this index has every write made here so far.
-func (c *Client) PlainApplied() (uint64, bool) {
-	return c.localVersion(ShardPlain, plain.AppliedQuery{})
+// PlainApplied is the index of the last entry of plain shard id this node's replica applied (a
+// local read, no round trip; false when it does not run here).
+func (c *Client) PlainApplied(id uint64) (uint64, bool) {
+	return c.localVersion(id, plain.AppliedQuery{})
 }

@@ -6,10 +6,14 @@ import (
 	"github.com/lni/dragonboat/v4"
 
 	"github.com/chronogo/chronogo/meta/internal/smcodec"
+	"github.com/chronogo/chronogo/meta/model"
 	"github.com/chronogo/chronogo/meta/plain"
 )
 
-// ShardStatus is how this node sees one meta Raft shard.
+// PlainShardBase is the lowest id of a plain shard.
+const PlainShardBase = model.PlainShardBase
+
+// ShardStatus is how this node sees one Raft shard (a meta shard or a database's plain shard).
 type ShardStatus struct {
 	ID        uint64            `json:"id"`
 	Name      string            `json:"name"`
@@ -29,14 +33,18 @@ type ShardStatus struct {
 }
 
 // shardNames name the meta shards.
-var shardNames = map[uint64]string{ShardCatalog: "catalog", ShardPlacement: "placement", ShardLocks: "locks", ShardPlain: "plain"}
+var shardNames = map[uint64]string{ShardCatalog: "catalog", ShardPlacement: "placement", ShardLocks: "locks"}
 
 // Shards lists the meta shards this node holds a replica of, by id (local state, no Raft round).
 func (c *Client) Shards() []ShardStatus {
 	info := c.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
 	out := make([]ShardStatus, 0, len(info.ShardInfoList))
 	for _, s := range info.ShardInfoList {
-		out = append(out, ShardStatus{ID: s.ShardID, Name: shardNames[s.ShardID], ReplicaID: s.ReplicaID, LeaderID: s.LeaderID,
+		name := shardNames[s.ShardID]
+		if p, ok := c.CachedPlainShardByID(s.ShardID); ok {
+			name = "plain " + p.Tenant + "/" + p.DB
+		}
+		out = append(out, ShardStatus{ID: s.ShardID, Name: name, ReplicaID: s.ReplicaID, LeaderID: s.LeaderID,
 			Term: s.Term, Members: s.Replicas, NonVoting: s.IsNonVoting, Pending: s.Pending})
 		st := &out[len(out)-1]
 		if lr, err := c.nh.GetLogReader(s.ShardID); err == nil {
@@ -44,7 +52,7 @@ func (c *Client) Shards() []ShardStatus {
 			st.Snapshot = lr.Snapshot().Index
 		}
 		var q any = smcodec.AppliedQuery{}
-		if s.ShardID == ShardPlain {
+		if s.ShardID >= PlainShardBase {
 			q = plain.AppliedQuery{}
 		}
 		if v, err := c.nh.StaleRead(s.ShardID, q); err == nil {

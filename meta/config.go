@@ -15,7 +15,8 @@ const (
 	ShardCatalog   uint64 = 1
 	ShardPlacement uint64 = 2
 	ShardLocks     uint64 = 3
-	ShardPlain     uint64 = 4 // plain collections: an on-disk state machine (meta/docs/plain.md)
+	// 4 held every plain collection before each database got a plain shard of its own
+	// (model.PlainShardBase and up); it is never started again.
 )
 
 // Defaults for the zero fields of Config.

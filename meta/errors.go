@@ -28,9 +28,9 @@ var (
 	ErrNotLockHolder = errors.New("not the lock holder")
 	// ErrLeaseExpired: the lease expired before the renewal; acquire it again (new token).
 	ErrLeaseExpired = errors.New("lease expired")
-	// ErrPlainUnavailable: this node runs no replica of the plain-collections shard (a cluster
-	// whose data dirs predate plain collections).
-	ErrPlainUnavailable = errors.New("plain collections are not available in this cluster: its meta data predates them")
+	// ErrPlainNotHere: this node runs no replica of the plain shard asked for (a node holding one
+	// must serve the call).
+	ErrPlainNotHere = errors.New("no replica of this plain shard on this node")
 	// ErrNotFound: a bucket, replica set, vnode or node a placement command names does not exist.
 	ErrNotFound = errors.New("not found in the placement")
 	// ErrConflict: a placement command contradicts the state (a move already in progress, a node

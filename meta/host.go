@@ -17,7 +17,6 @@ import (
 	"github.com/chronogo/chronogo/meta/catalog"
 	"github.com/chronogo/chronogo/meta/locks"
 	"github.com/chronogo/chronogo/meta/placement"
-	"github.com/chronogo/chronogo/meta/plain"
 )
 
 // logDBWriteBuffer is tan's per-worker encode buffer (it keeps one for each of 16 workers, and a
@@ -43,9 +42,6 @@ var shards = []shard{
 	{id: ShardCatalog, name: "catalog", create: catalog.NewStateMachine},
 	{id: ShardPlacement, name: "placement", create: placement.NewStateMachine},
 	{id: ShardLocks, name: "locks", create: locks.NewStateMachine},
-	{id: ShardPlain, name: "plain", onDisk: func(dir string) sm.CreateOnDiskStateMachineFunc {
-		return plain.NewStateMachineFunc(dir, plain.DefaultLimits)
-	}},
 }
 
 // Host runs this node's replicas of the meta shards in one dragonboat NodeHost.
@@ -56,6 +52,10 @@ type Host struct {
 	client *Client
 	// restart: the node's meta shards existed before this start.
 	restart bool
+	// plain runs this node's replicas of the databases' plain shards.
+	plain     *plainShards
+	plainStop chan struct{}
+	plainDone chan struct{}
 }
 
 // Start opens (or recovers) the NodeHost in cfg.DataDir with the tan LogDB and starts the catalog,
@@ -107,6 +107,13 @@ func Start(cfg Config) (*Host, error) {
 		}
 	}
 	h.client = newClient(h)
+	h.plain = &plainShards{h: h, log: h.log.WithField("component", "plain_shards"), started: map[uint64]bool{}}
+	h.client.plain, h.client.nodeID = h.plain, cfg.NodeID
+	h.plainStop, h.plainDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(h.plainDone)
+		h.plain.run(h.plainStop)
+	}()
 	return h, nil
 }
 
@@ -116,7 +123,7 @@ func Start(cfg Config) (*Host, error) {
 func (h *Host) prepareFirstStart() error {
 	fresh := false
 	for _, s := range shards {
-		if !h.nh.HasNodeInfo(s.id, h.cfg.NodeID) && s.id != ShardPlain {
+		if !h.nh.HasNodeInfo(s.id, h.cfg.NodeID) {
 			fresh = true
 		}
 	}
@@ -167,14 +174,6 @@ func (h *Host) startShard(s shard) error {
 	switch {
 	case h.nh.HasNodeInfo(id, h.cfg.NodeID):
 		mode = "restart"
-	case id == ShardPlain && h.restart:
-		// A data dir made before plain collections: a standalone node starts the shard alone; in a
-		// cluster the shard needs every meta node, which only a new cluster has.
-		if h.cfg.Join || len(h.cfg.InitialMembers) > 1 {
-			h.log.Warn("this data dir predates plain collections; they are unavailable in this cluster")
-			return nil
-		}
-		members[h.cfg.NodeID] = h.cfg.RaftAddr
 	case h.cfg.Join:
 		join, mode = true, "join"
 	case len(h.cfg.InitialMembers) == 0:
@@ -225,11 +224,6 @@ func (h *Host) WaitReady(ctx context.Context) error {
 			q = catalog.VersionQuery{}
 		case ShardPlacement:
 			q = placement.VersionQuery{}
-		case ShardPlain:
-			if !h.nh.HasNodeInfo(ShardPlain, h.cfg.NodeID) {
-				continue // a data dir from before plain collections, in a cluster
-			}
-			q = plain.AppliedQuery{}
 		default:
 			q = locks.VersionQuery{}
 		}
@@ -291,6 +285,8 @@ func (h *Host) RemoveReplica(ctx context.Context, nodeID uint64) error {
 // Closing on a full disk makes dragonboat panic (it cannot write its last index file); the
 // process is stopping and what the Raft log acknowledged is synced, so the panic is logged.
 func (h *Host) Close() {
+	close(h.plainStop)
+	<-h.plainDone
 	h.client.Close()
 	defer func() {
 		if r := recover(); r != nil {

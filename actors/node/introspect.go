@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/chronogo/chronogo/actors/handoff"
+	"github.com/chronogo/chronogo/actors/plainrpc"
 	"github.com/chronogo/chronogo/actors/reader"
 	"github.com/chronogo/chronogo/actors/vnode"
+	"github.com/chronogo/chronogo/messages"
 	"github.com/chronogo/chronogo/storage/engine"
 )
 
@@ -63,3 +65,24 @@ func (n *Node) HandOverHints(ctx context.Context, target uint64) (handoff.HandOv
 	}
 	return n.handoff.HandOver(target, timeout)
 }
+
+// PlainCall sends a call to the plain actor of node id (actors/plainrpc): for a plain shard with
+// no replica on this node.
+func (n *Node) PlainCall(ctx context.Context, id uint64, call *messages.PlainCall) (*messages.PlainCallReply, error) {
+	exit, err := n.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer exit()
+	node, err := n.cfg.Placement.Node(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if node.ActorAddr == "" {
+		return nil, fmt.Errorf("node %d has no actor address", id)
+	}
+	return plainrpc.Call(ctx, n.sys.Root, node.ActorAddr, call, n.timeout(ctx))
+}
+
+// ID is the node's id.
+func (n *Node) ID() uint64 { return n.cfg.NodeID }

@@ -42,6 +42,7 @@ import (
 	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/actors/handoff"
 	"github.com/chronogo/chronogo/actors/liveness"
+	"github.com/chronogo/chronogo/actors/plainrpc"
 	"github.com/chronogo/chronogo/actors/reader"
 	"github.com/chronogo/chronogo/actors/vnode"
 	"github.com/chronogo/chronogo/messages"
@@ -124,7 +125,10 @@ type Config struct {
 	ReportPeer func(ctx context.Context, id uint64, down bool) error
 	// Liveness tunes the watcher (NodeID, Peers, Clock, Report and Logger are set by the node).
 	Liveness liveness.Config
-	Logger   logrus.FieldLogger
+	// PlainShards, when set, serves other nodes' calls on this node's plain shard replicas (the
+	// plain actor, actors/plainrpc).
+	PlainShards plainrpc.Shards
+	Logger      logrus.FieldLogger
 }
 
 // Node is a running node.
@@ -237,6 +241,12 @@ func Start(cfg Config) (*Node, error) {
 		_ = n.sys.Root.StopFuture(mgr).Wait()
 		n.shutdownSystem()
 		return nil, fmt.Errorf("starting node: %w", err)
+	}
+	if cfg.PlainShards != nil {
+		// a name taken cannot happen in a fresh system; the node runs on without it
+		if _, err := n.sys.Root.SpawnNamed(plainrpc.Props(plainrpc.Config{Shards: cfg.PlainShards, Logger: log}), actors.PlainName); err != nil {
+			log.WithError(err).Error("the plain actor did not start: other nodes cannot use this node's plain shard replicas")
+		}
 	}
 	log.WithField("actor_addr", n.sys.Address()).Info("node started")
 	if cfg.SweepInterval == 0 {

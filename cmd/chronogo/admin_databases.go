@@ -83,9 +83,8 @@ func (a nodeAdmin) Databases(ctx context.Context) (httpapi.DatabasesInfo, error)
 // plainStats reads the plain collections' figures of a database (none when the plain store
 // cannot be read: the console shows zeros rather than failing).
 func (a nodeAdmin) plainStats(ctx context.Context, tenant, db string) map[string]plain.Stats {
-	v, err := a.mc.PlainRead(ctx, plain.DBStatsQuery{Tenant: tenant, DB: db})
-	m, ok := v.(map[string]plain.Stats)
-	if err != nil || !ok {
+	m, err := a.b.PlainDBStats(ctx, tenant, db)
+	if err != nil {
 		return map[string]plain.Stats{}
 	}
 	return m

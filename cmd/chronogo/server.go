@@ -259,7 +259,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		Vnodes:    vnode.Config{SettleAfter: cfg.SettleAfter},
 		Engine:    engine.Options{CacheSize: cacheSize, CacheBudget: engine.NewCacheBudget(cacheBudget(cfg.memLimit))},
 		Placement: actors.MetaPlacement{C: mc, Linearizable: cfg.ClusterRole == "dnode"}, Logger: entry.WithField("component", "node"),
-		Peers: mc.CachedNodes, ReportPeer: mc.SetNodeDown})
+		Peers: mc.CachedNodes, ReportPeer: mc.SetNodeDown, PlainShards: mc})
 	if err != nil {
 		return fmt.Errorf("start node: %w", err)
 	}
@@ -275,11 +275,6 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 	}
 	b := backend.New(mc, n, cfg.DataDir, entry.WithField("component", "backend"))
 	b.StagingMaxAge = cfg.OutStagingMaxAge
-	if mnodes := cfg.mnodes(); cfg.ClusterRole == "dnode" && len(mnodes) > 0 {
-		b.PlainVoterApplied = func(ctx context.Context) map[string]uint64 {
-			return metasvc.PlainApplied(ctx, mnodes, cfg.ClusterID, cfg.tls.peerClient)
-		}
-	}
 	collector := backend.NewCollector(b)
 	if err := prometheus.Register(collector); err != nil {
 		return fmt.Errorf("register metrics: %w", err)

@@ -86,6 +86,30 @@ type Node struct {
 	Zone string `json:",omitempty"`
 }
 
+// PlainShard is the Raft shard of a database's plain collections (meta/docs/plain.md): its
+// voting replicas are data nodes, as many as the database's replication factor.
+type PlainShard struct {
+	ID         uint64 // the dragonboat shard id: PlainShardBase + an id of the placement sequence
+	Tenant, DB string
+	// Replicas are the nodes of its voting replicas. Initial are those it was created with: they
+	// bootstrap it together; a replica added later (a move) joins it.
+	Replicas []uint64
+	Initial  []uint64
+}
+
+// PlainShardBase is added to the ids of plain shards, so they never meet the meta shards' ids.
+const PlainShardBase uint64 = 1 << 40
+
+// Has reports whether node id holds a replica of the shard.
+func (p PlainShard) Has(id uint64) bool {
+	for _, r := range p.Replicas {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}
+
 // Bucket holds one database's data for a time range [Start, End) in ns.
 type Bucket struct {
 	ID          uint64

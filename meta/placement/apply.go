@@ -40,6 +40,10 @@ func apply(s *State, c Command) Result {
 		return drainNode(s, c)
 	case OpRemoveNode:
 		return removeNode(s, c)
+	case OpCreatePlainShard:
+		return createPlainShard(s, c)
+	case OpMovePlainReplica:
+		return movePlainReplica(s, c)
 	}
 	return invalid("unknown op %q", c.Op)
 }
@@ -243,10 +247,16 @@ func dropBucket(s *State, c Command) Result {
 func dropBuckets(s *State, c Command) Result {
 	key := dbKey(c.Tenant, c.DB)
 	bs, ok := s.Buckets[key]
-	if !ok {
+	p, hasPlain := s.Plain[key]
+	if !ok && !hasPlain {
 		return Result{Code: CodeOK}
 	}
 	delete(s.Buckets, key)
+	r := Result{Code: CodeOK, Dropped: bs}
+	if hasPlain {
+		delete(s.Plain, key)
+		r.DroppedPlain = &p
+	}
 	s.Version++
-	return Result{Code: CodeOK, Dropped: bs}
+	return r
 }

@@ -18,6 +18,9 @@ const (
 	OpAbortVnode   Op = "abort_vnode"
 	OpDrainNode    Op = "drain_node"
 	OpRemoveNode   Op = "remove_node"
+	// Plain shards (plain.go).
+	OpCreatePlainShard Op = "create_plain_shard"
+	OpMovePlainReplica Op = "move_plain_replica"
 )
 
 // Command is one proposed placement mutation. Only the fields of its Op are set. Now is the
@@ -46,6 +49,11 @@ type Command struct {
 	// Options are the database's options, read from the catalog shard by the proposer, which the
 	// placement shard does not hold (create_bucket).
 	Options *BucketOptions `json:"options,omitempty"`
+	// ReplicationFactor is the number of replicas of a new plain shard (create_plain_shard).
+	ReplicationFactor int `json:"replication_factor,omitempty"`
+	// FromNode and ToNode name the replica a move_plain_replica takes from one node to another.
+	FromNode uint64 `json:"from_node,omitempty"`
+	ToNode   uint64 `json:"to_node,omitempty"`
 }
 
 // BucketOptions are the database options a new bucket needs.
@@ -105,6 +113,10 @@ type Result struct {
 	// Dropped lists the buckets removed by drop_buckets.
 	Dropped []model.Bucket `json:"dropped,omitempty"`
 	// Vnode is the vnode a join_vnode added (or found joining already).
-	Vnode   *model.Vnode `json:"vnode,omitempty"`
-	Version uint64       `json:"version"`
+	Vnode *model.Vnode `json:"vnode,omitempty"`
+	// Plain is the plain shard created, found or changed (create_plain_shard, move_plain_replica).
+	Plain *model.PlainShard `json:"plain,omitempty"`
+	// DroppedPlain is the plain shard drop_buckets removed with the database.
+	DroppedPlain *model.PlainShard `json:"dropped_plain,omitempty"`
+	Version      uint64            `json:"version"`
 }

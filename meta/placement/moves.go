@@ -156,6 +156,9 @@ func removeNode(s *State, c Command) Result {
 	if n := VnodesOn(s, c.Node.ID); n > 0 {
 		return Result{Code: CodeConflict, Message: fmt.Sprintf("node %d still holds %d vnodes: drain it first", c.Node.ID, n)}
 	}
+	if ps := PlainShardsOn(s, c.Node.ID); len(ps) > 0 {
+		return Result{Code: CodeConflict, Message: fmt.Sprintf("node %d still holds %d plain shard replicas: drain it first", c.Node.ID, len(ps))}
+	}
 	s.Nodes = slices.Delete(s.Nodes, ni, ni+1)
 	s.Version++
 	return Result{Code: CodeOK}

@@ -36,6 +36,8 @@ type View struct {
 	Buckets   map[DBKey][]model.Bucket
 	DownSince map[uint64]int64
 	Draining  map[uint64]bool
+	// Plain holds the databases' plain shards.
+	Plain map[DBKey]model.PlainShard
 }
 
 // DBKey names a database in a View.
@@ -66,7 +68,10 @@ func (s *State) Lookup(q any) (any, error) {
 		return out, nil
 	case ViewQuery:
 		v := View{Version: s.Version, Nodes: s.nodes(), Buckets: make(map[DBKey][]model.Bucket, len(s.Buckets)),
-			DownSince: map[uint64]int64{}, Draining: map[uint64]bool{}}
+			DownSince: map[uint64]int64{}, Draining: map[uint64]bool{}, Plain: make(map[DBKey]model.PlainShard, len(s.Plain))}
+		for _, p := range s.Plain {
+			v.Plain[DBKey{Tenant: p.Tenant, DB: p.DB}] = clonePlain(p)
+		}
 		for _, r := range s.Nodes {
 			if r.DownSince != 0 {
 				v.DownSince[r.Node.ID] = r.DownSince

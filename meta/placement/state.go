@@ -19,6 +19,8 @@ type State struct {
 	Nodes  []NodeRecord `json:"nodes"`
 	// Buckets maps dbKey(tenant, db) to that database's buckets sorted by Start.
 	Buckets map[string][]model.Bucket `json:"buckets"`
+	// Plain maps dbKey(tenant, db) to the plain shard of that database, once it has one.
+	Plain map[string]model.PlainShard `json:"plain,omitempty"`
 }
 
 // NodeRecord is a registered node, when it registered, and since when it is seen down (0: up).

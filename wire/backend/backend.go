@@ -36,9 +36,6 @@ type Backend struct {
 	// StagingMaxAge is how old a $out's staging collection is when the TTL pass drops it
 	// (mongo.OutStagingMaxAge when 0). Set before RunTTL.
 	StagingMaxAge time.Duration
-	// PlainVoterApplied asks the meta voters (the meta nodes) for the last plain-shard entry
-	// each applied (nil: this node cannot ask, as in standalone). Set before serving.
-	PlainVoterApplied func(ctx context.Context) map[string]uint64
 }
 
 var _ mongo.Backend = (*Backend)(nil)
@@ -87,8 +84,9 @@ func dirSize(dir string) int64 {
 }
 
 // DropDatabase drops a database in two phases: the catalog and the placement forget it and its
-// buckets in one Raft step each (clients no longer see it, on any node, even with nodes down),
-// then every node's sweep removes the buckets' directories: this node's at once, the others' at
+// buckets and plain shard in one Raft step each (clients no longer see it, on any node, even with
+// nodes down), then every node's sweep removes the buckets' directories (and every replica of the
+// plain shard removes itself): this node's at once, the others' at
 // their next sweep or, for a node that was down, when it starts again. A database created again
 // under the same name gets new buckets, so nothing of the old one can come back.
 func (b *Backend) DropDatabase(ctx context.Context, db string) error {
@@ -96,9 +94,6 @@ func (b *Backend) DropDatabase(ctx context.Context, db string) error {
 		return err
 	}
 	b.node.TriggerSweep()
-	if err := b.dropPlain(ctx, meta.TenantOf(ctx), db, ""); err != nil && !errors.Is(err, meta.ErrPlainUnavailable) {
-		return err
-	}
 	return nil
 }
 

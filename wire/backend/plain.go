@@ -2,7 +2,6 @@ package backend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -21,31 +20,32 @@ func plainNS(ctx context.Context, c *meta.Collection) plain.NS {
 	return plain.NS{Tenant: collTenant(ctx, c), DB: c.DB, Coll: c.Name}
 }
 
-// PlainWrite applies writes to a plain collection through the meta cluster's plain shard. A write
-// is acknowledged when a majority of the meta voters have it: a writeConcern asking for more
-// replicas gets its result with a *mongo.WriteConcernError.
+// PlainWrite applies writes to a plain collection through its database's plain shard. A write
+// is acknowledged when a majority of the shard's replicas have it: a writeConcern asking for more
+// gets its result with a *mongo.WriteConcernError when they do not apply it in time.
 func (b *Backend) PlainWrite(ctx context.Context, c *meta.Collection, items []plain.Item, ordered bool) (plain.Result, error) {
-	res, err := b.meta.PlainWrite(ctx, plain.Command{Op: plain.OpWrite, NS: plainNS(ctx, c), Items: items, Ordered: ordered})
+	ns := plainNS(ctx, c)
+	p, _, err := b.plainShard(ctx, ns.Tenant, ns.DB, true)
+	if err != nil {
+		return plain.Result{}, err
+	}
+	res, _, applied, err := b.plainPropose(ctx, p, plain.Command{Op: plain.OpWrite, NS: ns, Items: items, Ordered: ordered})
 	if err != nil {
 		return res, err
 	}
-	return res, b.plainConcern(ctx)
+	return res, b.plainConcern(ctx, p, applied)
 }
 
-// plainConcern waits, for a writeConcern asking for more replicas than the Raft majority of meta
-// voters that acknowledged a plain write, until that many voters applied it (every write this
-// node made so far: its replica's applied index), within wtimeout (else the command's deadline,
-// at most plainConcernWait); it returns a *mongo.WriteConcernError when they did not.
-func (b *Backend) plainConcern(ctx context.Context) error {
+// plainConcern waits, for a writeConcern asking for more replicas than the Raft majority of the
+// shard that acknowledged a plain write, until that many replicas applied entry idx (the write,
+// and everything before it), within wtimeout (else the command's deadline, at most
+// plainConcernWait); it returns a *mongo.WriteConcernError when they did not.
+func (b *Backend) plainConcern(ctx context.Context, p meta.PlainShard, idx uint64) error {
 	wc := mongo.WriteConcernOf(ctx)
 	if wc.W <= 1 && wc.Mode != "all" {
 		return nil // w:0, w:1, majority, any, one, quorum: a Raft majority meets them
 	}
-	voters, err := b.meta.PlainVoters(ctx)
-	if err != nil {
-		return &mongo.WriteConcernError{Msg: "the write was applied; the meta voters could not be counted: " + err.Error()}
-	}
-	voters = max(voters, 1)
+	voters := max(len(p.Replicas), 1)
 	majority := voters/2 + 1
 	need := wc.W
 	if wc.Mode == "all" {
@@ -54,12 +54,8 @@ func (b *Backend) plainConcern(ctx context.Context) error {
 	switch {
 	case need <= majority:
 		return nil
-	case need > voters || b.PlainVoterApplied == nil:
-		return &mongo.WriteConcernError{Msg: fmt.Sprintf("w:%d: the plain collections have %d meta voters; the write was applied on a majority (%d)", need, voters, majority)}
-	}
-	idx, ok := b.meta.PlainApplied()
-	if !ok {
-		return &mongo.WriteConcernError{Msg: "the write was applied; this node's plain replica cannot say up to where"}
+	case need > voters:
+		return &mongo.WriteConcernError{Msg: fmt.Sprintf("w:%d: the plain collections of %s have %d replicas; the write was applied on a majority (%d)", need, p.DB, voters, majority)}
 	}
 	wait := plainConcernWait
 	if wc.WTimeout > 0 {
@@ -67,15 +63,10 @@ func (b *Backend) plainConcern(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	best := 0 // the most voters seen with the write (a poll cut by the deadline sees fewer)
+	best := 0 // the most replicas seen with the write (a poll cut by the deadline sees fewer)
 	for {
-		pctx, cancelPoll := context.WithTimeout(wctx, time.Second) // a dead voter costs one poll that long
-		have := 0
-		for _, applied := range b.PlainVoterApplied(pctx) {
-			if applied >= idx {
-				have++
-			}
-		}
+		pctx, cancelPoll := context.WithTimeout(wctx, time.Second) // a dead replica costs one poll that long
+		have := b.replicasAt(pctx, p, idx)
 		cancelPoll()
 		if have >= need {
 			return nil
@@ -83,21 +74,44 @@ func (b *Backend) plainConcern(ctx context.Context) error {
 		best = max(best, have)
 		select {
 		case <-wctx.Done():
-			return &mongo.WriteConcernError{Msg: fmt.Sprintf("waiting for replication timed out: %d of the %d meta voters applied the write within %v; w:%d", best, voters, wait, need)}
+			return &mongo.WriteConcernError{Msg: fmt.Sprintf("waiting for replication timed out: %d of the %d replicas applied the write within %v; w:%d", best, voters, wait, need)}
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// replicasAt counts the replicas of p that applied entry idx, asking them all at once.
+func (b *Backend) replicasAt(ctx context.Context, p meta.PlainShard, idx uint64) int {
+	ch := make(chan bool, len(p.Replicas))
+	for _, id := range p.Replicas {
+		go func() {
+			applied, err := b.plainApplied(ctx, p, id)
+			ch <- err == nil && applied >= idx
+		}()
+	}
+	have := 0
+	for range p.Replicas {
+		if <-ch {
+			have++
+		}
+	}
+	return have
 }
 
 // plainConcernWait bounds how long a plain write waits for a w above the Raft majority when
 // neither wtimeout nor the command bounds it.
 const plainConcernWait = 30 * time.Second
 
-// PlainScan reads a plain collection page by page from this node's replica (linearizable reads).
+// PlainScan reads a plain collection page by page (linearizable reads of its shard).
 func (b *Backend) PlainScan(ctx context.Context, c *meta.Collection, preds []plain.Pred, fn func(index string, d *plain.Doc) error) (string, error) {
-	q := plain.ScanQuery{NS: plainNS(ctx, c), Limit: plainPageDocs, MaxBytes: plainPageBytes, Preds: preds}
+	ns := plainNS(ctx, c)
+	p, ok, err := b.plainShard(ctx, ns.Tenant, ns.DB, false)
+	if err != nil || !ok {
+		return "", err // no shard: no document was ever written
+	}
+	q := plain.ScanQuery{NS: ns, Limit: plainPageDocs, MaxBytes: plainPageBytes, Preds: preds}
 	for {
-		v, err := b.meta.PlainRead(ctx, q)
+		v, err := b.plainRead(ctx, p, q)
 		if err != nil {
 			return "", err
 		}
@@ -117,21 +131,44 @@ func (b *Backend) PlainScan(ctx context.Context, c *meta.Collection, preds []pla
 	}
 }
 
-// PlainAdmin runs an index command on a plain collection through the plain shard.
+// PlainAdmin runs an index command on a plain collection through its shard.
 func (b *Backend) PlainAdmin(ctx context.Context, c *meta.Collection, cmd plain.Command) (plain.Result, error) {
 	cmd.NS = plainNS(ctx, c)
-	return b.meta.PlainWrite(ctx, cmd)
+	p, _, err := b.plainShard(ctx, cmd.NS.Tenant, cmd.NS.DB, true)
+	if err != nil {
+		return plain.Result{}, err
+	}
+	res, _, _, err := b.plainPropose(ctx, p, cmd)
+	return res, err
 }
 
-// dropPlain removes the documents of a plain collection, or of every plain collection of a
-// database when c.Name is "".
+// dropPlain removes the documents of a plain collection. (A dropped database's plain shard goes
+// with its placement: every replica removes itself.)
 func (b *Backend) dropPlain(ctx context.Context, tenant, db, name string) error {
-	op := plain.OpDropCollection
-	if name == "" {
-		op = plain.OpDropDatabase
+	p, ok, err := b.plainShard(ctx, tenant, db, false)
+	if err != nil || !ok {
+		return err
 	}
-	_, err := b.meta.PlainWrite(ctx, plain.Command{Op: op, NS: plain.NS{Tenant: tenant, DB: db, Coll: name}})
+	_, _, _, err = b.plainPropose(ctx, p, plain.Command{Op: plain.OpDropCollection, NS: plain.NS{Tenant: tenant, DB: db, Coll: name}})
 	return err
+}
+
+// plainDBStats reads the count and bytes of every plain collection of a database that holds
+// documents.
+func (b *Backend) plainDBStats(ctx context.Context, tenant, db string) (map[string]plain.Stats, error) {
+	p, ok, err := b.plainShard(ctx, tenant, db, false)
+	if err != nil || !ok {
+		return map[string]plain.Stats{}, err
+	}
+	v, err := b.plainRead(ctx, p, plain.DBStatsQuery{Tenant: tenant, DB: db})
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]plain.Stats)
+	if !ok {
+		return nil, fmt.Errorf("plain stats of %s: answer %T", db, v)
+	}
+	return m, nil
 }
 
 // DBStorage sums this node's vnodes of database db and reads the stats of its plain collections.
@@ -152,24 +189,30 @@ func (b *Backend) DBStorage(ctx context.Context, db string) (mongo.DBStorage, er
 			out.Series += s.Series
 		}
 	}
-	v, err := b.meta.PlainRead(ctx, plain.DBStatsQuery{Tenant: tenant, DB: db})
-	if errors.Is(err, meta.ErrPlainUnavailable) {
-		return out, nil
-	}
+	m, err := b.plainDBStats(ctx, tenant, db)
 	if err != nil {
 		return out, err
 	}
-	if m, ok := v.(map[string]plain.Stats); ok {
-		for name, st := range m {
-			out.Plain[name] = mongo.PlainStats{Count: st.Count, Bytes: st.Bytes}
-		}
+	for name, st := range m {
+		out.Plain[name] = mongo.PlainStats{Count: st.Count, Bytes: st.Bytes}
 	}
 	return out, nil
 }
 
+// PlainDBStats reads the count and bytes of the plain collections of a database (for the admin
+// API).
+func (b *Backend) PlainDBStats(ctx context.Context, tenant, db string) (map[string]plain.Stats, error) {
+	return b.plainDBStats(ctx, tenant, db)
+}
+
 // PlainGet reads one document of a plain collection (linearizable).
 func (b *Backend) PlainGet(ctx context.Context, c *meta.Collection, key []byte) (plain.Doc, bool, error) {
-	v, err := b.meta.PlainRead(ctx, plain.GetQuery{NS: plainNS(ctx, c), Key: key})
+	ns := plainNS(ctx, c)
+	p, ok, err := b.plainShard(ctx, ns.Tenant, ns.DB, false)
+	if err != nil || !ok {
+		return plain.Doc{}, false, err
+	}
+	v, err := b.plainRead(ctx, p, plain.GetQuery{NS: ns, Key: key})
 	if err != nil {
 		return plain.Doc{}, false, err
 	}

@@ -164,26 +164,3 @@ func untrusted(err error) bool {
 	var alert tls.AlertError
 	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &alert)
 }
-
-// PlainApplied asks every meta node in addrs (at once) for the last plain-shard entry it
-// applied; a node that does not answer is left out.
-func PlainApplied(ctx context.Context, addrs []string, clusterID string, tlsCfg *tls.Config) map[string]uint64 {
-	out := map[string]uint64{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, a := range addrs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var r messages.MetaHelloReply
-			if err := call(ctx, a, HelloPath, tlsCfg, &messages.MetaHello{ClusterId: clusterID}, &r); err != nil || r.GetCode() != messages.ErrorCode_ERROR_CODE_OK {
-				return
-			}
-			mu.Lock()
-			out[a] = r.GetPlainApplied()
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return out
-}

@@ -71,9 +71,6 @@ func (s *Service) hello(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply := &messages.MetaHelloReply{NodeId: s.NodeID, RaftAddr: s.RaftAddr, ClusterId: s.ClusterID}
-	if h := s.host.Load(); h != nil {
-		reply.PlainApplied, _ = h.Client().PlainApplied()
-	}
 	if req.GetClusterId() != s.ClusterID {
 		reply.Code = messages.ErrorCode_ERROR_CODE_BAD_REQUEST
 		reply.Message = fmt.Sprintf("cluster id %q; this meta node belongs to %q", req.GetClusterId(), s.ClusterID)

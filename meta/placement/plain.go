@@ -1,0 +1,97 @@
+package placement
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/chronogo/chronogo/meta/model"
+)
+
+// createPlainShard returns the plain shard of a database, creating it when missing: id
+// PlainShardBase + the next id of the sequence, ReplicationFactor replicas picked as a replica set
+// of a bucket is (pickReplicas on the placeable nodes from Cursor, which then advances by one).
+func createPlainShard(s *State, c Command) Result {
+	switch {
+	case c.DB == "" || c.Tenant == "":
+		return invalid("tenant or database is empty")
+	case c.ReplicationFactor < 1:
+		return invalid("replication factor %d; want >= 1", c.ReplicationFactor)
+	}
+	key := dbKey(c.Tenant, c.DB)
+	if p, ok := s.Plain[key]; ok {
+		out := clonePlain(p)
+		return Result{Code: CodeExists, Plain: &out}
+	}
+	if len(s.Nodes) < c.ReplicationFactor {
+		return Result{Code: CodeNotEnoughNodes,
+			Message: fmt.Sprintf("%d nodes registered; replication factor %d", len(s.Nodes), c.ReplicationFactor)}
+	}
+	replicas := pickReplicas(placeable(s, c.ReplicationFactor), s.Cursor, c.ReplicationFactor)
+	slices.Sort(replicas)
+	p := model.PlainShard{ID: model.PlainShardBase + s.nextID(), Tenant: c.Tenant, DB: c.DB,
+		Replicas: replicas, Initial: slices.Clone(replicas)}
+	s.Cursor++
+	if s.Plain == nil {
+		s.Plain = map[string]model.PlainShard{}
+	}
+	s.Plain[key] = p
+	s.Version++
+	out := clonePlain(p)
+	return Result{Code: CodeCreated, Plain: &out}
+}
+
+// movePlainReplica records that the replica of a database's plain shard on FromNode is now on
+// ToNode (the mover has added ToNode to the shard's Raft membership first, and removes FromNode
+// after). Moving to a node that already holds one, or from one that does not, is a conflict;
+// repeating a move that is done changes nothing.
+func movePlainReplica(s *State, c Command) Result {
+	key := dbKey(c.Tenant, c.DB)
+	p, ok := s.Plain[key]
+	switch {
+	case !ok:
+		return Result{Code: CodeNotFound, Message: fmt.Sprintf("database %s.%s has no plain shard", c.Tenant, c.DB)}
+	case nodeIndex(s, c.ToNode) < 0:
+		return Result{Code: CodeNotFound, Message: fmt.Sprintf("node %d is not registered", c.ToNode)}
+	case p.Has(c.ToNode) && !p.Has(c.FromNode):
+		out := clonePlain(p)
+		return Result{Code: CodeOK, Plain: &out} // done already
+	case p.Has(c.ToNode):
+		return Result{Code: CodeConflict, Message: fmt.Sprintf("node %d holds a replica of plain shard %d already", c.ToNode, p.ID)}
+	case !p.Has(c.FromNode):
+		return Result{Code: CodeConflict, Message: fmt.Sprintf("node %d holds no replica of plain shard %d", c.FromNode, p.ID)}
+	}
+	p = clonePlain(p)
+	p.Replicas[slices.Index(p.Replicas, c.FromNode)] = c.ToNode
+	slices.Sort(p.Replicas)
+	s.Plain[key] = p
+	s.Version++
+	out := clonePlain(p)
+	return Result{Code: CodeOK, Plain: &out}
+}
+
+// PlainShardsOn lists the plain shards with a replica on node id.
+func PlainShardsOn(s *State, id uint64) []model.PlainShard {
+	var out []model.PlainShard
+	for _, p := range s.Plain {
+		if p.Has(id) {
+			out = append(out, clonePlain(p))
+		}
+	}
+	slices.SortFunc(out, func(a, b model.PlainShard) int { return cmpUint(a.ID, b.ID) })
+	return out
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func clonePlain(p model.PlainShard) model.PlainShard {
+	p.Replicas, p.Initial = slices.Clone(p.Replicas), slices.Clone(p.Initial)
+	return p
+}

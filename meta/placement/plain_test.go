@@ -1,0 +1,75 @@
+package placement
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chronogo/chronogo/meta/model"
+)
+
+func TestPlainShards(t *testing.T) {
+	s := New()
+	r := Apply(s, Command{Op: OpCreatePlainShard, Tenant: "t", DB: "d", ReplicationFactor: 2})
+	require.Equal(t, CodeNotEnoughNodes, r.Code)
+	nodes(s, 30, 10, 20)
+	v0 := s.Version
+
+	r = Apply(s, Command{Op: OpCreatePlainShard, Tenant: "t", DB: "d", ReplicationFactor: 2})
+	require.Equal(t, CodeCreated, r.Code)
+	want := model.PlainShard{ID: model.PlainShardBase + 1, Tenant: "t", DB: "d", Replicas: []uint64{10, 20}, Initial: []uint64{10, 20}}
+	require.Equal(t, &want, r.Plain)
+	require.Equal(t, v0+1, r.Version)
+	// asked again (another node, a retry): the same shard, nothing changes
+	r = Apply(s, Command{Op: OpCreatePlainShard, Tenant: "t", DB: "d", ReplicationFactor: 3})
+	require.Equal(t, CodeExists, r.Code)
+	require.Equal(t, &want, r.Plain)
+	require.Equal(t, v0+1, s.Version)
+
+	// the next database's shard starts one node further round the ring and takes the next id
+	r = Apply(s, Command{Op: OpCreatePlainShard, Tenant: "t", DB: "e", ReplicationFactor: 2})
+	require.Equal(t, CodeCreated, r.Code)
+	require.Equal(t, model.PlainShardBase+2, r.Plain.ID)
+	require.Equal(t, []uint64{20, 30}, r.Plain.Replicas)
+	require.Equal(t, []model.PlainShard{want}, PlainShardsOn(s, 10))
+	require.Len(t, PlainShardsOn(s, 20), 2)
+
+	// a node holding a replica cannot be removed
+	r = Apply(s, Command{Op: OpRemoveNode, Node: &model.Node{ID: 10}})
+	require.Equal(t, CodeConflict, r.Code)
+
+	// moves: conflicts change nothing; a done move repeated is ok
+	v := s.Version
+	for _, c := range []struct {
+		from, to uint64
+		code     Code
+	}{{10, 20, CodeConflict}, {30, 40, CodeNotFound}, {30, 10, CodeOK} /* looks done */} {
+		r = Apply(s, Command{Op: OpMovePlainReplica, Tenant: "t", DB: "d", FromNode: c.from, ToNode: c.to})
+		require.Equal(t, c.code, r.Code, "move %d → %d: %s", c.from, c.to, r.Message)
+	}
+	require.Equal(t, v, s.Version)
+	r = Apply(s, Command{Op: OpMovePlainReplica, Tenant: "t", DB: "nope", FromNode: 10, ToNode: 30})
+	require.Equal(t, CodeNotFound, r.Code)
+	r = Apply(s, Command{Op: OpMovePlainReplica, Tenant: "t", DB: "d", FromNode: 10, ToNode: 30})
+	require.Equal(t, CodeOK, r.Code)
+	require.Equal(t, []uint64{20, 30}, r.Plain.Replicas)
+	require.Equal(t, []uint64{10, 20}, r.Plain.Initial, "the founding members stay recorded")
+	require.Equal(t, v+1, s.Version)
+	r = Apply(s, Command{Op: OpMovePlainReplica, Tenant: "t", DB: "d", FromNode: 10, ToNode: 30})
+	require.Equal(t, CodeOK, r.Code)
+	require.Equal(t, v+1, s.Version)
+	require.Empty(t, PlainShardsOn(s, 10))
+	require.Equal(t, CodeOK, Apply(s, Command{Op: OpRemoveNode, Node: &model.Node{ID: 10}}).Code)
+
+	// the view carries them; dropping the database drops its shard, even with no bucket
+	view, err := s.Lookup(ViewQuery{})
+	require.NoError(t, err)
+	require.Len(t, view.(View).Plain, 2)
+	r = Apply(s, Command{Op: OpDropBuckets, Tenant: "t", DB: "d"})
+	require.Equal(t, CodeOK, r.Code)
+	require.NotNil(t, r.DroppedPlain)
+	require.Equal(t, model.PlainShardBase+1, r.DroppedPlain.ID)
+	r = Apply(s, Command{Op: OpCreatePlainShard, Tenant: "t", DB: "d", ReplicationFactor: 1})
+	require.Equal(t, CodeCreated, r.Code)
+	require.Greater(t, r.Plain.ID, model.PlainShardBase+2, "a database made again gets a new shard")
+}
