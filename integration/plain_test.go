@@ -270,6 +270,74 @@ func TestClusterPlainCollections(t *testing.T) {
 		require.Equal(t, want, readAll(s), "node %s after the replica returned", s.MongoAddr)
 	}
 
+	// a replica's node drained while a client writes: its plain replica moves, online, to the
+	// node that had none; every acknowledged document is read on every node
+	drained := replicas[1]
+	name := ""
+	for i, s := range nodes {
+		if s == drained {
+			name = fmt.Sprint("dnode", i+1)
+		}
+	}
+	var (
+		mu    sync.Mutex
+		acked []int
+		stop  = make(chan struct{})
+		done  = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		coll := replicas[0].Client().Database("reg").Collection("devices")
+		for k := 1000; ; k++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_, err := coll.InsertOne(wctx, bson.D{{Key: "_id", Value: k}, {Key: "name", Value: fmt.Sprintf("drain%d", k)}})
+			cancel()
+			if err == nil {
+				mu.Lock()
+				acked = append(acked, k)
+				mu.Unlock()
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	out, err := run(t, setup.Binary(t), "ctl", "drain", name, "--addr", replicas[0].HTTPAddr)
+	close(stop)
+	<-done
+	require.NoError(t, err, out)
+	t.Log(out)
+	require.Contains(t, out, "moved the plain shard replica of default.reg to node")
+	require.Contains(t, out, "1 plain shard replicas moved")
+	require.Eventually(t, func() bool {
+		m, _ := filepath.Glob(filepath.Join(drained.DataDir, "meta", "plain-*"))
+		return len(m) == 0
+	}, 20*time.Second, 100*time.Millisecond, "the drained node removes its replica")
+	m, _ := filepath.Glob(filepath.Join(other.DataDir, "meta", "plain-*"))
+	require.Len(t, m, 1, "the node without a replica got the moved one")
+	mu.Lock()
+	require.NotEmpty(t, acked, "the client wrote during the drain")
+	for _, k := range acked {
+		docs = append(docs, bson.D{{Key: "_id", Value: k}, {Key: "name", Value: fmt.Sprintf("drain%d", k)}})
+	}
+	t.Logf("%d documents written during the drain", len(acked))
+	mu.Unlock()
+	want = readAll(replicas[0])
+	for _, s := range nodes {
+		require.Equal(t, want, readAll(s), "node %s after the drain", s.MongoAddr)
+	}
+	// the moved replica counts for writeConcern: with the drained node stopped, w:3 is met
+	drained.Stop()
+	_, err = wc(other, 3).InsertOne(ctx, bson.D{{Key: "_id", Value: "after-drain"}, {Key: "name", Value: "wc"}})
+	require.NoError(t, err, "w:3 on the three replicas after the move")
+	_, err = write.DeleteOne(ctx, bson.D{{Key: "_id", Value: "after-drain"}})
+	require.NoError(t, err)
+	drained.Restart()
+	replicas = []*setup.Server{replicas[0], replicas[2], other}
+
 	// the database dropped while a replica is down: every replica removes its shard, the one
 	// that was down when it starts again; the name gets a new, empty shard
 	down = replicas[0]

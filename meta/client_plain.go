@@ -1,9 +1,11 @@
 package meta
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/lni/dragonboat/v4"
 
@@ -70,12 +72,89 @@ func (c *Client) CachedPlainShardByID(id uint64) (PlainShard, bool) {
 	return PlainShard{}, false
 }
 
-// PlainHere reports whether this node holds a replica of p, starting it when it does not run yet.
+// PlainHere reports whether this node holds a voting replica of p, starting it when it does not
+// run yet.
 func (c *Client) PlainHere(p PlainShard) (bool, error) {
 	if c.plain == nil || !p.Has(c.nodeID) {
 		return false, nil
 	}
 	return true, c.plain.ensure(p)
+}
+
+// PlainRuns reports whether this node runs a replica of p (a voting one, or one a move is
+// adding), starting it when it does not run yet.
+func (c *Client) PlainRuns(p PlainShard) (bool, error) {
+	if c.plain == nil || !p.Runs(c.nodeID) {
+		return false, nil
+	}
+	return true, c.plain.ensure(p)
+}
+
+// PlainAddReplica makes node (at its raft address addr) a voting member of plain shard id,
+// through this node's replica; a node that is a member already changes nothing.
+func (c *Client) PlainAddReplica(ctx context.Context, id, node uint64, addr string) error {
+	err := c.retry(ctx, func(actx context.Context) error {
+		m, err := c.nh.SyncGetShardMembership(actx, id)
+		if err != nil {
+			return err
+		}
+		if _, ok := m.Nodes[node]; ok {
+			return nil
+		}
+		return c.nh.SyncRequestAddReplica(actx, id, node, addr, m.ConfigChangeID)
+	})
+	if err != nil {
+		return fmt.Errorf("adding node %d to plain shard %d: %w", node, id, plainErr(err))
+	}
+	return nil
+}
+
+// PlainRemoveReplica removes node from the members of plain shard id, through this node's
+// replica; a node that is not a member changes nothing.
+func (c *Client) PlainRemoveReplica(ctx context.Context, id, node uint64) error {
+	err := c.retry(ctx, func(actx context.Context) error {
+		m, err := c.nh.SyncGetShardMembership(actx, id)
+		if err != nil {
+			return err
+		}
+		if _, ok := m.Nodes[node]; !ok {
+			return nil
+		}
+		return c.nh.SyncRequestDeleteReplica(actx, id, node, m.ConfigChangeID)
+	})
+	if err != nil {
+		return fmt.Errorf("removing node %d from plain shard %d: %w", node, id, plainErr(err))
+	}
+	return nil
+}
+
+// JoinPlainReplica starts moving a replica of a database's plain shard to node to (placement
+// join_plain_replica): to starts a replica that joins the shard.
+func (c *Client) JoinPlainReplica(ctx context.Context, tenant, db string, to uint64) (PlainShard, error) {
+	return c.plainPlacement(ctx, placement.Command{Op: placement.OpJoinPlainReplica, Tenant: tenant, DB: db, ToNode: to})
+}
+
+// MovePlainReplica ends a move: the replica on from is the one on to now (placement
+// move_plain_replica); from removes its copy.
+func (c *Client) MovePlainReplica(ctx context.Context, tenant, db string, from, to uint64) (PlainShard, error) {
+	return c.plainPlacement(ctx, placement.Command{Op: placement.OpMovePlainReplica, Tenant: tenant, DB: db, FromNode: from, ToNode: to})
+}
+
+func (c *Client) plainPlacement(ctx context.Context, cmd placement.Command) (PlainShard, error) {
+	r, err := c.proposePlacement(ctx, cmd)
+	if err != nil {
+		return PlainShard{}, err
+	}
+	switch r.Code {
+	case placement.CodeNotFound:
+		return PlainShard{}, fmt.Errorf("placement %s: %w: %s", cmd.Op, ErrNotFound, r.Message)
+	case placement.CodeConflict:
+		return PlainShard{}, fmt.Errorf("placement %s: %w: %s", cmd.Op, ErrConflict, r.Message)
+	}
+	if r.Plain == nil {
+		return PlainShard{}, fmt.Errorf("placement %s: %s: %s", cmd.Op, r.Code, r.Message)
+	}
+	return *r.Plain, nil
 }
 
 // PlainWrite proposes a write, drop or index command to this node's replica of plain shard id
@@ -132,4 +211,18 @@ func plainErr(err error) error {
 // local read, no round trip; false when it does not run here).
 func (c *Client) PlainApplied(id uint64) (uint64, bool) {
 	return c.localVersion(id, plain.AppliedQuery{})
+}
+
+// PlainShards lists every database's plain shard by id (a linearizable read of the placement).
+func (c *Client) PlainShards(ctx context.Context) ([]PlainShard, error) {
+	v, err := c.read(ctx, ShardPlacement, placement.ViewQuery{})
+	if err != nil {
+		return nil, fmt.Errorf("listing plain shards: %w", err)
+	}
+	out := make([]PlainShard, 0, len(v.(placement.View).Plain))
+	for _, p := range v.(placement.View).Plain {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b PlainShard) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }

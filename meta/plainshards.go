@@ -34,10 +34,10 @@ func (h *Host) plainDir(id uint64) string {
 
 // ensure starts this node's replica of p unless it runs already: a bootstrap with p's initial
 // members when this node is one and the shard is new here, a join when it was added later, a
-// restart when the LogDB knows it. It is a no-op on a node that holds no replica of p.
+// restart when the LogDB knows it. It is a no-op on a node that runs no replica of p.
 func (ps *plainShards) ensure(p model.PlainShard) error {
 	h := ps.h
-	if !p.Has(h.cfg.NodeID) {
+	if !p.Runs(h.cfg.NodeID) {
 		return nil
 	}
 	ps.mu.Lock()
@@ -112,7 +112,7 @@ func (ps *plainShards) reconcile(ctx context.Context) {
 	}
 	want := map[uint64]bool{}
 	for _, p := range view.Plain {
-		if !p.Has(h.cfg.NodeID) {
+		if !p.Runs(h.cfg.NodeID) {
 			continue
 		}
 		want[p.ID] = true
@@ -144,7 +144,7 @@ func (ps *plainShards) reconcile(ctx context.Context) {
 		return
 	}
 	for _, p := range v.(placement.View).Plain {
-		if p.Has(h.cfg.NodeID) {
+		if p.Runs(h.cfg.NodeID) {
 			delete(stale, p.ID)
 		}
 	}
@@ -174,6 +174,6 @@ func (ps *plainShards) remove(ctx context.Context, id uint64) error {
 	if err := os.RemoveAll(h.plainDir(id)); err != nil {
 		return fmt.Errorf("removing plain shard %d: %w", id, err)
 	}
-	ps.log.WithField("shard_id", id).Info("plain shard replica removed (its database was dropped)")
+	ps.log.WithField("shard_id", id).Info("plain shard replica removed (its database was dropped, or it moved)")
 	return nil
 }

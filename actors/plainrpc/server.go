@@ -19,6 +19,9 @@ import (
 type Shards interface {
 	CachedPlainShardByID(id uint64) (meta.PlainShard, bool)
 	PlainHere(p meta.PlainShard) (bool, error)
+	PlainRuns(p meta.PlainShard) (bool, error)
+	PlainAddReplica(ctx context.Context, id, node uint64, addr string) error
+	PlainRemoveReplica(ctx context.Context, id, node uint64) error
 	PlainWrite(ctx context.Context, id uint64, cmd plain.Command) (plain.Result, uint64, error)
 	PlainRead(ctx context.Context, id uint64, q any) (any, error)
 	PlainApplied(id uint64) (uint64, bool)
@@ -102,14 +105,38 @@ func Serve(ctx context.Context, sh Shards, call *messages.PlainCall) *messages.P
 	if !ok {
 		return fail(messages.ErrorCode_ERROR_CODE_NOT_OWNER, "plain shard %d is not in this node's placement", id)
 	}
-	here, err := sh.PlainHere(p)
-	switch {
-	case !here:
-		return fail(messages.ErrorCode_ERROR_CODE_NOT_OWNER, "plain shard %d has no replica on this node", id)
-	case err != nil:
-		return fail(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "%v", err)
+	if call.GetApplied() {
+		// a joining replica answers too: the mover waits for it to catch up
+		runs, err := sh.PlainRuns(p)
+		switch {
+		case !runs:
+			return fail(messages.ErrorCode_ERROR_CODE_NOT_OWNER, "plain shard %d has no replica on this node", id)
+		case err != nil:
+			return fail(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "%v", err)
+		}
+	}
+	if here, err := sh.PlainHere(p); !call.GetApplied() {
+		switch {
+		case !here:
+			return fail(messages.ErrorCode_ERROR_CODE_NOT_OWNER, "plain shard %d has no voting replica on this node", id)
+		case err != nil:
+			return fail(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "%v", err)
+		}
 	}
 	switch {
+	case call.GetAddNode() != 0:
+		if call.GetAddAddr() == "" {
+			return fail(messages.ErrorCode_ERROR_CODE_BAD_REQUEST, "adding node %d to plain shard %d: no raft address", call.GetAddNode(), id)
+		}
+		if err := sh.PlainAddReplica(ctx, id, call.GetAddNode(), call.GetAddAddr()); err != nil {
+			return unavailable(err)
+		}
+		return &messages.PlainCallReply{}
+	case call.GetRemoveNode() != 0:
+		if err := sh.PlainRemoveReplica(ctx, id, call.GetRemoveNode()); err != nil {
+			return unavailable(err)
+		}
+		return &messages.PlainCallReply{}
 	case call.GetApplied():
 		applied, ok := sh.PlainApplied(id)
 		if !ok {

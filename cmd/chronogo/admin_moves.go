@@ -112,3 +112,13 @@ func (a nodeAdmin) RemoveNode(ctx context.Context, node uint64) error {
 func (a nodeAdmin) Sweep(ctx context.Context) (int, error) {
 	return a.n.SweepOrphans(ctx)
 }
+
+// PlainShards lists the databases' plain shards.
+func (a nodeAdmin) PlainShards(ctx context.Context) ([]meta.PlainShard, error) {
+	return a.b.PlainShards(ctx)
+}
+
+// MovePlainReplica moves a database's plain shard replica from one node to another.
+func (a nodeAdmin) MovePlainReplica(ctx context.Context, tenant, db string, from, to uint64) (meta.PlainShard, error) {
+	return a.b.MovePlainReplica(ctx, tenant, db, from, to)
+}

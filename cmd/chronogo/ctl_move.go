@@ -363,8 +363,10 @@ func drainCommand(addr, user, password *string) *cobra.Command {
 		Short: "Move every vnode of a data node to the others, online, so that it can be removed",
 		Long: "Marks the node draining (new buckets place no vnode on it), then moves each of its vnodes, one\n" +
 			"replica set at a time, to the up data node with the fewest vnodes that the set does not use yet\n" +
-			"(preferring a zone the set does not use), as move-vnode does. Run it again to resume; --undo\n" +
-			"lets new buckets use the node again.",
+			"(preferring a zone the set does not use), as move-vnode does; then each replica of a database's\n" +
+			"plain shard it holds, to a node that never held one of that shard (the new replica joins the\n" +
+			"Raft group and catches up before the node leaves it). Run it again to resume; --undo lets new\n" +
+			"buckets use the node again.",
 		Example: "  chronogo ctl drain dnode3\n  chronogo ctl remove-node dnode3   # once it holds nothing\n  chronogo ctl drain dnode3 --undo",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -441,8 +443,52 @@ func (m *mover) drain(name string, undo bool) error {
 		_ = bar.Add(1)
 	}
 	_ = bar.Finish()
-	fmt.Fprintf(m.out, "drained node %s: %d vnodes moved, %d points copied; it holds no vnode now\n", node.Name, len(jobs), points)
+	moved, err := m.drainPlain(node, nodes)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.out, "drained node %s: %d vnodes moved, %d points copied, %d plain shard replicas moved; it holds no vnode now\n",
+		node.Name, len(jobs), points, moved)
 	return nil
+}
+
+// drainPlain moves every replica of a database's plain shard on node away, one after the
+// other, to the node pickTarget chooses among those that never held one of that shard.
+func (m *mover) drainPlain(node httpapi.NodeInfo, nodes []httpapi.NodeInfo) (int, error) {
+	var list struct{ Shards []httpapi.PlainShardInfo }
+	if err := m.call(m.addr, http.MethodGet, "/api/v1/plain", time.Minute, &list); err != nil {
+		return 0, err
+	}
+	load := map[uint64]int{} // plain replicas per node, kept up to date as moves are made
+	for _, p := range list.Shards {
+		for _, id := range p.Replicas {
+			load[id]++
+		}
+	}
+	moved := 0
+	for _, p := range list.Shards {
+		if !slices.Contains(p.Replicas, node.ID) {
+			continue
+		}
+		set := httpapi.ReplicaSetInfo{ID: p.ID}
+		for _, id := range append(slices.Clone(p.Replicas), p.Removed...) {
+			set.Vnodes = append(set.Vnodes, httpapi.VnodeInfo{Node: id})
+		}
+		target, err := pickTarget(nodes, set, node.ID, load)
+		if err != nil {
+			return moved, fmt.Errorf("plain shard of %s.%s: %w", p.Tenant, p.DB, err)
+		}
+		q := url.Values{"tenant": {p.Tenant}, "db": {p.DB}, "from": {strconv.FormatUint(node.ID, 10)}, "to": {strconv.FormatUint(target.ID, 10)}}
+		var r struct{ Seconds float64 }
+		if err := m.call(m.addr, http.MethodPost, "/api/v1/plain/move?"+q.Encode(), 10*time.Minute, &r); err != nil {
+			return moved, fmt.Errorf("plain shard of %s.%s to node %s: %w", p.Tenant, p.DB, target.Name, err)
+		}
+		fmt.Fprintf(m.out, "moved the plain shard replica of %s.%s to node %s in %.2f s\n", p.Tenant, p.DB, target.Name, r.Seconds)
+		load[target.ID]++
+		load[node.ID]--
+		moved++
+	}
+	return moved, nil
 }
 
 // pickTarget chooses where a replica set's vnode on node from goes: an up data node, not

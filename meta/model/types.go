@@ -95,12 +95,21 @@ type PlainShard struct {
 	// bootstrap it together; a replica added later (a move) joins it.
 	Replicas []uint64
 	Initial  []uint64
+	// Joining is the node a move is adding (0: none): it runs a replica that joins the shard's
+	// Raft group, and becomes one of Replicas when the move ends.
+	Joining uint64 `json:",omitempty"`
+	// Removed are the nodes replicas moved away from: Raft never takes a removed replica id back,
+	// so they cannot join the shard again.
+	Removed []uint64 `json:",omitempty"`
 }
 
 // PlainShardBase is added to the ids of plain shards, so they never meet the meta shards' ids.
 const PlainShardBase uint64 = 1 << 40
 
-// Has reports whether node id holds a replica of the shard.
+// Runs reports whether node id runs a replica of the shard: one of Replicas, or Joining.
+func (p PlainShard) Runs(id uint64) bool { return id != 0 && (id == p.Joining || p.Has(id)) }
+
+// Has reports whether node id holds a voting replica of the shard (one of Replicas).
 func (p PlainShard) Has(id uint64) bool {
 	for _, r := range p.Replicas {
 		if r == id {

@@ -20,6 +20,7 @@ const (
 	OpRemoveNode   Op = "remove_node"
 	// Plain shards (plain.go).
 	OpCreatePlainShard Op = "create_plain_shard"
+	OpJoinPlainReplica Op = "join_plain_replica"
 	OpMovePlainReplica Op = "move_plain_replica"
 )
 
@@ -51,7 +52,8 @@ type Command struct {
 	Options *BucketOptions `json:"options,omitempty"`
 	// ReplicationFactor is the number of replicas of a new plain shard (create_plain_shard).
 	ReplicationFactor int `json:"replication_factor,omitempty"`
-	// FromNode and ToNode name the replica a move_plain_replica takes from one node to another.
+	// FromNode and ToNode name the replica a move_plain_replica takes from one node to another;
+	// join_plain_replica starts the move (ToNode joins).
 	FromNode uint64 `json:"from_node,omitempty"`
 	ToNode   uint64 `json:"to_node,omitempty"`
 }
@@ -114,7 +116,8 @@ type Result struct {
 	Dropped []model.Bucket `json:"dropped,omitempty"`
 	// Vnode is the vnode a join_vnode added (or found joining already).
 	Vnode *model.Vnode `json:"vnode,omitempty"`
-	// Plain is the plain shard created, found or changed (create_plain_shard, move_plain_replica).
+	// Plain is the plain shard created, found or changed (create_plain_shard, join_plain_replica,
+	// move_plain_replica).
 	Plain *model.PlainShard `json:"plain,omitempty"`
 	// DroppedPlain is the plain shard drop_buckets removed with the database.
 	DroppedPlain *model.PlainShard `json:"dropped_plain,omitempty"`

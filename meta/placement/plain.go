@@ -40,10 +40,38 @@ func createPlainShard(s *State, c Command) Result {
 	return Result{Code: CodeCreated, Plain: &out}
 }
 
-// movePlainReplica records that the replica of a database's plain shard on FromNode is now on
-// ToNode (the mover has added ToNode to the shard's Raft membership first, and removes FromNode
-// after). Moving to a node that already holds one, or from one that does not, is a conflict;
-// repeating a move that is done changes nothing.
+// joinPlainReplica starts moving a replica of a database's plain shard to ToNode: it runs a
+// replica that joins the Raft group (the mover adds it there). One move at a time: another node
+// joining is a conflict; the same node joining again, or one that holds a replica already,
+// changes nothing.
+func joinPlainReplica(s *State, c Command) Result {
+	key := dbKey(c.Tenant, c.DB)
+	p, ok := s.Plain[key]
+	switch {
+	case !ok:
+		return Result{Code: CodeNotFound, Message: fmt.Sprintf("database %s.%s has no plain shard", c.Tenant, c.DB)}
+	case nodeIndex(s, c.ToNode) < 0:
+		return Result{Code: CodeNotFound, Message: fmt.Sprintf("node %d is not registered", c.ToNode)}
+	case p.Joining == c.ToNode || p.Has(c.ToNode):
+		out := clonePlain(p)
+		return Result{Code: CodeOK, Plain: &out}
+	case p.Joining != 0:
+		return Result{Code: CodeConflict, Message: fmt.Sprintf("node %d is joining plain shard %d already", p.Joining, p.ID)}
+	case slices.Contains(p.Removed, c.ToNode):
+		return Result{Code: CodeConflict, Message: fmt.Sprintf("node %d held a replica of plain shard %d before: Raft never takes a removed replica back", c.ToNode, p.ID)}
+	}
+	p = clonePlain(p)
+	p.Joining = c.ToNode
+	s.Plain[key] = p
+	s.Version++
+	out := clonePlain(p)
+	return Result{Code: CodeOK, Plain: &out}
+}
+
+// movePlainReplica ends a move: the replica on FromNode is now the one on ToNode (the mover has
+// removed FromNode from the Raft group once ToNode caught up), and nothing is joining. Moving to
+// a node that holds one, or from one that does not, is a conflict; repeating a move that is done
+// changes nothing.
 func movePlainReplica(s *State, c Command) Result {
 	key := dbKey(c.Tenant, c.DB)
 	p, ok := s.Plain[key]
@@ -63,17 +91,19 @@ func movePlainReplica(s *State, c Command) Result {
 	p = clonePlain(p)
 	p.Replicas[slices.Index(p.Replicas, c.FromNode)] = c.ToNode
 	slices.Sort(p.Replicas)
+	p.Joining = 0
+	p.Removed = append(p.Removed, c.FromNode)
 	s.Plain[key] = p
 	s.Version++
 	out := clonePlain(p)
 	return Result{Code: CodeOK, Plain: &out}
 }
 
-// PlainShardsOn lists the plain shards with a replica on node id.
+// PlainShardsOn lists the plain shards with a replica (or one joining) on node id.
 func PlainShardsOn(s *State, id uint64) []model.PlainShard {
 	var out []model.PlainShard
 	for _, p := range s.Plain {
-		if p.Has(id) {
+		if p.Runs(id) {
 			out = append(out, clonePlain(p))
 		}
 	}
@@ -92,6 +122,6 @@ func cmpUint(a, b uint64) int {
 }
 
 func clonePlain(p model.PlainShard) model.PlainShard {
-	p.Replicas, p.Initial = slices.Clone(p.Replicas), slices.Clone(p.Initial)
+	p.Replicas, p.Initial, p.Removed = slices.Clone(p.Replicas), slices.Clone(p.Initial), slices.Clone(p.Removed)
 	return p
 }

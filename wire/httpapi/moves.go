@@ -40,6 +40,24 @@ type Moves interface {
 	// and the others with the caller's credentials (user "" without --auth).
 	// from and to are node ids or names.
 	MoveVnode(ctx context.Context, m meta.VnodeMove, from, to string, user, password string) (coordinator.FillReport, error)
+	// PlainShards lists the databases' plain shards.
+	PlainShards(ctx context.Context) ([]meta.PlainShard, error)
+	// MovePlainReplica moves a database's plain shard replica from one node to another, online.
+	MovePlainReplica(ctx context.Context, tenant, db string, from, to uint64) (meta.PlainShard, error)
+}
+
+// PlainShardInfo is a database's plain shard in GET /api/v1/plain.
+type PlainShardInfo struct {
+	ID       uint64   `json:"id"`
+	Tenant   string   `json:"tenant"`
+	DB       string   `json:"db"`
+	Replicas []uint64 `json:"replicas"`
+	Joining  uint64   `json:"joining,omitempty"`
+	Removed  []uint64 `json:"removed,omitempty"`
+}
+
+func plainInfo(p meta.PlainShard) PlainShardInfo {
+	return PlainShardInfo{ID: p.ID, Tenant: p.Tenant, DB: p.DB, Replicas: p.Replicas, Joining: p.Joining, Removed: p.Removed}
 }
 
 // uintParams reads required unsigned parameters; the first missing or malformed one is the error.
@@ -214,6 +232,46 @@ func moveRoutes(mux *http.ServeMux, mv Moves, auth AdminAuth, stopping context.C
 			return
 		}
 		writeJSON(rw, map[string]any{"node": ids[0], "removed": true})
+	})
+	mux.HandleFunc("GET /api/v1/plain", func(rw http.ResponseWriter, r *http.Request) {
+		if !adminAllowed(rw, r, auth) {
+			return
+		}
+		ps, err := mv.PlainShards(r.Context())
+		if err != nil {
+			moveError(rw, err)
+			return
+		}
+		out := make([]PlainShardInfo, len(ps))
+		for i, p := range ps {
+			out[i] = plainInfo(p)
+		}
+		writeJSON(rw, map[string]any{"shards": out})
+	})
+	mux.HandleFunc("POST /api/v1/plain/move", func(rw http.ResponseWriter, r *http.Request) {
+		if !adminAllowed(rw, r, auth) {
+			return
+		}
+		q := r.URL.Query()
+		ids, msg := uintParams(q, "from", "to")
+		if msg == "" && q.Get("db") == "" {
+			msg = "db is required"
+		}
+		if msg != "" {
+			adminError(rw, http.StatusBadRequest, msg)
+			return
+		}
+		tenant := q.Get("tenant")
+		if tenant == "" {
+			tenant = meta.DefaultTenant
+		}
+		started := time.Now()
+		p, err := mv.MovePlainReplica(r.Context(), tenant, q.Get("db"), ids[0], ids[1])
+		if err != nil {
+			moveError(rw, err)
+			return
+		}
+		writeJSON(rw, map[string]any{"shard": plainInfo(p), "seconds": time.Since(started).Seconds()})
 	})
 	mux.HandleFunc("POST /api/v1/sweep", func(rw http.ResponseWriter, r *http.Request) {
 		if !adminAllowed(rw, r, auth) {
