@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -336,7 +338,52 @@ func TestClusterPlainCollections(t *testing.T) {
 	_, err = write.DeleteOne(ctx, bson.D{{Key: "_id", Value: "after-drain"}})
 	require.NoError(t, err)
 	drained.Restart()
-	replicas = []*setup.Server{replicas[0], replicas[2], other}
+
+	// and back (POST /api/v1/plain/move): the drained node holds a replica of the shard again,
+	// under a new Raft replica id
+	var listed struct {
+		Nodes []struct {
+			ID   uint64
+			Name string
+		}
+	}
+	require.NoError(t, getJSON("http://"+replicas[0].HTTPAddr+"/api/v1/nodes", &listed))
+	ids := map[string]uint64{}
+	for _, n := range listed.Nodes {
+		ids[n.Name] = n.ID
+	}
+	otherName := ""
+	for i, s := range nodes {
+		if s == other {
+			otherName = fmt.Sprint("dnode", i+1)
+		}
+	}
+	oldDir, _ := filepath.Glob(filepath.Join(drained.DataDir, "meta", "plain-*"))
+	require.Empty(t, oldDir)
+	q := fmt.Sprintf("db=reg&from=%d&to=%d", ids[otherName], ids[name])
+	resp, err := http.Post("http://"+replicas[0].HTTPAddr+"/api/v1/plain/move?"+q, "", nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	require.Eventually(t, func() bool {
+		a, _ := filepath.Glob(filepath.Join(drained.DataDir, "meta", "plain-*"))
+		b, _ := filepath.Glob(filepath.Join(other.DataDir, "meta", "plain-*"))
+		return len(a) == 1 && len(b) == 0
+	}, 20*time.Second, 100*time.Millisecond, "the replica moved back")
+	for _, s := range nodes {
+		require.Equal(t, want, readAll(s), "node %s after the move back", s.MongoAddr)
+	}
+	// the same move again changes nothing; a move from a node without a replica is refused
+	resp, err = http.Post("http://"+replicas[0].HTTPAddr+"/api/v1/plain/move?"+q, "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, err = http.Post("http://"+replicas[0].HTTPAddr+"/api/v1/plain/move?"+fmt.Sprintf("db=reg&from=%d&to=%d", ids[otherName], ids[otherName]), "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusConflict, resp.StatusCode)
+	replicas = []*setup.Server{replicas[0], replicas[2], drained}
 
 	// the database dropped while a replica is down: every replica removes its shard, the one
 	// that was down when it starts again; the name gets a new, empty shard

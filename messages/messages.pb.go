@@ -3448,7 +3448,8 @@ func (x *ClientColumn) GetMaxs() []float64 {
 // PlainCall asks a node holding a replica of a database's plain shard (meta/docs/plain.md) to act
 // on it for a node that holds none: propose command (plain.EncodeCommand), run query
 // (plain.EncodeQuery, a linearizable read), with applied report the last entry its replica
-// applied, or (a replica move) make add_node at add_addr a member, or remove remove_node.
+// applied, or (a replica move) make replica add_replica at add_addr a member, or remove replica
+// remove_replica (Raft replica ids, meta.PlainShard.ReplicaID).
 // Answered with a PlainCallReply.
 type PlainCall struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3456,9 +3457,9 @@ type PlainCall struct {
 	Command       []byte                 `protobuf:"bytes,2,opt,name=command,proto3" json:"command,omitempty"`
 	Query         []byte                 `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"`
 	Applied       bool                   `protobuf:"varint,4,opt,name=applied,proto3" json:"applied,omitempty"`
-	AddNode       uint64                 `protobuf:"varint,5,opt,name=add_node,json=addNode,proto3" json:"add_node,omitempty"`
+	AddReplica    uint64                 `protobuf:"varint,5,opt,name=add_replica,json=addReplica,proto3" json:"add_replica,omitempty"`
 	AddAddr       string                 `protobuf:"bytes,6,opt,name=add_addr,json=addAddr,proto3" json:"add_addr,omitempty"`
-	RemoveNode    uint64                 `protobuf:"varint,7,opt,name=remove_node,json=removeNode,proto3" json:"remove_node,omitempty"`
+	RemoveReplica uint64                 `protobuf:"varint,7,opt,name=remove_replica,json=removeReplica,proto3" json:"remove_replica,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3521,9 +3522,9 @@ func (x *PlainCall) GetApplied() bool {
 	return false
 }
 
-func (x *PlainCall) GetAddNode() uint64 {
+func (x *PlainCall) GetAddReplica() uint64 {
 	if x != nil {
-		return x.AddNode
+		return x.AddReplica
 	}
 	return 0
 }
@@ -3535,9 +3536,9 @@ func (x *PlainCall) GetAddAddr() string {
 	return ""
 }
 
-func (x *PlainCall) GetRemoveNode() uint64 {
+func (x *PlainCall) GetRemoveReplica() uint64 {
 	if x != nil {
-		return x.RemoveNode
+		return x.RemoveReplica
 	}
 	return 0
 }
@@ -3929,16 +3930,16 @@ const file_messages_proto_rawDesc = "" +
 	"\x04maxs\x18\f \x03(\x01R\x04maxs\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc7\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd3\x01\n" +
 	"\tPlainCall\x12\x19\n" +
 	"\bshard_id\x18\x01 \x01(\x04R\ashardId\x12\x18\n" +
 	"\acommand\x18\x02 \x01(\fR\acommand\x12\x14\n" +
 	"\x05query\x18\x03 \x01(\fR\x05query\x12\x18\n" +
-	"\aapplied\x18\x04 \x01(\bR\aapplied\x12\x19\n" +
-	"\badd_node\x18\x05 \x01(\x04R\aaddNode\x12\x19\n" +
-	"\badd_addr\x18\x06 \x01(\tR\aaddAddr\x12\x1f\n" +
-	"\vremove_node\x18\a \x01(\x04R\n" +
-	"removeNode\"\x8e\x01\n" +
+	"\aapplied\x18\x04 \x01(\bR\aapplied\x12\x1f\n" +
+	"\vadd_replica\x18\x05 \x01(\x04R\n" +
+	"addReplica\x12\x19\n" +
+	"\badd_addr\x18\x06 \x01(\tR\aaddAddr\x12%\n" +
+	"\x0eremove_replica\x18\a \x01(\x04R\rremoveReplica\"\x8e\x01\n" +
 	"\x0ePlainCallReply\x120\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +

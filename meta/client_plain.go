@@ -90,40 +90,40 @@ func (c *Client) PlainRuns(p PlainShard) (bool, error) {
 	return true, c.plain.ensure(p)
 }
 
-// PlainAddReplica makes node (at its raft address addr) a voting member of plain shard id,
-// through this node's replica; a node that is a member already changes nothing.
-func (c *Client) PlainAddReplica(ctx context.Context, id, node uint64, addr string) error {
+// PlainAddReplica makes replica rid (of the node at raft address addr) a voting member of plain
+// shard id, through this node's replica; a replica that is a member already changes nothing.
+func (c *Client) PlainAddReplica(ctx context.Context, id, rid uint64, addr string) error {
 	err := c.retry(ctx, func(actx context.Context) error {
 		m, err := c.nh.SyncGetShardMembership(actx, id)
 		if err != nil {
 			return err
 		}
-		if _, ok := m.Nodes[node]; ok {
+		if _, ok := m.Nodes[rid]; ok {
 			return nil
 		}
-		return c.nh.SyncRequestAddReplica(actx, id, node, addr, m.ConfigChangeID)
+		return c.nh.SyncRequestAddReplica(actx, id, rid, addr, m.ConfigChangeID)
 	})
 	if err != nil {
-		return fmt.Errorf("adding node %d to plain shard %d: %w", node, id, plainErr(err))
+		return fmt.Errorf("adding replica %d to plain shard %d: %w", rid, id, plainErr(err))
 	}
 	return nil
 }
 
-// PlainRemoveReplica removes node from the members of plain shard id, through this node's
-// replica; a node that is not a member changes nothing.
-func (c *Client) PlainRemoveReplica(ctx context.Context, id, node uint64) error {
+// PlainRemoveReplica removes replica rid from the members of plain shard id, through this node's
+// replica; a replica that is not a member changes nothing.
+func (c *Client) PlainRemoveReplica(ctx context.Context, id, rid uint64) error {
 	err := c.retry(ctx, func(actx context.Context) error {
 		m, err := c.nh.SyncGetShardMembership(actx, id)
 		if err != nil {
 			return err
 		}
-		if _, ok := m.Nodes[node]; !ok {
+		if _, ok := m.Nodes[rid]; !ok {
 			return nil
 		}
-		return c.nh.SyncRequestDeleteReplica(actx, id, node, m.ConfigChangeID)
+		return c.nh.SyncRequestDeleteReplica(actx, id, rid, m.ConfigChangeID)
 	})
 	if err != nil {
-		return fmt.Errorf("removing node %d from plain shard %d: %w", node, id, plainErr(err))
+		return fmt.Errorf("removing replica %d from plain shard %d: %w", rid, id, plainErr(err))
 	}
 	return nil
 }

@@ -107,7 +107,7 @@ func Start(cfg Config) (*Host, error) {
 		}
 	}
 	h.client = newClient(h)
-	h.plain = &plainShards{h: h, log: h.log.WithField("component", "plain_shards"), started: map[uint64]bool{}}
+	h.plain = &plainShards{h: h, log: h.log.WithField("component", "plain_shards"), started: map[uint64]uint64{}}
 	h.client.plain, h.client.nodeID = h.plain, cfg.NodeID
 	h.plainStop, h.plainDone = make(chan struct{}), make(chan struct{})
 	go func() {

@@ -19,17 +19,18 @@ import (
 
 // plainShards keeps this node's replicas of the databases' plain shards (meta/docs/plain.md) as
 // the placement says: it starts those placed here (on demand and when the placement changes) and
-// removes those of dropped databases, also when the drop happened while this node was down.
+// removes those of dropped databases and those moved away, also when that happened while this
+// node was down.
 type plainShards struct {
 	h       *Host
 	log     logrus.FieldLogger
 	mu      sync.Mutex
-	started map[uint64]bool
+	started map[uint64]uint64 // shard id -> the replica id running here
 }
 
-// plainDir is the pebble directory of this node's replica of plain shard id.
-func (h *Host) plainDir(id uint64) string {
-	return filepath.Join(h.cfg.DataDir, fmt.Sprintf("plain-%d-%d", id, h.cfg.NodeID))
+// plainDir is the pebble directory of replica rid of plain shard id.
+func (h *Host) plainDir(id, rid uint64) string {
+	return filepath.Join(h.cfg.DataDir, fmt.Sprintf("plain-%d-%d", id, rid))
 }
 
 // ensure starts this node's replica of p unless it runs already: a bootstrap with p's initial
@@ -40,20 +41,26 @@ func (ps *plainShards) ensure(p model.PlainShard) error {
 	if !p.Runs(h.cfg.NodeID) {
 		return nil
 	}
+	rid := p.ReplicaID(h.cfg.NodeID)
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	if ps.started[p.ID] {
+	if ps.started[p.ID] == rid {
 		return nil
 	}
-	rc := config.Config{ShardID: p.ID, ReplicaID: h.cfg.NodeID, ElectionRTT: h.cfg.ElectionRTT,
+	if old, ok := ps.started[p.ID]; ok {
+		// an older replica of the same shard (this node left it and joins again): the
+		// reconciler removes it first
+		return fmt.Errorf("starting plain shard %d: replica %d of it still runs here", p.ID, old)
+	}
+	rc := config.Config{ShardID: p.ID, ReplicaID: rid, ElectionRTT: h.cfg.ElectionRTT,
 		HeartbeatRTT: h.cfg.HeartbeatRTT, CheckQuorum: true, PreVote: true,
 		SnapshotEntries: h.cfg.SnapshotEntries, CompactionOverhead: h.cfg.CompactionOverhead}
 	var members map[uint64]dragonboat.Target
 	join, mode := false, "restart"
-	if !h.nh.HasNodeInfo(p.ID, h.cfg.NodeID) {
+	if !h.nh.HasNodeInfo(p.ID, rid) {
 		mode = "join"
 		for _, id := range p.Initial {
-			if id == h.cfg.NodeID {
+			if id == h.cfg.NodeID && rid == id {
 				mode = "bootstrap"
 			}
 		}
@@ -70,12 +77,11 @@ func (ps *plainShards) ensure(p model.PlainShard) error {
 			}
 		}
 	}
-	dir := filepath.Dir(h.plainDir(p.ID))
-	if err := h.nh.StartOnDiskReplica(members, join, plain.NewStateMachineFunc(dir, plain.DefaultLimits), rc); err != nil {
+	if err := h.nh.StartOnDiskReplica(members, join, plain.NewStateMachineFunc(h.cfg.DataDir, plain.DefaultLimits), rc); err != nil {
 		return fmt.Errorf("starting plain shard %d of %s.%s (%s): %w", p.ID, p.Tenant, p.DB, mode, err)
 	}
-	ps.started[p.ID] = true
-	ps.log.WithFields(logrus.Fields{"shard_id": p.ID, "tenant": p.Tenant, "db": p.DB, "mode": mode}).Info("plain shard replica started")
+	ps.started[p.ID] = rid
+	ps.log.WithFields(logrus.Fields{"shard_id": p.ID, "replica_id": rid, "tenant": p.Tenant, "db": p.DB, "mode": mode}).Info("plain shard replica started")
 	return nil
 }
 
@@ -101,79 +107,88 @@ func (ps *plainShards) run(stop <-chan struct{}) {
 	}
 }
 
-// reconcile starts the replicas the cached placement puts here, then removes the replicas (running
-// or only on disk) of shards a linearizable read of the placement does not put here: the cache may
-// be behind, the Raft read is not.
+// replicaKey names one replica of one shard.
+type replicaKey struct{ shard, replica uint64 }
+
+// reconcile removes the replicas (running or only on disk) that a linearizable read of the
+// placement does not put on this node (the cached placement may be behind, the Raft read is
+// not), then starts those the cached placement puts here.
 func (ps *plainShards) reconcile(ctx context.Context) {
 	h := ps.h
 	view := h.client.placementView()
 	if view.Buckets == nil {
 		return // the cache is not loaded yet
 	}
-	want := map[uint64]bool{}
-	for _, p := range view.Plain {
-		if !p.Runs(h.cfg.NodeID) {
-			continue
+	wanted := func(v placement.View) map[uint64]uint64 {
+		out := map[uint64]uint64{}
+		for _, p := range v.Plain {
+			if p.Runs(h.cfg.NodeID) {
+				out[p.ID] = p.ReplicaID(h.cfg.NodeID)
+			}
 		}
-		want[p.ID] = true
-		if err := ps.ensure(p); err != nil {
-			ps.log.WithError(err).Warn("plain shard replica not started; retried at the next placement change")
-		}
+		return out
 	}
-	stale := map[uint64]bool{}
+	want := wanted(view)
+	stale := map[replicaKey]bool{}
 	ps.mu.Lock()
-	for id := range ps.started {
-		if !want[id] {
-			stale[id] = true
+	for id, rid := range ps.started {
+		if want[id] != rid {
+			stale[replicaKey{id, rid}] = true
 		}
 	}
 	ps.mu.Unlock()
 	for _, ni := range h.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{}).LogInfo {
-		if ni.ShardID >= model.PlainShardBase && ni.ReplicaID == h.cfg.NodeID && !want[ni.ShardID] {
-			stale[ni.ShardID] = true
+		if ni.ShardID >= model.PlainShardBase && want[ni.ShardID] != ni.ReplicaID {
+			stale[replicaKey{ni.ShardID, ni.ReplicaID}] = true
 		}
 	}
-	if len(stale) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	v, err := h.client.read(ctx, ShardPlacement, placement.ViewQuery{})
-	if err != nil {
-		ps.log.WithError(err).Warn("cannot confirm which plain shard replicas to remove; retried later")
-		return
-	}
-	for _, p := range v.(placement.View).Plain {
-		if p.Runs(h.cfg.NodeID) {
-			delete(stale, p.ID)
+	if len(stale) > 0 {
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		v, err := h.client.read(rctx, ShardPlacement, placement.ViewQuery{})
+		if err != nil {
+			ps.log.WithError(err).Warn("cannot confirm which plain shard replicas to remove; retried later")
+		} else {
+			sure := wanted(v.(placement.View))
+			for k := range stale {
+				if sure[k.shard] == k.replica {
+					continue
+				}
+				if err := ps.remove(rctx, k); err != nil {
+					ps.log.WithError(err).WithField("shard_id", k.shard).Warn("removing a plain shard replica; retried later")
+				}
+			}
 		}
+		cancel()
 	}
-	for id := range stale {
-		if err := ps.remove(ctx, id); err != nil {
-			ps.log.WithError(err).WithField("shard_id", id).Warn("removing a plain shard replica; retried later")
+	for _, p := range view.Plain {
+		if !p.Runs(h.cfg.NodeID) {
+			continue
+		}
+		if err := ps.ensure(p); err != nil {
+			ps.log.WithError(err).Warn("plain shard replica not started; retried at the next placement change")
 		}
 	}
 }
 
-// remove stops this node's replica of shard id and deletes its Raft data and its store.
-func (ps *plainShards) remove(ctx context.Context, id uint64) error {
+// remove stops replica k on this node and deletes its Raft data and its store.
+func (ps *plainShards) remove(ctx context.Context, k replicaKey) error {
 	h := ps.h
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	if ps.started[id] {
-		if err := h.nh.StopReplica(id, h.cfg.NodeID); err != nil && err != dragonboat.ErrShardNotFound {
-			return fmt.Errorf("stopping plain shard %d: %w", id, err)
+	if rid, ok := ps.started[k.shard]; ok && rid == k.replica {
+		if err := h.nh.StopReplica(k.shard, k.replica); err != nil && err != dragonboat.ErrShardNotFound {
+			return fmt.Errorf("stopping plain shard %d: %w", k.shard, err)
 		}
-		delete(ps.started, id)
+		delete(ps.started, k.shard)
 	}
-	if h.nh.HasNodeInfo(id, h.cfg.NodeID) {
-		if err := h.nh.SyncRemoveData(ctx, id, h.cfg.NodeID); err != nil {
-			return fmt.Errorf("removing the raft data of plain shard %d: %w", id, err)
+	if h.nh.HasNodeInfo(k.shard, k.replica) {
+		if err := h.nh.SyncRemoveData(ctx, k.shard, k.replica); err != nil {
+			return fmt.Errorf("removing the raft data of plain shard %d: %w", k.shard, err)
 		}
 	}
-	if err := os.RemoveAll(h.plainDir(id)); err != nil {
-		return fmt.Errorf("removing plain shard %d: %w", id, err)
+	if err := os.RemoveAll(h.plainDir(k.shard, k.replica)); err != nil {
+		return fmt.Errorf("removing plain shard %d: %w", k.shard, err)
 	}
-	ps.log.WithField("shard_id", id).Info("plain shard replica removed (its database was dropped, or it moved)")
+	ps.log.WithFields(logrus.Fields{"shard_id": k.shard, "replica_id": k.replica}).Info("plain shard replica removed (its database was dropped, or it moved)")
 	return nil
 }

@@ -20,8 +20,8 @@ type Shards interface {
 	CachedPlainShardByID(id uint64) (meta.PlainShard, bool)
 	PlainHere(p meta.PlainShard) (bool, error)
 	PlainRuns(p meta.PlainShard) (bool, error)
-	PlainAddReplica(ctx context.Context, id, node uint64, addr string) error
-	PlainRemoveReplica(ctx context.Context, id, node uint64) error
+	PlainAddReplica(ctx context.Context, id, rid uint64, addr string) error
+	PlainRemoveReplica(ctx context.Context, id, rid uint64) error
 	PlainWrite(ctx context.Context, id uint64, cmd plain.Command) (plain.Result, uint64, error)
 	PlainRead(ctx context.Context, id uint64, q any) (any, error)
 	PlainApplied(id uint64) (uint64, bool)
@@ -124,16 +124,16 @@ func Serve(ctx context.Context, sh Shards, call *messages.PlainCall) *messages.P
 		}
 	}
 	switch {
-	case call.GetAddNode() != 0:
+	case call.GetAddReplica() != 0:
 		if call.GetAddAddr() == "" {
-			return fail(messages.ErrorCode_ERROR_CODE_BAD_REQUEST, "adding node %d to plain shard %d: no raft address", call.GetAddNode(), id)
+			return fail(messages.ErrorCode_ERROR_CODE_BAD_REQUEST, "adding replica %d to plain shard %d: no raft address", call.GetAddReplica(), id)
 		}
-		if err := sh.PlainAddReplica(ctx, id, call.GetAddNode(), call.GetAddAddr()); err != nil {
+		if err := sh.PlainAddReplica(ctx, id, call.GetAddReplica(), call.GetAddAddr()); err != nil {
 			return unavailable(err)
 		}
 		return &messages.PlainCallReply{}
-	case call.GetRemoveNode() != 0:
-		if err := sh.PlainRemoveReplica(ctx, id, call.GetRemoveNode()); err != nil {
+	case call.GetRemoveReplica() != 0:
+		if err := sh.PlainRemoveReplica(ctx, id, call.GetRemoveReplica()); err != nil {
 			return unavailable(err)
 		}
 		return &messages.PlainCallReply{}

@@ -84,8 +84,8 @@ func TestServe(t *testing.T) {
 		{"garbage query", &messages.PlainCall{ShardId: 7, Query: []byte{1}}, nil, messages.ErrorCode_ERROR_CODE_BAD_REQUEST},
 		{"query on another database", &messages.PlainCall{ShardId: 7, Query: query("e")}, nil, messages.ErrorCode_ERROR_CODE_BAD_REQUEST},
 		{"empty call", &messages.PlainCall{ShardId: 7}, nil, messages.ErrorCode_ERROR_CODE_BAD_REQUEST},
-		{"add without address", &messages.PlainCall{ShardId: 7, AddNode: 3}, nil, messages.ErrorCode_ERROR_CODE_BAD_REQUEST},
-		{"add elsewhere", &messages.PlainCall{ShardId: 8, AddNode: 3, AddAddr: "h:1"}, nil, messages.ErrorCode_ERROR_CODE_NOT_OWNER},
+		{"add without address", &messages.PlainCall{ShardId: 7, AddReplica: 3}, nil, messages.ErrorCode_ERROR_CODE_BAD_REQUEST},
+		{"add elsewhere", &messages.PlainCall{ShardId: 8, AddReplica: 3, AddAddr: "h:1"}, nil, messages.ErrorCode_ERROR_CODE_NOT_OWNER},
 		{"applied elsewhere", &messages.PlainCall{ShardId: 8, Applied: true}, nil, messages.ErrorCode_ERROR_CODE_NOT_OWNER},
 		{"replica without leader", &messages.PlainCall{ShardId: 7, Command: cmd("d")}, errors.New("timeout"), messages.ErrorCode_ERROR_CODE_UNAVAILABLE},
 		{"replica stopped", &messages.PlainCall{ShardId: 7, Query: query("d")}, meta.ErrPlainNotHere, messages.ErrorCode_ERROR_CODE_NOT_OWNER},
@@ -113,12 +113,12 @@ func TestServe(t *testing.T) {
 	require.Equal(t, plain.GetResult{}, v)
 	r = Serve(context.Background(), f, &messages.PlainCall{ShardId: 7, Applied: true})
 	require.EqualValues(t, 41, r.GetApplied())
-	r = Serve(context.Background(), f, &messages.PlainCall{ShardId: 7, AddNode: 3, AddAddr: "h:1"})
+	r = Serve(context.Background(), f, &messages.PlainCall{ShardId: 7, AddReplica: 3, AddAddr: "h:1"})
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, r.GetCode(), r.GetMessage())
-	r = Serve(context.Background(), f, &messages.PlainCall{ShardId: 7, RemoveNode: 3})
+	r = Serve(context.Background(), f, &messages.PlainCall{ShardId: 7, RemoveReplica: 3})
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_OK, r.GetCode(), r.GetMessage())
 	require.Equal(t, 3, f.writes)
 	f.failing = errors.New("no leader")
-	r = Serve(context.Background(), f, &messages.PlainCall{ShardId: 7, RemoveNode: 3})
+	r = Serve(context.Background(), f, &messages.PlainCall{ShardId: 7, RemoveReplica: 3})
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_UNAVAILABLE, r.GetCode(), r.GetMessage())
 }

@@ -453,7 +453,7 @@ func (m *mover) drain(name string, undo bool) error {
 }
 
 // drainPlain moves every replica of a database's plain shard on node away, one after the
-// other, to the node pickTarget chooses among those that never held one of that shard.
+// other, to the node pickTarget chooses.
 func (m *mover) drainPlain(node httpapi.NodeInfo, nodes []httpapi.NodeInfo) (int, error) {
 	var list struct{ Shards []httpapi.PlainShardInfo }
 	if err := m.call(m.addr, http.MethodGet, "/api/v1/plain", time.Minute, &list); err != nil {
@@ -471,7 +471,7 @@ func (m *mover) drainPlain(node httpapi.NodeInfo, nodes []httpapi.NodeInfo) (int
 			continue
 		}
 		set := httpapi.ReplicaSetInfo{ID: p.ID}
-		for _, id := range append(slices.Clone(p.Replicas), p.Removed...) {
+		for _, id := range p.Replicas {
 			set.Vnodes = append(set.Vnodes, httpapi.VnodeInfo{Node: id})
 		}
 		target, err := pickTarget(nodes, set, node.ID, load)

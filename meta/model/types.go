@@ -98,9 +98,18 @@ type PlainShard struct {
 	// Joining is the node a move is adding (0: none): it runs a replica that joins the shard's
 	// Raft group, and becomes one of Replicas when the move ends.
 	Joining uint64 `json:",omitempty"`
-	// Removed are the nodes replicas moved away from: Raft never takes a removed replica id back,
-	// so they cannot join the shard again.
-	Removed []uint64 `json:",omitempty"`
+	// ReplicaIDs holds the Raft replica id of the replicas that joined (on Joining, and on nodes
+	// of Replicas a move brought); an initial member's replica id is its node id. Each join gets
+	// a new id: Raft never takes a removed replica id back, so a node may hold a replica again.
+	ReplicaIDs map[uint64]uint64 `json:",omitempty"`
+}
+
+// ReplicaID is the Raft replica id of node's replica of the shard.
+func (p PlainShard) ReplicaID(node uint64) uint64 {
+	if r, ok := p.ReplicaIDs[node]; ok {
+		return r
+	}
+	return node
 }
 
 // PlainShardBase is added to the ids of plain shards, so they never meet the meta shards' ids.

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/chronogo/chronogo/meta/model"
@@ -41,9 +42,9 @@ func createPlainShard(s *State, c Command) Result {
 }
 
 // joinPlainReplica starts moving a replica of a database's plain shard to ToNode: it runs a
-// replica that joins the Raft group (the mover adds it there). One move at a time: another node
-// joining is a conflict; the same node joining again, or one that holds a replica already,
-// changes nothing.
+// replica, with a new replica id, that joins the Raft group (the mover adds it there). One move
+// at a time: another node joining is a conflict; the same node joining again, or one that holds
+// a replica already, changes nothing.
 func joinPlainReplica(s *State, c Command) Result {
 	key := dbKey(c.Tenant, c.DB)
 	p, ok := s.Plain[key]
@@ -57,11 +58,19 @@ func joinPlainReplica(s *State, c Command) Result {
 		return Result{Code: CodeOK, Plain: &out}
 	case p.Joining != 0:
 		return Result{Code: CodeConflict, Message: fmt.Sprintf("node %d is joining plain shard %d already", p.Joining, p.ID)}
-	case slices.Contains(p.Removed, c.ToNode):
-		return Result{Code: CodeConflict, Message: fmt.Sprintf("node %d held a replica of plain shard %d before: Raft never takes a removed replica back", c.ToNode, p.ID)}
 	}
 	p = clonePlain(p)
 	p.Joining = c.ToNode
+	// a replica id no replica of the shard has or had: the sequence never repeats, and it must
+	// differ from the initial members' (their node ids)
+	rid := s.nextID()
+	for slices.Contains(p.Initial, rid) {
+		rid = s.nextID()
+	}
+	if p.ReplicaIDs == nil {
+		p.ReplicaIDs = map[uint64]uint64{}
+	}
+	p.ReplicaIDs[c.ToNode] = rid
 	s.Plain[key] = p
 	s.Version++
 	out := clonePlain(p)
@@ -92,7 +101,7 @@ func movePlainReplica(s *State, c Command) Result {
 	p.Replicas[slices.Index(p.Replicas, c.FromNode)] = c.ToNode
 	slices.Sort(p.Replicas)
 	p.Joining = 0
-	p.Removed = append(p.Removed, c.FromNode)
+	delete(p.ReplicaIDs, c.FromNode)
 	s.Plain[key] = p
 	s.Version++
 	out := clonePlain(p)
@@ -122,6 +131,6 @@ func cmpUint(a, b uint64) int {
 }
 
 func clonePlain(p model.PlainShard) model.PlainShard {
-	p.Replicas, p.Initial, p.Removed = slices.Clone(p.Replicas), slices.Clone(p.Initial), slices.Clone(p.Removed)
+	p.Replicas, p.Initial, p.ReplicaIDs = slices.Clone(p.Replicas), slices.Clone(p.Initial), maps.Clone(p.ReplicaIDs)
 	return p
 }

@@ -46,7 +46,7 @@ func (b *Backend) MovePlainReplica(ctx context.Context, tenant, db string, from,
 	if p, err = b.meta.JoinPlainReplica(ctx, tenant, db, to); err != nil {
 		return p, err
 	}
-	if _, err := b.plainMembers(ctx, p, from, &messages.PlainCall{ShardId: p.ID, AddNode: to, AddAddr: addr}); err != nil {
+	if _, err := b.plainMembers(ctx, p, from, &messages.PlainCall{ShardId: p.ID, AddReplica: p.ReplicaID(to), AddAddr: addr}); err != nil {
 		return p, fmt.Errorf("adding node %d to the plain shard of %s.%s: %w", to, tenant, db, err)
 	}
 	log.Info("plain replica joined the shard; waiting for it to catch up")
@@ -66,7 +66,7 @@ func (b *Backend) MovePlainReplica(ctx context.Context, tenant, db string, from,
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	if _, err := b.plainMembers(ctx, p, from, &messages.PlainCall{ShardId: p.ID, RemoveNode: from}); err != nil {
+	if _, err := b.plainMembers(ctx, p, from, &messages.PlainCall{ShardId: p.ID, RemoveReplica: p.ReplicaID(from)}); err != nil {
 		return p, fmt.Errorf("removing node %d from the plain shard of %s.%s: %w", from, tenant, db, err)
 	}
 	if p, err = b.meta.MovePlainReplica(ctx, tenant, db, from, to); err != nil {

@@ -53,11 +53,10 @@ type PlainShardInfo struct {
 	DB       string   `json:"db"`
 	Replicas []uint64 `json:"replicas"`
 	Joining  uint64   `json:"joining,omitempty"`
-	Removed  []uint64 `json:"removed,omitempty"`
 }
 
 func plainInfo(p meta.PlainShard) PlainShardInfo {
-	return PlainShardInfo{ID: p.ID, Tenant: p.Tenant, DB: p.DB, Replicas: p.Replicas, Joining: p.Joining, Removed: p.Removed}
+	return PlainShardInfo{ID: p.ID, Tenant: p.Tenant, DB: p.DB, Replicas: p.Replicas, Joining: p.Joining}
 }
 
 // uintParams reads required unsigned parameters; the first missing or malformed one is the error.
