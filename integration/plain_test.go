@@ -456,3 +456,94 @@ func explainStatsOnEveryNode(t *testing.T, ctx context.Context, c *setup.Cluster
 		require.Positive(t, cg.Lookup("blocksRead").AsInt64()+cg.Lookup("memcacheColumns").AsInt64(), "node %s: %s", s.MongoAddr, cg)
 	}
 }
+
+// TestPlainShardSurvivesReplicaKills: three dnodes hold a database's plain shard (replication
+// factor 3); clients write through every node while a random one is SIGKILLed and restarted,
+// four times (the shard's leader among them, as chance has it), then all three at once, idle.
+// After each round every acknowledged document is read on every node: a minority lost, or the
+// whole group crashed, loses nothing acknowledged.
+func TestPlainShardSurvivesReplicaKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four processes")
+	}
+	t.Parallel()
+	ctx := testCtx(t)
+	c := setup.StartCluster(t, 1, 3, "--replication-factor", "3")
+	insertRetry(t, ctx, c.Data[0].Client().Database("reg").Collection("devices"), []any{bson.D{{Key: "_id", Value: "first"}}})
+	var (
+		mu    sync.Mutex
+		acked = map[string]bool{}
+	)
+	check := func(when string) {
+		mu.Lock()
+		want := len(acked)
+		mu.Unlock()
+		for _, s := range c.Data {
+			require.Eventually(t, func() bool {
+				fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				cur, err := s.Client().Database("reg").Collection("devices").Find(fctx, bson.D{})
+				if err != nil {
+					t.Logf("%s: find on %s: %v", when, s.MongoAddr, err)
+					return false
+				}
+				got := map[string]bool{}
+				for cur.Next(fctx) {
+					got[cur.Current.Lookup("_id").StringValue()] = true
+				}
+				if cur.Err() != nil {
+					return false
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for id := range acked {
+					if !got[id] {
+						t.Logf("%s: node %s lacks acknowledged %s (%d of %d documents)", when, s.MongoAddr, id, len(got), want)
+						return false
+					}
+				}
+				return true
+			}, 60*time.Second, 200*time.Millisecond, "%s: node %s", when, s.MongoAddr)
+		}
+		t.Logf("%s: %d acknowledged documents on every node", when, want)
+	}
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 13))
+	for round := range 4 {
+		loadCtx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for w, s := range c.Data {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				coll := s.Client().Database("reg").Collection("devices")
+				for k := 0; loadCtx.Err() == nil; k++ {
+					id := fmt.Sprintf("r%d-w%d-%d", round, w, k)
+					wctx, cancel := context.WithTimeout(loadCtx, 5*time.Second)
+					_, err := coll.InsertOne(wctx, bson.D{{Key: "_id", Value: id}, {Key: "v", Value: k}})
+					cancel()
+					if err == nil {
+						mu.Lock()
+						acked[id] = true
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(300+r.IntN(700)) * time.Millisecond)
+		victim := c.Data[r.IntN(len(c.Data))]
+		victim.Kill()
+		time.Sleep(time.Duration(500+r.IntN(1000)) * time.Millisecond)
+		victim.Restart()
+		time.Sleep(500 * time.Millisecond)
+		stop()
+		wg.Wait()
+		check(fmt.Sprintf("round %d (%s killed)", round, victim.MongoAddr))
+	}
+	for _, s := range c.Data {
+		s.Kill()
+	}
+	for _, s := range c.Data {
+		s.Restart()
+	}
+	check("all three killed at once and restarted")
+}
