@@ -307,6 +307,7 @@ func TestClusterPlainCollections(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
+	waitAllUp(t, replicas[0].HTTPAddr) // the drain moves only to nodes the placement sees up
 	out, err := run(t, setup.Binary(t), "ctl", "drain", name, "--addr", replicas[0].HTTPAddr)
 	close(stop)
 	<-done
@@ -445,7 +446,9 @@ func explainStatsOnEveryNode(t *testing.T, ctx context.Context, c *setup.Cluster
 			r, err = s.Client().Database("reg").RunCommand(ctx, bson.D{{Key: "explain", Value: bson.D{{Key: "find", Value: "readings"},
 				{Key: "filter", Value: bson.D{{Key: "dev", Value: "d1"}, {Key: "t", Value: bson.D{{Key: "$gte", Value: base}}}}}}},
 				{Key: "verbosity", Value: "executionStats"}}).Raw()
-			return err == nil
+			// reads are "local" (one replica, this node's first): a replica that did not apply a
+			// quorum-acknowledged write yet answers without it for a moment
+			return err == nil && r.Lookup("executionStats", "nReturned").AsInt64() == 10
 		}, 20*time.Second, 100*time.Millisecond)
 		st := r.Lookup("executionStats")
 		require.EqualValues(t, 10, st.Document().Lookup("nReturned").AsInt64(), "node %s", s.MongoAddr)
@@ -546,4 +549,29 @@ func TestPlainShardSurvivesReplicaKills(t *testing.T) {
 		s.Restart()
 	}
 	check("all three killed at once and restarted")
+}
+
+// waitAllUp waits until the node at httpAddr sees every data node up, in the placement and by its
+// own watcher (a node restarted after a SIGKILL is up once the watchers have seen it back).
+func waitAllUp(t *testing.T, httpAddr string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var listed struct {
+			Nodes []struct {
+				Name      string
+				Role      string
+				DownSince string
+				Seen      string
+			}
+		}
+		if err := getJSON("http://"+httpAddr+"/api/v1/nodes", &listed); err != nil {
+			return false
+		}
+		for _, n := range listed.Nodes {
+			if n.Role == "dnode" && (n.DownSince != "" || n.Seen == "down") {
+				return false
+			}
+		}
+		return len(listed.Nodes) > 0
+	}, 30*time.Second, 100*time.Millisecond, "every data node seen up")
 }
