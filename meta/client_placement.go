@@ -140,14 +140,16 @@ func (c *Client) DropBuckets(ctx context.Context, tenant, db string) ([]Bucket, 
 	return r.Dropped, err
 }
 
-// PlacedDatabase is a database that has buckets in the placement, with their ids.
+// PlacedDatabase is a database that has buckets or a plain shard in the placement, with their
+// ids (PlainShard 0: none).
 type PlacedDatabase struct {
 	Tenant, DB string
 	BucketIDs  []uint64
+	PlainShard uint64
 }
 
-// PlacedDatabases lists every database that has buckets, as the placement holds it now
-// (linearizable: the cache is brought up to the leader's version first).
+// PlacedDatabases lists every database that has buckets or a plain shard, as the placement holds
+// it now (linearizable: the cache is brought up to the leader's version first).
 func (c *Client) PlacedDatabases(ctx context.Context) ([]PlacedDatabase, error) {
 	if err := c.SyncPlacement(ctx); err != nil {
 		return nil, err
@@ -155,12 +157,19 @@ func (c *Client) PlacedDatabases(ctx context.Context) ([]PlacedDatabase, error) 
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make([]PlacedDatabase, 0, len(c.placement.Buckets))
+	seen := map[placement.DBKey]bool{}
 	for k, bs := range c.placement.Buckets {
-		p := PlacedDatabase{Tenant: k.Tenant, DB: k.DB}
+		p := PlacedDatabase{Tenant: k.Tenant, DB: k.DB, PlainShard: c.placement.Plain[k].ID}
 		for _, b := range bs {
 			p.BucketIDs = append(p.BucketIDs, b.ID)
 		}
 		out = append(out, p)
+		seen[k] = true
+	}
+	for k, ps := range c.placement.Plain {
+		if !seen[k] {
+			out = append(out, PlacedDatabase{Tenant: k.Tenant, DB: k.DB, PlainShard: ps.ID})
+		}
 	}
 	return out, nil
 }

@@ -226,3 +226,10 @@ func (c *Client) PlainShards(ctx context.Context) ([]PlainShard, error) {
 	slices.SortFunc(out, func(a, b PlainShard) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
+
+// DropPlainShard drops the plain shard id of a database from the placement while it is the
+// database's (an orphan of a dropped database); it reports whether it did.
+func (c *Client) DropPlainShard(ctx context.Context, tenant, db string, id uint64) (bool, error) {
+	r, err := c.proposePlacement(ctx, placement.Command{Op: placement.OpDropPlainShard, Tenant: tenant, DB: db, PlainShardID: id})
+	return err == nil && r.Code == placement.CodeOK, err
+}

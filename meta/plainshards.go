@@ -112,7 +112,8 @@ type replicaKey struct{ shard, replica uint64 }
 
 // reconcile removes the replicas (running or only on disk) that a linearizable read of the
 // placement does not put on this node (the cached placement may be behind, the Raft read is
-// not), then starts those the cached placement puts here.
+// not), then starts those the placement puts here (as that read saw it when there was one, so
+// a replica just removed is not started again from a stale cache).
 func (ps *plainShards) reconcile(ctx context.Context) {
 	h := ps.h
 	view := h.client.placementView()
@@ -148,7 +149,8 @@ func (ps *plainShards) reconcile(ctx context.Context) {
 		if err != nil {
 			ps.log.WithError(err).Warn("cannot confirm which plain shard replicas to remove; retried later")
 		} else {
-			sure := wanted(v.(placement.View))
+			view = v.(placement.View) // fresher than the cache: the starts below follow it
+			sure := wanted(view)
 			for k := range stale {
 				if sure[k.shard] == k.replica {
 					continue

@@ -42,6 +42,8 @@ func apply(s *State, c Command) Result {
 		return removeNode(s, c)
 	case OpCreatePlainShard:
 		return createPlainShard(s, c)
+	case OpDropPlainShard:
+		return dropPlainShard(s, c)
 	case OpJoinPlainReplica:
 		return joinPlainReplica(s, c)
 	case OpMovePlainReplica:

@@ -20,6 +20,7 @@ const (
 	OpRemoveNode   Op = "remove_node"
 	// Plain shards (plain.go).
 	OpCreatePlainShard Op = "create_plain_shard"
+	OpDropPlainShard   Op = "drop_plain_shard"
 	OpJoinPlainReplica Op = "join_plain_replica"
 	OpMovePlainReplica Op = "move_plain_replica"
 )
@@ -50,6 +51,9 @@ type Command struct {
 	// Options are the database's options, read from the catalog shard by the proposer, which the
 	// placement shard does not hold (create_bucket).
 	Options *BucketOptions `json:"options,omitempty"`
+	// PlainShardID names the plain shard drop_plain_shard drops (only while the database's is that
+	// one).
+	PlainShardID uint64 `json:"plain_shard_id,omitempty"`
 	// ReplicationFactor is the number of replicas of a new plain shard (create_plain_shard).
 	ReplicationFactor int `json:"replication_factor,omitempty"`
 	// FromNode and ToNode name the replica a move_plain_replica takes from one node to another;

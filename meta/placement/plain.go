@@ -41,6 +41,19 @@ func createPlainShard(s *State, c Command) Result {
 	return Result{Code: CodeCreated, Plain: &out}
 }
 
+// dropPlainShard drops the plain shard of a database whose catalog entry is gone (a drop cut
+// short between its two steps), when it is still PlainShardID: a newer database's is kept.
+func dropPlainShard(s *State, c Command) Result {
+	key := dbKey(c.Tenant, c.DB)
+	p, ok := s.Plain[key]
+	if !ok || p.ID != c.PlainShardID {
+		return Result{Code: CodeNotFound}
+	}
+	delete(s.Plain, key)
+	s.Version++
+	return Result{Code: CodeOK, DroppedPlain: &p}
+}
+
 // joinPlainReplica starts moving a replica of a database's plain shard to ToNode: it runs a
 // replica, with a new replica id, that joins the Raft group (the mover adds it there). One move
 // at a time: another node joining is a conflict; the same node joining again, or one that holds

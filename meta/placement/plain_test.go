@@ -91,6 +91,12 @@ func TestPlainShards(t *testing.T) {
 	view, err := s.Lookup(ViewQuery{})
 	require.NoError(t, err)
 	require.Len(t, view.(View).Plain, 2)
+	v = s.Version
+	require.Equal(t, CodeNotFound, Apply(s, Command{Op: OpDropPlainShard, Tenant: "t", DB: "e", PlainShardID: model.PlainShardBase + 1}).Code, "another database's id")
+	require.Equal(t, v, s.Version)
+	r = Apply(s, Command{Op: OpDropPlainShard, Tenant: "t", DB: "e", PlainShardID: model.PlainShardBase + 2})
+	require.Equal(t, CodeOK, r.Code)
+	require.Equal(t, model.PlainShardBase+2, r.DroppedPlain.ID)
 	r = Apply(s, Command{Op: OpDropBuckets, Tenant: "t", DB: "d"})
 	require.Equal(t, CodeOK, r.Code)
 	require.NotNil(t, r.DroppedPlain)

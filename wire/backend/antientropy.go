@@ -51,6 +51,9 @@ func (b *Backend) RepairOnce(ctx context.Context, until time.Time, check func() 
 		if err := check(); err != nil {
 			return err
 		}
+		if len(p.BucketIDs) == 0 {
+			continue // plain collections only: Raft keeps their replicas equal
+		}
 		d, ok, err := b.meta.GetDatabase(ctx, p.Tenant, p.DB)
 		if err != nil || !ok || d.ReplicationFactor < 2 {
 			continue

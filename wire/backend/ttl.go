@@ -45,11 +45,11 @@ func (b *Backend) ExpireOnce(ctx context.Context, now time.Time, check func() er
 	return first
 }
 
-// dropOrphanBuckets drops from the placement the buckets of databases the catalog no longer has
-// (a dropDatabase whose second step, dropping the buckets, did not happen): the nodes' sweeps
-// then remove their data. The placement is read before the catalog, so a bucket listed belongs to
+// dropOrphanBuckets drops from the placement the buckets and plain shards of databases the
+// catalog no longer has (a dropDatabase whose second step, dropping them, did not happen): the
+// nodes' sweeps then remove their data, and the plain shards' replicas remove themselves. The placement is read before the catalog, so a bucket listed belongs to
 // an incarnation of the database that had been dropped when the catalog said it did not exist;
-// only those bucket ids are dropped, never a newer incarnation's.
+// only those bucket and shard ids are dropped, never a newer incarnation's.
 func (b *Backend) dropOrphanBuckets(ctx context.Context) error {
 	placed, err := b.meta.PlacedDatabases(ctx)
 	if err != nil {
@@ -68,7 +68,12 @@ func (b *Backend) dropOrphanBuckets(ctx context.Context) error {
 				return err
 			}
 		}
-		b.log.WithFields(logrus.Fields{"tenant": p.Tenant, "db": p.DB, "buckets": len(p.BucketIDs)}).Info("dropped the buckets of a dropped database")
+		if p.PlainShard != 0 {
+			if _, err := b.meta.DropPlainShard(ctx, p.Tenant, p.DB, p.PlainShard); err != nil {
+				return err
+			}
+		}
+		b.log.WithFields(logrus.Fields{"tenant": p.Tenant, "db": p.DB, "buckets": len(p.BucketIDs), "plain_shard": p.PlainShard}).Info("dropped the buckets and plain shard of a dropped database")
 	}
 	return nil
 }
