@@ -16,7 +16,7 @@ import (
 
 // Cluster is n meta hosts in one process. Hosts[i] is node i+1 and nil while stopped.
 type Cluster struct {
-	t       *testing.T
+	t       testing.TB
 	Hosts   []*meta.Host
 	Configs []meta.Config
 }
@@ -30,7 +30,7 @@ func Logger() *logrus.Logger {
 
 // Config returns the config of node id in an n-node in-process cluster named after the test.
 // RTT 5 ms and ElectionRTT 20 elect in about 100–200 ms on loopback; snapshots every 20 entries.
-func Config(t *testing.T, dir string, id uint64, n int) meta.Config {
+func Config(t testing.TB, dir string, id uint64, n int) meta.Config {
 	members := map[uint64]string{}
 	if n > 1 {
 		for i := 1; i <= n; i++ {
@@ -55,13 +55,13 @@ func Config(t *testing.T, dir string, id uint64, n int) meta.Config {
 
 // address is a channel-transport address unique to the test and node, in lower case because
 // dragonboat lower-cases the addresses it registers.
-func address(t *testing.T, id uint64) string {
+func address(t testing.TB, id uint64) string {
 	return strings.ToLower(fmt.Sprintf("node%d.%s:1", id, strings.ReplaceAll(t.Name(), "/", ".")))
 }
 
 // StartCluster starts n hosts (n = 1 is standalone), waits until every shard serves linearizable
 // reads on every host, and closes the hosts at the end of the test.
-func StartCluster(t *testing.T, n int) *Cluster {
+func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
 	dir := t.TempDir()
 	c := &Cluster{t: t, Hosts: make([]*meta.Host, n), Configs: make([]meta.Config, n)}
