@@ -24,6 +24,9 @@ const (
 	// PlainName is the name of the plain actor, which serves other nodes' calls on this node's
 	// replicas of plain shards (actors/plainrpc).
 	PlainName = "plain"
+	// OpsName is the name of the ops actor, which lists and interrupts the MongoDB commands
+	// running on its node for currentOp and killOp on other nodes (actors/opsrpc).
+	OpsName = "ops"
 )
 
 // VnodeName is the child name of vnode id under the manager.

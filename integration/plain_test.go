@@ -260,7 +260,52 @@ func TestClusterPlainCollections(t *testing.T) {
 		require.GreaterOrEqual(t, time.Since(started), 1500*time.Millisecond, "it waited for wtimeout")
 		require.NoError(t, write.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Err(), "the write was applied")
 	}
-	_, err := write.DeleteMany(ctx, bson.D{{Key: "name", Value: bson.D{{Key: "$in", Value: bson.A{"wc", "down", "3"}}}}})
+	// currentOp on one node lists a command running on another (opid "node:id", shard the
+	// node), and killOp of that opid interrupts it there: a w:3 write waiting for the down replica
+	replicaName := ""
+	for i, s := range nodes {
+		if s == replicas[0] {
+			replicaName = fmt.Sprint("dnode", i+1)
+		}
+	}
+	waiting := make(chan error, 1)
+	started := time.Now()
+	go func() {
+		waiting <- replicas[0].Client().Database("reg").RunCommand(ctx, bson.D{{Key: "insert", Value: "devices"},
+			{Key: "documents", Value: bson.A{bson.D{{Key: "_id", Value: "killed-op"}, {Key: "name", Value: "3"}}}},
+			{Key: "writeConcern", Value: bson.D{{Key: "w", Value: 3}, {Key: "wtimeout", Value: 30000}}}}).Err()
+	}()
+	var opid string
+	require.Eventually(t, func() bool {
+		var r bson.Raw
+		r, err := other.Client().Database("admin").RunCommand(ctx, bson.D{{Key: "currentOp", Value: 1}, {Key: "op", Value: "insert"}}).Raw()
+		if err != nil {
+			return false
+		}
+		ops, _ := r.Lookup("inprog").Array().Values()
+		for _, o := range ops {
+			if sh, ok := o.Document().Lookup("shard").StringValueOK(); ok && sh == replicaName {
+				opid = o.Document().Lookup("opid").StringValue()
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 50*time.Millisecond, "the insert waiting on %s shows in currentOp on %s", replicaName, other.MongoAddr)
+	require.True(t, strings.HasPrefix(opid, replicaName+":"), opid)
+	require.NoError(t, other.Client().Database("admin").RunCommand(ctx, bson.D{{Key: "killOp", Value: 1}, {Key: "op", Value: opid}}).Err())
+	select {
+	case err := <-waiting:
+		var ce mongo.CommandError
+		require.True(t, errors.As(err, &ce), "%v", err)
+		require.EqualValues(t, 11601, ce.Code, "%v", err)
+		require.Less(t, time.Since(started), 20*time.Second, "interrupted, not timed out")
+	case <-time.After(20 * time.Second):
+		t.Fatal("the killed insert did not end")
+	}
+	err := other.Client().Database("admin").RunCommand(ctx, bson.D{{Key: "killOp", Value: 1}, {Key: "op", Value: "nodeless"}}).Err()
+	require.Error(t, err, "a string opid without node:id")
+
+	_, err = write.DeleteMany(ctx, bson.D{{Key: "name", Value: bson.D{{Key: "$in", Value: bson.A{"wc", "down", "3"}}}}})
 	require.NoError(t, err)
 	more := []any{bson.D{{Key: "_id", Value: 100}, {Key: "name", Value: "while a replica was down"}}}
 	insertRetry(t, ctx, other.Client().Database("reg").Collection("devices"), more)

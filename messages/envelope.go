@@ -61,6 +61,8 @@ func init() {
 	register(func() proto.Message { return new(ClientScanReply) })
 	register(func() proto.Message { return new(PlainCall) })
 	register(func() proto.Message { return new(PlainCallReply) })
+	register(func() proto.Message { return new(OpsRequest) })
+	register(func() proto.Message { return new(OpsReply) })
 }
 
 // Known reports whether typeName (a full protobuf name) can be decoded by Open.

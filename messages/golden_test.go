@@ -61,8 +61,11 @@ var goldenMessages = []struct {
 		FieldType: 1, Times: []int64{1, 2}, Floats: []float64{0.5, 1.5}}}}},
 	{"client_scan_aggregate", &ClientScanReply{CursorId: 4, Columns: []*ClientColumn{{Tags: map[string]string{"host": "h1"}, Field: "usage",
 		FieldType: 1, Times: []int64{0, 3600e9}, Counts: []int64{360, 12}, Sums: []float64{36, 1.5}, Mins: []float64{-1, 0}, Maxs: []float64{2, 0.5}}}}},
-	{"plain_call", &PlainCall{ShardId: 1<<40 + 5, Command: []byte{1, 5, 0, 0, 0, 0}, Query: []byte{1, 5, 0, 0, 0, 0}, Applied: true}},
+	{"plain_call", &PlainCall{ShardId: 1<<40 + 5, Command: []byte{1, 5, 0, 0, 0, 0}, Query: []byte{1, 5, 0, 0, 0, 0}, Applied: true,
+		AddReplica: 9, AddAddr: "127.0.0.1:8091", RemoveReplica: 8}},
 	{"plain_call_reply", &PlainCallReply{Code: ErrorCode_ERROR_CODE_NOT_OWNER, Message: "no replica here", Result: []byte{1, 5, 0, 0, 0, 0}, Applied: 77}},
+	{"ops_request", &OpsRequest{Tenant: "acme", All: true, KillOp: 42}},
+	{"ops_reply", &OpsReply{Code: ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "starting", Ops: [][]byte{{5, 0, 0, 0, 0}}, Killed: true}},
 }
 
 func TestGoldenEncoding(t *testing.T) {

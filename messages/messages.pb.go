@@ -3613,6 +3613,139 @@ func (x *PlainCallReply) GetApplied() uint64 {
 	return 0
 }
 
+// OpsRequest asks a node for the MongoDB commands running on it (currentOp across the cluster):
+// those of tenant, or every tenant's with all; with kill_op, it interrupts that one instead
+// (of tenant, unless all). Answered with an OpsReply.
+type OpsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	All           bool                   `protobuf:"varint,2,opt,name=all,proto3" json:"all,omitempty"`
+	KillOp        int64                  `protobuf:"varint,3,opt,name=kill_op,json=killOp,proto3" json:"kill_op,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpsRequest) Reset() {
+	*x = OpsRequest{}
+	mi := &file_messages_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpsRequest) ProtoMessage() {}
+
+func (x *OpsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpsRequest.ProtoReflect.Descriptor instead.
+func (*OpsRequest) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *OpsRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *OpsRequest) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+func (x *OpsRequest) GetKillOp() int64 {
+	if x != nil {
+		return x.KillOp
+	}
+	return 0
+}
+
+// OpsReply lists the node's running commands as currentOp entries (BSON documents), or says
+// whether kill_op found one.
+type OpsReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=chronogo.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Ops           [][]byte               `protobuf:"bytes,3,rep,name=ops,proto3" json:"ops,omitempty"`
+	Killed        bool                   `protobuf:"varint,4,opt,name=killed,proto3" json:"killed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpsReply) Reset() {
+	*x = OpsReply{}
+	mi := &file_messages_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpsReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpsReply) ProtoMessage() {}
+
+func (x *OpsReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpsReply.ProtoReflect.Descriptor instead.
+func (*OpsReply) Descriptor() ([]byte, []int) {
+	return file_messages_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *OpsReply) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *OpsReply) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *OpsReply) GetOps() [][]byte {
+	if x != nil {
+		return x.Ops
+	}
+	return nil
+}
+
+func (x *OpsReply) GetKilled() bool {
+	if x != nil {
+		return x.Killed
+	}
+	return false
+}
+
 var File_messages_proto protoreflect.FileDescriptor
 
 const file_messages_proto_rawDesc = "" +
@@ -3944,7 +4077,17 @@ const file_messages_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
 	"\x06result\x18\x03 \x01(\fR\x06result\x12\x18\n" +
-	"\aapplied\x18\x04 \x01(\x04R\aapplied*\x81\x01\n" +
+	"\aapplied\x18\x04 \x01(\x04R\aapplied\"O\n" +
+	"\n" +
+	"OpsRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x10\n" +
+	"\x03all\x18\x02 \x01(\bR\x03all\x12\x17\n" +
+	"\akill_op\x18\x03 \x01(\x03R\x06killOp\"\x80\x01\n" +
+	"\bOpsReply\x120\n" +
+	"\x04code\x18\x01 \x01(\x0e2\x1c.chronogo.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x10\n" +
+	"\x03ops\x18\x03 \x03(\fR\x03ops\x12\x16\n" +
+	"\x06killed\x18\x04 \x01(\bR\x06killed*\x81\x01\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCONSISTENCY_ANY\x10\x01\x12\x13\n" +
@@ -3978,7 +4121,7 @@ func file_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_messages_proto_goTypes = []any{
 	(Consistency)(0),          // 0: chronogo.messages.Consistency
 	(ErrorCode)(0),            // 1: chronogo.messages.ErrorCode
@@ -4023,8 +4166,10 @@ var file_messages_proto_goTypes = []any{
 	(*ClientColumn)(nil),      // 40: chronogo.messages.ClientColumn
 	(*PlainCall)(nil),         // 41: chronogo.messages.PlainCall
 	(*PlainCallReply)(nil),    // 42: chronogo.messages.PlainCallReply
-	nil,                       // 43: chronogo.messages.ClientScan.TagsEntry
-	nil,                       // 44: chronogo.messages.ClientColumn.TagsEntry
+	(*OpsRequest)(nil),        // 43: chronogo.messages.OpsRequest
+	(*OpsReply)(nil),          // 44: chronogo.messages.OpsReply
+	nil,                       // 45: chronogo.messages.ClientScan.TagsEntry
+	nil,                       // 46: chronogo.messages.ClientColumn.TagsEntry
 }
 var file_messages_proto_depIdxs = []int32{
 	0,  // 0: chronogo.messages.WriteBatch.consistency:type_name -> chronogo.messages.Consistency
@@ -4052,16 +4197,17 @@ var file_messages_proto_depIdxs = []int32{
 	1,  // 22: chronogo.messages.ClientHelloReply.code:type_name -> chronogo.messages.ErrorCode
 	0,  // 23: chronogo.messages.ClientWrite.consistency:type_name -> chronogo.messages.Consistency
 	1,  // 24: chronogo.messages.ClientWriteReply.code:type_name -> chronogo.messages.ErrorCode
-	43, // 25: chronogo.messages.ClientScan.tags:type_name -> chronogo.messages.ClientScan.TagsEntry
+	45, // 25: chronogo.messages.ClientScan.tags:type_name -> chronogo.messages.ClientScan.TagsEntry
 	1,  // 26: chronogo.messages.ClientScanReply.code:type_name -> chronogo.messages.ErrorCode
 	40, // 27: chronogo.messages.ClientScanReply.columns:type_name -> chronogo.messages.ClientColumn
-	44, // 28: chronogo.messages.ClientColumn.tags:type_name -> chronogo.messages.ClientColumn.TagsEntry
+	46, // 28: chronogo.messages.ClientColumn.tags:type_name -> chronogo.messages.ClientColumn.TagsEntry
 	1,  // 29: chronogo.messages.PlainCallReply.code:type_name -> chronogo.messages.ErrorCode
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	1,  // 30: chronogo.messages.OpsReply.code:type_name -> chronogo.messages.ErrorCode
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_messages_proto_init() }
@@ -4075,7 +4221,7 @@ func file_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_proto_rawDesc), len(file_messages_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   43,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chronogo/chronogo/actors/handoff"
+	"github.com/chronogo/chronogo/actors/opsrpc"
 	"github.com/chronogo/chronogo/actors/plainrpc"
 	"github.com/chronogo/chronogo/actors/reader"
 	"github.com/chronogo/chronogo/actors/vnode"
@@ -86,3 +87,24 @@ func (n *Node) PlainCall(ctx context.Context, id uint64, call *messages.PlainCal
 
 // ID is the node's id.
 func (n *Node) ID() uint64 { return n.cfg.NodeID }
+
+// SetOpsProvider installs the MongoDB listener whose running commands other nodes' currentOp
+// lists and killOp interrupts.
+func (n *Node) SetOpsProvider(p opsrpc.Provider) { n.ops.Set(p) }
+
+// PeerOps sends req to the ops actor of node id.
+func (n *Node) PeerOps(ctx context.Context, id uint64, req *messages.OpsRequest) (*messages.OpsReply, error) {
+	exit, err := n.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer exit()
+	node, err := n.cfg.Placement.Node(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if node.ActorAddr == "" {
+		return nil, fmt.Errorf("node %d has no actor address", id)
+	}
+	return opsrpc.Ask(ctx, n.sys.Root, node.ActorAddr, req, n.timeout(ctx))
+}

@@ -42,6 +42,7 @@ import (
 	"github.com/chronogo/chronogo/actors/coordinator"
 	"github.com/chronogo/chronogo/actors/handoff"
 	"github.com/chronogo/chronogo/actors/liveness"
+	"github.com/chronogo/chronogo/actors/opsrpc"
 	"github.com/chronogo/chronogo/actors/plainrpc"
 	"github.com/chronogo/chronogo/actors/reader"
 	"github.com/chronogo/chronogo/actors/vnode"
@@ -144,6 +145,7 @@ type Node struct {
 	coord   *coordinator.Client
 	live    *liveness.Watcher // nil without remote or Peers
 	open    *vnode.Open       // the running vnodes' engines
+	ops     opsrpc.Slot       // the MongoDB listener, for other nodes' currentOp and killOp
 
 	sweepStop, sweepDone chan struct{} // the sweeper of dropped buckets (nil when it does not run)
 	sweepNow             chan struct{}
@@ -247,6 +249,9 @@ func Start(cfg Config) (*Node, error) {
 		if _, err := n.sys.Root.SpawnNamed(plainrpc.Props(plainrpc.Config{Shards: cfg.PlainShards, Logger: log}), actors.PlainName); err != nil {
 			log.WithError(err).Error("the plain actor did not start: other nodes cannot use this node's plain shard replicas")
 		}
+	}
+	if _, err := n.sys.Root.SpawnNamed(opsrpc.Props(&n.ops, log), actors.OpsName); err != nil {
+		log.WithError(err).Error("the ops actor did not start: currentOp on other nodes will not list this node's commands")
 	}
 	log.WithField("actor_addr", n.sys.Address()).Info("node started")
 	if cfg.SweepInterval == 0 {

@@ -303,6 +303,7 @@ func runDataNode(ctx context.Context, cfg config, entry logrus.FieldLogger) erro
 		IdleTimeout: cfg.ConnIdleTimeout, FrameTimeout: cfg.FrameTimeout, CursorMemoryBudget: int64(cursorMem),
 		SortMemory: int64(sortMem), MessageMemory: int64(msgMem), TempDir: tmp, Users: b, Tenants: b, Auth: cfg.Auth,
 		CmdLine: mongo.CmdLine{Argv: os.Args, Parsed: cfg.settings}, Status: nodeStatus(cfg, n, mc)}, b)
+	n.SetOpsProvider(ms) // other nodes' currentOp and killOp reach this listener's commands
 	if err := startGateway(cfg, n, b, ms, entry); err != nil {
 		return err
 	}

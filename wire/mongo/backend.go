@@ -70,6 +70,13 @@ type Backend interface {
 	PlainGet(ctx context.Context, c *meta.Collection, key []byte) (plain.Doc, bool, error)
 	// DBStorage returns what database db takes (for dbStats and collStats).
 	DBStorage(ctx context.Context, db string) (DBStorage, error)
+	// PeerOps lists the commands running on the cluster's other nodes (none in standalone): per
+	// node that answered, its name and currentOp entries of tenant's commands (every tenant's
+	// with all).
+	PeerOps(ctx context.Context, tenant string, all bool) []NodeOps
+	// KillPeerOp interrupts command id on the node named node (of tenant, unless all); false
+	// when that node runs no such command.
+	KillPeerOp(ctx context.Context, node string, id int64, tenant string, all bool) (bool, error)
 }
 
 // AggPlanQuery gives the time bins of Backend.Aggregate: bins start at Origin + k*Window (BSON
@@ -137,4 +144,10 @@ type Pushdown struct {
 // predicate matched, TSM blocks decoded and skipped (outside the range), memcache columns.
 type ScanStats struct {
 	Buckets, Vnodes, Series, BlocksRead, BlocksSkipped, CacheColumns int64
+}
+
+// NodeOps are the currentOp entries of another node.
+type NodeOps struct {
+	Node string
+	Ops  []bson.Raw
 }

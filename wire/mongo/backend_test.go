@@ -433,3 +433,11 @@ func (m *memBackend) PlainGet(_ context.Context, c *meta.Collection, key []byte)
 	r := v.(plain.GetResult)
 	return r.Doc, r.Found, nil
 }
+
+// PeerOps: the in-memory backend is a single node.
+func (m *memBackend) PeerOps(context.Context, string, bool) []NodeOps { return nil }
+
+// KillPeerOp: the in-memory backend has no peers.
+func (m *memBackend) KillPeerOp(context.Context, string, int64, string, bool) (bool, error) {
+	return false, nil
+}

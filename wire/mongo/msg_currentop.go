@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -168,18 +169,66 @@ func msgCurrentOp(ctx context.Context, s *Server, req *request) (*bsoncore.Docum
 }
 
 // currentOps are the entries of the running commands the caller may see: its tenant's (every
-// tenant's for the default tenant).
+// tenant's for the default tenant), on this node (opid a number) and on the cluster's other
+// nodes (opid "node:id" and shard naming the node, as mongos shows its shards' operations).
 func (s *Server) currentOps(ctx context.Context) []bson.Raw {
 	tenant := meta.TenantOf(ctx)
-	now := time.Now()
+	all := tenant == meta.DefaultTenant
 	out := []bson.Raw{}
+	for _, b := range s.CurrentOps(tenant, all) {
+		out = append(out, bson.Raw(b))
+	}
+	for _, n := range s.b.PeerOps(ctx, tenant, all) {
+		for _, op := range n.Ops {
+			out = append(out, peerOpDoc(n.Node, op))
+		}
+	}
+	return out
+}
+
+// CurrentOps returns the currentOp entries of the commands running on this listener: tenant's,
+// or every tenant's with all (opsrpc.Provider, for other nodes' currentOp).
+func (s *Server) CurrentOps(tenant string, all bool) [][]byte {
+	now := time.Now()
+	var out [][]byte
 	for _, op := range s.running.snapshot() {
-		if op.tenant != tenant && tenant != meta.DefaultTenant {
+		if !all && op.tenant != tenant {
 			continue
 		}
 		out = append(out, opDoc(&op, now))
 	}
 	return out
+}
+
+// KillOp interrupts command id of tenant (any tenant's with all) on this listener
+// (opsrpc.Provider, for other nodes' killOp).
+func (s *Server) KillOp(id int64, tenant string, all bool) bool {
+	if all {
+		tenant = ""
+	}
+	return s.running.kill(id, tenant)
+}
+
+// peerOpDoc is another node's entry as this node shows it: opid "node:id", shard the node.
+func peerOpDoc(node string, op bson.Raw) bson.Raw {
+	elems, err := op.Elements()
+	if err != nil {
+		return op
+	}
+	b := bsoncore.NewDocumentBuilder().AppendString("shard", node)
+	for _, e := range elems {
+		if e.Key() == "opid" {
+			if id, ok := e.Value().Int64OK(); ok {
+				b.AppendString("opid", node+":"+strconv.FormatInt(id, 10))
+				continue
+			}
+		}
+		if e.Key() == "shard" {
+			continue
+		}
+		b.AppendValue(e.Key(), bsoncore.Value{Type: bsoncore.Type(e.Value().Type), Data: e.Value().Value})
+	}
+	return bson.Raw(b.Build())
 }
 
 // msgKillOp interrupts a running command by its opid: it fails with Interrupted (11601), and a
@@ -189,14 +238,24 @@ func msgKillOp(ctx context.Context, s *Server, req *request) (*bsoncore.Document
 	if !ok {
 		return nil, mongoerr.New(mongoerr.IDLFailedToParse, "BSON field 'killOp.op' is missing but a required field")
 	}
+	tenant := meta.TenantOf(ctx)
+	all := tenant == meta.DefaultTenant
+	if v.Type == bson.TypeString {
+		// another node's command, as currentOp shows it: "node:id"
+		node, idStr, ok := strings.Cut(v.StringValue(), ":")
+		id, err := strconv.ParseInt(idStr, 10, 64)
+		if !ok || node == "" || err != nil {
+			return nil, mongoerr.New(mongoerr.BadValue, "invalid op : %s. Op ID must be an integer, or a string \"node:id\" naming another node's", v.StringValue())
+		}
+		if _, err := s.b.KillPeerOp(ctx, node, id, tenant, all); err != nil {
+			return nil, err
+		}
+		return bsoncore.NewDocumentBuilder().AppendString("info", "attempting to kill op"), nil
+	}
 	id, isNum := asInt64(v)
 	if !isNum {
 		return nil, typeErr("killOp.op", v.Type, numberTypes)
 	}
-	tenant := meta.TenantOf(ctx)
-	if tenant == meta.DefaultTenant {
-		tenant = ""
-	}
-	s.running.kill(id, tenant)
+	s.KillOp(id, tenant, all)
 	return bsoncore.NewDocumentBuilder().AppendString("info", "attempting to kill op"), nil
 }

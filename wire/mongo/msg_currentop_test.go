@@ -71,3 +71,15 @@ func TestCurrentOpAndKillOp(t *testing.T) {
 	_, err = run(t, admin, d("killOp", 1))
 	requireCode(t, err, 40414)
 }
+
+// TestPeerOpDoc: another node's entry gets a string opid "node:id" and the node as shard.
+func TestPeerOpDoc(t *testing.T) {
+	op, err := bson.Marshal(d("type", "op", "opid", int64(17), "op", "insert", "shard", "x"))
+	require.NoError(t, err)
+	got := peerOpDoc("dnode2", op)
+	require.Equal(t, "dnode2", got.Lookup("shard").StringValue())
+	require.Equal(t, "dnode2:17", got.Lookup("opid").StringValue())
+	require.Equal(t, "insert", got.Lookup("op").StringValue())
+	elems, _ := got.Elements()
+	require.Len(t, elems, 4, "shard once")
+}
