@@ -19,37 +19,58 @@ type PlainShard = model.PlainShard
 
 // PlainShardOf returns the plain shard of a database: the cached one, else (with create) the one
 // the placement creates for it, with the database's replication factor. Without create, ok is
-// false when the database has none yet (it holds no plain document).
+// false when the database has none yet (it holds no plain document). A shard made for an
+// earlier incarnation of the database (dropped, the drop cut short before the placement forgot
+// its shard; confirmed by linearizable reads) is never the database's: with create it is
+// dropped and a new one made.
 func (c *Client) PlainShardOf(ctx context.Context, tenant, db string, create bool) (p PlainShard, ok bool, err error) {
-	if p, ok := c.CachedPlainShard(tenant, db); ok {
+	d, dbOK := c.CachedDatabase(tenant, db)
+	p, ok = c.CachedPlainShard(tenant, db)
+	if ok && dbOK && sameIncarnation(p, d) {
+		return p, true, nil
+	}
+	// the cache lacks one of them, or they disagree: read both
+	if d, dbOK, err = c.GetDatabase(ctx, tenant, db); err != nil {
+		return PlainShard{}, false, err
+	}
+	v, err := c.read(ctx, ShardPlacement, placement.ViewQuery{})
+	if err != nil {
+		return PlainShard{}, false, fmt.Errorf("reading the plain shard of %s.%s: %w", tenant, db, err)
+	}
+	p, ok = v.(placement.View).Plain[placement.DBKey{Tenant: tenant, DB: db}]
+	if ok && dbOK && sameIncarnation(p, d) {
 		return p, true, nil
 	}
 	if !create {
-		v, err := c.read(ctx, ShardPlacement, placement.ViewQuery{})
-		if err != nil {
-			return PlainShard{}, false, fmt.Errorf("reading the plain shard of %s.%s: %w", tenant, db, err)
-		}
-		p, ok := v.(placement.View).Plain[placement.DBKey{Tenant: tenant, DB: db}]
-		return p, ok, nil
+		return PlainShard{}, false, nil
 	}
-	d, ok := c.CachedDatabase(tenant, db)
-	if !ok {
-		if d, ok, err = c.GetDatabase(ctx, tenant, db); err != nil {
+	if !dbOK {
+		return PlainShard{}, false, fmt.Errorf("plain shard of %s.%s: %w", tenant, db, ErrDatabaseNotFound)
+	}
+	if ok { // an earlier incarnation's
+		if _, err := c.DropPlainShard(ctx, tenant, db, p.ID); err != nil {
 			return PlainShard{}, false, err
 		}
-		if !ok {
-			return PlainShard{}, false, fmt.Errorf("plain shard of %s.%s: %w", tenant, db, ErrDatabaseNotFound)
-		}
+		c.log.WithFields(map[string]any{"tenant": tenant, "db": db, "shard_id": p.ID}).Warn("dropped the plain shard of an earlier database of that name (its drop was cut short)")
 	}
 	r, err := c.proposePlacement(ctx, placement.Command{Op: placement.OpCreatePlainShard, Tenant: tenant, DB: db,
-		ReplicationFactor: max(d.ReplicationFactor, 1)})
+		ReplicationFactor: max(d.ReplicationFactor, 1), DBCreatedAt: d.CreatedAt})
 	if err != nil {
 		return PlainShard{}, false, err
 	}
 	if r.Plain == nil {
 		return PlainShard{}, false, fmt.Errorf("plain shard of %s.%s: %s: %s", tenant, db, r.Code, r.Message)
 	}
+	if !sameIncarnation(*r.Plain, d) {
+		return PlainShard{}, false, fmt.Errorf("plain shard of %s.%s: the database was dropped and created again meanwhile; try again", tenant, db)
+	}
 	return *r.Plain, true, nil
+}
+
+// sameIncarnation reports whether p was made for database d as it is now (a shard that did not
+// record it is taken as d's).
+func sameIncarnation(p PlainShard, d Database) bool {
+	return p.DBCreatedAt == 0 || p.DBCreatedAt == d.CreatedAt
 }
 
 // CachedPlainShard returns the cached plain shard of a database.

@@ -51,6 +51,7 @@ func defaultConsistency(rf int) string {
 
 // normalizeDatabase fills zero options with defaults and validates the result.
 func normalizeDatabase(d *model.Database) error {
+	d.CreatedAt = 0 // the catalog's record holds it, not the options
 	if d.Name == "" {
 		return fmt.Errorf("database name is empty")
 	}

@@ -118,12 +118,12 @@ func (s *State) Lookup(q any) (any, error) {
 		}
 		out := make([]model.Database, 0, len(t.Databases))
 		for _, k := range sortedKeys(t.Databases) {
-			out = append(out, t.Databases[k].Options)
+			out = append(out, t.Databases[k].options())
 		}
 		return out, nil
 	case DatabaseQuery:
 		if d := s.database(q.Tenant, q.Name); d != nil {
-			return DatabaseResult{Database: d.Options, Found: true}, nil
+			return DatabaseResult{Database: d.options(), Found: true}, nil
 		}
 		return DatabaseResult{}, nil
 	case CollectionsQuery:
@@ -163,7 +163,7 @@ func (s *State) view() View {
 			v.Users[Key{Tenant: tn, Name: un}] = c
 		}
 		for dn, d := range t.Databases {
-			v.Databases[Key{Tenant: tn, DB: dn}] = d.Options
+			v.Databases[Key{Tenant: tn, DB: dn}] = d.options()
 			for cn, c := range d.Collections {
 				v.Collections[Key{Tenant: tn, DB: dn, Name: cn}] = *cloneCollection(c)
 			}

@@ -30,6 +30,13 @@ type Database struct {
 	Collections map[string]*model.Collection `json:"collections"`
 }
 
+// options are the database's options as queries answer them: with its CreatedAt.
+func (d *Database) options() model.Database {
+	o := d.Options
+	o.CreatedAt = d.CreatedAt
+	return o
+}
+
 // New returns an empty catalog.
 func New() *State {
 	return &State{Tenants: map[string]*Tenant{}}

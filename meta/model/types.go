@@ -32,6 +32,9 @@ type Database struct {
 	BucketDuration    int64  // ns of time each bucket covers
 	TTL               int64  // ns; 0 = keep forever
 	Consistency       string // "any" | "one" | "quorum" | "all"
+	// CreatedAt is when the catalog created the database (the proposer's clock, unix ns), filled
+	// in by the catalog's answers: it tells one incarnation of a name from the next.
+	CreatedAt int64 `json:",omitempty"`
 }
 
 // Collection is a time-series collection (a table) and its MongoDB options.
@@ -95,6 +98,10 @@ type PlainShard struct {
 	// bootstrap it together; a replica added later (a move) joins it.
 	Replicas []uint64
 	Initial  []uint64
+	// DBCreatedAt is the CreatedAt of the database the shard was made for (0: not recorded): a
+	// database dropped and created again is another incarnation, whose documents never include
+	// the old shard's, even when the drop was cut short before the placement forgot it.
+	DBCreatedAt int64 `json:",omitempty"`
 	// Joining is the node a move is adding (0: none): it runs a replica that joins the shard's
 	// Raft group, and becomes one of Replicas when the move ends.
 	Joining uint64 `json:",omitempty"`

@@ -54,6 +54,8 @@ type Command struct {
 	// PlainShardID names the plain shard drop_plain_shard drops (only while the database's is that
 	// one).
 	PlainShardID uint64 `json:"plain_shard_id,omitempty"`
+	// DBCreatedAt is the CreatedAt of the database a new plain shard is for (create_plain_shard).
+	DBCreatedAt int64 `json:"db_created_at,omitempty"`
 	// ReplicationFactor is the number of replicas of a new plain shard (create_plain_shard).
 	ReplicationFactor int `json:"replication_factor,omitempty"`
 	// FromNode and ToNode name the replica a move_plain_replica takes from one node to another;

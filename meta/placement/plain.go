@@ -30,7 +30,7 @@ func createPlainShard(s *State, c Command) Result {
 	replicas := pickReplicas(placeable(s, c.ReplicationFactor), s.Cursor, c.ReplicationFactor)
 	slices.Sort(replicas)
 	p := model.PlainShard{ID: model.PlainShardBase + s.nextID(), Tenant: c.Tenant, DB: c.DB,
-		Replicas: replicas, Initial: slices.Clone(replicas)}
+		Replicas: replicas, Initial: slices.Clone(replicas), DBCreatedAt: c.DBCreatedAt}
 	s.Cursor++
 	if s.Plain == nil {
 		s.Plain = map[string]model.PlainShard{}
