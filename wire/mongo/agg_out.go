@@ -376,12 +376,9 @@ func mergeFields(cur []byte, d bson.Raw) bson.Raw {
 // then takes the target's place in one Raft entry. A failure leaves the target as it was.
 func (s *Server) outPlain(ctx context.Context, o *outStage, target *meta.Collection, exists bool, docs []bson.Raw) error {
 	var err error
-	if exists && !target.Plain() { // a time series becomes a plain collection: not in one step
-		if _, err := s.b.DropCollection(ctx, o.db, o.coll); err != nil {
-			return err
-		}
-		exists = false
-	}
+	// runOut sends a time-series target to outTimeSeries (a $out without timeseries keeps a time
+	// series a time series) and refuses a plain one with timeseries (7268700): here the target is
+	// plain or missing
 	if !exists {
 		if target, err = s.createPlain(ctx, o.db, o.coll); err != nil {
 			return err

@@ -207,3 +207,31 @@ func TestOutIntoTimeSeriesChecksFirst(t *testing.T) {
 		require.Equal(t, before, all(), "%s: the target is as it was", name)
 	}
 }
+
+// TestOutKindsNeverMix: a $out with timeseries into an existing plain collection is refused
+// (7268700) and changes nothing; a $out without timeseries into a time series keeps it a time
+// series (replaced in one step, never dropped and refilled as a plain collection).
+func TestOutKindsNeverMix(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	ts := e.createTS(t, "m")
+	_, err := ts.InsertMany(ctx, []any{d("ts", at(1), "meta", "a", "v", 1), d("ts", at(2), "meta", "b", "v", 2)})
+	require.NoError(t, err)
+	_, err = e.db.Collection("registry").InsertOne(ctx, d("_id", "x"))
+	require.NoError(t, err)
+	_, err = run(t, e.db, d("aggregate", "m", "pipeline", bson.A{d("$out", d("coll", "registry", "timeseries", d("timeField", "ts", "metaField", "meta")))}, "cursor", d()))
+	requireCode(t, err, 7268700)
+	n, err := e.db.Collection("registry").CountDocuments(ctx, d())
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "the plain collection is as it was")
+
+	mustRun(t, e.db, d("aggregate", "m", "pipeline", bson.A{d("$out", d("coll", "copy", "timeseries", d("timeField", "ts", "metaField", "meta")))}, "cursor", d()))
+	mustRun(t, e.db, d("aggregate", "m", "pipeline", bson.A{d("$match", d("meta", "a")), d("$out", "copy")}, "cursor", d()))
+	specs, err := e.db.ListCollectionSpecifications(ctx, d("name", "copy"))
+	require.NoError(t, err)
+	require.Len(t, specs, 1)
+	require.Equal(t, "timeseries", specs[0].Type, "still a time series")
+	n, err = e.db.Collection("copy").CountDocuments(ctx, d())
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+}
