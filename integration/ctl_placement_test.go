@@ -91,4 +91,18 @@ func TestCtlVnodesAndTruncate(t *testing.T) {
 	out, err = run(t, bin, "ctl", "truncate", "--addr", srv.HTTPAddr, "--db", "hist", "--before", "yesterday")
 	require.Error(t, err)
 	require.Contains(t, out, "--before")
+
+	// a plain collection: its database's plain shard is listed after the buckets, with its replicas
+	_, err = db.Collection("registry").InsertOne(ctx, bson.D{{Key: "_id", Value: "dev1"}})
+	require.NoError(t, err)
+	out, err = run(t, bin, "ctl", "vnodes", "--addr", srv.HTTPAddr, "--db", "hist")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "PLAIN SHARD")
+	outLines := strings.Split(strings.TrimSpace(out), "\n")
+	plainLine := strings.Fields(outLines[len(outLines)-1])
+	require.Equal(t, []string{"default", "hist"}, plainLine[:2], out)
+	require.Len(t, plainLine, 4, "tenant, db, shard id, its one replica's node: %s", out)
+	out, err = run(t, bin, "ctl", "vnodes", "--addr", srv.HTTPAddr, "--db", "other")
+	require.NoError(t, err, out)
+	require.NotContains(t, out, "PLAIN SHARD", "another database has none")
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,9 +21,10 @@ func placementCommands(cmd *cobra.Command, addr, user, password *string) {
 	var tenant, db string
 	vnodes := &cobra.Command{
 		Use:   "vnodes",
-		Short: "List the placement: buckets by time range, replica sets, their vnodes, nodes and sizes",
+		Short: "List the placement: buckets by time range, replica sets, their vnodes, nodes and sizes; plain shards",
 		Long: "Reads the placement from the node at --addr and the vnode sizes from every data node (through their\n" +
-			"HTTP addresses, as ctl nodes lists them); a node that does not answer shows its vnodes without sizes.",
+			"HTTP addresses, as ctl nodes lists them); a node that does not answer shows its vnodes without sizes.\n" +
+			"Then the databases' plain shards (their plain collections) with the nodes of their replicas.",
 		Example: "  chronogo ctl vnodes\n  chronogo ctl vnodes --db metrics --addr 10.0.0.5:8080",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -78,7 +80,10 @@ func placementCommands(cmd *cobra.Command, addr, user, password *string) {
 					}
 				}
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return printPlainShards(c, *addr, *user, *password, tenant, db, names)
 		},
 	}
 	vnodes.Flags().StringVar(&tenant, "tenant", "", "only this tenant")
@@ -127,4 +132,39 @@ func placementCommands(cmd *cobra.Command, addr, user, password *string) {
 	truncate.Flags().StringVar(&before, "before", "", "drop buckets ending at or before this time (RFC 3339; required)")
 	truncate.Flags().BoolVar(&yes, "yes", false, "drop them (without it, only list them)")
 	cmd.AddCommand(truncate)
+}
+
+// printPlainShards lists the databases' plain shards (their plain collections) and the nodes of
+// their replicas, after the buckets.
+func printPlainShards(c *cobra.Command, addr, user, password, tenant, db string, names map[uint64]string) error {
+	var list struct{ Shards []httpapi.PlainShardInfo }
+	if err := adminCall(c, http.MethodGet, addr, "/api/v1/plain", user, password, time.Minute, &list); err != nil {
+		return fmt.Errorf("plain shards: %w", err)
+	}
+	name := func(id uint64) string {
+		if n := names[id]; n != "" {
+			return n
+		}
+		return fmt.Sprint(id)
+	}
+	tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+	shown := 0
+	for _, p := range list.Shards {
+		if (tenant != "" && p.Tenant != tenant) || (db != "" && p.DB != db) {
+			continue
+		}
+		if shown == 0 {
+			fmt.Fprintln(tw, "\nTENANT\tDB\tPLAIN SHARD\tREPLICAS")
+		}
+		shown++
+		var nodes []string
+		for _, id := range p.Replicas {
+			nodes = append(nodes, name(id))
+		}
+		if p.Joining != 0 {
+			nodes = append(nodes, name(p.Joining)+" (joining)")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", p.Tenant, p.DB, p.ID, strings.Join(nodes, ", "))
+	}
+	return tw.Flush()
 }
