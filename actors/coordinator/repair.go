@@ -395,22 +395,7 @@ func (c *Client) ask(ctx context.Context, pid *actor.PID, m any) (any, error) {
 	if d, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(d))
 	}
-	f := c.root.RequestFuture(pid, m, timeout)
-	type answer struct {
-		res any
-		err error
-	}
-	done := make(chan answer, 1)
-	go func() {
-		res, err := f.Result()
-		done <- answer{res, err}
-	}()
-	select {
-	case a := <-done:
-		return a.res, a.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return actors.Await(ctx, c.root.RequestFuture(pid, m, timeout))
 }
 
 // managerOf is the vnode manager of node id.

@@ -70,19 +70,27 @@ func (n *Node) HandOverHints(ctx context.Context, target uint64) (handoff.HandOv
 // PlainCall sends a call to the plain actor of node id (actors/plainrpc): for a plain shard with
 // no replica on this node.
 func (n *Node) PlainCall(ctx context.Context, id uint64, call *messages.PlainCall) (*messages.PlainCallReply, error) {
+	return askPeer(ctx, n, id, func(addr string) (*messages.PlainCallReply, error) {
+		return plainrpc.Call(ctx, n.sys.Root, addr, call, n.timeout(ctx))
+	})
+}
+
+// askPeer runs ask with the actor address of node id, as a call of the node.
+func askPeer[R any](ctx context.Context, n *Node, id uint64, ask func(addr string) (R, error)) (R, error) {
+	var zero R
 	exit, err := n.enter()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer exit()
 	node, err := n.cfg.Placement.Node(ctx, id)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	if node.ActorAddr == "" {
-		return nil, fmt.Errorf("node %d has no actor address", id)
+		return zero, fmt.Errorf("node %d has no actor address", id)
 	}
-	return plainrpc.Call(ctx, n.sys.Root, node.ActorAddr, call, n.timeout(ctx))
+	return ask(node.ActorAddr)
 }
 
 // ID is the node's id.
@@ -94,17 +102,7 @@ func (n *Node) SetOpsProvider(p opsrpc.Provider) { n.ops.Set(p) }
 
 // PeerOps sends req to the ops actor of node id.
 func (n *Node) PeerOps(ctx context.Context, id uint64, req *messages.OpsRequest) (*messages.OpsReply, error) {
-	exit, err := n.enter()
-	if err != nil {
-		return nil, err
-	}
-	defer exit()
-	node, err := n.cfg.Placement.Node(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if node.ActorAddr == "" {
-		return nil, fmt.Errorf("node %d has no actor address", id)
-	}
-	return opsrpc.Ask(ctx, n.sys.Root, node.ActorAddr, req, n.timeout(ctx))
+	return askPeer(ctx, n, id, func(addr string) (*messages.OpsReply, error) {
+		return opsrpc.Ask(ctx, n.sys.Root, addr, req, n.timeout(ctx))
+	})
 }

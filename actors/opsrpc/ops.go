@@ -89,7 +89,7 @@ func Ask(ctx context.Context, root *actor.RootContext, addr string, req *message
 	if err != nil {
 		return nil, err
 	}
-	res, err := root.RequestFuture(actor.NewPID(addr, actors.OpsName), env, timeout).Result()
+	res, err := actors.Await(ctx, root.RequestFuture(actor.NewPID(addr, actors.OpsName), env, timeout))
 	if err != nil {
 		return nil, fmt.Errorf("ops of %s: %w", addr, err)
 	}

@@ -28,26 +28,11 @@ func Call(ctx context.Context, root *actor.RootContext, addr string, call *messa
 	if err != nil {
 		return nil, err
 	}
-	f := root.RequestFuture(actor.NewPID(addr, actors.PlainName), env, timeout)
-	type answer struct {
-		res any
-		err error
+	res, err := actors.Await(ctx, root.RequestFuture(actor.NewPID(addr, actors.PlainName), env, timeout))
+	if err != nil {
+		return nil, fmt.Errorf("plain call to %s: %w", addr, err)
 	}
-	done := make(chan answer, 1)
-	go func() {
-		res, err := f.Result()
-		done <- answer{res, err}
-	}()
-	var a answer
-	select {
-	case a = <-done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if a.err != nil {
-		return nil, fmt.Errorf("plain call to %s: %w", addr, a.err)
-	}
-	res, err := messages.Unwrap(a.res)
+	res, err = messages.Unwrap(res)
 	if err != nil {
 		return nil, fmt.Errorf("plain call to %s: %w", addr, err)
 	}

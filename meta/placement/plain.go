@@ -54,18 +54,29 @@ func dropPlainShard(s *State, c Command) Result {
 	return Result{Code: CodeOK, DroppedPlain: &p}
 }
 
+// plainMove finds the plain shard a move works on and checks its target node is registered
+// (else the result to answer).
+func plainMove(s *State, c Command) (string, model.PlainShard, *Result) {
+	key := dbKey(c.Tenant, c.DB)
+	p, ok := s.Plain[key]
+	switch {
+	case !ok:
+		return key, p, &Result{Code: CodeNotFound, Message: fmt.Sprintf("database %s.%s has no plain shard", c.Tenant, c.DB)}
+	case nodeIndex(s, c.ToNode) < 0:
+		return key, p, &Result{Code: CodeNotFound, Message: fmt.Sprintf("node %d is not registered", c.ToNode)}
+	}
+	return key, p, nil
+}
+
 // joinPlainReplica starts moving a replica of a database's plain shard to ToNode: it runs a
 // replica, with a new replica id, that joins the Raft group (the mover adds it there). One move
 // at a time: another node joining is a conflict; the same node joining again, or one that holds
 // a replica already, changes nothing.
 func joinPlainReplica(s *State, c Command) Result {
-	key := dbKey(c.Tenant, c.DB)
-	p, ok := s.Plain[key]
+	key, p, res := plainMove(s, c)
 	switch {
-	case !ok:
-		return Result{Code: CodeNotFound, Message: fmt.Sprintf("database %s.%s has no plain shard", c.Tenant, c.DB)}
-	case nodeIndex(s, c.ToNode) < 0:
-		return Result{Code: CodeNotFound, Message: fmt.Sprintf("node %d is not registered", c.ToNode)}
+	case res != nil:
+		return *res
 	case p.Joining == c.ToNode || p.Has(c.ToNode):
 		out := clonePlain(p)
 		return Result{Code: CodeOK, Plain: &out}
@@ -95,13 +106,10 @@ func joinPlainReplica(s *State, c Command) Result {
 // a node that holds one, or from one that does not, is a conflict; repeating a move that is done
 // changes nothing.
 func movePlainReplica(s *State, c Command) Result {
-	key := dbKey(c.Tenant, c.DB)
-	p, ok := s.Plain[key]
+	key, p, res := plainMove(s, c)
 	switch {
-	case !ok:
-		return Result{Code: CodeNotFound, Message: fmt.Sprintf("database %s.%s has no plain shard", c.Tenant, c.DB)}
-	case nodeIndex(s, c.ToNode) < 0:
-		return Result{Code: CodeNotFound, Message: fmt.Sprintf("node %d is not registered", c.ToNode)}
+	case res != nil:
+		return *res
 	case p.Has(c.ToNode) && !p.Has(c.FromNode):
 		out := clonePlain(p)
 		return Result{Code: CodeOK, Plain: &out} // done already
