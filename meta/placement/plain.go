@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -137,18 +138,8 @@ func PlainShardsOn(s *State, id uint64) []model.PlainShard {
 			out = append(out, clonePlain(p))
 		}
 	}
-	slices.SortFunc(out, func(a, b model.PlainShard) int { return cmpUint(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b model.PlainShard) int { return cmp.Compare(a.ID, b.ID) })
 	return out
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func clonePlain(p model.PlainShard) model.PlainShard {
