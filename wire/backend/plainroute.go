@@ -64,6 +64,16 @@ func (b *Backend) plainCall(ctx context.Context, p meta.PlainShard, call *messag
 	return nil, 0, fmt.Errorf("no replica of the plain shard of %s answered: %w", p.DB, errors.Join(errs...))
 }
 
+// localPlain reports whether this node's replica of p serves the call: it holds one and it runs
+// (a replica that cannot start leaves the call to the others).
+func (b *Backend) localPlain(p meta.PlainShard) bool {
+	here, err := b.meta.PlainHere(p)
+	if here && err != nil {
+		b.log.WithError(err).WithField("plain_shard", p.ID).Warn("this node's plain replica does not start; the others serve")
+	}
+	return here && err == nil
+}
+
 // plainPropose proposes cmd on p and returns its result, where it applied (the replica's node, 0
 // for this one) and that replica's applied index after it.
 func (b *Backend) plainPropose(ctx context.Context, p meta.PlainShard, cmd plain.Command) (plain.Result, uint64, uint64, error) {
@@ -71,10 +81,7 @@ func (b *Backend) plainPropose(ctx context.Context, p meta.PlainShard, cmd plain
 		op := plain.NewOpID()
 		cmd.OpID = op[:]
 	}
-	if here, err := b.meta.PlainHere(p); here {
-		if err != nil {
-			return plain.Result{}, 0, 0, err
-		}
+	if b.localPlain(p) {
 		res, applied, err := b.meta.PlainWrite(ctx, p.ID, cmd)
 		return res, 0, applied, err
 	}
@@ -98,10 +105,7 @@ func (b *Backend) plainPropose(ctx context.Context, p meta.PlainShard, cmd plain
 
 // plainRead runs a linearizable query on p (this node's replica, else another's).
 func (b *Backend) plainRead(ctx context.Context, p meta.PlainShard, q any) (any, error) {
-	if here, err := b.meta.PlainHere(p); here {
-		if err != nil {
-			return nil, err
-		}
+	if b.localPlain(p) {
 		return b.meta.PlainRead(ctx, p.ID, q)
 	}
 	enc, err := plain.EncodeQuery(q)
