@@ -66,7 +66,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#actors li[data-actor^="vnodes/vnode/"]`),
 	))
 	text := func(sel string) string {
-		s, err := chromedp.Run(bctx, chromedp.Text(sel))
+		s, err := pageText(bctx, sel)
 		require.NoError(t, err, sel)
 		return s
 	}
@@ -220,7 +220,7 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("http://"+one.HTTPAddr+"/console/")))
 	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelectorAll("#nodes tbody tr").length === 6`))
 	require.NoError(t, err, "three meta and three data nodes")
-	nodesText, err := chromedp.Run(bctx, chromedp.Text(`#nodes tbody`))
+	nodesText, err := pageText(bctx, `#nodes tbody`)
 	require.NoError(t, err)
 	t.Logf("nodes on the page:\n%s", nodesText)
 	for _, n := range []string{"dnode1", "dnode2", "dnode3", "meta replica"} {
@@ -232,7 +232,7 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 		require.NoError(t, err, "shard %s has a leader", shard)
 	}
 	text := func(sel string) string {
-		s, err := chromedp.Run(bctx, chromedp.Text(sel))
+		s, err := pageText(bctx, sel)
 		require.NoError(t, err, sel)
 		return s
 	}
@@ -288,7 +288,9 @@ func TestConsoleClusterInBrowser(t *testing.T) {
 		clickNow(`#placement button[data-action="`+action+`"]`),
 		chromedp.WaitVisible(`#placement select`),
 	))
-	target, err := chromedp.Run(bctx, chromedp.Value(`#placement select`))
+	// read inside the page: the page redraws every second, so a node looked up first may be gone
+	// when its value is read (CI saw "No node with given id found")
+	target, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => { const s = document.querySelector('#placement select'); return s ? s.value : ""; })()`))
 	require.NoError(t, err)
 	require.NoError(t, chromedp.Do(bctx, clickNow(`#placement button[data-action="`+action+`"]`)))
 	moved, err := strconv.ParseUint(strings.TrimPrefix(action, "move:"), 10, 64)
@@ -383,4 +385,18 @@ func clickNow(sel string) chromedp.Action[chromedp.Void] {
 		_, err := chromedp.Poll[bool](js)(ctx, t)
 		return chromedp.Void{}, err
 	}
+}
+
+// pageText is the visible text of the first element sel selects, once there is one, read inside
+// the page in one step: the console redraws every second, so an element looked up first may be
+// gone when its text is read.
+func pageText(bctx context.Context, sel string) (string, error) {
+	q, err := json.Marshal(sel)
+	if err != nil {
+		return "", err
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector(`+string(q)+`) !== null`)); err != nil {
+		return "", err
+	}
+	return chromedp.Run(bctx, chromedp.Evaluate[string](`(() => { const e = document.querySelector(`+string(q)+`); return e ? e.innerText : ""; })()`))
 }
